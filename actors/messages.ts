@@ -1,0 +1,70 @@
+/** Messages between actors and from the runtime to actors. */
+import type { AgentStatus } from '../protocol/frames';
+import type { TimMsgElement } from '../protocol/im';
+import type { Address, ReplyTo, TimerMsg } from './types';
+
+/** An agent's capacity as its own actor last wrote it; queues keep a view of these. */
+export interface Capacity {
+  memberId: string;
+  status: AgentStatus;
+  /** Sessions held that count toward the limit (reserved, waiting for accept, or in service and not suspended). */
+  load: number;
+  limit: number;
+  lastServedAt: number;
+}
+
+export type AgentMsg =
+  | TimerMsg
+  | { type: 'connected'; conn: number }
+  | { type: 'disconnected'; conn: number }
+  /** Sent to every member at start: no socket survives a restart. */
+  | { type: 'presenceReset' }
+  | { type: 'setStatus'; status: AgentStatus; reason?: string; replyTo?: ReplyTo }
+  | { type: 'offer'; sessionId: string; conv: Address; from: Address }
+  | { type: 'release'; sessionId: string; reason: 'end' | 'acceptTimeout' | 'forward' | 'stale' }
+  | { type: 'suspend'; sessionId: string }
+  | { type: 'unsuspend'; sessionId: string; replyTo?: ReplyTo }
+  /** Re-announce capacity (a queue asked, e.g. after the group's membership changed). */
+  | { type: 'announce' };
+
+export interface EnqueueRequest {
+  type: 'enqueue';
+  sessionId: string;
+  conv: Address;
+  priority: number;
+  /** Arrival order kept when a session comes back (accept timeout, revoked offer). */
+  enqueuedAt: number;
+  /** Only these members may take it. */
+  agentIds?: string[];
+  /** Members not to offer it to (timed out on it, or the forwarding agent). */
+  exclude: string[];
+  /** A forward: assign now or fail, never wait in the queue. */
+  forwardFrom?: string;
+}
+
+export type QueueMsg =
+  | TimerMsg
+  | EnqueueRequest
+  | { type: 'cancel'; sessionId: string }
+  | { type: 'capacity'; capacity: Capacity }
+  | { type: 'offerResult'; sessionId: string; memberId: string; ok: boolean; code?: number; capacity: Capacity };
+
+/** Replies of queues and agents that a session acts on. */
+export type SessionRoutingMsg =
+  | { type: 'queued'; sessionId: string; position: number }
+  | { type: 'noAgentOnline'; sessionId: string }
+  | { type: 'assigned'; sessionId: string; memberId: string; forwardFrom?: string; why: string }
+  | { type: 'forwardFailed'; sessionId: string; code: number }
+  | { type: 'offerRevoked'; sessionId: string; memberId: string }
+  | { type: 'unsuspended'; sessionId: string; memberId: string };
+
+export type AgentAction = 'accept' | 'end' | 'invite_rating' | 'suspend' | 'unsuspend' | 'typing' | 'transfer';
+
+export type SessionMsg =
+  | TimerMsg
+  | SessionRoutingMsg
+  | { type: 'userSend'; random: number; body: TimMsgElement[]; cloudCustomData?: string; conn?: number; replyTo?: ReplyTo }
+  | { type: 'agentSend'; memberId: string; sessionId: string; random: number; body: TimMsgElement[]; cloudCustomData?: string; conn?: number; replyTo?: ReplyTo }
+  | { type: 'agentAction'; action: AgentAction; memberId: string; sessionId: string; groupId?: number; targetMemberId?: string; replyTo?: ReplyTo }
+  | { type: 'userOnline' }
+  | { type: 'userOffline' };

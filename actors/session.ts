@@ -1,0 +1,648 @@
+/**
+ * Session actor: one per (app, customer-service account, user) conversation. It carries the current session
+ * through the robot phase, transfer, queue, agent service and its end, keeps the conversation's message
+ * sequence, its prompts and timers, and the rating cards it sent.
+ */
+import { prompt, ReceptionMode, type AppModel, type CsAccount } from '../protocol/app-model';
+import { ErrorCode } from '../protocol/errors';
+import type { SessionSummary } from '../protocol/frames';
+import {
+  custom, deskPayload, FromRole, plainText, ratingCard, RatingRuleBit, seatStatus, Src, text,
+  type RatingCardContent, type TimMsgElement,
+} from '../protocol/im';
+import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
+import type { SessionMsg } from './messages';
+import { Turn } from './turn';
+import type { ActorDef, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
+import { withinWorkingHours } from './working-hours';
+
+export const Phase = {
+  Chatbot: 'Chatbot',
+  Transferring: 'Transferring',
+  Queueing: 'Queueing',
+  Waiting: 'WaitingForAgentAnswering',
+  Agent: 'Agent',
+} as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
+export const EndStatus = {
+  AgentEnded: 'AgentEndedSession',
+  UserEnded: 'UserEndedSession',
+  UserTimeout: 'UserTimeout',
+  AgentTimeout: 'AgentTimeout',
+  ChatbotReception: 'ChatbotReception',
+  NoAgentsOnline: 'NoAgentsOnline',
+  UserAbandonedDuringQueueing: 'UserAbandonedDuringQueueing',
+} as const;
+export type EndStatus = (typeof EndStatus)[keyof typeof EndStatus];
+
+/** The `Desk.SessionEventNotify` name of each kind of end. */
+export type EndEvent = 'SessionUserEnd' | 'SessionAgentEnd' | 'SessionUserTimeoutEnd' | 'SessionAgentTimeoutEnd' | 'SessionPendingAutoFinishEnd' | 'SessionEnd';
+export type CloseBy = 'client' | 'seat' | 'admin' | 'timer';
+
+export type TimerKey = 'userReply' | 'agentReply' | 'accept' | 'robotIdle' | 'queueOffline';
+
+export interface CurrentSession {
+  sessionId: string;
+  startedAt: number;
+  phase: Phase;
+  groupId: number;
+  priority: number;
+  agentId?: string;
+  suspended: boolean;
+  /** mark_session's user-timeout switch. */
+  userTimeoutOn: boolean;
+  deadlines: Partial<Record<TimerKey, number>>;
+  /** Arrival time in the queue, kept across re-offers. */
+  enqueuedAt?: number;
+  /** Members that let an offer of this session lapse. */
+  exclude: string[];
+  /** The session reached an agent at least once. */
+  served: boolean;
+  invitedRating: boolean;
+  pendingForward?: { replyTo?: ReplyTo; by: string };
+}
+
+export interface RatingRecord {
+  sessionId: string;
+  seq: number;
+  msgKey: string;
+  time: number;
+  expireAt: number;
+  card: RatingCardContent;
+  agentId?: string;
+  level?: number;
+}
+
+export interface SessionState {
+  app: number;
+  csAccount: string;
+  userId: string;
+  /** Last message sequence number of the conversation. */
+  seq: number;
+  /** Recent user sends, so a retried `random` is acknowledged again instead of stored twice. */
+  recent: { random: number; seq: number; msgKey: string; sessionId: string; time: number }[];
+  cur?: CurrentSession;
+  ratings: RatingRecord[];
+}
+
+export type SessionEvent =
+  | { type: 'SessionBegin'; sessionId: string; at: number; groupId: number }
+  | { type: 'MessageAdded'; sessionId: string; seq: number; msgKey: string; fromRole: 1 | 2 | 3; from: string; random: number; at: number }
+  | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number }
+  | { type: 'TransferringToHumanWait'; sessionId: string; at: number; position: number }
+  | { type: 'NoAgentOnline'; sessionId: string; at: number }
+  | { type: 'Assigned'; sessionId: string; memberId: string; at: number; manual: boolean; why: string }
+  | { type: 'TransferToHumanSuccess'; sessionId: string; memberId: string; at: number }
+  | { type: 'MemberAccessTimeout'; sessionId: string; memberId: string; at: number; requeue: boolean }
+  | { type: 'ForwardRequested'; sessionId: string; by: string; replyTo?: ReplyTo; groupId: number; memberId?: string }
+  | { type: 'ForwardSettled'; sessionId: string }
+  | { type: 'AgentForward'; sessionId: string; from: string; to: string; at: number; groupId: number }
+  | { type: 'SuspendChanged'; sessionId: string; suspended: boolean; at: number }
+  | { type: 'Deadline'; key: TimerKey; at?: number }
+  | { type: 'RatingSent'; rating: RatingRecord; invited: boolean }
+  | { type: 'SatisfactionSelected'; sessionId: string; level: number; at: number }
+  | { type: 'SessionEnded'; sessionId: string; endStatus: EndStatus; event: EndEvent; closeBy: CloseBy; at: number; agentId?: string };
+
+const RECENT_SENDS = 32;
+const RATINGS_KEPT = 5;
+const DEFAULT_PRIORITY = 5;
+
+function patchCur(s: SessionState, sessionId: string, patch: Partial<CurrentSession>): SessionState {
+  if (!s.cur || s.cur.sessionId !== sessionId) return s;
+  return { ...s, cur: { ...s.cur, ...patch } };
+}
+
+function evolve(s: SessionState, e: SessionEvent): SessionState {
+  switch (e.type) {
+    case 'SessionBegin':
+      return {
+        ...s,
+        cur: {
+          sessionId: e.sessionId, startedAt: e.at, phase: Phase.Chatbot, groupId: e.groupId, priority: DEFAULT_PRIORITY,
+          suspended: false, userTimeoutOn: true, deadlines: {}, exclude: [], served: false, invitedRating: false,
+        },
+      };
+    case 'MessageAdded': {
+      const recent = e.fromRole === FromRole.User
+        ? [...s.recent.slice(-(RECENT_SENDS - 1)), { random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at }]
+        : s.recent;
+      return { ...s, seq: e.seq, recent };
+    }
+    case 'TransferringToHuman':
+      return patchCur(s, e.sessionId, { phase: Phase.Transferring, groupId: e.groupId, priority: e.priority, exclude: [] });
+    case 'TransferringToHumanWait':
+      return patchCur(s, e.sessionId, { phase: Phase.Queueing, enqueuedAt: s.cur?.enqueuedAt ?? e.at });
+    case 'NoAgentOnline':
+      return patchCur(s, e.sessionId, { phase: Phase.Chatbot, agentId: undefined, enqueuedAt: undefined });
+    case 'Assigned':
+      return patchCur(s, e.sessionId, { phase: e.manual ? Phase.Waiting : Phase.Agent, agentId: e.memberId, served: s.cur!.served || !e.manual });
+    case 'TransferToHumanSuccess':
+      return patchCur(s, e.sessionId, { phase: Phase.Agent, agentId: e.memberId, served: true });
+    case 'MemberAccessTimeout':
+      return patchCur(s, e.sessionId, {
+        phase: Phase.Queueing, agentId: undefined,
+        exclude: e.requeue ? [...(s.cur?.exclude ?? []), e.memberId] : s.cur?.exclude ?? [],
+        enqueuedAt: s.cur?.enqueuedAt ?? e.at,
+      });
+    case 'ForwardRequested':
+      return patchCur(s, e.sessionId, { pendingForward: { replyTo: e.replyTo, by: e.by } });
+    case 'ForwardSettled':
+      return patchCur(s, e.sessionId, { pendingForward: undefined });
+    case 'AgentForward':
+      return patchCur(s, e.sessionId, { agentId: e.to, groupId: e.groupId, pendingForward: undefined, suspended: false });
+    case 'SuspendChanged':
+      return patchCur(s, e.sessionId, { suspended: e.suspended });
+    case 'Deadline': {
+      if (!s.cur) return s;
+      const deadlines = { ...s.cur.deadlines };
+      if (e.at === undefined) delete deadlines[e.key];
+      else deadlines[e.key] = e.at;
+      return { ...s, cur: { ...s.cur, deadlines } };
+    }
+    case 'RatingSent': {
+      const ratings = [...s.ratings.filter((r) => r.sessionId !== e.rating.sessionId).slice(-(RATINGS_KEPT - 1)), e.rating];
+      return { ...(e.invited ? patchCur(s, e.rating.sessionId, { invitedRating: true }) : s), ratings };
+    }
+    case 'SatisfactionSelected':
+      return { ...s, ratings: s.ratings.map((r) => (r.sessionId === e.sessionId ? { ...r, level: e.level } : r)) };
+    case 'SessionEnded':
+      return s.cur?.sessionId === e.sessionId ? { ...s, cur: undefined } : s;
+  }
+}
+
+type T = Turn<SessionState, SessionEvent>;
+
+/** What a turn needs besides the state: the clock, ids, and this conversation's configuration. */
+interface Env { ctx: Ctx; app: AppModel; account: CsAccount; conv: string }
+
+const userOf = (s: SessionState): Recipient => ({ role: 'user', app: s.app, id: s.userId });
+const agentOf = (s: SessionState, memberId: string): Recipient => ({ role: 'agent', app: s.app, id: memberId });
+
+function summary(s: SessionState, extra: Partial<SessionSummary> = {}): SessionSummary {
+  const c = s.cur!;
+  return { sessionId: c.sessionId, userId: s.userId, csAccount: s.csAccount, groupId: c.groupId, startedAt: c.startedAt, ...extra };
+}
+
+/** Frame of a stored message; users see agent and robot messages as coming from the account. */
+export function messageFrame(m: StoredMessage, account: string, forUser: boolean): { type: 'message'; data: unknown } {
+  const from = forUser && m.fromRole !== FromRole.User ? account : m.from;
+  return {
+    type: 'message',
+    data: {
+      sessionId: m.sessionId, account, seq: m.seq, msgKey: m.msgKey, from, fromRole: m.fromRole, time: m.time,
+      body: m.body, ...(m.cloudCustomData !== undefined ? { cloudCustomData: m.cloudCustomData } : {}),
+    },
+  };
+}
+
+/** Stores a message of the current session and returns it. */
+function addMessage(t: T, env: Env, fromRole: 1 | 2 | 3, from: string, body: unknown[], random: number, cloudCustomData?: string): StoredMessage {
+  const s = t.state;
+  const seq = s.seq + 1;
+  const time = env.ctx.now;
+  const msgKey = `${seq}_${random}_${Math.floor(time / 1000)}`;
+  const sessionId = s.cur!.sessionId;
+  const message: StoredMessage = { sessionId, seq, msgKey, from, fromRole, time, random, body, cloudCustomData };
+  t.emit({ type: 'MessageAdded', sessionId, seq, msgKey, fromRole, from, random, at: time });
+  t.do({ t: 'message', conv: env.conv, message });
+  return message;
+}
+
+/** Delivers a stored message to the user (except the socket it came from) and to the session's agent. */
+function deliver(t: T, env: Env, m: StoredMessage, exceptConn?: number, toAgent = true): void {
+  t.do({ t: 'push', to: userOf(t.state), frame: messageFrame(m, t.state.csAccount, true), exceptConn: m.fromRole === FromRole.User ? exceptConn : undefined });
+  const agentId = t.state.cur?.agentId;
+  if (toAgent && agentId) {
+    t.do({ t: 'push', to: agentOf(t.state, agentId), frame: messageFrame(m, t.state.csAccount, false), exceptConn: m.fromRole === FromRole.Agent ? exceptConn : undefined });
+  }
+}
+
+/** A system or robot message from the account (fromRole 3). */
+function system(t: T, env: Env, body: TimMsgElement[]): StoredMessage {
+  const m = addMessage(t, env, FromRole.System, t.state.csAccount, body, 0);
+  deliver(t, env, m);
+  return m;
+}
+
+function systemText(t: T, env: Env, s: string): void {
+  if (s) system(t, env, [text(s)]);
+}
+
+/** A transient flag message (src 12, 23, 26): pushed to the user's sockets, not stored. */
+function flag(t: T, body: TimMsgElement[]): void {
+  const s = t.state;
+  t.do({ t: 'push', to: userOf(s), frame: { type: 'message', data: { sessionId: s.cur?.sessionId ?? '', account: s.csAccount, seq: 0, msgKey: '', from: s.csAccount, fromRole: FromRole.System, time: 0, body, transient: true } } });
+}
+
+function setDeadline(t: T, key: TimerKey, at: number | undefined): void {
+  const cur = t.state.cur;
+  if (!cur || cur.deadlines[key] === at) return;
+  t.emit({ type: 'Deadline', key, at });
+  t.do(at === undefined ? { t: 'cancelTimer', key } : { t: 'timer', key, at });
+}
+
+function ok(t: T, replyTo: ReplyTo | undefined, data?: unknown): void {
+  if (replyTo) t.do({ t: 'reply', replyTo, ok: true, data });
+}
+
+function ratingRules(app: AppModel): number {
+  const s = app.session.satisfaction;
+  if (!s.enabled) return 0;
+  let bits = RatingRuleBit.UserRequest;
+  if (s.invitationMethod !== 2) bits |= RatingRuleBit.AutoSend;
+  if (s.invitationMethod !== 1) bits |= RatingRuleBit.AgentInvite;
+  return bits;
+}
+
+function begin(t: T, env: Env): void {
+  const sessionId = env.ctx.newId();
+  t.emit({ type: 'SessionBegin', sessionId, at: env.ctx.now, groupId: env.account.agentGroupId });
+  t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId });
+  systemText(t, env, prompt(env.app, env.account, 'welcome'));
+  if (!env.account.chatbotDisabled) robotIdle(t, env);
+}
+
+function robotIdle(t: T, env: Env): void {
+  const sec = env.app.session.robotIdleTimeoutSec;
+  setDeadline(t, 'robotIdle', sec > 0 ? env.ctx.now + sec * 1000 : undefined);
+}
+
+/** T3: the session asks for a human. */
+function requestHuman(t: T, env: Env, opts: { groupId?: number; priority?: number; agentIds?: string[] } = {}): void {
+  const cur = t.state.cur!;
+  if (!withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session.timeZone)) {
+    systemText(t, env, prompt(env.app, env.account, 'nonWorkingHours'));
+    return;
+  }
+  const groupId = opts.groupId ?? env.account.agentGroupId;
+  const priority = opts.priority ?? DEFAULT_PRIORITY;
+  setDeadline(t, 'robotIdle', undefined);
+  t.emit({ type: 'TransferringToHuman', sessionId: cur.sessionId, at: env.ctx.now, groupId, priority });
+  systemText(t, env, prompt(env.app, env.account, 'transferring'));
+  t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority, enqueuedAt: env.ctx.now, agentIds: opts.agentIds, exclude: [] } });
+}
+
+function requeue(t: T, env: Env): void {
+  const cur = t.state.cur!;
+  t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: cur.priority, enqueuedAt: cur.enqueuedAt ?? env.ctx.now, exclude: cur.exclude } });
+}
+
+/** T7/T9: the agent serves the session from now on. */
+function connect(t: T, env: Env, memberId: string): void {
+  const cur = t.state.cur!;
+  setDeadline(t, 'accept', undefined);
+  t.emit({ type: 'TransferToHumanSuccess', sessionId: cur.sessionId, memberId, at: env.ctx.now });
+  const nickname = env.app.members[memberId]?.nickname ?? memberId;
+  systemText(t, env, prompt(env.app, env.account, 'transferSuccess').split('${StaffNickName}').join(nickname));
+  flag(t, [seatStatus(true)]);
+  t.do({ t: 'push', to: agentOf(t.state, memberId), frame: { type: 'session.assigned', data: summary(t.state) } });
+}
+
+function sendRating(t: T, env: Env, invited: boolean): void {
+  const sat = env.app.session.satisfaction;
+  const cur = t.state.cur!;
+  const expireAt = env.ctx.now + sat.validityHours * 3600_000;
+  const card: RatingCardContent = {
+    head: sat.invitationText, tail: sat.submissionText,
+    menu: sat.levels.map((content, i) => ({ id: String(101 + i), content })), type: sat.displayType,
+    sessionId: cur.sessionId, effectiveHour: sat.validityHours, expireTime: Math.floor(expireAt / 1000),
+  };
+  const m = system(t, env, [ratingCard(card)]);
+  t.emit({ type: 'RatingSent', invited, rating: { sessionId: cur.sessionId, seq: m.seq, msgKey: m.msgKey, time: m.time, expireAt, card, agentId: cur.agentId } });
+}
+
+const endPrompt: Partial<Record<EndStatus, 'activeEnd' | 'timeoutEnd'>> = {
+  [EndStatus.AgentEnded]: 'activeEnd',
+  [EndStatus.UserEnded]: 'activeEnd',
+  [EndStatus.UserTimeout]: 'timeoutEnd',
+};
+
+/** Ends the current session: frees the agent or the queue place, tells everyone, offers the rating card. */
+function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: CloseBy): void {
+  const cur = t.state.cur!;
+  const agentId = cur.agentId;
+  for (const key of Object.keys(cur.deadlines) as TimerKey[]) setDeadline(t, key, undefined);
+  if (cur.phase === Phase.Transferring || cur.phase === Phase.Queueing) {
+    t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'cancel', sessionId: cur.sessionId } });
+  }
+  const p = endPrompt[endStatus];
+  if (p) systemText(t, env, prompt(env.app, env.account, p));
+  const timedOut = endStatus === EndStatus.UserTimeout || endStatus === EndStatus.AgentTimeout;
+  system(t, env, [custom({ src: timedOut ? Src.TimeoutEnd : Src.SessionEnd })]);
+  if (cur.served) {
+    flag(t, [seatStatus(false)]);
+    const sat = env.app.session.satisfaction;
+    if (sat.enabled && (sat.invitationMethod === 1 || (sat.invitationMethod === 3 && !cur.invitedRating))) sendRating(t, env, false);
+  }
+  if (agentId) {
+    t.do({ t: 'send', to: agentAddress(t.state.app, agentId), msg: { type: 'release', sessionId: cur.sessionId, reason: 'end' } });
+    t.do({ t: 'push', to: agentOf(t.state, agentId), frame: { type: 'session.ended', data: summary(t.state, { endStatus, closeBy }) } });
+  }
+  t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus, event, closeBy, at: env.ctx.now, agentId });
+  t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
+}
+
+const asciiWord = /^[\x20-\x7e]+$/;
+
+/** To-human intent by keyword: CJK keywords anywhere in the text, ASCII ones as whole words. */
+export function matchesToHuman(keywords: readonly string[], input: string): boolean {
+  const s = input.trim().toLowerCase();
+  if (!s) return false;
+  return keywords.some((k) => {
+    const kw = k.trim().toLowerCase();
+    if (!kw) return false;
+    if (!asciiWord.test(kw)) return s.includes(kw);
+    const at = s.indexOf(kw);
+    if (at < 0) return false;
+    const before = at === 0 ? '' : s[at - 1];
+    const after = s[at + kw.length] ?? '';
+    return !/[a-z0-9]/.test(before) && !/[a-z0-9]/.test(after);
+  });
+}
+
+function ackData(t: T, random: number, m?: StoredMessage): unknown {
+  return m ? { random, msgKey: m.msgKey, sessionId: m.sessionId, seq: m.seq, time: m.time, account: t.state.csAccount }
+    : { random, msgKey: '', sessionId: t.state.cur?.sessionId ?? '', seq: 0, time: 0, account: t.state.csAccount, transient: true };
+}
+
+function userEnd(t: T, env: Env, replyTo: ReplyTo | undefined, random: number): void {
+  const cur = t.state.cur;
+  if (!cur || cur.phase === Phase.Chatbot) { t.refuse(replyTo, ErrorCode.WrongState, 'no human session to end'); return; }
+  const queued = cur.phase === Phase.Transferring || cur.phase === Phase.Queueing;
+  end(t, env, queued ? EndStatus.UserAbandonedDuringQueueing : EndStatus.UserEnded, 'SessionUserEnd', 'client');
+  ok(t, replyTo, ackData(t, random));
+}
+
+function rate(t: T, env: Env, payload: Record<string, unknown>, replyTo: ReplyTo | undefined, random: number): void {
+  const sel = payload.menuSelected as { id?: unknown; sessionId?: unknown } | undefined;
+  const level = sel && typeof sel.id === 'string' ? Number(sel.id) - 100 : NaN;
+  if (!sel || typeof sel.sessionId !== 'string' || !(level >= 1 && level <= 5 && Number.isInteger(level))) {
+    t.refuse(replyTo, ErrorCode.BadParameter, 'src 10 needs menuSelected {id: "101".."105", sessionId}');
+    return;
+  }
+  const r = t.state.ratings.find((x) => x.sessionId === sel.sessionId);
+  if (!r) { t.refuse(replyTo, ErrorCode.SessionNotFound, 'no rating card for this session'); return; }
+  if (r.level !== undefined) { t.refuse(replyTo, ErrorCode.WrongState, 'already rated'); return; }
+  if (env.ctx.now > r.expireAt) { t.refuse(replyTo, ErrorCode.WrongState, 'rating card expired'); return; }
+  const card: RatingCardContent = { ...r.card, selected: r.card.menu[level - 1] };
+  const body = [ratingCard(card)];
+  t.do({ t: 'message', conv: env.conv, message: { sessionId: r.sessionId, seq: r.seq, msgKey: r.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: r.time, random: 0, body } });
+  const edit = { type: 'message.edit', data: { sessionId: r.sessionId, account: t.state.csAccount, seq: r.seq, msgKey: r.msgKey, body } };
+  t.do({ t: 'push', to: userOf(t.state), frame: edit });
+  if (r.agentId) t.do({ t: 'push', to: agentOf(t.state, r.agentId), frame: edit });
+  t.emit({ type: 'SatisfactionSelected', sessionId: r.sessionId, level, at: env.ctx.now });
+  ok(t, replyTo, ackData(t, random));
+}
+
+function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>): void {
+  const dup = t.state.recent.find((r) => r.random === msg.random && msg.random !== 0);
+  if (dup) {
+    ok(t, msg.replyTo, { random: msg.random, msgKey: dup.msgKey, sessionId: dup.sessionId, seq: dup.seq, time: dup.time, account: t.state.csAccount, duplicate: true });
+    return;
+  }
+  const payload = deskPayload(msg.body);
+  switch (payload?.src) {
+    case Src.StartFlow: {
+      if (!t.state.cur) begin(t, env);
+      t.do({ t: 'push', to: userOf(t.state), frame: { type: 'message', data: { sessionId: t.state.cur!.sessionId, account: t.state.csAccount, seq: 0, msgKey: '', from: t.state.csAccount, fromRole: FromRole.System, time: 0, body: [custom({ src: Src.RatingRules, content: { menuSendRuleFlag: ratingRules(env.app) } })], transient: true } } });
+      flag(t, [seatStatus(t.state.cur!.phase === Phase.Agent)]);
+      if (env.account.chatbotDisabled && t.state.cur!.phase === Phase.Chatbot) requestHuman(t, env);
+      ok(t, msg.replyTo, ackData(t, msg.random));
+      return;
+    }
+    case Src.UserEnd:
+      userEnd(t, env, msg.replyTo, msg.random);
+      return;
+    case Src.RatingChoice:
+      rate(t, env, payload, msg.replyTo, msg.random);
+      return;
+    case Src.RequestRating: {
+      const cur = t.state.cur;
+      if (!cur || cur.phase !== Phase.Agent || !env.app.session.satisfaction.enabled) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'rating is available in human service only'); return; }
+      sendRating(t, env, false);
+      ok(t, msg.replyTo, ackData(t, msg.random));
+      return;
+    }
+  }
+  if (!t.state.cur) begin(t, env);
+  const m = addMessage(t, env, FromRole.User, t.state.userId, msg.body, msg.random, msg.cloudCustomData);
+  const cur = t.state.cur!;
+  deliver(t, env, m, msg.conn, cur.phase === Phase.Agent || cur.phase === Phase.Waiting);
+  ok(t, msg.replyTo, ackData(t, msg.random, m));
+  switch (cur.phase) {
+    case Phase.Chatbot:
+      if (env.account.chatbotDisabled || matchesToHuman(env.app.session.toHumanKeywords, plainText(msg.body))) requestHuman(t, env);
+      else {
+        robotIdle(t, env);
+        systemText(t, env, prompt(env.app, env.account, 'robotFallback'));
+      }
+      break;
+    case Phase.Agent: {
+      setDeadline(t, 'userReply', undefined);
+      const sec = env.app.session.agentReplyTimeoutSec;
+      if (sec > 0 && !cur.suspended && cur.deadlines.agentReply === undefined) setDeadline(t, 'agentReply', env.ctx.now + sec * 1000);
+      break;
+    }
+  }
+}
+
+function agentSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentSend' }>): void {
+  const cur = t.state.cur;
+  if (!cur || cur.sessionId !== msg.sessionId || cur.agentId !== msg.memberId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
+  if (cur.phase !== Phase.Agent) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'accept the session first'); return; }
+  const m = addMessage(t, env, FromRole.Agent, msg.memberId, msg.body, msg.random, msg.cloudCustomData);
+  deliver(t, env, m, msg.conn);
+  ok(t, msg.replyTo, ackData(t, msg.random, m));
+  setDeadline(t, 'agentReply', undefined);
+  const sec = env.account.userTimeoutSec;
+  if (sec > 0 && cur.userTimeoutOn && !cur.suspended) setDeadline(t, 'userReply', env.ctx.now + sec * 1000);
+}
+
+function agentAction(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentAction' }>): void {
+  const cur = t.state.cur;
+  if (!cur || cur.sessionId !== msg.sessionId || cur.agentId !== msg.memberId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
+  const inService = cur.phase === Phase.Agent;
+  switch (msg.action) {
+    case 'accept':
+      if (cur.phase !== Phase.Waiting) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'nothing to accept'); return; }
+      connect(t, env, msg.memberId);
+      break;
+    case 'end':
+      if (!inService) { t.refuse(msg.replyTo, ErrorCode.WrongState); return; }
+      end(t, env, EndStatus.AgentEnded, 'SessionAgentEnd', 'seat');
+      break;
+    case 'invite_rating': {
+      const sat = env.app.session.satisfaction;
+      if (!inService || !sat.enabled || sat.invitationMethod === 1) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'rating invitation is off or session not in service'); return; }
+      sendRating(t, env, true);
+      break;
+    }
+    case 'typing':
+      if (!inService) { t.refuse(msg.replyTo, ErrorCode.WrongState); return; }
+      flag(t, [custom({ src: Src.AgentTyping })]);
+      break;
+    case 'suspend':
+      if (!inService || cur.suspended) { t.refuse(msg.replyTo, ErrorCode.WrongState); return; }
+      t.emit({ type: 'SuspendChanged', sessionId: cur.sessionId, suspended: true, at: env.ctx.now });
+      setDeadline(t, 'userReply', undefined);
+      setDeadline(t, 'agentReply', undefined);
+      t.do({ t: 'send', to: agentAddress(t.state.app, msg.memberId), msg: { type: 'suspend', sessionId: cur.sessionId } });
+      break;
+    case 'unsuspend':
+      if (!inService || !cur.suspended) { t.refuse(msg.replyTo, ErrorCode.WrongState); return; }
+      // The agent decides (it owns the capacity) and answers the requester itself.
+      t.do({ t: 'send', to: agentAddress(t.state.app, msg.memberId), msg: { type: 'unsuspend', sessionId: cur.sessionId, replyTo: msg.replyTo } });
+      return;
+    case 'transfer': {
+      if (!inService) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'session cannot be transferred in its current state'); return; }
+      if (cur.pendingForward) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'a transfer is already under way'); return; }
+      if (msg.targetMemberId === msg.memberId) { t.refuse(msg.replyTo, ErrorCode.TransferToSelf); return; }
+      const groupId = msg.groupId ?? env.account.agentGroupId;
+      if (!env.app.groups[String(groupId)]) { t.refuse(msg.replyTo, ErrorCode.GroupIllegal); return; }
+      if (msg.targetMemberId !== undefined && !env.app.members[msg.targetMemberId]) { t.refuse(msg.replyTo, ErrorCode.AgentOffline, 'no such member'); return; }
+      t.emit({ type: 'ForwardRequested', sessionId: cur.sessionId, by: msg.memberId, replyTo: msg.replyTo, groupId, memberId: msg.targetMemberId });
+      t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: 0, enqueuedAt: env.ctx.now, agentIds: msg.targetMemberId ? [msg.targetMemberId] : undefined, exclude: [], forwardFrom: msg.memberId } });
+      return; // answered when the queue has placed it or failed
+    }
+  }
+  ok(t, msg.replyTo, { sessionId: cur.sessionId });
+}
+
+function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>): void {
+  const cur = t.state.cur;
+  const release = () => t.do({ t: 'send', to: agentAddress(t.state.app, msg.memberId), msg: { type: 'release', sessionId: msg.sessionId, reason: 'stale' } });
+  if (!cur || cur.sessionId !== msg.sessionId) { release(); return; }
+  const manual = env.app.session.receptionMode === ReceptionMode.Manual;
+  if (msg.forwardFrom !== undefined) {
+    if (cur.phase !== Phase.Agent || cur.agentId !== msg.forwardFrom) { release(); return; }
+    const replyTo = cur.pendingForward?.replyTo;
+    const groupId = env.app.members[msg.memberId]?.groupIds.includes(cur.groupId) ? cur.groupId : env.account.agentGroupId;
+    t.do({ t: 'send', to: agentAddress(t.state.app, msg.forwardFrom), msg: { type: 'release', sessionId: cur.sessionId, reason: 'forward' } });
+    t.do({ t: 'push', to: agentOf(t.state, msg.forwardFrom), frame: { type: 'session.transferred', data: { ...summary(t.state), to: msg.memberId, reason: 'forward' } } });
+    t.emit({ type: 'AgentForward', sessionId: cur.sessionId, from: msg.forwardFrom, to: msg.memberId, at: env.ctx.now, groupId });
+    ok(t, replyTo, { sessionId: cur.sessionId, memberId: msg.memberId });
+  } else if (cur.phase !== Phase.Transferring && cur.phase !== Phase.Queueing) {
+    release();
+    return;
+  }
+  if (manual) {
+    const sec = env.app.session.acceptTimeoutSec;
+    const deadline = sec > 0 ? env.ctx.now + sec * 1000 : undefined;
+    t.emit({ type: 'Assigned', sessionId: cur.sessionId, memberId: msg.memberId, at: env.ctx.now, manual: true, why: msg.why });
+    setDeadline(t, 'accept', deadline);
+    t.do({ t: 'push', to: agentOf(t.state, msg.memberId), frame: { type: 'session.offer', data: summary(t.state, { acceptDeadline: deadline, forwardFrom: msg.forwardFrom }) } });
+  } else {
+    t.emit({ type: 'Assigned', sessionId: cur.sessionId, memberId: msg.memberId, at: env.ctx.now, manual: false, why: msg.why });
+    connect(t, env, msg.memberId);
+  }
+}
+
+/** T10 and revoked offers: the offered member loses the session, which goes back to the queue. */
+function lapse(t: T, env: Env, memberId: string, timedOut: boolean): void {
+  const cur = t.state.cur!;
+  setDeadline(t, 'accept', undefined);
+  t.emit({ type: 'MemberAccessTimeout', sessionId: cur.sessionId, memberId, at: env.ctx.now, requeue: timedOut });
+  t.do({ t: 'send', to: agentAddress(t.state.app, memberId), msg: { type: 'release', sessionId: cur.sessionId, reason: timedOut ? 'acceptTimeout' : 'stale' } });
+  t.do({ t: 'push', to: agentOf(t.state, memberId), frame: { type: 'session.transferred', data: { ...summary(t.state), reason: timedOut ? 'acceptTimeout' : 'offline' } } });
+  requeue(t, env);
+}
+
+function timer(t: T, env: Env, key: TimerKey): void {
+  const cur = t.state.cur;
+  const at = cur?.deadlines[key];
+  if (!cur || at === undefined || env.ctx.now < at) return;
+  t.emit({ type: 'Deadline', key, at: undefined });
+  switch (key) {
+    case 'userReply':
+      if (cur.phase === Phase.Agent && !cur.suspended) end(t, env, EndStatus.UserTimeout, 'SessionUserTimeoutEnd', 'timer');
+      break;
+    case 'agentReply':
+      if (cur.phase === Phase.Agent && !cur.suspended) end(t, env, EndStatus.AgentTimeout, 'SessionAgentTimeoutEnd', 'timer');
+      break;
+    case 'accept':
+      if (cur.phase === Phase.Waiting && cur.agentId) lapse(t, env, cur.agentId, true);
+      break;
+    case 'robotIdle':
+      if (cur.phase === Phase.Chatbot) end(t, env, EndStatus.ChatbotReception, 'SessionEnd', 'timer');
+      break;
+    case 'queueOffline':
+      if (cur.phase === Phase.Queueing || cur.phase === Phase.Transferring) end(t, env, EndStatus.UserAbandonedDuringQueueing, 'SessionPendingAutoFinishEnd', 'timer');
+      break;
+  }
+}
+
+function routing(t: T, env: Env, msg: Exclude<SessionMsg, { type: 'userSend' | 'agentSend' | 'agentAction' | 'userOnline' | 'userOffline' | '$timer' }>): void {
+  const cur = t.state.cur;
+  const current = cur && cur.sessionId === msg.sessionId;
+  switch (msg.type) {
+    case 'assigned':
+      assigned(t, env, msg);
+      return;
+    case 'queued':
+      if (current && cur.phase === Phase.Transferring) {
+        t.emit({ type: 'TransferringToHumanWait', sessionId: cur.sessionId, at: env.ctx.now, position: msg.position });
+        systemText(t, env, prompt(env.app, env.account, 'queueing')
+          .split('${QueuePosition}').join(String(msg.position)).split('${WaitNo}').join(String(msg.position - 1)));
+      }
+      return;
+    case 'noAgentOnline':
+      if (current && (cur.phase === Phase.Transferring || cur.phase === Phase.Queueing)) {
+        t.emit({ type: 'NoAgentOnline', sessionId: cur.sessionId, at: env.ctx.now });
+        setDeadline(t, 'queueOffline', undefined);
+        systemText(t, env, prompt(env.app, env.account, 'transferFailed'));
+        robotIdle(t, env);
+      }
+      return;
+    case 'forwardFailed':
+      if (current && cur.pendingForward) {
+        const replyTo = cur.pendingForward.replyTo;
+        t.emit({ type: 'ForwardSettled', sessionId: cur.sessionId });
+        t.refuse(replyTo, msg.code);
+      }
+      return;
+    case 'offerRevoked':
+      if (current && cur.phase === Phase.Waiting && cur.agentId === msg.memberId) lapse(t, env, msg.memberId, false);
+      return;
+    case 'unsuspended':
+      if (current && cur.agentId === msg.memberId && cur.suspended) t.emit({ type: 'SuspendChanged', sessionId: cur.sessionId, suspended: false, at: env.ctx.now });
+      return;
+  }
+}
+
+export const session: ActorDef<SessionState, SessionMsg, SessionEvent> = {
+  kind: 'session',
+  initial(id) {
+    const [app, csAccount, userId] = parseId(id, 3);
+    return { app: Number(app), csAccount, userId, seq: 0, recent: [], ratings: [] };
+  },
+  evolve,
+  decide(state, msg, ctx) {
+    const t = new Turn(state, evolve);
+    const app = ctx.app(state.app);
+    const account = app?.csAccounts[state.csAccount];
+    if (!app || !account) {
+      if ('replyTo' in msg) t.refuse(msg.replyTo, ErrorCode.BadParameter, `unknown customer-service account '${state.csAccount}'`);
+      return t.done();
+    }
+    const env: Env = { ctx, app, account, conv: sessionAddress(state.app, state.csAccount, state.userId) };
+    switch (msg.type) {
+      case 'userSend': userSend(t, env, msg); break;
+      case 'agentSend': agentSend(t, env, msg); break;
+      case 'agentAction': agentAction(t, env, msg); break;
+      case '$timer': timer(t, env, msg.key as TimerKey); break;
+      case 'userOffline': {
+        const cur = t.state.cur;
+        if (cur && (cur.phase === Phase.Queueing || cur.phase === Phase.Transferring)) {
+          setDeadline(t, 'queueOffline', ctx.now + app.session.queueOfflineGraceSec * 1000);
+        }
+        break;
+      }
+      case 'userOnline':
+        setDeadline(t, 'queueOffline', undefined);
+        break;
+      default: routing(t, env, msg);
+    }
+    return t.done();
+  },
+};

@@ -1,0 +1,61 @@
+/** The actor contract: pure reducers plus the effects the runtime carries out. */
+import type { AppModel } from '../protocol/app-model';
+import type { ServerFrame } from '../protocol/frames';
+
+/** `<kind>:<id>`; ids are built in actors/address.ts. */
+export type Address = string;
+
+/** Who a pushed frame is for: every socket of that user or member in that app. */
+export interface Recipient { role: 'user' | 'agent'; app: number; id: string }
+
+/** Where a reply goes: opaque to actors, given by the runtime with the request. */
+export type ReplyTo = { conn: number; ref?: string | number; as?: string } | { call: number };
+
+/** A message as stored and delivered. */
+export interface StoredMessage {
+  sessionId: string;
+  seq: number;
+  msgKey: string;
+  from: string;
+  fromRole: 1 | 2 | 3;
+  time: number;
+  random: number;
+  body: unknown[];
+  cloudCustomData?: string;
+}
+
+export type Effect =
+  /** Durable message to another actor: delivered after this turn commits, exactly once. */
+  | { t: 'send'; to: Address; msg: unknown }
+  /** Frame to every socket of a recipient, after commit. */
+  | { t: 'push'; to: Recipient; frame: ServerFrame; exceptConn?: number }
+  /** Answer to the request that carried `replyTo`, after commit. */
+  | { t: 'reply'; replyTo: ReplyTo; ok: boolean; data?: unknown; code?: number; info?: string }
+  /** Durable timer: at `at` the actor receives `{ type: '$timer', key }`. */
+  | { t: 'timer'; key: string; at: number }
+  | { t: 'cancelTimer'; key: string }
+  /** Store (or overwrite) a message of a conversation. */
+  | { t: 'message'; conv: string; message: StoredMessage }
+  /** Maintain the index of active sessions per user (for presence). */
+  | { t: 'activeSession'; app: number; userId: string; csAccount: string; sessionId: string | null };
+
+export interface Ctx {
+  readonly now: number;
+  app(sdkAppId: number): AppModel | undefined;
+  /** A fresh unique id (UUID in production, seeded in tests). */
+  newId(): string;
+}
+
+export interface Decision<E> { events: E[]; effects: Effect[] }
+
+export interface ActorDef<S, M, E> {
+  kind: string;
+  initial(id: string): S;
+  decide(state: S, msg: M, ctx: Ctx): Decision<E>;
+  evolve(state: S, event: E): S;
+}
+
+export const none: Decision<never> = Object.freeze({ events: [], effects: [] }) as Decision<never>;
+
+/** Timer message every actor kind accepts. */
+export interface TimerMsg { type: '$timer'; key: string }

@@ -1,0 +1,161 @@
+/**
+ * The app model: what an app is configured with. The config file declares it, the REST layer writes it,
+ * the actors read it (frozen) from their context.
+ */
+
+export const ReceptionMode = { Auto: 'auto', Manual: 'manual' } as const;
+export type ReceptionMode = (typeof ReceptionMode)[keyof typeof ReceptionMode];
+
+export interface WorkTimePeriod { Start: string; End: string }
+export interface WorkTimeConfig {
+  /** 0 off, 1 on. */
+  Type: 0 | 1;
+  Periods: { Day: Weekday; PeriodsWithinOneDay: WorkTimePeriod[] }[];
+}
+export const weekdays = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
+export type Weekday = (typeof weekdays)[number];
+
+/** Per-account prompts; every field falls back to the app default prompts. */
+export interface Prompts {
+  welcome: string;
+  transferring: string;
+  transferSuccess: string;
+  transferFailed: string;
+  queueing: string;
+  timeoutEnd: string;
+  activeEnd: string;
+  nonWorkingHours: string;
+  robotFallback: string;
+}
+
+export interface Member {
+  /** The member's account: an e-mail, also its IM UserID on the workbench. */
+  mail: string;
+  nickname: string;
+  /** scrypt hash `scrypt$<salt b64>$<hash b64>`; empty when the member logs in by UserSig only. */
+  passwordHash: string;
+  roles: ('admin' | 'staff')[];
+  groupIds: number[];
+  /** Per-member reception limit; 0 means the app's `maxConcurrentPerAgent`. */
+  receptionLimit: number;
+  disabled: boolean;
+}
+
+export interface Group { id: number; name: string }
+
+export interface CsAccount {
+  userId: string;
+  nickname: string;
+  avatar: string;
+  isDefault: boolean;
+  chatbotDisabled: boolean;
+  agentGroupId: number;
+  robotId: string;
+  prompts: Partial<Prompts>;
+  /** User reply timeout in seconds; 0 disables it. */
+  userTimeoutSec: number;
+  workTime: WorkTimeConfig;
+}
+
+export interface SatisfactionConfig {
+  enabled: boolean;
+  /** 1 auto-send after end, 2 agent invite, 3 both (auto-send only if the agent did not invite). */
+  invitationMethod: 1 | 2 | 3;
+  invitationText: string;
+  submissionText: string;
+  /** Labels of the five levels, worst first. */
+  levels: [string, string, string, string, string];
+  validityHours: number;
+  /** 1 stars, 2 numbers. */
+  displayType: 1 | 2;
+}
+
+export interface SessionSettings {
+  receptionMode: ReceptionMode;
+  /** Manual-accept timeout; 0 = no timeout. */
+  acceptTimeoutSec: number;
+  restAfterAcceptTimeout: boolean;
+  maxConcurrentPerAgent: number;
+  toHumanKeywords: string[];
+  /** A robot-only session ends (ChatbotReception) after this much user silence. */
+  robotIdleTimeoutSec: number;
+  /** Agent reply timeout; 0 = off. */
+  agentReplyTimeoutSec: number;
+  /** How long an agent with no open socket stays online before going offline. */
+  agentOfflineGraceSec: number;
+  /** How long a queued user may be offline before the session ends (T17). */
+  queueOfflineGraceSec: number;
+  /** Time zone of working hours. */
+  timeZone: string;
+  satisfaction: SatisfactionConfig;
+  prompts: Prompts;
+}
+
+export interface AppModel {
+  sdkAppId: number;
+  secretKey: string;
+  adminIdentifier: string;
+  members: Record<string, Member>;
+  groups: Record<string, Group>;
+  csAccounts: Record<string, CsAccount>;
+  session: SessionSettings;
+}
+
+export const DEFAULT_CS_ACCOUNT = '@customer_service_account';
+export const DEFAULT_ROBOT_ID = '@RBT#DeskDefaultRobot';
+export const DEFAULT_GROUP_ID = 1;
+
+export const defaultPrompts: Readonly<Prompts> = Object.freeze({
+  welcome: '您好请问有什么可以帮助您的?',
+  transferring: '正在为您转接，请稍候',
+  transferSuccess: '转接人工成功，客服${StaffNickName}为您服务',
+  transferFailed: '抱歉，当前无客服在线，请稍后再试',
+  queueing: '您的问题我们已经收到。当前咨询人数较多，您目前排在第${QueuePosition}位，前面还有${WaitNo}人，感谢您的耐心等待',
+  timeoutEnd: '由于您长时间未回复，本次服务已自动结束，感谢您的支持',
+  activeEnd: '本次服务已结束，感谢您的支持',
+  nonWorkingHours: '当前无客服在线，请您于工作时间咨询',
+  robotFallback: '抱歉，我还没有学会这个问题，请换种问法或尝试询问我其他问题。',
+});
+
+export function defaultSessionSettings(): SessionSettings {
+  return {
+    receptionMode: ReceptionMode.Auto,
+    acceptTimeoutSec: 60,
+    restAfterAcceptTimeout: false,
+    maxConcurrentPerAgent: 5,
+    toHumanKeywords: ['人工', '转人工', '人工客服', 'human', 'agent'],
+    robotIdleTimeoutSec: 1800,
+    agentReplyTimeoutSec: 0,
+    agentOfflineGraceSec: 60,
+    queueOfflineGraceSec: 60,
+    timeZone: 'Asia/Shanghai',
+    satisfaction: {
+      enabled: true,
+      invitationMethod: 3,
+      invitationText: '请对本次服务进行评价',
+      submissionText: '感谢您的评价',
+      levels: ['非常不满意', '不满意', '一般', '满意', '非常满意'],
+      validityHours: 12,
+      displayType: 1,
+    },
+    prompts: { ...defaultPrompts },
+  };
+}
+
+export function defaultCsAccount(userId: string, isDefault: boolean): CsAccount {
+  return {
+    userId, nickname: isDefault ? '智能客服' : userId, avatar: '', isDefault,
+    chatbotDisabled: false, agentGroupId: DEFAULT_GROUP_ID, robotId: DEFAULT_ROBOT_ID,
+    prompts: {}, userTimeoutSec: 600, workTime: { Type: 0, Periods: [] },
+  };
+}
+
+/** The prompt an account uses: its own override, else the app default. */
+export function prompt(app: AppModel, account: CsAccount, name: keyof Prompts): string {
+  return account.prompts[name] ?? app.session.prompts[name];
+}
+
+/** Effective reception limit of a member. */
+export function receptionLimit(app: AppModel, member: Member): number {
+  return member.receptionLimit > 0 ? member.receptionLimit : app.session.maxConcurrentPerAgent;
+}

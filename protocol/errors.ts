@@ -1,0 +1,79 @@
+/**
+ * Error registry: every refusal the server gives, over WebSocket or REST, is one of these codes.
+ * Codes follow the v4 registries (IM message layer, desk_http_svc 141xxx, UserSig 700xx) where one fits.
+ */
+export const ErrorCode = {
+  /** Frame or body is not valid JSON / msgpack. */
+  ParseFailure: 90001,
+  /** MsgBody does not conform to TIMMsgElement. */
+  BadMsgBody: 90002,
+  /** Body longer than 12 KB. */
+  BodyTooLong: 93000,
+  /** UserID invalid or not allowed for the requested role. */
+  BadIdentity: 20003,
+  SigExpired: 70001,
+  SigUndecodable: 70003,
+  SigBadSignature: 70009,
+  SigIdentifierMismatch: 70013,
+  SigAppMismatch: 70014,
+  /** The requested sdkappid is not served here. */
+  NotDeskApp: 141000,
+  NoAgentOnline: 141001,
+  Internal: 141002,
+  NotTransferable: 141003,
+  BadParameter: 141004,
+  SessionNotFound: 141005,
+  RateLimited: 141009,
+  AgentOffline: 141011,
+  AgentAtLimit: 141012,
+  AgentResting: 141013,
+  GroupNoPermission: 141018,
+  /** Group id does not exist. */
+  GroupIllegal: 141020,
+  TransferToSelf: 141024,
+  AllAgentsBusy: 141025,
+  WrongState: 141026,
+  /** Outside working hours with checking on (reported with the prompt). */
+  OutsideWorkingHours: 141017,
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Codes a client may simply retry later. */
+export const temporaryCodes: ReadonlySet<number> = new Set([ErrorCode.Internal, ErrorCode.RateLimited]);
+
+export const defaultInfo: Readonly<Record<number, string>> = {
+  [ErrorCode.ParseFailure]: 'frame is not valid JSON or msgpack',
+  [ErrorCode.BadMsgBody]: 'body does not conform to TIMMsgElement[]',
+  [ErrorCode.BodyTooLong]: 'message body exceeds 12 KB',
+  [ErrorCode.BadIdentity]: 'identifier is not allowed for this role',
+  [ErrorCode.SigExpired]: 'UserSig expired',
+  [ErrorCode.SigUndecodable]: 'UserSig cannot be decoded',
+  [ErrorCode.SigBadSignature]: 'UserSig signature check failed',
+  [ErrorCode.SigIdentifierMismatch]: 'UserSig identifier does not match',
+  [ErrorCode.SigAppMismatch]: 'UserSig sdkappid does not match',
+  [ErrorCode.NotDeskApp]: 'sdkappid is not a desk app on this server',
+  [ErrorCode.NoAgentOnline]: 'no agent available online',
+  [ErrorCode.Internal]: 'internal error, retry',
+  [ErrorCode.NotTransferable]: 'this session cannot be transferred to human',
+  [ErrorCode.BadParameter]: 'illegal request parameter',
+  [ErrorCode.SessionNotFound]: 'session does not exist or has ended',
+  [ErrorCode.RateLimited]: 'rate limited',
+  [ErrorCode.AgentOffline]: 'agent not online',
+  [ErrorCode.AgentAtLimit]: 'agent reached the maximum concurrent reception limit',
+  [ErrorCode.AgentResting]: 'agent is on rest',
+  [ErrorCode.GroupIllegal]: 'skill group does not exist',
+  [ErrorCode.GroupNoPermission]: 'group has no permission for this customer-service account',
+  [ErrorCode.TransferToSelf]: 'cannot transfer to oneself',
+  [ErrorCode.AllAgentsBusy]: 'transfer failed, all agents busy',
+  [ErrorCode.WrongState]: 'not allowed in the session\'s current state',
+  [ErrorCode.OutsideWorkingHours]: 'outside working hours',
+};
+
+/** WebSocket close codes: 4000–4499 reconnect, 4500–4999 do not. */
+export const CloseCode = {
+  Shutdown: 4000,
+  SlowConsumer: 4008,
+  RateLimited: 4029,
+  Unauthorized: 4500,
+  ProtocolViolation: 4501,
+} as const;

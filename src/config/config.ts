@@ -1,0 +1,118 @@
+/**
+ * Server configuration: defaults ← optional JSON file (DESK_CONFIG) ← environment (DESK_…) ← CLI flags,
+ * validated once at start into one frozen object. Nothing reads process.env after this.
+ */
+import Validator from 'fastest-validator';
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { appSchema } from '../../protocol/app-schema';
+import { FsyncMode } from '../store/store';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  fsync: FsyncMode;
+  logLevel: string;
+  /** Apps declared in the config file (validated, not yet merged with defaults). */
+  apps: DeclaredApp[];
+  /** The default app created on first start when no app exists. */
+  defaultApp: { sdkAppId: number; secretKey?: string; adminIdentifier: string };
+  configFile?: string;
+}
+
+export type DeclaredApp = {
+  sdkAppId: number; secretKey?: string; adminIdentifier?: string;
+  groups?: { id: number; name: string }[];
+  members?: {
+    mail: string; nickname: string; password?: string; passwordHash?: string; roles?: ('admin' | 'staff')[];
+    groupIds?: number[]; receptionLimit?: number; disabled?: boolean;
+  }[];
+  csAccounts?: Record<string, unknown>[];
+  session?: Record<string, unknown>;
+};
+
+const v = new Validator({ haltOnFirstError: false });
+const fileCheck = v.compile({
+  $$strict: true,
+  server: {
+    type: 'object', optional: true, strict: true,
+    props: {
+      port: { type: 'number', integer: true, min: 0, max: 65535, optional: true },
+      host: { type: 'string', max: 255, optional: true },
+      dataDir: { type: 'string', max: 4096, optional: true },
+      fsync: { type: 'enum', values: Object.values(FsyncMode), optional: true },
+      logLevel: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], optional: true },
+    },
+  },
+  apps: { type: 'array', optional: true, max: 100, items: appSchema },
+});
+const settingsCheck = v.compile({
+  port: { type: 'number', integer: true, min: 0, max: 65535 },
+  host: { type: 'string', min: 1, max: 255 },
+  dataDir: { type: 'string', min: 1, max: 4096 },
+  fsync: { type: 'enum', values: Object.values(FsyncMode) },
+  logLevel: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  defaultApp: {
+    type: 'object',
+    props: {
+      sdkAppId: { type: 'number', integer: true, min: 1, max: 4294967295 },
+      secretKey: { type: 'string', min: 16, max: 256, optional: true },
+      adminIdentifier: { type: 'string', min: 1, max: 64 },
+    },
+  },
+});
+
+export class ConfigError extends Error {}
+
+function describe(errors: { message?: string; field?: string }[]): string {
+  return errors.map((e) => e.message ?? e.field).join('; ');
+}
+
+const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<ServerConfig> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' },
+      fsync: { type: 'string' }, 'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const configFile = values.config ?? env.DESK_CONFIG;
+  let file: { server?: Partial<ServerConfig>; apps?: DeclaredApp[] } = {};
+  if (configFile) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${configFile}: ${(e as Error).message}`);
+    }
+    const res = fileCheck(raw);
+    if (res !== true) throw new ConfigError(`config file ${configFile}: ${describe(res as { message?: string }[])}`);
+    file = raw as typeof file;
+  }
+  const cfg: ServerConfig = {
+    port: num(values.port) ?? num(env.DESK_PORT) ?? file.server?.port ?? 8080,
+    host: values.host ?? env.DESK_HOST ?? file.server?.host ?? '0.0.0.0',
+    dataDir: values['data-dir'] ?? env.DESK_DATA_DIR ?? file.server?.dataDir ?? './data',
+    fsync: (values.fsync ?? env.DESK_FSYNC ?? file.server?.fsync ?? FsyncMode.Always) as FsyncMode,
+    logLevel: values['log-level'] ?? env.DESK_LOG_LEVEL ?? file.server?.logLevel ?? 'info',
+    apps: file.apps ?? [],
+    defaultApp: {
+      sdkAppId: num(env.DESK_SDKAPPID) ?? 1400000001,
+      secretKey: env.DESK_SECRET_KEY || undefined,
+      adminIdentifier: env.DESK_ADMIN_IDENTIFIER || 'administrator',
+    },
+    configFile,
+  };
+  const res = settingsCheck(cfg);
+  if (res !== true) throw new ConfigError(`configuration: ${describe(res as { message?: string }[])}`);
+  const ids = new Set<number>();
+  for (const a of cfg.apps) {
+    if (ids.has(a.sdkAppId)) throw new ConfigError(`config file: app ${a.sdkAppId} declared twice`);
+    ids.add(a.sdkAppId);
+  }
+  return Object.freeze(cfg);
+}

@@ -1,0 +1,339 @@
+/**
+ * WebSocket gateway: authenticates sockets by UserSig, turns validated frames into actor messages, and carries
+ * pushes and replies back to the sockets of a user or member (corked per batch).
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
+import type { Logger } from 'pino';
+import { agentAddress, sessionAddress } from '../../actors/address';
+import { messageFrame } from '../../actors/session';
+import type { Recipient, ReplyTo, StoredMessage } from '../../actors/types';
+import { CloseCode, defaultInfo, ErrorCode } from '../../protocol/errors';
+import {
+  decodeRaw, encodeFrame, Encoding, MAX_FRAME_BYTES, Role, validateFrame,
+  type AgentSend, type ClientFrame, type HistorySync, type Ref, type ServerFrame, type TransferRequest, type UserSend,
+} from '../../protocol/frames';
+import { verifyUserSig } from '../../protocol/usersig';
+import type { AppRegistry } from '../config/apps';
+import type { Metrics } from '../metrics';
+import type { Clock } from '../runtime/clock';
+import type { Outlet, Reply, Runtime } from '../runtime/runtime';
+import type { Store } from '../store/store';
+
+interface ConnData {
+  id: number;
+  app: number;
+  identity: string;
+  role: Role;
+  enc: Encoding;
+  /** Set when authentication failed: the socket is told why and closed on open. */
+  refused?: { code: number; info: string; close: number };
+  invalid: number;
+  tokens: number;
+  refilledAt: number;
+}
+
+export interface GatewayLimits {
+  /** Frames per second a socket may send (token bucket refill), and the burst it may save up. */
+  framesPerSec: number;
+  burst: number;
+  /** Invalid frames tolerated before the socket is closed with 4501. */
+  invalidBeforeClose: number;
+  /** Bytes buffered for a socket before it is closed as a slow consumer (4008). */
+  maxBackpressure: number;
+  /** Messages returned by one history.sync. */
+  historyPage: number;
+}
+
+export const defaultLimits: GatewayLimits = { framesPerSec: 200, burst: 400, invalidBeforeClose: 50, maxBackpressure: 4 * 1024 * 1024, historyPage: 200 };
+
+const recipientKey = (role: string, app: number, id: string): string => `${role}|${app}|${id}`;
+
+export class Gateway implements Outlet {
+  private readonly conns = new Map<number, WebSocket<ConnData>>();
+  private readonly byRecipient = new Map<string, Set<number>>();
+  private nextId = 1;
+  private batching = 0;
+  private readonly corked = new Map<number, (string | Buffer)[]>();
+  /** Verified sigs: verification costs ~17 µs, so a reconnect with the same sig skips it until expiry. */
+  private readonly sigCache = new Map<string, number>();
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly store: Store,
+    private readonly apps: AppRegistry,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly metrics: Metrics | undefined,
+    private readonly limits: GatewayLimits = defaultLimits,
+  ) {}
+
+  mount(app: TemplatedApp): void {
+    app.ws<ConnData>('/v4/ws', {
+      maxPayloadLength: MAX_FRAME_BYTES,
+      idleTimeout: 120,
+      maxBackpressure: this.limits.maxBackpressure,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, ctx) => this.upgrade(res, req, ctx),
+      open: (ws) => this.open(ws),
+      message: (ws, msg, isBinary) => this.message(ws, msg, isBinary),
+      close: (ws) => this.close(ws),
+    });
+  }
+
+  connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Closes every socket with 4000 (reconnect). */
+  shutdown(): void {
+    for (const ws of [...this.conns.values()]) ws.end(CloseCode.Shutdown, 'server shutting down');
+  }
+
+  private authenticate(q: URLSearchParams): Pick<ConnData, 'app' | 'identity' | 'role' | 'refused'> {
+    const app = Number(q.get('sdkappid'));
+    const identity = q.get('identifier') ?? '';
+    const roleParam = q.get('role') ?? Role.User;
+    const role = roleParam === Role.Agent ? Role.Agent : Role.User;
+    const refuse = (code: number, info: string, close: number = CloseCode.Unauthorized) => ({ app, identity, role, refused: { code, info, close } });
+    if (roleParam !== Role.User && roleParam !== Role.Agent) return refuse(ErrorCode.BadParameter, "role must be 'user' or 'agent'", CloseCode.ProtocolViolation);
+    const model = Number.isInteger(app) ? this.apps.get(app) : undefined;
+    if (!model) return refuse(ErrorCode.NotDeskApp, defaultInfo[ErrorCode.NotDeskApp]);
+    if (!identity || identity.length > 64 || identity.includes('|') || /[\x00-\x1f]/.test(identity)) return refuse(ErrorCode.BadIdentity, 'identifier missing or invalid');
+    const sig = q.get('usersig') ?? '';
+    const cacheKey = `${app}|${identity}|${sig}`;
+    const nowSec = Math.floor(this.clock.now() / 1000);
+    const cached = this.sigCache.get(cacheKey);
+    if (cached === undefined || cached < nowSec) {
+      const check = verifyUserSig(sig, app, identity, model.secretKey, nowSec);
+      if (!check.ok) return refuse(check.code, check.info);
+      if (this.sigCache.size > 100_000) this.sigCache.clear();
+      this.sigCache.set(cacheKey, check.expiresAt);
+    }
+    const member = model.members[identity];
+    if (role === Role.Agent && (!member || member.disabled)) return refuse(ErrorCode.BadIdentity, 'identifier is not an enabled member of this app; the agent role is refused');
+    if (role === Role.User && (member || model.csAccounts[identity] || identity === model.adminIdentifier)) {
+      return refuse(ErrorCode.BadIdentity, 'members, customer-service accounts and the admin cannot connect as users');
+    }
+    return { app, identity, role };
+  }
+
+  private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {
+    const auth = this.authenticate(new URLSearchParams(req.getQuery() ?? ''));
+    const data: ConnData = { id: this.nextId++, enc: Encoding.Json, invalid: 0, tokens: this.limits.burst, refilledAt: this.clock.now(), ...auth };
+    res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), ctx);
+  }
+
+  private open(ws: WebSocket<ConnData>): void {
+    const d = ws.getUserData();
+    if (d.refused) {
+      ws.send(encodeFrame({ type: 'error', data: { code: d.refused.code, info: d.refused.info } }, Encoding.Json), false);
+      ws.end(d.refused.close, d.refused.info.slice(0, 100));
+      return;
+    }
+    this.conns.set(d.id, ws);
+    const key = recipientKey(d.role, d.app, d.identity);
+    let set = this.byRecipient.get(key);
+    if (!set) this.byRecipient.set(key, (set = new Set()));
+    set.add(d.id);
+    this.metrics?.connection(d.role, 1);
+    if (d.role === Role.Agent) this.runtime.tell(agentAddress(d.app, d.identity), { type: 'connected', conn: d.id });
+    else if (set.size === 1) this.presence(d, 'userOnline');
+  }
+
+  private close(ws: WebSocket<ConnData>): void {
+    const d = ws.getUserData();
+    if (!this.conns.delete(d.id)) return;
+    this.corked.delete(d.id);
+    const key = recipientKey(d.role, d.app, d.identity);
+    const set = this.byRecipient.get(key);
+    set?.delete(d.id);
+    if (set && set.size === 0) this.byRecipient.delete(key);
+    this.metrics?.connection(d.role, -1);
+    if (d.role === Role.Agent) this.runtime.tell(agentAddress(d.app, d.identity), { type: 'disconnected', conn: d.id });
+    else if (!set || set.size === 0) this.presence(d, 'userOffline');
+  }
+
+  /** Tells the user's active sessions that the user came or went (queue-offline auto-end, T17). */
+  private presence(d: ConnData, type: 'userOnline' | 'userOffline'): void {
+    for (const s of this.store.activeSessionsOf(d.app, d.identity)) this.runtime.tell(sessionAddress(d.app, s.csAccount, d.identity), { type });
+  }
+
+  private takeToken(d: ConnData): boolean {
+    const now = this.clock.now();
+    d.tokens = Math.min(this.limits.burst, d.tokens + ((now - d.refilledAt) / 1000) * this.limits.framesPerSec);
+    d.refilledAt = now;
+    if (d.tokens < 1) return false;
+    d.tokens -= 1;
+    return true;
+  }
+
+  private message(ws: WebSocket<ConnData>, raw: ArrayBuffer, isBinary: boolean): void {
+    const d = ws.getUserData();
+    if (d.refused) return;
+    d.enc = isBinary ? Encoding.Msgpack : Encoding.Json;
+    if (!this.takeToken(d)) {
+      this.sendError(ws, undefined, ErrorCode.RateLimited, 'too many frames; slow down');
+      if (d.tokens < -this.limits.burst) ws.end(CloseCode.RateLimited, 'rate limited');
+      d.tokens -= 1;
+      return;
+    }
+    const decoded = decodeRaw(new Uint8Array(raw), isBinary);
+    if (decoded === undefined) {
+      this.invalid(ws, undefined, ErrorCode.ParseFailure, 'frame is not valid JSON or msgpack');
+      return;
+    }
+    const res = validateFrame(d.role, decoded, raw.byteLength);
+    if (!res.ok) {
+      this.invalid(ws, res.ref, res.code, res.info);
+      return;
+    }
+    try {
+      this.dispatch(ws, d, res.frame);
+    } catch (err) {
+      this.log.error({ err, conn: d.id }, 'frame dispatch failed');
+      this.sendError(ws, res.frame.ref, ErrorCode.Internal, 'internal error, retry');
+    }
+  }
+
+  private invalid(ws: WebSocket<ConnData>, ref: Ref | undefined, code: number, info: string): void {
+    const d = ws.getUserData();
+    this.sendError(ws, ref, code, info);
+    if (++d.invalid >= this.limits.invalidBeforeClose) ws.end(CloseCode.ProtocolViolation, 'too many invalid frames');
+  }
+
+  private sendError(ws: WebSocket<ConnData>, ref: Ref | undefined, code: number, info: string): void {
+    this.sendNow(ws, { type: 'error', ...(ref !== undefined ? { ref } : {}), data: { ref, code, info } });
+  }
+
+  private sendNow(ws: WebSocket<ConnData>, frame: ServerFrame): void {
+    ws.send(encodeFrame(frame, ws.getUserData().enc), ws.getUserData().enc === Encoding.Msgpack);
+  }
+
+  private tell(ws: WebSocket<ConnData>, ref: Ref | undefined, to: string, msg: unknown): void {
+    if (!this.runtime.tell(to, msg)) this.sendError(ws, ref, ErrorCode.Internal, 'server busy, retry');
+  }
+
+  private replyTo(d: ConnData, ref: Ref | undefined, as: string): ReplyTo {
+    return { conn: d.id, ref, as };
+  }
+
+  private dispatch(ws: WebSocket<ConnData>, d: ConnData, f: ClientFrame): void {
+    const model = this.apps.get(d.app)!;
+    switch (f.type) {
+      case 'ping':
+        this.sendNow(ws, { type: 'pong', ref: f.ref, data: { time: this.clock.now() } });
+        return;
+      case 'history.sync':
+        this.history(ws, d, f.ref, f.data);
+        return;
+      case 'message.send':
+        if (d.role === Role.User) {
+          const s = f.data as UserSend;
+          if (!model.csAccounts[s.to]) { this.sendError(ws, f.ref, ErrorCode.BadParameter, `'${s.to}' is not a customer-service account of this app`); return; }
+          this.tell(ws, f.ref, sessionAddress(d.app, s.to, d.identity), { type: 'userSend', random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
+        } else {
+          const s = f.data as AgentSend;
+          const idx = this.store.lookupSession(s.sessionId);
+          if (!idx || idx.app !== d.app) { this.sendError(ws, f.ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
+          this.tell(ws, f.ref, idx.conv, { type: 'agentSend', memberId: d.identity, sessionId: s.sessionId, random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
+        }
+        return;
+      case 'agent.status':
+        this.tell(ws, f.ref, agentAddress(d.app, d.identity), { type: 'setStatus', status: f.data.status, reason: f.data.reason, replyTo: this.replyTo(d, f.ref, 'agent.status') });
+        return;
+      default: {
+        const idx = this.store.lookupSession(f.data.sessionId);
+        if (!idx || idx.app !== d.app) { this.sendError(ws, f.ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
+        const action = f.type === 'typing' ? 'typing' : f.type.slice('session.'.length);
+        const t = f.data as TransferRequest;
+        this.tell(ws, f.ref, idx.conv, {
+          type: 'agentAction', action, memberId: d.identity, sessionId: f.data.sessionId, groupId: t.groupId, targetMemberId: t.memberId,
+          replyTo: this.replyTo(d, f.ref, f.type === 'typing' ? 'ok' : `${f.type}.ok`),
+        });
+      }
+    }
+  }
+
+  /** Missed messages, in order. Users read their conversations; members read sessions of accounts their groups serve. */
+  private history(ws: WebSocket<ConnData>, d: ConnData, ref: Ref | undefined, q: HistorySync): void {
+    const model = this.apps.get(d.app)!;
+    const limit = Math.min(q.limit ?? this.limits.historyPage, this.limits.historyPage);
+    let conv: string;
+    let account: string;
+    if (q.sessionId) {
+      const idx = this.store.lookupSession(q.sessionId);
+      const allowed = idx && idx.app === d.app && (d.role === Role.User
+        ? idx.userId === d.identity
+        : (model.members[d.identity]?.groupIds ?? []).includes(model.csAccounts[idx.csAccount]?.agentGroupId ?? -1));
+      if (!idx || !allowed) { this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
+      conv = idx.conv;
+      account = idx.csAccount;
+    } else if (d.role === Role.User && q.to && model.csAccounts[q.to]) {
+      conv = sessionAddress(d.app, q.to, d.identity);
+      account = q.to;
+    } else {
+      this.sendError(ws, ref, ErrorCode.BadParameter, d.role === Role.User ? "history.sync needs 'to' (a customer-service account) or 'sessionId'" : "history.sync needs 'sessionId'");
+      return;
+    }
+    const out: StoredMessage[] = [];
+    let after = q.afterSeq;
+    // Session filter: a conversation holds several sessions; read on until a page of this one is found.
+    for (;;) {
+      const page = this.store.messagesAfter(conv, after, limit + 1);
+      for (const m of page) if (!q.sessionId || m.sessionId === q.sessionId) out.push(m);
+      if (page.length <= limit || out.length > limit) break;
+      after = page[page.length - 1].seq;
+    }
+    const more = out.length > limit;
+    const messages = out.slice(0, limit).map((m) => messageFrame(m, account, d.role === Role.User).data);
+    this.sendNow(ws, { type: 'history', ref, data: { sessionId: q.sessionId, account, messages, more } });
+  }
+
+  // Outlet: effects released by the runtime after commit.
+
+  beginBatch(): void {
+    this.batching++;
+  }
+
+  endBatch(): void {
+    if (--this.batching > 0) return;
+    for (const [id, frames] of this.corked) {
+      const ws = this.conns.get(id);
+      if (!ws) continue;
+      const binary = ws.getUserData().enc === Encoding.Msgpack;
+      ws.cork(() => {
+        for (const f of frames) ws.send(f, binary);
+      });
+      if (ws.getBufferedAmount() > this.limits.maxBackpressure) ws.end(CloseCode.SlowConsumer, 'slow consumer');
+    }
+    this.corked.clear();
+  }
+
+  private enqueueSend(id: number, encoded: { json?: string | Buffer; pack?: string | Buffer }, frame: ServerFrame): void {
+    const ws = this.conns.get(id);
+    if (!ws) return;
+    const enc = ws.getUserData().enc;
+    const data = enc === Encoding.Msgpack ? (encoded.pack ??= encodeFrame(frame, enc)) : (encoded.json ??= encodeFrame(frame, enc));
+    if (this.batching > 0) {
+      let list = this.corked.get(id);
+      if (!list) this.corked.set(id, (list = []));
+      list.push(data);
+    } else {
+      ws.send(data, enc === Encoding.Msgpack);
+    }
+  }
+
+  push(to: Recipient, frame: ServerFrame, exceptConn?: number): void {
+    const set = this.byRecipient.get(recipientKey(to.role, to.app, to.id));
+    if (!set) return;
+    const encoded = {};
+    for (const id of set) if (id !== exceptConn) this.enqueueSend(id, encoded, frame);
+  }
+
+  reply(replyTo: { conn: number; ref?: Ref; as?: string }, result: Reply): void {
+    const frame: ServerFrame = result.ok
+      ? { type: replyTo.as ?? 'ok', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: result.data ?? {} }
+      : { type: 'error', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: { ref: replyTo.ref, code: result.code ?? ErrorCode.Internal, info: result.info ?? defaultInfo[result.code ?? ErrorCode.Internal] ?? 'error' } };
+    this.enqueueSend(replyTo.conn, {}, frame);
+  }
+}

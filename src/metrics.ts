@@ -1,0 +1,69 @@
+/** Prometheus metrics: connections, sessions by state, queue lengths, messages, commit latency. */
+import client from 'prom-client';
+import { queueAddress, sessionAddress } from '../actors/address';
+import type { QueueState } from '../actors/queue';
+import type { SessionState } from '../actors/session';
+import type { AppRegistry } from './config/apps';
+import type { Runtime, RuntimeMetrics } from './runtime/runtime';
+import type { Store } from './store/store';
+
+export class Metrics implements RuntimeMetrics {
+  readonly registry = new client.Registry();
+  private readonly connections = new client.Gauge({ name: 'desk_connections', help: 'Open WebSocket connections', labelNames: ['role'], registers: [this.registry] });
+  private readonly messages = new client.Counter({ name: 'desk_messages_total', help: 'Messages stored', registers: [this.registry] });
+  private readonly handled = new client.Counter({ name: 'desk_actor_messages_total', help: 'Actor messages handled', registers: [this.registry] });
+  private readonly failures = new client.Counter({ name: 'desk_actor_failures_total', help: 'Actor restarts after a throw', labelNames: ['kind'], registers: [this.registry] });
+  private readonly commitLatency = new client.Histogram({
+    name: 'desk_commit_seconds', help: 'Time from the end of a turn to its commit', registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+  });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Gauges read from actor state at scrape time. */
+  attach(runtime: Runtime, store: Store, apps: AppRegistry): void {
+    new client.Gauge({
+      name: 'desk_sessions', help: 'Active sessions by state', labelNames: ['state'], registers: [this.registry],
+      collect() {
+        const counts: Record<string, number> = { Chatbot: 0, Transferring: 0, Queueing: 0, WaitingForAgentAnswering: 0, Agent: 0 };
+        for (const a of store.allActiveSessions()) {
+          const s = runtime.peek<SessionState>(sessionAddress(a.app, a.csAccount, a.userId));
+          if (s.cur) counts[s.cur.phase]++;
+        }
+        this.reset();
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+    new client.Gauge({
+      name: 'desk_queue_length', help: 'Sessions waiting per group', labelNames: ['app', 'group'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const app of apps.all()) {
+          for (const g of Object.values(app.groups)) {
+            const q = runtime.peek<QueueState>(queueAddress(app.sdkAppId, g.id));
+            this.set({ app: String(app.sdkAppId), group: String(g.id) }, q.waiting.length);
+          }
+        }
+      },
+    });
+    new client.Gauge({ name: 'desk_actors_in_memory', help: 'Actors in memory', registers: [this.registry], collect() { this.set(runtime.activeActors()); } });
+  }
+
+  connection(role: string, delta: number): void {
+    this.connections.inc({ role }, delta);
+  }
+  turn(n: number): void {
+    if (n > 0) this.handled.inc(n);
+  }
+  commit(seconds: number): void {
+    this.commitLatency.observe(seconds);
+  }
+  actorFailure(kind: string): void {
+    this.failures.inc({ kind });
+  }
+  message(): void {
+    this.messages.inc();
+  }
+}

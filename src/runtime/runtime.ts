@@ -1,0 +1,361 @@
+/**
+ * The actor runtime: addresses → mailboxes → decide/evolve → effects.
+ *
+ * Each event-loop turn processes a bounded number of messages, writes everything they produced (snapshots of the
+ * actors they changed, events, messages, timers, durable sends) into the store, and releases the outward effects
+ * (pushes, replies, deliveries to other actors) only when that write is committed. A message is therefore
+ * acknowledged only once it is durable, and a crash replays exactly what was committed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { idOf, kindOf } from '../../actors/address';
+import type { ActorDef, Address, Ctx, Effect, Recipient, ReplyTo } from '../../actors/types';
+import type { AppModel } from '../../protocol/app-model';
+import { ErrorCode } from '../../protocol/errors';
+import type { ServerFrame } from '../../protocol/frames';
+import type { Store } from '../store/store';
+import type { Clock } from './clock';
+
+/** Where outward effects go: the WebSocket gateway (and later the bus). */
+export interface Outlet {
+  push(to: Recipient, frame: ServerFrame, exceptConn?: number): void;
+  reply(replyTo: Extract<ReplyTo, { conn: number }>, result: Reply): void;
+  /** Called around each batch of released effects, so sends to one socket can be corked together. */
+  beginBatch(): void;
+  endBatch(): void;
+}
+
+export interface Reply { ok: boolean; data?: unknown; code?: number; info?: string }
+
+export interface RuntimeMetrics {
+  turn(messages: number): void;
+  commit(seconds: number): void;
+  actorFailure(kind: string): void;
+  message(): void;
+}
+
+export interface RuntimeOptions {
+  store: Store;
+  clock: Clock;
+  apps: (sdkAppId: number) => AppModel | undefined;
+  log: Logger;
+  outlet: Outlet;
+  defs: ActorDef<any, any, any>[];
+  newId?: () => string;
+  metrics?: RuntimeMetrics;
+  /** External messages waiting for one actor before new ones are refused. */
+  mailboxLimit?: number;
+  /** Messages one actor handles before others get a turn. */
+  turnBudget?: number;
+  /** Messages handled before yielding to I/O. */
+  tickBudget?: number;
+  /** Idle actors are dropped from memory after this long. */
+  passivateAfterMs?: number;
+}
+
+interface Envelope { msg: unknown; mid?: number; timer?: string }
+
+interface Cell {
+  address: Address;
+  def: ActorDef<any, any, any>;
+  state: unknown;
+  mailbox: Envelope[];
+  queued: boolean;
+  failed: boolean;
+  lastActive: number;
+  /** Batch number of the last write of this actor's state. */
+  lastBatch: number;
+}
+
+type Released =
+  | { k: 'push'; to: Recipient; frame: ServerFrame; exceptConn?: number }
+  | { k: 'reply'; replyTo: ReplyTo; result: Reply }
+  | { k: 'deliver'; to: Address; msg: unknown; mid: number };
+
+export class Runtime {
+  private readonly cells = new Map<Address, Cell>();
+  private readonly ready: Cell[] = [];
+  private readonly defs = new Map<string, ActorDef<any, any, any>>();
+  private readonly timers = new Map<string, unknown>();
+  private readonly calls = new Map<number, (r: Reply) => void>();
+  private callSeq = 0;
+  private released: Released[] = [];
+  private drainScheduled = false;
+  private batchNo = 0;
+  private committedBatch = 0;
+  private inFlight = 0;
+  private passivateTimer?: NodeJS.Timeout;
+  private idleWaiters: (() => void)[] = [];
+  private readonly o: Required<Omit<RuntimeOptions, 'metrics'>> & { metrics?: RuntimeMetrics };
+
+  constructor(opts: RuntimeOptions) {
+    this.o = {
+      newId: randomUUID, mailboxLimit: 1000, turnBudget: 64, tickBudget: 4000, passivateAfterMs: 300_000, ...opts,
+    };
+    for (const d of opts.defs) this.defs.set(d.kind, d);
+  }
+
+  /** Recovers committed work: re-arms timers, redelivers durable sends not yet handled. */
+  start(): void {
+    for (const t of this.o.store.allTimers()) this.arm(t.a, t.key, t.at);
+    for (const m of this.o.store.allMail()) this.enqueue(this.cell(m.entry.to), { msg: m.entry.msg, mid: m.id });
+    if (this.o.passivateAfterMs > 0) {
+      this.passivateTimer = setInterval(() => this.passivate(), Math.max(1000, this.o.passivateAfterMs / 2));
+      this.passivateTimer.unref();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.passivateTimer);
+    for (const h of this.timers.values()) this.o.clock.cancel(h);
+    this.timers.clear();
+  }
+
+  /** Delivers a message from outside (gateway, facade). False when the actor's mailbox is full. */
+  tell(to: Address, msg: unknown): boolean {
+    const cell = this.cell(to);
+    if (cell.mailbox.length >= this.o.mailboxLimit) return false;
+    this.enqueue(cell, { msg });
+    return true;
+  }
+
+  /** Sends a request carrying `replyTo` and resolves with the actor's reply. */
+  call(to: Address, build: (replyTo: ReplyTo) => unknown): Promise<Reply> {
+    const id = ++this.callSeq;
+    return new Promise((resolve) => {
+      this.calls.set(id, resolve);
+      if (!this.tell(to, build({ call: id }))) {
+        this.calls.delete(id);
+        resolve({ ok: false, code: ErrorCode.Internal, info: 'actor busy, retry' });
+      }
+    });
+  }
+
+  /** The in-memory state of an actor (activating it); for read paths and tests. */
+  peek<S>(address: Address): S {
+    return this.cell(address).state as S;
+  }
+
+  activeActors(): number {
+    return this.cells.size;
+  }
+
+  /** Resolves when no message is waiting and every write has been committed and released. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private isIdle(): boolean {
+    return this.ready.length === 0 && this.inFlight === 0 && !this.drainScheduled && this.released.length === 0;
+  }
+
+  private cell(address: Address): Cell {
+    let c = this.cells.get(address);
+    if (!c) {
+      const def = this.defs.get(kindOf(address));
+      if (!def) throw new Error(`no actor kind for address ${address}`);
+      const stored = this.o.store.loadSnapshot(address);
+      c = { address, def, state: stored ?? def.initial(idOf(address)), mailbox: [], queued: false, failed: false, lastActive: this.o.clock.now(), lastBatch: 0 };
+      this.cells.set(address, c);
+    }
+    return c;
+  }
+
+  private enqueue(cell: Cell, env: Envelope): void {
+    cell.mailbox.push(env);
+    if (!cell.queued && !cell.failed) {
+      cell.queued = true;
+      this.ready.push(cell);
+    }
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => this.drain());
+  }
+
+  private arm(address: Address, key: string, at: number): void {
+    const k = `${address}\u0000${key}`;
+    const old = this.timers.get(k);
+    if (old !== undefined) this.o.clock.cancel(old);
+    this.timers.set(k, this.o.clock.schedule(at, () => {
+      this.timers.delete(k);
+      this.enqueue(this.cell(address), { msg: { type: '$timer', key }, timer: key });
+    }));
+  }
+
+  private disarm(address: Address, key: string): void {
+    const k = `${address}\u0000${key}`;
+    const h = this.timers.get(k);
+    if (h !== undefined) {
+      this.o.clock.cancel(h);
+      this.timers.delete(k);
+    }
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    let handled = 0;
+    const batch = ++this.batchNo;
+    while (this.ready.length > 0 && handled < this.o.tickBudget) {
+      const cell = this.ready.shift()!;
+      cell.queued = false;
+      let n = 0;
+      while (cell.mailbox.length > 0 && n < this.o.turnBudget && !cell.failed) {
+        this.handle(cell, cell.mailbox.shift()!, batch);
+        n++;
+      }
+      handled += n;
+      if (cell.mailbox.length > 0 && !cell.failed) {
+        cell.queued = true;
+        this.ready.push(cell);
+      }
+    }
+    this.o.metrics?.turn(handled);
+    if (this.ready.length > 0) this.scheduleDrain();
+    this.flush(batch);
+  }
+
+  private handle(cell: Cell, env: Envelope, batch: number): void {
+    const store = this.o.store;
+    const now = this.o.clock.now();
+    const ctx: Ctx = { now, app: this.o.apps, newId: this.o.newId };
+    const prev = cell.state;
+    let effects: Effect[];
+    let events: unknown[];
+    let next: unknown;
+    try {
+      const d = cell.def.decide(prev, env.msg, ctx);
+      events = d.events;
+      effects = d.effects;
+      next = events.reduce((s: unknown, e) => cell.def.evolve(s, e), prev);
+    } catch (err) {
+      this.fail(cell, env, err);
+      return;
+    }
+    cell.lastActive = now;
+    if (env.mid !== undefined) store.removeMail(env.mid);
+    if (env.timer !== undefined) store.removeTimer(cell.address, env.timer);
+    for (const e of events) store.appendEvent(cell.address, now, e);
+    for (const f of effects) this.effect(cell.address, f, now);
+    if (next !== prev || env.mid !== undefined || env.timer !== undefined || events.length > 0) {
+      if (next !== prev) store.putSnapshot(cell.address, next);
+      cell.state = next;
+      cell.lastBatch = batch;
+    }
+  }
+
+  private effect(from: Address, f: Effect, now: number): void {
+    const store = this.o.store;
+    switch (f.t) {
+      case 'send': {
+        const mid = store.enqueueMail({ to: f.to, msg: f.msg });
+        this.released.push({ k: 'deliver', to: f.to, msg: f.msg, mid });
+        break;
+      }
+      case 'push':
+        this.released.push({ k: 'push', to: f.to, frame: f.frame, exceptConn: f.exceptConn });
+        break;
+      case 'reply':
+        this.released.push({ k: 'reply', replyTo: f.replyTo, result: { ok: f.ok, data: f.data, code: f.code, info: f.info } });
+        break;
+      case 'timer':
+        store.putTimer(from, f.key, f.at);
+        this.arm(from, f.key, f.at);
+        break;
+      case 'cancelTimer':
+        store.removeTimer(from, f.key);
+        this.disarm(from, f.key);
+        break;
+      case 'message':
+        store.putMessage(f.conv, f.message);
+        this.o.metrics?.message();
+        break;
+      case 'activeSession':
+        store.setActiveSession(f.app, f.userId, f.csAccount, f.sessionId, from, now);
+        break;
+    }
+  }
+
+  /** A throwing actor: the message is dropped, and the actor restarts from the store once pending writes land. */
+  private fail(cell: Cell, env: Envelope, err: unknown): void {
+    this.o.log.error({ err, actor: cell.address, msg: env.msg }, 'actor failed; restarting it from the store');
+    this.o.metrics?.actorFailure(cell.def.kind);
+    if (env.mid !== undefined) this.o.store.removeMail(env.mid);
+    const replyTo = (env.msg as { replyTo?: ReplyTo } | null)?.replyTo;
+    if (replyTo) this.released.push({ k: 'reply', replyTo, result: { ok: false, code: ErrorCode.Internal, info: 'internal error, retry' } });
+    cell.failed = true;
+    this.inFlight++;
+    this.o.store.commit().then(() => {
+      cell.state = this.o.store.loadSnapshot(cell.address) ?? cell.def.initial(idOf(cell.address));
+      cell.failed = false;
+      this.inFlight--;
+      if (cell.mailbox.length > 0 && !cell.queued) {
+        cell.queued = true;
+        this.ready.push(cell);
+      }
+      this.scheduleDrain();
+    }, (e) => this.fatal(e));
+  }
+
+  private flush(batch: number): void {
+    const released = this.released;
+    this.released = [];
+    this.inFlight++;
+    const started = process.hrtime.bigint();
+    this.o.store.commit().then(() => {
+      this.o.metrics?.commit(Number(process.hrtime.bigint() - started) / 1e9);
+      this.committedBatch = Math.max(this.committedBatch, batch);
+      this.release(released);
+      this.inFlight--;
+      if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+    }, (e) => this.fatal(e));
+  }
+
+  private release(list: Released[]): void {
+    const outlet = this.o.outlet;
+    outlet.beginBatch();
+    try {
+      for (const r of list) {
+        switch (r.k) {
+          case 'push':
+            outlet.push(r.to, r.frame, r.exceptConn);
+            break;
+          case 'reply':
+            if ('call' in r.replyTo) {
+              const resolve = this.calls.get(r.replyTo.call);
+              this.calls.delete(r.replyTo.call);
+              resolve?.(r.result);
+            } else outlet.reply(r.replyTo, r.result);
+            break;
+          case 'deliver':
+            this.enqueue(this.cell(r.to), { msg: r.msg, mid: r.mid });
+            break;
+        }
+      }
+    } finally {
+      outlet.endBatch();
+    }
+  }
+
+  /** A failed commit means memory and disk disagree: stop rather than acknowledge what is not stored. */
+  private fatal(err: unknown): void {
+    this.o.log.fatal({ err }, 'storage commit failed; exiting');
+    process.exit(70);
+  }
+
+  private passivate(): void {
+    const cutoff = this.o.clock.now() - this.o.passivateAfterMs;
+    for (const [a, c] of this.cells) {
+      if (c.mailbox.length === 0 && !c.queued && !c.failed && c.lastActive < cutoff && c.lastBatch <= this.committedBatch) this.cells.delete(a);
+    }
+  }
+
+  /** Test hook: drop every idle actor now, as passivation would. */
+  passivateAll(): void {
+    for (const [a, c] of this.cells) if (c.mailbox.length === 0 && !c.queued && !c.failed && c.lastBatch <= this.committedBatch) this.cells.delete(a);
+  }
+}

@@ -1,0 +1,100 @@
+/** Wires the store, the apps, the actor runtime, the WebSocket gateway and the plain HTTP routes together. */
+import type { HttpResponse, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
+import pino, { type Logger } from 'pino';
+import { agentAddress, sessionAddress } from '../actors/address';
+import { agent } from '../actors/agent';
+import { queue } from '../actors/queue';
+import { session } from '../actors/session';
+import { AppRegistry } from './config/apps';
+import type { ServerConfig } from './config/config';
+import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
+import { Metrics } from './metrics';
+import { realClock, type Clock } from './runtime/clock';
+import { Runtime } from './runtime/runtime';
+import { Store } from './store/store';
+import { nativeUws } from './uws';
+
+export interface ServerOptions {
+  clock?: Clock;
+  log?: Logger;
+  newId?: () => string;
+  limits?: Partial<GatewayLimits>;
+}
+
+export interface RunningServer {
+  port: number;
+  apps: AppRegistry;
+  runtime: Runtime;
+  store: Store;
+  created?: { sdkAppId: number; adminIdentifier: string; keyFile?: string };
+  close(): Promise<void>;
+}
+
+export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptions = {}): Promise<RunningServer> {
+  const uws = nativeUws();
+  const log = opts.log ?? pino({ level: cfg.logLevel });
+  const clock = opts.clock ?? realClock;
+  const store = new Store(cfg.dataDir, cfg.fsync);
+  const apps = new AppRegistry(store);
+  const boot = apps.bootstrap(cfg);
+  const metrics = new Metrics();
+  let gateway: Gateway | undefined;
+  const runtime = new Runtime({
+    store, clock, log, apps: apps.get, metrics, newId: opts.newId,
+    defs: [session, agent, queue],
+    outlet: {
+      push: (...a) => gateway?.push(...a),
+      reply: (...a) => gateway?.reply(...a),
+      beginBatch: () => gateway?.beginBatch(),
+      endBatch: () => gateway?.endBatch(),
+    },
+  });
+  gateway = new Gateway(runtime, store, apps, clock, log, metrics, { ...defaultLimits, ...opts.limits });
+  metrics.attach(runtime, store, apps);
+  await store.commit();
+
+  runtime.start();
+  // No socket survives a restart: members start their offline grace, queued users their offline grace.
+  for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
+  for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });
+
+  let ready = false;
+  const app = uws.App();
+  gateway.mount(app);
+  const plain = (res: HttpResponse, status: string, body: string, type = 'text/plain'): void => {
+    res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
+  };
+  app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
+  app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));
+  app.get('/metrics', (res) => {
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    metrics.registry.metrics().then(
+      (body) => { if (!aborted) plain(res, '200 OK', body, metrics.registry.contentType); },
+      (err) => { log.error({ err }, 'metrics failed'); if (!aborted) plain(res, '500 Internal Server Error', 'metrics failed\n'); },
+    );
+  });
+  app.any('/*', (res) => plain(res, '404 Not Found', 'not found\n'));
+
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(cfg.host, cfg.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${cfg.host}:${cfg.port}`))));
+  });
+  const port = uws.us_socket_local_port(listenSocket as never);
+  ready = true;
+
+  let closed = false;
+  return {
+    port, apps, runtime, store,
+    created: boot.created && { sdkAppId: boot.created.sdkAppId, adminIdentifier: boot.created.adminIdentifier, keyFile: boot.keyFile },
+    async close() {
+      if (closed) return;
+      closed = true;
+      ready = false;
+      uws.us_listen_socket_close(listenSocket);
+      gateway!.shutdown();
+      await runtime.idle();
+      runtime.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/** Every LMDB key is built here. */
+import type { Address } from '../../actors/types';
+
+export const snapshotKey = (a: Address): string => a;
+export const messageKey = (conv: Address, seq: number): [string, number] => [conv, seq];
+export const messageRange = (conv: Address, afterSeq: number): { start: [string, number]; end: [string, number] } => ({
+  start: [conv, afterSeq + 1], end: [conv, Number.MAX_SAFE_INTEGER],
+});
+export const timerKey = (a: Address, key: string): [string, string] => [a, key];
+export const activeKey = (app: number, userId: string, csAccount: string): [number, string, string] => [app, userId, csAccount];
+export const activeRange = (app: number, userId: string): { start: [number, string]; end: [number, string, boolean] } => ({
+  start: [app, userId], end: [app, userId, true],
+});
+export const sessionIndexKey = (sessionId: string): string => sessionId;
+export const appKey = (sdkAppId: number): [string, number] => ['app', sdkAppId];

@@ -1,0 +1,143 @@
+/**
+ * LMDB store: one environment per node, named databases, msgpack values. Writes issued in one event-loop
+ * turn commit in one transaction; `commit()` returns when everything written so far is durable.
+ */
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
+import path from 'node:path';
+import fs from 'node:fs';
+import type { Address, StoredMessage } from '../../actors/types';
+import type { AppModel } from '../../protocol/app-model';
+import { activeKey, activeRange, appKey, messageKey, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
+
+export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as const;
+export type FsyncMode = (typeof FsyncMode)[keyof typeof FsyncMode];
+
+export interface MailboxEntry { to: Address; msg: unknown }
+export interface EventRecord { a: Address; t: number; e: unknown }
+export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
+
+export class Store {
+  readonly root: RootDatabase;
+  private readonly snapshots: Database<unknown, string>;
+  private readonly events: Database<EventRecord, number>;
+  private readonly messages: Database<StoredMessage, [string, number]>;
+  private readonly timers: Database<number, [string, string]>;
+  private readonly mailbox: Database<MailboxEntry, number>;
+  private readonly active: Database<string, [number, string, string]>;
+  private readonly sessionIndex: Database<SessionIndex, string>;
+  private readonly meta: Database<unknown, Key>;
+  private eventSeq: number;
+  private mailboxSeq: number;
+  private last: Promise<unknown> = Promise.resolve();
+
+  constructor(dataDir: string, fsync: FsyncMode) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    this.root = open({
+      path: path.join(dataDir, 'desk.lmdb'),
+      noSync: fsync === FsyncMode.None,
+      // Group commit: wait a few ms so concurrent turns share one fsync.
+      commitDelay: fsync === FsyncMode.Batch ? 5 : 0,
+      mapSize: 2 ** 34,
+    });
+    this.snapshots = this.root.openDB({ name: 'snapshots' });
+    this.events = this.root.openDB({ name: 'events' });
+    this.messages = this.root.openDB({ name: 'messages' });
+    this.timers = this.root.openDB({ name: 'timers' });
+    this.mailbox = this.root.openDB({ name: 'mailbox' });
+    this.active = this.root.openDB({ name: 'active' });
+    this.sessionIndex = this.root.openDB({ name: 'sessions' });
+    this.meta = this.root.openDB({ name: 'meta' });
+    this.eventSeq = lastKey(this.events);
+    this.mailboxSeq = lastKey(this.mailbox);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.last = p;
+  }
+
+  /** Resolves when every write issued so far is committed; rejects if a commit failed. */
+  commit(): Promise<unknown> {
+    return this.last;
+  }
+
+  loadSnapshot(a: Address): unknown {
+    return this.snapshots.get(snapshotKey(a));
+  }
+  putSnapshot(a: Address, state: unknown): void {
+    this.track(this.snapshots.put(snapshotKey(a), state));
+  }
+  appendEvent(a: Address, t: number, e: unknown): void {
+    this.track(this.events.put(++this.eventSeq, { a, t, e }));
+  }
+  putMessage(conv: Address, m: StoredMessage): void {
+    this.track(this.messages.put(messageKey(conv, m.seq), m));
+  }
+  putTimer(a: Address, key: string, at: number): void {
+    this.track(this.timers.put(timerKey(a, key), at));
+  }
+  removeTimer(a: Address, key: string): void {
+    this.track(this.timers.remove(timerKey(a, key)));
+  }
+  enqueueMail(entry: MailboxEntry): number {
+    const id = ++this.mailboxSeq;
+    this.track(this.mailbox.put(id, entry));
+    return id;
+  }
+  removeMail(id: number): void {
+    this.track(this.mailbox.remove(id));
+  }
+  setActiveSession(app: number, userId: string, csAccount: string, sessionId: string | null, conv: Address, at: number): void {
+    if (sessionId === null) {
+      this.track(this.active.remove(activeKey(app, userId, csAccount)));
+      return;
+    }
+    this.track(this.active.put(activeKey(app, userId, csAccount), sessionId));
+    this.track(this.sessionIndex.put(sessionIndexKey(sessionId), { conv, app, csAccount, userId, startedAt: at }));
+  }
+  putApp(model: AppModel): void {
+    this.track(this.meta.put(appKey(model.sdkAppId), model));
+  }
+
+  // Reads see committed data only.
+  messagesAfter(conv: Address, afterSeq: number, limit: number): StoredMessage[] {
+    const { start, end } = messageRange(conv, afterSeq);
+    return [...this.messages.getRange({ start, end, limit }).map((e) => e.value)];
+  }
+  lookupSession(sessionId: string): SessionIndex | undefined {
+    return this.sessionIndex.get(sessionIndexKey(sessionId));
+  }
+  activeSessionsOf(app: number, userId: string): { csAccount: string; sessionId: string }[] {
+    const { start, end } = activeRange(app, userId);
+    return [...this.active.getRange({ start, end }).map((e) => ({ csAccount: e.key[2], sessionId: e.value }))];
+  }
+  allActiveSessions(): { app: number; userId: string; csAccount: string }[] {
+    return [...this.active.getKeys().map((k) => ({ app: k[0], userId: k[1], csAccount: k[2] }))];
+  }
+  allTimers(): { a: Address; key: string; at: number }[] {
+    return [...this.timers.getRange().map((e) => ({ a: e.key[0], key: e.key[1], at: e.value }))];
+  }
+  allMail(): { id: number; entry: MailboxEntry }[] {
+    return [...this.mailbox.getRange().map((e) => ({ id: e.key, entry: e.value }))];
+  }
+  apps(): AppModel[] {
+    return [...this.meta.getRange({ start: ['app'], end: ['app', Number.MAX_SAFE_INTEGER] }).map((e) => e.value as AppModel)];
+  }
+  getMeta<T>(key: string): T | undefined {
+    return this.meta.get(key) as T | undefined;
+  }
+  putMeta(key: string, value: unknown): void {
+    this.track(this.meta.put(key, value));
+  }
+  eventsFrom(afterId: number): { id: number; rec: EventRecord }[] {
+    return [...this.events.getRange({ start: afterId + 1 }).map((e) => ({ id: e.key, rec: e.value }))];
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
+
+function lastKey(db: Database<unknown, number>): number {
+  for (const k of db.getKeys({ reverse: true, limit: 1 })) return k;
+  return 0;
+}
