@@ -90,7 +90,12 @@ export class Runtime {
 
   constructor(opts: RuntimeOptions) {
     this.o = {
-      newId: randomUUID, mailboxLimit: 1000, turnBudget: 64, tickBudget: 4000, passivateAfterMs: 300_000, ...opts,
+      ...opts,
+      newId: opts.newId ?? randomUUID,
+      mailboxLimit: opts.mailboxLimit ?? 1000,
+      turnBudget: opts.turnBudget ?? 64,
+      tickBudget: opts.tickBudget ?? 4000,
+      passivateAfterMs: opts.passivateAfterMs ?? 300_000,
     };
     for (const d of opts.defs) this.defs.set(d.kind, d);
   }
