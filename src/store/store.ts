@@ -133,6 +133,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.last;
     await this.root.close();
   }
 }

@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import t from 'tap';
+import type { ActorDef } from '../../actors/types';
+import { ManualClock } from '../../src/runtime/clock';
+import { Runtime, type Outlet } from '../../src/runtime/runtime';
+import { FsyncMode, Store } from '../../src/store/store';
+
+interface Counter { n: number; fired: string[] }
+type CounterMsg =
+  | { type: 'inc'; replyTo?: never }
+  | { type: 'get'; replyTo: { call: number } }
+  | { type: 'boom'; replyTo?: { call: number } }
+  | { type: 'arm'; key: string; at: number }
+  | { type: 'forward'; to: string }
+  | { type: '$timer'; key: string };
+
+const counter: ActorDef<Counter, CounterMsg, { type: 'inc' } | { type: 'fired'; key: string }> = {
+  kind: 'counter',
+  initial: () => ({ n: 0, fired: [] }),
+  decide(s, m) {
+    switch (m.type) {
+      case 'inc': return { events: [{ type: 'inc' }], effects: [] };
+      case 'get': return { events: [], effects: [{ t: 'reply', replyTo: m.replyTo, ok: true, data: s.n }] };
+      case 'boom': throw new Error('boom');
+      case 'arm': return { events: [], effects: [{ t: 'timer', key: m.key, at: m.at }] };
+      case 'forward': return { events: [{ type: 'inc' }], effects: [{ t: 'send', to: m.to, msg: { type: 'inc' } }] };
+      case '$timer': return { events: [{ type: 'fired', key: m.key }], effects: [] };
+    }
+  },
+  evolve: (s, e) => (e.type === 'inc' ? { ...s, n: s.n + 1 } : { ...s, fired: [...s.fired, e.key] }),
+};
+
+const outlet: Outlet = { push() {}, reply() {}, beginBatch() {}, endBatch() {} };
+
+function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-rt-')), clock = new ManualClock(), mailboxLimit?: number) {
+  const store = new Store(dir, FsyncMode.None);
+  const runtime = new Runtime({ store, clock, apps: () => undefined, log: pino({ level: 'silent' }), outlet, defs: [counter], mailboxLimit, passivateAfterMs: 0 });
+  runtime.start();
+  const close = async () => {
+    await runtime.idle();
+    runtime.stop();
+    await store.close();
+  };
+  return { dir, store, runtime, clock, close };
+}
+
+async function get(runtime: Runtime, a: string): Promise<unknown> {
+  return (await runtime.call(a, (replyTo) => ({ type: 'get', replyTo }))).data;
+}
+
+t.test('a throwing actor is restarted from the store; the rest keeps serving', async (t) => {
+  const { runtime, store, close } = setup();
+  t.teardown(close);
+  runtime.tell('counter:a', { type: 'inc' });
+  runtime.tell('counter:a', { type: 'inc' });
+  runtime.tell('counter:b', { type: 'inc' });
+  const failed = await runtime.call('counter:a', (replyTo) => ({ type: 'boom', replyTo }));
+  t.same({ ok: failed.ok, code: failed.code }, { ok: false, code: 141002 }, 'the caller gets a temporary error');
+  runtime.tell('counter:a', { type: 'inc' });
+  t.equal(await get(runtime, 'counter:a'), 3, 'state before the throw is kept, later messages are handled');
+  t.equal(await get(runtime, 'counter:b'), 1, 'other actors unaffected');
+});
+
+t.test('a reply is released only after the state it reports is committed', async (t) => {
+  const { runtime, store, close } = setup();
+  t.teardown(close);
+  runtime.tell('counter:c', { type: 'inc' });
+  const n = await get(runtime, 'counter:c');
+  t.equal(n, 1);
+  t.same(store.loadSnapshot('counter:c'), { n: 1, fired: [] }, 'the store already holds it');
+});
+
+t.test('timers survive a restart of the runtime and store', async (t) => {
+  const clock = new ManualClock();
+  const first = setup(undefined, clock);
+  first.runtime.tell('counter:t', { type: 'arm', key: 'k', at: clock.now() + 10_000 });
+  await first.close();
+  const second = setup(first.dir, clock);
+  t.teardown(second.close);
+  clock.advance(9_999);
+  await second.runtime.idle();
+  t.same(second.runtime.peek<Counter>('counter:t').fired, [], 'not yet due');
+  clock.advance(1);
+  await second.runtime.idle();
+  t.same(second.runtime.peek<Counter>('counter:t').fired, ['k'], 'fires once due');
+  t.same(second.store.allTimers(), [], 'and is removed from the store');
+});
+
+t.test('a durable send committed before a crash is delivered once after restart', async (t) => {
+  const first = setup();
+  first.store.enqueueMail({ to: 'counter:m', msg: { type: 'inc' } });
+  await first.close();
+  const second = setup(first.dir);
+  t.teardown(second.close);
+  t.equal(await get(second.runtime, 'counter:m'), 1);
+  await second.runtime.idle();
+  t.same(second.store.allMail(), [], 'mailbox emptied');
+  second.runtime.tell('counter:x', { type: 'forward', to: 'counter:m' });
+  await second.runtime.idle();
+  t.equal(await get(second.runtime, 'counter:m'), 2, 'actor-to-actor send delivered');
+  t.same(second.store.allMail(), []);
+});
+
+t.test('a full mailbox refuses new external messages instead of growing', async (t) => {
+  const { runtime, close } = setup(undefined, undefined, 3);
+  t.teardown(close);
+  const accepted = [1, 2, 3, 4, 5].map(() => runtime.tell('counter:q', { type: 'inc' }));
+  t.same(accepted, [true, true, true, false, false]);
+  await runtime.idle();
+  t.equal(await get(runtime, 'counter:q'), 3, 'the accepted ones were handled');
+});
+
+t.test('passivated actors come back from their snapshot', async (t) => {
+  const { runtime, store, close } = setup();
+  t.teardown(close);
+  for (let i = 0; i < 5; i++) runtime.tell(`counter:p${i}`, { type: 'inc' });
+  await runtime.idle();
+  t.equal(runtime.activeActors(), 5);
+  runtime.passivateAll();
+  t.equal(runtime.activeActors(), 0, 'dropped from memory');
+  t.equal(await get(runtime, 'counter:p3'), 1, 'reactivated with its state');
+});

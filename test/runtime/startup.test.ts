@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { genUserSig } from '../../protocol/usersig';
+import { TestClient, srcBody, textOf } from '../helpers/client';
+
+const main = path.resolve(__dirname, '../../src/main.js');
+
+function run(env: Record<string, string>, args: string[] = []) {
+  const child = spawn(process.execPath, [main, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, exited, out: () => out, err: () => err };
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+t.test('refuses to run on the pure-JS uWS fallback', async (t) => {
+  const p = run({ UWS_USE_FALLBACK: '1', DESK_PORT: '0', DESK_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'desk-fb-')) });
+  t.equal(await p.exited, 1);
+  t.match(p.err(), /native uWebSockets\.js binary did not load/);
+});
+
+t.test('first start on embedded defaults creates the default app and serves it', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-first-'));
+  const p = run({ DESK_DATA_DIR: dataDir, DESK_LOG_LEVEL: 'info' }, ['--port', '0', '--host', '127.0.0.1']);
+  t.teardown(() => { p.child.kill('SIGKILL'); });
+  await until(() => /Make a UserSig/.test(p.out()));
+  const port = Number(/"port":(\d+)/.exec(p.out())![1]);
+  t.match(p.out(), /Created the default app 1400000001; admin identifier 'administrator'/);
+  const keyFile = path.join(dataDir, 'secret-key-1400000001');
+  t.match(p.out(), keyFile, 'says where the key is');
+  const key = fs.readFileSync(keyFile, 'utf8').trim();
+  t.equal(key.length, 64, 'a random key was generated and kept');
+
+  const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+  t.equal(health.status, 200);
+  t.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  t.match(metrics, /desk_sessions\{state="Chatbot"\}/);
+  t.match(metrics, /desk_commit_seconds_bucket/);
+
+  const user = await TestClient.connect({ port, sdkAppId: 1400000001, key, identity: 'visitor', role: 'user', usersig: genUserSig(1400000001, key, 'visitor', 3600) });
+  await user.request('message.send', { to: '@customer_service_account', random: 7, body: srcBody('7') });
+  const welcome = await user.next((f) => textOf(f) !== undefined);
+  t.equal(textOf(welcome), '您好请问有什么可以帮助您的?', 'the default customer-service account answers');
+  await user.close();
+
+  p.child.kill('SIGTERM');
+  t.equal(await p.exited, 0, 'SIGTERM shuts down cleanly');
+});
+
+t.test('a bad configuration is refused with a clear message', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-badcfg-'));
+  const file = path.join(dir, 'c.json');
+  fs.writeFileSync(file, JSON.stringify({ apps: [{ sdkAppId: 'nope' }] }));
+  const p = run({ DESK_DATA_DIR: dir, DESK_CONFIG: file, DESK_PORT: '0' });
+  t.equal(await p.exited, 1);
+  t.match(p.err(), /config file .*sdkAppId/);
+});
