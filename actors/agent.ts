@@ -5,7 +5,7 @@
 import { receptionLimit, type AppModel } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import { AgentStatus } from '../protocol/frames';
-import { parseId, queueAddress } from './address';
+import { idOf, parseId, queueAddress } from './address';
 import type { AgentMsg, Capacity } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Address, Ctx } from './types';
@@ -82,6 +82,17 @@ function evolve(s: AgentState, e: AgentEvent): AgentState {
   }
 }
 
+/** What a (re)connecting member is told: its status and the sessions it holds, so a workbench can resume them. */
+function stateFrame(s: AgentState): unknown {
+  return {
+    status: s.status, reason: s.restReason,
+    sessions: Object.entries(s.sessions).map(([sessionId, h]) => {
+      const [, csAccount, userId] = parseId(idOf(h.conv), 3);
+      return { sessionId, csAccount, userId, suspended: h.suspended };
+    }),
+  };
+}
+
 /** Tells every queue of the member's groups what its capacity is now. */
 function announce(t: Turn<AgentState, AgentEvent>, app: AppModel | undefined): void {
   const member = app?.members[t.state.memberId];
@@ -124,6 +135,7 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
         t.emit({ type: 'Connected', conn: msg.conn, at: ctx.now });
         // GAP-45: a member who logs in while offline starts free; a reconnect keeps busy or rest.
         if (t.state.status === AgentStatus.Offline) t.emit({ type: 'StatusChanged', status: AgentStatus.Free, at: ctx.now, cause: 'login' });
+        t.do({ t: 'push', to: { role: 'agent', app: t.state.app, id: t.state.memberId }, frame: { type: 'agent.state', data: stateFrame(t.state) } });
         break;
       case 'disconnected':
         if (!t.state.conns.includes(msg.conn)) break;
@@ -133,7 +145,9 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
       case 'presenceReset':
         if (t.state.conns.length) t.emit({ type: 'ConnectionsReset' });
         if (t.state.offlineAt === undefined) scheduleOffline(t, ctx, app);
-        break;
+        // Group membership may have changed while the server was down: every queue of the member hears from it.
+        announce(t, app);
+        return t.done();
       case '$timer':
         if (msg.key === GRACE_TIMER && t.state.offlineAt !== undefined && t.state.conns.length === 0 && ctx.now >= t.state.offlineAt) {
           t.emit({ type: 'OfflineScheduled', at: undefined });
