@@ -33,9 +33,12 @@ interface ConnData {
 }
 
 export interface GatewayLimits {
-  /** Frames per second a socket may send (token bucket refill), and the burst it may save up. */
+  /** Frames per second a user socket may send (token bucket refill), and the burst it may save up. */
   framesPerSec: number;
   burst: number;
+  /** The same for member sockets: one member serves many users at once. */
+  agentFramesPerSec: number;
+  agentBurst: number;
   /** Invalid frames tolerated before the socket is closed with 4501. */
   invalidBeforeClose: number;
   /** Bytes buffered for a socket before it is closed as a slow consumer (4008). */
@@ -44,7 +47,7 @@ export interface GatewayLimits {
   historyPage: number;
 }
 
-export const defaultLimits: GatewayLimits = { framesPerSec: 200, burst: 400, invalidBeforeClose: 50, maxBackpressure: 4 * 1024 * 1024, historyPage: 200 };
+export const defaultLimits: GatewayLimits = { framesPerSec: 200, burst: 400, agentFramesPerSec: 2000, agentBurst: 4000, invalidBeforeClose: 50, maxBackpressure: 4 * 1024 * 1024, historyPage: 200 };
 
 const recipientKey = (role: string, app: number, id: string): string => `${role}|${app}|${id}`;
 
@@ -119,7 +122,7 @@ export class Gateway implements Outlet {
 
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {
     const auth = this.authenticate(new URLSearchParams(req.getQuery() ?? ''));
-    const data: ConnData = { id: this.nextId++, enc: Encoding.Json, invalid: 0, tokens: this.limits.burst, refilledAt: this.clock.now(), ...auth };
+    const data: ConnData = { id: this.nextId++, enc: Encoding.Json, invalid: 0, tokens: auth.role === Role.Agent ? this.limits.agentBurst : this.limits.burst, refilledAt: this.clock.now(), ...auth };
     res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), ctx);
   }
 
@@ -160,7 +163,8 @@ export class Gateway implements Outlet {
 
   private takeToken(d: ConnData): boolean {
     const now = this.clock.now();
-    d.tokens = Math.min(this.limits.burst, d.tokens + ((now - d.refilledAt) / 1000) * this.limits.framesPerSec);
+    const [rate, burst] = d.role === Role.Agent ? [this.limits.agentFramesPerSec, this.limits.agentBurst] : [this.limits.framesPerSec, this.limits.burst];
+    d.tokens = Math.min(burst, d.tokens + ((now - d.refilledAt) / 1000) * rate);
     d.refilledAt = now;
     if (d.tokens < 1) return false;
     d.tokens -= 1;
@@ -173,7 +177,7 @@ export class Gateway implements Outlet {
     d.enc = isBinary ? Encoding.Msgpack : Encoding.Json;
     if (!this.takeToken(d)) {
       this.sendError(ws, undefined, ErrorCode.RateLimited, 'too many frames; slow down');
-      if (d.tokens < -this.limits.burst) ws.end(CloseCode.RateLimited, 'rate limited');
+      if (d.tokens < -(d.role === Role.Agent ? this.limits.agentBurst : this.limits.burst)) ws.end(CloseCode.RateLimited, 'rate limited');
       d.tokens -= 1;
       return;
     }

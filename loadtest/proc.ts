@@ -1,0 +1,96 @@
+/** Server processes under test: Desk and the bare uWS relay baseline, each a child process measured from /proc. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const TICKS_PER_SEC = 100; // Linux USER_HZ
+
+export interface ServerProc {
+  kind: 'desk' | 'baseline';
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** CPU time (user + system) a process has used, in microseconds. */
+export function cpuMicros(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SEC) * 1e6;
+}
+
+/** Resident memory of a process in bytes. */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+const distRoot = path.resolve(__dirname, '..');
+
+function waitForPort(child: ChildProcess, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in time: ${err || out}`)), 20_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /"port":(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (err += d));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${err || out}`));
+    });
+  });
+}
+
+function stopper(child: ChildProcess, cleanup: () => void): () => Promise<void> {
+  return () => new Promise((resolve) => {
+    if (child.exitCode !== null) { cleanup(); resolve(); return; }
+    child.once('exit', () => { cleanup(); resolve(); });
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+export interface DeskOptions {
+  sdkAppId: number;
+  key: string;
+  members: string[];
+  session?: Record<string, unknown>;
+  fsync: 'always' | 'batch' | 'none';
+  cpuProf?: boolean;
+}
+
+export const CS = '@customer_service_account';
+
+/** Starts Desk (dist/src/main.js) on a loopback port with its data in a fresh temp dir. */
+export async function startDesk(o: DeskOptions): Promise<ServerProc> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-load-'));
+  const config = {
+    apps: [{
+      sdkAppId: o.sdkAppId, secretKey: o.key, adminIdentifier: 'administrator',
+      groups: [{ id: 1, name: 'Default' }],
+      members: o.members.map((mail) => ({ mail, nickname: mail.split('@')[0], groupIds: [1] })),
+      session: o.session ?? {},
+    }],
+  };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  const args = [...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('loadtest/results')}`] : []),
+    path.join(distRoot, 'src/main.js'), '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--config', path.join(dir, 'config.json'), '--fsync', o.fsync, '--log-level', 'info'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await waitForPort(child, 'desk');
+  return { kind: 'desk', port, pid: child.pid!, child, stop: stopper(child, () => fs.rmSync(dir, { recursive: true, force: true })) };
+}
+
+export async function startBaseline(): Promise<ServerProc> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'baseline-relay.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await waitForPort(child, 'baseline relay');
+  return { kind: 'baseline', port, pid: child.pid!, child, stop: stopper(child, () => undefined) };
+}

@@ -1,0 +1,122 @@
+/**
+ * chat: users go through the whole path — session start, robot, transfer, queue, assignment, K probes each way,
+ * end, rating — against fewer agents than users.
+ */
+import * as hdr from 'hdr-histogram-js';
+import { LoadSocket, frameText, src, srcOf, text } from '../client';
+import { cpuMicros, CS } from '../proc';
+import { parseProbe, probeText, Tracker } from '../stats';
+import { agentName, baselineRun, desk, now, round, summarize, until, userName, type Options, type RunResult, type Summary } from './common';
+
+let probeId = 1_000_000_000;
+
+export async function chat(o: Options): Promise<Summary> {
+  const limit = Math.max(1, Math.ceil(o.users / o.agents / 2));
+  const { proc, target } = await desk(o, { maxConcurrentPerAgent: limit });
+  const tracker = new Tracker(now());
+  const assignment = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const requestedAt = new Map<string, number>();
+  let finished = 0;
+  let rated = 0;
+  let r: RunResult;
+  const started = now();
+  const cpu0 = cpuMicros(proc.pid);
+  const sockets: LoadSocket[] = [];
+  try {
+    const replies = new Map<string, number>();
+    for (let i = 0; i < o.agents; i++) {
+      const a = await LoadSocket.desk(target, agentName(i), 'agent');
+      sockets.push(a);
+      a.onFrame = (f) => {
+        if (f.type === 'message.ack') { tracker.ack((f.data as { random: number }).random); return; }
+        if (f.type === 'session.assigned') {
+          const d = f.data as { userId: string; sessionId: string };
+          const t0 = requestedAt.get(d.userId);
+          if (t0 !== undefined) assignment.recordValue(Math.max(1, Math.round((now() - t0) * 1000)));
+          replies.set(d.sessionId, 0);
+          return;
+        }
+        const p = parseProbe(frameText(f));
+        if (!p) return;
+        tracker.deliver(p.id, p.sentMs, now());
+        const sessionId = (f.data as { sessionId: string }).sessionId;
+        const n = (replies.get(sessionId) ?? 0) + 1;
+        replies.set(sessionId, n);
+        const id = probeId++;
+        a.send('message.send', { sessionId, random: id, body: text(probeText(id, now(), o.size)) });
+        tracker.send();
+        if (n >= o.messages) a.send('session.end', { sessionId });
+      };
+    }
+    const conversation = async (i: number): Promise<void> => {
+      const u = await LoadSocket.desk(target, userName(i), 'user');
+      sockets.push(u);
+      let sent = 0;
+      let step: 'welcome' | 'robot' | 'human' | 'talk' | 'rate' | 'done' = 'welcome';
+      const sendProbe = () => {
+        const id = probeId++;
+        sent++;
+        tracker.send();
+        u.send('message.send', { to: CS, random: id, body: text(probeText(id, now(), o.size)) });
+      };
+      await new Promise<void>((resolve) => {
+        u.onFrame = (f) => {
+          if (f.type === 'message.ack') { tracker.ack((f.data as { random: number }).random); return; }
+          if (f.type === 'message.edit' && step === 'rate') { step = 'done'; rated++; resolve(); return; }
+          if (f.type !== 'message') return;
+          const t = frameText(f);
+          const p = parseProbe(t);
+          if (p) {
+            tracker.deliver(p.id, p.sentMs, now());
+            if (sent < o.messages) sendProbe();
+            return;
+          }
+          if (step === 'welcome' && t) { step = 'robot'; u.send('message.send', { to: CS, random: 2, body: text('hello') }); return; }
+          if (step === 'robot' && t && t.startsWith('抱歉')) {
+            step = 'human';
+            requestedAt.set(userName(i), now());
+            u.send('message.send', { to: CS, random: 3, body: text('转人工') });
+            return;
+          }
+          if (step === 'human' && t && t.startsWith('转接人工成功')) { step = 'talk'; sendProbe(); return; }
+          if (srcOf(f) === '9') {
+            step = 'rate';
+            const card = JSON.parse((f.data as { body: { MsgContent: { Data: string } }[] }).body[0].MsgContent.Data);
+            u.send('message.send', { to: CS, random: 4, body: src('10', { menuSelected: { id: '105', content: '非常满意', sessionId: card.menuContent.sessionId } }) });
+          }
+        };
+        u.send('message.send', { to: CS, random: 1, body: src('7') });
+      });
+      finished++;
+      o.progress(finished, o.users);
+      u.close();
+    };
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < o.users; i++) all.push(conversation(i));
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      Promise.all(all).then(() => true),
+      new Promise<boolean>((res) => { timer = setTimeout(() => res(false), Math.max(60_000, o.durationSec * 1000 * 6)); }),
+    ]);
+    clearTimeout(timer);
+    await until(() => tracker.delivered.size >= tracker.acked.size, 10_000);
+    const elapsed = (now() - started) / 1000;
+    const cpu = cpuMicros(proc.pid) - cpu0;
+    const messages = tracker.delivered.size;
+    r = {
+      messages, sent: tracker.sent, acked: tracker.acked.size, lost: tracker.lost(tracker.acked), duplicates: tracker.duplicates,
+      mps: messages / elapsed, p50_ms: tracker.percentileMs(50), p95_ms: tracker.percentileMs(95), p99_ms: tracker.percentileMs(99),
+      cpu_us_per_msg: messages ? cpu / messages : 0, histogram: tracker.buckets(), timeline: tracker.timeline,
+    };
+    if (!done) r.lost += (o.users - finished) * o.messages * 2;
+  } finally {
+    for (const s of sockets) s.close();
+    await proc.stop();
+  }
+  const base = o.baseline ? await baselineRun(o, Math.min(o.users, 100), r.sent, Math.max(100, Math.round(r.mps))) : undefined;
+  const pct = (p: number) => (assignment.totalCount ? round(assignment.getValueAtPercentile(p) / 1000) : 0);
+  return summarize('chat', o, r, base, {
+    conversations: o.users, finished, rated, agents: o.agents, limit_per_agent: limit,
+    assignment_p50_ms: pct(50), assignment_p95_ms: pct(95), assignment_p99_ms: pct(99),
+  });
+}

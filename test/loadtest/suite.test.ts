@@ -1,0 +1,59 @@
+import t, { type Test } from 'tap';
+import { burst } from '../../loadtest/scenarios/burst';
+import { chat } from '../../loadtest/scenarios/chat';
+import { defaults, type Options, type Summary } from '../../loadtest/scenarios/common';
+import { connections } from '../../loadtest/scenarios/connections';
+import { reconnect } from '../../loadtest/scenarios/reconnect';
+import { relay } from '../../loadtest/scenarios/relay';
+import { main } from '../../loadtest/cli';
+
+const tiny: Options = { ...defaults, users: 6, agents: 2, rate: 300, durationSec: 1, messages: 2, fsync: 'none', connections: 50 };
+
+function consistent(t: Test, s: Summary, expected: number): void {
+  t.equal(s.lost, 0, `${s.scenario}: nothing acknowledged was lost`);
+  t.equal(s.sent, expected, `${s.scenario}: every probe was sent`);
+  t.equal(s.acked, s.sent, `${s.scenario}: every probe was acknowledged`);
+  t.equal(s.messages, s.sent, `${s.scenario}: messages counted equal messages sent`);
+  t.ok(s.server_cpu_us_per_msg > 0, `${s.scenario}: server CPU per message measured`);
+}
+
+t.test('relay at a tiny size, with its baseline', async (t) => {
+  const s = await relay(tiny);
+  consistent(t, s, 300);
+  t.ok(s.baseline && s.baseline.messages === s.baseline.sent && s.baseline.lost === 0, 'baseline relayed every probe');
+  t.ok(s.ratio !== null && s.ratio > 0, 'ratio reported');
+});
+
+t.test('chat at a tiny size: whole path, K probes each way per conversation', async (t) => {
+  const s = await chat({ ...tiny, baseline: false });
+  consistent(t, s, tiny.users * tiny.messages * 2);
+  t.equal(s.extra?.finished, tiny.users, 'every conversation finished');
+  t.equal(s.extra?.rated, tiny.users, 'every user rated');
+  t.ok(Number(s.extra?.assignment_p50_ms) > 0, 'assignment latency measured');
+});
+
+t.test('burst at a tiny size: drained in arrival order', async (t) => {
+  const s = await burst({ ...tiny, users: 12, baseline: false });
+  t.equal(s.extra?.assigned, 12, 'everyone was served');
+  t.equal(s.extra?.order_inversions, 0, 'queue served in arrival order');
+  t.equal(s.lost, 0);
+});
+
+t.test('reconnect at a tiny size: no acknowledged message lost across drops', async (t) => {
+  const s = await reconnect({ ...tiny, rate: 200, durationSec: 2, baseline: false });
+  t.equal(s.lost, 0, 'nothing acknowledged lost');
+  t.ok(Number(s.extra?.drops) > 0, 'sockets were dropped');
+  t.equal(s.messages, s.acked, 'every acknowledged probe delivered once (duplicates recognised)');
+});
+
+t.test('connections at a tiny size', async (t) => {
+  const s = await connections(tiny);
+  t.equal(s.extra?.open, 50);
+  t.ok(Number(s.extra?.rss_bytes_per_connection) !== 0, 'RSS per connection reported');
+});
+
+t.test('the CLI refuses bad options and reports rest as skipped', async (t) => {
+  await t.rejects(main(['relay', '--users', '0']), /--users must be an integer/);
+  await t.rejects(main(['nope']), /unknown scenario/);
+  t.equal(await main(['rest', '--json', '--no-report']), 0);
+});
