@@ -10,7 +10,7 @@ import type { AgentMsg, Capacity } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Address, Ctx } from './types';
 
-export interface HeldSession { conv: Address; suspended: boolean }
+export interface HeldSession { conv: Address; suspended: boolean; offerId: string }
 
 export interface AgentState {
   app: number;
@@ -33,7 +33,7 @@ export type AgentEvent =
   | { type: 'ConnectionsReset' }
   | { type: 'OfflineScheduled'; at: number | undefined }
   | { type: 'StatusChanged'; status: AgentStatus; reason?: string; at: number; cause: 'self' | 'acceptTimeout' | 'noSocket' | 'login' }
-  | { type: 'Reserved'; sessionId: string; conv: Address; at: number }
+  | { type: 'Reserved'; sessionId: string; offerId: string; conv: Address; at: number }
   | { type: 'Released'; sessionId: string; reason: string }
   | { type: 'SuspendChanged'; sessionId: string; suspended: boolean };
 
@@ -71,7 +71,7 @@ function evolve(s: AgentState, e: AgentEvent): AgentState {
         lastLogoutAt: e.status === AgentStatus.Offline ? e.at : s.lastLogoutAt,
       };
     case 'Reserved':
-      return { ...s, sessions: { ...s.sessions, [e.sessionId]: { conv: e.conv, suspended: false } }, lastServedAt: e.at };
+      return { ...s, sessions: { ...s.sessions, [e.sessionId]: { conv: e.conv, suspended: s.sessions[e.sessionId]?.suspended ?? false, offerId: e.offerId } }, lastServedAt: e.at };
     case 'Released': {
       const sessions = { ...s.sessions };
       delete sessions[e.sessionId];
@@ -165,24 +165,28 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
       case 'offer': {
         const held = t.state.sessions[msg.sessionId];
         let code: number | undefined;
-        if (held) code = undefined; // already reserved: the answer is repeated, not the reservation
+        // Already held (a repeated offer, or a re-offer that overtook the release of the last one): the slot is
+        // kept and renamed, so only a release of the newest reservation frees it.
+        if (held) code = undefined;
         else if (!app?.members[t.state.memberId] || app.members[t.state.memberId].disabled) code = ErrorCode.AgentOffline;
         else if (t.state.status === AgentStatus.Offline) code = ErrorCode.AgentOffline;
         else if (t.state.status === AgentStatus.Rest) code = ErrorCode.AgentResting;
         else if (t.state.status === AgentStatus.Busy) code = ErrorCode.AllAgentsBusy;
         else if (load(t.state) >= limitOf(t.state, app)) code = ErrorCode.AgentAtLimit;
-        if (!held && code === undefined) t.emit({ type: 'Reserved', sessionId: msg.sessionId, conv: msg.conv, at: ctx.now });
-        t.do({ t: 'send', to: msg.from, msg: { type: 'offerResult', sessionId: msg.sessionId, memberId: t.state.memberId, ok: code === undefined, code, capacity: capacityOf(t.state, app) } });
+        if (code === undefined && held?.offerId !== msg.offerId) t.emit({ type: 'Reserved', sessionId: msg.sessionId, offerId: msg.offerId, conv: msg.conv, at: held ? t.state.lastServedAt : ctx.now });
+        t.do({ t: 'send', to: msg.from, msg: { type: 'offerResult', sessionId: msg.sessionId, offerId: msg.offerId, memberId: t.state.memberId, ok: code === undefined, code, capacity: capacityOf(t.state, app) } });
         break;
       }
-      case 'release':
-        if (!t.state.sessions[msg.sessionId]) break;
+      case 'release': {
+        const held = t.state.sessions[msg.sessionId];
+        if (!held || (msg.offerId !== undefined && held.offerId !== msg.offerId)) break;
         t.emit({ type: 'Released', sessionId: msg.sessionId, reason: msg.reason });
         if (msg.reason === 'acceptTimeout' && app?.session.restAfterAcceptTimeout && t.state.status === AgentStatus.Free) {
           t.emit({ type: 'StatusChanged', status: AgentStatus.Rest, reason: 'acceptTimeout', at: ctx.now, cause: 'acceptTimeout' });
           t.do({ t: 'push', to: { role: 'agent', app: t.state.app, id: t.state.memberId }, frame: { type: 'agent.status', data: { status: AgentStatus.Rest, reason: 'acceptTimeout' } } });
         }
         break;
+      }
       case 'suspend':
         if (t.state.sessions[msg.sessionId] && !t.state.sessions[msg.sessionId].suspended) t.emit({ type: 'SuspendChanged', sessionId: msg.sessionId, suspended: true });
         break;

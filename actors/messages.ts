@@ -20,8 +20,9 @@ export type AgentMsg =
   /** Sent to every member at start: no socket survives a restart. */
   | { type: 'presenceReset' }
   | { type: 'setStatus'; status: AgentStatus; reason?: string; replyTo?: ReplyTo }
-  | { type: 'offer'; sessionId: string; conv: Address; from: Address }
-  | { type: 'release'; sessionId: string; reason: 'end' | 'acceptTimeout' | 'forward' | 'stale' }
+  /** `offerId` names the reservation, so a late release of an earlier one cannot free a newer one. */
+  | { type: 'offer'; sessionId: string; offerId: string; conv: Address; from: Address }
+  | { type: 'release'; sessionId: string; offerId?: string; reason: 'end' | 'acceptTimeout' | 'forward' | 'stale' }
   | { type: 'suspend'; sessionId: string }
   | { type: 'unsuspend'; sessionId: string; replyTo?: ReplyTo }
   /** Re-announce capacity (a queue asked, e.g. after the group's membership changed). */
@@ -47,13 +48,13 @@ export type QueueMsg =
   | EnqueueRequest
   | { type: 'cancel'; sessionId: string }
   | { type: 'capacity'; capacity: Capacity }
-  | { type: 'offerResult'; sessionId: string; memberId: string; ok: boolean; code?: number; capacity: Capacity };
+  | { type: 'offerResult'; sessionId: string; offerId: string; memberId: string; ok: boolean; code?: number; capacity: Capacity };
 
 /** Replies of queues and agents that a session acts on. */
 export type SessionRoutingMsg =
   | { type: 'queued'; sessionId: string; position: number }
   | { type: 'noAgentOnline'; sessionId: string }
-  | { type: 'assigned'; sessionId: string; memberId: string; forwardFrom?: string; why: string }
+  | { type: 'assigned'; sessionId: string; offerId: string; memberId: string; forwardFrom?: string; why: string }
   | { type: 'forwardFailed'; sessionId: string; code: number }
   | { type: 'offerRevoked'; sessionId: string; memberId: string }
   | { type: 'unsuspended'; sessionId: string; memberId: string };

@@ -6,7 +6,7 @@
 import type { AppModel } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import { AgentStatus } from '../protocol/frames';
-import { agentAddress, parseId } from './address';
+import { agentAddress, parseId, queueAddress } from './address';
 import type { Capacity, EnqueueRequest, QueueMsg } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Ctx } from './types';
@@ -21,8 +21,9 @@ export interface QueueEntry {
   agentIds?: string[];
   exclude: string[];
   forwardFrom?: string;
-  /** Member the entry is offered to, awaiting the answer. */
+  /** Member the entry is offered to, awaiting the answer, and the offer's id. */
   offeredTo?: string;
+  offerId?: string;
   /** Members that refused this entry since the last capacity change. */
   refusedBy: string[];
 }
@@ -37,8 +38,8 @@ export interface QueueState {
 
 export type QueueEvent =
   | { type: 'Enqueued'; entry: QueueEntry }
-  | { type: 'Offered'; sessionId: string; memberId: string; why: string }
-  | { type: 'OfferAnswered'; sessionId: string; memberId: string; ok: boolean }
+  | { type: 'Offered'; sessionId: string; memberId: string; offerId: string; why: string }
+  | { type: 'OfferAnswered'; sessionId: string; offerId: string; memberId: string; ok: boolean }
   | { type: 'Removed'; sessionId: string; reason: 'assigned' | 'cancelled' | 'forwardFailed' }
   | { type: 'CapacitySeen'; capacity: Capacity };
 
@@ -58,13 +59,13 @@ function evolve(s: QueueState, e: QueueEvent): QueueState {
       const view = { ...s.view };
       const c = view[e.memberId];
       if (c) view[e.memberId] = { ...c, load: c.load + 1 };
-      return { ...s, view, waiting: s.waiting.map((w) => (w.sessionId === e.sessionId ? { ...w, offeredTo: e.memberId } : w)) };
+      return { ...s, view, waiting: s.waiting.map((w) => (w.sessionId === e.sessionId ? { ...w, offeredTo: e.memberId, offerId: e.offerId } : w)) };
     }
     case 'OfferAnswered':
       return {
         ...s,
-        waiting: s.waiting.map((w) => (w.sessionId === e.sessionId && w.offeredTo === e.memberId
-          ? { ...w, offeredTo: undefined, refusedBy: e.ok ? w.refusedBy : [...w.refusedBy, e.memberId] } : w)),
+        waiting: s.waiting.map((w) => (w.sessionId === e.sessionId && w.offerId === e.offerId
+          ? { ...w, offeredTo: undefined, offerId: undefined, refusedBy: e.ok ? w.refusedBy : [...w.refusedBy, e.memberId] } : w)),
       };
     case 'Removed':
       return { ...s, waiting: s.waiting.filter((w) => w.sessionId !== e.sessionId) };
@@ -105,14 +106,15 @@ function pick(s: QueueState, entry: QueueEntry, members: string[]): { memberId: 
 }
 
 /** Offers every waiting entry that can be offered now, in queue order. */
-function assign(t: Turn<QueueState, QueueEvent>, app: AppModel | undefined): void {
+function assign(t: Turn<QueueState, QueueEvent>, app: AppModel | undefined, ctx: Ctx): void {
   const members = groupMembers(t.state, app);
   for (const entry of [...t.state.waiting]) {
     if (entry.offeredTo) continue;
     const choice = pick(t.state, entry, members);
     if (choice) {
-      t.emit({ type: 'Offered', sessionId: entry.sessionId, memberId: choice.memberId, why: choice.why });
-      t.do({ t: 'send', to: agentAddress(t.state.app, choice.memberId), msg: { type: 'offer', sessionId: entry.sessionId, conv: entry.conv, from: `queue:${t.state.app}|${t.state.groupId}` } });
+      const offerId = ctx.newId();
+      t.emit({ type: 'Offered', sessionId: entry.sessionId, memberId: choice.memberId, offerId, why: choice.why });
+      t.do({ t: 'send', to: agentAddress(t.state.app, choice.memberId), msg: { type: 'offer', sessionId: entry.sessionId, offerId, conv: entry.conv, from: queueAddress(t.state.app, t.state.groupId) } });
     } else if (entry.forwardFrom !== undefined) {
       failForward(t, entry, members);
     }
@@ -164,7 +166,7 @@ function enqueue(t: Turn<QueueState, QueueEvent>, msg: EnqueueRequest, app: AppM
     return;
   }
   t.emit({ type: 'Enqueued', entry });
-  assign(t, app);
+  assign(t, app, ctx);
   const now = t.state.waiting.find((w) => w.sessionId === msg.sessionId);
   if (now && !now.offeredTo) t.do({ t: 'send', to: msg.conv, msg: { type: 'queued', sessionId: msg.sessionId, position: position(t.state, msg.sessionId) } });
 }
@@ -188,20 +190,20 @@ export const queue: ActorDef<QueueState, QueueMsg, QueueEvent> = {
         break;
       case 'capacity':
         t.emit({ type: 'CapacitySeen', capacity: msg.capacity });
-        assign(t, app);
+        assign(t, app, ctx);
         break;
       case 'offerResult': {
-        const entry = t.state.waiting.find((w) => w.sessionId === msg.sessionId && w.offeredTo === msg.memberId);
-        t.emit({ type: 'OfferAnswered', sessionId: msg.sessionId, memberId: msg.memberId, ok: msg.ok });
+        const entry = t.state.waiting.find((w) => w.sessionId === msg.sessionId && w.offerId === msg.offerId);
+        t.emit({ type: 'OfferAnswered', sessionId: msg.sessionId, offerId: msg.offerId, memberId: msg.memberId, ok: msg.ok });
         t.emit({ type: 'CapacitySeen', capacity: msg.capacity });
         if (msg.ok && entry) {
           t.emit({ type: 'Removed', sessionId: msg.sessionId, reason: 'assigned' });
-          t.do({ t: 'send', to: entry.conv, msg: { type: 'assigned', sessionId: msg.sessionId, memberId: msg.memberId, forwardFrom: entry.forwardFrom, why: `group ${t.state.groupId}` } });
+          t.do({ t: 'send', to: entry.conv, msg: { type: 'assigned', sessionId: msg.sessionId, offerId: msg.offerId, memberId: msg.memberId, forwardFrom: entry.forwardFrom, why: `group ${t.state.groupId}` } });
         } else if (msg.ok) {
           // Cancelled while the offer was out: give the slot back.
-          t.do({ t: 'send', to: agentAddress(t.state.app, msg.memberId), msg: { type: 'release', sessionId: msg.sessionId, reason: 'stale' } });
+          t.do({ t: 'send', to: agentAddress(t.state.app, msg.memberId), msg: { type: 'release', sessionId: msg.sessionId, offerId: msg.offerId, reason: 'stale' } });
         }
-        assign(t, app);
+        assign(t, app, ctx);
         if (!msg.ok && entry) {
           const still = t.state.waiting.find((w) => w.sessionId === msg.sessionId);
           if (still && !still.offeredTo) t.do({ t: 'send', to: entry.conv, msg: { type: 'queued', sessionId: msg.sessionId, position: position(t.state, msg.sessionId) } });

@@ -49,6 +49,8 @@ export interface CurrentSession {
   groupId: number;
   priority: number;
   agentId?: string;
+  /** The agent's reservation of this session (see the agent actor's offer/release). */
+  offerId?: string;
   suspended: boolean;
   /** mark_session's user-timeout switch. */
   userTimeoutOn: boolean;
@@ -60,7 +62,7 @@ export interface CurrentSession {
   /** The session reached an agent at least once. */
   served: boolean;
   invitedRating: boolean;
-  pendingForward?: { replyTo?: ReplyTo; by: string };
+  pendingForward?: { replyTo?: ReplyTo; by: string; groupId: number };
 }
 
 export interface RatingRecord {
@@ -92,12 +94,12 @@ export type SessionEvent =
   | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number }
   | { type: 'TransferringToHumanWait'; sessionId: string; at: number; position: number }
   | { type: 'NoAgentOnline'; sessionId: string; at: number }
-  | { type: 'Assigned'; sessionId: string; memberId: string; at: number; manual: boolean; why: string }
+  | { type: 'Assigned'; sessionId: string; memberId: string; offerId: string; at: number; manual: boolean; why: string }
   | { type: 'TransferToHumanSuccess'; sessionId: string; memberId: string; at: number }
   | { type: 'MemberAccessTimeout'; sessionId: string; memberId: string; at: number; requeue: boolean }
   | { type: 'ForwardRequested'; sessionId: string; by: string; replyTo?: ReplyTo; groupId: number; memberId?: string }
   | { type: 'ForwardSettled'; sessionId: string }
-  | { type: 'AgentForward'; sessionId: string; from: string; to: string; at: number; groupId: number }
+  | { type: 'AgentForward'; sessionId: string; from: string; to: string; offerId: string; at: number; groupId: number }
   | { type: 'SuspendChanged'; sessionId: string; suspended: boolean; at: number }
   | { type: 'Deadline'; key: TimerKey; at?: number }
   | { type: 'RatingSent'; rating: RatingRecord; invited: boolean }
@@ -130,27 +132,27 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return { ...s, seq: e.seq, recent };
     }
     case 'TransferringToHuman':
-      return patchCur(s, e.sessionId, { phase: Phase.Transferring, groupId: e.groupId, priority: e.priority, exclude: [] });
+      return patchCur(s, e.sessionId, { phase: Phase.Transferring, groupId: e.groupId, priority: e.priority, exclude: [], enqueuedAt: e.at });
     case 'TransferringToHumanWait':
-      return patchCur(s, e.sessionId, { phase: Phase.Queueing, enqueuedAt: s.cur?.enqueuedAt ?? e.at });
+      return patchCur(s, e.sessionId, { phase: Phase.Queueing });
     case 'NoAgentOnline':
       return patchCur(s, e.sessionId, { phase: Phase.Chatbot, agentId: undefined, enqueuedAt: undefined });
     case 'Assigned':
-      return patchCur(s, e.sessionId, { phase: e.manual ? Phase.Waiting : Phase.Agent, agentId: e.memberId, served: s.cur!.served || !e.manual });
+      return patchCur(s, e.sessionId, { phase: e.manual ? Phase.Waiting : Phase.Agent, agentId: e.memberId, offerId: e.offerId, served: s.cur!.served || !e.manual });
     case 'TransferToHumanSuccess':
       return patchCur(s, e.sessionId, { phase: Phase.Agent, agentId: e.memberId, served: true });
     case 'MemberAccessTimeout':
       return patchCur(s, e.sessionId, {
-        phase: Phase.Queueing, agentId: undefined,
+        phase: Phase.Queueing, agentId: undefined, offerId: undefined,
         exclude: e.requeue ? [...(s.cur?.exclude ?? []), e.memberId] : s.cur?.exclude ?? [],
         enqueuedAt: s.cur?.enqueuedAt ?? e.at,
       });
     case 'ForwardRequested':
-      return patchCur(s, e.sessionId, { pendingForward: { replyTo: e.replyTo, by: e.by } });
+      return patchCur(s, e.sessionId, { pendingForward: { replyTo: e.replyTo, by: e.by, groupId: e.groupId } });
     case 'ForwardSettled':
       return patchCur(s, e.sessionId, { pendingForward: undefined });
     case 'AgentForward':
-      return patchCur(s, e.sessionId, { agentId: e.to, groupId: e.groupId, pendingForward: undefined, suspended: false });
+      return patchCur(s, e.sessionId, { agentId: e.to, offerId: e.offerId, groupId: e.groupId, pendingForward: undefined, suspended: false });
     case 'SuspendChanged':
       return patchCur(s, e.sessionId, { suspended: e.suspended });
     case 'Deadline': {
@@ -312,11 +314,14 @@ function sendRating(t: T, env: Env, invited: boolean): void {
   t.emit({ type: 'RatingSent', invited, rating: { sessionId: cur.sessionId, seq: m.seq, msgKey: m.msgKey, time: m.time, expireAt, card, agentId: cur.agentId } });
 }
 
-const endPrompt: Partial<Record<EndStatus, 'activeEnd' | 'timeoutEnd'>> = {
-  [EndStatus.AgentEnded]: 'activeEnd',
-  [EndStatus.UserEnded]: 'activeEnd',
-  [EndStatus.UserTimeout]: 'timeoutEnd',
+/** The prompt each kind of end sends (T13 covers a user ending while queued too). */
+const endPrompt: Partial<Record<EndEvent, 'activeEnd' | 'timeoutEnd'>> = {
+  SessionAgentEnd: 'activeEnd',
+  SessionUserEnd: 'activeEnd',
+  SessionUserTimeoutEnd: 'timeoutEnd',
 };
+
+const rated = (s: SessionState, sessionId: string): boolean => s.ratings.some((r) => r.sessionId === sessionId && r.level !== undefined);
 
 /** Ends the current session: frees the agent or the queue place, tells everyone, offers the rating card. */
 function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: CloseBy): void {
@@ -326,17 +331,19 @@ function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: Clo
   if (cur.phase === Phase.Transferring || cur.phase === Phase.Queueing) {
     t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'cancel', sessionId: cur.sessionId } });
   }
-  const p = endPrompt[endStatus];
+  if (cur.pendingForward) t.refuse(cur.pendingForward.replyTo, ErrorCode.SessionNotFound, 'the session ended before the transfer completed');
+  const p = endPrompt[event];
   if (p) systemText(t, env, prompt(env.app, env.account, p));
   const timedOut = endStatus === EndStatus.UserTimeout || endStatus === EndStatus.AgentTimeout;
   system(t, env, [custom({ src: timedOut ? Src.TimeoutEnd : Src.SessionEnd })]);
   if (cur.served) {
     flag(t, [seatStatus(false)]);
     const sat = env.app.session.satisfaction;
-    if (sat.enabled && (sat.invitationMethod === 1 || (sat.invitationMethod === 3 && !cur.invitedRating))) sendRating(t, env, false);
+    const wanted = sat.invitationMethod === 1 || (sat.invitationMethod === 3 && !cur.invitedRating);
+    if (sat.enabled && wanted && !rated(t.state, cur.sessionId)) sendRating(t, env, false);
   }
   if (agentId) {
-    t.do({ t: 'send', to: agentAddress(t.state.app, agentId), msg: { type: 'release', sessionId: cur.sessionId, reason: 'end' } });
+    t.do({ t: 'send', to: agentAddress(t.state.app, agentId), msg: { type: 'release', sessionId: cur.sessionId, offerId: cur.offerId, reason: 'end' } });
     t.do({ t: 'push', to: agentOf(t.state, agentId), frame: { type: 'session.ended', data: summary(t.state, { endStatus, closeBy }) } });
   }
   t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus, event, closeBy, at: env.ctx.now, agentId });
@@ -420,6 +427,7 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
     case Src.RequestRating: {
       const cur = t.state.cur;
       if (!cur || cur.phase !== Phase.Agent || !env.app.session.satisfaction.enabled) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'rating is available in human service only'); return; }
+      if (rated(t.state, cur.sessionId)) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'already rated'); return; }
       sendRating(t, env, false);
       ok(t, msg.replyTo, ackData(t, msg.random));
       return;
@@ -475,6 +483,7 @@ function agentAction(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentActi
     case 'invite_rating': {
       const sat = env.app.session.satisfaction;
       if (!inService || !sat.enabled || sat.invitationMethod === 1) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'rating invitation is off or session not in service'); return; }
+      if (rated(t.state, cur.sessionId)) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'already rated'); return; }
       sendRating(t, env, true);
       break;
     }
@@ -511,16 +520,16 @@ function agentAction(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentActi
 
 function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>): void {
   const cur = t.state.cur;
-  const release = () => t.do({ t: 'send', to: agentAddress(t.state.app, msg.memberId), msg: { type: 'release', sessionId: msg.sessionId, reason: 'stale' } });
+  const release = () => t.do({ t: 'send', to: agentAddress(t.state.app, msg.memberId), msg: { type: 'release', sessionId: msg.sessionId, offerId: msg.offerId, reason: 'stale' } });
   if (!cur || cur.sessionId !== msg.sessionId) { release(); return; }
   const manual = env.app.session.receptionMode === ReceptionMode.Manual;
   if (msg.forwardFrom !== undefined) {
     if (cur.phase !== Phase.Agent || cur.agentId !== msg.forwardFrom) { release(); return; }
     const replyTo = cur.pendingForward?.replyTo;
-    const groupId = env.app.members[msg.memberId]?.groupIds.includes(cur.groupId) ? cur.groupId : env.account.agentGroupId;
-    t.do({ t: 'send', to: agentAddress(t.state.app, msg.forwardFrom), msg: { type: 'release', sessionId: cur.sessionId, reason: 'forward' } });
+    const groupId = cur.pendingForward?.groupId ?? cur.groupId;
+    t.do({ t: 'send', to: agentAddress(t.state.app, msg.forwardFrom), msg: { type: 'release', sessionId: cur.sessionId, offerId: cur.offerId, reason: 'forward' } });
     t.do({ t: 'push', to: agentOf(t.state, msg.forwardFrom), frame: { type: 'session.transferred', data: { ...summary(t.state), to: msg.memberId, reason: 'forward' } } });
-    t.emit({ type: 'AgentForward', sessionId: cur.sessionId, from: msg.forwardFrom, to: msg.memberId, at: env.ctx.now, groupId });
+    t.emit({ type: 'AgentForward', sessionId: cur.sessionId, from: msg.forwardFrom, to: msg.memberId, offerId: msg.offerId, at: env.ctx.now, groupId });
     ok(t, replyTo, { sessionId: cur.sessionId, memberId: msg.memberId });
   } else if (cur.phase !== Phase.Transferring && cur.phase !== Phase.Queueing) {
     release();
@@ -529,11 +538,11 @@ function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>
   if (manual) {
     const sec = env.app.session.acceptTimeoutSec;
     const deadline = sec > 0 ? env.ctx.now + sec * 1000 : undefined;
-    t.emit({ type: 'Assigned', sessionId: cur.sessionId, memberId: msg.memberId, at: env.ctx.now, manual: true, why: msg.why });
+    t.emit({ type: 'Assigned', sessionId: cur.sessionId, memberId: msg.memberId, offerId: msg.offerId, at: env.ctx.now, manual: true, why: msg.why });
     setDeadline(t, 'accept', deadline);
     t.do({ t: 'push', to: agentOf(t.state, msg.memberId), frame: { type: 'session.offer', data: summary(t.state, { acceptDeadline: deadline, forwardFrom: msg.forwardFrom }) } });
   } else {
-    t.emit({ type: 'Assigned', sessionId: cur.sessionId, memberId: msg.memberId, at: env.ctx.now, manual: false, why: msg.why });
+    t.emit({ type: 'Assigned', sessionId: cur.sessionId, memberId: msg.memberId, offerId: msg.offerId, at: env.ctx.now, manual: false, why: msg.why });
     connect(t, env, msg.memberId);
   }
 }
@@ -542,8 +551,8 @@ function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>
 function lapse(t: T, env: Env, memberId: string, timedOut: boolean): void {
   const cur = t.state.cur!;
   setDeadline(t, 'accept', undefined);
+  t.do({ t: 'send', to: agentAddress(t.state.app, memberId), msg: { type: 'release', sessionId: cur.sessionId, offerId: cur.offerId, reason: timedOut ? 'acceptTimeout' : 'stale' } });
   t.emit({ type: 'MemberAccessTimeout', sessionId: cur.sessionId, memberId, at: env.ctx.now, requeue: timedOut });
-  t.do({ t: 'send', to: agentAddress(t.state.app, memberId), msg: { type: 'release', sessionId: cur.sessionId, reason: timedOut ? 'acceptTimeout' : 'stale' } });
   t.do({ t: 'push', to: agentOf(t.state, memberId), frame: { type: 'session.transferred', data: { ...summary(t.state), reason: timedOut ? 'acceptTimeout' : 'offline' } } });
   requeue(t, env);
 }

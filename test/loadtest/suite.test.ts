@@ -43,7 +43,8 @@ t.test('reconnect at a tiny size: no acknowledged message lost across drops', as
   const s = await reconnect({ ...tiny, rate: 200, durationSec: 2, baseline: false });
   t.equal(s.lost, 0, 'nothing acknowledged lost');
   t.ok(Number(s.extra?.drops) > 0, 'sockets were dropped');
-  t.equal(s.messages, s.acked, 'every acknowledged probe delivered once (duplicates recognised)');
+  // A probe stored just before its sender's socket dropped is delivered without its ack ever arriving.
+  t.ok(s.messages >= s.acked && s.messages <= s.sent, 'every acknowledged probe delivered, each counted once (duplicates recognised)');
 });
 
 t.test('connections at a tiny size', async (t) => {

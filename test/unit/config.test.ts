@@ -1,0 +1,326 @@
+/**
+ * Configuration: the example file loads and builds the expected app; defaults ← file ← environment ← CLI flags;
+ * invalid configurations are refused with a ConfigError that names the problem; passwords are kept hashed only.
+ */
+import { scryptSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { receptionLimit, type AppModel } from '../../protocol/app-model';
+import { AppRegistry, buildApp } from '../../src/config/apps';
+import { ConfigError, loadConfig, type DeclaredApp } from '../../src/config/config';
+import { Store } from '../../src/store/store';
+
+const EXAMPLE = path.resolve(__dirname, '../../../config/desk.example.json');
+const KEY = 'unit-test-secret-key-0123456789';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-config-test-'));
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let fileNo = 0;
+
+/** Writes a config file (an object as JSON, or raw text) and returns its absolute path. */
+function writeConfig(content: unknown): string {
+  const file = path.join(tmp, `config-${++fileNo}.json`);
+  fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+function exampleJson(): { server: Record<string, unknown>; apps: DeclaredApp[] } {
+  return JSON.parse(fs.readFileSync(EXAMPLE, 'utf8'));
+}
+
+/** The example with one change applied to its only app. */
+function exampleWith(change: (app: DeclaredApp & Record<string, unknown>) => void): string {
+  const doc = exampleJson();
+  change(doc.apps[0] as DeclaredApp & Record<string, unknown>);
+  return writeConfig(doc);
+}
+
+function build(decl: DeclaredApp): AppModel {
+  return buildApp(decl, undefined, KEY);
+}
+
+/** The assertions `refuses` needs; any test object has them. */
+type Tap = Pick<typeof t, 'ok' | 'match'>;
+
+/** Asserts that `fn` throws a ConfigError whose message matches `pattern`. */
+function refuses(t: Tap, fn: () => unknown, pattern: RegExp, what: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  t.ok(caught instanceof ConfigError, `${what}: refused with a ConfigError`);
+  t.match((caught as Error | undefined)?.message ?? '', pattern, `${what}: the message says why`);
+}
+
+t.test('the example config file loads and builds the declared app', async (t) => {
+  const cfg = loadConfig(['--config', EXAMPLE], {});
+  t.equal(cfg.configFile, EXAMPLE);
+  t.equal(cfg.port, 8080);
+  t.equal(cfg.host, '0.0.0.0');
+  t.equal(cfg.dataDir, './data');
+  t.equal(cfg.fsync, 'always');
+  t.equal(cfg.logLevel, 'info');
+  t.equal(cfg.apps.length, 1, 'one app declared');
+  t.ok(Object.isFrozen(cfg), 'the configuration is frozen');
+
+  const app = build(cfg.apps[0]);
+  t.equal(app.sdkAppId, 1400000001);
+  t.equal(app.adminIdentifier, 'administrator');
+  t.equal(app.secretKey, cfg.apps[0].secretKey, 'the declared secret key is used');
+
+  t.same(Object.keys(app.groups).sort(), ['1', '2', '3'], 'groups');
+  t.equal(app.groups['2'].name, 'VIP');
+
+  t.same(Object.keys(app.members).sort(), ['alice@example.com', 'bob@example.com', 'carol@example.com', 'dave@example.com'], 'members');
+  const alice = app.members['alice@example.com'];
+  t.equal(alice.nickname, 'Alice');
+  t.same(alice.roles, ['admin', 'staff']);
+  t.same(alice.groupIds, [1, 2]);
+  t.equal(receptionLimit(app, alice), 8, 'a member limit is used as declared');
+  t.equal(receptionLimit(app, app.members['carol@example.com']), 5, 'limit 0 falls back to maxConcurrentPerAgent');
+  t.equal(app.members['dave@example.com'].disabled, true);
+  t.equal(app.members['dave@example.com'].passwordHash, '', 'a member without password logs in by UserSig only');
+
+  t.same(Object.keys(app.csAccounts).sort(), ['@customer_service_account', '@vip_service'], 'customer-service accounts');
+  const support = app.csAccounts['@customer_service_account'];
+  t.equal(support.isDefault, true);
+  t.equal(support.agentGroupId, 1);
+  t.equal(support.userTimeoutSec, 600);
+  t.equal(support.prompts.welcome, 'Hello! How can we help you today?');
+  const vip = app.csAccounts['@vip_service'];
+  t.equal(vip.isDefault, false);
+  t.equal(vip.chatbotDisabled, true);
+  t.equal(vip.agentGroupId, 2);
+  t.equal(vip.userTimeoutSec, 1800);
+  t.equal(vip.workTime.Type, 1, 'working hours are checked');
+  t.same(vip.workTime.Periods.map((p) => p.Day), ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']);
+  t.same(vip.workTime.Periods[0].PeriodsWithinOneDay, [{ Start: '09:00', End: '12:00' }, { Start: '13:00', End: '18:00' }]);
+  t.match(vip.prompts.queueing, /\$\{QueuePosition\}.*\$\{WaitNo\}/);
+
+  const s = app.session;
+  t.equal(s.receptionMode, 'auto');
+  t.equal(s.acceptTimeoutSec, 60);
+  t.equal(s.maxConcurrentPerAgent, 5);
+  t.equal(s.robotIdleTimeoutSec, 1800);
+  t.equal(s.agentReplyTimeoutSec, 0, 'agent reply timeout off');
+  t.equal(s.timeZone, 'Asia/Shanghai');
+  t.ok(s.toHumanKeywords.includes('转人工') && s.toHumanKeywords.includes('human'));
+  t.same(s.satisfaction, {
+    enabled: true, invitationMethod: 3, invitationText: 'How did we do? Please rate this conversation.',
+    submissionText: 'Thank you for your feedback!', levels: ['Very poor', 'Poor', 'Fair', 'Good', 'Excellent'],
+    validityHours: 12, displayType: 1,
+  });
+  t.match(s.prompts.transferSuccess, /\$\{StaffNickName\}/);
+});
+
+t.test('the example app is applied by AppRegistry.bootstrap, stored, and re-applied at the next start', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+  const cfg = loadConfig(['--config', EXAMPLE, '--data-dir', dataDir], {});
+
+  let store = new Store(dataDir, 'always');
+  let apps = new AppRegistry(store);
+  const boot = apps.bootstrap(cfg);
+  t.equal(boot.created, undefined, 'no default app is created when the file declares one');
+  t.same(apps.all().map((a) => a.sdkAppId), [1400000001]);
+  t.ok(Object.isFrozen(apps.get(1400000001)!.members), 'app models are frozen');
+  await store.commit();
+  await store.close();
+
+  // Next start: the stored app is read back, and a file that names only Bob changes only Bob.
+  const partial = writeConfig({ apps: [{ sdkAppId: 1400000001, members: [{ mail: 'bob@example.com', nickname: 'Robert' }] }] });
+  store = new Store(dataDir, 'always');
+  apps = new AppRegistry(store);
+  t.equal(apps.get(1400000001)?.members['alice@example.com']?.nickname, 'Alice', 'the stored app survives a restart');
+  const bobHash = apps.get(1400000001)!.members['bob@example.com'].passwordHash;
+  apps.bootstrap(loadConfig(['--config', partial, '--data-dir', dataDir], {}));
+  const app = apps.get(1400000001)!;
+  t.equal(app.members['bob@example.com'].nickname, 'Robert', 'the file wins for what it declares');
+  t.equal(app.members['bob@example.com'].passwordHash, bobHash, 'an undeclared password keeps its stored hash');
+  t.same(app.members['bob@example.com'].groupIds, [1], 'undeclared fields keep their stored value');
+  t.equal(app.members['alice@example.com'].nickname, 'Alice', 'members the file does not name are kept');
+  t.equal(app.csAccounts['@vip_service'].agentGroupId, 2);
+  await store.commit();
+  await store.close();
+});
+
+t.test('first start without an app creates the default app from DESK_SDKAPPID / DESK_ADMIN_IDENTIFIER and keeps its key', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+  const cfg = loadConfig(['--data-dir', dataDir], { DESK_SDKAPPID: '1400000077', DESK_ADMIN_IDENTIFIER: 'root' });
+  const store = new Store(dataDir, 'none');
+  t.teardown(() => store.close());
+  const apps = new AppRegistry(store);
+  const boot = apps.bootstrap(cfg);
+  t.equal(boot.created?.sdkAppId, 1400000077);
+  t.equal(boot.created?.adminIdentifier, 'root');
+  t.equal(boot.keyFile, path.resolve(dataDir, 'secret-key-1400000077'), 'the key is kept in the data dir');
+  t.equal(fs.readFileSync(boot.keyFile!, 'utf8').trim(), boot.created?.secretKey);
+  t.equal(fs.statSync(boot.keyFile!).mode & 0o777, 0o600, 'the key file is private');
+  t.ok(boot.created?.csAccounts['@customer_service_account']?.isDefault, 'default customer-service account');
+  t.ok(boot.created?.groups['1'], 'default group');
+  t.same(apps.bootstrap(cfg), {}, 'a second bootstrap creates nothing');
+
+  const withKey = loadConfig(['--data-dir', fs.mkdtempSync(path.join(tmp, 'data-'))], { DESK_SECRET_KEY: KEY });
+  const store2 = new Store(withKey.dataDir, 'none');
+  t.teardown(() => store2.close());
+  const boot2 = new AppRegistry(store2).bootstrap(withKey);
+  t.equal(boot2.created?.secretKey, KEY, 'DESK_SECRET_KEY is used as is');
+  t.equal(boot2.keyFile, undefined, 'and no key file is written');
+  t.equal(boot2.created?.sdkAppId, 1400000001, 'default sdkappid');
+  t.equal(boot2.created?.adminIdentifier, 'administrator', 'default admin identifier');
+});
+
+t.test('precedence: defaults ← file ← environment ← CLI flags', async (t) => {
+  const defaults = loadConfig([], {});
+  t.same(
+    { port: defaults.port, host: defaults.host, dataDir: defaults.dataDir, fsync: defaults.fsync, logLevel: defaults.logLevel, apps: defaults.apps },
+    { port: 8080, host: '0.0.0.0', dataDir: './data', fsync: 'always', logLevel: 'info', apps: [] },
+    'embedded defaults',
+  );
+  t.same(defaults.defaultApp, { sdkAppId: 1400000001, secretKey: undefined, adminIdentifier: 'administrator' });
+  t.equal(defaults.configFile, undefined);
+
+  const file = writeConfig({ server: { port: 7001, host: '127.0.0.2', dataDir: '/srv/desk-file', fsync: 'batch', logLevel: 'warn' } });
+  const fromFile = loadConfig(['--config', file], {});
+  t.same(
+    { port: fromFile.port, host: fromFile.host, dataDir: fromFile.dataDir, fsync: fromFile.fsync, logLevel: fromFile.logLevel },
+    { port: 7001, host: '127.0.0.2', dataDir: '/srv/desk-file', fsync: 'batch', logLevel: 'warn' },
+    'the file overrides the defaults',
+  );
+  t.equal(loadConfig([], { DESK_CONFIG: file }).port, 7001, 'DESK_CONFIG names the file');
+
+  const env = { DESK_PORT: '7002', DESK_HOST: '127.0.0.3', DESK_DATA_DIR: '/srv/desk-env', DESK_FSYNC: 'none', DESK_LOG_LEVEL: 'error' };
+  const fromEnv = loadConfig(['--config', file], env);
+  t.same(
+    { port: fromEnv.port, host: fromEnv.host, dataDir: fromEnv.dataDir, fsync: fromEnv.fsync, logLevel: fromEnv.logLevel },
+    { port: 7002, host: '127.0.0.3', dataDir: '/srv/desk-env', fsync: 'none', logLevel: 'error' },
+    'the environment overrides the file',
+  );
+
+  const fromCli = loadConfig(
+    ['--config', file, '--port', '7003', '--host', '127.0.0.4', '--data-dir', '/srv/desk-cli', '--fsync', 'always', '--log-level', 'debug'],
+    env,
+  );
+  t.same(
+    { port: fromCli.port, host: fromCli.host, dataDir: fromCli.dataDir, fsync: fromCli.fsync, logLevel: fromCli.logLevel },
+    { port: 7003, host: '127.0.0.4', dataDir: '/srv/desk-cli', fsync: 'always', logLevel: 'debug' },
+    'CLI flags override the environment',
+  );
+
+  const other = writeConfig({ server: { port: 7010 } });
+  t.equal(loadConfig(['--config', other], { DESK_CONFIG: file }).port, 7010, '--config overrides DESK_CONFIG');
+  t.equal(loadConfig(['--config', file], { DESK_PORT: '' }).port, 7001, 'an empty variable counts as unset');
+  t.equal(loadConfig(['--port', '0'], {}).port, 0, 'port 0 (any free port) is allowed');
+
+  const app = loadConfig([], { DESK_SDKAPPID: '1400000099', DESK_SECRET_KEY: KEY, DESK_ADMIN_IDENTIFIER: 'boss' });
+  t.same(app.defaultApp, { sdkAppId: 1400000099, secretKey: KEY, adminIdentifier: 'boss' }, 'the default app comes from the environment');
+});
+
+t.test('invalid configurations are refused with a ConfigError naming the problem', async (t) => {
+  refuses(t, () => loadConfig(['--config', writeConfig({ serverr: {} })], {}), /forbidden keys: 'serverr'/, 'unknown top-level key');
+  refuses(t, () => loadConfig(['--config', writeConfig({ server: { port: 1, tls: true } })], {}), /forbidden keys: 'tls'/, 'unknown server key');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { (a.members![0] as Record<string, unknown>).email = 'x@y.z'; })], {}),
+    /apps\[0\]\.members\[0\]' contains forbidden keys: 'email'/, 'unknown member key');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { (a.session!.satisfaction as Record<string, unknown>).stars = 5; })], {}),
+    /forbidden keys: 'stars'/, 'unknown satisfaction key');
+
+  refuses(t, () => loadConfig(['--config', writeConfig({ server: { port: '8080' } })], {}), /'server\.port' field must be a number/, 'port as a string');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { (a.members![1] as Record<string, unknown>).receptionLimit = '5'; })], {}),
+    /apps\[0\]\.members\[1\]\.receptionLimit' field must be a number/, 'reception limit as a string');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { (a.csAccounts![0] as Record<string, unknown>).chatbotDisabled = 'yes'; })], {}),
+    /chatbotDisabled' field must be a boolean/, 'boolean as a string');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.sdkAppId = -1; })], {}), /sdkAppId/, 'negative sdkAppId');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.secretKey = 'short'; })], {}), /secretKey/, 'secret key too short');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.members![0].mail = 'not-a-mail'; })], {}), /mail' field must be a valid e-mail/, 'member mail');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.members![0].password = 'short'; })], {}), /password/, 'password too short');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => {
+    ((a.csAccounts![1] as Record<string, unknown>).workTime as { Periods: { PeriodsWithinOneDay: { Start: string }[] }[] }).Periods[0].PeriodsWithinOneDay[0].Start = '9am';
+  })], {}), /Start/, 'working-hours time not hh:mm');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { (a.session as Record<string, unknown>).receptionMode = 'telepathic'; })], {}),
+    /receptionMode/, 'unknown reception mode');
+
+  refuses(t, () => loadConfig(['--config', writeConfig({ apps: [{ sdkAppId: 1400000001 }, { sdkAppId: 1400000001 }] })], {}),
+    /app 1400000001 declared twice/, 'duplicate app');
+  refuses(t, () => loadConfig(['--config', writeConfig('{ "server": ')], {}), /cannot read config file .*config-\d+\.json/, 'invalid JSON');
+  refuses(t, () => loadConfig(['--config', path.join(tmp, 'missing.json')], {}), /cannot read config file .*missing\.json/, 'missing file');
+
+  refuses(t, () => loadConfig([], { DESK_PORT: 'eighty' }), /'port' field must be a number/, 'DESK_PORT not a number');
+  refuses(t, () => loadConfig(['--port', '70000'], {}), /'port'/, 'port out of range');
+  refuses(t, () => loadConfig([], { DESK_FSYNC: 'sometimes' }), /'fsync'/, 'unknown fsync mode');
+  refuses(t, () => loadConfig(['--log-level', 'loud'], {}), /'logLevel'/, 'unknown log level');
+  refuses(t, () => loadConfig([], { DESK_SDKAPPID: '0' }), /sdkAppId/, 'DESK_SDKAPPID out of range');
+  refuses(t, () => loadConfig([], { DESK_SECRET_KEY: 'short' }), /secretKey/, 'DESK_SECRET_KEY too short');
+  t.throws(() => loadConfig(['--bogus', '1'], {}), /--bogus/, 'an unknown flag is refused');
+});
+
+t.test('references between members, groups and accounts are checked when the app is built', async (t) => {
+  const example = (): DeclaredApp => exampleJson().apps[0];
+
+  const unknownGroup = example();
+  unknownGroup.members![1].groupIds = [1, 9];
+  refuses(t, () => build(unknownGroup), /member bob@example\.com names unknown group 9/, 'member in an unknown group');
+
+  const unboundAccount = example();
+  (unboundAccount.csAccounts![1] as Record<string, unknown>).agentGroupId = 42;
+  refuses(t, () => build(unboundAccount), /account @vip_service is bound to unknown group 42/, 'account bound to an unknown group');
+
+  const badZone = example();
+  badZone.session!.timeZone = 'Mars/Olympus_Mons';
+  refuses(t, () => build(badZone), /unknown time zone Mars\/Olympus_Mons/, 'bad time zone');
+
+  const noDefault = example();
+  (noDefault.csAccounts![0] as Record<string, unknown>).isDefault = false;
+  refuses(t, () => build(noDefault), /no default customer-service account/, 'no default account');
+
+  // Through bootstrap: the refused app is not stored.
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+  const file = exampleWith((a) => { a.members![0].groupIds = [7]; });
+  const cfg = loadConfig(['--config', file, '--data-dir', dataDir], {});
+  const store = new Store(dataDir, 'none');
+  t.teardown(() => store.close());
+  const apps = new AppRegistry(store);
+  refuses(t, () => apps.bootstrap(cfg), /member alice@example\.com names unknown group 7/, 'bootstrap refuses a bad reference');
+  t.same(apps.all(), [], 'nothing is stored');
+});
+
+t.test('passwords are stored as salted scrypt hashes, never in clear', async (t) => {
+  const decl = exampleJson().apps[0];
+  const clear = decl.members!.map((m) => m.password).filter((p): p is string => !!p);
+  t.equal(clear.length, 3, 'the example declares three passwords');
+
+  const app = build(decl);
+  const serialized = JSON.stringify(app);
+  for (const p of clear) t.notOk(serialized.includes(p), 'the clear password is not in the model');
+  for (const m of decl.members!) {
+    const stored = app.members[m.mail] as unknown as Record<string, unknown>;
+    t.notOk('password' in stored, `${m.mail}: no password field`);
+    if (!m.password) continue;
+    const hash = stored.passwordHash as string;
+    t.match(hash, /^scrypt\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/, `${m.mail}: scrypt$<salt>$<hash>`);
+    const [, salt, digest] = hash.split('$');
+    t.equal(scryptSync(m.password, Buffer.from(salt, 'base64'), 32).toString('base64'), digest, `${m.mail}: the hash verifies`);
+  }
+  const again = build(decl);
+  t.not(again.members['alice@example.com'].passwordHash, app.members['alice@example.com'].passwordHash, 'each hash has its own salt');
+
+  const preHashed = exampleJson().apps[0];
+  preHashed.members![0] = { mail: 'alice@example.com', nickname: 'Alice', passwordHash: app.members['alice@example.com'].passwordHash };
+  t.equal(build(preHashed).members['alice@example.com'].passwordHash, app.members['alice@example.com'].passwordHash, 'a declared passwordHash is kept as is');
+
+  // What reaches LMDB holds the hash only.
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+  const store = new Store(dataDir, 'always');
+  new AppRegistry(store).bootstrap(loadConfig(['--config', EXAMPLE, '--data-dir', dataDir], {}));
+  await store.commit();
+  const stored = JSON.stringify(store.apps());
+  await store.close();
+  for (const p of clear) t.notOk(stored.includes(p), 'the stored app holds no clear password');
+  const lmdbFile = path.join(dataDir, 'desk.lmdb');
+  if (fs.statSync(lmdbFile).size < 64 * 1024 * 1024) {
+    const bytes = fs.readFileSync(lmdbFile);
+    for (const p of clear) t.equal(bytes.indexOf(Buffer.from(p)), -1, 'the database file holds no clear password');
+  }
+});
