@@ -1,10 +1,11 @@
 /**
  * The actor runtime: addresses → mailboxes → decide/evolve → effects.
  *
- * Each event-loop turn processes a bounded number of messages, writes everything they produced (snapshots of the
- * actors they changed, events, messages, timers, durable sends) into the store, and releases the outward effects
- * (pushes, replies, deliveries to other actors) only when that write is committed. A message is therefore
- * acknowledged only once it is durable, and a crash replays exactly what was committed.
+ * Each event-loop turn processes a bounded number of messages, writes everything they produced (the actors' events,
+ * messages, timers, durable sends) into the store, and releases the outward effects (pushes, replies, deliveries to
+ * other actors) only when that write is committed. A message is therefore acknowledged only once it is durable.
+ * An actor comes back as its last snapshot plus the events after it, folded with `evolve`; snapshots are written
+ * every `snapshotEvery` events and when an idle actor is passivated.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -51,6 +52,8 @@ export interface RuntimeOptions {
   tickBudget?: number;
   /** Idle actors are dropped from memory after this long. */
   passivateAfterMs?: number;
+  /** Events between two snapshots of an actor (bounds the replay on activation). */
+  snapshotEvery?: number;
 }
 
 interface Envelope { msg: unknown; mid?: number; timer?: string }
@@ -63,8 +66,13 @@ interface Cell {
   queued: boolean;
   failed: boolean;
   lastActive: number;
-  /** Batch number of the last write of this actor's state. */
+  /** Batch number of the last write of this actor's events. */
   lastBatch: number;
+  /** Events applied to `state`, and how many of them the stored snapshot holds. */
+  n: number;
+  snapN: number;
+  /** A snapshot written outside a turn (passivation) is not committed yet. */
+  snapshotPending: boolean;
 }
 
 type Released =
@@ -96,6 +104,7 @@ export class Runtime {
       turnBudget: opts.turnBudget ?? 64,
       tickBudget: opts.tickBudget ?? 4000,
       passivateAfterMs: opts.passivateAfterMs ?? 300_000,
+      snapshotEvery: opts.snapshotEvery ?? 200,
     };
     for (const d of opts.defs) this.defs.set(d.kind, d);
   }
@@ -160,11 +169,25 @@ export class Runtime {
     if (!c) {
       const def = this.defs.get(kindOf(address));
       if (!def) throw new Error(`no actor kind for address ${address}`);
-      const stored = this.o.store.loadSnapshot(address);
-      c = { address, def, state: stored ?? def.initial(idOf(address)), mailbox: [], queued: false, failed: false, lastActive: this.o.clock.now(), lastBatch: 0 };
+      c = { address, def, state: undefined, mailbox: [], queued: false, failed: false, lastActive: this.o.clock.now(), lastBatch: 0, n: 0, snapN: 0, snapshotPending: false };
+      this.recover(c);
       this.cells.set(address, c);
     }
     return c;
+  }
+
+  /** The actor's committed state: its snapshot and the events after it. */
+  private recover(c: Cell): void {
+    const snap = this.o.store.loadSnapshot(c.address);
+    let state = snap ? snap.state : c.def.initial(idOf(c.address));
+    let n = snap?.n ?? 0;
+    for (const rec of this.o.store.eventsAfter(c.address, n)) {
+      state = c.def.evolve(state, rec.e);
+      n++;
+    }
+    c.state = state;
+    c.n = n;
+    c.snapN = snap?.n ?? 0;
   }
 
   private enqueue(cell: Cell, env: Envelope): void {
@@ -244,12 +267,13 @@ export class Runtime {
     cell.lastActive = now;
     if (env.mid !== undefined) store.removeMail(env.mid);
     if (env.timer !== undefined) store.removeTimer(cell.address, env.timer);
-    for (const e of events) store.appendEvent(cell.address, now, e);
+    for (const e of events) store.appendEvent(cell.address, ++cell.n, now, e);
     for (const f of effects) this.effect(cell.address, f, now);
-    if (next !== prev || env.mid !== undefined || env.timer !== undefined || events.length > 0) {
-      if (next !== prev) store.putSnapshot(cell.address, next);
-      cell.state = next;
-      cell.lastBatch = batch;
+    cell.state = next;
+    if (events.length > 0 || env.mid !== undefined || env.timer !== undefined) cell.lastBatch = batch;
+    if (cell.n - cell.snapN >= this.o.snapshotEvery) {
+      store.putSnapshot(cell.address, { n: cell.n, state: next });
+      cell.snapN = cell.n;
     }
   }
 
@@ -295,7 +319,7 @@ export class Runtime {
     cell.failed = true;
     this.inFlight++;
     this.o.store.commit().then(() => {
-      cell.state = this.o.store.loadSnapshot(cell.address) ?? cell.def.initial(idOf(cell.address));
+      this.recover(cell);
       cell.failed = false;
       this.inFlight--;
       if (cell.mailbox.length > 0 && !cell.queued) {
@@ -353,14 +377,39 @@ export class Runtime {
   }
 
   private passivate(): void {
-    const cutoff = this.o.clock.now() - this.o.passivateAfterMs;
-    for (const [a, c] of this.cells) {
-      if (c.mailbox.length === 0 && !c.queued && !c.failed && c.lastActive < cutoff && c.lastBatch <= this.committedBatch) this.cells.delete(a);
-    }
+    this.passivateIdle(this.o.clock.now() - this.o.passivateAfterMs);
   }
 
-  /** Test hook: drop every idle actor now, as passivation would. */
-  passivateAll(): void {
-    for (const [a, c] of this.cells) if (c.mailbox.length === 0 && !c.queued && !c.failed && c.lastBatch <= this.committedBatch) this.cells.delete(a);
+  /**
+   * Drops idle actors whose writes are committed. One with events past its snapshot gets a snapshot first and
+   * goes at the next round, once that is committed too.
+   */
+  private passivateIdle(cutoff: number): void {
+    let wrote = false;
+    for (const [a, c] of this.cells) {
+      if (c.mailbox.length > 0 || c.queued || c.failed || c.snapshotPending || c.lastActive > cutoff || c.lastBatch > this.committedBatch) continue;
+      if (c.n === c.snapN) {
+        this.cells.delete(a);
+        continue;
+      }
+      this.o.store.putSnapshot(a, { n: c.n, state: c.state });
+      c.snapN = c.n;
+      c.snapshotPending = true;
+      wrote = true;
+    }
+    if (!wrote) return;
+    this.inFlight++;
+    this.o.store.commit().then(() => {
+      for (const c of this.cells.values()) c.snapshotPending = false;
+      this.inFlight--;
+      if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+    }, (e) => this.fatal(e));
+  }
+
+  /** Test hook: snapshot and drop every idle actor now, as passivation would. */
+  async passivateAll(): Promise<void> {
+    this.passivateIdle(Infinity);
+    await this.idle();
+    this.passivateIdle(Infinity);
   }
 }

@@ -7,26 +7,28 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Address, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
-import { activeKey, activeRange, appKey, messageKey, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
+import { activeKey, activeRange, appKey, eventKey, eventRange, messageKey, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
 
 export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as const;
 export type FsyncMode = (typeof FsyncMode)[keyof typeof FsyncMode];
 
 export interface MailboxEntry { to: Address; msg: unknown }
-export interface EventRecord { a: Address; t: number; e: unknown }
+/** One event of an actor; the key is `[address, n]`, n counting that actor's events from 1. */
+export interface EventRecord { t: number; e: unknown }
+/** An actor's state after its first `n` events. */
+export interface Snapshot { n: number; state: unknown }
 export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
 
 export class Store {
   readonly root: RootDatabase;
   private readonly snapshots: Database<unknown, string>;
-  private readonly events: Database<EventRecord, number>;
+  private readonly events: Database<EventRecord, [string, number]>;
   private readonly messages: Database<StoredMessage, [string, number]>;
   private readonly timers: Database<number, [string, string]>;
   private readonly mailbox: Database<MailboxEntry, number>;
   private readonly active: Database<string, [number, string, string]>;
   private readonly sessionIndex: Database<SessionIndex, string>;
   private readonly meta: Database<unknown, Key>;
-  private eventSeq: number;
   private mailboxSeq: number;
   private last: Promise<unknown> = Promise.resolve();
 
@@ -47,7 +49,6 @@ export class Store {
     this.active = this.root.openDB({ name: 'active' });
     this.sessionIndex = this.root.openDB({ name: 'sessions' });
     this.meta = this.root.openDB({ name: 'meta' });
-    this.eventSeq = lastKey(this.events);
     this.mailboxSeq = lastKey(this.mailbox);
   }
 
@@ -60,14 +61,19 @@ export class Store {
     return this.last;
   }
 
-  loadSnapshot(a: Address): unknown {
-    return this.snapshots.get(snapshotKey(a));
+  loadSnapshot(a: Address): Snapshot | undefined {
+    return this.snapshots.get(snapshotKey(a)) as Snapshot | undefined;
   }
-  putSnapshot(a: Address, state: unknown): void {
-    this.track(this.snapshots.put(snapshotKey(a), state));
+  putSnapshot(a: Address, snapshot: Snapshot): void {
+    this.track(this.snapshots.put(snapshotKey(a), snapshot));
   }
-  appendEvent(a: Address, t: number, e: unknown): void {
-    this.track(this.events.put(++this.eventSeq, { a, t, e }));
+  appendEvent(a: Address, n: number, t: number, e: unknown): void {
+    this.track(this.events.put(eventKey(a, n), { t, e }));
+  }
+  /** Events of an actor after the n-th, in order. */
+  eventsAfter(a: Address, n: number): EventRecord[] {
+    const { start, end } = eventRange(a, n);
+    return [...this.events.getRange({ start, end }).map((e) => e.value)];
   }
   putMessage(conv: Address, m: StoredMessage): void {
     this.track(this.messages.put(messageKey(conv, m.seq), m));
@@ -127,9 +133,6 @@ export class Store {
   }
   putMeta(key: string, value: unknown): void {
     this.track(this.meta.put(key, value));
-  }
-  eventsFrom(afterId: number): { id: number; rec: EventRecord }[] {
-    return [...this.events.getRange({ start: afterId + 1 }).map((e) => ({ id: e.key, rec: e.value }))];
   }
 
   async close(): Promise<void> {

@@ -37,7 +37,7 @@ const outlet: Outlet = { push() {}, reply() {}, beginBatch() {}, endBatch() {} }
 
 function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-rt-')), clock = new ManualClock(), mailboxLimit?: number) {
   const store = new Store(dir, FsyncMode.None);
-  const runtime = new Runtime({ store, clock, apps: () => undefined, log: pino({ level: 'silent' }), outlet, defs: [counter], mailboxLimit, passivateAfterMs: 0 });
+  const runtime = new Runtime({ store, clock, apps: () => undefined, log: pino({ level: 'silent' }), outlet, defs: [counter], mailboxLimit, passivateAfterMs: 0, snapshotEvery: 1000 });
   runtime.start();
   const close = async () => {
     await runtime.idle();
@@ -70,7 +70,7 @@ t.test('a reply is released only after the state it reports is committed', async
   runtime.tell('counter:c', { type: 'inc' });
   const n = await get(runtime, 'counter:c');
   t.equal(n, 1);
-  t.same(store.loadSnapshot('counter:c'), { n: 1, fired: [] }, 'the store already holds it');
+  t.same(store.eventsAfter('counter:c', 0).map((r) => r.e), [{ type: 'inc' }], 'the store already holds its event');
 });
 
 t.test('timers survive a restart of the runtime and store', async (t) => {
@@ -119,7 +119,20 @@ t.test('passivated actors come back from their snapshot', async (t) => {
   for (let i = 0; i < 5; i++) runtime.tell(`counter:p${i}`, { type: 'inc' });
   await runtime.idle();
   t.equal(runtime.activeActors(), 5);
-  runtime.passivateAll();
+  await runtime.passivateAll();
   t.equal(runtime.activeActors(), 0, 'dropped from memory');
+  t.same(store.loadSnapshot('counter:p3'), { n: 1, state: { n: 1, fired: [] } }, 'snapshotted on the way out');
   t.equal(await get(runtime, 'counter:p3'), 1, 'reactivated with its state');
+});
+
+t.test('an actor recovers as its snapshot plus the events after it', async (t) => {
+  const first = setup();
+  for (let i = 0; i < 7; i++) first.runtime.tell('counter:r', { type: 'inc' });
+  await first.runtime.passivateAll();
+  for (let i = 0; i < 3; i++) first.runtime.tell('counter:r', { type: 'inc' });
+  await first.close();
+  const second = setup(first.dir);
+  t.teardown(second.close);
+  t.same(second.store.loadSnapshot('counter:r'), { n: 7, state: { n: 7, fired: [] } }, 'the snapshot holds 7 events');
+  t.equal(await get(second.runtime, 'counter:r'), 10, 'the 3 events after it are replayed');
 });
