@@ -2,7 +2,7 @@
  * Agent (member) actor: the only writer of the member's status and capacity.
  * Queues offer sessions; the agent reserves a slot or refuses, so no limit is ever exceeded.
  */
-import { receptionLimit, type AppModel } from '../protocol/app-model';
+import { memberOf, receptionLimit, type AppModel } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import { AgentStatus } from '../protocol/frames';
 import { idOf, parseId, queueAddress } from './address';
@@ -46,7 +46,7 @@ function load(s: AgentState): number {
 }
 
 function limitOf(s: AgentState, app: AppModel | undefined): number {
-  const m = app?.members[s.memberId];
+  const m = app && memberOf(app, s.memberId);
   return app && m ? receptionLimit(app, m) : 0;
 }
 
@@ -95,7 +95,7 @@ function stateFrame(s: AgentState): unknown {
 
 /** Tells every queue of the member's groups what its capacity is now. */
 function announce(t: Turn<AgentState, AgentEvent>, app: AppModel | undefined): void {
-  const member = app?.members[t.state.memberId];
+  const member = app && memberOf(app, t.state.memberId);
   if (!app || !member) return;
   const capacity = capacityOf(t.state, app);
   for (const g of member.groupIds) t.do({ t: 'send', to: queueAddress(t.state.app, g), msg: { type: 'capacity', capacity } });
@@ -168,7 +168,7 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
         // Already held (a repeated offer, or a re-offer that overtook the release of the last one): the slot is
         // kept and renamed, so only a release of the newest reservation frees it.
         if (held) code = undefined;
-        else if (!app?.members[t.state.memberId] || app.members[t.state.memberId].disabled) code = ErrorCode.AgentOffline;
+        else if (!app || !memberOf(app, t.state.memberId) || memberOf(app, t.state.memberId)!.disabled) code = ErrorCode.AgentOffline;
         else if (t.state.status === AgentStatus.Offline) code = ErrorCode.AgentOffline;
         else if (t.state.status === AgentStatus.Rest) code = ErrorCode.AgentResting;
         else if (t.state.status === AgentStatus.Busy) code = ErrorCode.AllAgentsBusy;

@@ -3,7 +3,7 @@
  * through the robot phase, transfer, queue, agent service and its end, keeps the conversation's message
  * sequence, its prompts and timers, and the rating cards it sent.
  */
-import { prompt, ReceptionMode, type AppModel, type CsAccount } from '../protocol/app-model';
+import { accountOf, groupOf, memberOf, prompt, ReceptionMode, type AppModel, type CsAccount } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import type { SessionSummary } from '../protocol/frames';
 import {
@@ -86,6 +86,8 @@ export interface SessionState {
   recent: { random: number; seq: number; msgKey: string; sessionId: string; time: number }[];
   cur?: CurrentSession;
   ratings: RatingRecord[];
+  /** The user has no open socket (as far as the gateway last said). */
+  userOffline?: boolean;
 }
 
 export type SessionEvent =
@@ -104,7 +106,8 @@ export type SessionEvent =
   | { type: 'Deadline'; key: TimerKey; at?: number }
   | { type: 'RatingSent'; rating: RatingRecord; invited: boolean }
   | { type: 'SatisfactionSelected'; sessionId: string; level: number; at: number }
-  | { type: 'SessionEnded'; sessionId: string; endStatus: EndStatus; event: EndEvent; closeBy: CloseBy; at: number; agentId?: string };
+  | { type: 'SessionEnded'; sessionId: string; endStatus: EndStatus; event: EndEvent; closeBy: CloseBy; at: number; agentId?: string }
+  | { type: 'UserPresence'; online: boolean };
 
 const RECENT_SENDS = 32;
 const RATINGS_KEPT = 5;
@@ -170,6 +173,8 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return { ...s, ratings: s.ratings.map((r) => (r.sessionId === e.sessionId ? { ...r, level: e.level } : r)) };
     case 'SessionEnded':
       return s.cur?.sessionId === e.sessionId ? { ...s, cur: undefined } : s;
+    case 'UserPresence':
+      return { ...s, userOffline: !e.online };
   }
 }
 
@@ -262,7 +267,8 @@ function begin(t: T, env: Env): void {
   t.emit({ type: 'SessionBegin', sessionId, at: env.ctx.now, groupId: env.account.agentGroupId });
   t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId });
   systemText(t, env, prompt(env.app, env.account, 'welcome'));
-  if (!env.account.chatbotDisabled) robotIdle(t, env);
+  // Also with the robot off: a session that cannot reach a human stays in this phase and must end some time.
+  robotIdle(t, env);
 }
 
 function robotIdle(t: T, env: Env): void {
@@ -275,6 +281,7 @@ function requestHuman(t: T, env: Env, opts: { groupId?: number; priority?: numbe
   const cur = t.state.cur!;
   if (!withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session.timeZone)) {
     systemText(t, env, prompt(env.app, env.account, 'nonWorkingHours'));
+    robotIdle(t, env);
     return;
   }
   const groupId = opts.groupId ?? env.account.agentGroupId;
@@ -295,7 +302,7 @@ function connect(t: T, env: Env, memberId: string): void {
   const cur = t.state.cur!;
   setDeadline(t, 'accept', undefined);
   t.emit({ type: 'TransferToHumanSuccess', sessionId: cur.sessionId, memberId, at: env.ctx.now });
-  const nickname = env.app.members[memberId]?.nickname ?? memberId;
+  const nickname = memberOf(env.app, memberId)?.nickname ?? memberId;
   systemText(t, env, prompt(env.app, env.account, 'transferSuccess').split('${StaffNickName}').join(nickname));
   flag(t, [seatStatus(true)]);
   t.do({ t: 'push', to: agentOf(t.state, memberId), frame: { type: 'session.assigned', data: summary(t.state) } });
@@ -378,7 +385,7 @@ function userEnd(t: T, env: Env, replyTo: ReplyTo | undefined, random: number): 
   if (!cur || cur.phase === Phase.Chatbot) { t.refuse(replyTo, ErrorCode.WrongState, 'no human session to end'); return; }
   const queued = cur.phase === Phase.Transferring || cur.phase === Phase.Queueing;
   end(t, env, queued ? EndStatus.UserAbandonedDuringQueueing : EndStatus.UserEnded, 'SessionUserEnd', 'client');
-  ok(t, replyTo, ackData(t, random));
+  ok(t, replyTo, { ...(ackData(t, random) as object), sessionId: cur.sessionId });
 }
 
 function rate(t: T, env: Env, payload: Record<string, unknown>, replyTo: ReplyTo | undefined, random: number): void {
@@ -508,8 +515,8 @@ function agentAction(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentActi
       if (cur.pendingForward) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'a transfer is already under way'); return; }
       if (msg.targetMemberId === msg.memberId) { t.refuse(msg.replyTo, ErrorCode.TransferToSelf); return; }
       const groupId = msg.groupId ?? env.account.agentGroupId;
-      if (!env.app.groups[String(groupId)]) { t.refuse(msg.replyTo, ErrorCode.GroupIllegal); return; }
-      if (msg.targetMemberId !== undefined && !env.app.members[msg.targetMemberId]) { t.refuse(msg.replyTo, ErrorCode.AgentOffline, 'no such member'); return; }
+      if (!groupOf(env.app, groupId)) { t.refuse(msg.replyTo, ErrorCode.GroupIllegal); return; }
+      if (msg.targetMemberId !== undefined && !memberOf(env.app, msg.targetMemberId)) { t.refuse(msg.replyTo, ErrorCode.AgentOffline, 'no such member'); return; }
       t.emit({ type: 'ForwardRequested', sessionId: cur.sessionId, by: msg.memberId, replyTo: msg.replyTo, groupId, memberId: msg.targetMemberId });
       t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: 0, enqueuedAt: env.ctx.now, agentIds: msg.targetMemberId ? [msg.targetMemberId] : undefined, exclude: [], forwardFrom: msg.memberId } });
       return; // answered when the queue has placed it or failed
@@ -555,6 +562,12 @@ function lapse(t: T, env: Env, memberId: string, timedOut: boolean): void {
   t.emit({ type: 'MemberAccessTimeout', sessionId: cur.sessionId, memberId, at: env.ctx.now, requeue: timedOut });
   t.do({ t: 'push', to: agentOf(t.state, memberId), frame: { type: 'session.transferred', data: { ...summary(t.state), reason: timedOut ? 'acceptTimeout' : 'offline' } } });
   requeue(t, env);
+  if (t.state.userOffline) queueOffline(t, env);
+}
+
+/** T17: a queued user without a socket has the grace period to come back. */
+function queueOffline(t: T, env: Env): void {
+  setDeadline(t, 'queueOffline', env.ctx.now + env.app.session.queueOfflineGraceSec * 1000);
 }
 
 function timer(t: T, env: Env, key: TimerKey): void {
@@ -629,7 +642,7 @@ export const session: ActorDef<SessionState, SessionMsg, SessionEvent> = {
   decide(state, msg, ctx) {
     const t = new Turn(state, evolve);
     const app = ctx.app(state.app);
-    const account = app?.csAccounts[state.csAccount];
+    const account = app && accountOf(app, state.csAccount);
     if (!app || !account) {
       if ('replyTo' in msg) t.refuse(msg.replyTo, ErrorCode.BadParameter, `unknown customer-service account '${state.csAccount}'`);
       return t.done();
@@ -641,13 +654,13 @@ export const session: ActorDef<SessionState, SessionMsg, SessionEvent> = {
       case 'agentAction': agentAction(t, env, msg); break;
       case '$timer': timer(t, env, msg.key as TimerKey); break;
       case 'userOffline': {
+        if (!t.state.userOffline) t.emit({ type: 'UserPresence', online: false });
         const cur = t.state.cur;
-        if (cur && (cur.phase === Phase.Queueing || cur.phase === Phase.Transferring)) {
-          setDeadline(t, 'queueOffline', ctx.now + app.session.queueOfflineGraceSec * 1000);
-        }
+        if (cur && (cur.phase === Phase.Queueing || cur.phase === Phase.Transferring)) queueOffline(t, env);
         break;
       }
       case 'userOnline':
+        if (t.state.userOffline) t.emit({ type: 'UserPresence', online: true });
         setDeadline(t, 'queueOffline', undefined);
         break;
       default: routing(t, env, msg);

@@ -159,3 +159,8 @@ export function prompt(app: AppModel, account: CsAccount, name: keyof Prompts): 
 export function receptionLimit(app: AppModel, member: Member): number {
   return member.receptionLimit > 0 ? member.receptionLimit : app.session.maxConcurrentPerAgent;
 }
+
+// Lookups by ids that come from outside: own properties only, so 'constructor' or '__proto__' name nothing.
+export const memberOf = (app: AppModel, id: string): Member | undefined => (Object.hasOwn(app.members, id) ? app.members[id] : undefined);
+export const accountOf = (app: AppModel, id: string): CsAccount | undefined => (Object.hasOwn(app.csAccounts, id) ? app.csAccounts[id] : undefined);
+export const groupOf = (app: AppModel, id: number): Group | undefined => (Object.hasOwn(app.groups, String(id)) ? app.groups[String(id)] : undefined);

@@ -106,9 +106,20 @@ function failures(res: true | unknown[] | Promise<unknown>): string | undefined 
   return list[0]?.message ?? 'invalid';
 }
 
-/** Element contents the relay relies on: text has Text, custom has Data. */
+const MAX_CONTENT_DEPTH = 8;
+
+/** Nesting depth of a value, stopping as soon as it passes `limit`. */
+function deeperThan(v: unknown, limit: number): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (limit === 0) return true;
+  for (const x of Object.values(v as object)) if (deeperThan(x, limit - 1)) return true;
+  return false;
+}
+
+/** Element contents the relay relies on: text has Text, custom has Data; nothing nested past a sane depth. */
 function checkElements(els: TimMsgElement[]): string | undefined {
   for (const e of els) {
+    if (deeperThan(e.MsgContent, MAX_CONTENT_DEPTH)) return `MsgContent nested deeper than ${MAX_CONTENT_DEPTH} levels`;
     const c = e.MsgContent as Record<string, unknown>;
     if (e.MsgType === 'TIMTextElem' && typeof c.Text !== 'string') return 'TIMTextElem needs MsgContent.Text (string)';
     if (e.MsgType === 'TIMCustomElem' && typeof c.Data !== 'string') return 'TIMCustomElem needs MsgContent.Data (string)';
@@ -140,7 +151,8 @@ export function validateFrame(role: Role, raw: unknown, frameBytes: number): Dec
 }
 
 // Plain msgpack (no records extension) so any msgpack client can read the frames.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+// 64-bit integers decode as numbers: a BigInt would fail every later JSON.stringify.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 export const Encoding = { Json: 0, Msgpack: 1 } as const;
 export type Encoding = (typeof Encoding)[keyof typeof Encoding];

@@ -1,5 +1,8 @@
 /** `npm start`: runs the server on embedded defaults (or what DESK_CONFIG / DESK_… / flags say). */
+import fs from 'node:fs';
+import path from 'node:path';
 import pino from 'pino';
+import { keyFileOf } from './config/apps';
 import { ConfigError, loadConfig } from './config/config';
 import { startServer } from './server';
 
@@ -8,20 +11,17 @@ async function main(): Promise<void> {
   const log = pino({ level: cfg.logLevel });
   const server = await startServer(cfg, { log });
   log.info({ port: server.port, dataDir: cfg.dataDir, fsync: cfg.fsync }, 'desk listening');
-  const app = server.apps.all()[0];
-  const created = server.created;
+  const sigModule = path.resolve(__dirname, '../protocol/usersig.js');
   const lines = [
     `Desk is listening on ${cfg.host}:${server.port} (HTTP and WebSocket).`,
     `  WebSocket: ws://127.0.0.1:${server.port}/v4/ws?sdkappid=<id>&identifier=<UserID>&usersig=<UserSig>&role=user|agent`,
-    `  Apps: ${server.apps.all().map((a) => `${a.sdkAppId} (admin ${a.adminIdentifier})`).join(', ')}`,
   ];
-  if (created) {
-    lines.push(`  Created the default app ${created.sdkAppId}; admin identifier '${created.adminIdentifier}'.`);
-    lines.push(created.keyFile ? `  Its secret key is in ${created.keyFile}.` : '  Its secret key is DESK_SECRET_KEY.');
-  }
-  if (app) {
-    lines.push('  Make a UserSig (valid 1 day) with:');
-    lines.push(`    node -e "console.log(require('./dist/protocol/usersig').genUserSig(${app.sdkAppId}, process.argv[1], process.argv[2], 86400))" "$(cat ${created?.keyFile ?? '<key file>'})" <UserID>`);
+  if (server.created) lines.push(`  Created the default app ${server.created.sdkAppId}; admin identifier '${server.created.adminIdentifier}'.`);
+  for (const app of server.apps.all()) {
+    const keyFile = keyFileOf(cfg.dataDir, app.sdkAppId);
+    const keyArg = fs.existsSync(keyFile) ? `"$(cat ${keyFile})"` : '<secret key>';
+    lines.push(`  App ${app.sdkAppId}: admin identifier '${app.adminIdentifier}'; secret key ${fs.existsSync(keyFile) ? `in ${keyFile}` : 'as configured (DESK_SECRET_KEY or the config file)'}.`);
+    lines.push(`    UserSig for <UserID>, valid 1 day: node -e "console.log(require(process.argv[1]).genUserSig(${app.sdkAppId}, process.argv[2], process.argv[3], 86400))" ${sigModule} ${keyArg} <UserID>`);
   }
   process.stdout.write(lines.join('\n') + '\n');
   const stop = (signal: string) => {

@@ -20,6 +20,7 @@ export class Metrics implements RuntimeMetrics {
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry });
+    for (const role of ['user', 'agent']) this.connections.set({ role }, 0);
   }
 
   /** Gauges read from actor state at scrape time. */

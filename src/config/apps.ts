@@ -84,15 +84,17 @@ function validateReferences(app: AppModel): void {
   }
 }
 
-/** The key of the default app: from the environment, else one generated once and kept in the data dir. */
-export function defaultSecretKey(cfg: ServerConfig): { key: string; file?: string } {
-  if (cfg.defaultApp.secretKey) return { key: cfg.defaultApp.secretKey };
-  const file = path.resolve(cfg.dataDir, `secret-key-${cfg.defaultApp.sdkAppId}`);
+/** Where the generated key of an app is kept. */
+export const keyFileOf = (dataDir: string, sdkAppId: number): string => path.resolve(dataDir, `secret-key-${sdkAppId}`);
+
+/** A key generated once for an app that was given none, kept in the data dir so the operator can read it. */
+export function generatedKey(dataDir: string, sdkAppId: number): { key: string; file: string } {
+  const file = keyFileOf(dataDir, sdkAppId);
   try {
     return { key: fs.readFileSync(file, 'utf8').trim(), file };
   } catch {
     const key = randomBytes(32).toString('hex');
-    fs.mkdirSync(cfg.dataDir, { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(file, key + '\n', { mode: 0o600 });
     return { key, file };
   }
@@ -122,10 +124,10 @@ export class AppRegistry {
   bootstrap(cfg: ServerConfig): { created?: AppModel; keyFile?: string } {
     for (const decl of cfg.apps) {
       const existing = this.apps.get(decl.sdkAppId);
-      this.put(buildApp(decl, existing, existing?.secretKey ?? randomBytes(32).toString('hex')));
+      this.put(buildApp(decl, existing, existing?.secretKey ?? decl.secretKey ?? generatedKey(cfg.dataDir, decl.sdkAppId).key));
     }
     if (this.apps.size > 0) return {};
-    const { key, file } = defaultSecretKey(cfg);
+    const { key, file } = cfg.defaultApp.secretKey ? { key: cfg.defaultApp.secretKey, file: undefined } : generatedKey(cfg.dataDir, cfg.defaultApp.sdkAppId);
     const created = buildApp({ sdkAppId: cfg.defaultApp.sdkAppId, adminIdentifier: cfg.defaultApp.adminIdentifier }, undefined, key);
     this.put(created);
     return { created, keyFile: file };

@@ -72,14 +72,19 @@ function describe(errors: { message?: string; field?: string }[]): string {
 const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<ServerConfig> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' },
-      fsync: { type: 'string' }, 'log-level': { type: 'string' },
-    },
-    strict: true,
-  });
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' },
+        fsync: { type: 'string' }, 'log-level': { type: 'string' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level`);
+  }
   const configFile = values.config ?? env.DESK_CONFIG;
   let file: { server?: Partial<ServerConfig>; apps?: DeclaredApp[] } = {};
   if (configFile) {

@@ -5,13 +5,14 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
 import type { Logger } from 'pino';
 import { agentAddress, sessionAddress } from '../../actors/address';
-import { messageFrame } from '../../actors/session';
+import { messageFrame, type SessionState } from '../../actors/session';
 import type { Recipient, ReplyTo, StoredMessage } from '../../actors/types';
 import { CloseCode, defaultInfo, ErrorCode } from '../../protocol/errors';
 import {
   decodeRaw, encodeFrame, Encoding, MAX_FRAME_BYTES, Role, validateFrame,
   type AgentSend, type ClientFrame, type HistorySync, type Ref, type ServerFrame, type TransferRequest, type UserSend,
 } from '../../protocol/frames';
+import { accountOf, memberOf, type AppModel } from '../../protocol/app-model';
 import { verifyUserSig } from '../../protocol/usersig';
 import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
@@ -72,7 +73,8 @@ export class Gateway implements Outlet {
 
   mount(app: TemplatedApp): void {
     app.ws<ConnData>('/v4/ws', {
-      maxPayloadLength: MAX_FRAME_BYTES,
+      // Larger than the frame limit, so an oversized frame gets an error frame rather than a dropped socket.
+      maxPayloadLength: 16 * MAX_FRAME_BYTES,
       idleTimeout: 120,
       maxBackpressure: this.limits.maxBackpressure,
       sendPingsAutomatically: true,
@@ -112,9 +114,9 @@ export class Gateway implements Outlet {
       if (this.sigCache.size > 100_000) this.sigCache.clear();
       this.sigCache.set(cacheKey, check.expiresAt);
     }
-    const member = model.members[identity];
+    const member = memberOf(model, identity);
     if (role === Role.Agent && (!member || member.disabled)) return refuse(ErrorCode.BadIdentity, 'identifier is not an enabled member of this app; the agent role is refused');
-    if (role === Role.User && (member || model.csAccounts[identity] || identity === model.adminIdentifier)) {
+    if (role === Role.User && (member || accountOf(model, identity) || identity === model.adminIdentifier)) {
       return refuse(ErrorCode.BadIdentity, 'members, customer-service accounts and the admin cannot connect as users');
     }
     return { app, identity, role };
@@ -181,12 +183,23 @@ export class Gateway implements Outlet {
       d.tokens -= 1;
       return;
     }
-    const decoded = decodeRaw(new Uint8Array(raw), isBinary);
-    if (decoded === undefined) {
-      this.invalid(ws, undefined, ErrorCode.ParseFailure, 'frame is not valid JSON or msgpack');
+    if (raw.byteLength > MAX_FRAME_BYTES) {
+      this.invalid(ws, undefined, ErrorCode.BodyTooLong, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
       return;
     }
-    const res = validateFrame(d.role, decoded, raw.byteLength);
+    let res: ReturnType<typeof validateFrame>;
+    try {
+      const decoded = decodeRaw(new Uint8Array(raw), isBinary);
+      if (decoded === undefined) {
+        this.invalid(ws, undefined, ErrorCode.ParseFailure, 'frame is not valid JSON or msgpack');
+        return;
+      }
+      res = validateFrame(d.role, decoded, raw.byteLength);
+    } catch {
+      // Hostile shapes (say, an object whose toString is not a function) can make a check throw: still just invalid.
+      this.invalid(ws, undefined, ErrorCode.BadParameter, 'frame could not be validated');
+      return;
+    }
     if (!res.ok) {
       this.invalid(ws, res.ref, res.code, res.info);
       return;
@@ -233,7 +246,7 @@ export class Gateway implements Outlet {
       case 'message.send':
         if (d.role === Role.User) {
           const s = f.data as UserSend;
-          if (!model.csAccounts[s.to]) { this.sendError(ws, f.ref, ErrorCode.BadParameter, `'${s.to}' is not a customer-service account of this app`); return; }
+          if (!accountOf(model, s.to)) { this.sendError(ws, f.ref, ErrorCode.BadParameter, `'${s.to}' is not a customer-service account of this app`); return; }
           this.tell(ws, f.ref, sessionAddress(d.app, s.to, d.identity), { type: 'userSend', random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
         } else {
           const s = f.data as AgentSend;
@@ -266,13 +279,11 @@ export class Gateway implements Outlet {
     let account: string;
     if (q.sessionId) {
       const idx = this.store.lookupSession(q.sessionId);
-      const allowed = idx && idx.app === d.app && (d.role === Role.User
-        ? idx.userId === d.identity
-        : (model.members[d.identity]?.groupIds ?? []).includes(model.csAccounts[idx.csAccount]?.agentGroupId ?? -1));
+      const allowed = idx && idx.app === d.app && (d.role === Role.User ? idx.userId === d.identity : this.mayRead(d.identity, idx.conv, idx.csAccount, model));
       if (!idx || !allowed) { this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
       conv = idx.conv;
       account = idx.csAccount;
-    } else if (d.role === Role.User && q.to && model.csAccounts[q.to]) {
+    } else if (d.role === Role.User && q.to && accountOf(model, q.to)) {
       conv = sessionAddress(d.app, q.to, d.identity);
       account = q.to;
     } else {
@@ -291,6 +302,17 @@ export class Gateway implements Outlet {
     const more = out.length > limit;
     const messages = out.slice(0, limit).map((m) => messageFrame(m, account, d.role === Role.User).data);
     this.sendNow(ws, { type: 'history', ref, data: { sessionId: q.sessionId, account, messages, more } });
+  }
+
+  /**
+   * A member reads a session's history when a group of theirs serves its account, or serves the session now
+   * (a forward may bring it from another group).
+   */
+  private mayRead(memberId: string, conv: string, csAccount: string, model: AppModel): boolean {
+    const groups = memberOf(model, memberId)?.groupIds ?? [];
+    if (groups.includes(accountOf(model, csAccount)?.agentGroupId ?? -1)) return true;
+    const cur = this.runtime.peek<SessionState>(conv).cur;
+    return !!cur && (cur.agentId === memberId || groups.includes(cur.groupId));
   }
 
   // Outlet: effects released by the runtime after commit.

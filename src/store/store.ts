@@ -31,8 +31,10 @@ export class Store {
   private readonly meta: Database<unknown, Key>;
   private mailboxSeq: number;
   private last: Promise<unknown> = Promise.resolve();
+  private readonly waitFlush: boolean;
 
   constructor(dataDir: string, fsync: FsyncMode) {
+    this.waitFlush = fsync !== FsyncMode.None;
     fs.mkdirSync(dataDir, { recursive: true });
     this.root = open({
       path: path.join(dataDir, 'desk.lmdb'),
@@ -56,9 +58,12 @@ export class Store {
     this.last = p;
   }
 
-  /** Resolves when every write issued so far is committed; rejects if a commit failed. */
+  /**
+   * Resolves when every write issued so far is committed (and, unless fsync is 'none', flushed to disk: lmdb-js
+   * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed.
+   */
   commit(): Promise<unknown> {
-    return this.last;
+    return this.waitFlush ? this.last.then(() => this.root.flushed) : this.last;
   }
 
   loadSnapshot(a: Address): Snapshot | undefined {
