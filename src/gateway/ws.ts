@@ -94,13 +94,16 @@ export class Gateway implements Outlet {
     for (const ws of [...this.conns.values()]) ws.end(CloseCode.Shutdown, 'server shutting down');
   }
 
-  private authenticate(q: URLSearchParams): Pick<ConnData, 'app' | 'identity' | 'role' | 'refused'> {
+  private authenticate(q: URLSearchParams): Pick<ConnData, 'app' | 'identity' | 'role' | 'refused' | 'enc'> {
     const app = Number(q.get('sdkappid'));
     const identity = q.get('identifier') ?? '';
     const roleParam = q.get('role') ?? Role.User;
     const role = roleParam === Role.Agent ? Role.Agent : Role.User;
-    const refuse = (code: number, info: string, close: number = CloseCode.Unauthorized) => ({ app, identity, role, refused: { code, info, close } });
+    // Frames pushed before the client's first frame use this encoding; afterwards, the client's own.
+    const enc = q.get('encoding') === 'msgpack' ? Encoding.Msgpack : Encoding.Json;
+    const refuse = (code: number, info: string, close: number = CloseCode.Unauthorized) => ({ app, identity, role, enc, refused: { code, info, close } });
     if (roleParam !== Role.User && roleParam !== Role.Agent) return refuse(ErrorCode.BadParameter, "role must be 'user' or 'agent'", CloseCode.ProtocolViolation);
+    if (q.has('encoding') && !['json', 'msgpack'].includes(q.get('encoding')!)) return refuse(ErrorCode.BadParameter, "encoding must be 'json' or 'msgpack'", CloseCode.ProtocolViolation);
     const model = Number.isInteger(app) ? this.apps.get(app) : undefined;
     if (!model) return refuse(ErrorCode.NotDeskApp, defaultInfo[ErrorCode.NotDeskApp]);
     if (!identity || identity.length > 64 || identity.includes('|') || /[\x00-\x1f]/.test(identity)) return refuse(ErrorCode.BadIdentity, 'identifier missing or invalid');
@@ -119,19 +122,19 @@ export class Gateway implements Outlet {
     if (role === Role.User && (member || accountOf(model, identity) || identity === model.adminIdentifier)) {
       return refuse(ErrorCode.BadIdentity, 'members, customer-service accounts and the admin cannot connect as users');
     }
-    return { app, identity, role };
+    return { app, identity, role, enc };
   }
 
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {
     const auth = this.authenticate(new URLSearchParams(req.getQuery() ?? ''));
-    const data: ConnData = { id: this.nextId++, enc: Encoding.Json, invalid: 0, tokens: auth.role === Role.Agent ? this.limits.agentBurst : this.limits.burst, refilledAt: this.clock.now(), ...auth };
+    const data: ConnData = { id: this.nextId++, invalid: 0, tokens: auth.role === Role.Agent ? this.limits.agentBurst : this.limits.burst, refilledAt: this.clock.now(), ...auth };
     res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), ctx);
   }
 
   private open(ws: WebSocket<ConnData>): void {
     const d = ws.getUserData();
     if (d.refused) {
-      ws.send(encodeFrame({ type: 'error', data: { code: d.refused.code, info: d.refused.info } }, Encoding.Json), false);
+      ws.send(encodeFrame({ type: 'error', data: { code: d.refused.code, info: d.refused.info } }, d.enc), d.enc === Encoding.Msgpack);
       ws.end(d.refused.close, d.refused.info.slice(0, 100));
       return;
     }

@@ -12,8 +12,9 @@ export const messageRange = (conv: Address, afterSeq: number): { start: [string,
 });
 export const timerKey = (a: Address, key: string): [string, string] => [a, key];
 export const activeKey = (app: number, userId: string, csAccount: string): [number, string, string] => [app, userId, csAccount];
-export const activeRange = (app: number, userId: string): { start: [number, string]; end: [number, string, boolean] } => ({
-  start: [app, userId], end: [app, userId, true],
+// '\uffff' sorts after every account id (a boolean would sort before strings).
+export const activeRange = (app: number, userId: string): { start: [number, string]; end: [number, string, string] } => ({
+  start: [app, userId], end: [app, userId, '\uffff'],
 });
 export const sessionIndexKey = (sessionId: string): string => sessionId;
 export const appKey = (sdkAppId: number): [string, number] => ['app', sdkAppId];

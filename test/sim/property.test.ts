@@ -223,20 +223,15 @@ t.test('invariants hold under FIFO delivery (the embedded runtime)', async (t) =
   else t.pass(`${RUNS} random schedules`);
 });
 
-// Fails (actors/agent.ts, `offer`): when a manual offer lapses and the session is re-offered to the SAME member
-// (the only one online in the group, limit > 1), the queue's new `offer` can reach the agent before the session's
-// `release`. The agent answers it from the old reservation ("already reserved: the answer is repeated"), then the
-// late `release` drops that reservation, leaving a session waiting for / served by an agent that does not count it.
-// The embedded runtime's FIFO delivery happens to order the two, a cluster does not. See test/sim/reoffer.test.ts.
+// Deliveries from different senders may be reordered, as in a cluster (per-sender order kept), so a re-offer can
+// overtake the release of the previous offer of the same session (see test/sim/reoffer.test.ts).
 t.test('invariants hold under seeded random interleavings of deliveries (per-sender order kept)', async (t) => {
   const failure = failureOf(true);
   if (failure) t.fail(failure);
   else t.pass(`${RUNS} random schedules`);
 });
 
-// Auto reception has no accept timeouts and no offers to revoke, so the stale-release race described above
-// (agent answers a re-offer from a reservation that a late `release` then removes) cannot happen; this keeps the
-// rest of the random-interleaving coverage meaningful while that bug stands.
+// The same with auto reception, which has no accept timeouts and no offers to revoke.
 t.test('invariants hold under seeded random interleavings with auto reception', async (t) => {
   const failure = failureOf(true, 'auto');
   if (failure) t.fail(failure);

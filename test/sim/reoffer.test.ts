@@ -59,9 +59,7 @@ t.test('a lapsed offer skips that member while another member of the group is on
   t.equal(sim.session('u1').cur!.agentId, A, 'alice takes it when she frees up');
 });
 
-// BUG (actors/session.ts): a session offered straight away never records when it arrived (TransferringToHuman does
-// not set `enqueuedAt`); when its offer lapses, MemberAccessTimeout / requeue stamp it with the lapse time, so it goes
-// behind users who asked for a human after it did. EnqueueRequest.enqueuedAt says arrival order is kept on return.
+// A session offered straight away keeps its arrival time, so after a lapse it goes back ahead of later arrivals.
 t.test('a lapsed session keeps its arrival place in the queue', async (t) => {
   const sim = new Sim({
     members: [{ mail: A, receptionLimit: 1 }, { mail: B, receptionLimit: 1 }],
@@ -100,9 +98,7 @@ t.test('no other member online: the lapsed session is offered to the same member
 });
 
 // Cross-sender reordering (a cluster, where the session's `release` and the queue's new `offer` reach the agent
-// over different routes): the agent answers the new offer from its OLD reservation ("already reserved: the answer
-// is repeated"), then applies the stale release, so the session is offered to, and served by, an agent that no
-// longer counts it.
+// over different routes): the new offer renames the reservation, so the late release of the old one frees nothing.
 t.test('no other member online, release overtaken by the new offer: the slot is still held', async (t) => {
   const sim = new Sim({ members: [{ mail: A, receptionLimit: 2 }], session: { receptionMode: 'manual', acceptTimeoutSec: 30 } });
   sim.connect(A);
@@ -118,7 +114,7 @@ t.test('no other member online, release overtaken by the new offer: the slot is 
   t.equal(sim.phase('u1'), 'WaitingForAgentAnswering');
   t.equal(sim.session('u1').cur!.agentId, A);
   t.same(Object.keys(sim.agent(A).sessions), ['sid-1'], 'alice still counts the session she is offered');
-  // The consequence: alice ends up serving more users than her limit of 2.
+  // So her limit of 2 holds when more users come.
   sim.act(A, 'u1', 'accept');
   for (const u of ['u2', 'u3']) {
     sim.enter(u);

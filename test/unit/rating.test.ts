@@ -130,8 +130,7 @@ t.test('a card survives into the next session and can still be rated', async (t)
   t.ok(choose(sim, 'sid-1', '102')?.ok);
 });
 
-// BUG (actors/session.ts, evolve `RatingSent`): a new card for the same session replaces the rating record,
-// dropping the submitted level, so the user can rate the same session again (SatisfactionSelected twice).
+// A rating requested during service (src 24) counts: no second card at the end, and no second submission.
 t.test('a session is rated at most once, even when a second card is sent', async (t) => {
   const sim = inService({ invitationMethod: 1 });
   t.ok(sim.src('u1', '24')?.ok, 'the user asks for the card during service');

@@ -1,0 +1,176 @@
+/**
+ * Durability across a crash: the server runs as a child process, takes traffic, is SIGKILLed mid-traffic and
+ * restarted on the same data dir. Every acknowledged message must be there, in seq order without gaps; the session
+ * in service, the queued user and a pending timer must all survive.
+ */
+import fs from 'node:fs';
+import t from 'tap';
+import { ManualClock } from '../../src/runtime/clock';
+import { srcBody, textBody, type TestClient } from '../helpers/client';
+import { startTestServer, testApp } from '../helpers/server';
+import {
+  connect, connectAgent, CS, dataOf, fullHistory, isText, nextRandom, PROMPT, roundTrip, seen, settle, sleep, spawnServer, srcsOf,
+  startsWith, tempDir, textsOf, toHuman, waitUntil, writeConfig,
+} from './_support';
+
+const ALICE = 'alice@desk.test';
+const BOB = 'bob@desk.test';
+
+type Ack = { random: number; msgKey: string; sessionId: string; seq: number; time: number };
+
+/** Alice serves the default account (group 1), Bob the 'short' account (group 2, user timeout 3 s); one session each at a time. */
+const app = testApp([ALICE], { maxConcurrentPerAgent: 1 }, {
+  members: [
+    { mail: ALICE, nickname: 'alice', groupIds: [1] },
+    { mail: BOB, nickname: 'bob', groupIds: [2] },
+  ],
+  csAccounts: [{ userId: 'short', agentGroupId: 2, userTimeoutSec: 3 }],
+});
+
+const acksOf = (c: TestClient): Ack[] => c.frames.filter((f) => f.type === 'message.ack').map((f) => dataOf<Ack>(f));
+
+t.test('SIGKILL mid-traffic, restart on the same data dir: acknowledged messages, the session, the queue and a timer survive', async (t) => {
+  const dir = tempDir('desk-restart-');
+  const configFile = writeConfig(dir, app);
+  const first = await spawnServer({ script: 'main', dataDir: dir, configFile });
+  let second: Awaited<ReturnType<typeof spawnServer>> | undefined;
+  t.teardown(async () => {
+    await first.stop();
+    await second?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Before: alice serves u1, u2 waits in the queue, bob serves u3 on the 'short' account.
+  const alice = await connectAgent(first.port, ALICE);
+  const bob = await connectAgent(first.port, BOB);
+  const u1 = await connect(first.port, 'r-u1', 'user');
+  const { sessionId: s1 } = await toHuman(u1, alice);
+  const u2 = await connect(first.port, 'r-u2', 'user');
+  await u2.request('message.send', { to: CS, random: nextRandom(), body: srcBody('7') });
+  const u2ack = await u2.request('message.send', { to: CS, random: nextRandom(), body: textBody('转人工') });
+  const s2 = dataOf<Ack>(u2ack).sessionId;
+  t.equal((await seen(u2, startsWith('您的问题我们已经收到'), 'queue prompt')).type, 'message', 'u2 is queued');
+
+  // Traffic: both sides of s1 send concurrently, ~180 messages/s each (under the 200/s socket limit).
+  let stop = false;
+  let userSent = 0;
+  let agentSent = 0;
+  const userLoop = (async () => {
+    while (!stop) {
+      for (let k = 0; k < 2; k++) u1.send('message.send', { to: CS, random: nextRandom(), body: textBody(`u${userSent++}`) });
+      await sleep(10);
+    }
+  })();
+  const agentLoop = (async () => {
+    while (!stop) {
+      for (let k = 0; k < 2; k++) alice.send('message.send', { sessionId: s1, random: nextRandom(), body: textBody(`a${agentSent++}`) });
+      await sleep(10);
+    }
+  })();
+  await sleep(800);
+
+  // A timer that must fire after the restart: bob's message starts u3's 3 s reply timeout.
+  const u3 = await connect(first.port, 'r-u3', 'user');
+  const { sessionId: s3 } = await toHuman(u3, bob, 'short');
+  const bobAck = dataOf<Ack>(await bob.request('message.send', { sessionId: s3, random: nextRandom(), body: textBody('please answer within 3 s') }));
+  await sleep(300);
+  first.proc.kill('SIGKILL');
+  const exit = await first.exited;
+  stop = true;
+  await Promise.all([userLoop, agentLoop]);
+  t.equal(exit.signal, 'SIGKILL', 'killed');
+  t.notOk(u3.texts().includes(PROMPT.timeoutEnd), 'the 3 s timeout had not fired before the kill');
+  await Promise.all([u1.closed, alice.closed]);
+
+  const acked = [...acksOf(u1), ...acksOf(alice)].filter((a) => a.sessionId === s1 && a.seq > 0);
+  t.comment(`sent ${userSent} user + ${agentSent} agent messages; ${acked.length} acknowledged before the kill`);
+  t.ok(acked.length > 100, 'plenty of acknowledged traffic');
+
+  // After: same data dir, a new process.
+  second = await spawnServer({ script: 'main', dataDir: dir, configFile });
+  const pending = Date.now() < bobAck.time + 3000;
+  t.comment(pending ? 'the restarted server came up before the 3 s timer was due: it was still pending' : 'the restart took longer than 3 s: the timer was already due at start');
+  const u1b = await connect(second.port, 'r-u1', 'user');
+  const aliceB = await connectAgent(second.port, ALICE);
+  const u2b = await connect(second.port, 'r-u2', 'user');
+  const u3b = await connect(second.port, 'r-u3', 'user');
+  const bobB = await connectAgent(second.port, BOB);
+  t.teardown(async () => { for (const c of [u1b, aliceB, u2b, u3b, bobB]) await c.close(); });
+
+  // Every acknowledged message is there, in seq order, with no gaps.
+  const hist = await fullHistory(u1b, { to: CS });
+  const seqs = hist.map((m) => m.seq);
+  t.same(seqs, seqs.map((_, i) => i + 1), `history seqs run 1..${seqs.length} without gaps`);
+  const byKey = new Map(hist.map((m) => [m.msgKey, m]));
+  const missing = acked.filter((a) => !byKey.has(a.msgKey));
+  t.same(missing, [], 'every acknowledged message survived the crash');
+  t.ok(acked.every((a) => byKey.get(a.msgKey)?.seq === a.seq), 'with the seq it was acknowledged with');
+  const agentView = await fullHistory(aliceB, { sessionId: s1 });
+  t.same(agentView.map((m) => m.msgKey), hist.filter((m) => m.sessionId === s1).map((m) => m.msgKey), 'the agent reads the same session history');
+
+  // The session is still in service with alice.
+  const state = aliceB.frames.find((f) => f.type === 'agent.state');
+  if (state) t.ok(JSON.stringify(state.data).includes(s1), 'agent.state after restart lists the session');
+  const ack = await aliceB.request('message.send', { sessionId: s1, random: nextRandom(), body: textBody('back after the crash') });
+  t.equal(ack.type, 'message.ack', 'alice can still send in the session');
+  t.equal(dataOf<Ack>(ack).seq, seqs.length + 1, 'the sequence continues after the last stored message');
+  const got = await seen(u1b, isText('back after the crash'), 'u1 receives it');
+  t.equal(dataOf<{ fromRole: number }>(got).fromRole, 2);
+  await u1b.request('message.send', { to: CS, random: nextRandom(), body: textBody('glad you are back') });
+  await seen(aliceB, isText('glad you are back'), 'and alice receives u1');
+
+  // The queued user is still queued and is served when alice's slot frees.
+  const u2hist = await fullHistory(u2b, { to: CS });
+  t.notOk(textsOf(u2hist.filter((m) => m.sessionId === s2)).some((x) => x.startsWith('转接人工成功')), 'u2 was not served meanwhile');
+  const end = await aliceB.request('session.end', { sessionId: s1 });
+  t.equal(end.type, 'session.end.ok');
+  const success = await seen(u2b, startsWith('转接人工成功'), 'u2 is served once the slot frees');
+  t.equal(dataOf<{ sessionId: string }>(success).sessionId, s2);
+  await seen(aliceB, (f) => f.type === 'session.assigned' && dataOf<{ sessionId: string }>(f).sessionId === s2, 'alice gets u2');
+
+  // The pending 3 s timer fired after the restart.
+  let h3: Awaited<ReturnType<typeof fullHistory>> = [];
+  await waitUntil(async () => {
+    h3 = await fullHistory(u3b, { to: 'short' });
+    return srcsOf(h3.filter((m) => m.sessionId === s3)).includes('20');
+  }, 10_000, "u3's user-reply timeout");
+  const timeoutPrompt = h3.find((m) => m.sessionId === s3 && textsOf([m]).includes(PROMPT.timeoutEnd));
+  t.ok(timeoutPrompt, 'timeout prompt stored');
+  t.ok(timeoutPrompt && timeoutPrompt.time >= bobAck.time + 3000, 'fired no earlier than 3 s after the agent message');
+  const late = await bobB.request('message.send', { sessionId: s3, random: nextRandom(), body: textBody('too late') });
+  t.equal(dataOf<{ code: number }>(late).code, 141005, 'the timed-out session is over');
+
+  t.ok(second.alive(), 'the restarted server is up');
+});
+
+t.test('restart (in process, manual clock): a queued user who reconnects keeps the place beyond queueOfflineGraceSec', async (t) => {
+  const dir = tempDir('desk-restart-q-');
+  const clock = new ManualClock();
+  const cfgApp = testApp([ALICE], { maxConcurrentPerAgent: 1, queueOfflineGraceSec: 60 });
+  const a = await startTestServer(cfgApp, { clock, dataDir: dir });
+  const alice = await a.agent(ALICE);
+  const u1 = await a.user('rq-u1');
+  const { sessionId: s1 } = await toHuman(u1, alice);
+  const u2 = await a.user('rq-u2');
+  await u2.request('message.send', { to: CS, random: nextRandom(), body: srcBody('7') });
+  const s2 = dataOf<Ack>(await u2.request('message.send', { to: CS, random: nextRandom(), body: textBody('转人工') })).sessionId;
+  await seen(u2, startsWith('您的问题我们已经收到'));
+  await a.stop();
+
+  const b = await startTestServer(cfgApp, { clock, dataDir: dir });
+  t.teardown(() => b.stop());
+  const aliceB = await b.agent(ALICE);
+  const u2b = await b.user('rq-u2');
+  await settle(b);
+  await roundTrip(u2b, aliceB);
+  clock.advance(61_000);
+  await settle(b);
+
+  const mark = aliceB.frames.length;
+  const end = await aliceB.request('session.end', { sessionId: s1 });
+  t.equal(end.type, 'session.end.ok', 'the session in service survived the restart');
+  const next = await seen(aliceB, (f) => f.type === 'session.assigned', 'the queued session is assigned', mark).catch(() => undefined);
+  t.equal(next && dataOf<{ sessionId: string }>(next).sessionId, s2, 'the reconnected queued user is served');
+  const h = await fullHistory(u2b, { to: CS });
+  t.notOk(srcsOf(h.filter((m) => m.sessionId === s2)).includes('19'), 'and its session was not ended as abandoned');
+});
