@@ -40,7 +40,8 @@ export type EndStatus = (typeof EndStatus)[keyof typeof EndStatus];
 export type EndEvent = 'SessionUserEnd' | 'SessionAgentEnd' | 'SessionUserTimeoutEnd' | 'SessionAgentTimeoutEnd' | 'SessionPendingAutoFinishEnd' | 'SessionEnd';
 export type CloseBy = 'client' | 'seat' | 'admin' | 'timer';
 
-export type TimerKey = 'userReply' | 'agentReply' | 'accept' | 'robotIdle' | 'queueOffline';
+export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline'] as const;
+export type TimerKey = (typeof timerKeys)[number];
 
 export interface CurrentSession {
   sessionId: string;
@@ -109,7 +110,7 @@ export type SessionEvent =
   | { type: 'SessionEnded'; sessionId: string; endStatus: EndStatus; event: EndEvent; closeBy: CloseBy; at: number; agentId?: string }
   | { type: 'UserPresence'; online: boolean };
 
-const RECENT_SENDS = 32;
+const RECENT_SENDS = 16;
 const RATINGS_KEPT = 5;
 const DEFAULT_PRIORITY = 5;
 
@@ -242,11 +243,15 @@ function flag(t: T, body: TimMsgElement[]): void {
   t.do({ t: 'push', to: userOf(s), frame: { type: 'message', data: { sessionId: s.cur?.sessionId ?? '', account: s.csAccount, seq: 0, msgKey: '', from: s.csAccount, fromRole: FromRole.System, time: 0, body, transient: true } } });
 }
 
+/**
+ * Sets or clears a deadline. Clearing leaves the wake-up armed (a wake-up with no deadline due does nothing), so the
+ * per-message churn of the reply timers writes no timer rows; `end` cancels them for real.
+ */
 function setDeadline(t: T, key: TimerKey, at: number | undefined): void {
   const cur = t.state.cur;
   if (!cur || cur.deadlines[key] === at) return;
   t.emit({ type: 'Deadline', key, at });
-  t.do(at === undefined ? { t: 'cancelTimer', key } : { t: 'timer', key, at });
+  if (at !== undefined) t.do({ t: 'timer', key, at });
 }
 
 function ok(t: T, replyTo: ReplyTo | undefined, data?: unknown): void {
@@ -335,6 +340,7 @@ function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: Clo
   const cur = t.state.cur!;
   const agentId = cur.agentId;
   for (const key of Object.keys(cur.deadlines) as TimerKey[]) setDeadline(t, key, undefined);
+  for (const key of timerKeys) t.do({ t: 'cancelTimer', key });
   if (cur.phase === Phase.Transferring || cur.phase === Phase.Queueing) {
     t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'cancel', sessionId: cur.sessionId } });
   }
@@ -573,7 +579,11 @@ function queueOffline(t: T, env: Env): void {
 function timer(t: T, env: Env, key: TimerKey): void {
   const cur = t.state.cur;
   const at = cur?.deadlines[key];
-  if (!cur || at === undefined || env.ctx.now < at) return;
+  if (!cur || at === undefined) return;
+  if (env.ctx.now < at) {
+    t.do({ t: 'timer', key, at }); // woken for an earlier deadline since moved: sleep until this one
+    return;
+  }
   t.emit({ type: 'Deadline', key, at: undefined });
   switch (key) {
     case 'userReply':

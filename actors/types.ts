@@ -31,7 +31,10 @@ export type Effect =
   | { t: 'push'; to: Recipient; frame: ServerFrame; exceptConn?: number }
   /** Answer to the request that carried `replyTo`, after commit. */
   | { t: 'reply'; replyTo: ReplyTo; ok: boolean; data?: unknown; code?: number; info?: string }
-  /** Durable timer: at `at` the actor receives `{ type: '$timer', key }`. */
+  /**
+   * Durable timer: the actor receives `{ type: '$timer', key }` at `at` or earlier (a wake-up already armed for an
+   * earlier time is kept), so an actor checks its own deadline when woken and asks again if woken early.
+   */
   | { t: 'timer'; key: string; at: number }
   | { t: 'cancelTimer'; key: string }
   /** Store (or overwrite) a message of a conversation. */

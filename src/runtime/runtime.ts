@@ -84,7 +84,8 @@ export class Runtime {
   private readonly cells = new Map<Address, Cell>();
   private readonly ready: Cell[] = [];
   private readonly defs = new Map<string, ActorDef<any, any, any>>();
-  private readonly timers = new Map<string, unknown>();
+  /** Armed timers: when each is due, and the clock's handle. */
+  private readonly timers = new Map<string, { at: number; handle: unknown }>();
   private readonly calls = new Map<number, (r: Reply) => void>();
   private callSeq = 0;
   private released: Released[] = [];
@@ -121,7 +122,7 @@ export class Runtime {
 
   stop(): void {
     clearInterval(this.passivateTimer);
-    for (const h of this.timers.values()) this.o.clock.cancel(h);
+    for (const h of this.timers.values()) this.o.clock.cancel(h.handle);
     this.timers.clear();
   }
 
@@ -182,7 +183,7 @@ export class Runtime {
     let state = snap ? snap.state : c.def.initial(idOf(c.address));
     let n = snap?.n ?? 0;
     for (const rec of this.o.store.eventsAfter(c.address, n)) {
-      state = c.def.evolve(state, rec.e);
+      for (const e of rec.es) state = c.def.evolve(state, e);
       n++;
     }
     c.state = state;
@@ -205,21 +206,29 @@ export class Runtime {
     setImmediate(() => this.drain());
   }
 
+  /** When the timer of (address, key) is due, if armed. */
+  private armedAt(address: Address, key: string): number | undefined {
+    return this.timers.get(`${address}\u0000${key}`)?.at;
+  }
+
   private arm(address: Address, key: string, at: number): void {
     const k = `${address}\u0000${key}`;
     const old = this.timers.get(k);
-    if (old !== undefined) this.o.clock.cancel(old);
-    this.timers.set(k, this.o.clock.schedule(at, () => {
-      this.timers.delete(k);
-      this.enqueue(this.cell(address), { msg: { type: '$timer', key }, timer: key });
-    }));
+    if (old !== undefined) this.o.clock.cancel(old.handle);
+    this.timers.set(k, {
+      at,
+      handle: this.o.clock.schedule(at, () => {
+        this.timers.delete(k);
+        this.enqueue(this.cell(address), { msg: { type: '$timer', key }, timer: key });
+      }),
+    });
   }
 
   private disarm(address: Address, key: string): void {
     const k = `${address}\u0000${key}`;
     const h = this.timers.get(k);
     if (h !== undefined) {
-      this.o.clock.cancel(h);
+      this.o.clock.cancel(h.handle);
       this.timers.delete(k);
     }
   }
@@ -267,7 +276,7 @@ export class Runtime {
     cell.lastActive = now;
     if (env.mid !== undefined) store.removeMail(env.mid);
     if (env.timer !== undefined) store.removeTimer(cell.address, env.timer);
-    for (const e of events) store.appendEvent(cell.address, ++cell.n, now, e);
+    if (events.length > 0) store.appendEvents(cell.address, ++cell.n, now, events);
     for (const f of effects) this.effect(cell.address, f, now);
     cell.state = next;
     if (events.length > 0 || env.mid !== undefined || env.timer !== undefined) cell.lastBatch = batch;
@@ -291,11 +300,17 @@ export class Runtime {
       case 'reply':
         this.released.push({ k: 'reply', replyTo: f.replyTo, result: { ok: f.ok, data: f.data, code: f.code, info: f.info } });
         break;
-      case 'timer':
+      case 'timer': {
+        // A wake-up already due no later is enough: the actor checks its own deadline and asks again if early.
+        const armed = this.armedAt(from, f.key);
+        if (armed !== undefined && armed <= f.at) break;
         store.putTimer(from, f.key, f.at);
         this.arm(from, f.key, f.at);
         break;
+      }
       case 'cancelTimer':
+        // Every stored timer is armed in memory (re-armed at start), so an unarmed one has no row to remove.
+        if (this.armedAt(from, f.key) === undefined) break;
         store.removeTimer(from, f.key);
         this.disarm(from, f.key);
         break;

@@ -1,6 +1,7 @@
 /**
- * LMDB store: one environment per node, named databases, msgpack values. Writes issued in one event-loop
- * turn commit in one transaction; `commit()` returns when everything written so far is durable.
+ * LMDB store: one environment per node, named databases, msgpack values. Writes are queued and applied together
+ * in one LMDB transaction by `commit()`, which resolves when they are durable: one transaction per runtime turn,
+ * not one asynchronous put (with its promise and write instruction) per record.
  */
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import path from 'node:path';
@@ -13,9 +14,9 @@ export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as c
 export type FsyncMode = (typeof FsyncMode)[keyof typeof FsyncMode];
 
 export interface MailboxEntry { to: Address; msg: unknown }
-/** One event of an actor; the key is `[address, n]`, n counting that actor's events from 1. */
-export interface EventRecord { t: number; e: unknown }
-/** An actor's state after its first `n` events. */
+/** The events of one actor turn; the key is `[address, n]`, n counting that actor's turns with events from 1. */
+export interface EventRecord { t: number; es: unknown[] }
+/** An actor's state after its first `n` event records. */
 export interface Snapshot { n: number; state: unknown }
 export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
 
@@ -31,6 +32,7 @@ export class Store {
   private readonly meta: Database<unknown, Key>;
   private mailboxSeq: number;
   private last: Promise<unknown> = Promise.resolve();
+  private queued: (() => void)[] = [];
   private readonly waitFlush: boolean;
 
   constructor(dataDir: string, fsync: FsyncMode) {
@@ -54,8 +56,8 @@ export class Store {
     this.mailboxSeq = lastKey(this.mailbox);
   }
 
-  private track(p: Promise<unknown>): void {
-    this.last = p;
+  private write(op: () => void): void {
+    this.queued.push(op);
   }
 
   /**
@@ -63,6 +65,13 @@ export class Store {
    * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed.
    */
   commit(): Promise<unknown> {
+    if (this.queued.length > 0) {
+      const ops = this.queued;
+      this.queued = [];
+      this.last = this.root.transaction(() => {
+        for (const op of ops) op();
+      });
+    }
     return this.waitFlush ? this.last.then(() => this.root.flushed) : this.last;
   }
 
@@ -70,43 +79,43 @@ export class Store {
     return this.snapshots.get(snapshotKey(a)) as Snapshot | undefined;
   }
   putSnapshot(a: Address, snapshot: Snapshot): void {
-    this.track(this.snapshots.put(snapshotKey(a), snapshot));
+    this.write(() => this.snapshots.putSync(snapshotKey(a), snapshot));
   }
-  appendEvent(a: Address, n: number, t: number, e: unknown): void {
-    this.track(this.events.put(eventKey(a, n), { t, e }));
+  appendEvents(a: Address, n: number, t: number, es: unknown[]): void {
+    this.write(() => this.events.putSync(eventKey(a, n), { t, es }));
   }
-  /** Events of an actor after the n-th, in order. */
+  /** Event records of an actor after the n-th, in order. */
   eventsAfter(a: Address, n: number): EventRecord[] {
     const { start, end } = eventRange(a, n);
     return [...this.events.getRange({ start, end }).map((e) => e.value)];
   }
   putMessage(conv: Address, m: StoredMessage): void {
-    this.track(this.messages.put(messageKey(conv, m.seq), m));
+    this.write(() => this.messages.putSync(messageKey(conv, m.seq), m));
   }
   putTimer(a: Address, key: string, at: number): void {
-    this.track(this.timers.put(timerKey(a, key), at));
+    this.write(() => this.timers.putSync(timerKey(a, key), at));
   }
   removeTimer(a: Address, key: string): void {
-    this.track(this.timers.remove(timerKey(a, key)));
+    this.write(() => this.timers.removeSync(timerKey(a, key)));
   }
   enqueueMail(entry: MailboxEntry): number {
     const id = ++this.mailboxSeq;
-    this.track(this.mailbox.put(id, entry));
+    this.write(() => this.mailbox.putSync(id, entry));
     return id;
   }
   removeMail(id: number): void {
-    this.track(this.mailbox.remove(id));
+    this.write(() => this.mailbox.removeSync(id));
   }
   setActiveSession(app: number, userId: string, csAccount: string, sessionId: string | null, conv: Address, at: number): void {
     if (sessionId === null) {
-      this.track(this.active.remove(activeKey(app, userId, csAccount)));
+      this.write(() => this.active.removeSync(activeKey(app, userId, csAccount)));
       return;
     }
-    this.track(this.active.put(activeKey(app, userId, csAccount), sessionId));
-    this.track(this.sessionIndex.put(sessionIndexKey(sessionId), { conv, app, csAccount, userId, startedAt: at }));
+    this.write(() => this.active.putSync(activeKey(app, userId, csAccount), sessionId));
+    this.write(() => this.sessionIndex.putSync(sessionIndexKey(sessionId), { conv, app, csAccount, userId, startedAt: at }));
   }
   putApp(model: AppModel): void {
-    this.track(this.meta.put(appKey(model.sdkAppId), model));
+    this.write(() => this.meta.putSync(appKey(model.sdkAppId), model));
   }
 
   // Reads see committed data only.
@@ -137,11 +146,11 @@ export class Store {
     return this.meta.get(key) as T | undefined;
   }
   putMeta(key: string, value: unknown): void {
-    this.track(this.meta.put(key, value));
+    this.write(() => this.meta.putSync(key, value));
   }
 
   async close(): Promise<void> {
-    await this.last;
+    await this.commit();
     await this.root.close();
   }
 }

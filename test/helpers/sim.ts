@@ -212,8 +212,13 @@ export class Sim {
     if (this.settleTimers) this.run();
   }
 
-  /** When the actor's timer `key` is armed for, if it is. */
+  /**
+   * When the actor's timer `key` will take effect: a session's deadline (its wake-ups may be armed earlier, or left
+   * armed after the deadline is cleared), otherwise the armed wake-up.
+   */
   timerAt(address: Address, key: string): number | undefined {
+    const s = this.states.get(address) as { cur?: { deadlines?: Record<string, number> } } | undefined;
+    if (kindOf(address) === 'session') return s?.cur?.deadlines?.[key];
     return this.timers.get(`${address}\u0000${key}`)?.at;
   }
 
@@ -238,6 +243,7 @@ export class Sim {
       case 'timer': {
         const k = `${from}\u0000${f.key}`;
         const old = this.timers.get(k);
+        if (old && old.at <= f.at) break; // as the runtime: a wake-up due no later is kept
         if (old) this.clock.cancel(old.handle);
         const handle = this.clock.schedule(f.at, () => {
           this.timers.delete(k);

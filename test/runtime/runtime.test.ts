@@ -70,7 +70,7 @@ t.test('a reply is released only after the state it reports is committed', async
   runtime.tell('counter:c', { type: 'inc' });
   const n = await get(runtime, 'counter:c');
   t.equal(n, 1);
-  t.same(store.eventsAfter('counter:c', 0).map((r) => r.e), [{ type: 'inc' }], 'the store already holds its event');
+  t.same(store.eventsAfter('counter:c', 0).map((r) => r.es), [[{ type: 'inc' }]], 'the store already holds its event');
 });
 
 t.test('timers survive a restart of the runtime and store', async (t) => {
