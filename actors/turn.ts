@@ -21,7 +21,7 @@ export class Turn<S, E> {
     this.effects.push({ t: 'reply', replyTo, ok: false, code, info });
   }
 
-  done(): Decision<E> {
-    return { events: this.events, effects: this.effects };
+  done(): Decision<E, S> {
+    return { events: this.events, effects: this.effects, state: this.state };
   }
 }

@@ -49,12 +49,16 @@ export interface Ctx {
   newId(): string;
 }
 
-export interface Decision<E> { events: E[]; effects: Effect[] }
+/**
+ * What `decide` returns. `state`, when given, must equal the events folded over the input state with `evolve` (a
+ * decision that already folded them says so, and the runtime does not fold them twice).
+ */
+export interface Decision<E, S = unknown> { events: E[]; effects: Effect[]; state?: S }
 
 export interface ActorDef<S, M, E> {
   kind: string;
   initial(id: string): S;
-  decide(state: S, msg: M, ctx: Ctx): Decision<E>;
+  decide(state: S, msg: M, ctx: Ctx): Decision<E, S>;
   evolve(state: S, event: E): S;
 }
 

@@ -18,7 +18,7 @@ import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
 import type { Clock } from '../runtime/clock';
 import type { Outlet, Reply, Runtime } from '../runtime/runtime';
-import type { Store } from '../store/store';
+import type { SessionIndex, Store } from '../store/store';
 
 interface ConnData {
   id: number;
@@ -58,6 +58,8 @@ export class Gateway implements Outlet {
   private nextId = 1;
   private batching = 0;
   private readonly corked = new Map<number, (string | Buffer)[]>();
+  /** Session index entries never change once written: agents' frames name sessions, so keep the recent ones. */
+  private readonly sessions = new Map<string, SessionIndex>();
   /** Verified sigs: verification costs ~17 µs, so a reconnect with the same sig skips it until expiry. */
   private readonly sigCache = new Map<string, number>();
 
@@ -229,6 +231,17 @@ export class Gateway implements Outlet {
     ws.send(encodeFrame(frame, ws.getUserData().enc), ws.getUserData().enc === Encoding.Msgpack);
   }
 
+  private lookupSession(sessionId: string): SessionIndex | undefined {
+    let idx = this.sessions.get(sessionId);
+    if (idx) return idx;
+    idx = this.store.lookupSession(sessionId);
+    if (idx) {
+      if (this.sessions.size >= 100_000) this.sessions.delete(this.sessions.keys().next().value!);
+      this.sessions.set(sessionId, idx);
+    }
+    return idx;
+  }
+
   private tell(ws: WebSocket<ConnData>, ref: Ref | undefined, to: string, msg: unknown): void {
     if (!this.runtime.tell(to, msg)) this.sendError(ws, ref, ErrorCode.Internal, 'server busy, retry');
   }
@@ -253,7 +266,7 @@ export class Gateway implements Outlet {
           this.tell(ws, f.ref, sessionAddress(d.app, s.to, d.identity), { type: 'userSend', random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
         } else {
           const s = f.data as AgentSend;
-          const idx = this.store.lookupSession(s.sessionId);
+          const idx = this.lookupSession(s.sessionId);
           if (!idx || idx.app !== d.app) { this.sendError(ws, f.ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
           this.tell(ws, f.ref, idx.conv, { type: 'agentSend', memberId: d.identity, sessionId: s.sessionId, random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
         }
@@ -262,7 +275,7 @@ export class Gateway implements Outlet {
         this.tell(ws, f.ref, agentAddress(d.app, d.identity), { type: 'setStatus', status: f.data.status, reason: f.data.reason, replyTo: this.replyTo(d, f.ref, 'agent.status') });
         return;
       default: {
-        const idx = this.store.lookupSession(f.data.sessionId);
+        const idx = this.lookupSession(f.data.sessionId);
         if (!idx || idx.app !== d.app) { this.sendError(ws, f.ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
         const action = f.type === 'typing' ? 'typing' : f.type.slice('session.'.length);
         const t = f.data as TransferRequest;
@@ -281,7 +294,7 @@ export class Gateway implements Outlet {
     let conv: string;
     let account: string;
     if (q.sessionId) {
-      const idx = this.store.lookupSession(q.sessionId);
+      const idx = this.lookupSession(q.sessionId);
       const allowed = idx && idx.app === d.app && (d.role === Role.User ? idx.userId === d.identity : this.mayRead(d.identity, idx.conv, idx.csAccount, model));
       if (!idx || !allowed) { this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
       conv = idx.conv;

@@ -268,7 +268,7 @@ export class Runtime {
       const d = cell.def.decide(prev, env.msg, ctx);
       events = d.events;
       effects = d.effects;
-      next = events.reduce((s: unknown, e) => cell.def.evolve(s, e), prev);
+      next = d.state !== undefined ? d.state : events.reduce((s: unknown, e) => cell.def.evolve(s, e), prev);
     } catch (err) {
       this.fail(cell, env, err);
       return;

@@ -10,6 +10,7 @@
  * - ids: `sid-1`, `sid-2`, …; requests carry `{ call: n }` so replies are captured by number.
  * - pushes and replies are captured (recipient + frame) so tests can assert what a user or agent would see.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { agent, type AgentState } from '../../actors/agent';
 import { agentAddress, idOf, kindOf, queueAddress, sessionAddress } from '../../actors/address';
 import { queue, type QueueState } from '../../actors/queue';
@@ -225,8 +226,11 @@ export class Sim {
   private handle(d: Delivery): void {
     const def = defs[kindOf(d.to)];
     const prev = this.state(d.to);
-    const { events, effects } = def.decide(prev, d.msg, this.ctx());
-    this.states.set(d.to, events.reduce((s: unknown, e: unknown) => def.evolve(s, e), prev));
+    const { events, effects, state } = def.decide(prev, d.msg, this.ctx());
+    const folded = events.reduce((s: unknown, e: unknown) => def.evolve(s, e), prev);
+    // The runtime trusts a decision's own state instead of folding again: it must be the fold.
+    if (state !== undefined && !isDeepStrictEqual(state, folded)) throw new Error(`decide's state differs from its events folded (${d.to})`);
+    this.states.set(d.to, folded);
     for (const f of effects) this.effect(d.to, f);
     const step: Step = { ...d, at: this.clock.now(), events, effects };
     this.trace.push(step);
