@@ -4,6 +4,7 @@
  * not one asynchronous put (with its promise and write instruction) per record.
  */
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
+import { Packr } from 'msgpackr';
 import path from 'node:path';
 import fs from 'node:fs';
 import type { Address, StoredMessage } from '../../actors/types';
@@ -45,9 +46,12 @@ export class Store {
       commitDelay: fsync === FsyncMode.Batch ? 5 : 0,
       mapSize: 2 ** 34,
     });
-    this.snapshots = this.root.openDB({ name: 'snapshots' });
-    this.events = this.root.openDB({ name: 'events' });
-    this.messages = this.root.openDB({ name: 'messages' });
+    // Plain msgpack for the hot tables: their records vary in shape, and lmdb-js's shared record structures then
+    // spend more on defining structures than they save.
+    const plain = { encoder: new Packr({ useRecords: false, mapsAsObjects: true }) };
+    this.snapshots = this.root.openDB({ name: 'snapshots', ...plain });
+    this.events = this.root.openDB({ name: 'events', ...plain });
+    this.messages = this.root.openDB({ name: 'messages', ...plain });
     this.timers = this.root.openDB({ name: 'timers' });
     this.mailbox = this.root.openDB({ name: 'mailbox' });
     this.active = this.root.openDB({ name: 'active' });
