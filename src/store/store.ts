@@ -1,7 +1,8 @@
 /**
  * LMDB store: one environment per node, named databases, msgpack values. Writes are queued and applied together
- * in one LMDB transaction by `commit()`, which resolves when they are durable: one transaction per runtime turn,
- * not one asynchronous put (with its promise and write instruction) per record.
+ * in one LMDB transaction by `commit()`, which resolves when they are durable. Group commit: while one transaction
+ * is being committed, later writes gather for the next, so under load a transaction (and its fsync) carries many
+ * turns; a transaction costs far more than a put.
  */
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
@@ -32,8 +33,12 @@ export class Store {
   private readonly sessionIndex: Database<SessionIndex, string>;
   private readonly meta: Database<unknown, Key>;
   private mailboxSeq: number;
+  /** Resolves when the latest transaction started is committed (and flushed when fsync is on). */
   private last: Promise<unknown> = Promise.resolve();
   private queued: (() => void)[] = [];
+  private committing = false;
+  /** Writes gathered while a transaction commits, and the promise of the transaction that will carry them. */
+  private next?: { ops: (() => void)[]; done: Promise<unknown>; resolve: (p: Promise<unknown>) => void };
   private readonly waitFlush: boolean;
 
   constructor(dataDir: string, fsync: FsyncMode) {
@@ -69,14 +74,35 @@ export class Store {
    * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed.
    */
   commit(): Promise<unknown> {
-    if (this.queued.length > 0) {
-      const ops = this.queued;
-      this.queued = [];
-      this.last = this.root.transaction(() => {
-        for (const op of ops) op();
-      });
+    if (this.queued.length === 0) return this.next?.done ?? this.last;
+    const ops = this.queued;
+    this.queued = [];
+    if (!this.committing) return this.begin(ops);
+    if (!this.next) {
+      let resolve!: (p: Promise<unknown>) => void;
+      const done = new Promise<unknown>((r) => { resolve = r; });
+      this.next = { ops: [], resolve, done };
     }
-    return this.waitFlush ? this.last.then(() => this.root.flushed) : this.last;
+    for (const op of ops) this.next.ops.push(op);
+    return this.next.done;
+  }
+
+  /** Starts a transaction; the gathered writes start theirs the moment it settles, so commits stay in order. */
+  private begin(ops: (() => void)[]): Promise<unknown> {
+    this.committing = true;
+    const txn = this.root.transaction(() => {
+      for (const op of ops) op();
+    });
+    const durable = this.waitFlush ? txn.then(() => this.root.flushed) : txn;
+    this.last = durable;
+    const settle = (): void => {
+      this.committing = false;
+      const next = this.next;
+      this.next = undefined;
+      if (next) next.resolve(this.begin(next.ops));
+    };
+    durable.then(settle, settle);
+    return durable;
   }
 
   loadSnapshot(a: Address): Snapshot | undefined {
