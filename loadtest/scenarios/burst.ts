@@ -77,5 +77,6 @@ export async function burst(o: Options): Promise<Summary> {
   return summarize('burst', o, r, base, {
     users: o.users, agents: o.agents, assigned: assignedOrder.length, queued: queued.length, max_queue_position: maxPosition,
     drain_ms: round(lastAssigned - firstRequest), order_inversions: inversions,
+    server_cpu_us_per_assignment: assignedOrder.length ? round(cpu / assignedOrder.length) : 0,
   });
 }

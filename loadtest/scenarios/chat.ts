@@ -117,6 +117,8 @@ export async function chat(o: Options): Promise<Summary> {
   const pct = (p: number) => (assignment.totalCount ? round(assignment.getValueAtPercentile(p) / 1000) : 0);
   return summarize('chat', o, r, base, {
     conversations: o.users, finished, rated, agents: o.agents, limit_per_agent: limit,
+    // The whole path (start, robot, transfer, queue, prompts, end, rating) per conversation, next to per message.
+    server_cpu_ms_per_conversation: finished ? round((r.cpu_us_per_msg * r.messages) / finished / 1000) : 0,
     assignment_p50_ms: pct(50), assignment_p95_ms: pct(95), assignment_p99_ms: pct(99),
   });
 }
