@@ -28,9 +28,8 @@ export const defaults: Options = {
   encoding: Encoding.Json, baseline: true, cpuProf: false, progress: () => undefined, connections: 20_000,
 };
 
-export interface Summary {
-  scenario: string;
-  fsync: string;
+/** What every run counts. */
+export interface Counts {
   messages: number;
   sent: number;
   acked: number;
@@ -40,6 +39,11 @@ export interface Summary {
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;
+}
+
+export interface Summary extends Counts {
+  scenario: string;
+  fsync: string;
   server_cpu_us_per_msg: number;
   baseline_cpu_us_per_msg: number | null;
   ratio: number | null;
@@ -50,16 +54,7 @@ export interface Summary {
   skipped?: string;
 }
 
-export interface RunResult {
-  messages: number;
-  sent: number;
-  acked: number;
-  lost: number;
-  duplicates: number;
-  mps: number;
-  p50_ms: number;
-  p95_ms: number;
-  p99_ms: number;
+export interface RunResult extends Counts {
   cpu_us_per_msg: number;
   histogram: { le: number; n: number }[];
   timeline: number[];

@@ -23,6 +23,9 @@ import {
 import type { AgentStatus, ServerFrame } from '../../protocol/frames';
 import type { TimMsgElement } from '../../protocol/im';
 import { ManualClock } from '../../src/runtime/clock';
+import { rng } from './rng';
+
+export { rng };
 
 export const APP = 1400000001;
 export const CS = DEFAULT_CS_ACCOUNT;
@@ -77,17 +80,6 @@ export function buildApp(o: SimOptions = {}): AppModel {
   };
 }
 
-/** mulberry32: a small seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ── body and frame helpers ─────────────────────────────────────────────────────────────────────────
 export const textBody = (t: string): TimMsgElement[] => [{ MsgType: 'TIMTextElem', MsgContent: { Text: t } }];

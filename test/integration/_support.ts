@@ -15,6 +15,7 @@ import { srcBody, srcOf, TestClient, textBody, textOf } from '../helpers/client'
 import { APP, CS, KEY } from '../helpers/server';
 import type { DeclaredApp } from '../../src/config/config';
 import type { Runtime } from '../../src/runtime/runtime';
+export { rng } from '../helpers/rng';
 
 export { APP, CS, KEY };
 
@@ -28,17 +29,6 @@ export const PROMPT = {
   queueing: (pos: number) => `您的问题我们已经收到。当前咨询人数较多，您目前排在第${pos}位，前面还有${pos - 1}人，感谢您的耐心等待`,
 };
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
