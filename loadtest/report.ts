@@ -13,7 +13,7 @@ function bars(title: string, series: { name: string; color: string; values: numb
   const n = labels.length || 1;
   const slot = (w - pad * 2) / n;
   const bw = slot / (series.length + 0.5);
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h + 40}" role="img"><title>${esc(title)}</title>`;
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h + 60}" role="img"><title>${esc(title)}</title>`;
   svg += `<line x1="${pad}" y1="${h}" x2="${w - pad}" y2="${h}" stroke="#888"/>`;
   series.forEach((s, si) => s.values.forEach((v, i) => {
     const bh = (v / max) * (h - 20);
@@ -21,11 +21,12 @@ function bars(title: string, series: { name: string; color: string; values: numb
   }));
   const every = Math.ceil(n / 16);
   labels.forEach((l, i) => {
-    if (i % every === 0) svg += `<text x="${pad + i * slot}" y="${h + 14}" font-size="10" fill="#444">${esc(l)}</text>`;
+    const x = pad + i * slot + slot / 2;
+    if (i % every === 0) svg += `<text x="${x}" y="${h + 12}" font-size="10" fill="#444" text-anchor="end" transform="rotate(-35 ${x} ${h + 12})">${esc(l)}</text>`;
   });
   svg += `<text x="${pad}" y="12" font-size="11" fill="#444">max ${max}</text>`;
   series.forEach((s, si) => {
-    svg += `<rect x="${w - 160}" y="${h + 22 - si * 0}" width="10" height="10" fill="${s.color}" transform="translate(${si * 80},0)"/><text x="${w - 146 + si * 80}" y="${h + 31}" font-size="11">${esc(s.name)}</text>`;
+    svg += `<rect x="${w - 160 + si * 80}" y="${h + 42}" width="10" height="10" fill="${s.color}"/><text x="${w - 146 + si * 80}" y="${h + 51}" font-size="11">${esc(s.name)}</text>`;
   });
   return `<h3>${esc(title)}</h3>${svg}</svg>`;
 }
@@ -55,7 +56,7 @@ export function writeReport(summaries: Summary[], dir: string, meta: Record<stri
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>Desk loadtest</title><style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:760px}table{border-collapse:collapse;margin:1em 0}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;font-size:13px}th{background:#f5f5f5}</style></head><body>
-<h1>Desk loadtest</h1><p>${esc(JSON.stringify(meta))}</p>${summaries.map(section).join('\n')}</body></html>`;
+<h1>Desk loadtest</h1><p>${Object.entries(meta).map(([k, v]) => `${esc(k)}: <b>${esc(String(v))}</b>`).join(' · ')}</p>${summaries.map(section).join('\n')}</body></html>`;
   fs.writeFileSync(file, html);
   return file;
 }
