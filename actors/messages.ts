@@ -68,4 +68,13 @@ export type SessionMsg =
   | { type: 'agentSend'; memberId: string; sessionId: string; random: number; body: TimMsgElement[]; cloudCustomData?: string; conn?: number; replyTo?: ReplyTo }
   | { type: 'agentAction'; action: AgentAction; memberId: string; sessionId: string; groupId?: number; targetMemberId?: string; replyTo?: ReplyTo }
   | { type: 'userOnline' }
-  | { type: 'userOffline' };
+  | { type: 'userOffline' }
+  | AdminMsg;
+
+/** What the app admin does to a session through the REST API. */
+export type AdminMsg =
+  | { type: 'adminTransferToHuman'; sessionId: string; agentIds?: string[]; groupId?: number; tipIfNoAgent: boolean; checkHours: boolean; promptOutsideHours: boolean; replyTo?: ReplyTo }
+  | { type: 'adminTransfer'; sessionId: string; groupId?: number; memberId?: string; replyTo?: ReplyTo }
+  | { type: 'adminEnd' | 'adminSuspend' | 'adminUnsuspend'; sessionId: string; replyTo?: ReplyTo }
+  | { type: 'adminMark'; sessionId: string; mark?: string; star?: 0 | 1; userTimeoutSwitch?: 0 | 1; replyTo?: ReplyTo }
+  | { type: 'adminSend'; sessionId?: string; random: number; body: TimMsgElement[]; cloudCustomData?: string; excludeFromUserTimeout: boolean; replyTo?: ReplyTo };

@@ -11,7 +11,7 @@ import {
   type RatingCardContent, type TimMsgElement,
 } from '../protocol/im';
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
-import type { SessionMsg } from './messages';
+import type { AdminMsg, SessionMsg } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
 import { withinWorkingHours } from './working-hours';
@@ -64,6 +64,11 @@ export interface CurrentSession {
   served: boolean;
   invitedRating: boolean;
   pendingForward?: { replyTo?: ReplyTo; by: string; groupId: number };
+  /** A REST transfer_to_human waiting for the queue's answer, and whether to tell the user if nobody is online. */
+  pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean };
+  /** mark_session's mark and star. */
+  mark?: string;
+  starred?: boolean;
 }
 
 export interface RatingRecord {
@@ -94,7 +99,9 @@ export interface SessionState {
 export type SessionEvent =
   | { type: 'SessionBegin'; sessionId: string; at: number; groupId: number }
   | { type: 'MessageAdded'; sessionId: string; seq: number; msgKey: string; fromRole: 1 | 2 | 3; from: string; random: number; at: number }
-  | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number }
+  | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number; replyTo?: ReplyTo; tipIfNoAgent: boolean }
+  | { type: 'TransferAnswered'; sessionId: string }
+  | { type: 'SessionMarked'; sessionId: string; mark?: string; starred?: boolean; userTimeoutOn?: boolean }
   | { type: 'TransferringToHumanWait'; sessionId: string; at: number; position: number }
   | { type: 'NoAgentOnline'; sessionId: string; at: number }
   | { type: 'Assigned'; sessionId: string; memberId: string; offerId: string; at: number; manual: boolean; why: string }
@@ -136,7 +143,19 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return { ...s, seq: e.seq, recent };
     }
     case 'TransferringToHuman':
-      return patchCur(s, e.sessionId, { phase: Phase.Transferring, groupId: e.groupId, priority: e.priority, exclude: [], enqueuedAt: e.at });
+      return patchCur(s, e.sessionId, {
+        phase: Phase.Transferring, groupId: e.groupId, priority: e.priority, exclude: [], enqueuedAt: e.at,
+        pendingTransfer: { replyTo: e.replyTo, tipIfNoAgent: e.tipIfNoAgent },
+      });
+    case 'TransferAnswered':
+      return patchCur(s, e.sessionId, { pendingTransfer: undefined });
+    case 'SessionMarked': {
+      const patch: Partial<CurrentSession> = {};
+      if (e.mark !== undefined) patch.mark = e.mark;
+      if (e.starred !== undefined) patch.starred = e.starred;
+      if (e.userTimeoutOn !== undefined) patch.userTimeoutOn = e.userTimeoutOn;
+      return patchCur(s, e.sessionId, patch);
+    }
     case 'TransferringToHumanWait':
       return patchCur(s, e.sessionId, { phase: Phase.Queueing });
     case 'NoAgentOnline':
@@ -282,19 +301,41 @@ function robotIdle(t: T, env: Env): void {
 }
 
 /** T3: the session asks for a human. */
-function requestHuman(t: T, env: Env, opts: { groupId?: number; priority?: number; agentIds?: string[] } = {}): void {
+interface TransferOptions {
+  groupId?: number;
+  priority?: number;
+  agentIds?: string[];
+  /** Send the transfer-failed prompt when nobody is online (always in chat; on request over REST). */
+  tipIfNoAgent?: boolean;
+  /** Check the account's working hours (always in chat; on request over REST). */
+  checkHours?: boolean;
+  /** Send the non-working-hours prompt when outside them. */
+  promptOutsideHours?: boolean;
+  replyTo?: ReplyTo;
+}
+
+function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   const cur = t.state.cur!;
-  if (!withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session.timeZone)) {
-    systemText(t, env, prompt(env.app, env.account, 'nonWorkingHours'));
+  if ((opts.checkHours ?? true) && !withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session.timeZone)) {
+    if (opts.promptOutsideHours ?? true) systemText(t, env, prompt(env.app, env.account, 'nonWorkingHours'));
     robotIdle(t, env);
+    t.refuse(opts.replyTo, ErrorCode.NotTransferable, 'outside working hours');
     return;
   }
   const groupId = opts.groupId ?? env.account.agentGroupId;
   const priority = opts.priority ?? DEFAULT_PRIORITY;
   setDeadline(t, 'robotIdle', undefined);
-  t.emit({ type: 'TransferringToHuman', sessionId: cur.sessionId, at: env.ctx.now, groupId, priority });
+  t.emit({ type: 'TransferringToHuman', sessionId: cur.sessionId, at: env.ctx.now, groupId, priority, replyTo: opts.replyTo, tipIfNoAgent: opts.tipIfNoAgent ?? true });
   systemText(t, env, prompt(env.app, env.account, 'transferring'));
   t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority, enqueuedAt: env.ctx.now, agentIds: opts.agentIds, exclude: [] } });
+}
+
+/** Answers a REST transfer_to_human once the queue has placed the session. */
+function answerTransfer(t: T, data: { AgentId: string; IsInQueue: 0 | 1 }): void {
+  const cur = t.state.cur!;
+  if (!cur.pendingTransfer) return;
+  ok(t, cur.pendingTransfer.replyTo, data);
+  t.emit({ type: 'TransferAnswered', sessionId: cur.sessionId });
 }
 
 function requeue(t: T, env: Env): void {
@@ -345,6 +386,7 @@ function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: Clo
     t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'cancel', sessionId: cur.sessionId } });
   }
   if (cur.pendingForward) t.refuse(cur.pendingForward.replyTo, ErrorCode.SessionNotFound, 'the session ended before the transfer completed');
+  if (cur.pendingTransfer) t.refuse(cur.pendingTransfer.replyTo, ErrorCode.SessionNotFound, 'the session ended before it reached a human');
   const p = endPrompt[event];
   if (p) systemText(t, env, prompt(env.app, env.account, p));
   const timedOut = endStatus === EndStatus.UserTimeout || endStatus === EndStatus.AgentTimeout;
@@ -531,6 +573,67 @@ function agentAction(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentActi
   ok(t, msg.replyTo, { sessionId: cur.sessionId });
 }
 
+/** The app admin's REST actions on the current session. */
+function admin(t: T, env: Env, msg: AdminMsg): void {
+  const cur = t.state.cur;
+  if (msg.type === 'adminSend') {
+    adminSend(t, env, msg);
+    return;
+  }
+  if (!cur || cur.sessionId !== msg.sessionId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
+  const onBehalf = (action: 'transfer' | 'suspend' | 'unsuspend', extra: { groupId?: number; targetMemberId?: string } = {}): void => {
+    if (cur.phase !== Phase.Agent || !cur.agentId) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'the session is not in human service'); return; }
+    agentAction(t, env, { type: 'agentAction', action, memberId: cur.agentId, sessionId: cur.sessionId, replyTo: msg.replyTo, ...extra });
+  };
+  switch (msg.type) {
+    case 'adminTransferToHuman':
+      if (cur.phase !== Phase.Chatbot) { t.refuse(msg.replyTo, ErrorCode.NotTransferable, 'the session is already with human service'); return; }
+      if (msg.groupId !== undefined && !groupOf(env.app, msg.groupId)) { t.refuse(msg.replyTo, ErrorCode.BadParameter, `no group ${msg.groupId}`); return; }
+      requestHuman(t, env, {
+        groupId: msg.groupId, agentIds: msg.agentIds?.length ? msg.agentIds : undefined, tipIfNoAgent: msg.tipIfNoAgent,
+        checkHours: msg.checkHours, promptOutsideHours: msg.promptOutsideHours, replyTo: msg.replyTo,
+      });
+      return;
+    case 'adminTransfer':
+      onBehalf('transfer', { groupId: msg.groupId, targetMemberId: msg.memberId });
+      return;
+    case 'adminSuspend':
+      onBehalf('suspend');
+      return;
+    case 'adminUnsuspend':
+      onBehalf('unsuspend');
+      return;
+    case 'adminEnd':
+      // A robot-only session ends as a robot reception; any other as ended by the service side (closeBy admin).
+      if (cur.phase === Phase.Chatbot) end(t, env, EndStatus.ChatbotReception, 'SessionEnd', 'admin');
+      else end(t, env, EndStatus.AgentEnded, 'SessionAgentEnd', 'admin');
+      ok(t, msg.replyTo, { sessionId: msg.sessionId });
+      return;
+    case 'adminMark':
+      t.emit({
+        type: 'SessionMarked', sessionId: cur.sessionId, mark: msg.mark,
+        starred: msg.star === undefined ? undefined : msg.star === 1,
+        userTimeoutOn: msg.userTimeoutSwitch === undefined ? undefined : msg.userTimeoutSwitch === 1,
+      });
+      if (msg.userTimeoutSwitch === 0) setDeadline(t, 'userReply', undefined);
+      ok(t, msg.replyTo, { sessionId: msg.sessionId });
+      return;
+  }
+}
+
+/** send_msg: a message from the account into the session, seen by the user and the serving agent. */
+function adminSend(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminSend' }>): void {
+  const cur = t.state.cur;
+  if (!cur || (msg.sessionId !== undefined && cur.sessionId !== msg.sessionId)) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
+  const m = addMessage(t, env, FromRole.System, t.state.csAccount, msg.body, msg.random, msg.cloudCustomData);
+  deliver(t, env, m);
+  const sec = env.account.userTimeoutSec;
+  if (cur.phase === Phase.Agent && !msg.excludeFromUserTimeout && sec > 0 && cur.userTimeoutOn && !cur.suspended) {
+    setDeadline(t, 'userReply', env.ctx.now + sec * 1000);
+  }
+  ok(t, msg.replyTo, { sessionId: m.sessionId, msgKey: m.msgKey, seq: m.seq });
+}
+
 function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>): void {
   const cur = t.state.cur;
   const release = () => t.do({ t: 'send', to: agentAddress(t.state.app, msg.memberId), msg: { type: 'release', sessionId: msg.sessionId, offerId: msg.offerId, reason: 'stale' } });
@@ -547,6 +650,8 @@ function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>
   } else if (cur.phase !== Phase.Transferring && cur.phase !== Phase.Queueing) {
     release();
     return;
+  } else {
+    answerTransfer(t, { AgentId: msg.memberId, IsInQueue: 0 });
   }
   if (manual) {
     const sec = env.app.session.acceptTimeoutSec;
@@ -613,6 +718,7 @@ function routing(t: T, env: Env, msg: Exclude<SessionMsg, { type: 'userSend' | '
       return;
     case 'queued':
       if (current && cur.phase === Phase.Transferring) {
+        answerTransfer(t, { AgentId: '', IsInQueue: 1 });
         t.emit({ type: 'TransferringToHumanWait', sessionId: cur.sessionId, at: env.ctx.now, position: msg.position });
         systemText(t, env, prompt(env.app, env.account, 'queueing')
           .split('${QueuePosition}').join(String(msg.position)).split('${WaitNo}').join(String(msg.position - 1)));
@@ -620,9 +726,14 @@ function routing(t: T, env: Env, msg: Exclude<SessionMsg, { type: 'userSend' | '
       return;
     case 'noAgentOnline':
       if (current && (cur.phase === Phase.Transferring || cur.phase === Phase.Queueing)) {
+        const tip = cur.pendingTransfer?.tipIfNoAgent ?? true;
+        if (cur.pendingTransfer) {
+          t.refuse(cur.pendingTransfer.replyTo, ErrorCode.NoAgentOnline);
+          t.emit({ type: 'TransferAnswered', sessionId: cur.sessionId });
+        }
         t.emit({ type: 'NoAgentOnline', sessionId: cur.sessionId, at: env.ctx.now });
         setDeadline(t, 'queueOffline', undefined);
-        systemText(t, env, prompt(env.app, env.account, 'transferFailed'));
+        if (tip) systemText(t, env, prompt(env.app, env.account, 'transferFailed'));
         robotIdle(t, env);
       }
       return;
@@ -672,6 +783,15 @@ export const session: ActorDef<SessionState, SessionMsg, SessionEvent> = {
       case 'userOnline':
         if (t.state.userOffline) t.emit({ type: 'UserPresence', online: true });
         setDeadline(t, 'queueOffline', undefined);
+        break;
+      case 'adminTransferToHuman':
+      case 'adminTransfer':
+      case 'adminEnd':
+      case 'adminSuspend':
+      case 'adminUnsuspend':
+      case 'adminMark':
+      case 'adminSend':
+        admin(t, env, msg);
         break;
       default: routing(t, env, msg);
     }

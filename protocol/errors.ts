@@ -7,6 +7,10 @@ export const ErrorCode = {
   ParseFailure: 90001,
   /** MsgBody does not conform to TIMMsgElement. */
   BadMsgBody: 90002,
+  /** MsgRandom missing or not an integer. */
+  MsgRandom: 90005,
+  /** MsgBody is not an array. */
+  MsgBodyNotArray: 90007,
   /** Body longer than 12 KB. */
   BodyTooLong: 93000,
   /** UserID invalid or not allowed for the requested role. */
@@ -23,6 +27,10 @@ export const ErrorCode = {
   NotTransferable: 141003,
   BadParameter: 141004,
   SessionNotFound: 141005,
+  /** SessionId malformed. */
+  SessionIdIllegal: 141006,
+  /** describe_chat_messages' own "session does not exist". */
+  ChatSessionNotFound: 141010,
   RateLimited: 141009,
   AgentOffline: 141011,
   AgentAtLimit: 141012,
@@ -45,6 +53,10 @@ export const defaultInfo: Readonly<Record<number, string>> = {
   [ErrorCode.ParseFailure]: 'frame is not valid JSON or msgpack',
   [ErrorCode.BadMsgBody]: 'body does not conform to TIMMsgElement[]',
   [ErrorCode.BodyTooLong]: 'message body exceeds 12 KB',
+  [ErrorCode.MsgRandom]: 'MsgRandom missing or not an integer',
+  [ErrorCode.MsgBodyNotArray]: 'MsgBody is not an array',
+  [ErrorCode.SessionIdIllegal]: 'SessionId illegal',
+  [ErrorCode.ChatSessionNotFound]: 'session does not exist',
   [ErrorCode.BadIdentity]: 'identifier is not allowed for this role',
   [ErrorCode.SigExpired]: 'UserSig expired',
   [ErrorCode.SigUndecodable]: 'UserSig cannot be decoded',

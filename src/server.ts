@@ -5,9 +5,12 @@ import { agentAddress, sessionAddress } from '../actors/address';
 import { agent } from '../actors/agent';
 import { queue } from '../actors/queue';
 import { session } from '../actors/session';
+import { SigVerifier } from './auth/sigs';
 import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
 import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
+import { deskSessionEndpoints } from './http/desk-session';
+import { HttpFacade } from './http/facade';
 import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
 import { Runtime } from './runtime/runtime';
@@ -49,7 +52,8 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
       endBatch: () => gateway?.endBatch(),
     },
   });
-  gateway = new Gateway(runtime, store, apps, clock, log, metrics, { ...defaultLimits, ...opts.limits });
+  const sigs = new SigVerifier();
+  gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, { ...defaultLimits, ...opts.limits });
   metrics.attach(runtime, store, apps);
   await store.commit();
 
@@ -64,6 +68,9 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const plain = (res: HttpResponse, status: string, body: string, type = 'text/plain'): void => {
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
+  const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs });
+  facade.register(...deskSessionEndpoints);
+  facade.mount(app);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));
   app.get('/metrics', (res) => {

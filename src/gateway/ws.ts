@@ -13,7 +13,7 @@ import {
   type AgentSend, type ClientFrame, type HistorySync, type Ref, type ServerFrame, type TransferRequest, type UserSend,
 } from '../../protocol/frames';
 import { accountOf, memberOf, type AppModel } from '../../protocol/app-model';
-import { verifyUserSig } from '../../protocol/usersig';
+import { SigVerifier } from '../auth/sigs';
 import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
 import type { Clock } from '../runtime/clock';
@@ -60,8 +60,6 @@ export class Gateway implements Outlet {
   private readonly corked = new Map<number, (string | Buffer)[]>();
   /** Session index entries never change once written: agents' frames name sessions, so keep the recent ones. */
   private readonly sessions = new Map<string, SessionIndex>();
-  /** Verified sigs: verification costs ~17 µs, so a reconnect with the same sig skips it until expiry. */
-  private readonly sigCache = new Map<string, number>();
 
   constructor(
     private readonly runtime: Runtime,
@@ -70,6 +68,7 @@ export class Gateway implements Outlet {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: Metrics | undefined,
+    private readonly sigs: SigVerifier,
     private readonly limits: GatewayLimits = defaultLimits,
   ) {}
 
@@ -109,16 +108,8 @@ export class Gateway implements Outlet {
     const model = Number.isInteger(app) ? this.apps.get(app) : undefined;
     if (!model) return refuse(ErrorCode.NotDeskApp, defaultInfo[ErrorCode.NotDeskApp]);
     if (!identity || identity.length > 64 || identity.includes('|') || /[\x00-\x1f]/.test(identity)) return refuse(ErrorCode.BadIdentity, 'identifier missing or invalid');
-    const sig = q.get('usersig') ?? '';
-    const cacheKey = `${app}|${identity}|${sig}`;
-    const nowSec = Math.floor(this.clock.now() / 1000);
-    const cached = this.sigCache.get(cacheKey);
-    if (cached === undefined || cached < nowSec) {
-      const check = verifyUserSig(sig, app, identity, model.secretKey, nowSec);
-      if (!check.ok) return refuse(check.code, check.info);
-      if (this.sigCache.size > 100_000) this.sigCache.clear();
-      this.sigCache.set(cacheKey, check.expiresAt);
-    }
+    const check = this.sigs.check(q.get('usersig') ?? '', app, identity, model.secretKey, Math.floor(this.clock.now() / 1000));
+    if (!check.ok) return refuse(check.code, check.info);
     const member = memberOf(model, identity);
     if (role === Role.Agent && (!member || member.disabled)) return refuse(ErrorCode.BadIdentity, 'identifier is not an enabled member of this app; the agent role is refused');
     if (role === Role.User && (member || accountOf(model, identity) || identity === model.adminIdentifier)) {

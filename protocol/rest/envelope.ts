@@ -1,0 +1,42 @@
+/** The v4 REST envelope and the codes the facade itself answers with (per service family). */
+
+export const Service = { Desk: 'desk_http_svc', Console: 'openim_console_http_svc' } as const;
+export type Service = (typeof Service)[keyof typeof Service];
+
+export interface Envelope { ActionStatus: 'OK' | 'FAIL'; ErrorCode: number; ErrorInfo: string; [field: string]: unknown }
+
+/** Facade-level failures; the two service families spell some of them differently (rest-api.md §1.3). */
+export const FacadeCode = {
+  /** No such service/command (IM public range). */
+  UnknownCommand: 60002,
+  JsonParse: { [Service.Desk]: 90001, [Service.Console]: -7 },
+  BadParameter: { [Service.Desk]: 141004, [Service.Console]: -7 },
+  NotAdmin: { [Service.Desk]: 90009, [Service.Console]: -20 },
+  NotDeskApp: { [Service.Desk]: 141000, [Service.Console]: -50040 },
+  RateLimited: { [Service.Desk]: 141009, [Service.Console]: -14 },
+  Internal: { [Service.Desk]: 141002, [Service.Console]: -1 },
+} as const;
+
+export function ok(fields: Record<string, unknown> = {}): Envelope {
+  return { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '', ...fields };
+}
+
+export function fail(code: number, info: string): Envelope {
+  return { ActionStatus: 'FAIL', ErrorCode: code, ErrorInfo: info };
+}
+
+/**
+ * Field names as the endpoint's table spells them, whatever the case the caller used: the docs' own examples mix
+ * `SessionId`/`sessionId`, `IMAgentUserID`/`IMAgentUserId`, `StarStatus`/`starStatus`. A body naming one field twice
+ * in different cases is refused.
+ */
+export function canonicalFields(body: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> | string {
+  const byLower = new Map(fields.map((f) => [f.toLowerCase(), f]));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) {
+    const name = byLower.get(k.toLowerCase()) ?? k;
+    if (Object.hasOwn(out, name)) return `field '${name}' given twice`;
+    out[name] = v;
+  }
+  return out;
+}

@@ -1,0 +1,166 @@
+/** desk_http_svc session and message endpoints (rest-api.md §2.35–2.45) and the statistics placeholders. */
+import { sessionAddress } from '../../actors/address';
+import { Phase, messageFrame, type SessionState } from '../../actors/session';
+import type { StoredMessage } from '../../actors/types';
+import { accountOf } from '../../protocol/app-model';
+import { ErrorCode } from '../../protocol/errors';
+import { MAX_BODY_BYTES } from '../../protocol/frames';
+import type { TimMsgElement } from '../../protocol/im';
+import * as schema from '../../protocol/rest/desk-session';
+import { fail, ok, Service, type Envelope } from '../../protocol/rest/envelope';
+import Validator from 'fastest-validator';
+import type { SessionIndex } from '../store/store';
+import { RestError, replied, type Endpoint, type RestContext } from './facade';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const elementCheck = new Validator({ haltOnFirstError: true }).compile(schema.msgElement);
+
+/** The session a `SessionId` names in this app, or the documented refusal. */
+function sessionOf(ctx: RestContext, notFound: number = ErrorCode.SessionNotFound): SessionIndex {
+  const id = String(ctx.body.SessionId);
+  if (!UUID.test(id)) throw new RestError(ErrorCode.SessionIdIllegal, 'SessionId is not a session id');
+  const idx = ctx.deps.store.lookupSession(id);
+  if (!idx || idx.app !== ctx.app.sdkAppId) throw new RestError(notFound, 'session does not exist');
+  return idx;
+}
+
+/** The externally visible state (GAP: a transfer under way reports as queueing). */
+function currentState(phase: Phase | undefined): string {
+  if (!phase) return 'NotInSession';
+  return phase === Phase.Transferring ? Phase.Queueing : phase;
+}
+
+function desk(command: string, s: Record<string, unknown>, handle: (ctx: RestContext) => Promise<Envelope> | Envelope): Endpoint {
+  return { service: Service.Desk, command, schema: s, handle };
+}
+
+/** A command to the session named by `SessionId`, answered with the reply's fields. */
+function sessionCommand(command: string, type: string, codes: Record<number, number> = {}, extra: (b: Record<string, unknown>) => Record<string, unknown> = () => ({})): Endpoint {
+  return desk(command, type === 'adminMark' ? schema.markSession : schema.sessionOnly, async (ctx) => {
+    const idx = sessionOf(ctx);
+    replied(await ctx.call(idx.conv, (replyTo) => ({ type, sessionId: ctx.body.SessionId, replyTo, ...extra(ctx.body) })), codes);
+    return ok();
+  });
+}
+
+/** MsgRandom and MsgBody with the IM message-layer codes. */
+function messageBody(body: Record<string, unknown>): { random: number; elements: TimMsgElement[] } {
+  const random = body.MsgRandom;
+  if (typeof random !== 'number' || !Number.isInteger(random) || random < 0 || random > 4294967295) throw new RestError(ErrorCode.MsgRandom, 'MsgRandom missing or not a 32-bit unsigned integer');
+  if (!Array.isArray(body.MsgBody)) throw new RestError(ErrorCode.MsgBodyNotArray, 'MsgBody must be an array');
+  if (body.MsgBody.length === 0 || body.MsgBody.length > 20) throw new RestError(ErrorCode.BadMsgBody, 'MsgBody holds 1 to 20 elements');
+  for (const e of body.MsgBody) {
+    if (elementCheck(e) !== true) throw new RestError(ErrorCode.BadMsgBody, 'MsgBody element is not a TIMMsgElement');
+    const c = (e as TimMsgElement).MsgContent as Record<string, unknown>;
+    if ((e as TimMsgElement).MsgType === 'TIMTextElem' && typeof c.Text !== 'string') throw new RestError(ErrorCode.BadMsgBody, 'TIMTextElem needs MsgContent.Text');
+    if ((e as TimMsgElement).MsgType === 'TIMCustomElem' && typeof c.Data !== 'string') throw new RestError(ErrorCode.BadMsgBody, 'TIMCustomElem needs MsgContent.Data');
+  }
+  let size: number;
+  try {
+    size = Buffer.byteLength(JSON.stringify(body.MsgBody));
+  } catch {
+    throw new RestError(ErrorCode.BadMsgBody, 'MsgBody cannot be serialized');
+  }
+  if (size > MAX_BODY_BYTES) throw new RestError(ErrorCode.BodyTooLong, 'message body exceeds 12 KB');
+  return { random, elements: body.MsgBody as TimMsgElement[] };
+}
+
+/** Every message of one session, oldest first. */
+function sessionMessages(ctx: RestContext, idx: SessionIndex, sessionId: string): StoredMessage[] {
+  const out: StoredMessage[] = [];
+  let after = 0;
+  for (;;) {
+    const page = ctx.deps.store.messagesAfter(idx.conv, after, 500);
+    for (const m of page) if (m.sessionId === sessionId) out.push(m);
+    if (page.length < 500) return out;
+    after = page[page.length - 1].seq;
+  }
+}
+
+// Forward refusals in transfer_session's own codes (rest-api.md §2.36).
+const transferCodes: Record<number, number> = {
+  [ErrorCode.AgentOffline]: ErrorCode.NoAgentOnline,
+  [ErrorCode.AgentAtLimit]: ErrorCode.AllAgentsBusy,
+  [ErrorCode.AgentResting]: ErrorCode.AllAgentsBusy,
+  [ErrorCode.GroupNoPermission]: ErrorCode.GroupIllegal,
+};
+
+export const deskSessionEndpoints: Endpoint[] = [
+  desk('transfer_to_human', schema.transferToHuman, async (ctx) => {
+    const b = ctx.body;
+    const idx = sessionOf(ctx);
+    const r = replied(await ctx.call(idx.conv, (replyTo) => ({
+      type: 'adminTransferToHuman', sessionId: b.SessionId, agentIds: b.AgentIdList, groupId: b.AgentGroupId,
+      tipIfNoAgent: b.SendTipIfNoAgentOnline === 1, checkHours: b.CheckIfDuringWorkingHours === 1,
+      promptOutsideHours: b.SendPromptNotDuringWorkingHours === 1, replyTo,
+    })));
+    return ok({ AgentId: r.AgentId ?? '', IsInQueue: r.IsInQueue ?? 0 });
+  }),
+
+  desk('transfer_session', schema.transferSession, async (ctx) => {
+    const idx = sessionOf(ctx);
+    replied(await ctx.call(idx.conv, (replyTo) => ({ type: 'adminTransfer', sessionId: ctx.body.SessionId, groupId: ctx.body.GroupId, memberId: ctx.body.MemberId, replyTo })), transferCodes);
+    return ok();
+  }),
+
+  sessionCommand('end_session', 'adminEnd'),
+  sessionCommand('suspend_session', 'adminSuspend'),
+  sessionCommand('unsuspend_session', 'adminUnsuspend'),
+  {
+    ...sessionCommand('mark_session', 'adminMark', {}, (b) => ({ mark: b.Mark, star: b.StarStatus, userTimeoutSwitch: b.UserTimeoutSwitch })),
+    handle: async (ctx) => {
+      if (typeof ctx.body.Mark === 'string' && Buffer.byteLength(ctx.body.Mark) > schema.MAX_MARK_BYTES) throw new RestError(ErrorCode.BadParameter, 'Mark exceeds 200 bytes');
+      const idx = sessionOf(ctx);
+      const b = ctx.body;
+      replied(await ctx.call(idx.conv, (replyTo) => ({ type: 'adminMark', sessionId: b.SessionId, mark: b.Mark, star: b.StarStatus, userTimeoutSwitch: b.UserTimeoutSwitch, replyTo })));
+      return ok();
+    },
+  },
+
+  desk('get_session_state', schema.getSessionState, (ctx) => {
+    const b = ctx.body;
+    if (b.SessionId !== undefined) {
+      const idx = sessionOf(ctx);
+      const cur = ctx.deps.runtime.peek<SessionState>(idx.conv).cur;
+      const live = cur?.sessionId === b.SessionId ? cur : undefined;
+      return ok({ SessionId: b.SessionId, CurrentState: currentState(live?.phase), AgentId: live?.agentId && live.phase !== Phase.Queueing ? live.agentId : '' });
+    }
+    if (typeof b.ClientUserId !== 'string' || typeof b.CustomerServiceId !== 'string') throw new RestError(ErrorCode.BadParameter, 'give SessionId, or ClientUserId and CustomerServiceId');
+    if (!accountOf(ctx.app, b.CustomerServiceId)) throw new RestError(ErrorCode.BadParameter, `'${b.CustomerServiceId}' is not a customer-service account`);
+    const cur = ctx.deps.runtime.peek<SessionState>(sessionAddress(ctx.app.sdkAppId, b.CustomerServiceId, b.ClientUserId)).cur;
+    return ok({ SessionId: cur?.sessionId ?? '', CurrentState: currentState(cur?.phase), AgentId: cur?.agentId ?? '' });
+  }),
+
+  desk('describe_chat_messages', schema.describeChatMessages, (ctx) => {
+    const idx = sessionOf(ctx, ErrorCode.ChatSessionNotFound);
+    const all = sessionMessages(ctx, idx, String(ctx.body.SessionId));
+    if ((ctx.body.Order ?? 2) === 2) all.reverse();
+    const offset = Number(ctx.body.Offset ?? 0);
+    const page = all.slice(offset, offset + Number(ctx.body.Limit ?? 20));
+    return ok({
+      Messages: page.map((m) => {
+        const f = messageFrame(m, idx.csAccount, false).data as { from: string };
+        return { FromAccount: f.from, FromAccountRole: m.fromRole, MsgBody: m.body, Timestamp: m.time };
+      }),
+      TotalCount: all.length,
+    });
+  }),
+
+  desk('send_msg', schema.sendMsg, async (ctx) => {
+    const b = ctx.body;
+    const { random, elements } = messageBody(b);
+    let conv: string;
+    if (b.SessionId !== undefined) conv = sessionOf(ctx).conv;
+    else if (typeof b.FromAccount === 'string' && typeof b.ToAccount === 'string') {
+      if (!accountOf(ctx.app, b.FromAccount)) throw new RestError(ErrorCode.BadParameter, 'FromAccount must be a customer-service account');
+      conv = sessionAddress(ctx.app.sdkAppId, b.FromAccount, b.ToAccount);
+    } else throw new RestError(ErrorCode.BadParameter, 'give SessionId, or FromAccount and ToAccount');
+    replied(await ctx.call(conv, (replyTo) => ({
+      type: 'adminSend', sessionId: b.SessionId, random, body: elements, cloudCustomData: b.CloudCustomData,
+      excludeFromUserTimeout: b.ExcludeFromUserRespTimeout === 1, replyTo,
+    })));
+    return ok();
+  }),
+
+  ...schema.statisticsCommands.map((command) => desk(command, {}, () => fail(ErrorCode.Internal, 'statistics are not available on this server yet'))),
+];

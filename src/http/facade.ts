@@ -1,0 +1,161 @@
+/**
+ * The stateless HTTP facade: `POST /v4/<service>/<command>?sdkappid&identifier&usersig&random&contenttype=json`.
+ * Each request is authenticated (the app's admin identifier, a valid UserSig), validated against the endpoint's
+ * schema, turned into one actor command or one read, and answered with the v4 envelope, always with HTTP 200.
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp } from '@trufflesuite/uws-js-unofficial';
+import Validator from 'fastest-validator';
+import type { Logger } from 'pino';
+import type { Address, ReplyTo } from '../../actors/types';
+import type { AppModel } from '../../protocol/app-model';
+import { defaultInfo, ErrorCode } from '../../protocol/errors';
+import { canonicalFields, fail, FacadeCode, ok, Service, type Envelope } from '../../protocol/rest/envelope';
+import type { SigVerifier } from '../auth/sigs';
+import type { AppRegistry } from '../config/apps';
+import type { Clock } from '../runtime/clock';
+import type { Reply, Runtime } from '../runtime/runtime';
+import type { Store } from '../store/store';
+
+/** Bodies larger than this are not read further (message bodies have their own 12 KB limit). */
+const MAX_REQUEST_BYTES = 64 * 1024;
+/** How long a request waits for its actor before answering "internal error, retry". */
+const CALL_TIMEOUT_MS = 5000;
+
+export class RestError extends Error {
+  constructor(readonly code: number, info: string) {
+    super(info);
+  }
+}
+
+export interface RestContext {
+  service: Service;
+  app: AppModel;
+  body: Record<string, unknown>;
+  now: number;
+  deps: FacadeDeps;
+  /** Sends one command carrying a reply address to an actor and waits for its answer. */
+  call(to: Address, build: (replyTo: ReplyTo) => unknown): Promise<Reply>;
+}
+
+export interface Endpoint {
+  service: Service;
+  command: string;
+  /** The request schema (fastest-validator); its keys also name the fields for case-insensitive matching. */
+  schema: Record<string, unknown>;
+  handle(ctx: RestContext): Promise<Envelope> | Envelope;
+}
+
+export interface FacadeDeps {
+  runtime: Runtime;
+  store: Store;
+  apps: AppRegistry;
+  clock: Clock;
+  log: Logger;
+  sigs: SigVerifier;
+}
+
+interface Compiled { endpoint: Endpoint; fields: string[]; check: (v: unknown) => true | { message?: string }[] | Promise<unknown> }
+
+const v = new Validator({ haltOnFirstError: true });
+
+export class HttpFacade {
+  private readonly endpoints = new Map<string, Compiled>();
+
+  constructor(private readonly deps: FacadeDeps) {}
+
+  register(...endpoints: Endpoint[]): void {
+    for (const e of endpoints) {
+      const fields = Object.keys(e.schema).filter((k) => !k.startsWith('$$'));
+      this.endpoints.set(`${e.service}/${e.command}`, { endpoint: e, fields, check: v.compile(e.schema) });
+    }
+  }
+
+  mount(app: TemplatedApp): void {
+    app.post('/v4/*', (res, req) => this.receive(res, req));
+  }
+
+  private receive(res: HttpResponse, req: HttpRequest): void {
+    const url = req.getUrl();
+    const query = req.getQuery() ?? '';
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      size += chunk.byteLength;
+      // uWS reuses the chunk's memory after this callback: copy it.
+      if (size <= MAX_REQUEST_BYTES) chunks.push(Buffer.from(chunk.slice(0)));
+      if (!isLast) return;
+      this.answer(url, query, size <= MAX_REQUEST_BYTES ? Buffer.concat(chunks) : undefined).then((envelope) => {
+        if (aborted) return;
+        res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(JSON.stringify(envelope)));
+      }, (err) => {
+        this.deps.log.error({ err, url }, 'rest request failed');
+        if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(JSON.stringify(fail(ErrorCode.Internal, 'internal error, retry'))));
+      });
+    });
+  }
+
+  /** Authenticates, validates and runs one request; every outcome is an envelope. */
+  async answer(url: string, query: string, raw: Buffer | undefined): Promise<Envelope> {
+    const [, v4, service, command, ...rest] = url.split('/');
+    const found = v4 === 'v4' && rest.length === 0 ? this.endpoints.get(`${service}/${command}`) : undefined;
+    if (!found) return fail(FacadeCode.UnknownCommand, `unknown API '${url}'`);
+    const svc = found.endpoint.service;
+    const q = new URLSearchParams(query);
+    const app = this.deps.apps.get(Number(q.get('sdkappid')));
+    if (!app || !/^\d+$/.test(q.get('sdkappid') ?? '')) return fail(FacadeCode.NotDeskApp[svc], `sdkappid '${q.get('sdkappid') ?? ''}' is not a desk app on this server`);
+    const identifier = q.get('identifier') ?? '';
+    const sig = this.deps.sigs.check(q.get('usersig') ?? '', app.sdkAppId, identifier, app.secretKey, Math.floor(this.deps.clock.now() / 1000));
+    if (!sig.ok) return fail(sig.code, sig.info);
+    if (identifier !== app.adminIdentifier) return fail(FacadeCode.NotAdmin[svc], 'this API needs the app administrator');
+    const random = q.get('random');
+    if (random !== null && !(/^\d{1,10}$/.test(random) && Number(random) <= 4294967295)) return fail(FacadeCode.BadParameter[svc], 'random must be a 32-bit unsigned integer');
+    const contentType = q.get('contenttype');
+    if (contentType !== null && contentType.toLowerCase() !== 'json') return fail(FacadeCode.BadParameter[svc], 'contenttype must be json');
+    if (!raw) return fail(svc === Service.Desk ? ErrorCode.BodyTooLong : FacadeCode.BadParameter[svc], `request body over ${MAX_REQUEST_BYTES} bytes`);
+    let parsed: unknown;
+    try {
+      parsed = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+    } catch {
+      return fail(FacadeCode.JsonParse[svc], 'request body is not valid JSON');
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return fail(FacadeCode.JsonParse[svc], 'request body must be a JSON object');
+    const body = canonicalFields(parsed as Record<string, unknown>, found.fields);
+    if (typeof body === 'string') return fail(FacadeCode.BadParameter[svc], body);
+    let checked: ReturnType<Compiled['check']>;
+    try {
+      checked = found.check(body);
+    } catch {
+      return fail(FacadeCode.BadParameter[svc], 'request body could not be validated');
+    }
+    if (checked !== true) return fail(FacadeCode.BadParameter[svc], (checked as { message?: string }[])[0]?.message ?? 'illegal request parameter');
+    try {
+      return await found.endpoint.handle({ service: svc, app, body, now: this.deps.clock.now(), deps: this.deps, call: (to, build) => this.call(to, build) });
+    } catch (err) {
+      if (err instanceof RestError) return fail(err.code, err.message);
+      this.deps.log.error({ err, url }, 'rest handler failed');
+      return fail(FacadeCode.Internal[svc], 'internal error, retry');
+    }
+  }
+
+  private call(to: Address, build: (replyTo: ReplyTo) => unknown): Promise<Reply> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Reply>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, code: ErrorCode.Internal, info: 'timed out, retry' }), CALL_TIMEOUT_MS);
+    });
+    return Promise.race([this.deps.runtime.call(to, build), timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** The reply's data as envelope fields, or the refusal as a RestError (codes translated where the API differs). */
+export function replied(r: Reply, codes: Readonly<Record<number, number>> = {}): Record<string, unknown> {
+  if (!r.ok) {
+    const code = r.code ?? ErrorCode.Internal;
+    const mapped = codes[code] ?? code;
+    throw new RestError(mapped, r.info ?? defaultInfo[mapped] ?? 'failed');
+  }
+  return (r.data ?? {}) as Record<string, unknown>;
+}
+
+export { ok };
