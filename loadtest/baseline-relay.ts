@@ -1,6 +1,7 @@
 /**
  * The baseline: a bare uWS relay. Two sockets joined by `?pair=N` are each other's peer; a frame from one is sent
- * to the other unchanged, inside the message handler. Desk is reported relative to this.
+ * to the other unchanged, inside the message handler. Desk is reported relative to this. For the REST scenario it
+ * also answers any `POST /v4/...` with an OK envelope once the body is read.
  */
 import uws from '@trufflesuite/uws-js-unofficial';
 
@@ -31,6 +32,15 @@ const app = uws.App().ws<Side>('/relay', {
     const peer = me.peer;
     if (peer) peer.getUserData().peer = undefined;
   },
+});
+
+const okEnvelope = JSON.stringify({ ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' });
+app.post('/v4/*', (res) => {
+  let aborted = false;
+  res.onAborted(() => { aborted = true; });
+  res.onData((_chunk, isLast) => {
+    if (isLast && !aborted) res.cork(() => res.writeHeader('content-type', 'application/json').end(okEnvelope));
+  });
 });
 
 app.listen('127.0.0.1', 0, (s) => {

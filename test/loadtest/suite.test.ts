@@ -5,6 +5,7 @@ import { defaults, type Options, type Summary } from '../../loadtest/scenarios/c
 import { connections } from '../../loadtest/scenarios/connections';
 import { reconnect } from '../../loadtest/scenarios/reconnect';
 import { relay } from '../../loadtest/scenarios/relay';
+import { rest } from '../../loadtest/scenarios/rest';
 import { main } from '../../loadtest/cli';
 
 const tiny: Options = { ...defaults, users: 6, agents: 2, rate: 300, durationSec: 1, messages: 2, fsync: 'none', connections: 50 };
@@ -53,8 +54,16 @@ t.test('connections at a tiny size', async (t) => {
   t.ok(Number(s.extra?.rss_bytes_per_connection) !== 0, 'RSS per connection reported');
 });
 
-t.test('the CLI refuses bad options and reports rest as skipped', async (t) => {
+t.test('rest at a tiny size: every OK send_msg reaches its user; the read endpoint answers', async (t) => {
+  const s = await rest({ ...tiny, durationSec: 2 });
+  t.equal(s.lost, 0, 'every acknowledged send delivered');
+  t.ok(s.acked > 0 && s.extra?.send_msg_errors === 0, 'sends acknowledged, none refused');
+  t.ok(Number(s.extra?.read_rps) > 0 && s.extra?.read_errors === 0, 'get_session_state answered');
+  t.ok(s.ratio !== null && s.ratio > 0, 'compared with the bare HTTP responder');
+});
+
+t.test('the CLI refuses bad options and runs a scenario end to end', async (t) => {
   await t.rejects(main(['relay', '--users', '0']), /--users must be an integer/);
   await t.rejects(main(['nope']), /unknown scenario/);
-  t.equal(await main(['rest', '--json', '--no-report']), 0);
+  t.equal(await main(['relay', '--users', '2', '--agents', '1', '--rate', '50', '--duration', '1', '--no-baseline', '--json', '--no-report']), 0);
 });
