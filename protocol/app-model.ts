@@ -55,7 +55,17 @@ export interface CsAccount {
   /** User reply timeout in seconds; 0 disables it. */
   userTimeoutSec: number;
   workTime: WorkTimeConfig;
+  /** 0 automatic, 1 the user chooses a group, 2 the business server decides (ChatBot.OnAssignHuman). */
+  assignmentStrategy?: 0 | 1 | 2;
+  chooseSkillGroupPrompt?: string;
+  displayGroupsChoices?: number[];
+  assignedByWebhookURL?: string;
+  /** Prompts per language tag, by prompt name (plus the choose-group prompt). */
+  multilingual?: Partial<Record<keyof Prompts | 'chooseSkillGroup', Record<string, string>>>;
 }
+
+/** How many customer-service accounts an app may have (the advanced edition's channel-account limit). */
+export const MAX_CS_ACCOUNTS = 200;
 
 export interface SatisfactionConfig {
   enabled: boolean;
