@@ -1,7 +1,7 @@
 /** Messages between actors and from the runtime to actors. */
 import type { AgentStatus } from '../protocol/frames';
 import type { TimMsgElement } from '../protocol/im';
-import type { Address, ReplyTo, TimerMsg } from './types';
+import type { Address, ReplyTo, StoredMessage, TimerMsg } from './types';
 
 /** An agent's capacity as its own actor last wrote it; queues keep a view of these. */
 export interface Capacity {
@@ -77,4 +77,8 @@ export type AdminMsg =
   | { type: 'adminTransfer'; sessionId: string; groupId?: number; memberId?: string; replyTo?: ReplyTo }
   | { type: 'adminEnd' | 'adminSuspend' | 'adminUnsuspend'; sessionId: string; replyTo?: ReplyTo }
   | { type: 'adminMark'; sessionId: string; mark?: string; star?: 0 | 1; userTimeoutSwitch?: 0 | 1; replyTo?: ReplyTo }
-  | { type: 'adminSend'; sessionId?: string; random: number; body: TimMsgElement[]; cloudCustomData?: string; excludeFromUserTimeout: boolean; replyTo?: ReplyTo };
+  | { type: 'adminSend'; sessionId?: string; random: number; body: TimMsgElement[]; cloudCustomData?: string; excludeFromUserTimeout: boolean; replyTo?: ReplyTo }
+  /** modify_msg: `message` is the stored record being replaced (read by the facade). */
+  | { type: 'adminEdit'; sessionId: string; message: StoredMessage; body: TimMsgElement[]; cloudCustomData?: string; replyTo?: ReplyTo }
+  /** send_stream_msg: a first chunk starts a streaming message, later ones (with its msgKey) append to it. */
+  | { type: 'adminStream'; sessionId: string; msgKey?: string; chunk: string; finish: boolean; replyTo?: ReplyTo };

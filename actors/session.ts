@@ -66,6 +66,8 @@ export interface CurrentSession {
   pendingForward?: { replyTo?: ReplyTo; by: string; groupId: number };
   /** A REST transfer_to_human waiting for the queue's answer, and whether to tell the user if nobody is online. */
   pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean };
+  /** Streaming messages not finished yet (send_stream_msg), by msgKey. */
+  streams?: Record<string, { seq: number; time: number; chunks: string[] }>;
   /** mark_session's mark and star. */
   mark?: string;
   starred?: boolean;
@@ -101,6 +103,7 @@ export type SessionEvent =
   | { type: 'MessageAdded'; sessionId: string; seq: number; msgKey: string; fromRole: 1 | 2 | 3; from: string; random: number; at: number }
   | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number; replyTo?: ReplyTo; tipIfNoAgent: boolean }
   | { type: 'TransferAnswered'; sessionId: string }
+  | { type: 'StreamChunk'; sessionId: string; msgKey: string; seq: number; time: number; chunk: string; finished: boolean }
   | { type: 'SessionMarked'; sessionId: string; mark?: string; starred?: boolean; userTimeoutOn?: boolean }
   | { type: 'TransferringToHumanWait'; sessionId: string; at: number; position: number }
   | { type: 'NoAgentOnline'; sessionId: string; at: number }
@@ -149,6 +152,12 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       });
     case 'TransferAnswered':
       return patchCur(s, e.sessionId, { pendingTransfer: undefined });
+    case 'StreamChunk': {
+      const streams = { ...(s.cur?.streams ?? {}) };
+      if (e.finished) delete streams[e.msgKey];
+      else streams[e.msgKey] = { seq: e.seq, time: e.time, chunks: [...(streams[e.msgKey]?.chunks ?? []), e.chunk] };
+      return patchCur(s, e.sessionId, { streams });
+    }
     case 'SessionMarked': {
       const patch: Partial<CurrentSession> = {};
       if (e.mark !== undefined) patch.mark = e.mark;
@@ -448,11 +457,7 @@ function rate(t: T, env: Env, payload: Record<string, unknown>, replyTo: ReplyTo
   if (r.level !== undefined) { t.refuse(replyTo, ErrorCode.WrongState, 'already rated'); return; }
   if (env.ctx.now > r.expireAt) { t.refuse(replyTo, ErrorCode.WrongState, 'rating card expired'); return; }
   const card: RatingCardContent = { ...r.card, selected: r.card.menu[level - 1] };
-  const body = [ratingCard(card)];
-  t.do({ t: 'message', conv: env.conv, message: { sessionId: r.sessionId, seq: r.seq, msgKey: r.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: r.time, random: 0, body } });
-  const edit = { type: 'message.edit', data: { sessionId: r.sessionId, account: t.state.csAccount, seq: r.seq, msgKey: r.msgKey, body } };
-  t.do({ t: 'push', to: userOf(t.state), frame: edit });
-  if (r.agentId) t.do({ t: 'push', to: agentOf(t.state, r.agentId), frame: edit });
+  rewrite(t, env, { sessionId: r.sessionId, seq: r.seq, msgKey: r.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: r.time, random: 0, body: [ratingCard(card)] }, r.agentId);
   t.emit({ type: 'SatisfactionSelected', sessionId: r.sessionId, level, at: env.ctx.now });
   ok(t, replyTo, ackData(t, random));
 }
@@ -580,6 +585,14 @@ function admin(t: T, env: Env, msg: AdminMsg): void {
     adminSend(t, env, msg);
     return;
   }
+  if (msg.type === 'adminEdit') {
+    adminEdit(t, env, msg);
+    return;
+  }
+  if (msg.type === 'adminStream') {
+    adminStream(t, env, msg);
+    return;
+  }
   if (!cur || cur.sessionId !== msg.sessionId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
   const onBehalf = (action: 'transfer' | 'suspend' | 'unsuspend', extra: { groupId?: number; targetMemberId?: string } = {}): void => {
     if (cur.phase !== Phase.Agent || !cur.agentId) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'the session is not in human service'); return; }
@@ -619,6 +632,43 @@ function admin(t: T, env: Env, msg: AdminMsg): void {
       ok(t, msg.replyTo, { sessionId: msg.sessionId });
       return;
   }
+}
+
+/** Rewrites a stored message and tells the user and the serving agent (`message.edit`). */
+function rewrite(t: T, env: Env, m: StoredMessage, agentId = t.state.cur?.agentId): void {
+  t.do({ t: 'message', conv: env.conv, message: m });
+  const edit = { type: 'message.edit', data: { sessionId: m.sessionId, account: t.state.csAccount, seq: m.seq, msgKey: m.msgKey, body: m.body, ...(m.cloudCustomData !== undefined ? { cloudCustomData: m.cloudCustomData } : {}) } };
+  t.do({ t: 'push', to: userOf(t.state), frame: edit });
+  if (agentId) t.do({ t: 'push', to: agentOf(t.state, agentId), frame: edit });
+}
+
+/** modify_msg: messages of the service side (agent, robot, system) may be edited, not the user's own. */
+function adminEdit(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminEdit' }>): void {
+  const m = msg.message;
+  if (m.sessionId !== msg.sessionId) { t.refuse(msg.replyTo, ErrorCode.BadParameter, 'MsgKey is not a message of this session'); return; }
+  if (m.fromRole === FromRole.User) { t.refuse(msg.replyTo, ErrorCode.BadParameter, "a user's message cannot be edited"); return; }
+  rewrite(t, env, { ...m, body: msg.body, cloudCustomData: msg.cloudCustomData ?? m.cloudCustomData });
+  ok(t, msg.replyTo, { msgKey: m.msgKey });
+}
+
+/** send_stream_msg: a src 31 message whose chunks grow until `finish` (GAP: rendered as the documented src 31). */
+function adminStream(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminStream' }>): void {
+  const cur = t.state.cur;
+  if (!cur || cur.sessionId !== msg.sessionId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
+  const body = (chunks: string[], finished: boolean) => [custom({ src: Src.Stream, chunks, isFinished: finished ? 1 : 0 })];
+  if (msg.msgKey === undefined) {
+    const m = addMessage(t, env, FromRole.System, t.state.csAccount, body([msg.chunk], msg.finish), 0);
+    deliver(t, env, m);
+    if (!msg.finish) t.emit({ type: 'StreamChunk', sessionId: cur.sessionId, msgKey: m.msgKey, seq: m.seq, time: m.time, chunk: msg.chunk, finished: false });
+    ok(t, msg.replyTo, { msgKey: m.msgKey });
+    return;
+  }
+  const stream = cur.streams?.[msg.msgKey];
+  if (!stream) { t.refuse(msg.replyTo, ErrorCode.BadParameter, 'MsgKey names no unfinished streaming message of this session'); return; }
+  const chunks = [...stream.chunks, msg.chunk];
+  t.emit({ type: 'StreamChunk', sessionId: cur.sessionId, msgKey: msg.msgKey, seq: stream.seq, time: stream.time, chunk: msg.chunk, finished: msg.finish });
+  rewrite(t, env, { sessionId: cur.sessionId, seq: stream.seq, msgKey: msg.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: stream.time, random: 0, body: body(chunks, msg.finish) });
+  ok(t, msg.replyTo, { msgKey: msg.msgKey });
 }
 
 /** send_msg: a message from the account into the session, seen by the user and the serving agent. */
@@ -791,6 +841,8 @@ export const session: ActorDef<SessionState, SessionMsg, SessionEvent> = {
       case 'adminUnsuspend':
       case 'adminMark':
       case 'adminSend':
+      case 'adminEdit':
+      case 'adminStream':
         admin(t, env, msg);
         break;
       default: routing(t, env, msg);

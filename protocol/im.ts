@@ -31,6 +31,7 @@ export const Src = {
   UserEnd: '27',
   RobotCard: '29',
   RichText: '30',
+  Stream: '31',
 } as const;
 
 export interface DeskCustomData { customerServicePlugin: 0; src: string; [k: string]: unknown }

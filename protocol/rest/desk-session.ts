@@ -68,6 +68,22 @@ export const msgElement = {
   props: { MsgType: { type: 'enum', values: [...timMsgTypes] }, MsgContent: { type: 'object' } },
 } as const;
 
+export const modifyMsg = {
+  $$strict: true,
+  SessionId: sessionId,
+  MsgKey: { type: 'string', min: 1, max: 128 },
+  MsgBody: { type: 'any', optional: true },
+  CloudCustomData: { type: 'string', max: MAX_BODY_BYTES, optional: true },
+} as const;
+
+export const sendStreamMsg = {
+  $$strict: true,
+  SessionId: sessionId,
+  Chunk: { type: 'string', min: 1, max: MAX_BODY_BYTES },
+  MsgKey: { type: 'string', min: 1, max: 128, optional: true },
+  Finish: flag,
+} as const;
+
 /** Statistics endpoints, answered as not available until the statistics issue. */
 export const statisticsCommands = [
   'describe_agent_statistics', 'describe_member_realtime_statistics', 'describe_reception_realtime_statistics', 'describe_session_statistics',

@@ -47,6 +47,11 @@ function sessionCommand(command: string, type: string, codes: Record<number, num
 function messageBody(body: Record<string, unknown>): { random: number; elements: TimMsgElement[] } {
   const random = body.MsgRandom;
   if (typeof random !== 'number' || !Number.isInteger(random) || random < 0 || random > 4294967295) throw new RestError(ErrorCode.MsgRandom, 'MsgRandom missing or not a 32-bit unsigned integer');
+  return { random, elements: elementsOf(body) };
+}
+
+/** MsgBody checked as a TIMMsgElement array of at most 12 KB. */
+function elementsOf(body: Record<string, unknown>): TimMsgElement[] {
   if (!Array.isArray(body.MsgBody)) throw new RestError(ErrorCode.MsgBodyNotArray, 'MsgBody must be an array');
   if (body.MsgBody.length === 0 || body.MsgBody.length > 20) throw new RestError(ErrorCode.BadMsgBody, 'MsgBody holds 1 to 20 elements');
   for (const e of body.MsgBody) {
@@ -62,7 +67,7 @@ function messageBody(body: Record<string, unknown>): { random: number; elements:
     throw new RestError(ErrorCode.BadMsgBody, 'MsgBody cannot be serialized');
   }
   if (size > MAX_BODY_BYTES) throw new RestError(ErrorCode.BodyTooLong, 'message body exceeds 12 KB');
-  return { random, elements: body.MsgBody as TimMsgElement[] };
+  return body.MsgBody as TimMsgElement[];
 }
 
 /** Every message of one session, oldest first. */
@@ -160,6 +165,23 @@ export const deskSessionEndpoints: Endpoint[] = [
       excludeFromUserTimeout: b.ExcludeFromUserRespTimeout === 1, replyTo,
     })));
     return ok();
+  }),
+
+  desk('modify_msg', schema.modifyMsg, async (ctx) => {
+    const elements = elementsOf(ctx.body);
+    const idx = sessionOf(ctx);
+    const key = String(ctx.body.MsgKey);
+    const seq = Number(/^(\d+)_/.exec(key)?.[1]);
+    const message = Number.isSafeInteger(seq) ? ctx.deps.store.getMessage(idx.conv, seq) : undefined;
+    if (!message || message.msgKey !== key) throw new RestError(ErrorCode.BadParameter, 'MsgKey names no message of this session');
+    replied(await ctx.call(idx.conv, (replyTo) => ({ type: 'adminEdit', sessionId: ctx.body.SessionId, message, body: elements, cloudCustomData: ctx.body.CloudCustomData, replyTo })));
+    return ok();
+  }),
+
+  desk('send_stream_msg', schema.sendStreamMsg, async (ctx) => {
+    const idx = sessionOf(ctx);
+    const r = replied(await ctx.call(idx.conv, (replyTo) => ({ type: 'adminStream', sessionId: ctx.body.SessionId, msgKey: ctx.body.MsgKey, chunk: ctx.body.Chunk, finish: ctx.body.Finish === 1, replyTo })));
+    return ok({ MsgKey: r.msgKey });
   }),
 
   ...schema.statisticsCommands.map((command) => desk(command, {}, () => fail(ErrorCode.Internal, 'statistics are not available on this server yet'))),

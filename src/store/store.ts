@@ -153,6 +153,9 @@ export class Store {
     const { start, end } = messageRange(conv, afterSeq);
     return [...this.messages.getRange({ start, end, limit }).map((e) => e.value)];
   }
+  getMessage(conv: Address, seq: number): StoredMessage | undefined {
+    return this.messages.get(messageKey(conv, seq));
+  }
   lookupSession(sessionId: string): SessionIndex | undefined {
     return this.sessionIndex.get(sessionIndexKey(sessionId));
   }

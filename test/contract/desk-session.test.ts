@@ -161,3 +161,33 @@ t.test('statistics endpoints answer "not available", not made-up numbers', async
     t.match(await rest(api, `desk_http_svc/${c}`, {}), { ActionStatus: 'FAIL', ErrorCode: 141002, ErrorInfo: /not available/ }, c);
   }
 });
+
+t.test('modify_msg edits a service-side message; send_stream_msg grows one src 31 message until Finish', async (t) => {
+  const { s, api } = await setup();
+  t.teardown(() => s.stop());
+  const { user, sessionId } = await inRobot(s);
+  await rest(api, 'desk_http_svc/send_msg', { SessionId: sessionId, MsgRandom: 7, MsgBody: textBody('first draft') });
+  const sent = await user.next((f) => textOf(f) === 'first draft');
+  const msgKey = (sent.data as { msgKey: string }).msgKey;
+  t.same(await rest(api, 'desk_http_svc/modify_msg', { SessionId: sessionId, MsgKey: msgKey, MsgBody: textBody('final text'), CloudCustomData: 'v2' }), { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' });
+  const edit = await user.next((f) => f.type === 'message.edit');
+  t.match(edit.data, { sessionId, msgKey, body: textBody('final text'), cloudCustomData: 'v2' });
+  const hist = await user.request('history.sync', { to: CS, afterSeq: 0 });
+  t.ok((hist.data as { messages: { msgKey: string; body: unknown }[] }).messages.some((m) => m.msgKey === msgKey && JSON.stringify(m.body) === JSON.stringify(textBody('final text'))), 'history shows the edit');
+  t.match(await rest(api, 'desk_http_svc/modify_msg', { SessionId: sessionId, MsgKey: '999_1_1', MsgBody: textBody('x') }), { ErrorCode: 141004 });
+  t.match(await rest(api, 'desk_http_svc/modify_msg', { SessionId: sessionId, MsgKey: msgKey, MsgBody: 'x' }), { ErrorCode: 90007 });
+  const mine = await user.request('message.send', { to: CS, random: 9, body: textBody('my words') });
+  t.match(await rest(api, 'desk_http_svc/modify_msg', { SessionId: sessionId, MsgKey: (mine.data as { msgKey: string }).msgKey, MsgBody: textBody('x') }), { ErrorCode: 141004, ErrorInfo: /user/ });
+
+  const first = await rest(api, 'desk_http_svc/send_stream_msg', { sessionId, Chunk: 'Hello, ' });
+  t.match(first, { ErrorCode: 0, MsgKey: /^\d+_/ });
+  const streamKey = first.MsgKey as string;
+  const started = await user.next((f) => srcOf(f) === '31');
+  t.match(JSON.parse((started.data as { body: { MsgContent: { Data: string } }[] }).body[0].MsgContent.Data), { chunks: ['Hello, '], isFinished: 0 });
+  t.match(await rest(api, 'desk_http_svc/send_stream_msg', { SessionId: sessionId, MsgKey: streamKey, Chunk: 'this is ' }), { ErrorCode: 0, MsgKey: streamKey });
+  t.match(await rest(api, 'desk_http_svc/send_stream_msg', { SessionId: sessionId, MsgKey: streamKey, Chunk: 'Desk.', Finish: 1 }), { ErrorCode: 0 });
+  const edits: unknown[] = [];
+  for (let i = 0; i < 2; i++) edits.push(JSON.parse(((await user.next((f) => f.type === 'message.edit')).data as { body: { MsgContent: { Data: string } }[] }).body[0].MsgContent.Data));
+  t.match(edits, [{ chunks: ['Hello, ', 'this is '], isFinished: 0 }, { chunks: ['Hello, ', 'this is ', 'Desk.'], isFinished: 1 }]);
+  t.match(await rest(api, 'desk_http_svc/send_stream_msg', { SessionId: sessionId, MsgKey: streamKey, Chunk: 'late' }), { ErrorCode: 141004 }, 'a finished stream takes no more chunks');
+});
