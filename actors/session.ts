@@ -14,6 +14,7 @@ import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
 import type { AdminMsg, SessionMsg } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
+import { sessionNotifications } from './session-notify';
 import { withinWorkingHours } from './working-hours';
 
 export const Phase = {
@@ -118,7 +119,9 @@ export type SessionEvent =
   | { type: 'RatingSent'; rating: RatingRecord; invited: boolean }
   | { type: 'SatisfactionSelected'; sessionId: string; level: number; at: number }
   | { type: 'SessionEnded'; sessionId: string; endStatus: EndStatus; event: EndEvent; closeBy: CloseBy; at: number; agentId?: string }
-  | { type: 'UserPresence'; online: boolean };
+  | { type: 'UserPresence'; online: boolean }
+  /** src 7 arrived (not stored: it is an online-only signal); reported to a self-built AI backend. */
+  | { type: 'UserEntered'; sessionId: string; at: number; body: unknown[] };
 
 const RECENT_SENDS = 16;
 const RATINGS_KEPT = 5;
@@ -204,6 +207,8 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return s.cur?.sessionId === e.sessionId ? { ...s, cur: undefined } : s;
     case 'UserPresence':
       return { ...s, userOffline: !e.online };
+    case 'UserEntered':
+      return s;
   }
 }
 
@@ -472,6 +477,7 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
   switch (payload?.src) {
     case Src.StartFlow: {
       if (!t.state.cur) begin(t, env);
+      if (env.app.callbacks?.thirdPartyBot) t.emit({ type: 'UserEntered', sessionId: t.state.cur!.sessionId, at: env.ctx.now, body: msg.body });
       t.do({ t: 'push', to: userOf(t.state), frame: { type: 'message', data: { sessionId: t.state.cur!.sessionId, account: t.state.csAccount, seq: 0, msgKey: '', from: t.state.csAccount, fromRole: FromRole.System, time: 0, body: [custom({ src: Src.RatingRules, content: { menuSendRuleFlag: ratingRules(env.app) } })], transient: true } } });
       flag(t, [seatStatus(t.state.cur!.phase === Phase.Agent)]);
       if (env.account.chatbotDisabled && t.state.cur!.phase === Phase.Chatbot) requestHuman(t, env);
@@ -500,7 +506,10 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
   ok(t, msg.replyTo, ackData(t, msg.random, m));
   switch (cur.phase) {
     case Phase.Chatbot:
-      if (env.account.chatbotDisabled || matchesToHuman(env.app.session.toHumanKeywords, plainText(msg.body))) requestHuman(t, env);
+      if (env.account.chatbotDisabled) requestHuman(t, env);
+      // Self-built AI: the backend answers (send_msg) and decides the handover (transfer_to_human).
+      else if (env.app.callbacks?.thirdPartyBot) robotIdle(t, env);
+      else if (matchesToHuman(env.app.session.toHumanKeywords, plainText(msg.body))) requestHuman(t, env);
       else {
         robotIdle(t, env);
         systemText(t, env, prompt(env.app, env.account, 'robotFallback'));
@@ -819,34 +828,41 @@ export const session: ActorDef<SessionState, SessionMsg, SessionEvent> = {
       return t.done();
     }
     const env: Env = { ctx, app, account, conv: sessionAddress(state.app, state.csAccount, state.userId) };
-    switch (msg.type) {
-      case 'userSend': userSend(t, env, msg); break;
-      case 'agentSend': agentSend(t, env, msg); break;
-      case 'agentAction': agentAction(t, env, msg); break;
-      case '$timer': timer(t, env, msg.key as TimerKey); break;
-      case 'userOffline': {
-        if (!t.state.userOffline) t.emit({ type: 'UserPresence', online: false });
-        const cur = t.state.cur;
-        if (cur && (cur.phase === Phase.Queueing || cur.phase === Phase.Transferring)) queueOffline(t, env);
-        break;
-      }
-      case 'userOnline':
-        if (t.state.userOffline) t.emit({ type: 'UserPresence', online: true });
-        setDeadline(t, 'queueOffline', undefined);
-        break;
-      case 'adminTransferToHuman':
-      case 'adminTransfer':
-      case 'adminEnd':
-      case 'adminSuspend':
-      case 'adminUnsuspend':
-      case 'adminMark':
-      case 'adminSend':
-      case 'adminEdit':
-      case 'adminStream':
-        admin(t, env, msg);
-        break;
-      default: routing(t, env, msg);
-    }
-    return t.done();
+    const decision = decideFor(t, env, msg);
+    for (const f of sessionNotifications(app, state, decision.events, decision.effects)) decision.effects.push(f);
+    return decision;
   },
 };
+
+/** The turn itself; `decide` adds the callbacks it implies. */
+function decideFor(t: T, env: Env, msg: SessionMsg): ReturnType<T['done']> {
+  switch (msg.type) {
+    case 'userSend': userSend(t, env, msg); break;
+    case 'agentSend': agentSend(t, env, msg); break;
+    case 'agentAction': agentAction(t, env, msg); break;
+    case '$timer': timer(t, env, msg.key as TimerKey); break;
+    case 'userOffline': {
+      if (!t.state.userOffline) t.emit({ type: 'UserPresence', online: false });
+      const cur = t.state.cur;
+      if (cur && (cur.phase === Phase.Queueing || cur.phase === Phase.Transferring)) queueOffline(t, env);
+      break;
+    }
+    case 'userOnline':
+      if (t.state.userOffline) t.emit({ type: 'UserPresence', online: true });
+      setDeadline(t, 'queueOffline', undefined);
+      break;
+    case 'adminTransferToHuman':
+    case 'adminTransfer':
+    case 'adminEnd':
+    case 'adminSuspend':
+    case 'adminUnsuspend':
+    case 'adminMark':
+    case 'adminSend':
+    case 'adminEdit':
+    case 'adminStream':
+      admin(t, env, msg);
+      break;
+    default: routing(t, env, msg);
+  }
+  return t.done();
+}

@@ -39,6 +39,11 @@ export type Effect =
   | { t: 'cancelTimer'; key: string }
   /** Store (or overwrite) a message of a conversation. */
   | { t: 'message'; conv: string; message: StoredMessage }
+  /**
+   * A callback to the app's backend, kept in the durable outbox with this turn's writes and delivered in order per
+   * `key`, retried until it is accepted.
+   */
+  | { t: 'callback'; app: number; key: string; command: string; body: Record<string, unknown> }
   /** Maintain the index of active sessions per user (for presence). */
   | { t: 'activeSession'; app: number; userId: string; csAccount: string; sessionId: string | null };
 

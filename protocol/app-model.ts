@@ -109,6 +109,18 @@ export interface AppModel {
   groups: Record<string, Group>;
   csAccounts: Record<string, CsAccount>;
   session: SessionSettings;
+  callbacks?: CallbackSettings;
+}
+
+/** Developer settings: where the app's backend receives callbacks. */
+export interface CallbackSettings {
+  url: string;
+  /** Desk.SessionEventNotify on (the console's switch). */
+  sessionEvents: boolean;
+  /** Self-built AI: the robot does not answer; user messages reach the backend, which replies with send_msg. */
+  thirdPartyBot: boolean;
+  /** Key of the HMAC-SHA256 signature over each callback body. */
+  token: string;
 }
 
 export const DEFAULT_CS_ACCOUNT = '@customer_service_account';

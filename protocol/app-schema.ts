@@ -106,5 +106,14 @@ export const appSchema = {
     members: { type: 'array', optional: true, max: 10000, items: memberSchema },
     csAccounts: { type: 'array', optional: true, max: 200, items: csAccountSchema },
     session: sessionSettingsSchema,
+    callbacks: {
+      type: 'object', optional: true, strict: true,
+      props: {
+        url: { type: 'url' },
+        sessionEvents: { type: 'boolean', optional: true },
+        thirdPartyBot: { type: 'boolean', optional: true },
+        token: { type: 'string', min: 16, max: 256 },
+      },
+    },
   },
 } as const;

@@ -3,16 +3,18 @@ import client from 'prom-client';
 import { queueAddress, sessionAddress } from '../actors/address';
 import type { QueueState } from '../actors/queue';
 import type { SessionState } from '../actors/session';
+import type { DeliveryMetrics } from './callbacks/delivery';
 import type { AppRegistry } from './config/apps';
 import type { Runtime, RuntimeMetrics } from './runtime/runtime';
 import type { Store } from './store/store';
 
-export class Metrics implements RuntimeMetrics {
+export class Metrics implements RuntimeMetrics, DeliveryMetrics {
   readonly registry = new client.Registry();
   private readonly connections = new client.Gauge({ name: 'desk_connections', help: 'Open WebSocket connections', labelNames: ['role'], registers: [this.registry] });
   private readonly messages = new client.Counter({ name: 'desk_messages_total', help: 'Messages stored', registers: [this.registry] });
   private readonly handled = new client.Counter({ name: 'desk_actor_messages_total', help: 'Actor messages handled', registers: [this.registry] });
   private readonly failures = new client.Counter({ name: 'desk_actor_failures_total', help: 'Actor restarts after a throw', labelNames: ['kind'], registers: [this.registry] });
+  private readonly callbacks = new client.Counter({ name: 'desk_callbacks_total', help: 'Callback deliveries by outcome', labelNames: ['outcome'], registers: [this.registry] });
   private readonly commitLatency = new client.Histogram({
     name: 'desk_commit_seconds', help: 'Time from the end of a turn to its commit', registers: [this.registry],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
@@ -50,6 +52,7 @@ export class Metrics implements RuntimeMetrics {
       },
     });
     new client.Gauge({ name: 'desk_actors_in_memory', help: 'Actors in memory', registers: [this.registry], collect() { this.set(runtime.activeActors()); } });
+    new client.Gauge({ name: 'desk_callbacks_failed', help: 'Callbacks set aside after their last attempt (kept in the store)', registers: [this.registry], collect() { this.set(store.failedCallbackCount()); } });
   }
 
   connection(role: string, delta: number): void {
@@ -66,5 +69,14 @@ export class Metrics implements RuntimeMetrics {
   }
   message(): void {
     this.messages.inc();
+  }
+  callbackDelivered(): void {
+    this.callbacks.inc({ outcome: 'delivered' });
+  }
+  callbackRetried(): void {
+    this.callbacks.inc({ outcome: 'retried' });
+  }
+  callbackFailed(): void {
+    this.callbacks.inc({ outcome: 'failed' });
   }
 }

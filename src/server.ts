@@ -6,6 +6,7 @@ import { agent } from '../actors/agent';
 import { queue } from '../actors/queue';
 import { session } from '../actors/session';
 import { SigVerifier } from './auth/sigs';
+import { CallbackDelivery, type DeliveryOptions } from './callbacks/delivery';
 import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
 import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
@@ -23,6 +24,7 @@ export interface ServerOptions {
   log?: Logger;
   newId?: () => string;
   limits?: Partial<GatewayLimits>;
+  delivery?: Partial<DeliveryOptions>;
 }
 
 export interface RunningServer {
@@ -43,6 +45,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const boot = apps.bootstrap(cfg);
   const metrics = new Metrics();
   let gateway: Gateway | undefined;
+  let delivery: CallbackDelivery | undefined;
   const runtime = new Runtime({
     store, clock, log, apps: apps.get, metrics, newId: opts.newId,
     defs: [session, agent, queue],
@@ -51,6 +54,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
       reply: (...a) => gateway?.reply(...a),
       beginBatch: () => gateway?.beginBatch(),
       endBatch: () => gateway?.endBatch(),
+      callback: (id, entry) => delivery?.add(id, entry),
     },
   });
   const sigs = new SigVerifier();
@@ -58,7 +62,9 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   metrics.attach(runtime, store, apps);
   await store.commit();
 
+  delivery = new CallbackDelivery(store, apps, clock, log, metrics, opts.delivery);
   runtime.start();
+  delivery.start();
   // No socket survives a restart: members start their offline grace, queued users their offline grace.
   for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
   for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });
@@ -102,6 +108,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
       gateway!.shutdown();
       await runtime.idle();
       runtime.stop();
+      delivery!.stop();
       await store.close();
     },
   };

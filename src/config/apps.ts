@@ -65,6 +65,10 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
     app.csAccounts[a.userId] = { ...base, ...a, prompts: { ...base.prompts, ...(a.prompts ?? {}) }, workTime: a.workTime ?? base.workTime };
   }
   app.session = mergeSession(app.session, decl.session);
+  if (decl.callbacks) {
+    const c = decl.callbacks;
+    app.callbacks = { url: c.url, sessionEvents: c.sessionEvents ?? true, thirdPartyBot: c.thirdPartyBot ?? false, token: c.token };
+  }
   validateReferences(app);
   return app;
 }

@@ -14,7 +14,7 @@ import type { ActorDef, Address, Ctx, Effect, Recipient, ReplyTo } from '../../a
 import type { AppModel } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import type { ServerFrame } from '../../protocol/frames';
-import type { Store } from '../store/store';
+import type { OutboxEntry, Store } from '../store/store';
 import type { Clock } from './clock';
 
 /** Where outward effects go: the WebSocket gateway (and later the bus). */
@@ -24,6 +24,8 @@ export interface Outlet {
   /** Called around each batch of released effects, so sends to one socket can be corked together. */
   beginBatch(): void;
   endBatch(): void;
+  /** A callback committed to the outbox, to deliver. */
+  callback?(id: number, entry: OutboxEntry): void;
 }
 
 export interface Reply { ok: boolean; data?: unknown; code?: number; info?: string }
@@ -78,7 +80,8 @@ interface Cell {
 type Released =
   | { k: 'push'; to: Recipient; frame: ServerFrame; exceptConn?: number }
   | { k: 'reply'; replyTo: ReplyTo; result: Reply }
-  | { k: 'deliver'; to: Address; msg: unknown; mid: number };
+  | { k: 'deliver'; to: Address; msg: unknown; mid: number }
+  | { k: 'callback'; id: number; entry: OutboxEntry };
 
 export class Runtime {
   private readonly cells = new Map<Address, Cell>();
@@ -321,6 +324,11 @@ export class Runtime {
       case 'activeSession':
         store.setActiveSession(f.app, f.userId, f.csAccount, f.sessionId, from, now);
         break;
+      case 'callback': {
+        const entry: OutboxEntry = { app: f.app, key: f.key, command: f.command, body: f.body, createdAt: now };
+        this.released.push({ k: 'callback', id: store.enqueueCallback(entry), entry });
+        break;
+      }
     }
   }
 
@@ -377,6 +385,9 @@ export class Runtime {
             break;
           case 'deliver':
             this.enqueue(this.cell(r.to), { msg: r.msg, mid: r.mid });
+            break;
+          case 'callback':
+            outlet.callback?.(r.id, r.entry);
             break;
         }
       }

@@ -20,6 +20,8 @@ export interface MailboxEntry { to: Address; msg: unknown }
 export interface EventRecord { t: number; es: unknown[] }
 /** An actor's state after its first `n` event records. */
 export interface Snapshot { n: number; state: unknown }
+/** A callback waiting in the durable outbox. */
+export interface OutboxEntry { app: number; key: string; command: string; body: Record<string, unknown>; createdAt: number }
 export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
 
 export class Store {
@@ -32,6 +34,9 @@ export class Store {
   private readonly active: Database<string, [number, string, string]>;
   private readonly sessionIndex: Database<SessionIndex, string>;
   private readonly meta: Database<unknown, Key>;
+  private readonly outbox: Database<OutboxEntry, number>;
+  private readonly failedCallbacks: Database<OutboxEntry & { reason: string }, number>;
+  private outboxSeq: number;
   private mailboxSeq: number;
   /** Resolves when the latest transaction started is committed (and flushed when fsync is on). */
   private last: Promise<unknown> = Promise.resolve();
@@ -62,6 +67,9 @@ export class Store {
     this.active = this.root.openDB({ name: 'active' });
     this.sessionIndex = this.root.openDB({ name: 'sessions' });
     this.meta = this.root.openDB({ name: 'meta' });
+    this.outbox = this.root.openDB({ name: 'outbox', ...plain });
+    this.failedCallbacks = this.root.openDB({ name: 'failed-callbacks', ...plain });
+    this.outboxSeq = Math.max(lastKey(this.outbox), lastKey(this.failedCallbacks));
     this.mailboxSeq = lastKey(this.mailbox);
   }
 
@@ -135,6 +143,27 @@ export class Store {
   }
   removeMail(id: number): void {
     this.write(() => this.mailbox.removeSync(id));
+  }
+  enqueueCallback(entry: OutboxEntry): number {
+    const id = ++this.outboxSeq;
+    this.write(() => this.outbox.putSync(id, entry));
+    return id;
+  }
+  removeCallback(id: number): void {
+    this.write(() => this.outbox.removeSync(id));
+  }
+  /** Moves a callback that will not be delivered out of the outbox, keeping it for the operator. */
+  failCallback(id: number, entry: OutboxEntry, reason: string): void {
+    this.write(() => {
+      this.outbox.removeSync(id);
+      this.failedCallbacks.putSync(id, { ...entry, reason });
+    });
+  }
+  pendingCallbacks(): { id: number; entry: OutboxEntry }[] {
+    return [...this.outbox.getRange().map((e) => ({ id: e.key, entry: e.value }))];
+  }
+  failedCallbackCount(): number {
+    return this.failedCallbacks.getCount();
   }
   setActiveSession(app: number, userId: string, csAccount: string, sessionId: string | null, conv: Address, at: number): void {
     if (sessionId === null) {

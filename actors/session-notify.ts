@@ -1,0 +1,93 @@
+/**
+ * Desk.SessionEventNotify: what a session turn reports to the app's backend, derived from the turn's events and
+ * stored messages (product.md §2.5). Pure; the session actor appends these as `callback` effects.
+ */
+import type { AppModel } from '../protocol/app-model';
+import type { SessionEvent, SessionState } from './session';
+import type { Effect, StoredMessage } from './types';
+
+export const SESSION_EVENT_COMMAND = 'Desk.SessionEventNotify';
+
+type Body = Record<string, unknown>;
+
+export function sessionNotifications(app: AppModel, before: SessionState, events: readonly SessionEvent[], effects: readonly Effect[]): Effect[] {
+  const cb = app.callbacks;
+  if (!cb?.url || (!cb.sessionEvents && !cb.thirdPartyBot)) return [];
+  // With only the self-built AI switch on, the backend hears the user's robot-phase messages and nothing else.
+  const wanted = (event: string): boolean => cb.sessionEvents || event === 'ChatBot.UserSendMsg';
+  const stored = new Map<number, StoredMessage>();
+  for (const f of effects) if (f.t === 'message') stored.set(f.message.seq, f.message);
+  const out: Effect[] = [];
+  // Walk the events with the session as it was at each, so a message is reported in the phase it arrived in.
+  let cur = before.cur;
+  let agentId = cur?.agentId ?? '';
+  const base = (sessionId: string, event: string, at: number): Body => ({
+    CallbackCommand: SESSION_EVENT_COMMAND, SessionId: sessionId, Event: event, EventTime: at, ChannelType: 'SDK',
+    ClientUserId: before.userId, CustomerServiceId: before.csAccount, AgentId: agentId, IsContactUser: false,
+  });
+  const emit = (body: Body): void => {
+    if (!wanted(String(body.Event))) return;
+    out.push({ t: 'callback', app: before.app, key: String(body.SessionId), command: SESSION_EVENT_COMMAND, body });
+  };
+  for (const e of events) {
+    switch (e.type) {
+      case 'SessionBegin':
+        cur = { sessionId: e.sessionId, phase: 'Chatbot' } as SessionState['cur'];
+        agentId = '';
+        emit(base(e.sessionId, 'SessionBegin', e.at));
+        break;
+      case 'MessageAdded': {
+        const m = stored.get(e.seq);
+        const robotPhase = !cur || cur.phase === 'Chatbot' || cur.phase === 'Transferring';
+        const event = e.fromRole === 1 ? (robotPhase ? 'ChatBot.UserSendMsg' : 'Human.UserSendMsg')
+          : e.fromRole === 2 ? 'Human.AgentSendMsg' : robotPhase ? 'ChatBot.RobotSendMsg' : undefined;
+        if (event && m) emit({ ...base(e.sessionId, event, e.at), MsgKey: m.msgKey, MsgBody: m.body, CloudCustomData: m.cloudCustomData ?? '' });
+        break;
+      }
+      case 'UserEntered':
+        if (cb.thirdPartyBot) emit({ ...base(e.sessionId, 'ChatBot.UserSendMsg', e.at), MsgKey: '', MsgBody: e.body, CloudCustomData: '' });
+        break;
+      case 'TransferringToHuman':
+        cur = { ...cur!, phase: 'Transferring' };
+        emit(base(e.sessionId, 'TransferringToHuman', e.at));
+        break;
+      case 'TransferringToHumanWait':
+        cur = { ...cur!, phase: 'Queueing' };
+        emit(base(e.sessionId, 'TransferringToHumanWait', e.at));
+        break;
+      case 'NoAgentOnline':
+        cur = { ...cur!, phase: 'Chatbot' };
+        emit(base(e.sessionId, 'NoAgentOnline', e.at));
+        break;
+      case 'Assigned':
+        agentId = e.memberId;
+        if (!e.manual) cur = { ...cur!, phase: 'Agent' };
+        break;
+      case 'TransferToHumanSuccess':
+        agentId = e.memberId;
+        cur = { ...cur!, phase: 'Agent' };
+        emit(base(e.sessionId, 'TransferToHumanSuccess', e.at));
+        break;
+      case 'MemberAccessTimeout':
+        emit(base(e.sessionId, 'MemberAccessTimeout', e.at));
+        agentId = '';
+        break;
+      case 'AgentForward':
+        agentId = e.to;
+        emit({ ...base(e.sessionId, 'AgentForward', e.at), ForwardFromAgentId: e.from });
+        break;
+      case 'SatisfactionSelected':
+        emit({ ...base(e.sessionId, 'SatisfactionSelected', e.at), SatisfactionSelected: e.level });
+        break;
+      case 'SessionEnded':
+        // GAP-29: the specific end event, then SessionEnd, for every end.
+        if (e.event !== 'SessionEnd') emit(base(e.sessionId, e.event, e.at));
+        emit(base(e.sessionId, 'SessionEnd', e.at));
+        cur = undefined;
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}

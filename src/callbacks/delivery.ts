@@ -1,0 +1,152 @@
+/**
+ * Delivers the durable outbox to the apps' backends: in order per key (a session), one at a time, retried with
+ * exponential backoff, removed once accepted (any 2xx), and kept apart (and counted) when it keeps failing.
+ *
+ * Each POST carries `SdkAppid`, `CallbackCommand`, `contenttype`, `ClientIP` and `OptPlatform` in the query, and
+ * three headers a receiver can check: `X-Desk-Idempotency-Key` (stable across retries), `X-Desk-Timestamp` (ms)
+ * and `X-Desk-Signature` = hex HMAC-SHA256(callback token, `<timestamp>.<body>`), so replays and forgeries can be
+ * refused.
+ */
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AppRegistry } from '../config/apps';
+import type { Clock } from '../runtime/clock';
+import type { OutboxEntry, Store } from '../store/store';
+
+export interface DeliveryOptions {
+  /** Wait for a reply before counting the attempt as failed. */
+  timeoutMs: number;
+  /** Attempts before a callback is set aside as failed. */
+  maxAttempts: number;
+  /** First retry delay; doubled each attempt up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const defaultDelivery: DeliveryOptions = { timeoutMs: 5000, maxAttempts: 12, baseDelayMs: 1000, maxDelayMs: 300_000 };
+
+export interface DeliveryMetrics { callbackDelivered(): void; callbackFailed(): void; callbackRetried(): void }
+
+export function sign(token: string, timestamp: number, body: string): string {
+  return createHmac('sha256', token).update(`${timestamp}.${body}`).digest('hex');
+}
+
+interface Pending { id: number; entry: OutboxEntry; attempts: number }
+
+export class CallbackDelivery {
+  /** Waiting callbacks per key, head first; a key with an entry here is being worked on. */
+  private readonly queues = new Map<string, Pending[]>();
+  private stopped = false;
+  private readonly o: DeliveryOptions;
+
+  constructor(
+    private readonly store: Store,
+    private readonly apps: AppRegistry,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly metrics?: DeliveryMetrics,
+    options: Partial<DeliveryOptions> = {},
+  ) {
+    this.o = { ...defaultDelivery, ...options };
+  }
+
+  /** Picks up what the outbox held at start (committed before a crash, not yet accepted). */
+  start(): void {
+    for (const { id, entry } of this.store.pendingCallbacks()) this.add(id, entry);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** A callback just committed to the outbox. */
+  add(id: number, entry: OutboxEntry): void {
+    const queueKey = `${entry.app}|${entry.key}`;
+    let q = this.queues.get(queueKey);
+    const idle = !q;
+    if (!q) this.queues.set(queueKey, (q = []));
+    q.push({ id, entry, attempts: 0 });
+    if (idle) void this.attempt(queueKey);
+  }
+
+  pending(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
+  private async attempt(queueKey: string): Promise<void> {
+    if (this.stopped) return;
+    const q = this.queues.get(queueKey);
+    const head = q?.[0];
+    if (!q || !head) return;
+    const app = this.apps.get(head.entry.app);
+    const cb = app?.callbacks;
+    if (!app || !cb?.url) {
+      this.settle(queueKey, head, 'no callback URL configured');
+      return;
+    }
+    head.attempts++;
+    let failure: string | undefined;
+    try {
+      failure = await this.post(cb.url, cb.token, head);
+    } catch (err) {
+      failure = (err as Error).message;
+    }
+    if (this.stopped) return;
+    if (failure === undefined) {
+      this.settle(queueKey, head);
+      return;
+    }
+    if (head.attempts >= this.o.maxAttempts) {
+      this.log.warn({ callback: head.id, command: head.entry.command, failure }, 'callback failed for good; kept in failed-callbacks');
+      this.settle(queueKey, head, failure);
+      return;
+    }
+    this.metrics?.callbackRetried();
+    const delay = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (head.attempts - 1));
+    this.log.info({ callback: head.id, command: head.entry.command, failure, retryInMs: delay }, 'callback not accepted; will retry');
+    this.clock.schedule(this.clock.now() + delay, () => void this.attempt(queueKey));
+  }
+
+  /** One POST; undefined when accepted, else why not. */
+  private async post(url: string, token: string, p: Pending): Promise<string | undefined> {
+    const body = JSON.stringify(p.entry.body);
+    const timestamp = this.clock.now();
+    const target = new URL(url);
+    target.searchParams.set('SdkAppid', String(p.entry.app));
+    target.searchParams.set('CallbackCommand', p.entry.command);
+    target.searchParams.set('contenttype', 'json');
+    target.searchParams.set('ClientIP', '127.0.0.1');
+    target.searchParams.set('OptPlatform', 'RESTAPI');
+    const res = await fetch(target, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-desk-idempotency-key': `${p.entry.app}-${p.id}`,
+        'x-desk-timestamp': String(timestamp),
+        'x-desk-signature': sign(token, timestamp, body),
+      },
+      signal: AbortSignal.timeout(this.o.timeoutMs),
+    });
+    await res.arrayBuffer();
+    return res.ok ? undefined : `HTTP ${res.status}`;
+  }
+
+  /** Done with the head: removed (accepted) or set aside (failed); then the next of the same key. */
+  private settle(queueKey: string, head: Pending, failure?: string): void {
+    if (failure === undefined) {
+      this.store.removeCallback(head.id);
+      this.metrics?.callbackDelivered();
+    } else {
+      this.store.failCallback(head.id, head.entry, failure);
+      this.metrics?.callbackFailed();
+    }
+    this.store.commit().catch((err: unknown) => this.log.error({ err }, 'outbox commit failed'));
+    const q = this.queues.get(queueKey)!;
+    q.shift();
+    if (q.length === 0) this.queues.delete(queueKey);
+    else void this.attempt(queueKey);
+  }
+}
