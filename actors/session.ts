@@ -11,7 +11,7 @@ import {
   type RatingCardContent, type TimMsgElement,
 } from '../protocol/im';
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
-import type { AdminMsg, SessionMsg } from './messages';
+import type { AdminMsg, AssignAnswer, SessionMsg } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
 import { sessionNotifications } from './session-notify';
@@ -41,7 +41,7 @@ export type EndStatus = (typeof EndStatus)[keyof typeof EndStatus];
 export type EndEvent = 'SessionUserEnd' | 'SessionAgentEnd' | 'SessionUserTimeoutEnd' | 'SessionAgentTimeoutEnd' | 'SessionPendingAutoFinishEnd' | 'SessionEnd';
 export type CloseBy = 'client' | 'seat' | 'admin' | 'timer';
 
-export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline'] as const;
+export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline', 'assignAnswer'] as const;
 export type TimerKey = (typeof timerKeys)[number];
 
 export interface CurrentSession {
@@ -67,6 +67,8 @@ export interface CurrentSession {
   pendingForward?: { replyTo?: ReplyTo; by: string; groupId: number };
   /** A REST transfer_to_human waiting for the queue's answer, and whether to tell the user if nobody is online. */
   pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean };
+  /** Waiting for the business server's assignment answer. */
+  awaitingAssign?: boolean;
   /** Streaming messages not finished yet (send_stream_msg), by msgKey. */
   streams?: Record<string, { seq: number; time: number; chunks: string[] }>;
   /** mark_session's mark and star. */
@@ -104,6 +106,9 @@ export type SessionEvent =
   | { type: 'MessageAdded'; sessionId: string; seq: number; msgKey: string; fromRole: 1 | 2 | 3; from: string; random: number; at: number }
   | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number; replyTo?: ReplyTo; tipIfNoAgent: boolean }
   | { type: 'TransferAnswered'; sessionId: string }
+  /** Assignment strategy 2: the business server was asked; `awaitingAssign` until it answers or times out. */
+  | { type: 'AssignAsked'; sessionId: string; at: number }
+  | { type: 'AssignDecided'; sessionId: string; groupId: number; priority: number; agentIds?: string[]; denied: boolean; fallback: boolean }
   | { type: 'StreamChunk'; sessionId: string; msgKey: string; seq: number; time: number; chunk: string; finished: boolean }
   | { type: 'SessionMarked'; sessionId: string; mark?: string; starred?: boolean; userTimeoutOn?: boolean }
   | { type: 'TransferringToHumanWait'; sessionId: string; at: number; position: number }
@@ -155,6 +160,12 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       });
     case 'TransferAnswered':
       return patchCur(s, e.sessionId, { pendingTransfer: undefined });
+    case 'AssignAsked':
+      return patchCur(s, e.sessionId, { awaitingAssign: true });
+    case 'AssignDecided':
+      return patchCur(s, e.sessionId, e.denied
+        ? { awaitingAssign: false, phase: Phase.Chatbot, pendingTransfer: undefined }
+        : { awaitingAssign: false, groupId: e.groupId, priority: e.priority });
     case 'StreamChunk': {
       const streams = { ...(s.cur?.streams ?? {}) };
       if (e.finished) delete streams[e.msgKey];
@@ -341,7 +352,51 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   setDeadline(t, 'robotIdle', undefined);
   t.emit({ type: 'TransferringToHuman', sessionId: cur.sessionId, at: env.ctx.now, groupId, priority, replyTo: opts.replyTo, tipIfNoAgent: opts.tipIfNoAgent ?? true });
   systemText(t, env, prompt(env.app, env.account, 'transferring'));
-  t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority, enqueuedAt: env.ctx.now, agentIds: opts.agentIds, exclude: [] } });
+  const url = env.account.assignmentStrategy === 2 ? env.account.assignedByWebhookURL : undefined;
+  // Strategy 2 decides unless the REST call already named a group or agents.
+  if (url && opts.groupId === undefined && opts.agentIds === undefined) {
+    t.emit({ type: 'AssignAsked', sessionId: cur.sessionId, at: env.ctx.now });
+    t.do({ t: 'ask', app: t.state.app, url, command: ASSIGN_COMMAND, reply: 'assignAnswer', body: {
+      CallbackCommand: ASSIGN_COMMAND, SessionId: cur.sessionId, ClientUserId: t.state.userId, CustomerServiceId: t.state.csAccount, EventTime: env.ctx.now,
+    } });
+    setDeadline(t, 'assignAnswer', env.ctx.now + ASSIGN_WAIT_MS);
+    return;
+  }
+  enqueue(t, env, groupId, priority, opts.agentIds);
+}
+
+export const ASSIGN_COMMAND = 'ChatBot.OnAssignHuman';
+/** How long the session waits for the business server before the default strategy decides (GAP-18). */
+export const ASSIGN_WAIT_MS = 10_000;
+
+function enqueue(t: T, env: Env, groupId: number, priority: number, agentIds?: string[]): void {
+  t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: t.state.cur!.sessionId, conv: env.conv, priority, enqueuedAt: env.ctx.now, agentIds, exclude: [] } });
+}
+
+/**
+ * The business server's answer (or its absence). A usable answer picks the group, the agents and the priority;
+ * `AgentTransferDenied: 1` keeps the session with the robot (GAP-17: with the transfer-failed prompt); no answer,
+ * a failure or an unknown group falls back to the default strategy (GAP-18).
+ */
+function assignDecided(t: T, env: Env, a: { ok: boolean; answer?: AssignAnswer }): void {
+  const cur = t.state.cur!;
+  setDeadline(t, 'assignAnswer', undefined);
+  const answer = a.ok ? a.answer : undefined;
+  const groupOk = answer?.AgentGroupId === undefined || !!groupOf(env.app, answer.AgentGroupId);
+  const usable = !!answer && groupOk;
+  const denied = usable && answer!.AgentTransferDenied === 1;
+  const groupId = usable && answer!.AgentGroupId !== undefined ? answer!.AgentGroupId : env.account.agentGroupId;
+  const priority = usable && answer!.Priority !== undefined ? answer!.Priority : cur.priority;
+  const agentIds = usable && answer!.AgentIdList?.length ? answer!.AgentIdList : undefined;
+  const replyTo = cur.pendingTransfer?.replyTo;
+  t.emit({ type: 'AssignDecided', sessionId: cur.sessionId, groupId, priority, agentIds, denied, fallback: !usable });
+  if (denied) {
+    t.refuse(replyTo, ErrorCode.NotTransferable, 'the business server denied the transfer');
+    systemText(t, env, prompt(env.app, env.account, 'transferFailed'));
+    robotIdle(t, env);
+    return;
+  }
+  enqueue(t, env, groupId, priority, agentIds);
 }
 
 /** Answers a REST transfer_to_human once the queue has placed the session. */
@@ -765,6 +820,9 @@ function timer(t: T, env: Env, key: TimerKey): void {
     case 'queueOffline':
       if (cur.phase === Phase.Queueing || cur.phase === Phase.Transferring) end(t, env, EndStatus.UserAbandonedDuringQueueing, 'SessionPendingAutoFinishEnd', 'timer');
       break;
+    case 'assignAnswer':
+      if (cur.awaitingAssign) assignDecided(t, env, { ok: false });
+      break;
   }
 }
 
@@ -805,6 +863,9 @@ function routing(t: T, env: Env, msg: Exclude<SessionMsg, { type: 'userSend' | '
       return;
     case 'offerRevoked':
       if (current && cur.phase === Phase.Waiting && cur.agentId === msg.memberId) lapse(t, env, msg.memberId, false);
+      return;
+    case 'assignAnswer':
+      if (current && cur.awaitingAssign) assignDecided(t, env, msg);
       return;
     case 'unsuspended':
       if (current && cur.agentId === msg.memberId && cur.suspended) t.emit({ type: 'SuspendChanged', sessionId: cur.sessionId, suspended: false, at: env.ctx.now });

@@ -44,6 +44,12 @@ export type Effect =
    * `key`, retried until it is accepted.
    */
   | { t: 'callback'; app: number; key: string; command: string; body: Record<string, unknown> }
+  /**
+   * A request to the app's backend whose answer decides what happens next (ChatBot.OnAssignHuman): sent after
+   * commit; the answer comes back to the actor as `{ type: reply, ok, answer }`. Not durable: the actor keeps a
+   * timer for the case it never comes.
+   */
+  | { t: 'ask'; app: number; url: string; command: string; body: Record<string, unknown>; reply: string }
   /** Maintain the index of active sessions per user (for presence). */
   | { t: 'activeSession'; app: number; userId: string; csAccount: string; sessionId: string | null };
 

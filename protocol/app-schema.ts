@@ -64,6 +64,10 @@ export const csAccountSchema = {
     prompts: promptsSchema,
     userTimeoutSec: { type: 'number', integer: true, min: 0, max: 86400 * 7, optional: true },
     workTime: workTimeSchema,
+    assignmentStrategy: { type: 'enum', values: [0, 1, 2], optional: true },
+    chooseSkillGroupPrompt: { type: 'string', max: 2000, optional: true },
+    displayGroupsChoices: { type: 'array', optional: true, max: 100, items: { type: 'number', integer: true, min: 0 } },
+    assignedByWebhookURL: { type: 'url', optional: true },
   },
 } as const;
 

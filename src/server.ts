@@ -55,6 +55,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
       beginBatch: () => gateway?.beginBatch(),
       endBatch: () => gateway?.endBatch(),
       callback: (id, entry) => delivery?.add(id, entry),
+      ask: (from, a) => delivery?.ask(from, a, (to, msg) => runtime.tell(to, msg)),
     },
   });
   const sigs = new SigVerifier();

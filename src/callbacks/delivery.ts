@@ -7,8 +7,10 @@
  * and `X-Desk-Signature` = hex HMAC-SHA256(callback token, `<timestamp>.<body>`), so replays and forgeries can be
  * refused.
  */
+import Validator from 'fastest-validator';
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import { assignHumanReply } from '../../protocol/rest/callbacks';
 import type { AppRegistry } from '../config/apps';
 import type { Clock } from '../runtime/clock';
 import type { OutboxEntry, Store } from '../store/store';
@@ -26,6 +28,9 @@ export interface DeliveryOptions {
 export const defaultDelivery: DeliveryOptions = { timeoutMs: 5000, maxAttempts: 12, baseDelayMs: 1000, maxDelayMs: 300_000 };
 
 export interface DeliveryMetrics { callbackDelivered(): void; callbackFailed(): void; callbackRetried(): void }
+
+const assignReply = new Validator().compile(assignHumanReply);
+const parseFailure = (r: true | unknown[] | Promise<unknown>): boolean => r !== true;
 
 export function sign(token: string, timestamp: number, body: string): string {
   return createHmac('sha256', token).update(`${timestamp}.${body}`).digest('hex');
@@ -109,29 +114,61 @@ export class CallbackDelivery {
     this.clock.schedule(this.clock.now() + delay, () => void this.attempt(queueKey));
   }
 
-  /** One POST; undefined when accepted, else why not. */
+  /** One POST of an outbox entry; undefined when accepted, else why not. */
   private async post(url: string, token: string, p: Pending): Promise<string | undefined> {
-    const body = JSON.stringify(p.entry.body);
+    const res = await this.request(url, token, p.entry.app, p.entry.command, p.entry.body, `${p.entry.app}-${p.id}`);
+    await res.arrayBuffer();
+    return res.ok ? undefined : `HTTP ${res.status}`;
+  }
+
+  private request(url: string, token: string, app: number, command: string, payload: Record<string, unknown>, key: string): Promise<Response> {
+    const body = JSON.stringify(payload);
     const timestamp = this.clock.now();
     const target = new URL(url);
-    target.searchParams.set('SdkAppid', String(p.entry.app));
-    target.searchParams.set('CallbackCommand', p.entry.command);
+    target.searchParams.set('SdkAppid', String(app));
+    target.searchParams.set('CallbackCommand', command);
     target.searchParams.set('contenttype', 'json');
     target.searchParams.set('ClientIP', '127.0.0.1');
     target.searchParams.set('OptPlatform', 'RESTAPI');
-    const res = await fetch(target, {
+    return fetch(target, {
       method: 'POST',
       body,
       headers: {
         'content-type': 'application/json',
-        'x-desk-idempotency-key': `${p.entry.app}-${p.id}`,
+        'x-desk-idempotency-key': key,
         'x-desk-timestamp': String(timestamp),
         'x-desk-signature': sign(token, timestamp, body),
       },
       signal: AbortSignal.timeout(this.o.timeoutMs),
     });
-    await res.arrayBuffer();
-    return res.ok ? undefined : `HTTP ${res.status}`;
+  }
+
+  /**
+   * A question whose answer decides (ChatBot.OnAssignHuman): one attempt, the reply validated; anything else —
+   * an error, a timeout, a malformed or refusing reply — is answered as `ok: false` and logged.
+   */
+  ask(from: string, a: { app: number; url: string; command: string; body: Record<string, unknown>; reply: string }, tell: (to: string, msg: unknown) => void): void {
+    const token = this.apps.get(a.app)?.callbacks?.token ?? '';
+    const answer = (ok: boolean, result?: unknown): void => tell(from, { type: a.reply, sessionId: a.body.SessionId, ok, answer: result });
+    this.request(a.url, token, a.app, a.command, a.body, `${a.app}-${a.command}-${String(a.body.SessionId)}-${String(a.body.EventTime)}`)
+      .then(async (res) => {
+        const text = await res.text();
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        if (!res.ok || parseFailure(assignReply(parsed))) {
+          this.log.warn({ command: a.command, status: res.status, reply: text.slice(0, 200) }, 'unusable answer from the business server; the default strategy decides');
+          answer(false);
+          return;
+        }
+        answer(true, parsed);
+      }, (err: unknown) => {
+        this.log.warn({ command: a.command, err: (err as Error).message }, 'no answer from the business server; the default strategy decides');
+        answer(false);
+      });
   }
 
   /** Done with the head: removed (accepted) or set aside (failed); then the next of the same key. */

@@ -26,6 +26,8 @@ export interface Outlet {
   endBatch(): void;
   /** A callback committed to the outbox, to deliver. */
   callback?(id: number, entry: OutboxEntry): void;
+  /** A question to an app's backend; the answer goes back to `from`. */
+  ask?(from: Address, ask: Extract<Effect, { t: 'ask' }>): void;
 }
 
 export interface Reply { ok: boolean; data?: unknown; code?: number; info?: string }
@@ -81,7 +83,8 @@ type Released =
   | { k: 'push'; to: Recipient; frame: ServerFrame; exceptConn?: number }
   | { k: 'reply'; replyTo: ReplyTo; result: Reply }
   | { k: 'deliver'; to: Address; msg: unknown; mid: number }
-  | { k: 'callback'; id: number; entry: OutboxEntry };
+  | { k: 'callback'; id: number; entry: OutboxEntry }
+  | { k: 'ask'; from: Address; ask: Extract<Effect, { t: 'ask' }> };
 
 export class Runtime {
   private readonly cells = new Map<Address, Cell>();
@@ -324,6 +327,9 @@ export class Runtime {
       case 'activeSession':
         store.setActiveSession(f.app, f.userId, f.csAccount, f.sessionId, from, now);
         break;
+      case 'ask':
+        this.released.push({ k: 'ask', from, ask: f });
+        break;
       case 'callback': {
         const entry: OutboxEntry = { app: f.app, key: f.key, command: f.command, body: f.body, createdAt: now };
         this.released.push({ k: 'callback', id: store.enqueueCallback(entry), entry });
@@ -388,6 +394,9 @@ export class Runtime {
             break;
           case 'callback':
             outlet.callback?.(r.id, r.entry);
+            break;
+          case 'ask':
+            outlet.ask?.(r.from, r.ask);
             break;
         }
       }
