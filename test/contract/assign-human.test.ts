@@ -69,7 +69,8 @@ t.test('Priority 0 puts a user ahead of earlier ones; AgentTransferDenied keeps 
   bs.answer({});
   await askHuman(s, 'u0');
   const first = await alice.next((f) => f.type === 'session.assigned');
-  await askHuman(s, 'u1'); // queued behind u0, default priority 5
+  const u1 = await askHuman(s, 'u1'); // default priority 5
+  await u1.user.next((f) => (textOf(f) ?? '').includes('排在第1位'));
   bs.answer({ Priority: 0 });
   const vip = await askHuman(s, 'vip');
   await vip.user.next((f) => (textOf(f) ?? '').includes('排在第1位'));
