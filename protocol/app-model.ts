@@ -78,6 +78,8 @@ export interface SatisfactionConfig {
   validityHours: number;
   /** 1 stars, 2 numbers. */
   displayType: 1 | 2;
+  /** Texts per language tag (the wire's SatisfactionContentMultilingual, stored as given). */
+  multilingual?: Record<string, Record<string, unknown>>;
 }
 
 export interface SessionSettings {

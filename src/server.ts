@@ -12,6 +12,7 @@ import type { ServerConfig } from './config/config';
 import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
 import { deskAccountEndpoints } from './http/desk-accounts';
 import { deskSessionEndpoints } from './http/desk-session';
+import { deskSettingsEndpoints } from './http/desk-settings';
 import { HttpFacade } from './http/facade';
 import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
@@ -77,7 +78,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
   const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs });
-  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints);
+  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints);
   facade.mount(app);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));

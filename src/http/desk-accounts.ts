@@ -6,7 +6,7 @@ import {
 import { ErrorCode } from '../../protocol/errors';
 import * as schema from '../../protocol/rest/cs-account';
 import { ok, Service } from '../../protocol/rest/envelope';
-import { RestError, type Endpoint, type RestContext } from './facade';
+import { RestError, type Endpoint } from './facade';
 
 const TooManyAccounts = 141007;
 
@@ -19,12 +19,6 @@ function checkAccount(app: AppModel, a: CsAccount): void {
   }
   if (a.assignmentStrategy === 2 && !a.assignedByWebhookURL) throw new RestError(ErrorCode.BadParameter, 'AssignmentStrategy 2 needs AssignedByWebhookURL');
   if (a.robotId !== DEFAULT_ROBOT_ID) throw new RestError(ErrorCode.BadParameter, `RobotId '${a.robotId}' is not a robot of this app`);
-}
-
-/** Writes the changed model and answers once it is durable. */
-async function save(ctx: RestContext, model: AppModel): Promise<void> {
-  ctx.deps.apps.put(model);
-  await ctx.deps.store.commit();
 }
 
 function withAccount(app: AppModel, a: CsAccount): AppModel {
@@ -44,7 +38,7 @@ export const deskAccountEndpoints: Endpoint[] = [
     if (memberOf(app, userId) || userId === app.adminIdentifier) throw new RestError(ErrorCode.BadParameter, `'${userId}' is a member or the admin`);
     const account = schema.applyAccountFields(defaultCsAccount(userId, false), ctx.body);
     checkAccount(app, account);
-    await save(ctx, withAccount(app, account));
+    await ctx.saveApp(withAccount(app, account));
     return ok({ IMAgentUserID: userId });
   }),
 
@@ -54,7 +48,7 @@ export const deskAccountEndpoints: Endpoint[] = [
     if (!existing) throw new RestError(ErrorCode.BadParameter, `'${String(ctx.body.IMAgentUserID)}' is not a customer-service account`);
     const account = schema.applyAccountFields(existing, ctx.body);
     checkAccount(app, account);
-    await save(ctx, withAccount(app, account));
+    await ctx.saveApp(withAccount(app, account));
     return ok({ IMAgentUserID: account.userId });
   }),
 
@@ -68,7 +62,7 @@ export const deskAccountEndpoints: Endpoint[] = [
     }
     const csAccounts = { ...app.csAccounts };
     delete csAccounts[existing.userId];
-    await save(ctx, { ...app, csAccounts });
+    await ctx.saveApp({ ...app, csAccounts });
     return ok();
   }),
 

@@ -35,6 +35,8 @@ export interface RestContext {
   deps: FacadeDeps;
   /** Sends one command carrying a reply address to an actor and waits for its answer. */
   call(to: Address, build: (replyTo: ReplyTo) => unknown): Promise<Reply>;
+  /** Replaces the app's model; resolves once it is stored (new decisions use it at once). */
+  saveApp(model: AppModel): Promise<void>;
 }
 
 export interface Endpoint {
@@ -131,7 +133,14 @@ export class HttpFacade {
     }
     if (checked !== true) return fail(FacadeCode.BadParameter[svc], (checked as { message?: string }[])[0]?.message ?? 'illegal request parameter');
     try {
-      return await found.endpoint.handle({ service: svc, app, body, now: this.deps.clock.now(), deps: this.deps, call: (to, build) => this.call(to, build) });
+      return await found.endpoint.handle({
+        service: svc, app, body, now: this.deps.clock.now(), deps: this.deps,
+        call: (to, build) => this.call(to, build),
+        saveApp: async (model) => {
+          this.deps.apps.put(model);
+          await this.deps.store.commit();
+        },
+      });
     } catch (err) {
       if (err instanceof RestError) return fail(err.code, err.message);
       this.deps.log.error({ err, url }, 'rest handler failed');
