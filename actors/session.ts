@@ -470,6 +470,14 @@ function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: Clo
     t.do({ t: 'send', to: agentAddress(t.state.app, agentId), msg: { type: 'release', sessionId: cur.sessionId, offerId: cur.offerId, reason: 'end' } });
     t.do({ t: 'push', to: agentOf(t.state, agentId), frame: { type: 'session.ended', data: summary(t.state, { endStatus, closeBy }) } });
   }
+  const group = groupOf(env.app, cur.groupId);
+  t.do({ t: 'record', app: t.state.app, sessionId: cur.sessionId, startedAt: cur.startedAt, fields: {
+    SessionId: cur.sessionId, AgentGroupId: String(cur.groupId), AgentGroupName: group?.name ?? '', AgentId: agentId ?? '',
+    ChannelType: 'SDK', ClientUserId: t.state.userId, ClientUserNickName: '', CustomerServiceId: t.state.csAccount,
+    Duration: Math.round((env.ctx.now - cur.startedAt) / 1000), EndStatus: endStatus,
+    SatisfactionSelected: t.state.ratings.find((r) => r.sessionId === cur.sessionId)?.level ?? 0,
+    Timestamp: Math.floor(cur.startedAt / 1000),
+  } });
   t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus, event, closeBy, at: env.ctx.now, agentId });
   t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
 }
@@ -519,6 +527,8 @@ function rate(t: T, env: Env, payload: Record<string, unknown>, replyTo: ReplyTo
   const card: RatingCardContent = { ...r.card, selected: r.card.menu[level - 1] };
   rewrite(t, env, { sessionId: r.sessionId, seq: r.seq, msgKey: r.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: r.time, random: 0, body: [ratingCard(card)] }, r.agentId);
   t.emit({ type: 'SatisfactionSelected', sessionId: r.sessionId, level, at: env.ctx.now });
+  // A rating usually comes after the end: it completes the record already written.
+  if (t.state.cur?.sessionId !== r.sessionId) t.do({ t: 'record', app: t.state.app, sessionId: r.sessionId, fields: { SatisfactionSelected: level } });
   ok(t, replyTo, ackData(t, random));
 }
 

@@ -50,6 +50,11 @@ export type Effect =
    * timer for the case it never comes.
    */
   | { t: 'ask'; app: number; url: string; command: string; body: Record<string, unknown>; reply: string }
+  /**
+   * The session's service record (describe_im_cdr_list): fields merged into the stored record; `startedAt` (ms)
+   * files a new record under its start time.
+   */
+  | { t: 'record'; app: number; sessionId: string; startedAt?: number; fields: Record<string, unknown> }
   /** Maintain the index of active sessions per user (for presence). */
   | { t: 'activeSession'; app: number; userId: string; csAccount: string; sessionId: string | null };
 

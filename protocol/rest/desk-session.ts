@@ -68,6 +68,15 @@ export const msgElement = {
   props: { MsgType: { type: 'enum', values: [...timMsgTypes] }, MsgContent: { type: 'object' } },
 } as const;
 
+export const describeImCdrList = {
+  $$strict: true,
+  StartTimestamp: { type: 'number', integer: true, min: 0 },
+  EndTimestamp: { type: 'number', integer: true, min: 0 },
+  Limit: { type: 'number', integer: true, min: 1, max: 100, optional: true },
+  Offset: { type: 'number', integer: true, min: 0, optional: true },
+  ClientUserId: { ...userId, optional: true },
+} as const;
+
 export const modifyMsg = {
   $$strict: true,
   SessionId: sessionId,

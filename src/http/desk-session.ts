@@ -167,6 +167,17 @@ export const deskSessionEndpoints: Endpoint[] = [
     return ok();
   }),
 
+  desk('describe_im_cdr_list', schema.describeImCdrList, (ctx) => {
+    const b = ctx.body as { StartTimestamp: number; EndTimestamp: number; Limit?: number; Offset?: number; ClientUserId?: string };
+    if (b.EndTimestamp < b.StartTimestamp) throw new RestError(ErrorCode.BadParameter, 'EndTimestamp is before StartTimestamp');
+    const found = ctx.deps.store.recordsBetween(ctx.app.sdkAppId, b.StartTimestamp, b.EndTimestamp, b.ClientUserId);
+    const fields = ['SessionId', 'AgentGroupId', 'AgentGroupName', 'AgentId', 'ChannelType', 'ClientUserId', 'ClientUserNickName', 'Duration', 'EndStatus', 'SatisfactionSelected', 'Timestamp'];
+    return ok({
+      TotalCount: found.total,
+      IMCdrList: found.page(b.Offset ?? 0, b.Limit ?? 20).map((r) => Object.fromEntries(fields.map((f) => [f, r[f]]))),
+    });
+  }),
+
   desk('modify_msg', schema.modifyMsg, async (ctx) => {
     const elements = elementsOf(ctx.body);
     const idx = sessionOf(ctx);

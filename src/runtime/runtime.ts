@@ -330,6 +330,9 @@ export class Runtime {
       case 'ask':
         this.released.push({ k: 'ask', from, ask: f });
         break;
+      case 'record':
+        store.mergeRecord(f.app, f.sessionId, f.fields, f.startedAt);
+        break;
       case 'callback': {
         const entry: OutboxEntry = { app: f.app, key: f.key, command: f.command, body: f.body, createdAt: now };
         this.released.push({ k: 'callback', id: store.enqueueCallback(entry), entry });

@@ -35,6 +35,8 @@ export class Store {
   private readonly sessionIndex: Database<SessionIndex, string>;
   private readonly meta: Database<unknown, Key>;
   private readonly outbox: Database<OutboxEntry, number>;
+  private readonly records: Database<Record<string, unknown>, [number, string]>;
+  private readonly recordsByTime: Database<string, [number, number, string]>;
   private readonly failedCallbacks: Database<OutboxEntry & { reason: string }, number>;
   private outboxSeq: number;
   private mailboxSeq: number;
@@ -68,6 +70,8 @@ export class Store {
     this.sessionIndex = this.root.openDB({ name: 'sessions' });
     this.meta = this.root.openDB({ name: 'meta' });
     this.outbox = this.root.openDB({ name: 'outbox', ...plain });
+    this.records = this.root.openDB({ name: 'records', ...plain });
+    this.recordsByTime = this.root.openDB({ name: 'records-by-time' });
     this.failedCallbacks = this.root.openDB({ name: 'failed-callbacks', ...plain });
     this.outboxSeq = Math.max(lastKey(this.outbox), lastKey(this.failedCallbacks));
     this.mailboxSeq = lastKey(this.mailbox);
@@ -143,6 +147,25 @@ export class Store {
   }
   removeMail(id: number): void {
     this.write(() => this.mailbox.removeSync(id));
+  }
+  /** Merges fields into a session's service record; a start time files it in the time index (value: the user). */
+  mergeRecord(app: number, sessionId: string, fields: Record<string, unknown>, startedAt?: number): void {
+    this.write(() => {
+      const key: [number, string] = [app, sessionId];
+      this.records.putSync(key, { ...(this.records.get(key) ?? {}), ...fields });
+      if (startedAt !== undefined) this.recordsByTime.putSync([app, Math.floor(startedAt / 1000), sessionId], String(fields.ClientUserId ?? ''));
+    });
+  }
+  /** Service records that started within [fromSec, toSec], oldest first, optionally of one user. */
+  recordsBetween(app: number, fromSec: number, toSec: number, userId?: string): { total: number; page(offset: number, limit: number): Record<string, unknown>[] } {
+    const ids: string[] = [];
+    for (const { key, value } of this.recordsByTime.getRange({ start: [app, fromSec], end: [app, toSec, '\uffff'] })) {
+      if (userId === undefined || value === userId) ids.push(key[2]);
+    }
+    return {
+      total: ids.length,
+      page: (offset, limit) => ids.slice(offset, offset + limit).map((id) => this.records.get([app, id]) ?? {}),
+    };
   }
   enqueueCallback(entry: OutboxEntry): number {
     const id = ++this.outboxSeq;

@@ -191,3 +191,38 @@ t.test('modify_msg edits a service-side message; send_stream_msg grows one src 3
   t.match(edits, [{ chunks: ['Hello, ', 'this is '], isFinished: 0 }, { chunks: ['Hello, ', 'this is ', 'Desk.'], isFinished: 1 }]);
   t.match(await rest(api, 'desk_http_svc/send_stream_msg', { SessionId: sessionId, MsgKey: streamKey, Chunk: 'late' }), { ErrorCode: 141004 }, 'a finished stream takes no more chunks');
 });
+
+t.test('describe_im_cdr_list: one record per ended session, with its end status and rating, filtered and paged', async (t) => {
+  const { s, api } = await setup();
+  t.teardown(() => s.stop());
+  const agent = await s.agent(A);
+  await agent.next((f) => f.type === 'agent.state');
+  const from = Math.floor(Date.now() / 1000) - 1;
+  const one = await inRobot(s, 'u1');
+  await one.user.request('message.send', { to: CS, random: 2, body: textBody('人工') });
+  await agent.next((f) => f.type === 'session.assigned');
+  await agent.request('session.end', { sessionId: one.sessionId });
+  await one.user.next((f) => srcOf(f) === '9');
+  await one.user.request('message.send', { to: CS, random: 3, body: srcBody('10', { menuSelected: { id: '105', content: 'x', sessionId: one.sessionId } }) });
+  const two = await inRobot(s, 'u2');
+  await rest(api, 'desk_http_svc/end_session', { SessionId: two.sessionId });
+  const to = Math.floor(Date.now() / 1000) + 1;
+
+  const all = await rest(api, 'desk_http_svc/describe_im_cdr_list', { StartTimestamp: from, EndTimestamp: to });
+  t.equal(all.TotalCount, 2);
+  // Oldest first; both started within the same second here, so compare them by user.
+  const byUser = [...(all.IMCdrList as { ClientUserId: string }[])].sort((a, b) => a.ClientUserId.localeCompare(b.ClientUserId));
+  t.match(byUser, [
+    { SessionId: one.sessionId, AgentGroupId: '1', AgentGroupName: 'Default', AgentId: A, ChannelType: 'SDK', ClientUserId: 'u1', EndStatus: 'AgentEndedSession', SatisfactionSelected: 5 },
+    { SessionId: two.sessionId, AgentId: '', ClientUserId: 'u2', EndStatus: 'ChatbotReception', SatisfactionSelected: 0 },
+  ]);
+  const rec = (all.IMCdrList as { Timestamp: number; Duration: number }[])[0];
+  t.ok(rec.Timestamp >= from && rec.Timestamp <= to && rec.Duration >= 0, 'Timestamp in seconds, Duration in seconds');
+  t.match(await rest(api, 'desk_http_svc/describe_im_cdr_list', { StartTimestamp: from, EndTimestamp: to, ClientUserId: 'u2' }), { TotalCount: 1, IMCdrList: [{ ClientUserId: 'u2' }] });
+  const second = await rest(api, 'desk_http_svc/describe_im_cdr_list', { StartTimestamp: from, EndTimestamp: to, Offset: 1, Limit: 1 });
+  t.match(second, { TotalCount: 2, IMCdrList: [{ SessionId: (all.IMCdrList as { SessionId: string }[])[1].SessionId }] }, 'paged');
+  t.match(await rest(api, 'desk_http_svc/describe_im_cdr_list', { StartTimestamp: to + 10, EndTimestamp: to + 20 }), { TotalCount: 0, IMCdrList: [] });
+  t.match(await rest(api, 'desk_http_svc/describe_im_cdr_list', { StartTimestamp: to, EndTimestamp: from }), { ErrorCode: 141004 });
+  t.match(await rest(api, 'desk_http_svc/describe_im_cdr_list', { StartTimestamp: from, EndTimestamp: to, Limit: 101 }), { ErrorCode: 141004 });
+  t.match(await rest(api, 'desk_http_svc/describe_im_cdr_list', { EndTimestamp: to }), { ErrorCode: 141004 });
+});
