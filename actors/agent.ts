@@ -2,7 +2,7 @@
  * Agent (member) actor: the only writer of the member's status and capacity.
  * Queues offer sessions; the agent reserves a slot or refuses, so no limit is ever exceeded.
  */
-import { memberOf, receptionLimit, type AppModel } from '../protocol/app-model';
+import { memberActive, memberOf, receptionLimit, type AppModel } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import { AgentStatus } from '../protocol/frames';
 import { idOf, parseId, queueAddress } from './address';
@@ -155,10 +155,16 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
         }
         break;
       case 'setStatus':
+        if (msg.onlineOnly && t.state.status === AgentStatus.Offline) {
+          t.refuse(msg.replyTo, ErrorCode.AgentOffline, 'the member is offline');
+          break;
+        }
         if (msg.status === AgentStatus.Offline) {
           if (t.state.status !== AgentStatus.Offline) goOffline(t, ctx, 'self');
         } else if (msg.status !== t.state.status || msg.reason !== t.state.restReason) {
           t.emit({ type: 'StatusChanged', status: msg.status, reason: msg.reason, at: ctx.now, cause: 'self' });
+          // Every workbench of the member shows the change, whoever made it (the member or the REST API).
+          t.do({ t: 'push', to: { role: 'agent', app: t.state.app, id: t.state.memberId }, frame: { type: 'agent.status', data: { status: t.state.status, reason: t.state.restReason } } });
         }
         if (msg.replyTo) t.do({ t: 'reply', replyTo: msg.replyTo, ok: true, data: { status: t.state.status, reason: t.state.restReason } });
         break;
@@ -168,7 +174,7 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
         // Already held (a repeated offer, or a re-offer that overtook the release of the last one): the slot is
         // kept and renamed, so only a release of the newest reservation frees it.
         if (held) code = undefined;
-        else if (!app || !memberOf(app, t.state.memberId) || memberOf(app, t.state.memberId)!.disabled) code = ErrorCode.AgentOffline;
+        else if (!app || !memberActive(memberOf(app, t.state.memberId))) code = ErrorCode.AgentOffline;
         else if (t.state.status === AgentStatus.Offline) code = ErrorCode.AgentOffline;
         else if (t.state.status === AgentStatus.Rest) code = ErrorCode.AgentResting;
         else if (t.state.status === AgentStatus.Busy) code = ErrorCode.AllAgentsBusy;

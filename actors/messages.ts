@@ -19,7 +19,8 @@ export type AgentMsg =
   | { type: 'disconnected'; conn: number }
   /** Sent to every member at start: no socket survives a restart. */
   | { type: 'presenceReset' }
-  | { type: 'setStatus'; status: AgentStatus; reason?: string; replyTo?: ReplyTo }
+  /** `onlineOnly`: refused for an offline member (the REST status change cannot bring one online without a socket). */
+  | { type: 'setStatus'; status: AgentStatus; reason?: string; onlineOnly?: boolean; replyTo?: ReplyTo }
   /** `offerId` names the reservation, so a late release of an earlier one cannot free a newer one. */
   | { type: 'offer'; sessionId: string; offerId: string; conv: Address; from: Address }
   | { type: 'release'; sessionId: string; offerId?: string; reason: 'end' | 'acceptTimeout' | 'forward' | 'stale' }

@@ -3,7 +3,7 @@
  * capacity fed by their agent actors, and the assignment policy (least recently served free member with room).
  * It only offers; the agent reserves or refuses, so a stale view can cost a retry, never an over-assignment.
  */
-import type { AppModel } from '../protocol/app-model';
+import { memberActive, type AppModel } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import { AgentStatus } from '../protocol/frames';
 import { agentAddress, parseId, queueAddress } from './address';
@@ -83,7 +83,7 @@ function evolve(s: QueueState, e: QueueEvent): QueueState {
 function groupMembers(s: QueueState, app: AppModel | undefined): string[] {
   if (!app) return [];
   const out: string[] = [];
-  for (const m of Object.values(app.members)) if (!m.disabled && m.groupIds.includes(s.groupId)) out.push(m.mail);
+  for (const m of Object.values(app.members)) if (memberActive(m) && m.groupIds.includes(s.groupId)) out.push(m.mail);
   return out;
 }
 

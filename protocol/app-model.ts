@@ -36,12 +36,23 @@ export interface Member {
   passwordHash: string;
   roles: ('admin' | 'staff')[];
   groupIds: number[];
-  /** Per-member reception limit; 0 means the app's `maxConcurrentPerAgent`. */
+  /** Per-member reception limit; used when `receptionLimitEnabled` (or, when that is unset, when above 0). */
   receptionLimit: number;
+  receptionLimitEnabled?: boolean;
   disabled: boolean;
+  avatar?: string;
+  /** Forced offline: may not connect until restored (force_member_offline / restore_member_online). */
+  kickOff?: boolean;
+  /** When the member was created (ms), for the member lists' order. */
+  createdAt?: number;
 }
 
-export interface Group { id: number; name: string }
+export interface Group {
+  id: number;
+  name: string;
+  /** Reception limit of members of this group whose own limit is off (the largest of their groups applies). */
+  receptionLimit?: number;
+}
 
 export interface CsAccount {
   userId: string;
@@ -179,9 +190,16 @@ export function prompt(app: AppModel, account: CsAccount, name: keyof Prompts): 
   return account.prompts[name] ?? app.session.prompts[name];
 }
 
+/** A member who may work now: not disabled, not forced offline. */
+export const memberActive = (m: Member | undefined): m is Member => !!m && !m.disabled && !m.kickOff;
+
 /** Effective reception limit of a member. */
 export function receptionLimit(app: AppModel, member: Member): number {
-  return member.receptionLimit > 0 ? member.receptionLimit : app.session.maxConcurrentPerAgent;
+  if (member.receptionLimitEnabled ?? member.receptionLimit > 0) return member.receptionLimit;
+  // The largest limit of the member's groups; a group without its own limit has the app's.
+  let limit = 0;
+  for (const g of member.groupIds) limit = Math.max(limit, groupOf(app, g)?.receptionLimit ?? app.session.maxConcurrentPerAgent);
+  return limit > 0 ? limit : app.session.maxConcurrentPerAgent;
 }
 
 // Lookups by ids that come from outside: own properties only, so 'constructor' or '__proto__' name nothing.

@@ -11,6 +11,7 @@ import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
 import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
 import { deskAccountEndpoints } from './http/desk-accounts';
+import { deskMemberEndpoints } from './http/desk-members';
 import { deskSessionEndpoints } from './http/desk-session';
 import { deskSettingsEndpoints } from './http/desk-settings';
 import { HttpFacade } from './http/facade';
@@ -77,8 +78,8 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const plain = (res: HttpResponse, status: string, body: string, type = 'text/plain'): void => {
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
-  const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs });
-  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints);
+  const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs, closeSockets: (...a) => gateway!.closeRecipient(...a) });
+  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints);
   facade.mount(app);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));

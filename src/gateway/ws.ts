@@ -12,7 +12,7 @@ import {
   decodeRaw, encodeFrame, Encoding, MAX_FRAME_BYTES, Role, validateFrame,
   type AgentSend, type ClientFrame, type HistorySync, type Ref, type ServerFrame, type TransferRequest, type UserSend,
 } from '../../protocol/frames';
-import { accountOf, memberOf, type AppModel } from '../../protocol/app-model';
+import { accountOf, memberActive, memberOf, type AppModel } from '../../protocol/app-model';
 import { SigVerifier } from '../auth/sigs';
 import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
@@ -90,6 +90,11 @@ export class Gateway implements Outlet {
     return this.conns.size;
   }
 
+  /** Closes every socket of one user or member (a member forced offline gets 4500: do not reconnect). */
+  closeRecipient(role: Role, app: number, id: string, code: number, reason: string): void {
+    for (const connId of [...(this.byRecipient.get(recipientKey(role, app, id)) ?? [])]) this.conns.get(connId)?.end(code, reason);
+  }
+
   /** Closes every socket with 4000 (reconnect). */
   shutdown(): void {
     for (const ws of [...this.conns.values()]) ws.end(CloseCode.Shutdown, 'server shutting down');
@@ -111,7 +116,7 @@ export class Gateway implements Outlet {
     const check = this.sigs.check(q.get('usersig') ?? '', app, identity, model.secretKey, Math.floor(this.clock.now() / 1000));
     if (!check.ok) return refuse(check.code, check.info);
     const member = memberOf(model, identity);
-    if (role === Role.Agent && (!member || member.disabled)) return refuse(ErrorCode.BadIdentity, 'identifier is not an enabled member of this app; the agent role is refused');
+    if (role === Role.Agent && !memberActive(member)) return refuse(ErrorCode.BadIdentity, 'identifier is not an enabled member of this app; the agent role is refused');
     if (role === Role.User && (member || accountOf(model, identity) || identity === model.adminIdentifier)) {
       return refuse(ErrorCode.BadIdentity, 'members, customer-service accounts and the admin cannot connect as users');
     }

@@ -54,6 +54,8 @@ export interface FacadeDeps {
   clock: Clock;
   log: Logger;
   sigs: SigVerifier;
+  /** Closes the sockets of a user or member (a member forced offline). */
+  closeSockets?(role: 'user' | 'agent', app: number, id: string, code: number, reason: string): void;
 }
 
 interface Compiled { endpoint: Endpoint; fields: string[]; check: (v: unknown) => true | { message?: string }[] | Promise<unknown> }
