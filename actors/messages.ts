@@ -40,8 +40,10 @@ export interface EnqueueRequest {
   agentIds?: string[];
   /** Members not to offer it to (timed out on it, or the forwarding agent). */
   exclude: string[];
-  /** A forward: assign now or fail, never wait in the queue. */
+  /** A forward: the member the session leaves (never chosen). */
   forwardFrom?: string;
+  /** Assign now or fail, never wait in the queue (forwards, proactive contact). */
+  placeNow?: boolean;
 }
 
 export type QueueMsg =
@@ -85,5 +87,7 @@ export type AdminMsg =
   | { type: 'adminSend'; sessionId?: string; random: number; body: TimMsgElement[]; cloudCustomData?: string; excludeFromUserTimeout: boolean; replyTo?: ReplyTo }
   /** modify_msg: `message` is the stored record being replaced (read by the facade). */
   | { type: 'adminEdit'; sessionId: string; message: StoredMessage; body: TimMsgElement[]; cloudCustomData?: string; replyTo?: ReplyTo }
+  /** contact_user: an agent starts a human session with the user (T19). */
+  | { type: 'adminContact'; groupId?: number; memberId?: string; replyTo?: ReplyTo }
   /** send_stream_msg: a first chunk starts a streaming message, later ones (with its msgKey) append to it. */
   | { type: 'adminStream'; sessionId: string; msgKey?: string; chunk: string; finish: boolean; replyTo?: ReplyTo };

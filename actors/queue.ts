@@ -21,6 +21,7 @@ export interface QueueEntry {
   agentIds?: string[];
   exclude: string[];
   forwardFrom?: string;
+  placeNow?: boolean;
   /** Member the entry is offered to, awaiting the answer, and the offer's id. */
   offeredTo?: string;
   offerId?: string;
@@ -115,7 +116,7 @@ function assign(t: Turn<QueueState, QueueEvent>, app: AppModel | undefined, ctx:
       const offerId = ctx.newId();
       t.emit({ type: 'Offered', sessionId: entry.sessionId, memberId: choice.memberId, offerId, why: choice.why });
       t.do({ t: 'send', to: agentAddress(t.state.app, choice.memberId), msg: { type: 'offer', sessionId: entry.sessionId, offerId, conv: entry.conv, from: queueAddress(t.state.app, t.state.groupId) } });
-    } else if (entry.forwardFrom !== undefined) {
+    } else if (entry.placeNow) {
       failForward(t, entry, members);
     }
   }
@@ -159,9 +160,9 @@ function enqueue(t: Turn<QueueState, QueueEvent>, msg: EnqueueRequest, app: AppM
   const entry: QueueEntry = {
     sessionId: msg.sessionId, conv: msg.conv, priority: msg.priority, enqueuedAt: msg.enqueuedAt || ctx.now,
     n: t.state.n + 1, agentIds: msg.agentIds, exclude: msg.forwardFrom ? [...exclude, msg.forwardFrom] : exclude,
-    forwardFrom: msg.forwardFrom, refusedBy: [],
+    forwardFrom: msg.forwardFrom, placeNow: msg.placeNow, refusedBy: [],
   };
-  if (msg.forwardFrom === undefined && !targets.some((m) => online(t.state.view[m]))) {
+  if (!msg.placeNow && !targets.some((m) => online(t.state.view[m]))) {
     t.do({ t: 'send', to: msg.conv, msg: { type: 'noAgentOnline', sessionId: msg.sessionId } });
     return;
   }

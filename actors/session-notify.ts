@@ -23,7 +23,7 @@ export function sessionNotifications(app: AppModel, before: SessionState, events
   let agentId = cur?.agentId ?? '';
   const base = (sessionId: string, event: string, at: number): Body => ({
     CallbackCommand: SESSION_EVENT_COMMAND, SessionId: sessionId, Event: event, EventTime: at, ChannelType: 'SDK',
-    ClientUserId: before.userId, CustomerServiceId: before.csAccount, AgentId: agentId, IsContactUser: false,
+    ClientUserId: before.userId, CustomerServiceId: before.csAccount, AgentId: agentId, IsContactUser: !!cur?.contact,
   });
   const emit = (body: Body): void => {
     if (!wanted(String(body.Event))) return;
@@ -46,6 +46,9 @@ export function sessionNotifications(app: AppModel, before: SessionState, events
       }
       case 'UserEntered':
         if (cb.thirdPartyBot) emit({ ...base(e.sessionId, 'ChatBot.UserSendMsg', e.at), MsgKey: '', MsgBody: e.body, CloudCustomData: '' });
+        break;
+      case 'ContactRequested':
+        cur = { ...cur!, contact: true };
         break;
       case 'TransferringToHuman':
         cur = { ...cur!, phase: 'Transferring' };

@@ -11,7 +11,7 @@ import {
   type RatingCardContent, type TimMsgElement,
 } from '../protocol/im';
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
-import type { AdminMsg, AssignAnswer, SessionMsg } from './messages';
+import type { AdminMsg, AssignAnswer, SessionMsg, SessionRoutingMsg } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
 import { sessionNotifications } from './session-notify';
@@ -67,6 +67,9 @@ export interface CurrentSession {
   pendingForward?: { replyTo?: ReplyTo; by: string; groupId: number };
   /** A REST transfer_to_human waiting for the queue's answer, and whether to tell the user if nobody is online. */
   pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean };
+  /** Started by an agent contacting the user (IsContactUser), and the contact_user call waiting for its outcome. */
+  contact?: boolean;
+  pendingContact?: { replyTo?: ReplyTo; newSession: boolean };
   /** Waiting for the business server's assignment answer. */
   awaitingAssign?: boolean;
   /** Streaming messages not finished yet (send_stream_msg), by msgKey. */
@@ -106,6 +109,8 @@ export type SessionEvent =
   | { type: 'MessageAdded'; sessionId: string; seq: number; msgKey: string; fromRole: 1 | 2 | 3; from: string; random: number; at: number }
   | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number; replyTo?: ReplyTo; tipIfNoAgent: boolean }
   | { type: 'TransferAnswered'; sessionId: string }
+  | { type: 'ContactRequested'; sessionId: string; at: number; groupId: number; replyTo?: ReplyTo; newSession: boolean }
+  | { type: 'ContactSettled'; sessionId: string; ok: boolean }
   /** Assignment strategy 2: the business server was asked; `awaitingAssign` until it answers or times out. */
   | { type: 'AssignAsked'; sessionId: string; at: number }
   | { type: 'AssignDecided'; sessionId: string; groupId: number; priority: number; agentIds?: string[]; denied: boolean; fallback: boolean }
@@ -160,6 +165,10 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       });
     case 'TransferAnswered':
       return patchCur(s, e.sessionId, { pendingTransfer: undefined });
+    case 'ContactRequested':
+      return patchCur(s, e.sessionId, { contact: true, groupId: e.groupId, pendingContact: { replyTo: e.replyTo, newSession: e.newSession } });
+    case 'ContactSettled':
+      return patchCur(s, e.sessionId, { pendingContact: undefined, contact: e.ok ? true : s.cur?.contact && !s.cur.pendingContact });
     case 'AssignAsked':
       return patchCur(s, e.sessionId, { awaitingAssign: true });
     case 'AssignDecided':
@@ -311,11 +320,11 @@ function ratingRules(app: AppModel): number {
   return bits;
 }
 
-function begin(t: T, env: Env): void {
+function begin(t: T, env: Env, welcome = true): void {
   const sessionId = env.ctx.newId();
   t.emit({ type: 'SessionBegin', sessionId, at: env.ctx.now, groupId: env.account.agentGroupId });
   t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId });
-  systemText(t, env, prompt(env.app, env.account, 'welcome'));
+  if (welcome) systemText(t, env, prompt(env.app, env.account, 'welcome'));
   // Also with the robot off: a session that cannot reach a human stays in this phase and must end some time.
   robotIdle(t, env);
 }
@@ -645,7 +654,7 @@ function agentAction(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentActi
       if (!groupOf(env.app, groupId)) { t.refuse(msg.replyTo, ErrorCode.GroupIllegal); return; }
       if (msg.targetMemberId !== undefined && !memberOf(env.app, msg.targetMemberId)) { t.refuse(msg.replyTo, ErrorCode.AgentOffline, 'no such member'); return; }
       t.emit({ type: 'ForwardRequested', sessionId: cur.sessionId, by: msg.memberId, replyTo: msg.replyTo, groupId, memberId: msg.targetMemberId });
-      t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: 0, enqueuedAt: env.ctx.now, agentIds: msg.targetMemberId ? [msg.targetMemberId] : undefined, exclude: [], forwardFrom: msg.memberId } });
+      t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: 0, enqueuedAt: env.ctx.now, agentIds: msg.targetMemberId ? [msg.targetMemberId] : undefined, exclude: [], forwardFrom: msg.memberId, placeNow: true } });
       return; // answered when the queue has placed it or failed
     }
   }
@@ -665,6 +674,10 @@ function admin(t: T, env: Env, msg: AdminMsg): void {
   }
   if (msg.type === 'adminStream') {
     adminStream(t, env, msg);
+    return;
+  }
+  if (msg.type === 'adminContact') {
+    contactUser(t, env, msg);
     return;
   }
   if (!cur || cur.sessionId !== msg.sessionId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
@@ -706,6 +719,37 @@ function admin(t: T, env: Env, msg: AdminMsg): void {
       ok(t, msg.replyTo, { sessionId: msg.sessionId });
       return;
   }
+}
+
+/**
+ * T19, contact_user: an agent starts a human session with the user. GAP-47: allowed from the robot phase (the robot
+ * session becomes the human one), refused when a human already serves or is being sought (141016); no welcome; the
+ * agent is connected at once (manual reception does not apply to a session the agent asked for).
+ */
+function contactUser(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminContact' }>): void {
+  const cur = t.state.cur;
+  if (cur && (cur.phase !== Phase.Chatbot || cur.pendingContact || cur.awaitingAssign)) { t.refuse(msg.replyTo, ErrorCode.UserInHumanSession); return; }
+  const groupId = msg.groupId ?? env.account.agentGroupId;
+  if (!groupOf(env.app, groupId)) { t.refuse(msg.replyTo, ErrorCode.ContactGroupIllegal); return; }
+  if (msg.memberId !== undefined && !memberOf(env.app, msg.memberId)) { t.refuse(msg.replyTo, ErrorCode.AgentOffline, 'no such member'); return; }
+  const newSession = !cur;
+  if (newSession) begin(t, env, false);
+  const sessionId = t.state.cur!.sessionId;
+  setDeadline(t, 'robotIdle', undefined);
+  t.emit({ type: 'ContactRequested', sessionId, at: env.ctx.now, groupId, replyTo: msg.replyTo, newSession });
+  t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId, conv: env.conv, priority: 0, enqueuedAt: env.ctx.now, agentIds: msg.memberId ? [msg.memberId] : undefined, exclude: [], placeNow: true } });
+}
+
+/** The contact could not be placed: the caller is told; a session opened only for it closes without a trace to the user. */
+function contactFailed(t: T, env: Env, code: number): void {
+  const cur = t.state.cur!;
+  const pending = cur.pendingContact!;
+  t.refuse(pending.replyTo, code === ErrorCode.AllAgentsBusy ? ErrorCode.AssignFailed : code);
+  t.emit({ type: 'ContactSettled', sessionId: cur.sessionId, ok: false });
+  if (pending.newSession) {
+    t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now });
+    t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
+  } else robotIdle(t, env);
 }
 
 /** Rewrites a stored message and tells the user and the serving agent (`message.edit`). */
@@ -763,6 +807,14 @@ function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>
   const release = () => t.do({ t: 'send', to: agentAddress(t.state.app, msg.memberId), msg: { type: 'release', sessionId: msg.sessionId, offerId: msg.offerId, reason: 'stale' } });
   if (!cur || cur.sessionId !== msg.sessionId) { release(); return; }
   const manual = env.app.session.receptionMode === ReceptionMode.Manual;
+  if (cur.pendingContact && msg.forwardFrom === undefined) {
+    const replyTo = cur.pendingContact.replyTo;
+    t.emit({ type: 'ContactSettled', sessionId: cur.sessionId, ok: true });
+    t.emit({ type: 'Assigned', sessionId: cur.sessionId, memberId: msg.memberId, offerId: msg.offerId, at: env.ctx.now, manual: false, why: msg.why });
+    connect(t, env, msg.memberId);
+    ok(t, replyTo, { MemberId: msg.memberId });
+    return;
+  }
   if (msg.forwardFrom !== undefined) {
     if (cur.phase !== Phase.Agent || cur.agentId !== msg.forwardFrom) { release(); return; }
     const replyTo = cur.pendingForward?.replyTo;
@@ -836,7 +888,7 @@ function timer(t: T, env: Env, key: TimerKey): void {
   }
 }
 
-function routing(t: T, env: Env, msg: Exclude<SessionMsg, { type: 'userSend' | 'agentSend' | 'agentAction' | 'userOnline' | 'userOffline' | '$timer' }>): void {
+function routing(t: T, env: Env, msg: SessionRoutingMsg): void {
   const cur = t.state.cur;
   const current = cur && cur.sessionId === msg.sessionId;
   switch (msg.type) {
@@ -865,6 +917,10 @@ function routing(t: T, env: Env, msg: Exclude<SessionMsg, { type: 'userSend' | '
       }
       return;
     case 'forwardFailed':
+      if (current && cur.pendingContact) {
+        contactFailed(t, env, msg.code);
+        return;
+      }
       if (current && cur.pendingForward) {
         const replyTo = cur.pendingForward.replyTo;
         t.emit({ type: 'ForwardSettled', sessionId: cur.sessionId });
@@ -931,6 +987,7 @@ function decideFor(t: T, env: Env, msg: SessionMsg): ReturnType<T['done']> {
     case 'adminSend':
     case 'adminEdit':
     case 'adminStream':
+    case 'adminContact':
       admin(t, env, msg);
       break;
     default: routing(t, env, msg);

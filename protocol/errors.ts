@@ -38,11 +38,15 @@ export const ErrorCode = {
   GroupNoPermission: 141018,
   /** Group id does not exist. */
   GroupIllegal: 141020,
+  /** contact_user: the user is already with (or waiting for) a human. */
+  UserInHumanSession: 141016,
+  /** contact_user: assignment failed. */
+  AssignFailed: 141017,
+  /** contact_user's "skill group illegal". */
+  ContactGroupIllegal: 141019,
   TransferToSelf: 141024,
   AllAgentsBusy: 141025,
   WrongState: 141026,
-  /** Outside working hours with checking on (reported with the prompt). */
-  OutsideWorkingHours: 141017,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -74,11 +78,13 @@ export const defaultInfo: Readonly<Record<number, string>> = {
   [ErrorCode.AgentAtLimit]: 'agent reached the maximum concurrent reception limit',
   [ErrorCode.AgentResting]: 'agent is on rest',
   [ErrorCode.GroupIllegal]: 'skill group does not exist',
+  [ErrorCode.UserInHumanSession]: 'the user is already in a human session',
+  [ErrorCode.AssignFailed]: 'agent assignment failed',
+  [ErrorCode.ContactGroupIllegal]: 'skill group illegal',
   [ErrorCode.GroupNoPermission]: 'group has no permission for this customer-service account',
   [ErrorCode.TransferToSelf]: 'cannot transfer to oneself',
   [ErrorCode.AllAgentsBusy]: 'transfer failed, all agents busy',
   [ErrorCode.WrongState]: 'not allowed in the session\'s current state',
-  [ErrorCode.OutsideWorkingHours]: 'outside working hours',
 };
 
 /** WebSocket close codes: 4000–4499 reconnect, 4500–4999 do not. */

@@ -68,6 +68,14 @@ export const msgElement = {
   props: { MsgType: { type: 'enum', values: [...timMsgTypes] }, MsgContent: { type: 'object' } },
 } as const;
 
+export const contactUser = {
+  $$strict: true,
+  IMAgentUserId: userId,
+  ClientUserId: userId,
+  GroupId: { type: 'number', integer: true, min: 0, optional: true },
+  MemberId: { type: 'string', min: 1, max: 128, optional: true },
+} as const;
+
 export const describeImCdrList = {
   $$strict: true,
   StartTimestamp: { type: 'number', integer: true, min: 0 },

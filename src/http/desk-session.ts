@@ -2,7 +2,7 @@
 import { sessionAddress } from '../../actors/address';
 import { Phase, messageFrame, type SessionState } from '../../actors/session';
 import type { StoredMessage } from '../../actors/types';
-import { accountOf } from '../../protocol/app-model';
+import { accountOf, memberOf } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import { MAX_BODY_BYTES } from '../../protocol/frames';
 import type { TimMsgElement } from '../../protocol/im';
@@ -165,6 +165,16 @@ export const deskSessionEndpoints: Endpoint[] = [
       excludeFromUserTimeout: b.ExcludeFromUserRespTimeout === 1, replyTo,
     })));
     return ok();
+  }),
+
+  desk('contact_user', schema.contactUser, async (ctx) => {
+    const b = ctx.body as { IMAgentUserId: string; ClientUserId: string; GroupId?: number; MemberId?: string };
+    if (!accountOf(ctx.app, b.IMAgentUserId)) throw new RestError(ErrorCode.BadParameter, `'${b.IMAgentUserId}' is not a customer-service account`);
+    if (memberOf(ctx.app, b.ClientUserId) || accountOf(ctx.app, b.ClientUserId)) throw new RestError(ErrorCode.BadParameter, 'ClientUserId must be a user, not a member or an account');
+    const r = replied(await ctx.call(sessionAddress(ctx.app.sdkAppId, b.IMAgentUserId, b.ClientUserId), (replyTo) => ({ type: 'adminContact', groupId: b.GroupId, memberId: b.MemberId, replyTo })), {
+      [ErrorCode.GroupNoPermission]: ErrorCode.GroupNoPermission, [ErrorCode.GroupIllegal]: ErrorCode.ContactGroupIllegal,
+    });
+    return ok({ MemberId: r.MemberId });
   }),
 
   desk('describe_im_cdr_list', schema.describeImCdrList, (ctx) => {

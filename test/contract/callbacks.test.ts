@@ -152,3 +152,15 @@ t.test('self-built AI: the robot stays quiet, the backend hears user messages (s
   await user.next((f) => textOf(f) === 'Refunds take 3 days.');
   t.pass('the backend answers through send_msg');
 });
+
+t.test('a session an agent started by contact_user reports IsContactUser', async (t) => {
+  const rx = await receiver();
+  const s = await startTestServer(appWith(rx.url));
+  t.teardown(async () => { await s.stop(); await rx.close(); });
+  const agent = await s.agent('alice@desk.test');
+  await agent.next((f) => f.type === 'agent.state');
+  const api = { port: s.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/contact_user', { IMAgentUserId: CS, ClientUserId: 'u9' }), { ErrorCode: 0, MemberId: 'alice@desk.test' });
+  await until(() => events(rx.got).includes('TransferToHumanSuccess'));
+  t.match(rx.got.find((g) => g.body.Event === 'TransferToHumanSuccess')!.body, { IsContactUser: true, AgentId: 'alice@desk.test', ClientUserId: 'u9' });
+});

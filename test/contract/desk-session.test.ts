@@ -226,3 +226,25 @@ t.test('describe_im_cdr_list: one record per ended session, with its end status 
   t.match(await rest(api, 'desk_http_svc/describe_im_cdr_list', { StartTimestamp: from, EndTimestamp: to, Limit: 101 }), { ErrorCode: 141004 });
   t.match(await rest(api, 'desk_http_svc/describe_im_cdr_list', { EndTimestamp: to }), { ErrorCode: 141004 });
 });
+
+t.test('contact_user: an agent starts a human session with a user; refusals in its own codes', async (t) => {
+  const { s, api } = await setup({ receptionMode: 'manual' });
+  t.teardown(() => s.stop());
+  const body = { IMAgentUserID: CS, ClientUserID: 'u1', MemberId: A };
+  t.match(await rest(api, 'desk_http_svc/contact_user', body), { ErrorCode: 141011 }, 'alice is offline');
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { ClientUserId: 'u1', CustomerServiceId: CS }), { CurrentState: 'NotInSession' }, 'a failed contact leaves nothing open');
+  const alice = await s.agent(A);
+  await alice.next((f) => f.type === 'agent.state');
+  const user = await s.user('u1');
+  const r = await rest(api, 'desk_http_svc/contact_user', body);
+  t.same(r, { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '', MemberId: A }, 'the example body (IMAgentUserID / ClientUserID spelling) works');
+  await alice.next((f) => f.type === 'session.assigned');
+  t.pass('served at once, even with manual reception');
+  await user.next((f) => textOf(f) === '转接人工成功，客服alice为您服务');
+  t.notOk(user.texts().includes('您好请问有什么可以帮助您的?'), 'no welcome for a contact');
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { ClientUserId: 'u1', CustomerServiceId: CS }), { CurrentState: 'Agent', AgentId: A });
+  t.match(await rest(api, 'desk_http_svc/contact_user', body), { ErrorCode: 141016 }, 'already with a human');
+  t.match(await rest(api, 'desk_http_svc/contact_user', { ...body, ClientUserID: 'u2', GroupId: 77 }), { ErrorCode: 141019 });
+  t.match(await rest(api, 'desk_http_svc/contact_user', { ...body, ClientUserID: 'u3', MemberId: B }), { ErrorCode: 141011 });
+  t.match(await rest(api, 'desk_http_svc/contact_user', { ...body, IMAgentUserID: 'nope' }), { ErrorCode: 141004 });
+});

@@ -125,15 +125,15 @@ t.test('a repeated enqueue of a waiting session only reports its position', asyn
 });
 
 t.test('forward: placed at once or failed with the spec code, never queued', async (t) => {
-  const busy = feed(empty(), [cap(A, 'free', 1, 5), cap(B, 'free', 5, 5), enq('s1', { forwardFrom: A, priority: 0 })]);
+  const busy = feed(empty(), [cap(A, 'free', 1, 5), cap(B, 'free', 5, 5), enq('s1', { forwardFrom: A, placeNow: true, priority: 0 })]);
   t.match(sends(busy.effects, 'forwardFailed'), [{ sessionId: 's1', code: ErrorCode.AllAgentsBusy }], 'the only other member is full → 141025');
   t.same(busy.state.waiting, []);
-  const named = feed(empty(), [cap(A, 'free', 1, 5), cap(B, 'rest', 0, 5), enq('s1', { forwardFrom: A, agentIds: [B] })]);
+  const named = feed(empty(), [cap(A, 'free', 1, 5), cap(B, 'rest', 0, 5), enq('s1', { forwardFrom: A, placeNow: true, agentIds: [B] })]);
   t.match(sends(named.effects, 'forwardFailed'), [{ code: ErrorCode.AgentResting }]);
-  const full = feed(empty(), [cap(A, 'free', 1, 5), cap(B, 'free', 5, 5), enq('s1', { forwardFrom: A, agentIds: [B] })]);
+  const full = feed(empty(), [cap(A, 'free', 1, 5), cap(B, 'free', 5, 5), enq('s1', { forwardFrom: A, placeNow: true, agentIds: [B] })]);
   t.match(sends(full.effects, 'forwardFailed'), [{ code: ErrorCode.AgentAtLimit }]);
-  const outsider = feed(empty(), [cap(A, 'free', 1, 5), enq('s1', { forwardFrom: A, agentIds: ['dave@desk.test'] })]);
+  const outsider = feed(empty(), [cap(A, 'free', 1, 5), enq('s1', { forwardFrom: A, placeNow: true, agentIds: ['dave@desk.test'] })]);
   t.match(sends(outsider.effects, 'forwardFailed'), [{ code: ErrorCode.GroupNoPermission }]);
-  const ok = feed(empty(), [cap(A, 'free', 1, 5), cap(B, 'free', 0, 5), enq('s1', { forwardFrom: A })]);
+  const ok = feed(empty(), [cap(A, 'free', 1, 5), cap(B, 'free', 0, 5), enq('s1', { forwardFrom: A, placeNow: true })]);
   t.match(sends(ok.effects, 'offer'), [{ to: `agent:1400000001|${B}` }], 'never back to the forwarding agent');
 });
