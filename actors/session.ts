@@ -3,7 +3,7 @@
  * through the robot phase, transfer, queue, agent service and its end, keeps the conversation's message
  * sequence, its prompts and timers, and the rating cards it sent.
  */
-import { accountOf, groupOf, memberOf, prompt, ReceptionMode, type AppModel, type CsAccount } from '../protocol/app-model';
+import { accountOf, groupOf, memberOf, prompt, ReceptionMode, robotConfig, type AppModel, type CsAccount } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import type { SessionSummary } from '../protocol/frames';
 import {
@@ -586,7 +586,7 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
       else if (matchesToHuman(env.app.session.toHumanKeywords, plainText(msg.body))) requestHuman(t, env);
       else {
         robotIdle(t, env);
-        systemText(t, env, prompt(env.app, env.account, 'robotFallback'));
+        systemText(t, env, robotConfig(env.app, env.account.robotId).fallbackMsg);
       }
       break;
     case Phase.Agent: {

@@ -25,7 +25,6 @@ export interface Prompts {
   timeoutEnd: string;
   activeEnd: string;
   nonWorkingHours: string;
-  robotFallback: string;
 }
 
 export interface Member {
@@ -123,7 +122,66 @@ export interface AppModel {
   csAccounts: Record<string, CsAccount>;
   session: SessionSettings;
   callbacks?: CallbackSettings;
+  /** Robots by id (the default one always exists), and the knowledge-base languages ('' is the default). */
+  robots?: Record<string, Robot>;
+  languages?: string[];
 }
+
+/** The robot's base configuration (desc/update_robot_config), per language. */
+export interface RobotConfig {
+  welcomeCardEnable: boolean;
+  welcomeCardTitle: string;
+  welcomeCardQuestions: string[];
+  toAgentEnable: boolean;
+  directAnsweringReaches: number;
+  chitchatEnable: boolean;
+  chitchatReaches: number;
+  clarifyEnable: boolean;
+  clarifyReaches: number;
+  clarifyMessage: string;
+  clarifyNumber: number;
+  fallbackMsg: string;
+}
+
+export interface Robot {
+  id: string;
+  nickname: string;
+  /** Production configuration by language tag; a language without its own uses the default language's. */
+  config: Record<string, RobotConfig>;
+}
+
+export const defaultRobotConfig: Readonly<RobotConfig> = Object.freeze({
+  welcomeCardEnable: false,
+  welcomeCardTitle: '猜你想问',
+  welcomeCardQuestions: [],
+  toAgentEnable: true,
+  directAnsweringReaches: 0.8,
+  chitchatEnable: false,
+  chitchatReaches: 0.8,
+  clarifyEnable: false,
+  clarifyReaches: 0.6,
+  clarifyMessage: '您可能想问:',
+  clarifyNumber: 5,
+  fallbackMsg: '抱歉，我还没有学会这个问题，请换种问法或尝试询问我其他问题。',
+});
+
+export const LANGUAGE_TAGS = ['id', 'zh', 'zh-TW', 'en', 'vi', 'ja', 'fil'] as const;
+/** Languages an app may have, the default one included (rest-api.md §2.28, advanced edition). */
+export const MAX_LANGUAGES = 5;
+
+/** A robot of the app (the default robot exists even in models stored before robots were). */
+export function robotOf(app: AppModel, id: string): Robot | undefined {
+  if (app.robots && Object.hasOwn(app.robots, id)) return app.robots[id];
+  return id === DEFAULT_ROBOT_ID ? { id, nickname: 'Default robot', config: {} } : undefined;
+}
+
+/** The configuration a robot answers with in a language. */
+export function robotConfig(app: AppModel, robotId: string, language = ''): RobotConfig {
+  const r = robotOf(app, robotId) ?? robotOf(app, DEFAULT_ROBOT_ID)!;
+  return r.config[language] ?? r.config[''] ?? defaultRobotConfig;
+}
+
+export const languagesOf = (app: AppModel): string[] => app.languages ?? [''];
 
 /** Developer settings: where the app's backend receives callbacks. */
 export interface CallbackSettings {
@@ -149,7 +207,6 @@ export const defaultPrompts: Readonly<Prompts> = Object.freeze({
   timeoutEnd: '由于您长时间未回复，本次服务已自动结束，感谢您的支持',
   activeEnd: '本次服务已结束，感谢您的支持',
   nonWorkingHours: '当前无客服在线，请您于工作时间咨询',
-  robotFallback: '抱歉，我还没有学会这个问题，请换种问法或尝试询问我其他问题。',
 });
 
 export function defaultSessionSettings(): SessionSettings {

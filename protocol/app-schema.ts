@@ -8,7 +8,7 @@ export const promptsSchema = {
   type: 'object', optional: true, strict: true,
   props: {
     welcome: text(2000), transferring: text(2000), transferSuccess: text(2000), transferFailed: text(2000),
-    queueing: text(2000), timeoutEnd: text(2000), activeEnd: text(2000), nonWorkingHours: text(2000), robotFallback: text(2000),
+    queueing: text(2000), timeoutEnd: text(2000), activeEnd: text(2000), nonWorkingHours: text(2000),
   },
 } as const;
 

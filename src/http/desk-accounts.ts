@@ -1,7 +1,7 @@
 /** desk_http_svc customer-service account endpoints (rest-api.md §2.31–2.34): they write the app model. */
 import { randomBytes } from 'node:crypto';
 import {
-  accountOf, DEFAULT_ROBOT_ID, defaultCsAccount, groupOf, MAX_CS_ACCOUNTS, memberOf, prompt, type AppModel, type CsAccount,
+  accountOf, defaultCsAccount, groupOf, MAX_CS_ACCOUNTS, memberOf, prompt, robotOf, type AppModel, type CsAccount,
 } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import * as schema from '../../protocol/rest/cs-account';
@@ -18,7 +18,7 @@ function checkAccount(app: AppModel, a: CsAccount): void {
     for (const g of a.displayGroupsChoices) if (!groupOf(app, g)) throw new RestError(ErrorCode.BadParameter, `DisplayGroupsChoices: ${g} is not a group`);
   }
   if (a.assignmentStrategy === 2 && !a.assignedByWebhookURL) throw new RestError(ErrorCode.BadParameter, 'AssignmentStrategy 2 needs AssignedByWebhookURL');
-  if (a.robotId !== DEFAULT_ROBOT_ID) throw new RestError(ErrorCode.BadParameter, `RobotId '${a.robotId}' is not a robot of this app`);
+  if (!robotOf(app, a.robotId)) throw new RestError(ErrorCode.BadParameter, `RobotId '${a.robotId}' is not a robot of this app`);
 }
 
 function withAccount(app: AppModel, a: CsAccount): AppModel {

@@ -45,6 +45,8 @@ export interface Endpoint {
   /** The request schema (fastest-validator); its keys also name the fields for case-insensitive matching. */
   schema: Record<string, unknown>;
   handle(ctx: RestContext): Promise<Envelope> | Envelope;
+  /** Calls per second per app the endpoint takes (where the spec gives a number). */
+  ratePerSec?: number;
 }
 
 export interface FacadeDeps {
@@ -64,6 +66,8 @@ const v = new Validator({ haltOnFirstError: true });
 
 export class HttpFacade {
   private readonly endpoints = new Map<string, Compiled>();
+  /** Token buckets per app and endpoint, for endpoints with a documented rate. */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(private readonly deps: FacadeDeps) {}
 
@@ -113,6 +117,8 @@ export class HttpFacade {
     const sig = this.deps.sigs.check(q.get('usersig') ?? '', app.sdkAppId, identifier, app.secretKey, Math.floor(this.deps.clock.now() / 1000));
     if (!sig.ok) return fail(sig.code, sig.info);
     if (identifier !== app.adminIdentifier) return fail(FacadeCode.NotAdmin[svc], 'this API needs the app administrator');
+    const rate = found.endpoint.ratePerSec;
+    if (rate !== undefined && !this.take(`${app.sdkAppId}|${url}`, rate)) return fail(FacadeCode.RateLimited[svc], `at most ${rate} calls per second`);
     const random = q.get('random');
     if (random !== null && !(/^\d{1,10}$/.test(random) && Number(random) <= 4294967295)) return fail(FacadeCode.BadParameter[svc], 'random must be a 32-bit unsigned integer');
     const contentType = q.get('contenttype');
@@ -148,6 +154,17 @@ export class HttpFacade {
       this.deps.log.error({ err, url }, 'rest handler failed');
       return fail(FacadeCode.Internal[svc], 'internal error, retry');
     }
+  }
+
+  private take(key: string, rate: number): boolean {
+    const now = this.deps.clock.now();
+    const b = this.buckets.get(key) ?? { tokens: rate, at: now };
+    b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
   }
 
   private call(to: Address, build: (replyTo: ReplyTo) => unknown): Promise<Reply> {
