@@ -125,7 +125,21 @@ export interface AppModel {
   /** Robots by id (the default one always exists), and the knowledge-base languages ('' is the default). */
   robots?: Record<string, Robot>;
   languages?: string[];
+  quickReplies?: QuickReplies;
 }
+
+/** Quick replies: shared groups with a visibility scope, and members' personal replies. */
+export interface QuickReplies {
+  groups: Record<string, QuickReplyGroup>;
+  replies: Record<string, QuickReply>;
+  /** By member mail, then reply id. */
+  personal: Record<string, Record<string, QuickReply>>;
+}
+export interface QuickReplyGroup { id: string; name: string; scopeType: 'all' | 'groups' | 'members'; scopeList: (string | number)[] }
+export interface QuickReply { id: string; groupId: string; title: string; content: string }
+
+/** Quick-reply groups an app may have (rest-api-extensions.md §4.1). */
+export const MAX_QUICK_REPLY_GROUPS = 100;
 
 /** The robot's base configuration (desc/update_robot_config), per language. */
 export interface RobotConfig {
