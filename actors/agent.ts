@@ -93,6 +93,21 @@ function stateFrame(s: AgentState): unknown {
   };
 }
 
+/** Member.EventNotify wording of the statuses (rest-api-extensions.md §8.1). */
+const notifyStatusName: Record<AgentStatus, string> = { free: 'ready', busy: 'notReady', rest: 'rest', offline: 'offline' };
+
+/** One Member.EventNotify per status change of this turn, through the outbox, in order per member. */
+function notifyStatus(t: Turn<AgentState, AgentEvent>): void {
+  for (const e of t.events) {
+    if (e.type !== 'StatusChanged') continue;
+    t.do({ t: 'callback', app: t.state.app, key: `member:${t.state.memberId}`, command: 'Member.EventNotify', body: {
+      CallbackCommand: 'Member.EventNotify', Event: 'Member.StatusChange', MemberId: t.state.memberId,
+      Status: notifyStatusName[e.status], EventTime: e.at, RestReason: e.reason ?? '',
+      ClientInfo: [{ ClientType: 'Web', IsConnected: t.state.conns.length > 0 }],
+    } });
+  }
+}
+
 /** Tells every queue of the member's groups what its capacity is now. */
 function announce(t: Turn<AgentState, AgentEvent>, app: AppModel | undefined): void {
   const member = app && memberOf(app, t.state.memberId);
@@ -211,6 +226,7 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
     }
     const after = capacityOf(t.state, app);
     if (after.status !== before.status || after.load !== before.load || after.lastServedAt !== before.lastServedAt || after.limit !== before.limit) announce(t, app);
+    if (app?.callbacks?.url && app.callbacks.memberEvents) notifyStatus(t);
     return t.done();
   },
 };

@@ -204,6 +204,8 @@ export interface CallbackSettings {
   sessionEvents: boolean;
   /** Self-built AI: the robot does not answer; user messages reach the backend, which replies with send_msg. */
   thirdPartyBot: boolean;
+  /** Member.EventNotify on: every change of a member's status. */
+  memberEvents?: boolean;
   /** Key of the HMAC-SHA256 signature over each callback body. */
   token: string;
 }

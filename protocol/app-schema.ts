@@ -116,6 +116,7 @@ export const appSchema = {
         url: { type: 'url' },
         sessionEvents: { type: 'boolean', optional: true },
         thirdPartyBot: { type: 'boolean', optional: true },
+        memberEvents: { type: 'boolean', optional: true },
         token: { type: 'string', min: 16, max: 256 },
       },
     },

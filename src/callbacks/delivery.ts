@@ -130,6 +130,7 @@ export class CallbackDelivery {
     target.searchParams.set('contenttype', 'json');
     target.searchParams.set('ClientIP', '127.0.0.1');
     target.searchParams.set('OptPlatform', 'RESTAPI');
+    target.searchParams.set('RequestID', key);
     return fetch(target, {
       method: 'POST',
       body,

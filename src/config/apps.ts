@@ -67,7 +67,7 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
   app.session = mergeSession(app.session, decl.session);
   if (decl.callbacks) {
     const c = decl.callbacks;
-    app.callbacks = { url: c.url, sessionEvents: c.sessionEvents ?? true, thirdPartyBot: c.thirdPartyBot ?? false, token: c.token };
+    app.callbacks = { url: c.url, sessionEvents: c.sessionEvents ?? true, thirdPartyBot: c.thirdPartyBot ?? false, memberEvents: c.memberEvents ?? false, token: c.token };
   }
   validateReferences(app);
   return app;

@@ -30,7 +30,7 @@ export type DeclaredApp = {
   }[];
   csAccounts?: Record<string, unknown>[];
   session?: Record<string, unknown>;
-  callbacks?: { url: string; sessionEvents?: boolean; thirdPartyBot?: boolean; token: string };
+  callbacks?: { url: string; sessionEvents?: boolean; thirdPartyBot?: boolean; memberEvents?: boolean; token: string };
 };
 
 const v = new Validator({ haltOnFirstError: false });

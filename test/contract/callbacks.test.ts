@@ -164,3 +164,18 @@ t.test('a session an agent started by contact_user reports IsContactUser', async
   await until(() => events(rx.got).includes('TransferToHumanSuccess'));
   t.match(rx.got.find((g) => g.body.Event === 'TransferToHumanSuccess')!.body, { IsContactUser: true, AgentId: 'alice@desk.test', ClientUserId: 'u9' });
 });
+
+t.test('Member.EventNotify reports every status change of a member, when switched on', async (t) => {
+  const rx = await receiver();
+  const s = await startTestServer(appWith(rx.url, { sessionEvents: false, memberEvents: true }));
+  t.teardown(async () => { await s.stop(); await rx.close(); });
+  const agent = await s.agent('alice@desk.test');
+  await agent.next((f) => f.type === 'agent.state');
+  await agent.request('agent.status', { status: 'rest', reason: 'lunch' });
+  await agent.request('agent.status', { status: 'busy' });
+  await agent.request('agent.status', { status: 'offline' });
+  await until(() => rx.got.length === 4);
+  t.same(rx.got.map((g) => [g.body.Status, g.body.RestReason]), [['ready', ''], ['rest', 'lunch'], ['notReady', ''], ['offline', '']]);
+  t.match(rx.got[0].body, { CallbackCommand: 'Member.EventNotify', Event: 'Member.StatusChange', MemberId: 'alice@desk.test', ClientInfo: [{ ClientType: 'Web', IsConnected: true }] });
+  t.equal(rx.got[0].query.get('RequestID'), rx.got[0].headers['x-desk-idempotency-key'], 'RequestID for de-duplication');
+});
