@@ -126,7 +126,21 @@ export interface AppModel {
   robots?: Record<string, Robot>;
   languages?: string[];
   quickReplies?: QuickReplies;
+  /** Custom roles by id (ids from 1000; the built-in ones are 1, 5 and 7). */
+  customRoles?: Record<string, CustomRole>;
 }
+
+export interface CustomRole {
+  id: number;
+  name: string;
+  /** Only `CHAT_WORKBENCH` exists. */
+  permissions: string[];
+  members: string[];
+  /** Member groups the role sees in the workbench (transfer targets). */
+  memberGroupIds: number[];
+}
+
+export const FIRST_CUSTOM_ROLE_ID = 1000;
 
 /** Quick replies: shared groups with a visibility scope, and members' personal replies. */
 export interface QuickReplies {

@@ -14,6 +14,7 @@ import { consoleRobotEndpoints } from './http/console-robot';
 import { deskAccountEndpoints } from './http/desk-accounts';
 import { deskMemberEndpoints } from './http/desk-members';
 import { deskQuickReplyEndpoints } from './http/desk-quick-replies';
+import { deskRoleEndpoints } from './http/desk-roles';
 import { deskSessionEndpoints } from './http/desk-session';
 import { deskSettingsEndpoints } from './http/desk-settings';
 import { HttpFacade } from './http/facade';
@@ -81,7 +82,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
   const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs, closeSockets: (...a) => gateway!.closeRecipient(...a) });
-  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...consoleRobotEndpoints);
+  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints, ...consoleRobotEndpoints);
   facade.mount(app);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));

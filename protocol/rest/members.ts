@@ -5,7 +5,8 @@ const mail = { type: 'email', max: 128 } as const;
 const nick = { type: 'string', min: 1, max: 32, optional: true } as const;
 /** Built-in roles: 1 super administrator, 5 online agent, 7 online administrator (custom roles are not served). */
 export const RoleId = { SuperAdmin: 1, Staff: 5, Admin: 7 } as const;
-const roleIds = { type: 'array', optional: true, max: 10, items: { type: 'enum', values: [RoleId.Staff, RoleId.Admin] } } as const;
+/** Built-in 5 and 7, or custom role ids (checked against the app's roles by the handler). */
+const roleIds = { type: 'array', optional: true, max: 20, items: { type: 'number', integer: true, min: 1 } } as const;
 const groupIds = { type: 'array', optional: true, max: 100, items: { type: 'number', integer: true, min: 0 } } as const;
 const limit = { type: 'number', integer: true, min: 1, max: 999, optional: true } as const;
 const enabled = { type: 'enum', values: [0, 1], optional: true } as const;
@@ -45,17 +46,26 @@ export const getMemberGroupList = {
 } as const;
 export const getMemberListInGroup = { ...getMemberList, MemberGroupID: { type: 'number', integer: true, min: 0 } } as const;
 
-export function roleIdsOf(m: Member): number[] {
-  return m.roles.map((r) => (r === 'admin' ? RoleId.Admin : RoleId.Staff));
+export function roleIdsOf(app: AppModel, m: Member): number[] {
+  const custom = Object.values(app.customRoles ?? {}).filter((r) => r.members.includes(m.mail)).map((r) => r.id);
+  return [...m.roles.map((r) => (r === 'admin' ? RoleId.Admin : RoleId.Staff)), ...custom];
 }
 
+/** The built-in roles among role ids (custom ones are memberships of the roles themselves). */
 export function rolesOf(ids: number[]): Member['roles'] {
-  return ids.map((id) => (id === RoleId.Admin ? 'admin' : 'staff'));
+  return ids.filter((id) => id === RoleId.Admin || id === RoleId.Staff).map((id) => (id === RoleId.Admin ? 'admin' : 'staff'));
 }
+
+const permission = { type: 'array', optional: true, max: 10, items: { type: 'enum', values: ['CHAT_WORKBENCH'] } } as const;
+const roleGroups = { type: 'array', optional: true, max: 100, items: { type: 'number', integer: true, min: 0 } } as const;
+export const addRole = { $$strict: true, RoleName: { type: 'string', min: 1, max: 32 }, MemberList: mails, PermissionList: permission, MemberGroupIDList: roleGroups } as const;
+export const modifyRole = { $$strict: true, RoleID: { type: 'number', integer: true, min: 1 }, RoleName: { type: 'string', min: 1, max: 32, optional: true }, MemberList: mails, PermissionList: permission, MemberGroupIDList: roleGroups } as const;
+export const roleOnly = { $$strict: true, RoleID: { type: 'number', integer: true, min: 1 } } as const;
+export const getRoleList = { $$strict: true, SpecifiedMember: { type: 'string', max: 128, optional: true } } as const;
 
 export function memberFieldsOf(app: AppModel, m: Member): Record<string, unknown> {
   return {
-    MemberMail: m.mail, NickName: m.nickname, RoleIDList: roleIdsOf(m), MemberGroupIDList: m.groupIds, Avatar: m.avatar ?? '',
+    MemberMail: m.mail, NickName: m.nickname, RoleIDList: roleIdsOf(app, m), MemberGroupIDList: m.groupIds, Avatar: m.avatar ?? '',
     MemberReceptionLimit: m.receptionLimit, MemberReceptionLimitEnabled: (m.receptionLimitEnabled ?? m.receptionLimit > 0) ? 1 : 0,
     EffectiveReceptionLimit: receptionLimit(app, m), CreateTime: Math.floor((m.createdAt ?? 0) / 1000), KickOff: m.kickOff ? 1 : 0,
   };

@@ -43,6 +43,20 @@ function applyMember(app: AppModel, m: Member, b: Record<string, unknown>): Memb
 
 const withMembers = (app: AppModel, members: Member[]): AppModel => ({ ...app, members: { ...app.members, ...Object.fromEntries(members.map((m) => [m.mail, m])) } });
 
+/** Applies a `RoleIDList` to the custom roles' memberships (built-in ids are the member's own `roles`). */
+function withRoleIds(app: AppModel, mail: string, ids: number[] | undefined): AppModel {
+  if (ids === undefined) return app;
+  const custom = app.customRoles ?? {};
+  for (const id of ids) {
+    if (id !== schema.RoleId.Staff && id !== schema.RoleId.Admin && !Object.hasOwn(custom, String(id))) throw new RestError(ErrorCode.BadParameter, `${id} is not an assignable role`);
+  }
+  const customRoles = Object.fromEntries(Object.entries(custom).map(([k, r]) => {
+    const members = r.members.filter((m) => m !== mail);
+    return [k, { ...r, members: ids.includes(r.id) ? [...members, mail] : members }];
+  }));
+  return { ...app, customRoles };
+}
+
 /** Members are told their capacity may have changed (limits, groups); queues then see it. */
 function announce(ctx: RestContext, mails: string[]): void {
   for (const m of mails) ctx.deps.runtime.tell(agentAddress(ctx.app.sdkAppId, m), { type: 'announce' });
@@ -66,14 +80,16 @@ export const deskMemberEndpoints: Endpoint[] = [
       const base: Member = { mail, nickname: mail.split('@')[0], passwordHash: '', roles: ['staff'], groupIds: [DEFAULT_GROUP_ID], receptionLimit: 0, disabled: false, createdAt: ctx.now };
       created.push(applyMember(ctx.app, base, b));
     }
-    await ctx.saveApp(withMembers(ctx.app, created));
+    let app = withMembers(ctx.app, created);
+    for (const [i, b] of list.entries()) app = withRoleIds(app, created[i].mail, b.RoleIDList as number[] | undefined);
+    await ctx.saveApp(app);
     announce(ctx, created.map((m) => m.mail));
     return ok();
   }),
 
   desk('update_member', schema.updateMember, async (ctx) => {
     const updated = applyMember(ctx.app, member(ctx), ctx.body);
-    await ctx.saveApp(withMembers(ctx.app, [updated]));
+    await ctx.saveApp(withRoleIds(withMembers(ctx.app, [updated]), updated.mail, ctx.body.RoleIDList as number[] | undefined));
     announce(ctx, [updated.mail]);
     return ok();
   }),
