@@ -664,21 +664,11 @@ function agentAction(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentActi
 /** The app admin's REST actions on the current session. */
 function admin(t: T, env: Env, msg: AdminMsg): void {
   const cur = t.state.cur;
-  if (msg.type === 'adminSend') {
-    adminSend(t, env, msg);
-    return;
-  }
-  if (msg.type === 'adminEdit') {
-    adminEdit(t, env, msg);
-    return;
-  }
-  if (msg.type === 'adminStream') {
-    adminStream(t, env, msg);
-    return;
-  }
-  if (msg.type === 'adminContact') {
-    contactUser(t, env, msg);
-    return;
+  switch (msg.type) {
+    case 'adminSend': adminSend(t, env, msg); return;
+    case 'adminEdit': adminEdit(t, env, msg); return;
+    case 'adminStream': adminStream(t, env, msg); return;
+    case 'adminContact': contactUser(t, env, msg); return;
   }
   if (!cur || cur.sessionId !== msg.sessionId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
   const onBehalf = (action: 'transfer' | 'suspend' | 'unsuspend', extra: { groupId?: number; targetMemberId?: string } = {}): void => {

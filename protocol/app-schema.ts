@@ -17,7 +17,7 @@ export const workTimeSchema = {
   props: {
     Type: { type: 'enum', values: [0, 1] },
     Periods: {
-      type: 'array', max: 7,
+      type: 'array', optional: true, max: 7,
       items: {
         type: 'object', strict: true,
         props: {

@@ -2,7 +2,8 @@
  * The customer-service account endpoints' wire form (rest-api.md §2.31–2.34) and its mapping to the app model.
  * The wire names prompts by purpose (`EndPrompt`, `NotWorkTimePrompt`, …); the model by the console's names.
  */
-import { weekdays, type CsAccount, type Prompts } from '../app-model';
+import { type CsAccount, type Prompts } from '../app-model';
+import { workTimeSchema } from '../app-schema';
 
 /** Wire prompt field → model prompt name. */
 export const promptFields = {
@@ -23,24 +24,6 @@ const multilingualFields = {
 
 const text = { type: 'string', max: 2000 } as const;
 const languageMap = { type: 'record', optional: true, key: { type: 'string', max: 16 }, value: text } as const;
-const hhmm = { type: 'string', pattern: /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/ } as const;
-const workTime = {
-  type: 'object', strict: true,
-  props: {
-    Type: { type: 'enum', values: [0, 1] },
-    Periods: {
-      type: 'array', optional: true, max: 7,
-      items: {
-        type: 'object', strict: true,
-        props: {
-          Day: { type: 'enum', values: [...weekdays] },
-          PeriodsWithinOneDay: { type: 'array', max: 24, items: { type: 'object', strict: true, props: { Start: hhmm, End: hhmm } } },
-        },
-      },
-    },
-  },
-} as const;
-
 /** Every field of the configuration object, all optional (update_im_agent); add_im_agent's required ones below. */
 const configFields = {
   IMAgentUserID: { type: 'string', min: 1, max: 64, pattern: /^[^|\x00-\x1f]+$/, optional: true },
@@ -50,7 +33,7 @@ const configFields = {
   ChatbotDisabled: { type: 'enum', values: [0, 1], optional: true },
   AgentGroupId: { type: 'number', integer: true, min: 0, optional: true },
   UserTimeout: { type: 'number', integer: true, min: 0, max: 7 * 86400, optional: true },
-  WorkTimeConfig: { ...workTime, optional: true },
+  WorkTimeConfig: workTimeSchema,
   AssignmentStrategy: { type: 'enum', values: [0, 1, 2], optional: true },
   ChooseSkillGroupPrompt: { ...text, optional: true },
   DisplayGroupsChoices: { type: 'array', optional: true, max: 100, items: { type: 'number', integer: true, min: 0 } },

@@ -62,7 +62,8 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
   for (const raw of decl.csAccounts ?? []) {
     const a = raw as Partial<CsAccount> & { userId: string };
     const base = app.csAccounts[a.userId] ?? defaultCsAccount(a.userId, false);
-    app.csAccounts[a.userId] = { ...base, ...a, prompts: { ...base.prompts, ...(a.prompts ?? {}) }, workTime: a.workTime ?? base.workTime };
+    const workTime = a.workTime ? { Type: a.workTime.Type, Periods: a.workTime.Periods ?? [] } : base.workTime;
+    app.csAccounts[a.userId] = { ...base, ...a, prompts: { ...base.prompts, ...(a.prompts ?? {}) }, workTime };
   }
   app.session = mergeSession(app.session, decl.session);
   if (decl.callbacks) {
