@@ -192,7 +192,7 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
         else if (!app || !memberActive(memberOf(app, t.state.memberId))) code = ErrorCode.AgentOffline;
         else if (t.state.status === AgentStatus.Offline) code = ErrorCode.AgentOffline;
         else if (t.state.status === AgentStatus.Rest) code = ErrorCode.AgentResting;
-        else if (t.state.status === AgentStatus.Busy) code = ErrorCode.AllAgentsBusy;
+        else if (t.state.status === AgentStatus.Busy && !msg.allowBusy) code = ErrorCode.AllAgentsBusy;
         else if (load(t.state) >= limitOf(t.state, app)) code = ErrorCode.AgentAtLimit;
         if (code === undefined && held?.offerId !== msg.offerId) t.emit({ type: 'Reserved', sessionId: msg.sessionId, offerId: msg.offerId, conv: msg.conv, at: held ? t.state.lastServedAt : ctx.now });
         t.do({ t: 'send', to: msg.from, msg: { type: 'offerResult', sessionId: msg.sessionId, offerId: msg.offerId, memberId: t.state.memberId, ok: code === undefined, code, capacity: capacityOf(t.state, app) } });

@@ -22,7 +22,7 @@ export type AgentMsg =
   /** `onlineOnly`: refused for an offline member (the REST status change cannot bring one online without a socket). */
   | { type: 'setStatus'; status: AgentStatus; reason?: string; onlineOnly?: boolean; replyTo?: ReplyTo }
   /** `offerId` names the reservation, so a late release of an earlier one cannot free a newer one. */
-  | { type: 'offer'; sessionId: string; offerId: string; conv: Address; from: Address }
+  | { type: 'offer'; sessionId: string; offerId: string; conv: Address; from: Address; allowBusy?: boolean }
   | { type: 'release'; sessionId: string; offerId?: string; reason: 'end' | 'acceptTimeout' | 'forward' | 'stale' }
   | { type: 'suspend'; sessionId: string }
   | { type: 'unsuspend'; sessionId: string; replyTo?: ReplyTo }
@@ -42,8 +42,10 @@ export interface EnqueueRequest {
   exclude: string[];
   /** A forward: the member the session leaves (never chosen). */
   forwardFrom?: string;
-  /** Assign now or fail, never wait in the queue (forwards, proactive contact). */
+  /** Assign now or fail, never wait in the queue (forwards, proactive contact, DisableQueuing). */
   placeNow?: boolean;
+  /** Members showing busy may take it too (transfer_to_human's AllowAssignBusyMember). */
+  allowBusy?: boolean;
 }
 
 export type QueueMsg =
@@ -80,7 +82,10 @@ export type SessionMsg =
 
 /** What the app admin does to a session through the REST API. */
 export type AdminMsg =
-  | { type: 'adminTransferToHuman'; sessionId: string; agentIds?: string[]; groupId?: number; tipIfNoAgent: boolean; checkHours: boolean; promptOutsideHours: boolean; replyTo?: ReplyTo }
+  | {
+    type: 'adminTransferToHuman'; sessionId: string; agentIds?: string[]; groupId?: number; tipIfNoAgent: boolean; checkHours: boolean; promptOutsideHours: boolean;
+    priority?: number; disableQueuing?: boolean; allowBusy?: boolean; endIfNoneOnline?: boolean; queueTimeoutSec?: number; replyTo?: ReplyTo;
+  }
   | { type: 'adminTransfer'; sessionId: string; groupId?: number; memberId?: string; replyTo?: ReplyTo }
   | { type: 'adminEnd' | 'adminSuspend' | 'adminUnsuspend'; sessionId: string; replyTo?: ReplyTo }
   | { type: 'adminMark'; sessionId: string; mark?: string; star?: 0 | 1; userTimeoutSwitch?: 0 | 1; replyTo?: ReplyTo }

@@ -22,6 +22,7 @@ export interface QueueEntry {
   exclude: string[];
   forwardFrom?: string;
   placeNow?: boolean;
+  allowBusy?: boolean;
   /** Member the entry is offered to, awaiting the answer, and the offer's id. */
   offeredTo?: string;
   offerId?: string;
@@ -98,7 +99,8 @@ function pick(s: QueueState, entry: QueueEntry, members: string[]): { memberId: 
   let candidates = 0;
   for (const id of members) {
     const c = s.view[id];
-    if (!c || c.status !== AgentStatus.Free || c.load >= c.limit) continue;
+    const available = c && (c.status === AgentStatus.Free || (entry.allowBusy && c.status === AgentStatus.Busy));
+    if (!available || c.load >= c.limit) continue;
     if (!eligible(entry, id) || entry.refusedBy.includes(id)) continue;
     candidates++;
     if (!best || c.lastServedAt < best.lastServedAt || (c.lastServedAt === best.lastServedAt && c.memberId < best.memberId)) best = c;
@@ -115,7 +117,7 @@ function assign(t: Turn<QueueState, QueueEvent>, app: AppModel | undefined, ctx:
     if (choice) {
       const offerId = ctx.newId();
       t.emit({ type: 'Offered', sessionId: entry.sessionId, memberId: choice.memberId, offerId, why: choice.why });
-      t.do({ t: 'send', to: agentAddress(t.state.app, choice.memberId), msg: { type: 'offer', sessionId: entry.sessionId, offerId, conv: entry.conv, from: queueAddress(t.state.app, t.state.groupId) } });
+      t.do({ t: 'send', to: agentAddress(t.state.app, choice.memberId), msg: { type: 'offer', sessionId: entry.sessionId, offerId, conv: entry.conv, from: queueAddress(t.state.app, t.state.groupId), allowBusy: entry.allowBusy } });
     } else if (entry.placeNow) {
       failForward(t, entry, members);
     }
@@ -160,7 +162,7 @@ function enqueue(t: Turn<QueueState, QueueEvent>, msg: EnqueueRequest, app: AppM
   const entry: QueueEntry = {
     sessionId: msg.sessionId, conv: msg.conv, priority: msg.priority, enqueuedAt: msg.enqueuedAt || ctx.now,
     n: t.state.n + 1, agentIds: msg.agentIds, exclude: msg.forwardFrom ? [...exclude, msg.forwardFrom] : exclude,
-    forwardFrom: msg.forwardFrom, placeNow: msg.placeNow, refusedBy: [],
+    forwardFrom: msg.forwardFrom, placeNow: msg.placeNow, allowBusy: msg.allowBusy, refusedBy: [],
   };
   if (!msg.placeNow && !targets.some((m) => online(t.state.view[m]))) {
     t.do({ t: 'send', to: msg.conv, msg: { type: 'noAgentOnline', sessionId: msg.sessionId } });

@@ -41,7 +41,7 @@ export type EndStatus = (typeof EndStatus)[keyof typeof EndStatus];
 export type EndEvent = 'SessionUserEnd' | 'SessionAgentEnd' | 'SessionUserTimeoutEnd' | 'SessionAgentTimeoutEnd' | 'SessionPendingAutoFinishEnd' | 'SessionEnd';
 export type CloseBy = 'client' | 'seat' | 'admin' | 'timer';
 
-export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline', 'assignAnswer'] as const;
+export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline', 'assignAnswer', 'queueTimeout'] as const;
 export type TimerKey = (typeof timerKeys)[number];
 
 export interface CurrentSession {
@@ -66,7 +66,7 @@ export interface CurrentSession {
   invitedRating: boolean;
   pendingForward?: { replyTo?: ReplyTo; by: string; groupId: number };
   /** A REST transfer_to_human waiting for the queue's answer, and whether to tell the user if nobody is online. */
-  pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean };
+  pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean; endIfNoneOnline?: boolean; queueTimeoutSec?: number };
   /** Started by an agent contacting the user (IsContactUser), and the contact_user call waiting for its outcome. */
   contact?: boolean;
   pendingContact?: { replyTo?: ReplyTo; newSession: boolean };
@@ -107,7 +107,7 @@ export interface SessionState {
 export type SessionEvent =
   | { type: 'SessionBegin'; sessionId: string; at: number; groupId: number }
   | { type: 'MessageAdded'; sessionId: string; seq: number; msgKey: string; fromRole: 1 | 2 | 3; from: string; random: number; at: number }
-  | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number; replyTo?: ReplyTo; tipIfNoAgent: boolean }
+  | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number; replyTo?: ReplyTo; tipIfNoAgent: boolean; endIfNoneOnline?: boolean; queueTimeoutSec?: number }
   | { type: 'TransferAnswered'; sessionId: string }
   | { type: 'ContactRequested'; sessionId: string; at: number; groupId: number; replyTo?: ReplyTo; newSession: boolean }
   | { type: 'ContactSettled'; sessionId: string; ok: boolean }
@@ -161,7 +161,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'TransferringToHuman':
       return patchCur(s, e.sessionId, {
         phase: Phase.Transferring, groupId: e.groupId, priority: e.priority, exclude: [], enqueuedAt: e.at,
-        pendingTransfer: { replyTo: e.replyTo, tipIfNoAgent: e.tipIfNoAgent },
+        pendingTransfer: { replyTo: e.replyTo, tipIfNoAgent: e.tipIfNoAgent, endIfNoneOnline: e.endIfNoneOnline, queueTimeoutSec: e.queueTimeoutSec },
       });
     case 'TransferAnswered':
       return patchCur(s, e.sessionId, { pendingTransfer: undefined });
@@ -345,6 +345,13 @@ interface TransferOptions {
   checkHours?: boolean;
   /** Send the non-working-hours prompt when outside them. */
   promptOutsideHours?: boolean;
+  /** Never wait in the queue: place it now or fail (DisableQueuing). */
+  placeNow?: boolean;
+  allowBusy?: boolean;
+  /** End the session when nobody is online (EndSessionWhenNoMemberOnline). */
+  endIfNoneOnline?: boolean;
+  /** Leave the queue after this long (QueueTimeout). */
+  queueTimeoutSec?: number;
   replyTo?: ReplyTo;
 }
 
@@ -359,7 +366,10 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   const groupId = opts.groupId ?? env.account.agentGroupId;
   const priority = opts.priority ?? DEFAULT_PRIORITY;
   setDeadline(t, 'robotIdle', undefined);
-  t.emit({ type: 'TransferringToHuman', sessionId: cur.sessionId, at: env.ctx.now, groupId, priority, replyTo: opts.replyTo, tipIfNoAgent: opts.tipIfNoAgent ?? true });
+  t.emit({
+    type: 'TransferringToHuman', sessionId: cur.sessionId, at: env.ctx.now, groupId, priority, replyTo: opts.replyTo, tipIfNoAgent: opts.tipIfNoAgent ?? true,
+    endIfNoneOnline: opts.endIfNoneOnline, queueTimeoutSec: opts.queueTimeoutSec,
+  });
   systemText(t, env, prompt(env.app, env.account, 'transferring'));
   const url = env.account.assignmentStrategy === 2 ? env.account.assignedByWebhookURL : undefined;
   // Strategy 2 decides unless the REST call already named a group or agents.
@@ -371,15 +381,15 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
     setDeadline(t, 'assignAnswer', env.ctx.now + ASSIGN_WAIT_MS);
     return;
   }
-  enqueue(t, env, groupId, priority, opts.agentIds);
+  enqueue(t, env, groupId, priority, opts.agentIds, { placeNow: opts.placeNow, allowBusy: opts.allowBusy });
 }
 
 export const ASSIGN_COMMAND = 'ChatBot.OnAssignHuman';
 /** How long the session waits for the business server before the default strategy decides (GAP-18). */
 export const ASSIGN_WAIT_MS = 10_000;
 
-function enqueue(t: T, env: Env, groupId: number, priority: number, agentIds?: string[]): void {
-  t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: t.state.cur!.sessionId, conv: env.conv, priority, enqueuedAt: env.ctx.now, agentIds, exclude: [] } });
+function enqueue(t: T, env: Env, groupId: number, priority: number, agentIds?: string[], how: { placeNow?: boolean; allowBusy?: boolean } = {}): void {
+  t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: t.state.cur!.sessionId, conv: env.conv, priority, enqueuedAt: env.ctx.now, agentIds, exclude: [], ...how } });
 }
 
 /**
@@ -406,6 +416,27 @@ function assignDecided(t: T, env: Env, a: { ok: boolean; answer?: AssignAnswer }
     return;
   }
   enqueue(t, env, groupId, priority, agentIds);
+}
+
+/**
+ * T4 (and a transfer that may not wait, or waited too long): back to the robot with the transfer-failed prompt (unless
+ * a REST call asked for no tip), or ended when the call asked for that and nobody was online.
+ */
+function transferFailed(t: T, env: Env, code: number): void {
+  const cur = t.state.cur!;
+  const pending = cur.pendingTransfer;
+  const tip = pending?.tipIfNoAgent ?? true;
+  if (pending) {
+    t.refuse(pending.replyTo, code);
+    t.emit({ type: 'TransferAnswered', sessionId: cur.sessionId });
+  }
+  if (cur.phase === Phase.Queueing) t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'cancel', sessionId: cur.sessionId } });
+  t.emit({ type: 'NoAgentOnline', sessionId: cur.sessionId, at: env.ctx.now });
+  setDeadline(t, 'queueOffline', undefined);
+  setDeadline(t, 'queueTimeout', undefined);
+  if (tip) systemText(t, env, prompt(env.app, env.account, 'transferFailed'));
+  if (pending?.endIfNoneOnline && code === ErrorCode.NoAgentOnline) end(t, env, EndStatus.NoAgentsOnline, 'SessionEnd', 'admin');
+  else robotIdle(t, env);
 }
 
 /** Answers a REST transfer_to_human once the queue has placed the session. */
@@ -681,7 +712,8 @@ function admin(t: T, env: Env, msg: AdminMsg): void {
       if (msg.groupId !== undefined && !groupOf(env.app, msg.groupId)) { t.refuse(msg.replyTo, ErrorCode.BadParameter, `no group ${msg.groupId}`); return; }
       requestHuman(t, env, {
         groupId: msg.groupId, agentIds: msg.agentIds?.length ? msg.agentIds : undefined, tipIfNoAgent: msg.tipIfNoAgent,
-        checkHours: msg.checkHours, promptOutsideHours: msg.promptOutsideHours, replyTo: msg.replyTo,
+        checkHours: msg.checkHours, promptOutsideHours: msg.promptOutsideHours, priority: msg.priority, placeNow: msg.disableQueuing,
+        allowBusy: msg.allowBusy, endIfNoneOnline: msg.endIfNoneOnline, queueTimeoutSec: msg.queueTimeoutSec, replyTo: msg.replyTo,
       });
       return;
     case 'adminTransfer':
@@ -875,6 +907,9 @@ function timer(t: T, env: Env, key: TimerKey): void {
     case 'assignAnswer':
       if (cur.awaitingAssign) assignDecided(t, env, { ok: false });
       break;
+    case 'queueTimeout':
+      if (cur.phase === Phase.Queueing) transferFailed(t, env, ErrorCode.AllAgentsBusy);
+      break;
   }
 }
 
@@ -887,6 +922,8 @@ function routing(t: T, env: Env, msg: SessionRoutingMsg): void {
       return;
     case 'queued':
       if (current && cur.phase === Phase.Transferring) {
+        const limitSec = cur.pendingTransfer?.queueTimeoutSec;
+        if (limitSec) setDeadline(t, 'queueTimeout', env.ctx.now + limitSec * 1000);
         answerTransfer(t, { AgentId: '', IsInQueue: 1 });
         t.emit({ type: 'TransferringToHumanWait', sessionId: cur.sessionId, at: env.ctx.now, position: msg.position });
         systemText(t, env, prompt(env.app, env.account, 'queueing')
@@ -895,18 +932,14 @@ function routing(t: T, env: Env, msg: SessionRoutingMsg): void {
       return;
     case 'noAgentOnline':
       if (current && (cur.phase === Phase.Transferring || cur.phase === Phase.Queueing)) {
-        const tip = cur.pendingTransfer?.tipIfNoAgent ?? true;
-        if (cur.pendingTransfer) {
-          t.refuse(cur.pendingTransfer.replyTo, ErrorCode.NoAgentOnline);
-          t.emit({ type: 'TransferAnswered', sessionId: cur.sessionId });
-        }
-        t.emit({ type: 'NoAgentOnline', sessionId: cur.sessionId, at: env.ctx.now });
-        setDeadline(t, 'queueOffline', undefined);
-        if (tip) systemText(t, env, prompt(env.app, env.account, 'transferFailed'));
-        robotIdle(t, env);
+        transferFailed(t, env, ErrorCode.NoAgentOnline);
       }
       return;
     case 'forwardFailed':
+      if (current && cur.phase === Phase.Transferring && !cur.pendingForward && !cur.pendingContact) {
+        transferFailed(t, env, msg.code);
+        return;
+      }
       if (current && cur.pendingContact) {
         contactFailed(t, env, msg.code);
         return;

@@ -14,6 +14,12 @@ export const transferToHuman = {
   SendTipIfNoAgentOnline: flag,
   CheckIfDuringWorkingHours: flag,
   SendPromptNotDuringWorkingHours: flag,
+  // Newer fields (rest-api-extensions.md §6.5).
+  EndSessionWhenNoMemberOnline: flag,
+  DisableQueuing: flag,
+  AllowAssignBusyMember: flag,
+  Priority: { type: 'number', integer: true, min: 0, max: 9, optional: true },
+  QueueTimeout: { type: 'number', integer: true, min: 1, max: 86400, optional: true },
 } as const;
 
 export const transferSession = {

@@ -97,7 +97,8 @@ export const deskSessionEndpoints: Endpoint[] = [
     const r = replied(await ctx.call(idx.conv, (replyTo) => ({
       type: 'adminTransferToHuman', sessionId: b.SessionId, agentIds: b.AgentIdList, groupId: b.AgentGroupId,
       tipIfNoAgent: b.SendTipIfNoAgentOnline === 1, checkHours: b.CheckIfDuringWorkingHours === 1,
-      promptOutsideHours: b.SendPromptNotDuringWorkingHours === 1, replyTo,
+      promptOutsideHours: b.SendPromptNotDuringWorkingHours === 1, priority: b.Priority, disableQueuing: b.DisableQueuing === 1,
+      allowBusy: b.AllowAssignBusyMember === 1, endIfNoneOnline: b.EndSessionWhenNoMemberOnline === 1, queueTimeoutSec: b.QueueTimeout, replyTo,
     })));
     return ok({ AgentId: r.AgentId ?? '', IsInQueue: r.IsInQueue ?? 0 });
   }),

@@ -248,3 +248,30 @@ t.test('contact_user: an agent starts a human session with a user; refusals in i
   t.match(await rest(api, 'desk_http_svc/contact_user', { ...body, ClientUserID: 'u3', MemberId: B }), { ErrorCode: 141011 });
   t.match(await rest(api, 'desk_http_svc/contact_user', { ...body, IMAgentUserID: 'nope' }), { ErrorCode: 141004 });
 });
+
+t.test('transfer_to_human newer fields: Priority, DisableQueuing, AllowAssignBusyMember, EndSessionWhenNoMemberOnline, QueueTimeout', async (t) => {
+  const clock = new ManualClock();
+  const { s, api } = await setup({ maxConcurrentPerAgent: 1 }, clock);
+  t.teardown(() => s.stop());
+  const lone = await inRobot(s, 'lone');
+  t.match(await rest(api, 'desk_http_svc/transfer_to_human', { SessionId: lone.sessionId, EndSessionWhenNoMemberOnline: 1 }), { ErrorCode: 141001 });
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { SessionId: lone.sessionId }), { CurrentState: 'NotInSession' }, 'ended as asked');
+
+  const alice = await s.agent(A);
+  await alice.next((f) => f.type === 'agent.state');
+  await alice.request('agent.status', { status: 'busy' });
+  const u1 = await inRobot(s, 'u1');
+  t.match(await rest(api, 'desk_http_svc/transfer_to_human', { SessionId: u1.sessionId, DisableQueuing: 1 }), { ErrorCode: 141025 }, 'busy and no queueing: refused at once');
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { SessionId: u1.sessionId }), { CurrentState: 'Chatbot' });
+  t.match(await rest(api, 'desk_http_svc/transfer_to_human', { SessionId: u1.sessionId, AllowAssignBusyMember: 1 }), { ErrorCode: 0, AgentId: A }, 'a busy member may take it when allowed');
+
+  const u2 = await inRobot(s, 'u2');
+  const u3 = await inRobot(s, 'u3');
+  t.match(await rest(api, 'desk_http_svc/transfer_to_human', { SessionId: u2.sessionId, AllowAssignBusyMember: 1, QueueTimeout: 30 }), { IsInQueue: 1 });
+  t.match(await rest(api, 'desk_http_svc/transfer_to_human', { SessionId: u3.sessionId, AllowAssignBusyMember: 1, Priority: 0 }), { IsInQueue: 1 });
+  await u3.user.next((f) => (textOf(f) ?? '').includes('排在第1位'));
+  t.pass('priority 0 goes ahead of an earlier user');
+  clock.advance(31_000);
+  await u2.user.next((f) => textOf(f) === '抱歉，当前无客服在线，请稍后再试');
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { SessionId: u2.sessionId }), { CurrentState: 'Chatbot' }, 'after QueueTimeout: back with the robot');
+});
