@@ -29,12 +29,19 @@ export function sessionNotifications(app: AppModel, before: SessionState, events
     if (!wanted(String(body.Event))) return;
     out.push({ t: 'callback', app: before.app, key: String(body.SessionId), command: SESSION_EVENT_COMMAND, body });
   };
+  // A session opened for contact_user exists for the backend only once the contact succeeded (it may not).
+  const contactOpens = events.some((e) => e.type === 'ContactRequested' && e.newSession);
+  let contactFailedNew = false;
   for (const e of events) {
     switch (e.type) {
       case 'SessionBegin':
-        cur = { sessionId: e.sessionId, phase: 'Chatbot' } as SessionState['cur'];
+        cur = { sessionId: e.sessionId, phase: 'Chatbot', contact: contactOpens } as SessionState['cur'];
         agentId = '';
-        emit(base(e.sessionId, 'SessionBegin', e.at));
+        if (!contactOpens) emit(base(e.sessionId, 'SessionBegin', e.at));
+        break;
+      case 'ContactSettled':
+        if (e.ok && e.newSession) emit(base(e.sessionId, 'SessionBegin', e.at));
+        contactFailedNew = !e.ok && e.newSession;
         break;
       case 'MessageAdded': {
         const m = stored.get(e.seq);
@@ -79,10 +86,14 @@ export function sessionNotifications(app: AppModel, before: SessionState, events
         agentId = e.to;
         emit({ ...base(e.sessionId, 'AgentForward', e.at), ForwardFromAgentId: e.from });
         break;
-      case 'SatisfactionSelected':
-        emit({ ...base(e.sessionId, 'SatisfactionSelected', e.at), SatisfactionSelected: e.level });
+      case 'SatisfactionSelected': {
+        // Usually after the end: the rated session's agent, not whoever serves now.
+        const rated = before.ratings.find((r) => r.sessionId === e.sessionId);
+        emit({ ...base(e.sessionId, 'SatisfactionSelected', e.at), AgentId: rated?.agentId ?? '', SatisfactionSelected: e.level });
         break;
+      }
       case 'SessionEnded':
+        if (contactFailedNew) break;
         // GAP-29: the specific end event, then SessionEnd, for every end.
         if (e.event !== 'SessionEnd') emit(base(e.sessionId, e.event, e.at));
         emit(base(e.sessionId, 'SessionEnd', e.at));

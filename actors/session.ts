@@ -5,7 +5,7 @@
  */
 import { accountOf, groupOf, memberOf, prompt, ReceptionMode, robotConfig, type AppModel, type CsAccount } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
-import type { SessionSummary } from '../protocol/frames';
+import { MAX_BODY_BYTES, type SessionSummary } from '../protocol/frames';
 import {
   custom, deskPayload, FromRole, plainText, ratingCard, RatingRuleBit, seatStatus, Src, text,
   type RatingCardContent, type TimMsgElement,
@@ -66,7 +66,7 @@ export interface CurrentSession {
   invitedRating: boolean;
   pendingForward?: { replyTo?: ReplyTo; by: string; groupId: number };
   /** A REST transfer_to_human waiting for the queue's answer, and whether to tell the user if nobody is online. */
-  pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean; endIfNoneOnline?: boolean; queueTimeoutSec?: number };
+  pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean; endIfNoneOnline?: boolean; queueTimeoutSec?: number; placeNow?: boolean; allowBusy?: boolean };
   /** Started by an agent contacting the user (IsContactUser), and the contact_user call waiting for its outcome. */
   contact?: boolean;
   pendingContact?: { replyTo?: ReplyTo; newSession: boolean };
@@ -97,7 +97,7 @@ export interface SessionState {
   /** Last message sequence number of the conversation. */
   seq: number;
   /** Recent user sends, so a retried `random` is acknowledged again instead of stored twice. */
-  recent: { random: number; seq: number; msgKey: string; sessionId: string; time: number }[];
+  recent: { random: number; seq: number; msgKey: string; sessionId: string; time: number; by?: 1 | 3 }[];
   cur?: CurrentSession;
   ratings: RatingRecord[];
   /** The user has no open socket (as far as the gateway last said). */
@@ -107,10 +107,13 @@ export interface SessionState {
 export type SessionEvent =
   | { type: 'SessionBegin'; sessionId: string; at: number; groupId: number }
   | { type: 'MessageAdded'; sessionId: string; seq: number; msgKey: string; fromRole: 1 | 2 | 3; from: string; random: number; at: number }
-  | { type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number; replyTo?: ReplyTo; tipIfNoAgent: boolean; endIfNoneOnline?: boolean; queueTimeoutSec?: number }
+  | {
+    type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number; replyTo?: ReplyTo; tipIfNoAgent: boolean;
+    endIfNoneOnline?: boolean; queueTimeoutSec?: number; placeNow?: boolean; allowBusy?: boolean;
+  }
   | { type: 'TransferAnswered'; sessionId: string }
   | { type: 'ContactRequested'; sessionId: string; at: number; groupId: number; replyTo?: ReplyTo; newSession: boolean }
-  | { type: 'ContactSettled'; sessionId: string; ok: boolean }
+  | { type: 'ContactSettled'; sessionId: string; ok: boolean; newSession: boolean; at: number }
   /** Assignment strategy 2: the business server was asked; `awaitingAssign` until it answers or times out. */
   | { type: 'AssignAsked'; sessionId: string; at: number }
   | { type: 'AssignDecided'; sessionId: string; groupId: number; priority: number; agentIds?: string[]; denied: boolean; fallback: boolean }
@@ -153,15 +156,17 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
         },
       };
     case 'MessageAdded': {
-      const recent = e.fromRole === FromRole.User
-        ? [...s.recent.slice(-(RECENT_SENDS - 1)), { random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at }]
+      // User sends and send_msg calls (random ≠ 0) are remembered, so a retry is acknowledged, not stored again.
+      const remembered = e.fromRole === FromRole.User || (e.fromRole === FromRole.System && e.random !== 0);
+      const recent = remembered
+        ? [...s.recent.slice(-(RECENT_SENDS - 1)), { random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at, by: e.fromRole as 1 | 3 }]
         : s.recent;
       return { ...s, seq: e.seq, recent };
     }
     case 'TransferringToHuman':
       return patchCur(s, e.sessionId, {
         phase: Phase.Transferring, groupId: e.groupId, priority: e.priority, exclude: [], enqueuedAt: e.at,
-        pendingTransfer: { replyTo: e.replyTo, tipIfNoAgent: e.tipIfNoAgent, endIfNoneOnline: e.endIfNoneOnline, queueTimeoutSec: e.queueTimeoutSec },
+        pendingTransfer: { replyTo: e.replyTo, tipIfNoAgent: e.tipIfNoAgent, endIfNoneOnline: e.endIfNoneOnline, queueTimeoutSec: e.queueTimeoutSec, placeNow: e.placeNow, allowBusy: e.allowBusy },
       });
     case 'TransferAnswered':
       return patchCur(s, e.sessionId, { pendingTransfer: undefined });
@@ -178,7 +183,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'StreamChunk': {
       const streams = { ...(s.cur?.streams ?? {}) };
       if (e.finished) delete streams[e.msgKey];
-      else streams[e.msgKey] = { seq: e.seq, time: e.time, chunks: [...(streams[e.msgKey]?.chunks ?? []), e.chunk] };
+      else streams[e.msgKey] = { seq: e.seq, time: e.time, chunks: [...(Object.hasOwn(streams, e.msgKey) ? streams[e.msgKey].chunks : []), e.chunk] };
       return patchCur(s, e.sessionId, { streams });
     }
     case 'SessionMarked': {
@@ -368,7 +373,7 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   setDeadline(t, 'robotIdle', undefined);
   t.emit({
     type: 'TransferringToHuman', sessionId: cur.sessionId, at: env.ctx.now, groupId, priority, replyTo: opts.replyTo, tipIfNoAgent: opts.tipIfNoAgent ?? true,
-    endIfNoneOnline: opts.endIfNoneOnline, queueTimeoutSec: opts.queueTimeoutSec,
+    endIfNoneOnline: opts.endIfNoneOnline, queueTimeoutSec: opts.queueTimeoutSec, placeNow: opts.placeNow, allowBusy: opts.allowBusy,
   });
   systemText(t, env, prompt(env.app, env.account, 'transferring'));
   const url = env.account.assignmentStrategy === 2 ? env.account.assignedByWebhookURL : undefined;
@@ -415,7 +420,7 @@ function assignDecided(t: T, env: Env, a: { ok: boolean; answer?: AssignAnswer }
     robotIdle(t, env);
     return;
   }
-  enqueue(t, env, groupId, priority, agentIds);
+  enqueue(t, env, groupId, priority, agentIds, { placeNow: cur.pendingTransfer?.placeNow, allowBusy: cur.pendingTransfer?.allowBusy });
 }
 
 /**
@@ -496,6 +501,10 @@ function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: Clo
   }
   if (cur.pendingForward) t.refuse(cur.pendingForward.replyTo, ErrorCode.SessionNotFound, 'the session ended before the transfer completed');
   if (cur.pendingTransfer) t.refuse(cur.pendingTransfer.replyTo, ErrorCode.SessionNotFound, 'the session ended before it reached a human');
+  if (cur.pendingContact) {
+    t.refuse(cur.pendingContact.replyTo, ErrorCode.SessionNotFound, 'the session ended before the contact was made');
+    t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'cancel', sessionId: cur.sessionId } });
+  }
   const p = endPrompt[event];
   if (p) systemText(t, env, prompt(env.app, env.account, p));
   const timedOut = endStatus === EndStatus.UserTimeout || endStatus === EndStatus.AgentTimeout;
@@ -573,7 +582,7 @@ function rate(t: T, env: Env, payload: Record<string, unknown>, replyTo: ReplyTo
 }
 
 function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>): void {
-  const dup = t.state.recent.find((r) => r.random === msg.random && msg.random !== 0);
+  const dup = t.state.recent.find((r) => r.random === msg.random && msg.random !== 0 && (r.by ?? FromRole.User) === FromRole.User);
   if (dup) {
     ok(t, msg.replyTo, { random: msg.random, msgKey: dup.msgKey, sessionId: dup.sessionId, seq: dup.seq, time: dup.time, account: t.state.csAccount, duplicate: true });
     return;
@@ -611,6 +620,7 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
   ok(t, msg.replyTo, ackData(t, msg.random, m));
   switch (cur.phase) {
     case Phase.Chatbot:
+      if (cur.pendingContact) break; // an agent is being found for this user already
       if (env.account.chatbotDisabled) requestHuman(t, env);
       // Self-built AI: the backend answers (send_msg) and decides the handover (transfer_to_human).
       else if (env.app.callbacks?.thirdPartyBot) robotIdle(t, env);
@@ -708,7 +718,7 @@ function admin(t: T, env: Env, msg: AdminMsg): void {
   };
   switch (msg.type) {
     case 'adminTransferToHuman':
-      if (cur.phase !== Phase.Chatbot) { t.refuse(msg.replyTo, ErrorCode.NotTransferable, 'the session is already with human service'); return; }
+      if (cur.phase !== Phase.Chatbot || cur.pendingContact) { t.refuse(msg.replyTo, ErrorCode.NotTransferable, 'the session is already with human service'); return; }
       if (msg.groupId !== undefined && !groupOf(env.app, msg.groupId)) { t.refuse(msg.replyTo, ErrorCode.BadParameter, `no group ${msg.groupId}`); return; }
       requestHuman(t, env, {
         groupId: msg.groupId, agentIds: msg.agentIds?.length ? msg.agentIds : undefined, tipIfNoAgent: msg.tipIfNoAgent,
@@ -767,7 +777,7 @@ function contactFailed(t: T, env: Env, code: number): void {
   const cur = t.state.cur!;
   const pending = cur.pendingContact!;
   t.refuse(pending.replyTo, code === ErrorCode.AllAgentsBusy ? ErrorCode.AssignFailed : code);
-  t.emit({ type: 'ContactSettled', sessionId: cur.sessionId, ok: false });
+  t.emit({ type: 'ContactSettled', sessionId: cur.sessionId, ok: false, newSession: pending.newSession, at: env.ctx.now });
   if (pending.newSession) {
     t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now });
     t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
@@ -775,7 +785,7 @@ function contactFailed(t: T, env: Env, code: number): void {
 }
 
 /** Rewrites a stored message and tells the user and the serving agent (`message.edit`). */
-function rewrite(t: T, env: Env, m: StoredMessage, agentId = t.state.cur?.agentId): void {
+function rewrite(t: T, env: Env, m: StoredMessage, agentId = t.state.cur?.sessionId === m.sessionId ? t.state.cur.agentId : undefined): void {
   t.do({ t: 'message', conv: env.conv, message: m });
   const edit = { type: 'message.edit', data: { sessionId: m.sessionId, account: t.state.csAccount, seq: m.seq, msgKey: m.msgKey, body: m.body, ...(m.cloudCustomData !== undefined ? { cloudCustomData: m.cloudCustomData } : {}) } };
   t.do({ t: 'push', to: userOf(t.state), frame: edit });
@@ -796,6 +806,7 @@ function adminStream(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminStream
   const cur = t.state.cur;
   if (!cur || cur.sessionId !== msg.sessionId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
   const body = (chunks: string[], finished: boolean) => [custom({ src: Src.Stream, chunks, isFinished: finished ? 1 : 0 })];
+  if (Buffer.byteLength(msg.chunk) > MAX_BODY_BYTES) { t.refuse(msg.replyTo, ErrorCode.BodyTooLong, 'Chunk exceeds 12 KB'); return; }
   if (msg.msgKey === undefined) {
     const m = addMessage(t, env, FromRole.System, t.state.csAccount, body([msg.chunk], msg.finish), 0);
     deliver(t, env, m);
@@ -803,9 +814,10 @@ function adminStream(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminStream
     ok(t, msg.replyTo, { msgKey: m.msgKey });
     return;
   }
-  const stream = cur.streams?.[msg.msgKey];
+  const stream = cur.streams && Object.hasOwn(cur.streams, msg.msgKey) ? cur.streams[msg.msgKey] : undefined;
   if (!stream) { t.refuse(msg.replyTo, ErrorCode.BadParameter, 'MsgKey names no unfinished streaming message of this session'); return; }
   const chunks = [...stream.chunks, msg.chunk];
+  if (chunks.reduce((n, c) => n + Buffer.byteLength(c), 0) > MAX_BODY_BYTES) { t.refuse(msg.replyTo, ErrorCode.BodyTooLong, 'the streaming message would exceed 12 KB'); return; }
   t.emit({ type: 'StreamChunk', sessionId: cur.sessionId, msgKey: msg.msgKey, seq: stream.seq, time: stream.time, chunk: msg.chunk, finished: msg.finish });
   rewrite(t, env, { sessionId: cur.sessionId, seq: stream.seq, msgKey: msg.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: stream.time, random: 0, body: body(chunks, msg.finish) });
   ok(t, msg.replyTo, { msgKey: msg.msgKey });
@@ -815,6 +827,8 @@ function adminStream(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminStream
 function adminSend(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminSend' }>): void {
   const cur = t.state.cur;
   if (!cur || (msg.sessionId !== undefined && cur.sessionId !== msg.sessionId)) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
+  const dup = msg.random !== 0 && t.state.recent.find((r) => r.random === msg.random && r.by === FromRole.System && r.sessionId === cur.sessionId);
+  if (dup) { ok(t, msg.replyTo, { sessionId: dup.sessionId, msgKey: dup.msgKey, seq: dup.seq, duplicate: true }); return; }
   const m = addMessage(t, env, FromRole.System, t.state.csAccount, msg.body, msg.random, msg.cloudCustomData);
   deliver(t, env, m);
   const sec = env.account.userTimeoutSec;
@@ -831,7 +845,7 @@ function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>
   const manual = env.app.session.receptionMode === ReceptionMode.Manual;
   if (cur.pendingContact && msg.forwardFrom === undefined) {
     const replyTo = cur.pendingContact.replyTo;
-    t.emit({ type: 'ContactSettled', sessionId: cur.sessionId, ok: true });
+    t.emit({ type: 'ContactSettled', sessionId: cur.sessionId, ok: true, newSession: cur.pendingContact.newSession, at: env.ctx.now });
     t.emit({ type: 'Assigned', sessionId: cur.sessionId, memberId: msg.memberId, offerId: msg.offerId, at: env.ctx.now, manual: false, why: msg.why });
     connect(t, env, msg.memberId);
     ok(t, replyTo, { MemberId: msg.memberId });

@@ -9,7 +9,7 @@ export type Address = string;
 export interface Recipient { role: 'user' | 'agent'; app: number; id: string }
 
 /** Where a reply goes: opaque to actors, given by the runtime with the request. */
-export type ReplyTo = { conn: number; ref?: string | number; as?: string } | { call: number };
+export type ReplyTo = { conn: number; ref?: string | number; as?: string } | { call: number; boot?: string };
 
 /** A message as stored and delivered. */
 export interface StoredMessage {

@@ -126,6 +126,8 @@ export interface AppModel {
   robots?: Record<string, Robot>;
   languages?: string[];
   quickReplies?: QuickReplies;
+  /** The id the next member group gets (ids are never reused). */
+  nextGroupId?: number;
   /** Custom roles by id (ids from 1000; the built-in ones are 1, 5 and 7). */
   customRoles?: Record<string, CustomRole>;
 }

@@ -29,6 +29,16 @@ export const workTimeSchema = {
   },
 } as const;
 
+/** A URL that `fetch` can post to (the validator's `url` rule lets through hosts like `a b.com`). */
+export function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /** A UserID usable as an actor address part: no '|' (the address separator) and no control characters. */
 export const userIdSchema = { type: 'string', min: 1, max: 64, pattern: /^[^|\x00-\x1f]+$/ } as const;
 

@@ -116,7 +116,7 @@ export class CallbackDelivery {
 
   /** One POST of an outbox entry; undefined when accepted, else why not. */
   private async post(url: string, token: string, p: Pending): Promise<string | undefined> {
-    const res = await this.request(url, token, p.entry.app, p.entry.command, p.entry.body, `${p.entry.app}-${p.id}`);
+    const res = await this.request(url, token, p.entry.app, p.entry.command, p.entry.body, `${p.entry.app}-${p.entry.uid ?? p.id}`);
     await res.arrayBuffer();
     return res.ok ? undefined : `HTTP ${res.status}`;
   }
@@ -151,7 +151,15 @@ export class CallbackDelivery {
   ask(from: string, a: { app: number; url: string; command: string; body: Record<string, unknown>; reply: string }, tell: (to: string, msg: unknown) => void): void {
     const token = this.apps.get(a.app)?.callbacks?.token ?? '';
     const answer = (ok: boolean, result?: unknown): void => tell(from, { type: a.reply, sessionId: a.body.SessionId, ok, answer: result });
-    this.request(a.url, token, a.app, a.command, a.body, `${a.app}-${a.command}-${String(a.body.SessionId)}-${String(a.body.EventTime)}`)
+    let sent: Promise<Response>;
+    try {
+      sent = this.request(a.url, token, a.app, a.command, a.body, `${a.app}-${a.command}-${String(a.body.SessionId)}-${String(a.body.EventTime)}`);
+    } catch (err) {
+      this.log.warn({ command: a.command, err: (err as Error).message }, 'cannot ask the business server; the default strategy decides');
+      answer(false);
+      return;
+    }
+    sent
       .then(async (res) => {
         const text = await res.text();
         let parsed: unknown;

@@ -9,6 +9,7 @@ import {
   DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings,
   type AppModel, type CsAccount, type Member, type SessionSettings,
 } from '../../protocol/app-model';
+import { isHttpUrl } from '../../protocol/app-schema';
 import type { Store } from '../store/store';
 import type { DeclaredApp, ServerConfig } from './config';
 import { ConfigError } from './config';
@@ -82,6 +83,9 @@ function validateReferences(app: AppModel): void {
     if (!app.groups[String(a.agentGroupId)]) throw new ConfigError(`app ${app.sdkAppId}: account ${a.userId} is bound to unknown group ${a.agentGroupId}`);
   }
   if (!Object.values(app.csAccounts).some((a) => a.isDefault)) throw new ConfigError(`app ${app.sdkAppId}: no default customer-service account`);
+  for (const url of [app.callbacks?.url, ...Object.values(app.csAccounts).map((a) => a.assignedByWebhookURL)]) {
+    if (url !== undefined && !isHttpUrl(url)) throw new ConfigError(`app ${app.sdkAppId}: '${url}' is not a usable http(s) URL`);
+  }
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: app.session.timeZone });
   } catch {

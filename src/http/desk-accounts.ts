@@ -5,6 +5,7 @@ import {
 } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import * as schema from '../../protocol/rest/cs-account';
+import { isHttpUrl } from '../../protocol/app-schema';
 import { ok, Service } from '../../protocol/rest/envelope';
 import { RestError, type Endpoint } from './facade';
 
@@ -18,6 +19,7 @@ function checkAccount(app: AppModel, a: CsAccount): void {
     for (const g of a.displayGroupsChoices) if (!groupOf(app, g)) throw new RestError(ErrorCode.BadParameter, `DisplayGroupsChoices: ${g} is not a group`);
   }
   if (a.assignmentStrategy === 2 && !a.assignedByWebhookURL) throw new RestError(ErrorCode.BadParameter, 'AssignmentStrategy 2 needs AssignedByWebhookURL');
+  if (a.assignedByWebhookURL !== undefined && !isHttpUrl(a.assignedByWebhookURL)) throw new RestError(ErrorCode.BadParameter, 'AssignedByWebhookURL is not a usable http(s) URL');
   if (!robotOf(app, a.robotId)) throw new RestError(ErrorCode.BadParameter, `RobotId '${a.robotId}' is not a robot of this app`);
 }
 

@@ -2,7 +2,8 @@
  * Member and member-group endpoints (rest-api-extensions.md §1–2). They write the app model; a status change or a
  * forced offline acts on the member's agent actor (and sockets).
  */
-import { agentAddress } from '../../actors/address';
+import { agentAddress, queueAddress } from '../../actors/address';
+import type { QueueState } from '../../actors/queue';
 import { DEFAULT_GROUP_ID, groupOf, memberOf, type AppModel, type Member } from '../../protocol/app-model';
 import { CloseCode, ErrorCode } from '../../protocol/errors';
 import { AgentStatus, Role } from '../../protocol/frames';
@@ -30,7 +31,8 @@ function groupIdsFor(app: AppModel, ids: number[]): number[] {
 }
 
 function applyMember(app: AppModel, m: Member, b: Record<string, unknown>): Member {
-  const out: Member = { ...m };
+  // A config-file member's switch is implicit (on when its limit is above 0): make it explicit before changing it.
+  const out: Member = { ...m, receptionLimitEnabled: m.receptionLimitEnabled ?? m.receptionLimit > 0 };
   if (b.NickName !== undefined) out.nickname = b.NickName as string;
   if (b.RoleIDList !== undefined) out.roles = schema.rolesOf(b.RoleIDList as number[]);
   if (b.MemberGroupIDList !== undefined) out.groupIds = groupIdsFor(app, b.MemberGroupIDList as number[]);
@@ -77,7 +79,7 @@ export const deskMemberEndpoints: Endpoint[] = [
     for (const b of list) {
       const mail = String(b.MemberMail);
       if (memberOf(ctx.app, mail) || created.some((m) => m.mail === mail)) throw new RestError(ErrorCode.BadParameter, `'${mail}' is already a member`);
-      const base: Member = { mail, nickname: mail.split('@')[0], passwordHash: '', roles: ['staff'], groupIds: [DEFAULT_GROUP_ID], receptionLimit: 0, disabled: false, createdAt: ctx.now };
+      const base: Member = { mail, nickname: mail.split('@')[0], passwordHash: '', roles: ['staff'], groupIds: [DEFAULT_GROUP_ID], receptionLimit: 0, receptionLimitEnabled: false, disabled: false, createdAt: ctx.now };
       created.push(applyMember(ctx.app, base, b));
     }
     let app = withMembers(ctx.app, created);
@@ -123,7 +125,8 @@ export const deskMemberEndpoints: Endpoint[] = [
 
   desk('create_member_group', schema.createMemberGroup, async (ctx) => {
     const app = ctx.app;
-    const id = Math.max(0, ...Object.values(app.groups).map((g) => g.id)) + 1;
+    // Ids are never reused: a deleted group's id may still be named by stored records and scopes.
+    const id = Math.max(app.nextGroupId ?? 0, ...Object.values(app.groups).map((g) => g.id + 1));
     const mails = (ctx.body.MemberList as string[] | undefined) ?? [];
     const members = mails.map((mail) => {
       const m = memberOf(app, mail);
@@ -131,7 +134,7 @@ export const deskMemberEndpoints: Endpoint[] = [
       return { ...m, groupIds: [...m.groupIds, id] };
     });
     const groups = { ...app.groups, [id]: { id, name: ctx.body.MemberGroupName as string, receptionLimit: ctx.body.ReceptionLimit as number | undefined } };
-    await ctx.saveApp(withMembers({ ...app, groups }, members));
+    await ctx.saveApp(withMembers({ ...app, groups, nextGroupId: id + 1 }, members));
     announce(ctx, mails);
     return ok({ MemberGroupID: id });
   }),
@@ -166,10 +169,17 @@ export const deskMemberEndpoints: Endpoint[] = [
     if (id === DEFAULT_GROUP_ID) throw new RestError(ErrorCode.BadParameter, 'the default group cannot be deleted');
     const users = Object.values(app.csAccounts).filter((a) => a.agentGroupId === id || a.displayGroupsChoices?.includes(id));
     if (users.length) throw new RestError(ErrorCode.BadParameter, `customer-service accounts use this group: ${users.map((a) => a.userId).join(', ')}`);
+    if (ctx.deps.runtime.peek<QueueState>(queueAddress(app.sdkAppId, id)).waiting.length > 0) throw new RestError(ErrorCode.BadParameter, 'sessions are waiting in this group\'s queue');
     const groups = { ...app.groups };
     delete groups[String(id)];
     const members = Object.values(app.members).filter((m) => m.groupIds.includes(id)).map((m) => ({ ...m, groupIds: m.groupIds.filter((x) => x !== id) }));
-    await ctx.saveApp(withMembers({ ...app, groups }, members));
+    // Nothing may keep naming it: quick-reply scopes and roles' visible groups drop it.
+    const quickReplies = app.quickReplies && {
+      ...app.quickReplies,
+      groups: Object.fromEntries(Object.entries(app.quickReplies.groups).map(([k, g]) => [k, g.scopeType === 'groups' ? { ...g, scopeList: g.scopeList.filter((x) => Number(x) !== id) } : g])),
+    };
+    const customRoles = app.customRoles && Object.fromEntries(Object.entries(app.customRoles).map(([k, r]) => [k, { ...r, memberGroupIds: r.memberGroupIds.filter((x) => x !== id) }]));
+    await ctx.saveApp(withMembers({ ...app, groups, quickReplies, customRoles }, members));
     announce(ctx, members.map((m) => m.mail));
     return ok();
   }),

@@ -47,6 +47,7 @@ export const deskRoleEndpoints: Endpoint[] = [
 
   desk('modify_role', schema.modifyRole, async (ctx) => {
     const r = role(ctx);
+    if (Object.values(ctx.app.customRoles ?? {}).some((x) => x.name === ctx.body.RoleName && x.id !== r.id)) throw bad(`a role is already named '${String(ctx.body.RoleName)}'`);
     await ctx.saveApp({ ...ctx.app, customRoles: { ...ctx.app.customRoles, [r.id]: { ...r, ...checked(ctx.app, ctx.body) } } });
     return ok();
   }),

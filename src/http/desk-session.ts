@@ -1,6 +1,6 @@
 /** desk_http_svc session and message endpoints (rest-api.md §2.35–2.45) and the statistics placeholders. */
 import { sessionAddress } from '../../actors/address';
-import { Phase, messageFrame, type SessionState } from '../../actors/session';
+import { ASSIGN_WAIT_MS, Phase, messageFrame, type SessionState } from '../../actors/session';
 import type { StoredMessage } from '../../actors/types';
 import { accountOf, memberOf } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
@@ -82,6 +82,14 @@ function sessionMessages(ctx: RestContext, idx: SessionIndex, sessionId: string)
   }
 }
 
+// A transfer that may not wait (DisableQueuing) fails in the transfer's codes: nobody online, or all busy.
+const placeNowCodes: Record<number, number> = {
+  [ErrorCode.AgentOffline]: ErrorCode.NoAgentOnline,
+  [ErrorCode.AgentAtLimit]: ErrorCode.AllAgentsBusy,
+  [ErrorCode.AgentResting]: ErrorCode.AllAgentsBusy,
+  [ErrorCode.GroupNoPermission]: ErrorCode.BadParameter,
+};
+
 // Forward refusals in transfer_session's own codes (rest-api.md §2.36).
 const transferCodes: Record<number, number> = {
   [ErrorCode.AgentOffline]: ErrorCode.NoAgentOnline,
@@ -91,7 +99,10 @@ const transferCodes: Record<number, number> = {
 };
 
 export const deskSessionEndpoints: Endpoint[] = [
-  desk('transfer_to_human', schema.transferToHuman, async (ctx) => {
+  {
+    // Longer than the business server's whole answer window (ASSIGN_WAIT_MS), so the caller hears the outcome.
+    callTimeoutMs: ASSIGN_WAIT_MS + 5000,
+    ...desk('transfer_to_human', schema.transferToHuman, async (ctx) => {
     const b = ctx.body;
     const idx = sessionOf(ctx);
     const r = replied(await ctx.call(idx.conv, (replyTo) => ({
@@ -99,9 +110,10 @@ export const deskSessionEndpoints: Endpoint[] = [
       tipIfNoAgent: b.SendTipIfNoAgentOnline === 1, checkHours: b.CheckIfDuringWorkingHours === 1,
       promptOutsideHours: b.SendPromptNotDuringWorkingHours === 1, priority: b.Priority, disableQueuing: b.DisableQueuing === 1,
       allowBusy: b.AllowAssignBusyMember === 1, endIfNoneOnline: b.EndSessionWhenNoMemberOnline === 1, queueTimeoutSec: b.QueueTimeout, replyTo,
-    })));
+    })), placeNowCodes);
     return ok({ AgentId: r.AgentId ?? '', IsInQueue: r.IsInQueue ?? 0 });
-  }),
+    }),
+  },
 
   desk('transfer_session', schema.transferSession, async (ctx) => {
     const idx = sessionOf(ctx);

@@ -47,6 +47,8 @@ export interface Endpoint {
   handle(ctx: RestContext): Promise<Envelope> | Envelope;
   /** Calls per second per app the endpoint takes (where the spec gives a number). */
   ratePerSec?: number;
+  /** How long its actor call may take (default 5 s). */
+  callTimeoutMs?: number;
 }
 
 export interface FacadeDeps {
@@ -143,7 +145,7 @@ export class HttpFacade {
     try {
       return await found.endpoint.handle({
         service: svc, app, body, now: this.deps.clock.now(), deps: this.deps,
-        call: (to, build) => this.call(to, build),
+        call: (to, build) => this.call(to, build, found.endpoint.callTimeoutMs ?? CALL_TIMEOUT_MS),
         saveApp: async (model) => {
           this.deps.apps.put(model);
           await this.deps.store.commit();
@@ -167,10 +169,10 @@ export class HttpFacade {
     return true;
   }
 
-  private call(to: Address, build: (replyTo: ReplyTo) => unknown): Promise<Reply> {
+  private call(to: Address, build: (replyTo: ReplyTo) => unknown, timeoutMs: number): Promise<Reply> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Reply>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, code: ErrorCode.Internal, info: 'timed out, retry' }), CALL_TIMEOUT_MS);
+      timer = setTimeout(() => resolve({ ok: false, code: ErrorCode.Internal, info: 'timed out, retry' }), timeoutMs);
     });
     return Promise.race([this.deps.runtime.call(to, build), timeout]).finally(() => clearTimeout(timer));
   }

@@ -94,6 +94,8 @@ export class Runtime {
   private readonly timers = new Map<string, { at: number; handle: unknown }>();
   private readonly calls = new Map<number, (r: Reply) => void>();
   private callSeq = 0;
+  /** Names this run in call reply addresses (they may be stored in events and outlive a restart). */
+  private readonly boot = randomUUID();
   private released: Released[] = [];
   private drainScheduled = false;
   private batchNo = 0;
@@ -145,7 +147,7 @@ export class Runtime {
     const id = ++this.callSeq;
     return new Promise((resolve) => {
       this.calls.set(id, resolve);
-      if (!this.tell(to, build({ call: id }))) {
+      if (!this.tell(to, build({ call: id, boot: this.boot }))) {
         this.calls.delete(id);
         resolve({ ok: false, code: ErrorCode.Internal, info: 'actor busy, retry' });
       }
@@ -334,7 +336,7 @@ export class Runtime {
         store.mergeRecord(f.app, f.sessionId, f.fields, f.startedAt);
         break;
       case 'callback': {
-        const entry: OutboxEntry = { app: f.app, key: f.key, command: f.command, body: f.body, createdAt: now };
+        const entry: OutboxEntry = { app: f.app, key: f.key, command: f.command, body: f.body, createdAt: now, uid: randomUUID() };
         this.released.push({ k: 'callback', id: store.enqueueCallback(entry), entry });
         break;
       }
@@ -381,30 +383,41 @@ export class Runtime {
     outlet.beginBatch();
     try {
       for (const r of list) {
-        switch (r.k) {
-          case 'push':
-            outlet.push(r.to, r.frame, r.exceptConn);
-            break;
-          case 'reply':
-            if ('call' in r.replyTo) {
-              const resolve = this.calls.get(r.replyTo.call);
-              this.calls.delete(r.replyTo.call);
-              resolve?.(r.result);
-            } else outlet.reply(r.replyTo, r.result);
-            break;
-          case 'deliver':
-            this.enqueue(this.cell(r.to), { msg: r.msg, mid: r.mid });
-            break;
-          case 'callback':
-            outlet.callback?.(r.id, r.entry);
-            break;
-          case 'ask':
-            outlet.ask?.(r.from, r.ask);
-            break;
+        try {
+          this.releaseOne(outlet, r);
+        } catch (err) {
+          // One failing outward effect (a socket, a backend) must not hold back the rest of the batch.
+          this.o.log.error({ err, effect: r.k }, 'releasing an effect failed');
         }
       }
     } finally {
       outlet.endBatch();
+    }
+  }
+
+  private releaseOne(outlet: Outlet, r: Released): void {
+    switch (r.k) {
+      case 'push':
+        outlet.push(r.to, r.frame, r.exceptConn);
+        break;
+      case 'reply':
+        if ('call' in r.replyTo) {
+          // A reply address stored before a restart names a call of an earlier run: nobody waits for it.
+          if (r.replyTo.boot !== this.boot) break;
+          const resolve = this.calls.get(r.replyTo.call);
+          this.calls.delete(r.replyTo.call);
+          resolve?.(r.result);
+        } else outlet.reply(r.replyTo, r.result);
+        break;
+      case 'deliver':
+        this.enqueue(this.cell(r.to), { msg: r.msg, mid: r.mid });
+        break;
+      case 'callback':
+        outlet.callback?.(r.id, r.entry);
+        break;
+      case 'ask':
+        outlet.ask?.(r.from, r.ask);
+        break;
     }
   }
 

@@ -21,7 +21,8 @@ export interface EventRecord { t: number; es: unknown[] }
 /** An actor's state after its first `n` event records. */
 export interface Snapshot { n: number; state: unknown }
 /** A callback waiting in the durable outbox. */
-export interface OutboxEntry { app: number; key: string; command: string; body: Record<string, unknown>; createdAt: number }
+/** `uid` names the callback for receivers (idempotency key) across restarts; the numeric id is only the row. */
+export interface OutboxEntry { app: number; key: string; command: string; body: Record<string, unknown>; createdAt: number; uid?: string }
 export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
 
 export class Store {
