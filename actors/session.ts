@@ -70,6 +70,8 @@ export interface CurrentSession {
   /** Started by an agent contacting the user (IsContactUser), and the contact_user call waiting for its outcome. */
   contact?: boolean;
   pendingContact?: { replyTo?: ReplyTo; newSession: boolean };
+  /** Assignment strategy 1: the groups offered in a src 15 branch message, waiting for the user's choice. */
+  choosingGroup?: { seq: number; msgKey: string; time: number; header: string; choices: { id: number; name: string }[] };
   /** Waiting for the business server's assignment answer. */
   awaitingAssign?: boolean;
   /** Streaming messages not finished yet (send_stream_msg), by msgKey. */
@@ -112,6 +114,8 @@ export type SessionEvent =
     endIfNoneOnline?: boolean; queueTimeoutSec?: number; placeNow?: boolean; allowBusy?: boolean;
   }
   | { type: 'TransferAnswered'; sessionId: string }
+  | { type: 'GroupsOffered'; sessionId: string; seq: number; msgKey: string; time: number; header: string; choices: { id: number; name: string }[] }
+  | { type: 'GroupChosen'; sessionId: string; groupId: number }
   | { type: 'ContactRequested'; sessionId: string; at: number; groupId: number; replyTo?: ReplyTo; newSession: boolean }
   | { type: 'ContactSettled'; sessionId: string; ok: boolean; newSession: boolean; at: number }
   /** Assignment strategy 2: the business server was asked; `awaitingAssign` until it answers or times out. */
@@ -170,6 +174,10 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       });
     case 'TransferAnswered':
       return patchCur(s, e.sessionId, { pendingTransfer: undefined });
+    case 'GroupsOffered':
+      return patchCur(s, e.sessionId, { choosingGroup: { seq: e.seq, msgKey: e.msgKey, time: e.time, header: e.header, choices: e.choices } });
+    case 'GroupChosen':
+      return patchCur(s, e.sessionId, { choosingGroup: undefined });
     case 'ContactRequested':
       return patchCur(s, e.sessionId, { contact: true, groupId: e.groupId, pendingContact: { replyTo: e.replyTo, newSession: e.newSession } });
     case 'ContactSettled':
@@ -368,6 +376,15 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
     t.refuse(opts.replyTo, ErrorCode.NotTransferable, 'outside working hours');
     return;
   }
+  // Strategy 1 (GAP-19): the user picks a group from a src 15 branch message, unless the caller named one.
+  const choices = env.account.assignmentStrategy === 1 && opts.groupId === undefined && opts.agentIds === undefined
+    ? (env.account.displayGroupsChoices ?? []).flatMap((id) => { const g = groupOf(env.app, id); return g ? [{ id, name: g.name }] : []; })
+    : [];
+  if (choices.length > 0) {
+    offerGroups(t, env, choices);
+    ok(t, opts.replyTo, { AgentId: '', IsInQueue: 0 });
+    return;
+  }
   const groupId = opts.groupId ?? env.account.agentGroupId;
   const priority = opts.priority ?? DEFAULT_PRIORITY;
   setDeadline(t, 'robotIdle', undefined);
@@ -387,6 +404,27 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
     return;
   }
   enqueue(t, env, groupId, priority, opts.agentIds, { placeNow: opts.placeNow, allowBusy: opts.allowBusy });
+}
+
+const DEFAULT_CHOOSE_GROUP_PROMPT = '请选择您想咨询的客服分组';
+
+function offerGroups(t: T, env: Env, choices: { id: number; name: string }[]): void {
+  const header = env.account.chooseSkillGroupPrompt || DEFAULT_CHOOSE_GROUP_PROMPT;
+  const m = system(t, env, [custom({ src: Src.Branch, content: { header, items: choices.map((c) => ({ content: c.name, desc: '' })), tail: '' } })]);
+  t.emit({ type: 'GroupsOffered', sessionId: m.sessionId, seq: m.seq, msgKey: m.msgKey, time: m.time, header, choices });
+  robotIdle(t, env);
+}
+
+/** The user's text names an offered group (exactly, as src 15 requires): the branch message shows it, and off it goes. */
+function chooseGroup(t: T, env: Env, input: string): boolean {
+  const offer = t.state.cur!.choosingGroup!;
+  const chosen = offer.choices.find((c) => c.name === input.trim());
+  if (!chosen) return false;
+  const body = [custom({ src: Src.Branch, content: { header: offer.header, items: offer.choices.map((c) => ({ content: c.name, desc: '' })), tail: '', selected: { content: chosen.name } } })];
+  rewrite(t, env, { sessionId: t.state.cur!.sessionId, seq: offer.seq, msgKey: offer.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: offer.time, random: 0, body });
+  t.emit({ type: 'GroupChosen', sessionId: t.state.cur!.sessionId, groupId: chosen.id });
+  requestHuman(t, env, { groupId: chosen.id });
+  return true;
 }
 
 export const ASSIGN_COMMAND = 'ChatBot.OnAssignHuman';
@@ -621,6 +659,7 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
   switch (cur.phase) {
     case Phase.Chatbot:
       if (cur.pendingContact) break; // an agent is being found for this user already
+      if (cur.choosingGroup && chooseGroup(t, env, plainText(msg.body))) break;
       if (env.account.chatbotDisabled) requestHuman(t, env);
       // Self-built AI: the backend answers (send_msg) and decides the handover (transfer_to_human).
       else if (env.app.callbacks?.thirdPartyBot) robotIdle(t, env);

@@ -23,6 +23,7 @@ export const Src = {
   RatingCard: '9',
   RatingChoice: '10',
   AgentTyping: '12',
+  Branch: '15',
   SessionEnd: '19',
   TimeoutEnd: '20',
   RatingRules: '23',

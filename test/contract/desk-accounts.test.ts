@@ -64,3 +64,24 @@ t.test('account requests are validated', async (t) => {
   t.match(await rest(api, 'desk_http_svc/update_im_agent', { IMAgentUserID: 'ghost', WelcomeMessage: 'x' }), { ErrorCode: 141004 });
   t.match(await rest(api, 'desk_http_svc/update_im_agent', { IMAgentUserID: CS, UserTimeout: -1 }), { ErrorCode: 141004 });
 });
+
+t.test('AssignmentStrategy 1: the user picks a group from a src 15 branch message', async (t) => {
+  const s = await startTestServer(testApp(undefined, {}, { members: [{ mail: 'alice@desk.test', nickname: 'alice', groupIds: [1] }, { mail: 'carol@desk.test', nickname: 'carol', groupIds: [2] }] }));
+  t.teardown(() => s.stop());
+  const api: RestTarget = { port: s.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/update_im_agent', { IMAgentUserID: CS, AssignmentStrategy: 1, DisplayGroupsChoices: [1, 2], ChooseSkillGroupPrompt: '请选择分组' }), { ErrorCode: 0 });
+  const carol = await s.agent('carol@desk.test');
+  await carol.next((f) => f.type === 'agent.state');
+  const user = await s.user('u1');
+  await user.request('message.send', { to: CS, random: 1, body: srcBody('7') });
+  await user.request('message.send', { to: CS, random: 2, body: [{ MsgType: 'TIMTextElem', MsgContent: { Text: '人工' } }] });
+  const branch = await user.next((f) => f.type === 'message' && JSON.stringify(f.data).includes('\\"src\\":\\"15\\"'));
+  const content = JSON.parse((branch.data as { body: { MsgContent: { Data: string } }[] }).body[0].MsgContent.Data).content;
+  t.same(content, { header: '请选择分组', items: [{ content: 'Default', desc: '' }, { content: 'VIP', desc: '' }], tail: '' });
+  await user.request('message.send', { to: CS, random: 3, body: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'VIP' } }] });
+  const edit = await user.next((f) => f.type === 'message.edit');
+  t.match(JSON.parse((edit.data as { body: { MsgContent: { Data: string } }[] }).body[0].MsgContent.Data).content, { selected: { content: 'VIP' } });
+  const assigned = await carol.next((f) => f.type === 'session.assigned');
+  t.match(assigned.data, { userId: 'u1', groupId: 2 }, 'the chosen group serves it');
+  t.ok(user.texts().includes('转接人工成功，客服carol为您服务'));
+});
