@@ -64,7 +64,9 @@ export type SessionRoutingMsg =
   | { type: 'offerRevoked'; sessionId: string; memberId: string }
   | { type: 'unsuspended'; sessionId: string; memberId: string }
   /** The business server's ChatBot.OnAssignHuman answer (already validated), or `ok: false` when it gave none. */
-  | { type: 'assignAnswer'; sessionId: string; ok: boolean; answer?: AssignAnswer };
+  | { type: 'assignAnswer'; sessionId: string; ok: boolean; answer?: AssignAnswer }
+  /** The backend's Desk.CallbackBeforeIMContactUser answer (an envelope), or `ok: false` when it gave none. */
+  | { type: 'contactAnswer'; sessionId: string; ok: boolean; answer?: { ErrorCode: number; ErrorInfo?: string } };
 
 export interface AssignAnswer { AgentGroupId?: number; AgentIdList?: string[]; Priority?: number; AgentTransferDenied?: 0 | 1 }
 

@@ -14,6 +14,7 @@ import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
 import type { AdminMsg, AssignAnswer, SessionMsg, SessionRoutingMsg } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
+import { ASSIGN_HUMAN, BEFORE_CONTACT_USER } from '../protocol/rest/callbacks';
 import { sessionNotifications } from './session-notify';
 import { withinWorkingHours } from './working-hours';
 
@@ -41,7 +42,7 @@ export type EndStatus = (typeof EndStatus)[keyof typeof EndStatus];
 export type EndEvent = 'SessionUserEnd' | 'SessionAgentEnd' | 'SessionUserTimeoutEnd' | 'SessionAgentTimeoutEnd' | 'SessionPendingAutoFinishEnd' | 'SessionEnd';
 export type CloseBy = 'client' | 'seat' | 'admin' | 'timer';
 
-export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline', 'assignAnswer', 'queueTimeout'] as const;
+export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline', 'assignAnswer', 'queueTimeout', 'contactAnswer'] as const;
 export type TimerKey = (typeof timerKeys)[number];
 
 export interface CurrentSession {
@@ -69,7 +70,7 @@ export interface CurrentSession {
   pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean; endIfNoneOnline?: boolean; queueTimeoutSec?: number; placeNow?: boolean; allowBusy?: boolean };
   /** Started by an agent contacting the user (IsContactUser), and the contact_user call waiting for its outcome. */
   contact?: boolean;
-  pendingContact?: { replyTo?: ReplyTo; newSession: boolean };
+  pendingContact?: { replyTo?: ReplyTo; newSession: boolean; memberId?: string; asked?: boolean };
   /** Assignment strategy 1: the groups offered in a src 15 branch message, waiting for the user's choice. */
   choosingGroup?: { seq: number; msgKey: string; time: number; header: string; choices: { id: number; name: string }[] };
   /** Waiting for the business server's assignment answer. */
@@ -116,7 +117,8 @@ export type SessionEvent =
   | { type: 'TransferAnswered'; sessionId: string }
   | { type: 'GroupsOffered'; sessionId: string; seq: number; msgKey: string; time: number; header: string; choices: { id: number; name: string }[] }
   | { type: 'GroupChosen'; sessionId: string; groupId: number }
-  | { type: 'ContactRequested'; sessionId: string; at: number; groupId: number; replyTo?: ReplyTo; newSession: boolean }
+  | { type: 'ContactRequested'; sessionId: string; at: number; groupId: number; replyTo?: ReplyTo; newSession: boolean; memberId?: string; asked: boolean }
+  | { type: 'ContactAnswered'; sessionId: string }
   | { type: 'ContactSettled'; sessionId: string; ok: boolean; newSession: boolean; at: number }
   /** Assignment strategy 2: the business server was asked; `awaitingAssign` until it answers or times out. */
   | { type: 'AssignAsked'; sessionId: string; at: number }
@@ -179,7 +181,9 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'GroupChosen':
       return patchCur(s, e.sessionId, { choosingGroup: undefined });
     case 'ContactRequested':
-      return patchCur(s, e.sessionId, { contact: true, groupId: e.groupId, pendingContact: { replyTo: e.replyTo, newSession: e.newSession } });
+      return patchCur(s, e.sessionId, { contact: true, groupId: e.groupId, pendingContact: { replyTo: e.replyTo, newSession: e.newSession, memberId: e.memberId, asked: e.asked } });
+    case 'ContactAnswered':
+      return s.cur?.pendingContact ? patchCur(s, e.sessionId, { pendingContact: { ...s.cur.pendingContact, asked: false } }) : s;
     case 'ContactSettled':
       return patchCur(s, e.sessionId, { pendingContact: undefined, contact: e.ok ? true : s.cur?.contact && !s.cur.pendingContact });
     case 'AssignAsked':
@@ -397,8 +401,8 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   // Strategy 2 decides unless the REST call already named a group or agents.
   if (url && opts.groupId === undefined && opts.agentIds === undefined) {
     t.emit({ type: 'AssignAsked', sessionId: cur.sessionId, at: env.ctx.now });
-    t.do({ t: 'ask', app: t.state.app, url, command: ASSIGN_COMMAND, reply: 'assignAnswer', body: {
-      CallbackCommand: ASSIGN_COMMAND, SessionId: cur.sessionId, ClientUserId: t.state.userId, CustomerServiceId: t.state.csAccount, EventTime: env.ctx.now,
+    t.do({ t: 'ask', app: t.state.app, url, command: ASSIGN_HUMAN, reply: 'assignAnswer', sessionId: cur.sessionId, body: {
+      CallbackCommand: ASSIGN_HUMAN, SessionId: cur.sessionId, ClientUserId: t.state.userId, CustomerServiceId: t.state.csAccount, EventTime: env.ctx.now,
     } });
     setDeadline(t, 'assignAnswer', env.ctx.now + ASSIGN_WAIT_MS);
     return;
@@ -427,7 +431,6 @@ function chooseGroup(t: T, env: Env, input: string): boolean {
   return true;
 }
 
-export const ASSIGN_COMMAND = 'ChatBot.OnAssignHuman';
 /** How long the session waits for the business server before the default strategy decides (GAP-18). */
 export const ASSIGN_WAIT_MS = 10_000;
 
@@ -807,8 +810,33 @@ function contactUser(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminContac
   if (newSession) begin(t, env, false);
   const sessionId = t.state.cur!.sessionId;
   setDeadline(t, 'robotIdle', undefined);
-  t.emit({ type: 'ContactRequested', sessionId, at: env.ctx.now, groupId, replyTo: msg.replyTo, newSession });
-  t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId, conv: env.conv, priority: 0, enqueuedAt: env.ctx.now, agentIds: msg.memberId ? [msg.memberId] : undefined, exclude: [], placeNow: true } });
+  const url = env.account.contactCallback ? env.app.callbacks?.url : undefined;
+  t.emit({ type: 'ContactRequested', sessionId, at: env.ctx.now, groupId, replyTo: msg.replyTo, newSession, memberId: msg.memberId, asked: !!url });
+  if (url) {
+    // The backend may refuse the contact first (rest-api-extensions.md §8.2).
+    t.do({ t: 'ask', app: t.state.app, url, command: BEFORE_CONTACT_USER, reply: 'contactAnswer', sessionId, body: {
+      CallbackCommand: BEFORE_CONTACT_USER, ClientUserId: t.state.userId, ChannelId: t.state.csAccount, ChannelType: 'SDK',
+      GroupId: groupId, MemberId: msg.memberId ?? '', EventTime: env.ctx.now,
+    } });
+    setDeadline(t, 'contactAnswer', env.ctx.now + ASSIGN_WAIT_MS);
+    return;
+  }
+  placeContact(t, env);
+}
+
+function placeContact(t: T, env: Env): void {
+  const cur = t.state.cur!;
+  const memberId = cur.pendingContact?.memberId;
+  t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: 0, enqueuedAt: env.ctx.now, agentIds: memberId ? [memberId] : undefined, exclude: [], placeNow: true } });
+}
+
+/** The backend's word on a contact: a zero ErrorCode lets it go ahead; no answer follows the account's strategy. */
+function contactAnswered(t: T, env: Env, a: { ok: boolean; answer?: { ErrorCode: number } }): void {
+  setDeadline(t, 'contactAnswer', undefined);
+  t.emit({ type: 'ContactAnswered', sessionId: t.state.cur!.sessionId });
+  const allowed = a.ok ? a.answer!.ErrorCode === 0 : !env.account.contactCallbackTimeoutRefuses;
+  if (allowed) placeContact(t, env);
+  else contactFailed(t, env, ErrorCode.ContactRefused);
 }
 
 /** The contact could not be placed: the caller is told; a session opened only for it closes without a trace to the user. */
@@ -960,6 +988,9 @@ function timer(t: T, env: Env, key: TimerKey): void {
     case 'assignAnswer':
       if (cur.awaitingAssign) assignDecided(t, env, { ok: false });
       break;
+    case 'contactAnswer':
+      if (cur.pendingContact?.asked) contactAnswered(t, env, { ok: false });
+      break;
     case 'queueTimeout':
       if (cur.phase === Phase.Queueing) transferFailed(t, env, ErrorCode.AllAgentsBusy);
       break;
@@ -1008,6 +1039,9 @@ function routing(t: T, env: Env, msg: SessionRoutingMsg): void {
       return;
     case 'assignAnswer':
       if (current && cur.awaitingAssign) assignDecided(t, env, msg);
+      return;
+    case 'contactAnswer':
+      if (current && cur.pendingContact?.asked) contactAnswered(t, env, msg);
       return;
     case 'unsuspended':
       if (current && cur.agentId === msg.memberId && cur.suspended) t.emit({ type: 'SuspendChanged', sessionId: cur.sessionId, suspended: false, at: env.ctx.now });

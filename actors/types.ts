@@ -49,7 +49,7 @@ export type Effect =
    * commit; the answer comes back to the actor as `{ type: reply, ok, answer }`. Not durable: the actor keeps a
    * timer for the case it never comes.
    */
-  | { t: 'ask'; app: number; url: string; command: string; body: Record<string, unknown>; reply: string }
+  | { t: 'ask'; app: number; url: string; command: string; body: Record<string, unknown>; reply: string; sessionId: string }
   /**
    * The session's service record (describe_im_cdr_list): fields merged into the stored record; `startedAt` (ms)
    * files a new record under its start time.

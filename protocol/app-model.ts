@@ -70,6 +70,9 @@ export interface CsAccount {
   chooseSkillGroupPrompt?: string;
   displayGroupsChoices?: number[];
   assignedByWebhookURL?: string;
+  /** Desk.CallbackBeforeIMContactUser on for this account, and whether a missing answer refuses the contact. */
+  contactCallback?: boolean;
+  contactCallbackTimeoutRefuses?: boolean;
   /** Prompts per language tag, by prompt name (plus the choose-group prompt). */
   multilingual?: Partial<Record<keyof Prompts | 'chooseSkillGroup', Record<string, string>>>;
 }

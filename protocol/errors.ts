@@ -40,6 +40,8 @@ export const ErrorCode = {
   GroupIllegal: 141020,
   /** contact_user: the user is already with (or waiting for) a human. */
   UserInHumanSession: 141016,
+  /** contact_user: the contact is not allowed (the backend refused it). */
+  ContactRefused: 141014,
   /** contact_user: assignment failed. */
   AssignFailed: 141017,
   /** contact_user's "skill group illegal". */
@@ -80,6 +82,7 @@ export const defaultInfo: Readonly<Record<number, string>> = {
   [ErrorCode.GroupIllegal]: 'skill group does not exist',
   [ErrorCode.UserInHumanSession]: 'the user is already in a human session',
   [ErrorCode.AssignFailed]: 'agent assignment failed',
+  [ErrorCode.ContactRefused]: 'contacting this user is not allowed',
   [ErrorCode.ContactGroupIllegal]: 'skill group illegal',
   [ErrorCode.GroupNoPermission]: 'group has no permission for this customer-service account',
   [ErrorCode.TransferToSelf]: 'cannot transfer to oneself',

@@ -1,4 +1,4 @@
-/** What the app's backend may answer to the callbacks Desk sends (rest-api.md §3). */
+/** What the app's backend may answer to the callbacks Desk asks and waits for (rest-api.md §3, extensions §8). */
 
 /** ChatBot.OnAssignHuman's reply: an OK envelope and, optionally, the decision. */
 export const assignHumanReply = {
@@ -14,3 +14,20 @@ export const assignHumanReply = {
     AgentTransferDenied: { type: 'enum', values: [0, 1], optional: true },
   },
 } as const;
+
+/** Desk.CallbackBeforeIMContactUser's reply: an envelope; a non-zero ErrorCode refuses the contact. */
+export const envelopeReply = {
+  $$root: true,
+  type: 'object',
+  props: {
+    ActionStatus: { type: 'string', max: 16 },
+    ErrorCode: { type: 'number', integer: true },
+    ErrorInfo: { type: 'string', optional: true, max: 1000 },
+  },
+} as const;
+
+export const ASSIGN_HUMAN = 'ChatBot.OnAssignHuman';
+export const BEFORE_CONTACT_USER = 'Desk.CallbackBeforeIMContactUser';
+
+/** The reply each asking callback must have to count as an answer. */
+export const replySchemas: Record<string, object> = { [ASSIGN_HUMAN]: assignHumanReply, [BEFORE_CONTACT_USER]: envelopeReply };

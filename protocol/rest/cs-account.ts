@@ -39,6 +39,9 @@ const configFields = {
   DisplayGroupsChoices: { type: 'array', optional: true, max: 100, items: { type: 'number', integer: true, min: 0 } },
   AssignedByWebhookURL: { type: 'url', optional: true },
   RobotId: { type: 'string', max: 64, optional: true },
+  // Newer fields (rest-api-extensions.md §6.4): timeout strategy 0 lets the contact go ahead, 1 refuses it.
+  CallbackSwitchBeforeIMContactUser: { type: 'enum', values: [0, 1], optional: true },
+  ContactUserCallbackTimeoutStrategy: { type: 'enum', values: [0, 1], optional: true },
   ...Object.fromEntries(Object.keys(multilingualFields).map((k) => [k, languageMap])),
 };
 
@@ -73,6 +76,8 @@ export function applyAccountFields(base: CsAccount, body: Record<string, unknown
   if (has('DisplayGroupsChoices')) a.displayGroupsChoices = body.DisplayGroupsChoices as number[];
   if (has('AssignedByWebhookURL')) a.assignedByWebhookURL = body.AssignedByWebhookURL as string;
   if (has('RobotId')) a.robotId = body.RobotId as string;
+  if (has('CallbackSwitchBeforeIMContactUser')) a.contactCallback = body.CallbackSwitchBeforeIMContactUser === 1;
+  if (has('ContactUserCallbackTimeoutStrategy')) a.contactCallbackTimeoutRefuses = body.ContactUserCallbackTimeoutStrategy === 1;
   return a;
 }
 
@@ -82,6 +87,7 @@ export function accountFields(a: CsAccount, prompt: (name: keyof Prompts) => str
     IMAgentUserID: a.userId, IMAgentNick: a.nickname, IMAgentAvatarUrl: a.avatar,
     ChatbotDisabled: a.chatbotDisabled ? 1 : 0, AgentGroupId: a.agentGroupId, UserTimeout: a.userTimeoutSec,
     WorkTimeConfig: a.workTime, AssignmentStrategy: a.assignmentStrategy ?? 0, RobotId: a.robotId, IsDefault: a.isDefault ? 1 : 0,
+    CallbackSwitchBeforeIMContactUser: a.contactCallback ? 1 : 0, ContactUserCallbackTimeoutStrategy: a.contactCallbackTimeoutRefuses ? 1 : 0,
   };
   for (const [wire, name] of Object.entries(promptFields)) out[wire] = prompt(name);
   if (a.chooseSkillGroupPrompt !== undefined) out.ChooseSkillGroupPrompt = a.chooseSkillGroupPrompt;

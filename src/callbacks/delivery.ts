@@ -10,7 +10,7 @@
 import Validator from 'fastest-validator';
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import { assignHumanReply } from '../../protocol/rest/callbacks';
+import { replySchemas } from '../../protocol/rest/callbacks';
 import type { AppRegistry } from '../config/apps';
 import type { Clock } from '../runtime/clock';
 import type { OutboxEntry, Store } from '../store/store';
@@ -29,8 +29,8 @@ export const defaultDelivery: DeliveryOptions = { timeoutMs: 5000, maxAttempts: 
 
 export interface DeliveryMetrics { callbackDelivered(): void; callbackFailed(): void; callbackRetried(): void }
 
-const assignReply = new Validator().compile(assignHumanReply);
-const parseFailure = (r: true | unknown[] | Promise<unknown>): boolean => r !== true;
+const validator = new Validator();
+const replyChecks = new Map(Object.entries(replySchemas).map(([command, schema]) => [command, validator.compile(schema)]));
 
 export function sign(token: string, timestamp: number, body: string): string {
   return createHmac('sha256', token).update(`${timestamp}.${body}`).digest('hex');
@@ -145,17 +145,19 @@ export class CallbackDelivery {
   }
 
   /**
-   * A question whose answer decides (ChatBot.OnAssignHuman): one attempt, the reply validated; anything else —
-   * an error, a timeout, a malformed or refusing reply — is answered as `ok: false` and logged.
+   * A question whose answer decides (ChatBot.OnAssignHuman, Desk.CallbackBeforeIMContactUser): one attempt, the
+   * reply checked against the command's reply schema; anything else — an error, a timeout, a malformed reply — is
+   * answered as `ok: false` and logged, and the asking actor applies its fallback.
    */
-  ask(from: string, a: { app: number; url: string; command: string; body: Record<string, unknown>; reply: string }, tell: (to: string, msg: unknown) => void): void {
+  ask(from: string, a: { app: number; url: string; command: string; body: Record<string, unknown>; reply: string; sessionId: string }, tell: (to: string, msg: unknown) => void): void {
     const token = this.apps.get(a.app)?.callbacks?.token ?? '';
-    const answer = (ok: boolean, result?: unknown): void => tell(from, { type: a.reply, sessionId: a.body.SessionId, ok, answer: result });
+    const answer = (ok: boolean, result?: unknown): void => tell(from, { type: a.reply, sessionId: a.sessionId, ok, answer: result });
+    const check = replyChecks.get(a.command);
     let sent: Promise<Response>;
     try {
-      sent = this.request(a.url, token, a.app, a.command, a.body, `${a.app}-${a.command}-${String(a.body.SessionId)}-${String(a.body.EventTime)}`);
+      sent = this.request(a.url, token, a.app, a.command, a.body, `${a.app}-${a.command}-${a.sessionId}-${String(a.body.EventTime)}`);
     } catch (err) {
-      this.log.warn({ command: a.command, err: (err as Error).message }, 'cannot ask the business server; the default strategy decides');
+      this.log.warn({ command: a.command, err: (err as Error).message }, 'cannot ask the app backend; the fallback decides');
       answer(false);
       return;
     }
@@ -168,14 +170,14 @@ export class CallbackDelivery {
         } catch {
           parsed = undefined;
         }
-        if (!res.ok || parseFailure(assignReply(parsed))) {
-          this.log.warn({ command: a.command, status: res.status, reply: text.slice(0, 200) }, 'unusable answer from the business server; the default strategy decides');
+        if (!res.ok || !check || check(parsed) !== true) {
+          this.log.warn({ command: a.command, status: res.status, reply: text.slice(0, 200) }, 'unusable answer from the app backend; the fallback decides');
           answer(false);
           return;
         }
         answer(true, parsed);
       }, (err: unknown) => {
-        this.log.warn({ command: a.command, err: (err as Error).message }, 'no answer from the business server; the default strategy decides');
+        this.log.warn({ command: a.command, err: (err as Error).message }, 'no answer from the app backend; the fallback decides');
         answer(false);
       });
   }

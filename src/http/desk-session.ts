@@ -180,7 +180,10 @@ export const deskSessionEndpoints: Endpoint[] = [
     return ok();
   }),
 
-  desk('contact_user', schema.contactUser, async (ctx) => {
+  {
+    // Longer than the backend's answer window of Desk.CallbackBeforeIMContactUser.
+    callTimeoutMs: ASSIGN_WAIT_MS + 5000,
+    ...desk('contact_user', schema.contactUser, async (ctx) => {
     const b = ctx.body as { IMAgentUserId: string; ClientUserId: string; GroupId?: number; MemberId?: string };
     if (!accountOf(ctx.app, b.IMAgentUserId)) throw new RestError(ErrorCode.BadParameter, `'${b.IMAgentUserId}' is not a customer-service account`);
     if (memberOf(ctx.app, b.ClientUserId) || accountOf(ctx.app, b.ClientUserId)) throw new RestError(ErrorCode.BadParameter, 'ClientUserId must be a user, not a member or an account');
@@ -188,7 +191,8 @@ export const deskSessionEndpoints: Endpoint[] = [
       [ErrorCode.GroupNoPermission]: ErrorCode.GroupNoPermission, [ErrorCode.GroupIllegal]: ErrorCode.ContactGroupIllegal,
     });
     return ok({ MemberId: r.MemberId });
-  }),
+    }),
+  },
 
   desk('describe_im_cdr_list', schema.describeImCdrList, (ctx) => {
     const b = ctx.body as { StartTimestamp: number; EndTimestamp: number; Limit?: number; Offset?: number; ClientUserId?: string };

@@ -179,3 +179,36 @@ t.test('Member.EventNotify reports every status change of a member, when switche
   t.match(rx.got[0].body, { CallbackCommand: 'Member.EventNotify', Event: 'Member.StatusChange', MemberId: 'alice@desk.test', ClientInfo: [{ ClientType: 'Web', IsConnected: true }] });
   t.equal(rx.got[0].query.get('RequestID'), rx.got[0].headers['x-desk-idempotency-key'], 'RequestID for de-duplication');
 });
+
+t.test('Desk.CallbackBeforeIMContactUser: the backend lets a contact go ahead, refuses it, or its silence follows the strategy', async (t) => {
+  const rx = await receiver();
+  let code = 0;
+  rx.server.removeAllListeners('request');
+  const asked: Record<string, unknown>[] = [];
+  let hang = false;
+  rx.server.on('request', (req, res) => {
+    let raw = '';
+    req.on('data', (d) => (raw += d));
+    req.on('end', () => {
+      asked.push(JSON.parse(raw));
+      if (hang) return;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ActionStatus: code ? 'FAIL' : 'OK', ErrorCode: code, ErrorInfo: '' }));
+    });
+  });
+  const s = await startTestServer(appWith(rx.url, { sessionEvents: false }), { delivery: { timeoutMs: 300 } });
+  t.teardown(async () => { await s.stop(); await rx.close(); });
+  const api = { port: s.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/update_im_agent', { IMAgentUserID: CS, CallbackSwitchBeforeIMContactUser: 1 }), { ErrorCode: 0 });
+  const agent = await s.agent('alice@desk.test');
+  await agent.next((f) => f.type === 'agent.state');
+
+  code = 1;
+  t.match(await rest(api, 'desk_http_svc/contact_user', { IMAgentUserId: CS, ClientUserId: 'u1', MemberId: 'alice@desk.test' }), { ErrorCode: 141014 }, 'refused by the backend');
+  t.match(asked[0], { CallbackCommand: 'Desk.CallbackBeforeIMContactUser', ClientUserId: 'u1', ChannelId: CS, ChannelType: 'SDK', GroupId: 1, MemberId: 'alice@desk.test' });
+  code = 0;
+  t.match(await rest(api, 'desk_http_svc/contact_user', { IMAgentUserId: CS, ClientUserId: 'u2' }), { ErrorCode: 0, MemberId: 'alice@desk.test' }, 'allowed');
+  hang = true;
+  t.match(await rest(api, 'desk_http_svc/contact_user', { IMAgentUserId: CS, ClientUserId: 'u3' }), { ErrorCode: 0 }, 'no answer, strategy 0: allowed');
+  t.match(await rest(api, 'desk_http_svc/update_im_agent', { IMAgentUserID: CS, ContactUserCallbackTimeoutStrategy: 1 }), { ErrorCode: 0 });
+  t.match(await rest(api, 'desk_http_svc/contact_user', { IMAgentUserId: CS, ClientUserId: 'u4' }), { ErrorCode: 141014 }, 'no answer, strategy 1: refused');
+});
