@@ -66,13 +66,15 @@ export interface CurrentSession {
   served: boolean;
   invitedRating: boolean;
   pendingForward?: { replyTo?: ReplyTo; by: string; groupId: number };
+  /** How the current transfer was asked for; kept while it lasts, so a re-queue (after a lapse) honours it. */
+  transferOpts?: { placeNow?: boolean; allowBusy?: boolean; agentIds?: string[]; endIfNoneOnline?: boolean; tipIfNoAgent: boolean; queueDeadlineAt?: number };
   /** A REST transfer_to_human waiting for the queue's answer, and whether to tell the user if nobody is online. */
   pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean; endIfNoneOnline?: boolean; queueTimeoutSec?: number; placeNow?: boolean; allowBusy?: boolean };
   /** Started by an agent contacting the user (IsContactUser), and the contact_user call waiting for its outcome. */
   contact?: boolean;
   pendingContact?: { replyTo?: ReplyTo; newSession: boolean; memberId?: string; asked?: boolean };
   /** Assignment strategy 1: the groups offered in a src 15 branch message, waiting for the user's choice. */
-  choosingGroup?: { seq: number; msgKey: string; time: number; header: string; choices: { id: number; name: string }[] };
+  choosingGroup?: { seq: number; msgKey: string; time: number; header: string; choices: { id: number; name: string }[]; opts?: Omit<TransferOptions, 'replyTo' | 'groupId'> };
   /** Waiting for the business server's assignment answer. */
   awaitingAssign?: boolean;
   /** Streaming messages not finished yet (send_stream_msg), by msgKey. */
@@ -93,6 +95,11 @@ export interface RatingRecord {
   level?: number;
 }
 
+export interface RecentSend { random: number; seq: number; msgKey: string; sessionId: string; time: number }
+
+/** How long a send_msg retry with the same MsgRandom counts as the same message. */
+const ADMIN_RETRY_WINDOW_MS = 60_000;
+
 export interface SessionState {
   app: number;
   csAccount: string;
@@ -100,7 +107,9 @@ export interface SessionState {
   /** Last message sequence number of the conversation. */
   seq: number;
   /** Recent user sends, so a retried `random` is acknowledged again instead of stored twice. */
-  recent: { random: number; seq: number; msgKey: string; sessionId: string; time: number; by?: 1 | 3 }[];
+  recent: RecentSend[];
+  /** The same for send_msg calls, kept apart so a chatty backend does not push out the user's. */
+  recentAdmin?: RecentSend[];
   cur?: CurrentSession;
   ratings: RatingRecord[];
   /** The user has no open socket (as far as the gateway last said). */
@@ -112,10 +121,10 @@ export type SessionEvent =
   | { type: 'MessageAdded'; sessionId: string; seq: number; msgKey: string; fromRole: 1 | 2 | 3; from: string; random: number; at: number }
   | {
     type: 'TransferringToHuman'; sessionId: string; at: number; groupId: number; priority: number; replyTo?: ReplyTo; tipIfNoAgent: boolean;
-    endIfNoneOnline?: boolean; queueTimeoutSec?: number; placeNow?: boolean; allowBusy?: boolean;
+    endIfNoneOnline?: boolean; queueTimeoutSec?: number; placeNow?: boolean; allowBusy?: boolean; agentIds?: string[];
   }
   | { type: 'TransferAnswered'; sessionId: string }
-  | { type: 'GroupsOffered'; sessionId: string; seq: number; msgKey: string; time: number; header: string; choices: { id: number; name: string }[] }
+  | { type: 'GroupsOffered'; sessionId: string; seq: number; msgKey: string; time: number; header: string; choices: { id: number; name: string }[]; opts?: Omit<TransferOptions, 'replyTo' | 'groupId'> }
   | { type: 'GroupChosen'; sessionId: string; groupId: number }
   | { type: 'ContactRequested'; sessionId: string; at: number; groupId: number; replyTo?: ReplyTo; newSession: boolean; memberId?: string; asked: boolean }
   | { type: 'ContactAnswered'; sessionId: string }
@@ -162,26 +171,30 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
         },
       };
     case 'MessageAdded': {
-      // User sends and send_msg calls (random ≠ 0) are remembered, so a retry is acknowledged, not stored again.
-      const remembered = e.fromRole === FromRole.User || (e.fromRole === FromRole.System && e.random !== 0);
-      const recent = remembered
-        ? [...s.recent.slice(-(RECENT_SENDS - 1)), { random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at, by: e.fromRole as 1 | 3 }]
-        : s.recent;
-      return { ...s, seq: e.seq, recent };
+      // User sends, and apart from them send_msg calls (random ≠ 0), are remembered: a retry is acknowledged, not stored again.
+      const entry = { random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at };
+      if (e.fromRole === FromRole.User) return { ...s, seq: e.seq, recent: [...s.recent.slice(-(RECENT_SENDS - 1)), entry] };
+      if (e.fromRole === FromRole.System && e.random !== 0) return { ...s, seq: e.seq, recentAdmin: [...(s.recentAdmin ?? []).slice(-(RECENT_SENDS - 1)), entry] };
+      return { ...s, seq: e.seq };
     }
     case 'TransferringToHuman':
       return patchCur(s, e.sessionId, {
         phase: Phase.Transferring, groupId: e.groupId, priority: e.priority, exclude: [], enqueuedAt: e.at,
         pendingTransfer: { replyTo: e.replyTo, tipIfNoAgent: e.tipIfNoAgent, endIfNoneOnline: e.endIfNoneOnline, queueTimeoutSec: e.queueTimeoutSec, placeNow: e.placeNow, allowBusy: e.allowBusy },
+        transferOpts: {
+          placeNow: e.placeNow, allowBusy: e.allowBusy, agentIds: e.agentIds, endIfNoneOnline: e.endIfNoneOnline, tipIfNoAgent: e.tipIfNoAgent,
+          queueDeadlineAt: e.queueTimeoutSec ? e.at + e.queueTimeoutSec * 1000 : undefined,
+        },
+        choosingGroup: undefined,
       });
     case 'TransferAnswered':
       return patchCur(s, e.sessionId, { pendingTransfer: undefined });
     case 'GroupsOffered':
-      return patchCur(s, e.sessionId, { choosingGroup: { seq: e.seq, msgKey: e.msgKey, time: e.time, header: e.header, choices: e.choices } });
+      return patchCur(s, e.sessionId, { choosingGroup: { seq: e.seq, msgKey: e.msgKey, time: e.time, header: e.header, choices: e.choices, opts: e.opts } });
     case 'GroupChosen':
       return patchCur(s, e.sessionId, { choosingGroup: undefined });
     case 'ContactRequested':
-      return patchCur(s, e.sessionId, { contact: true, groupId: e.groupId, pendingContact: { replyTo: e.replyTo, newSession: e.newSession, memberId: e.memberId, asked: e.asked } });
+      return patchCur(s, e.sessionId, { contact: true, groupId: e.groupId, choosingGroup: undefined, pendingContact: { replyTo: e.replyTo, newSession: e.newSession, memberId: e.memberId, asked: e.asked } });
     case 'ContactAnswered':
       return s.cur?.pendingContact ? patchCur(s, e.sessionId, { pendingContact: { ...s.cur.pendingContact, asked: false } }) : s;
     case 'ContactSettled':
@@ -208,7 +221,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'TransferringToHumanWait':
       return patchCur(s, e.sessionId, { phase: Phase.Queueing });
     case 'NoAgentOnline':
-      return patchCur(s, e.sessionId, { phase: Phase.Chatbot, agentId: undefined, enqueuedAt: undefined });
+      return patchCur(s, e.sessionId, { phase: Phase.Chatbot, agentId: undefined, enqueuedAt: undefined, transferOpts: undefined });
     case 'Assigned':
       return patchCur(s, e.sessionId, { phase: e.manual ? Phase.Waiting : Phase.Agent, agentId: e.memberId, offerId: e.offerId, served: s.cur!.served || !e.manual });
     case 'TransferToHumanSuccess':
@@ -385,7 +398,8 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
     ? (env.account.displayGroupsChoices ?? []).flatMap((id) => { const g = groupOf(env.app, id); return g ? [{ id, name: g.name }] : []; })
     : [];
   if (choices.length > 0) {
-    offerGroups(t, env, choices);
+    const { replyTo: _replyTo, groupId: _groupId, ...rest } = opts;
+    offerGroups(t, env, choices, rest);
     ok(t, opts.replyTo, { AgentId: '', IsInQueue: 0 });
     return;
   }
@@ -394,7 +408,7 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   setDeadline(t, 'robotIdle', undefined);
   t.emit({
     type: 'TransferringToHuman', sessionId: cur.sessionId, at: env.ctx.now, groupId, priority, replyTo: opts.replyTo, tipIfNoAgent: opts.tipIfNoAgent ?? true,
-    endIfNoneOnline: opts.endIfNoneOnline, queueTimeoutSec: opts.queueTimeoutSec, placeNow: opts.placeNow, allowBusy: opts.allowBusy,
+    endIfNoneOnline: opts.endIfNoneOnline, queueTimeoutSec: opts.queueTimeoutSec, placeNow: opts.placeNow, allowBusy: opts.allowBusy, agentIds: opts.agentIds,
   });
   systemText(t, env, prompt(env.app, env.account, 'transferring'));
   const url = env.account.assignmentStrategy === 2 ? env.account.assignedByWebhookURL : undefined;
@@ -412,10 +426,11 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
 
 const DEFAULT_CHOOSE_GROUP_PROMPT = '请选择您想咨询的客服分组';
 
-function offerGroups(t: T, env: Env, choices: { id: number; name: string }[]): void {
+/** Offers the groups; the transfer's options wait with the offer and apply to the chosen group. */
+function offerGroups(t: T, env: Env, choices: { id: number; name: string }[], opts: Omit<TransferOptions, 'replyTo' | 'groupId'>): void {
   const header = env.account.chooseSkillGroupPrompt || DEFAULT_CHOOSE_GROUP_PROMPT;
   const m = system(t, env, [custom({ src: Src.Branch, content: { header, items: choices.map((c) => ({ content: c.name, desc: '' })), tail: '' } })]);
-  t.emit({ type: 'GroupsOffered', sessionId: m.sessionId, seq: m.seq, msgKey: m.msgKey, time: m.time, header, choices });
+  t.emit({ type: 'GroupsOffered', sessionId: m.sessionId, seq: m.seq, msgKey: m.msgKey, time: m.time, header, choices, opts });
   robotIdle(t, env);
 }
 
@@ -427,7 +442,7 @@ function chooseGroup(t: T, env: Env, input: string): boolean {
   const body = [custom({ src: Src.Branch, content: { header: offer.header, items: offer.choices.map((c) => ({ content: c.name, desc: '' })), tail: '', selected: { content: chosen.name } } })];
   rewrite(t, env, { sessionId: t.state.cur!.sessionId, seq: offer.seq, msgKey: offer.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: offer.time, random: 0, body });
   t.emit({ type: 'GroupChosen', sessionId: t.state.cur!.sessionId, groupId: chosen.id });
-  requestHuman(t, env, { groupId: chosen.id });
+  requestHuman(t, env, { ...offer.opts, groupId: chosen.id });
   return true;
 }
 
@@ -471,7 +486,8 @@ function assignDecided(t: T, env: Env, a: { ok: boolean; answer?: AssignAnswer }
 function transferFailed(t: T, env: Env, code: number): void {
   const cur = t.state.cur!;
   const pending = cur.pendingTransfer;
-  const tip = pending?.tipIfNoAgent ?? true;
+  // SendTipIfNoAgentOnline is about nobody being online; a transfer that could not wait or waited too long is always told.
+  const tip = code === ErrorCode.NoAgentOnline ? cur.transferOpts?.tipIfNoAgent ?? true : true;
   if (pending) {
     t.refuse(pending.replyTo, code);
     t.emit({ type: 'TransferAnswered', sessionId: cur.sessionId });
@@ -481,7 +497,7 @@ function transferFailed(t: T, env: Env, code: number): void {
   setDeadline(t, 'queueOffline', undefined);
   setDeadline(t, 'queueTimeout', undefined);
   if (tip) systemText(t, env, prompt(env.app, env.account, 'transferFailed'));
-  if (pending?.endIfNoneOnline && code === ErrorCode.NoAgentOnline) end(t, env, EndStatus.NoAgentsOnline, 'SessionEnd', 'admin');
+  if (cur.transferOpts?.endIfNoneOnline && code === ErrorCode.NoAgentOnline) end(t, env, EndStatus.NoAgentsOnline, 'SessionEnd', 'admin');
   else robotIdle(t, env);
 }
 
@@ -495,7 +511,13 @@ function answerTransfer(t: T, data: { AgentId: string; IsInQueue: 0 | 1 }): void
 
 function requeue(t: T, env: Env): void {
   const cur = t.state.cur!;
-  t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: cur.priority, enqueuedAt: cur.enqueuedAt ?? env.ctx.now, exclude: cur.exclude } });
+  const o = cur.transferOpts;
+  t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: {
+    type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: cur.priority, enqueuedAt: cur.enqueuedAt ?? env.ctx.now, exclude: cur.exclude,
+    agentIds: o?.agentIds, placeNow: o?.placeNow, allowBusy: o?.allowBusy,
+  } });
+  // A QueueTimeout keeps counting from when the session first queued.
+  if (o?.queueDeadlineAt !== undefined && cur.deadlines.queueTimeout === undefined) setDeadline(t, 'queueTimeout', Math.max(o.queueDeadlineAt, env.ctx.now));
 }
 
 /** T7/T9: the agent serves the session from now on. */
@@ -623,7 +645,7 @@ function rate(t: T, env: Env, payload: Record<string, unknown>, replyTo: ReplyTo
 }
 
 function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>): void {
-  const dup = t.state.recent.find((r) => r.random === msg.random && msg.random !== 0 && (r.by ?? FromRole.User) === FromRole.User);
+  const dup = t.state.recent.find((r) => r.random === msg.random && msg.random !== 0);
   if (dup) {
     ok(t, msg.replyTo, { random: msg.random, msgKey: dup.msgKey, sessionId: dup.sessionId, seq: dup.seq, time: dup.time, account: t.state.csAccount, duplicate: true });
     return;
@@ -635,7 +657,7 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
       if (env.app.callbacks?.thirdPartyBot) t.emit({ type: 'UserEntered', sessionId: t.state.cur!.sessionId, at: env.ctx.now, body: msg.body });
       t.do({ t: 'push', to: userOf(t.state), frame: { type: 'message', data: { sessionId: t.state.cur!.sessionId, account: t.state.csAccount, seq: 0, msgKey: '', from: t.state.csAccount, fromRole: FromRole.System, time: 0, body: [custom({ src: Src.RatingRules, content: { menuSendRuleFlag: ratingRules(env.app) } })], transient: true } } });
       flag(t, [seatStatus(t.state.cur!.phase === Phase.Agent)]);
-      if (env.account.chatbotDisabled && t.state.cur!.phase === Phase.Chatbot) requestHuman(t, env);
+      if (env.account.chatbotDisabled && t.state.cur!.phase === Phase.Chatbot && !t.state.cur!.pendingContact) requestHuman(t, env);
       ok(t, msg.replyTo, ackData(t, msg.random));
       return;
     }
@@ -894,7 +916,7 @@ function adminStream(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminStream
 function adminSend(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminSend' }>): void {
   const cur = t.state.cur;
   if (!cur || (msg.sessionId !== undefined && cur.sessionId !== msg.sessionId)) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
-  const dup = msg.random !== 0 && t.state.recent.find((r) => r.random === msg.random && r.by === FromRole.System && r.sessionId === cur.sessionId);
+  const dup = msg.random !== 0 && (t.state.recentAdmin ?? []).find((r) => r.random === msg.random && r.sessionId === cur.sessionId && env.ctx.now - r.time < ADMIN_RETRY_WINDOW_MS);
   if (dup) { ok(t, msg.replyTo, { sessionId: dup.sessionId, msgKey: dup.msgKey, seq: dup.seq, duplicate: true }); return; }
   const m = addMessage(t, env, FromRole.System, t.state.csAccount, msg.body, msg.random, msg.cloudCustomData);
   deliver(t, env, m);
@@ -911,6 +933,7 @@ function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>
   if (!cur || cur.sessionId !== msg.sessionId) { release(); return; }
   const manual = env.app.session.receptionMode === ReceptionMode.Manual;
   if (cur.pendingContact && msg.forwardFrom === undefined) {
+    if (cur.pendingContact.asked) { release(); return; } // not placed yet: this answers something earlier
     const replyTo = cur.pendingContact.replyTo;
     t.emit({ type: 'ContactSettled', sessionId: cur.sessionId, ok: true, newSession: cur.pendingContact.newSession, at: env.ctx.now });
     t.emit({ type: 'Assigned', sessionId: cur.sessionId, memberId: msg.memberId, offerId: msg.offerId, at: env.ctx.now, manual: false, why: msg.why });
@@ -993,6 +1016,7 @@ function timer(t: T, env: Env, key: TimerKey): void {
       break;
     case 'queueTimeout':
       if (cur.phase === Phase.Queueing) transferFailed(t, env, ErrorCode.AllAgentsBusy);
+      // While an agent decides, the limit waits: a lapse re-queues with it (see requeue).
       break;
   }
 }
@@ -1007,7 +1031,7 @@ function routing(t: T, env: Env, msg: SessionRoutingMsg): void {
     case 'queued':
       if (current && cur.phase === Phase.Transferring) {
         const limitSec = cur.pendingTransfer?.queueTimeoutSec;
-        if (limitSec) setDeadline(t, 'queueTimeout', env.ctx.now + limitSec * 1000);
+        if (limitSec) setDeadline(t, 'queueTimeout', cur.transferOpts?.queueDeadlineAt ?? env.ctx.now + limitSec * 1000);
         answerTransfer(t, { AgentId: '', IsInQueue: 1 });
         t.emit({ type: 'TransferringToHumanWait', sessionId: cur.sessionId, at: env.ctx.now, position: msg.position });
         systemText(t, env, prompt(env.app, env.account, 'queueing')

@@ -9,7 +9,8 @@ export type Address = string;
 export interface Recipient { role: 'user' | 'agent'; app: number; id: string }
 
 /** Where a reply goes: opaque to actors, given by the runtime with the request. */
-export type ReplyTo = { conn: number; ref?: string | number; as?: string } | { call: number; boot?: string };
+/** `boot` names the server run that made the address: an address stored in events may outlive a restart. */
+export type ReplyTo = { conn: number; ref?: string | number; as?: string; boot?: string } | { call: number; boot?: string };
 
 /** A message as stored and delivered. */
 export interface StoredMessage {

@@ -50,7 +50,9 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
   for (const g of decl.groups ?? []) app.groups[String(g.id)] = { id: g.id, name: g.name };
   for (const m of decl.members ?? []) {
     const prev = app.members[m.mail];
+    // Fields only the REST API sets (limit switch, avatar, forced offline, creation time) survive a re-applied file.
     const member: Member = {
+      ...prev,
       mail: m.mail, nickname: m.nickname,
       passwordHash: m.password ? hashPassword(m.password) : m.passwordHash ?? prev?.passwordHash ?? '',
       roles: m.roles ?? prev?.roles ?? ['staff'],

@@ -243,7 +243,7 @@ export class Gateway implements Outlet {
   }
 
   private replyTo(d: ConnData, ref: Ref | undefined, as: string): ReplyTo {
-    return { conn: d.id, ref, as };
+    return { conn: d.id, ref, as, boot: this.runtime.boot };
   }
 
   private dispatch(ws: WebSocket<ConnData>, d: ConnData, f: ClientFrame): void {

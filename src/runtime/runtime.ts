@@ -94,8 +94,8 @@ export class Runtime {
   private readonly timers = new Map<string, { at: number; handle: unknown }>();
   private readonly calls = new Map<number, (r: Reply) => void>();
   private callSeq = 0;
-  /** Names this run in call reply addresses (they may be stored in events and outlive a restart). */
-  private readonly boot = randomUUID();
+  /** Names this run in reply addresses (they may be stored in events and outlive a restart). */
+  readonly boot = randomUUID();
   private released: Released[] = [];
   private drainScheduled = false;
   private batchNo = 0;
@@ -401,9 +401,9 @@ export class Runtime {
         outlet.push(r.to, r.frame, r.exceptConn);
         break;
       case 'reply':
+        // A reply address stored before a restart names a call or socket of an earlier run: nobody waits for it.
+        if (r.replyTo.boot !== undefined && r.replyTo.boot !== this.boot) break;
         if ('call' in r.replyTo) {
-          // A reply address stored before a restart names a call of an earlier run: nobody waits for it.
-          if (r.replyTo.boot !== this.boot) break;
           const resolve = this.calls.get(r.replyTo.call);
           this.calls.delete(r.replyTo.call);
           resolve?.(r.result);

@@ -134,3 +134,28 @@ t.test('callbacks: a failed contact sends nothing; a contact session begins as a
   t.ok(keys.length > before.length, 'new callbacks after the restart');
   t.equal(new Set(keys).size, keys.length, 'no idempotency key repeats across the restart');
 });
+
+t.test('a REST-set reception-limit switch survives the config file being re-applied at start', async (t) => {
+  let s = await startTestServer(testApp([A]));
+  const dataDir = s.dataDir;
+  t.match(await rest(api(s), 'desk_http_svc/update_member', { MemberMail: A, MemberReceptionLimit: 3, MemberReceptionLimitEnabled: 1 }), { ErrorCode: 0 });
+  await s.stop();
+  s = await startTestServer(testApp([A]), { dataDir });
+  t.teardown(() => s.stop());
+  const list = await rest(api(s), 'desk_http_svc/get_member_list', { PageSize: 10, PageNum: 0 });
+  t.match((list.MemberList as { MemberMail: string }[]).find((m) => m.MemberMail === A), { MemberReceptionLimitEnabled: 1, EffectiveReceptionLimit: 3 });
+});
+
+t.test('strategy 1 keeps the REST transfer options for the chosen group', async (t) => {
+  const s = await startTestServer(testApp([A]));
+  t.teardown(() => s.stop());
+  t.match(await rest(api(s), 'desk_http_svc/update_im_agent', { IMAgentUserID: CS, AssignmentStrategy: 1, DisplayGroupsChoices: [1, 2] }), { ErrorCode: 0 });
+  const alice = await s.agent(A);
+  await alice.next((f) => f.type === 'agent.state');
+  await alice.request('agent.status', { status: 'busy' });
+  const { user, sessionId } = await inRobot(s, 'u1');
+  t.match(await rest(api(s), 'desk_http_svc/transfer_to_human', { SessionId: sessionId, DisableQueuing: 1 }), { ErrorCode: 0, IsInQueue: 0 }, 'the groups are offered');
+  await user.request('message.send', { to: CS, random: 2, body: textBody('Default') });
+  await user.next((f) => textOf(f) === '抱歉，当前无客服在线，请稍后再试');
+  t.match(await rest(api(s), 'desk_http_svc/get_session_state', { SessionId: sessionId }), { CurrentState: 'Chatbot' }, 'DisableQueuing still applies: not queued');
+});
