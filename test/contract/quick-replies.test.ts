@@ -4,6 +4,7 @@ import { rest, type RestTarget } from './rest-client';
 
 const A = 'alice@desk.test';
 const B = 'bob@desk.test';
+const names = (list: { Data?: unknown }) => (list.Data as { GroupName: string }[]).map((g) => g.GroupName);
 
 t.test('quick replies: groups with scopes, replies, personal replies, and what each member may use', async (t) => {
   const s = await startTestServer(testApp([A, B], {}, { members: [{ mail: A, nickname: 'alice', groupIds: [1, 2] }, { mail: B, nickname: 'bob', groupIds: [1] }] }));
@@ -29,10 +30,17 @@ t.test('quick replies: groups with scopes, replies, personal replies, and what e
   t.match(mine, { ErrorCode: 0 });
 
   const forAlice = await call('get_available_quick_reply_list', { MemberId: A });
-  t.same((forAlice.Data as { GroupName: string }[]).map((g) => g.GroupName), ['通用', 'VIP', '个人'], 'alice: all, her group, her own');
+  t.same(names(forAlice), ['通用', 'VIP', '个人'], 'alice: all, her group, her own');
   const forBob = await call('get_available_quick_reply_list', { MemberId: B });
-  t.same((forBob.Data as { GroupName: string }[]).map((g) => g.GroupName), ['通用', 'Bob'], 'bob: all and his');
+  t.same(names(forBob), ['通用', 'Bob'], 'bob: all and his');
   t.match(await call('update_member_quick_reply', { MemberId: B, QuickReplyId: mine.QuickReplyId, Title: 'x', Content: 'y' }), { ErrorCode: 141004 }, 'personal replies are the member\'s own');
+
+  t.match(await call('update_quick_reply_group', { GroupId: bobOnly.GroupId, GroupName: '通用', UseScopeType: 'all' }), { ErrorCode: 141004 }, 'a rename may not take another group\'s name');
+  t.match(await call('update_quick_reply_group', { GroupId: bobOnly.GroupId, GroupName: 'Team', UseScopeType: 'groups', UseScopeList: [2] }), { ErrorCode: 0 });
+  t.same(names(await call('get_available_quick_reply_list', { MemberId: A })), ['通用', 'VIP', 'Team', '个人'], 'rescoped to her group: alice sees it');
+  t.same(names(await call('get_available_quick_reply_list', { MemberId: B })), ['通用'], 'bob no longer does');
+  t.match(await call('update_quick_reply_group', { GroupId: bobOnly.GroupId, GroupName: 'Bob', UseScopeType: 'members', UseScopeList: [B] }), { ErrorCode: 0 });
+  t.match(await call('update_quick_reply_group', { GroupId: 'qrg-missing', GroupName: 'z', UseScopeType: 'all' }), { ErrorCode: 141004 });
 
   t.match(await call('delete_quick_reply_group', { GroupId: vip.GroupId }), { ErrorCode: 0 });
   t.same((await call('get_quick_reply_group_list', {})).Data, [
