@@ -42,6 +42,11 @@ export function isHttpUrl(s: string): boolean {
 /** A UserID usable as an actor address part: no '|' (the address separator) and no control characters. */
 export const userIdSchema = { type: 'string', min: 1, max: 64, pattern: /^[^|\x00-\x1f]+$/ } as const;
 
+/** An account's assignment strategy: 0 default, 1 the user picks a group, 2 the app backend decides. */
+export const assignmentStrategySchema = { type: 'enum', values: [0, 1, 2], optional: true } as const;
+/** The member groups a user may pick from (assignment strategy 1). */
+export const groupChoicesSchema = { type: 'array', optional: true, max: 100, items: { type: 'number', integer: true, min: 0 } } as const;
+
 export const memberSchema = {
   type: 'object', strict: true,
   props: {
@@ -74,9 +79,9 @@ export const csAccountSchema = {
     prompts: promptsSchema,
     userTimeoutSec: { type: 'number', integer: true, min: 0, max: 86400 * 7, optional: true },
     workTime: workTimeSchema,
-    assignmentStrategy: { type: 'enum', values: [0, 1, 2], optional: true },
+    assignmentStrategy: assignmentStrategySchema,
     chooseSkillGroupPrompt: { type: 'string', max: 2000, optional: true },
-    displayGroupsChoices: { type: 'array', optional: true, max: 100, items: { type: 'number', integer: true, min: 0 } },
+    displayGroupsChoices: groupChoicesSchema,
     assignedByWebhookURL: { type: 'url', optional: true },
   },
 } as const;

@@ -3,7 +3,7 @@
  * The wire names prompts by purpose (`EndPrompt`, `NotWorkTimePrompt`, …); the model by the console's names.
  */
 import { type CsAccount, type Prompts } from '../app-model';
-import { workTimeSchema } from '../app-schema';
+import { assignmentStrategySchema, groupChoicesSchema, userIdSchema, workTimeSchema } from '../app-schema';
 
 /** Wire prompt field → model prompt name. */
 export const promptFields = {
@@ -26,7 +26,7 @@ const text = { type: 'string', max: 2000 } as const;
 const languageMap = { type: 'record', optional: true, key: { type: 'string', max: 16 }, value: text } as const;
 /** Every field of the configuration object, all optional (update_im_agent); add_im_agent's required ones below. */
 const configFields = {
-  IMAgentUserID: { type: 'string', min: 1, max: 64, pattern: /^[^|\x00-\x1f]+$/, optional: true },
+  IMAgentUserID: { ...userIdSchema, optional: true },
   IMAgentNick: { type: 'string', max: 64, optional: true },
   IMAgentAvatarUrl: { type: 'string', max: 500, optional: true },
   ...Object.fromEntries(Object.keys(promptFields).map((k) => [k, { ...text, optional: true }])),
@@ -34,9 +34,9 @@ const configFields = {
   AgentGroupId: { type: 'number', integer: true, min: 0, optional: true },
   UserTimeout: { type: 'number', integer: true, min: 0, max: 7 * 86400, optional: true },
   WorkTimeConfig: workTimeSchema,
-  AssignmentStrategy: { type: 'enum', values: [0, 1, 2], optional: true },
+  AssignmentStrategy: assignmentStrategySchema,
   ChooseSkillGroupPrompt: { ...text, optional: true },
-  DisplayGroupsChoices: { type: 'array', optional: true, max: 100, items: { type: 'number', integer: true, min: 0 } },
+  DisplayGroupsChoices: groupChoicesSchema,
   AssignedByWebhookURL: { type: 'url', optional: true },
   RobotId: { type: 'string', max: 64, optional: true },
   // Newer fields (rest-api-extensions.md §6.4): timeout strategy 0 lets the contact go ahead, 1 refuses it.

@@ -28,10 +28,9 @@ export function fail(code: number, info: string): Envelope {
 /**
  * Field names as the endpoint's table spells them, whatever the case the caller used: the docs' own examples mix
  * `SessionId`/`sessionId`, `IMAgentUserID`/`IMAgentUserId`, `StarStatus`/`starStatus`. A body naming one field twice
- * in different cases is refused.
+ * in different cases is refused. `byLower` maps each field's lower-case name to its spelling (see `fieldsByLowerCase`).
  */
-export function canonicalFields(body: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> | string {
-  const byLower = new Map(fields.map((f) => [f.toLowerCase(), f]));
+export function canonicalFields(body: Record<string, unknown>, byLower: ReadonlyMap<string, string>): Record<string, unknown> | string {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
     const name = byLower.get(k.toLowerCase()) ?? k;
@@ -39,4 +38,9 @@ export function canonicalFields(body: Record<string, unknown>, fields: readonly 
     out[name] = v;
   }
   return out;
+}
+
+/** An endpoint's field names keyed by their lower-case form, built once per endpoint. */
+export function fieldsByLowerCase(schema: Record<string, unknown>): Map<string, string> {
+  return new Map(Object.keys(schema).filter((k) => !k.startsWith('$$')).map((f) => [f.toLowerCase(), f]));
 }

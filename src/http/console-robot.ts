@@ -8,7 +8,7 @@ import {
 } from '../../protocol/app-model';
 import { ok, Service } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/robot';
-import { RestError, type Endpoint, type RestContext } from './facade';
+import { endpoint, RestError, type Endpoint, type RestContext } from './facade';
 
 const Code = { BadParameter: -7, UnsupportedLanguage: -50051, TooManyLanguages: -50052, DefaultLanguage: -50055 } as const;
 /** The documented limit of the console endpoints. */
@@ -17,7 +17,7 @@ const RATE_PER_SEC = 5;
 const MAX_ROBOTS = 3;
 
 function consoleEndpoint(command: string, s: Record<string, unknown>, handle: Endpoint['handle']): Endpoint {
-  return { service: Service.Console, command, schema: s, handle, ratePerSec: RATE_PER_SEC };
+  return endpoint(Service.Console, command, s, handle, { ratePerSec: RATE_PER_SEC });
 }
 
 function language(ctx: RestContext): string {

@@ -7,7 +7,7 @@ import { ErrorCode } from '../../protocol/errors';
 import * as schema from '../../protocol/rest/cs-account';
 import { isHttpUrl } from '../../protocol/app-schema';
 import { ok, Service } from '../../protocol/rest/envelope';
-import { RestError, type Endpoint } from './facade';
+import { desk, RestError, type Endpoint } from './facade';
 
 const TooManyAccounts = 141007;
 
@@ -27,9 +27,6 @@ function withAccount(app: AppModel, a: CsAccount): AppModel {
   return { ...app, csAccounts: { ...app.csAccounts, [a.userId]: a } };
 }
 
-function desk(command: string, s: Record<string, unknown>, handle: Endpoint['handle']): Endpoint {
-  return { service: Service.Desk, command, schema: s, handle };
-}
 
 export const deskAccountEndpoints: Endpoint[] = [
   desk('add_im_agent', schema.addImAgent, async (ctx) => {

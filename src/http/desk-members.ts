@@ -9,14 +9,11 @@ import { CloseCode, ErrorCode } from '../../protocol/errors';
 import { AgentStatus, Role } from '../../protocol/frames';
 import { ok, Service } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/members';
-import { RestError, replied, type Endpoint, type RestContext } from './facade';
+import { desk, RestError, replied, type Endpoint, type RestContext } from './facade';
 
 /** set_member_status's "member account does not exist". */
 const MemberNotFound = 141010;
 
-function desk(command: string, s: Record<string, unknown>, handle: Endpoint['handle']): Endpoint {
-  return { service: Service.Desk, command, schema: s, handle };
-}
 
 function member(ctx: RestContext, notFound: number = ErrorCode.BadParameter): Member {
   const m = memberOf(ctx.app, String(ctx.body.MemberMail));

@@ -8,12 +8,11 @@ import { groupOf, MAX_QUICK_REPLY_GROUPS, memberOf, type AppModel, type Member, 
 import { ErrorCode } from '../../protocol/errors';
 import { ok, Service } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/quick-replies';
-import { RestError, type Endpoint, type RestContext } from './facade';
+import { bad, desk, type Endpoint, type RestContext } from './facade';
 
 const PERSONAL = '个人';
 
 const newId = (prefix: string): string => `${prefix}${randomBytes(8).toString('hex')}`;
-const bad = (info: string): RestError => new RestError(ErrorCode.BadParameter, info);
 
 function qr(app: AppModel): QuickReplies {
   return app.quickReplies ?? { groups: {}, replies: {}, personal: {} };
@@ -57,9 +56,6 @@ function visibleTo(g: QuickReplyGroup, m: Member): boolean {
   return g.scopeList.includes(m.mail);
 }
 
-function desk(command: string, s: Record<string, unknown>, handle: Endpoint['handle']): Endpoint {
-  return { service: Service.Desk, command, schema: s, handle };
-}
 
 function uniqueName(q: QuickReplies, name: string, except?: string): void {
   if (Object.values(q.groups).some((g) => g.name === name && g.id !== except)) throw bad(`a quick-reply group is already named '${name}'`);

@@ -3,9 +3,8 @@ import { FIRST_CUSTOM_ROLE_ID, groupOf, memberOf, type AppModel, type CustomRole
 import { ErrorCode } from '../../protocol/errors';
 import { ok, Service } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/members';
-import { RestError, type Endpoint, type RestContext } from './facade';
+import { bad, desk, type Endpoint, type RestContext } from './facade';
 
-const bad = (info: string): RestError => new RestError(ErrorCode.BadParameter, info);
 
 function checked(app: AppModel, b: Record<string, unknown>): Partial<CustomRole> {
   const out: Partial<CustomRole> = {};
@@ -31,9 +30,6 @@ function role(ctx: RestContext): CustomRole {
 
 const fields = (r: CustomRole) => ({ RoleID: r.id, RoleName: r.name, PermissionList: r.permissions, MemberList: r.members, MemberGroupIDList: r.memberGroupIds });
 
-function desk(command: string, s: Record<string, unknown>, handle: Endpoint['handle']): Endpoint {
-  return { service: Service.Desk, command, schema: s, handle };
-}
 
 export const deskRoleEndpoints: Endpoint[] = [
   desk('add_role', schema.addRole, async (ctx) => {

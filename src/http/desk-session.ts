@@ -10,7 +10,7 @@ import * as schema from '../../protocol/rest/desk-session';
 import { fail, ok, Service, type Envelope } from '../../protocol/rest/envelope';
 import Validator from 'fastest-validator';
 import type { SessionIndex } from '../store/store';
-import { RestError, replied, type Endpoint, type RestContext } from './facade';
+import { desk, RestError, replied, type Endpoint, type RestContext } from './facade';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const elementCheck = new Validator({ haltOnFirstError: true }).compile(schema.msgElement);
@@ -30,15 +30,11 @@ function currentState(phase: Phase | undefined): string {
   return phase === Phase.Transferring ? Phase.Queueing : phase;
 }
 
-function desk(command: string, s: Record<string, unknown>, handle: (ctx: RestContext) => Promise<Envelope> | Envelope): Endpoint {
-  return { service: Service.Desk, command, schema: s, handle };
-}
 
-/** A command to the session named by `SessionId`, answered with the reply's fields. */
-function sessionCommand(command: string, type: string, codes: Record<number, number> = {}, extra: (b: Record<string, unknown>) => Record<string, unknown> = () => ({})): Endpoint {
-  return desk(command, type === 'adminMark' ? schema.markSession : schema.sessionOnly, async (ctx) => {
-    const idx = sessionOf(ctx);
-    replied(await ctx.call(idx.conv, (replyTo) => ({ type, sessionId: ctx.body.SessionId, replyTo, ...extra(ctx.body) })), codes);
+/** A command to the session named by `SessionId`, answered with an empty OK. */
+function sessionCommand(command: string, type: string): Endpoint {
+  return desk(command, schema.sessionOnly, async (ctx) => {
+    replied(await ctx.call(sessionOf(ctx).conv, (replyTo) => ({ type, sessionId: ctx.body.SessionId, replyTo })));
     return ok();
   });
 }
@@ -82,27 +78,21 @@ function sessionMessages(ctx: RestContext, idx: SessionIndex, sessionId: string)
   }
 }
 
+const busyCodes: Record<number, number> = {
+  [ErrorCode.AgentOffline]: ErrorCode.NoAgentOnline,
+  [ErrorCode.AgentAtLimit]: ErrorCode.AllAgentsBusy,
+  [ErrorCode.AgentResting]: ErrorCode.AllAgentsBusy,
+};
 // A transfer that may not wait (DisableQueuing) fails in the transfer's codes: nobody online, or all busy.
-const placeNowCodes: Record<number, number> = {
-  [ErrorCode.AgentOffline]: ErrorCode.NoAgentOnline,
-  [ErrorCode.AgentAtLimit]: ErrorCode.AllAgentsBusy,
-  [ErrorCode.AgentResting]: ErrorCode.AllAgentsBusy,
-  [ErrorCode.GroupNoPermission]: ErrorCode.BadParameter,
-};
-
+const placeNowCodes = { ...busyCodes, [ErrorCode.GroupNoPermission]: ErrorCode.BadParameter };
 // Forward refusals in transfer_session's own codes (rest-api.md §2.36).
-const transferCodes: Record<number, number> = {
-  [ErrorCode.AgentOffline]: ErrorCode.NoAgentOnline,
-  [ErrorCode.AgentAtLimit]: ErrorCode.AllAgentsBusy,
-  [ErrorCode.AgentResting]: ErrorCode.AllAgentsBusy,
-  [ErrorCode.GroupNoPermission]: ErrorCode.GroupIllegal,
-};
+const transferCodes = { ...busyCodes, [ErrorCode.GroupNoPermission]: ErrorCode.GroupIllegal };
+
+// Calls that may wait for the app backend (OnAssignHuman, BeforeIMContactUser) outlast its whole answer window.
+const waitsForBackend = { callTimeoutMs: ASSIGN_WAIT_MS + 5000 };
 
 export const deskSessionEndpoints: Endpoint[] = [
-  {
-    // Longer than the business server's whole answer window (ASSIGN_WAIT_MS), so the caller hears the outcome.
-    callTimeoutMs: ASSIGN_WAIT_MS + 5000,
-    ...desk('transfer_to_human', schema.transferToHuman, async (ctx) => {
+  desk('transfer_to_human', schema.transferToHuman, async (ctx) => {
     const b = ctx.body;
     const idx = sessionOf(ctx);
     const r = replied(await ctx.call(idx.conv, (replyTo) => ({
@@ -112,8 +102,7 @@ export const deskSessionEndpoints: Endpoint[] = [
       allowBusy: b.AllowAssignBusyMember === 1, endIfNoneOnline: b.EndSessionWhenNoMemberOnline === 1, queueTimeoutSec: b.QueueTimeout, replyTo,
     })), placeNowCodes);
     return ok({ AgentId: r.AgentId ?? '', IsInQueue: r.IsInQueue ?? 0 });
-    }),
-  },
+  }, waitsForBackend),
 
   desk('transfer_session', schema.transferSession, async (ctx) => {
     const idx = sessionOf(ctx);
@@ -124,16 +113,12 @@ export const deskSessionEndpoints: Endpoint[] = [
   sessionCommand('end_session', 'adminEnd'),
   sessionCommand('suspend_session', 'adminSuspend'),
   sessionCommand('unsuspend_session', 'adminUnsuspend'),
-  {
-    ...sessionCommand('mark_session', 'adminMark', {}, (b) => ({ mark: b.Mark, star: b.StarStatus, userTimeoutSwitch: b.UserTimeoutSwitch })),
-    handle: async (ctx) => {
-      if (typeof ctx.body.Mark === 'string' && Buffer.byteLength(ctx.body.Mark) > schema.MAX_MARK_BYTES) throw new RestError(ErrorCode.BadParameter, 'Mark exceeds 200 bytes');
-      const idx = sessionOf(ctx);
-      const b = ctx.body;
-      replied(await ctx.call(idx.conv, (replyTo) => ({ type: 'adminMark', sessionId: b.SessionId, mark: b.Mark, star: b.StarStatus, userTimeoutSwitch: b.UserTimeoutSwitch, replyTo })));
-      return ok();
-    },
-  },
+  desk('mark_session', schema.markSession, async (ctx) => {
+    if (typeof ctx.body.Mark === 'string' && Buffer.byteLength(ctx.body.Mark) > schema.MAX_MARK_BYTES) throw new RestError(ErrorCode.BadParameter, 'Mark exceeds 200 bytes');
+    const b = ctx.body;
+    replied(await ctx.call(sessionOf(ctx).conv, (replyTo) => ({ type: 'adminMark', sessionId: b.SessionId, mark: b.Mark, star: b.StarStatus, userTimeoutSwitch: b.UserTimeoutSwitch, replyTo })));
+    return ok();
+  }),
 
   desk('get_session_state', schema.getSessionState, (ctx) => {
     const b = ctx.body;
@@ -180,10 +165,7 @@ export const deskSessionEndpoints: Endpoint[] = [
     return ok();
   }),
 
-  {
-    // Longer than the backend's answer window of Desk.CallbackBeforeIMContactUser.
-    callTimeoutMs: ASSIGN_WAIT_MS + 5000,
-    ...desk('contact_user', schema.contactUser, async (ctx) => {
+  desk('contact_user', schema.contactUser, async (ctx) => {
     const b = ctx.body as { IMAgentUserId: string; ClientUserId: string; GroupId?: number; MemberId?: string };
     if (!accountOf(ctx.app, b.IMAgentUserId)) throw new RestError(ErrorCode.BadParameter, `'${b.IMAgentUserId}' is not a customer-service account`);
     if (memberOf(ctx.app, b.ClientUserId) || accountOf(ctx.app, b.ClientUserId)) throw new RestError(ErrorCode.BadParameter, 'ClientUserId must be a user, not a member or an account');
@@ -191,8 +173,7 @@ export const deskSessionEndpoints: Endpoint[] = [
       [ErrorCode.GroupNoPermission]: ErrorCode.GroupNoPermission, [ErrorCode.GroupIllegal]: ErrorCode.ContactGroupIllegal,
     });
     return ok({ MemberId: r.MemberId });
-    }),
-  },
+  }, waitsForBackend),
 
   desk('describe_im_cdr_list', schema.describeImCdrList, (ctx) => {
     const b = ctx.body as { StartTimestamp: number; EndTimestamp: number; Limit?: number; Offset?: number; ClientUserId?: string };

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Address, ReplyTo } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
-import { canonicalFields, fail, FacadeCode, ok, Service, type Envelope } from '../../protocol/rest/envelope';
+import { canonicalFields, fail, FacadeCode, fieldsByLowerCase, ok, Service, type Envelope } from '../../protocol/rest/envelope';
 import type { SigVerifier } from '../auth/sigs';
 import type { AppRegistry } from '../config/apps';
 import type { Clock } from '../runtime/clock';
@@ -62,7 +62,19 @@ export interface FacadeDeps {
   closeSockets?(role: 'user' | 'agent', app: number, id: string, code: number, reason: string): void;
 }
 
-interface Compiled { endpoint: Endpoint; fields: string[]; check: (v: unknown) => true | { message?: string }[] | Promise<unknown> }
+/** An endpoint of `service`; `options` adds its documented rate or a longer actor-call timeout. */
+export function endpoint(service: Service, command: string, schema: Record<string, unknown>, handle: Endpoint['handle'], options: Pick<Endpoint, 'ratePerSec' | 'callTimeoutMs'> = {}): Endpoint {
+  return { service, command, schema, handle, ...options };
+}
+
+/** An endpoint of `desk_http_svc`. */
+export const desk = (command: string, schema: Record<string, unknown>, handle: Endpoint['handle'], options: Pick<Endpoint, 'callTimeoutMs'> = {}): Endpoint =>
+  endpoint(Service.Desk, command, schema, handle, options);
+
+/** The generic "illegal request parameter" refusal. */
+export const bad = (info: string): RestError => new RestError(ErrorCode.BadParameter, info);
+
+interface Compiled { endpoint: Endpoint; fields: ReadonlyMap<string, string>; check: (v: unknown) => true | { message?: string }[] | Promise<unknown> }
 
 const v = new Validator({ haltOnFirstError: true });
 
@@ -75,8 +87,7 @@ export class HttpFacade {
 
   register(...endpoints: Endpoint[]): void {
     for (const e of endpoints) {
-      const fields = Object.keys(e.schema).filter((k) => !k.startsWith('$$'));
-      this.endpoints.set(`${e.service}/${e.command}`, { endpoint: e, fields, check: v.compile(e.schema) });
+      this.endpoints.set(`${e.service}/${e.command}`, { endpoint: e, fields: fieldsByLowerCase(e.schema), check: v.compile(e.schema) });
     }
   }
 
