@@ -19,8 +19,9 @@ async function main(): Promise<void> {
   if (server.created) lines.push(`  Created the default app ${server.created.sdkAppId}; admin identifier '${server.created.adminIdentifier}'.`);
   for (const app of server.apps.all()) {
     const keyFile = keyFileOf(cfg.dataDir, app.sdkAppId);
-    const keyArg = fs.existsSync(keyFile) ? `"$(cat ${keyFile})"` : '<secret key>';
-    lines.push(`  App ${app.sdkAppId}: admin identifier '${app.adminIdentifier}'; secret key ${fs.existsSync(keyFile) ? `in ${keyFile}` : 'as configured (DESK_SECRET_KEY or the config file)'}.`);
+    const hasKeyFile = fs.existsSync(keyFile);
+    const keyArg = hasKeyFile ? `"$(cat ${keyFile})"` : '<secret key>';
+    lines.push(`  App ${app.sdkAppId}: admin identifier '${app.adminIdentifier}'; secret key ${hasKeyFile ? `in ${keyFile}` : 'as configured (DESK_SECRET_KEY or the config file)'}.`);
     lines.push(`    UserSig for <UserID>, valid 1 day: node -e "console.log(require(process.argv[1]).genUserSig(${app.sdkAppId}, process.argv[2], process.argv[3], 86400))" ${sigModule} ${keyArg} <UserID>`);
   }
   process.stdout.write(lines.join('\n') + '\n');

@@ -18,7 +18,7 @@ import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
 import type { Clock } from '../runtime/clock';
 import type { Outlet, Reply, Runtime } from '../runtime/runtime';
-import type { SessionIndex, Store } from '../store/store';
+import type { Store } from '../store/store';
 
 interface ConnData {
   id: number;
@@ -29,6 +29,9 @@ interface ConnData {
   /** Set when authentication failed: the socket is told why and closed on open. */
   refused?: { code: number; info: string; close: number };
   invalid: number;
+  /** The socket's token bucket: its role's refill rate and burst, fixed at connect. */
+  rate: number;
+  burst: number;
   tokens: number;
   refilledAt: number;
 }
@@ -58,8 +61,6 @@ export class Gateway implements Outlet {
   private nextId = 1;
   private batching = 0;
   private readonly corked = new Map<number, (string | Buffer)[]>();
-  /** Session index entries never change once written: agents' frames name sessions, so keep the recent ones. */
-  private readonly sessions = new Map<string, SessionIndex>();
 
   constructor(
     private readonly runtime: Runtime,
@@ -106,10 +107,11 @@ export class Gateway implements Outlet {
     const roleParam = q.get('role') ?? Role.User;
     const role = roleParam === Role.Agent ? Role.Agent : Role.User;
     // Frames pushed before the client's first frame use this encoding; afterwards, the client's own.
-    const enc = q.get('encoding') === 'msgpack' ? Encoding.Msgpack : Encoding.Json;
+    const encoding = q.get('encoding');
+    const enc = encoding === 'msgpack' ? Encoding.Msgpack : Encoding.Json;
     const refuse = (code: number, info: string, close: number = CloseCode.Unauthorized) => ({ app, identity, role, enc, refused: { code, info, close } });
     if (roleParam !== Role.User && roleParam !== Role.Agent) return refuse(ErrorCode.BadParameter, "role must be 'user' or 'agent'", CloseCode.ProtocolViolation);
-    if (q.has('encoding') && !['json', 'msgpack'].includes(q.get('encoding')!)) return refuse(ErrorCode.BadParameter, "encoding must be 'json' or 'msgpack'", CloseCode.ProtocolViolation);
+    if (encoding !== null && encoding !== 'json' && encoding !== 'msgpack') return refuse(ErrorCode.BadParameter, "encoding must be 'json' or 'msgpack'", CloseCode.ProtocolViolation);
     const model = Number.isInteger(app) ? this.apps.get(app) : undefined;
     if (!model) return refuse(ErrorCode.NotDeskApp, defaultInfo[ErrorCode.NotDeskApp]);
     if (!identity || identity.length > 64 || identity.includes('|') || /[\x00-\x1f]/.test(identity)) return refuse(ErrorCode.BadIdentity, 'identifier missing or invalid');
@@ -125,7 +127,8 @@ export class Gateway implements Outlet {
 
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {
     const auth = this.authenticate(new URLSearchParams(req.getQuery() ?? ''));
-    const data: ConnData = { id: this.nextId++, invalid: 0, tokens: auth.role === Role.Agent ? this.limits.agentBurst : this.limits.burst, refilledAt: this.clock.now(), ...auth };
+    const [rate, burst] = auth.role === Role.Agent ? [this.limits.agentFramesPerSec, this.limits.agentBurst] : [this.limits.framesPerSec, this.limits.burst];
+    const data: ConnData = { id: this.nextId++, invalid: 0, rate, burst, tokens: burst, refilledAt: this.clock.now(), ...auth };
     res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), ctx);
   }
 
@@ -166,8 +169,7 @@ export class Gateway implements Outlet {
 
   private takeToken(d: ConnData): boolean {
     const now = this.clock.now();
-    const [rate, burst] = d.role === Role.Agent ? [this.limits.agentFramesPerSec, this.limits.agentBurst] : [this.limits.framesPerSec, this.limits.burst];
-    d.tokens = Math.min(burst, d.tokens + ((now - d.refilledAt) / 1000) * rate);
+    d.tokens = Math.min(d.burst, d.tokens + ((now - d.refilledAt) / 1000) * d.rate);
     d.refilledAt = now;
     if (d.tokens < 1) return false;
     d.tokens -= 1;
@@ -180,7 +182,7 @@ export class Gateway implements Outlet {
     d.enc = isBinary ? Encoding.Msgpack : Encoding.Json;
     if (!this.takeToken(d)) {
       this.sendError(ws, undefined, ErrorCode.RateLimited, 'too many frames; slow down');
-      if (d.tokens < -(d.role === Role.Agent ? this.limits.agentBurst : this.limits.burst)) ws.end(CloseCode.RateLimited, 'rate limited');
+      if (d.tokens < -d.burst) ws.end(CloseCode.RateLimited, 'rate limited');
       d.tokens -= 1;
       return;
     }
@@ -227,16 +229,6 @@ export class Gateway implements Outlet {
     ws.send(encodeFrame(frame, ws.getUserData().enc), ws.getUserData().enc === Encoding.Msgpack);
   }
 
-  private lookupSession(sessionId: string): SessionIndex | undefined {
-    let idx = this.sessions.get(sessionId);
-    if (idx) return idx;
-    idx = this.store.lookupSession(sessionId);
-    if (idx) {
-      if (this.sessions.size >= 100_000) this.sessions.delete(this.sessions.keys().next().value!);
-      this.sessions.set(sessionId, idx);
-    }
-    return idx;
-  }
 
   private tell(ws: WebSocket<ConnData>, ref: Ref | undefined, to: string, msg: unknown): void {
     if (!this.runtime.tell(to, msg)) this.sendError(ws, ref, ErrorCode.Internal, 'server busy, retry');
@@ -262,7 +254,7 @@ export class Gateway implements Outlet {
           this.tell(ws, f.ref, sessionAddress(d.app, s.to, d.identity), { type: 'userSend', random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
         } else {
           const s = f.data as AgentSend;
-          const idx = this.lookupSession(s.sessionId);
+          const idx = this.store.lookupSession(s.sessionId);
           if (!idx || idx.app !== d.app) { this.sendError(ws, f.ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
           this.tell(ws, f.ref, idx.conv, { type: 'agentSend', memberId: d.identity, sessionId: s.sessionId, random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
         }
@@ -271,7 +263,7 @@ export class Gateway implements Outlet {
         this.tell(ws, f.ref, agentAddress(d.app, d.identity), { type: 'setStatus', status: f.data.status, reason: f.data.reason, replyTo: this.replyTo(d, f.ref, 'agent.status') });
         return;
       default: {
-        const idx = this.lookupSession(f.data.sessionId);
+        const idx = this.store.lookupSession(f.data.sessionId);
         if (!idx || idx.app !== d.app) { this.sendError(ws, f.ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
         const action = f.type === 'typing' ? 'typing' : f.type.slice('session.'.length);
         const t = f.data as TransferRequest;
@@ -290,7 +282,7 @@ export class Gateway implements Outlet {
     let conv: string;
     let account: string;
     if (q.sessionId) {
-      const idx = this.lookupSession(q.sessionId);
+      const idx = this.store.lookupSession(q.sessionId);
       const allowed = idx && idx.app === d.app && (d.role === Role.User ? idx.userId === d.identity : this.mayRead(d.identity, idx.conv, idx.csAccount, model));
       if (!idx || !allowed) { this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
       conv = idx.conv;

@@ -214,15 +214,17 @@ export class Runtime {
     setImmediate(() => this.drain());
   }
 
-  /** When the timer of (address, key) is due, if armed. */
-  private armedAt(address: Address, key: string): number | undefined {
-    return this.timers.get(`${address}\u0000${key}`)?.at;
-  }
-
-  private arm(address: Address, key: string, at: number): void {
+  /**
+   * Arms the wake-up of (address, key) at `at`; false, changing nothing, when one is already due no later: the actor
+   * checks its own deadline when woken and asks again if early.
+   */
+  private arm(address: Address, key: string, at: number): boolean {
     const k = `${address}\u0000${key}`;
     const old = this.timers.get(k);
-    if (old !== undefined) this.o.clock.cancel(old.handle);
+    if (old !== undefined) {
+      if (old.at <= at) return false;
+      this.o.clock.cancel(old.handle);
+    }
     this.timers.set(k, {
       at,
       handle: this.o.clock.schedule(at, () => {
@@ -230,15 +232,17 @@ export class Runtime {
         this.enqueue(this.cell(address), { msg: { type: '$timer', key }, timer: key });
       }),
     });
+    return true;
   }
 
-  private disarm(address: Address, key: string): void {
+  /** Disarms the wake-up of (address, key); false when none was armed. */
+  private disarm(address: Address, key: string): boolean {
     const k = `${address}\u0000${key}`;
     const h = this.timers.get(k);
-    if (h !== undefined) {
-      this.o.clock.cancel(h.handle);
-      this.timers.delete(k);
-    }
+    if (h === undefined) return false;
+    this.o.clock.cancel(h.handle);
+    this.timers.delete(k);
+    return true;
   }
 
   private drain(): void {
@@ -308,19 +312,12 @@ export class Runtime {
       case 'reply':
         this.released.push({ k: 'reply', replyTo: f.replyTo, result: { ok: f.ok, data: f.data, code: f.code, info: f.info } });
         break;
-      case 'timer': {
-        // A wake-up already due no later is enough: the actor checks its own deadline and asks again if early.
-        const armed = this.armedAt(from, f.key);
-        if (armed !== undefined && armed <= f.at) break;
-        store.putTimer(from, f.key, f.at);
-        this.arm(from, f.key, f.at);
+      case 'timer':
+        if (this.arm(from, f.key, f.at)) store.putTimer(from, f.key, f.at);
         break;
-      }
       case 'cancelTimer':
         // Every stored timer is armed in memory (re-armed at start), so an unarmed one has no row to remove.
-        if (this.armedAt(from, f.key) === undefined) break;
-        store.removeTimer(from, f.key);
-        this.disarm(from, f.key);
+        if (this.disarm(from, f.key)) store.removeTimer(from, f.key);
         break;
       case 'message':
         store.putMessage(f.conv, f.message);

@@ -25,6 +25,9 @@ export interface Snapshot { n: number; state: unknown }
 export interface OutboxEntry { app: number; key: string; command: string; body: Record<string, unknown>; createdAt: number; uid?: string }
 export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
 
+/** Session index entries kept in memory for lookups. */
+const SESSION_CACHE_SIZE = 100_000;
+
 export class Store {
   readonly root: RootDatabase;
   private readonly snapshots: Database<unknown, string>;
@@ -34,6 +37,7 @@ export class Store {
   private readonly mailbox: Database<MailboxEntry, number>;
   private readonly active: Database<string, [number, string, string]>;
   private readonly sessionIndex: Database<SessionIndex, string>;
+  private readonly sessionCache = new Map<string, SessionIndex>();
   private readonly meta: Database<unknown, Key>;
   private readonly outbox: Database<OutboxEntry, number>;
   private readonly records: Database<Record<string, unknown>, [number, string]>;
@@ -194,8 +198,10 @@ export class Store {
       this.write(() => this.active.removeSync(activeKey(app, userId, csAccount)));
       return;
     }
-    this.write(() => this.active.putSync(activeKey(app, userId, csAccount), sessionId));
-    this.write(() => this.sessionIndex.putSync(sessionIndexKey(sessionId), { conv, app, csAccount, userId, startedAt: at }));
+    this.write(() => {
+      this.active.putSync(activeKey(app, userId, csAccount), sessionId);
+      this.sessionIndex.putSync(sessionIndexKey(sessionId), { conv, app, csAccount, userId, startedAt: at });
+    });
   }
   putApp(model: AppModel): void {
     this.write(() => this.meta.putSync(appKey(model.sdkAppId), model));
@@ -209,8 +215,16 @@ export class Store {
   getMessage(conv: Address, seq: number): StoredMessage | undefined {
     return this.messages.get(messageKey(conv, seq));
   }
+  /** Session index entries never change once written, and agents' frames name sessions: the recent ones are kept. */
   lookupSession(sessionId: string): SessionIndex | undefined {
-    return this.sessionIndex.get(sessionIndexKey(sessionId));
+    let idx = this.sessionCache.get(sessionId);
+    if (idx) return idx;
+    idx = this.sessionIndex.get(sessionIndexKey(sessionId));
+    if (idx) {
+      if (this.sessionCache.size >= SESSION_CACHE_SIZE) this.sessionCache.delete(this.sessionCache.keys().next().value!);
+      this.sessionCache.set(sessionId, idx);
+    }
+    return idx;
   }
   activeSessionsOf(app: number, userId: string): { csAccount: string; sessionId: string }[] {
     const { start, end } = activeRange(app, userId);
