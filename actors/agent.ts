@@ -116,6 +116,14 @@ function announce(t: Turn<AgentState, AgentEvent>, app: AppModel | undefined): v
   for (const g of member.groupIds) t.do({ t: 'send', to: queueAddress(t.state.app, g), msg: { type: 'capacity', capacity } });
 }
 
+/** The member's own workbenches (every socket of the member). */
+const selfOf = (s: AgentState) => ({ role: 'agent', app: s.app, id: s.memberId }) as const;
+
+/** Every workbench of the member shows a status change, whoever made it (the member, the REST API, a timeout). */
+function pushStatus(t: Turn<AgentState, AgentEvent>): void {
+  t.do({ t: 'push', to: selfOf(t.state), frame: { type: 'agent.status', data: { status: t.state.status, reason: t.state.restReason } } });
+}
+
 function goOffline(t: Turn<AgentState, AgentEvent>, ctx: Ctx, cause: 'self' | 'noSocket'): void {
   t.emit({ type: 'StatusChanged', status: AgentStatus.Offline, at: ctx.now, cause });
   t.do({ t: 'cancelTimer', key: GRACE_TIMER });
@@ -150,7 +158,7 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
         t.emit({ type: 'Connected', conn: msg.conn, at: ctx.now });
         // GAP-45: a member who logs in while offline starts free; a reconnect keeps busy or rest.
         if (t.state.status === AgentStatus.Offline) t.emit({ type: 'StatusChanged', status: AgentStatus.Free, at: ctx.now, cause: 'login' });
-        t.do({ t: 'push', to: { role: 'agent', app: t.state.app, id: t.state.memberId }, frame: { type: 'agent.state', data: stateFrame(t.state) } });
+        t.do({ t: 'push', to: selfOf(t.state), frame: { type: 'agent.state', data: stateFrame(t.state) } });
         break;
       case 'disconnected':
         if (!t.state.conns.includes(msg.conn)) break;
@@ -178,8 +186,7 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
           if (t.state.status !== AgentStatus.Offline) goOffline(t, ctx, 'self');
         } else if (msg.status !== t.state.status || msg.reason !== t.state.restReason) {
           t.emit({ type: 'StatusChanged', status: msg.status, reason: msg.reason, at: ctx.now, cause: 'self' });
-          // Every workbench of the member shows the change, whoever made it (the member or the REST API).
-          t.do({ t: 'push', to: { role: 'agent', app: t.state.app, id: t.state.memberId }, frame: { type: 'agent.status', data: { status: t.state.status, reason: t.state.restReason } } });
+          pushStatus(t);
         }
         if (msg.replyTo) t.do({ t: 'reply', replyTo: msg.replyTo, ok: true, data: { status: t.state.status, reason: t.state.restReason } });
         break;
@@ -204,7 +211,7 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
         t.emit({ type: 'Released', sessionId: msg.sessionId, reason: msg.reason });
         if (msg.reason === 'acceptTimeout' && app?.session.restAfterAcceptTimeout && t.state.status === AgentStatus.Free) {
           t.emit({ type: 'StatusChanged', status: AgentStatus.Rest, reason: 'acceptTimeout', at: ctx.now, cause: 'acceptTimeout' });
-          t.do({ t: 'push', to: { role: 'agent', app: t.state.app, id: t.state.memberId }, frame: { type: 'agent.status', data: { status: AgentStatus.Rest, reason: 'acceptTimeout' } } });
+          pushStatus(t);
         }
         break;
       }

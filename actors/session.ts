@@ -11,7 +11,7 @@ import {
   type RatingCardContent, type TimMsgElement,
 } from '../protocol/im';
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
-import type { AdminMsg, AssignAnswer, SessionMsg, SessionRoutingMsg } from './messages';
+import type { AdminMsg, AssignAnswer, EnqueueRequest, SessionMsg, SessionRoutingMsg } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
 import { ASSIGN_HUMAN, BEFORE_CONTACT_USER } from '../protocol/rest/callbacks';
@@ -68,8 +68,8 @@ export interface CurrentSession {
   pendingForward?: { replyTo?: ReplyTo; by: string; groupId: number };
   /** How the current transfer was asked for; kept while it lasts, so a re-queue (after a lapse) honours it. */
   transferOpts?: { placeNow?: boolean; allowBusy?: boolean; agentIds?: string[]; endIfNoneOnline?: boolean; tipIfNoAgent: boolean; queueDeadlineAt?: number };
-  /** A REST transfer_to_human waiting for the queue's answer, and whether to tell the user if nobody is online. */
-  pendingTransfer?: { replyTo?: ReplyTo; tipIfNoAgent: boolean; endIfNoneOnline?: boolean; queueTimeoutSec?: number; placeNow?: boolean; allowBusy?: boolean };
+  /** A REST transfer_to_human waiting for the queue's answer; its QueueTimeout starts when the session is first queued. */
+  pendingTransfer?: { replyTo?: ReplyTo; queueTimeoutSec?: number };
   /** Started by an agent contacting the user (IsContactUser), and the contact_user call waiting for its outcome. */
   contact?: boolean;
   pendingContact?: { replyTo?: ReplyTo; newSession: boolean; memberId?: string; asked?: boolean };
@@ -180,7 +180,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'TransferringToHuman':
       return patchCur(s, e.sessionId, {
         phase: Phase.Transferring, groupId: e.groupId, priority: e.priority, exclude: [], enqueuedAt: e.at,
-        pendingTransfer: { replyTo: e.replyTo, tipIfNoAgent: e.tipIfNoAgent, endIfNoneOnline: e.endIfNoneOnline, queueTimeoutSec: e.queueTimeoutSec, placeNow: e.placeNow, allowBusy: e.allowBusy },
+        pendingTransfer: { replyTo: e.replyTo, queueTimeoutSec: e.queueTimeoutSec },
         transferOpts: {
           placeNow: e.placeNow, allowBusy: e.allowBusy, agentIds: e.agentIds, endIfNoneOnline: e.endIfNoneOnline, tipIfNoAgent: e.tipIfNoAgent,
           queueDeadlineAt: e.queueTimeoutSec ? e.at + e.queueTimeoutSec * 1000 : undefined,
@@ -198,7 +198,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'ContactAnswered':
       return s.cur?.pendingContact ? patchCur(s, e.sessionId, { pendingContact: { ...s.cur.pendingContact, asked: false } }) : s;
     case 'ContactSettled':
-      return patchCur(s, e.sessionId, { pendingContact: undefined, contact: e.ok ? true : s.cur?.contact && !s.cur.pendingContact });
+      return patchCur(s, e.sessionId, { pendingContact: undefined, contact: e.ok });
     case 'AssignAsked':
       return patchCur(s, e.sessionId, { awaitingAssign: true });
     case 'AssignDecided':
@@ -426,10 +426,16 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
 
 const DEFAULT_CHOOSE_GROUP_PROMPT = '请选择您想咨询的客服分组';
 
+/** The src 15 branch message listing the groups, with the chosen one once there is one. */
+function groupBranch(header: string, choices: { name: string }[], selected?: string): TimMsgElement[] {
+  const items = choices.map((c) => ({ content: c.name, desc: '' }));
+  return [custom({ src: Src.Branch, content: { header, items, tail: '', ...(selected !== undefined ? { selected: { content: selected } } : {}) } })];
+}
+
 /** Offers the groups; the transfer's options wait with the offer and apply to the chosen group. */
 function offerGroups(t: T, env: Env, choices: { id: number; name: string }[], opts: Omit<TransferOptions, 'replyTo' | 'groupId'>): void {
   const header = env.account.chooseSkillGroupPrompt || DEFAULT_CHOOSE_GROUP_PROMPT;
-  const m = system(t, env, [custom({ src: Src.Branch, content: { header, items: choices.map((c) => ({ content: c.name, desc: '' })), tail: '' } })]);
+  const m = system(t, env, groupBranch(header, choices));
   t.emit({ type: 'GroupsOffered', sessionId: m.sessionId, seq: m.seq, msgKey: m.msgKey, time: m.time, header, choices, opts });
   robotIdle(t, env);
 }
@@ -439,7 +445,7 @@ function chooseGroup(t: T, env: Env, input: string): boolean {
   const offer = t.state.cur!.choosingGroup!;
   const chosen = offer.choices.find((c) => c.name === input.trim());
   if (!chosen) return false;
-  const body = [custom({ src: Src.Branch, content: { header: offer.header, items: offer.choices.map((c) => ({ content: c.name, desc: '' })), tail: '', selected: { content: chosen.name } } })];
+  const body = groupBranch(offer.header, offer.choices, chosen.name);
   rewrite(t, env, { sessionId: t.state.cur!.sessionId, seq: offer.seq, msgKey: offer.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: offer.time, random: 0, body });
   t.emit({ type: 'GroupChosen', sessionId: t.state.cur!.sessionId, groupId: chosen.id });
   requestHuman(t, env, { ...offer.opts, groupId: chosen.id });
@@ -449,7 +455,7 @@ function chooseGroup(t: T, env: Env, input: string): boolean {
 /** How long the session waits for the business server before the default strategy decides (GAP-18). */
 export const ASSIGN_WAIT_MS = 10_000;
 
-function enqueue(t: T, env: Env, groupId: number, priority: number, agentIds?: string[], how: { placeNow?: boolean; allowBusy?: boolean } = {}): void {
+function enqueue(t: T, env: Env, groupId: number, priority: number, agentIds?: string[], how: Pick<EnqueueRequest, 'placeNow' | 'allowBusy' | 'forwardFrom'> = {}): void {
   t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: t.state.cur!.sessionId, conv: env.conv, priority, enqueuedAt: env.ctx.now, agentIds, exclude: [], ...how } });
 }
 
@@ -476,7 +482,7 @@ function assignDecided(t: T, env: Env, a: { ok: boolean; answer?: AssignAnswer }
     robotIdle(t, env);
     return;
   }
-  enqueue(t, env, groupId, priority, agentIds, { placeNow: cur.pendingTransfer?.placeNow, allowBusy: cur.pendingTransfer?.allowBusy });
+  enqueue(t, env, groupId, priority, agentIds, { placeNow: cur.transferOpts?.placeNow, allowBusy: cur.transferOpts?.allowBusy });
 }
 
 /**
@@ -759,7 +765,7 @@ function agentAction(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentActi
       if (!groupOf(env.app, groupId)) { t.refuse(msg.replyTo, ErrorCode.GroupIllegal); return; }
       if (msg.targetMemberId !== undefined && !memberOf(env.app, msg.targetMemberId)) { t.refuse(msg.replyTo, ErrorCode.AgentOffline, 'no such member'); return; }
       t.emit({ type: 'ForwardRequested', sessionId: cur.sessionId, by: msg.memberId, replyTo: msg.replyTo, groupId, memberId: msg.targetMemberId });
-      t.do({ t: 'send', to: queueAddress(t.state.app, groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: 0, enqueuedAt: env.ctx.now, agentIds: msg.targetMemberId ? [msg.targetMemberId] : undefined, exclude: [], forwardFrom: msg.memberId, placeNow: true } });
+      enqueue(t, env, groupId, 0, msg.targetMemberId ? [msg.targetMemberId] : undefined, { forwardFrom: msg.memberId, placeNow: true });
       return; // answered when the queue has placed it or failed
     }
   }
@@ -849,7 +855,7 @@ function contactUser(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminContac
 function placeContact(t: T, env: Env): void {
   const cur = t.state.cur!;
   const memberId = cur.pendingContact?.memberId;
-  t.do({ t: 'send', to: queueAddress(t.state.app, cur.groupId), msg: { type: 'enqueue', sessionId: cur.sessionId, conv: env.conv, priority: 0, enqueuedAt: env.ctx.now, agentIds: memberId ? [memberId] : undefined, exclude: [], placeNow: true } });
+  enqueue(t, env, cur.groupId, 0, memberId ? [memberId] : undefined, { placeNow: true });
 }
 
 /** The backend's word on a contact: a zero ErrorCode lets it go ahead; no answer follows the account's strategy. */
