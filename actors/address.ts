@@ -5,6 +5,15 @@ export const sessionAddress = (app: number, csAccount: string, userId: string): 
 export const agentAddress = (app: number, memberId: string): Address => `agent:${app}|${memberId}`;
 export const queueAddress = (app: number, groupId: number): Address => `queue:${app}|${groupId}`;
 
+/**
+ * A group chat (create_group) is a conversation of its customer-service account like a user's, under a user part no
+ * user id can take: user ids never contain '|'.
+ */
+const GROUP_USER_PREFIX = 'group|';
+export const groupConvUser = (groupId: string): string => `${GROUP_USER_PREFIX}${groupId}`;
+/** The group id of a group conversation's user part, or undefined for a user's conversation. */
+export const chatGroupIdOf = (userId: string): string | undefined => (userId.startsWith(GROUP_USER_PREFIX) ? userId.slice(GROUP_USER_PREFIX.length) : undefined);
+
 export function kindOf(address: Address): string {
   return address.slice(0, address.indexOf(':'));
 }

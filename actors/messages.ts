@@ -1,7 +1,7 @@
 /** Messages between actors and from the runtime to actors. */
 import type { AgentStatus } from '../protocol/frames';
 import type { TimMsgElement } from '../protocol/im';
-import type { Address, ReplyTo, StoredMessage, TimerMsg } from './types';
+import type { Address, ChatGroup, ReplyTo, StoredMessage, TimerMsg } from './types';
 
 /** An agent's capacity as its own actor last wrote it; queues keep a view of these. */
 export interface Capacity {
@@ -75,7 +75,8 @@ export type AgentAction = 'accept' | 'end' | 'invite_rating' | 'suspend' | 'unsu
 export type SessionMsg =
   | TimerMsg
   | SessionRoutingMsg
-  | { type: 'userSend'; random: number; body: TimMsgElement[]; cloudCustomData?: string; conn?: number; replyTo?: ReplyTo }
+  /** `from`: the sending member of a group chat (a user's own conversation has one sender). */
+  | { type: 'userSend'; random: number; body: TimMsgElement[]; cloudCustomData?: string; from?: string; conn?: number; replyTo?: ReplyTo }
   | { type: 'agentSend'; memberId: string; sessionId: string; random: number; body: TimMsgElement[]; cloudCustomData?: string; conn?: number; replyTo?: ReplyTo }
   | { type: 'agentAction'; action: AgentAction; memberId: string; sessionId: string; groupId?: number; targetMemberId?: string; replyTo?: ReplyTo }
   | { type: 'userOnline' }
@@ -96,5 +97,9 @@ export type AdminMsg =
   | { type: 'adminEdit'; sessionId: string; message: StoredMessage; body: TimMsgElement[]; cloudCustomData?: string; replyTo?: ReplyTo }
   /** contact_user: an agent starts a human session with the user (T19). */
   | { type: 'adminContact'; groupId?: number; memberId?: string; replyTo?: ReplyTo }
+  /** create_group: the account serves a new group chat, which goes to a human at once (answered when queued or placed). */
+  | { type: 'adminOpenGroup'; group: ChatGroup; replyTo?: ReplyTo }
+  /** destroy_group: the group is dismissed, and its session ends. */
+  | { type: 'adminDestroyGroup'; groupId: string; replyTo?: ReplyTo }
   /** send_stream_msg: a first chunk starts a streaming message, later ones (with its msgKey) append to it. */
   | { type: 'adminStream'; sessionId: string; msgKey?: string; chunk: string; finish: boolean; replyTo?: ReplyTo };

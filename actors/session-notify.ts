@@ -4,6 +4,7 @@
  */
 import type { AppModel } from '../protocol/app-model';
 import type { SessionEvent, SessionState } from './session';
+import { chatGroupIdOf } from './address';
 import type { Effect, StoredMessage } from './types';
 
 export const SESSION_EVENT_COMMAND = 'Desk.SessionEventNotify';
@@ -21,12 +22,16 @@ export function sessionNotifications(app: AppModel, before: SessionState, events
   // Walk the events with the session as it was at each, so a message is reported in the phase it arrived in.
   let cur = before.cur;
   let agentId = cur?.agentId ?? '';
+  const groupId = chatGroupIdOf(before.userId);
   const base = (sessionId: string, event: string, at: number): Body => ({
     CallbackCommand: SESSION_EVENT_COMMAND, SessionId: sessionId, Event: event, EventTime: at, ChannelType: 'SDK',
     ClientUserId: before.userId, CustomerServiceId: before.csAccount, AgentId: agentId, IsContactUser: !!cur?.contact,
+    ...(groupId !== undefined ? { GroupId: groupId } : {}),
   });
+  // A group chat exists for the backend once it opened: its session begins then, already transferring (it may never open).
+  let opening = !!before.chatGroup && !before.chatGroup.open;
   const emit = (body: Body): void => {
-    if (!wanted(String(body.Event))) return;
+    if (opening || !wanted(String(body.Event))) return;
     out.push({ t: 'callback', app: before.app, key: String(body.SessionId), command: SESSION_EVENT_COMMAND, body });
   };
   // A session opened for contact_user exists for the backend only once the contact succeeded (it may not).
@@ -92,6 +97,14 @@ export function sessionNotifications(app: AppModel, before: SessionState, events
         emit({ ...base(e.sessionId, 'SatisfactionSelected', e.at), AgentId: rated?.agentId ?? '', SatisfactionSelected: e.level });
         break;
       }
+      case 'ChatGroupOpening':
+        opening = true;
+        break;
+      case 'ChatGroupOpened':
+        opening = false;
+        emit(base(cur!.sessionId, 'SessionBegin', e.at));
+        emit(base(cur!.sessionId, 'TransferringToHuman', e.at));
+        break;
       case 'SessionEnded':
         if (contactFailedNew) break;
         // GAP-29: the specific end event, then SessionEnd, for every end.

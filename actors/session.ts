@@ -5,7 +5,7 @@
  */
 import { accountOf, groupOf, memberOf, prompt, ReceptionMode, robotConfig, type AppModel, type CsAccount } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
-import { MAX_BODY_BYTES, type SessionSummary } from '../protocol/frames';
+import { MAX_BODY_BYTES, type ServerFrame, type SessionSummary } from '../protocol/frames';
 import {
   custom, deskPayload, FromRole, plainText, ratingCard, RatingRuleBit, seatStatus, Src, text,
   type RatingCardContent, type TimMsgElement,
@@ -13,7 +13,7 @@ import {
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
 import type { AdminMsg, AssignAnswer, EnqueueRequest, SessionMsg, SessionRoutingMsg } from './messages';
 import { Turn } from './turn';
-import type { ActorDef, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
+import type { ActorDef, ChatGroup, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
 import { ASSIGN_HUMAN, BEFORE_CONTACT_USER } from '../protocol/rest/callbacks';
 import { sessionNotifications } from './session-notify';
 import { withinWorkingHours } from './working-hours';
@@ -95,7 +95,8 @@ export interface RatingRecord {
   level?: number;
 }
 
-export interface RecentSend { random: number; seq: number; msgKey: string; sessionId: string; time: number }
+/** `from` is kept for a group chat's members (a user's own conversation has one sender). */
+export interface RecentSend { random: number; seq: number; msgKey: string; sessionId: string; time: number; from?: string }
 
 /** How long a send_msg retry with the same MsgRandom counts as the same message. */
 const ADMIN_RETRY_WINDOW_MS = 60_000;
@@ -114,6 +115,8 @@ export interface SessionState {
   ratings: RatingRecord[];
   /** The user has no open socket (as far as the gateway last said). */
   userOffline?: boolean;
+  /** A group chat's conversation: the group, kept once its opening transfer succeeded (`open`). */
+  chatGroup?: { group: ChatGroup; open: boolean };
 }
 
 export type SessionEvent =
@@ -149,7 +152,10 @@ export type SessionEvent =
   | { type: 'SessionEnded'; sessionId: string; endStatus: EndStatus; event: EndEvent; closeBy: CloseBy; at: number; agentId?: string }
   | { type: 'UserPresence'; online: boolean }
   /** src 7 arrived (not stored: it is an online-only signal); reported to a self-built AI backend. */
-  | { type: 'UserEntered'; sessionId: string; at: number; body: unknown[] };
+  | { type: 'UserEntered'; sessionId: string; at: number; body: unknown[] }
+  | { type: 'ChatGroupOpening'; group: ChatGroup; at: number }
+  | { type: 'ChatGroupOpened'; groupId: string; at: number }
+  | { type: 'ChatGroupClosed'; groupId: string; at: number };
 
 const RECENT_SENDS = 16;
 const RATINGS_KEPT = 5;
@@ -172,7 +178,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       };
     case 'MessageAdded': {
       // User sends, and apart from them send_msg calls (random ≠ 0), are remembered: a retry is acknowledged, not stored again.
-      const entry = { random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at };
+      const entry: RecentSend = { random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at, ...(e.from !== s.userId && e.fromRole === FromRole.User ? { from: e.from } : {}) };
       if (e.fromRole === FromRole.User) return { ...s, seq: e.seq, recent: [...s.recent.slice(-(RECENT_SENDS - 1)), entry] };
       if (e.fromRole === FromRole.System && e.random !== 0) return { ...s, seq: e.seq, recentAdmin: [...(s.recentAdmin ?? []).slice(-(RECENT_SENDS - 1)), entry] };
       return { ...s, seq: e.seq };
@@ -259,6 +265,12 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return { ...s, userOffline: !e.online };
     case 'UserEntered':
       return s;
+    case 'ChatGroupOpening':
+      return { ...s, chatGroup: { group: e.group, open: false } };
+    case 'ChatGroupOpened':
+      return s.chatGroup ? { ...s, chatGroup: { ...s.chatGroup, open: true } } : s;
+    case 'ChatGroupClosed':
+      return { ...s, chatGroup: undefined };
   }
 }
 
@@ -268,20 +280,32 @@ type T = Turn<SessionState, SessionEvent>;
 interface Env { ctx: Ctx; app: AppModel; account: CsAccount; conv: string }
 
 const userOf = (s: SessionState): Recipient => ({ role: 'user', app: s.app, id: s.userId });
+/** A frame for the conversation's user, or for every member of its group chat. */
+function pushUsers(t: T, frame: ServerFrame, exceptConn?: number): void {
+  const g = t.state.chatGroup;
+  if (!g) t.do({ t: 'push', to: userOf(t.state), frame, exceptConn });
+  else for (const id of g.group.members) t.do({ t: 'push', to: { role: 'user', app: t.state.app, id }, frame, exceptConn });
+}
+/** A group chat's frames name the group, so a member's client can tell its conversations apart. */
+const groupField = (s: SessionState): { group?: string } => (s.chatGroup ? { group: s.chatGroup.group.id } : {});
 const agentOf = (s: SessionState, memberId: string): Recipient => ({ role: 'agent', app: s.app, id: memberId });
 
 function summary(s: SessionState, extra: Partial<SessionSummary> = {}): SessionSummary {
   const c = s.cur!;
-  return { sessionId: c.sessionId, userId: s.userId, csAccount: s.csAccount, groupId: c.groupId, startedAt: c.startedAt, ...extra };
+  const g = s.chatGroup?.group;
+  return {
+    sessionId: c.sessionId, userId: s.userId, csAccount: s.csAccount, groupId: c.groupId, startedAt: c.startedAt,
+    ...(g ? { chatGroup: { groupId: g.id, name: g.name, members: g.members } } : {}), ...extra,
+  };
 }
 
-/** Frame of a stored message; users see agent and robot messages as coming from the account. */
-export function messageFrame(m: StoredMessage, account: string, forUser: boolean): { type: 'message'; data: unknown } {
+/** Frame of a stored message; users see agent and robot messages as coming from the account. `group`: a group chat's id. */
+export function messageFrame(m: StoredMessage, account: string, forUser: boolean, group?: string): { type: 'message'; data: unknown } {
   const from = forUser && m.fromRole !== FromRole.User ? account : m.from;
   return {
     type: 'message',
     data: {
-      sessionId: m.sessionId, account, seq: m.seq, msgKey: m.msgKey, from, fromRole: m.fromRole, time: m.time,
+      sessionId: m.sessionId, account, ...(group !== undefined ? { group } : {}), seq: m.seq, msgKey: m.msgKey, from, fromRole: m.fromRole, time: m.time,
       body: m.body, ...(m.cloudCustomData !== undefined ? { cloudCustomData: m.cloudCustomData } : {}),
     },
   };
@@ -302,10 +326,11 @@ function addMessage(t: T, env: Env, fromRole: 1 | 2 | 3, from: string, body: unk
 
 /** Delivers a stored message to the user (except the socket it came from) and to the session's agent. */
 function deliver(t: T, env: Env, m: StoredMessage, exceptConn?: number, toAgent = true): void {
-  t.do({ t: 'push', to: userOf(t.state), frame: messageFrame(m, t.state.csAccount, true), exceptConn: m.fromRole === FromRole.User ? exceptConn : undefined });
+  const group = t.state.chatGroup?.group.id;
+  pushUsers(t, messageFrame(m, t.state.csAccount, true, group), m.fromRole === FromRole.User ? exceptConn : undefined);
   const agentId = t.state.cur?.agentId;
   if (toAgent && agentId) {
-    t.do({ t: 'push', to: agentOf(t.state, agentId), frame: messageFrame(m, t.state.csAccount, false), exceptConn: m.fromRole === FromRole.Agent ? exceptConn : undefined });
+    t.do({ t: 'push', to: agentOf(t.state, agentId), frame: messageFrame(m, t.state.csAccount, false, group), exceptConn: m.fromRole === FromRole.Agent ? exceptConn : undefined });
   }
 }
 
@@ -323,7 +348,7 @@ function systemText(t: T, env: Env, s: string): void {
 /** A transient flag message (src 12, 23, 26): pushed to the user's sockets, not stored. */
 function flag(t: T, body: TimMsgElement[]): void {
   const s = t.state;
-  t.do({ t: 'push', to: userOf(s), frame: { type: 'message', data: { sessionId: s.cur?.sessionId ?? '', account: s.csAccount, seq: 0, msgKey: '', from: s.csAccount, fromRole: FromRole.System, time: 0, body, transient: true } } });
+  pushUsers(t, { type: 'message', data: { sessionId: s.cur?.sessionId ?? '', account: s.csAccount, ...groupField(s), seq: 0, msgKey: '', from: s.csAccount, fromRole: FromRole.System, time: 0, body, transient: true } });
 }
 
 /**
@@ -382,6 +407,8 @@ interface TransferOptions {
   endIfNoneOnline?: boolean;
   /** Leave the queue after this long (QueueTimeout). */
   queueTimeoutSec?: number;
+  /** Send the transferring prompt (a group chat still opening stays silent until it exists). */
+  announce?: boolean;
   replyTo?: ReplyTo;
 }
 
@@ -410,7 +437,7 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
     type: 'TransferringToHuman', sessionId: cur.sessionId, at: env.ctx.now, groupId, priority, replyTo: opts.replyTo, tipIfNoAgent: opts.tipIfNoAgent ?? true,
     endIfNoneOnline: opts.endIfNoneOnline, queueTimeoutSec: opts.queueTimeoutSec, placeNow: opts.placeNow, allowBusy: opts.allowBusy, agentIds: opts.agentIds,
   });
-  systemText(t, env, prompt(env.app, env.account, 'transferring'));
+  if (opts.announce ?? true) systemText(t, env, prompt(env.app, env.account, 'transferring'));
   const url = env.account.assignmentStrategy === 2 ? env.account.assignedByWebhookURL : undefined;
   // Strategy 2 decides unless the REST call already named a group or agents.
   if (url && opts.groupId === undefined && opts.agentIds === undefined) {
@@ -476,6 +503,7 @@ function assignDecided(t: T, env: Env, a: { ok: boolean; answer?: AssignAnswer }
   const agentIds = usable && answer!.AgentIdList?.length ? answer!.AgentIdList : undefined;
   const replyTo = cur.pendingTransfer?.replyTo;
   t.emit({ type: 'AssignDecided', sessionId: cur.sessionId, groupId, priority, agentIds, denied, fallback: !usable });
+  if (denied && opening(t.state)) { groupOpenFailed(t, env, ErrorCode.NotTransferable); return; }
   if (denied) {
     t.refuse(replyTo, ErrorCode.NotTransferable, 'the business server denied the transfer');
     systemText(t, env, prompt(env.app, env.account, 'transferFailed'));
@@ -490,6 +518,7 @@ function assignDecided(t: T, env: Env, a: { ok: boolean; answer?: AssignAnswer }
  * a REST call asked for no tip), or ended when the call asked for that and nobody was online.
  */
 function transferFailed(t: T, env: Env, code: number): void {
+  if (opening(t.state)) { groupOpenFailed(t, env, code); return; }
   const cur = t.state.cur!;
   const pending = cur.pendingTransfer;
   // SendTipIfNoAgentOnline is about nobody being online; a transfer that could not wait or waited too long is always told.
@@ -507,12 +536,55 @@ function transferFailed(t: T, env: Env, code: number): void {
   else robotIdle(t, env);
 }
 
-/** Answers a REST transfer_to_human once the queue has placed the session. */
-function answerTransfer(t: T, data: { AgentId: string; IsInQueue: 0 | 1 }): void {
+/** Answers a REST transfer_to_human (or create_group, whose group now exists) once the queue has placed the session. */
+function answerTransfer(t: T, env: Env, data: { AgentId: string; IsInQueue: 0 | 1 }): void {
   const cur = t.state.cur!;
   if (!cur.pendingTransfer) return;
   ok(t, cur.pendingTransfer.replyTo, data);
   t.emit({ type: 'TransferAnswered', sessionId: cur.sessionId });
+  const g = t.state.chatGroup;
+  if (g && !g.open) {
+    t.emit({ type: 'ChatGroupOpened', groupId: g.group.id, at: env.ctx.now });
+    t.do({ t: 'chatGroup', app: t.state.app, groupId: g.group.id, csAccount: t.state.csAccount, group: g.group });
+    systemText(t, env, prompt(env.app, env.account, 'transferring'));
+  }
+}
+
+const opening = (s: SessionState): boolean => !!s.chatGroup && !s.chatGroup.open;
+
+/**
+ * create_group (product.md §2.7): the group exists only if its account reaches human service at once, queued or
+ * placed; no robot serves it, and no working hours apply (the call fails when nobody is online, GAP-50).
+ */
+function openGroup(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminOpenGroup' }>): void {
+  if (t.state.chatGroup || t.state.cur) { t.refuse(msg.replyTo, ErrorCode.ChatGroupIdUsed); return; }
+  t.emit({ type: 'ChatGroupOpening', group: msg.group, at: env.ctx.now });
+  begin(t, env, false);
+  requestHuman(t, env, { groupId: env.account.agentGroupId, checkHours: false, tipIfNoAgent: false, endIfNoneOnline: true, announce: false, replyTo: msg.replyTo });
+}
+
+/** A group whose opening transfer failed is not kept: the caller is told, and the session closes without a trace. */
+function groupOpenFailed(t: T, env: Env, code: number): void {
+  const cur = t.state.cur!;
+  const g = t.state.chatGroup!;
+  t.refuse(cur.pendingTransfer?.replyTo, code);
+  t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now });
+  t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
+  t.emit({ type: 'ChatGroupClosed', groupId: g.group.id, at: env.ctx.now });
+}
+
+/** destroy_group: a session still open ends with it (T20, SessionEnd), and the GroupId is free again. */
+function destroyGroup(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminDestroyGroup' }>): void {
+  const g = t.state.chatGroup;
+  if (!g?.open || g.group.id !== msg.groupId) { t.refuse(msg.replyTo, ErrorCode.ChatGroupNotFound); return; }
+  const cur = t.state.cur;
+  if (cur) {
+    const waiting = cur.phase === Phase.Transferring || cur.phase === Phase.Queueing;
+    end(t, env, waiting ? EndStatus.UserAbandonedDuringQueueing : EndStatus.AgentEnded, 'SessionEnd', 'admin');
+  }
+  t.emit({ type: 'ChatGroupClosed', groupId: g.group.id, at: env.ctx.now });
+  t.do({ t: 'chatGroup', app: t.state.app, groupId: g.group.id, csAccount: t.state.csAccount, group: null });
+  ok(t, msg.replyTo, {});
 }
 
 function requeue(t: T, env: Env): void {
@@ -598,6 +670,7 @@ function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: Clo
   } });
   t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus, event, closeBy, at: env.ctx.now, agentId });
   t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
+  if (opening(t.state)) t.emit({ type: 'ChatGroupClosed', groupId: t.state.chatGroup!.group.id, at: env.ctx.now });
 }
 
 const asciiWord = /^[\x20-\x7e]+$/;
@@ -650,8 +723,22 @@ function rate(t: T, env: Env, payload: Record<string, unknown>, replyTo: ReplyTo
   ok(t, replyTo, ackData(t, random));
 }
 
+/**
+ * A group chat takes messages from its members while its account serves it: not before it exists, not after the
+ * agent ended the session (the account left the group, T20).
+ */
+function groupMayTake(t: T, msg: Extract<SessionMsg, { type: 'userSend' }>): boolean {
+  const g = t.state.chatGroup!;
+  if (!g.open || msg.from === undefined || !g.group.members.includes(msg.from)) { t.refuse(msg.replyTo, ErrorCode.NotGroupMember); return false; }
+  if (!t.state.cur) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'the customer-service account has left this group'); return false; }
+  if (deskPayload(msg.body)?.src === Src.UserEnd) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'a group chat ends when its agent ends it or the group is dismissed'); return false; }
+  return true;
+}
+
 function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>): void {
-  const dup = t.state.recent.find((r) => r.random === msg.random && msg.random !== 0);
+  if (t.state.chatGroup && !groupMayTake(t, msg)) return;
+  const from = msg.from ?? t.state.userId;
+  const dup = t.state.recent.find((r) => r.random === msg.random && msg.random !== 0 && (r.from ?? t.state.userId) === from);
   if (dup) {
     ok(t, msg.replyTo, { random: msg.random, msgKey: dup.msgKey, sessionId: dup.sessionId, seq: dup.seq, time: dup.time, account: t.state.csAccount, duplicate: true });
     return;
@@ -660,8 +747,8 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
   switch (payload?.src) {
     case Src.StartFlow: {
       if (!t.state.cur) begin(t, env);
-      if (env.app.callbacks?.thirdPartyBot) t.emit({ type: 'UserEntered', sessionId: t.state.cur!.sessionId, at: env.ctx.now, body: msg.body });
-      t.do({ t: 'push', to: userOf(t.state), frame: { type: 'message', data: { sessionId: t.state.cur!.sessionId, account: t.state.csAccount, seq: 0, msgKey: '', from: t.state.csAccount, fromRole: FromRole.System, time: 0, body: [custom({ src: Src.RatingRules, content: { menuSendRuleFlag: ratingRules(env.app) } })], transient: true } } });
+      if (env.app.callbacks?.thirdPartyBot && !t.state.chatGroup) t.emit({ type: 'UserEntered', sessionId: t.state.cur!.sessionId, at: env.ctx.now, body: msg.body });
+      flag(t, [custom({ src: Src.RatingRules, content: { menuSendRuleFlag: ratingRules(env.app) } })]);
       flag(t, [seatStatus(t.state.cur!.phase === Phase.Agent)]);
       if (env.account.chatbotDisabled && t.state.cur!.phase === Phase.Chatbot && !t.state.cur!.pendingContact) requestHuman(t, env);
       ok(t, msg.replyTo, ackData(t, msg.random));
@@ -683,7 +770,7 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
     }
   }
   if (!t.state.cur) begin(t, env);
-  const m = addMessage(t, env, FromRole.User, t.state.userId, msg.body, msg.random, msg.cloudCustomData);
+  const m = addMessage(t, env, FromRole.User, from, msg.body, msg.random, msg.cloudCustomData);
   const cur = t.state.cur!;
   deliver(t, env, m, msg.conn, cur.phase === Phase.Agent || cur.phase === Phase.Waiting);
   ok(t, msg.replyTo, ackData(t, msg.random, m));
@@ -780,6 +867,8 @@ function admin(t: T, env: Env, msg: AdminMsg): void {
     case 'adminEdit': adminEdit(t, env, msg); return;
     case 'adminStream': adminStream(t, env, msg); return;
     case 'adminContact': contactUser(t, env, msg); return;
+    case 'adminOpenGroup': openGroup(t, env, msg); return;
+    case 'adminDestroyGroup': destroyGroup(t, env, msg); return;
   }
   if (!cur || cur.sessionId !== msg.sessionId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
   const onBehalf = (action: 'transfer' | 'suspend' | 'unsuspend', extra: { groupId?: number; targetMemberId?: string } = {}): void => {
@@ -882,8 +971,8 @@ function contactFailed(t: T, env: Env, code: number): void {
 /** Rewrites a stored message and tells the user and the serving agent (`message.edit`). */
 function rewrite(t: T, env: Env, m: StoredMessage, agentId = t.state.cur?.sessionId === m.sessionId ? t.state.cur.agentId : undefined): void {
   t.do({ t: 'message', conv: env.conv, message: m });
-  const edit = { type: 'message.edit', data: { sessionId: m.sessionId, account: t.state.csAccount, seq: m.seq, msgKey: m.msgKey, body: m.body, ...(m.cloudCustomData !== undefined ? { cloudCustomData: m.cloudCustomData } : {}) } };
-  t.do({ t: 'push', to: userOf(t.state), frame: edit });
+  const edit = { type: 'message.edit', data: { sessionId: m.sessionId, account: t.state.csAccount, ...groupField(t.state), seq: m.seq, msgKey: m.msgKey, body: m.body, ...(m.cloudCustomData !== undefined ? { cloudCustomData: m.cloudCustomData } : {}) } };
+  pushUsers(t, edit);
   if (agentId) t.do({ t: 'push', to: agentOf(t.state, agentId), frame: edit });
 }
 
@@ -959,7 +1048,7 @@ function assigned(t: T, env: Env, msg: Extract<SessionMsg, { type: 'assigned' }>
     release();
     return;
   } else {
-    answerTransfer(t, { AgentId: msg.memberId, IsInQueue: 0 });
+    answerTransfer(t, env, { AgentId: msg.memberId, IsInQueue: 0 });
   }
   if (manual) {
     const sec = env.app.session.acceptTimeoutSec;
@@ -1038,7 +1127,7 @@ function routing(t: T, env: Env, msg: SessionRoutingMsg): void {
       if (current && cur.phase === Phase.Transferring) {
         const limitSec = cur.pendingTransfer?.queueTimeoutSec;
         if (limitSec) setDeadline(t, 'queueTimeout', cur.transferOpts?.queueDeadlineAt ?? env.ctx.now + limitSec * 1000);
-        answerTransfer(t, { AgentId: '', IsInQueue: 1 });
+        answerTransfer(t, env, { AgentId: '', IsInQueue: 1 });
         t.emit({ type: 'TransferringToHumanWait', sessionId: cur.sessionId, at: env.ctx.now, position: msg.position });
         systemText(t, env, prompt(env.app, env.account, 'queueing')
           .split('${QueuePosition}').join(String(msg.position)).split('${WaitNo}').join(String(msg.position - 1)));
@@ -1109,12 +1198,14 @@ function decideFor(t: T, env: Env, msg: SessionMsg): ReturnType<T['done']> {
     case 'agentAction': agentAction(t, env, msg); break;
     case '$timer': timer(t, env, msg.key as TimerKey); break;
     case 'userOffline': {
+      if (t.state.chatGroup) break; // members come and go; a group chat never waits in the queue for one of them
       if (!t.state.userOffline) t.emit({ type: 'UserPresence', online: false });
       const cur = t.state.cur;
       if (cur && (cur.phase === Phase.Queueing || cur.phase === Phase.Transferring)) queueOffline(t, env);
       break;
     }
     case 'userOnline':
+      if (t.state.chatGroup) break;
       if (t.state.userOffline) t.emit({ type: 'UserPresence', online: true });
       setDeadline(t, 'queueOffline', undefined);
       break;
@@ -1128,6 +1219,8 @@ function decideFor(t: T, env: Env, msg: SessionMsg): ReturnType<T['done']> {
     case 'adminEdit':
     case 'adminStream':
     case 'adminContact':
+    case 'adminOpenGroup':
+    case 'adminDestroyGroup':
       admin(t, env, msg);
       break;
     default: routing(t, env, msg);

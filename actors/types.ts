@@ -57,7 +57,27 @@ export type Effect =
    */
   | { t: 'record'; app: number; sessionId: string; startedAt?: number; fields: Record<string, unknown> }
   /** Maintain the index of active sessions per user (for presence). */
-  | { t: 'activeSession'; app: number; userId: string; csAccount: string; sessionId: string | null };
+  | { t: 'activeSession'; app: number; userId: string; csAccount: string; sessionId: string | null }
+  /** Maintain the directory of group chats (who may send to a group, and which account serves it); null removes it. */
+  | { t: 'chatGroup'; app: number; groupId: string; csAccount: string; group: ChatGroup | null };
+
+/** An IM group served by one customer-service account (create_group). `members` are the users in it. */
+export interface ChatGroup {
+  id: string;
+  name: string;
+  type: 'Public' | 'Private';
+  owner?: string;
+  members: string[];
+  admins?: string[];
+  introduction?: string;
+  notification?: string;
+  faceUrl?: string;
+  maxMemberCount?: number;
+  applyJoinOption?: string;
+  inviteJoinOption?: string;
+  appDefinedData?: { Key: string; Value: string }[];
+  createdAt: number;
+}
 
 export interface Ctx {
   readonly now: number;

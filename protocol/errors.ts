@@ -49,6 +49,19 @@ export const ErrorCode = {
   TransferToSelf: 141024,
   AllAgentsBusy: 141025,
   WrongState: 141026,
+  // IM group codes (create_group, destroy_group, and sending to a group chat).
+  /** A group field is illegal (type, name, member list, …). */
+  ChatGroupBadParameter: 10004,
+  /** More than 100 members in MemberList. */
+  ChatGroupTooManyMembers: 10005,
+  /** Not a member of the group. */
+  NotGroupMember: 10007,
+  /** The group does not exist (or was dismissed). */
+  ChatGroupNotFound: 10010,
+  /** The GroupId is already used by this app. */
+  ChatGroupIdUsed: 10025,
+  /** More initial members than the group's MaxMemberCount. */
+  ChatGroupMemberLimit: 10038,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -88,6 +101,12 @@ export const defaultInfo: Readonly<Record<number, string>> = {
   [ErrorCode.TransferToSelf]: 'cannot transfer to oneself',
   [ErrorCode.AllAgentsBusy]: 'transfer failed, all agents busy',
   [ErrorCode.WrongState]: 'not allowed in the session\'s current state',
+  [ErrorCode.ChatGroupBadParameter]: 'illegal group parameter',
+  [ErrorCode.ChatGroupTooManyMembers]: 'more than 100 members in MemberList',
+  [ErrorCode.NotGroupMember]: 'not a member of this group',
+  [ErrorCode.ChatGroupNotFound]: 'the group does not exist',
+  [ErrorCode.ChatGroupIdUsed]: 'the GroupId is already used; dismiss that group or choose another id',
+  [ErrorCode.ChatGroupMemberLimit]: 'more members than the group may hold',
 };
 
 /** WebSocket close codes: 4000–4499 reconnect, 4500–4999 do not. */

@@ -24,12 +24,13 @@ export type ClientFrameType = (typeof agentFrameTypes)[number];
 export const MAX_BODY_BYTES = 12 * 1024;
 export const MAX_FRAME_BYTES = 64 * 1024;
 
-export interface UserSend { to: string; random: number; body: TimMsgElement[]; cloudCustomData?: string }
+/** A user writes to a customer-service account (`to`) or, as a member, to a group chat (`group`): exactly one of them. */
+export interface UserSend { to?: string; group?: string; random: number; body: TimMsgElement[]; cloudCustomData?: string }
 export interface AgentSend { sessionId: string; random: number; body: TimMsgElement[]; cloudCustomData?: string }
 export interface StatusChange { status: AgentStatus; reason?: string }
 export interface SessionRef { sessionId: string }
 export interface TransferRequest { sessionId: string; groupId?: number; memberId?: string }
-export interface HistorySync { sessionId?: string; to?: string; afterSeq: number; limit?: number }
+export interface HistorySync { sessionId?: string; to?: string; group?: string; afterSeq: number; limit?: number }
 
 /** A decoded, validated client frame. */
 export type ClientFrame =
@@ -56,6 +57,8 @@ export interface SessionSummary {
   endStatus?: string;
   closeBy?: 'client' | 'seat' | 'admin' | 'timer';
   forwardFrom?: string;
+  /** A group chat's session (create_group): its user part is `group|<groupId>`. */
+  chatGroup?: { groupId: string; name: string; members: string[] };
 }
 
 const v = new Validator({ haltOnFirstError: true });
@@ -72,9 +75,11 @@ const body = { type: 'array', min: 1, max: 20, items: element } as const;
 const random = { type: 'number', integer: true, min: 0, max: 4294967295 } as const;
 const sessionId = { type: 'string', min: 1, max: 64 } as const;
 const cloudCustomData = { type: 'string', optional: true, max: MAX_BODY_BYTES } as const;
+/** An IM group id (create_group): at most 48 bytes, no control characters. */
+export const chatGroupIdRule = { type: 'string', min: 1, max: 48, pattern: /^[^\x00-\x1f\x7f]+$/ } as const;
 
 const dataChecks: Record<string, ReturnType<typeof v.compile>> = {
-  'user:message.send': v.compile({ $$strict: true, to: { type: 'string', min: 1, max: 64 }, random, body, cloudCustomData }),
+  'user:message.send': v.compile({ $$strict: true, to: { type: 'string', optional: true, min: 1, max: 64 }, group: { ...chatGroupIdRule, optional: true }, random, body, cloudCustomData }),
   'agent:message.send': v.compile({ $$strict: true, sessionId, random, body, cloudCustomData }),
   'agent:agent.status': v.compile({ $$strict: true, status: { type: 'enum', values: Object.values(AgentStatus) }, reason: { type: 'string', optional: true, max: 64 } }),
   'agent:session.transfer': v.compile({ $$strict: true, sessionId, groupId: { type: 'number', integer: true, optional: true, min: 0 }, memberId: { type: 'string', optional: true, min: 1, max: 128 } }),
@@ -82,6 +87,7 @@ const dataChecks: Record<string, ReturnType<typeof v.compile>> = {
     $$strict: true,
     sessionId: { type: 'string', optional: true, min: 1, max: 64 },
     to: { type: 'string', optional: true, min: 1, max: 64 },
+    group: { ...chatGroupIdRule, optional: true },
     afterSeq: { type: 'number', integer: true, min: 0 },
     limit: { type: 'number', integer: true, optional: true, min: 1, max: 1000 },
   }),
@@ -140,6 +146,9 @@ export function validateFrame(role: Role, raw: unknown, frameBytes: number): Dec
     return { ok: false, code, info: err, ref: f.ref };
   }
   if (f.type === 'message.send') {
+    if (role === Role.User && (f.data.to === undefined) === (f.data.group === undefined)) {
+      return { ok: false, code: ErrorCode.BadParameter, info: "message.send needs 'to' (a customer-service account) or 'group' (a group chat), not both", ref: f.ref };
+    }
     const els = f.data.body as TimMsgElement[];
     const elErr = checkElements(els);
     if (elErr) return { ok: false, code: ErrorCode.BadMsgBody, info: elErr, ref: f.ref };

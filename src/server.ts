@@ -10,6 +10,7 @@ import { CallbackDelivery, type DeliveryOptions } from './callbacks/delivery';
 import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
 import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
+import { chatGroupEndpoints } from './http/chat-groups';
 import { consoleRobotEndpoints } from './http/console-robot';
 import { deskAccountEndpoints } from './http/desk-accounts';
 import { deskMemberEndpoints } from './http/desk-members';
@@ -82,7 +83,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
   const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs, closeSockets: (...a) => gateway!.closeRecipient(...a) });
-  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints, ...consoleRobotEndpoints);
+  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints, ...consoleRobotEndpoints, ...chatGroupEndpoints);
   facade.mount(app);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));

@@ -4,7 +4,7 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
 import type { Logger } from 'pino';
-import { agentAddress, sessionAddress } from '../../actors/address';
+import { agentAddress, chatGroupIdOf, groupConvUser, sessionAddress } from '../../actors/address';
 import { messageFrame, type SessionState } from '../../actors/session';
 import type { Recipient, ReplyTo, StoredMessage } from '../../actors/types';
 import { CloseCode, defaultInfo, ErrorCode } from '../../protocol/errors';
@@ -250,8 +250,12 @@ export class Gateway implements Outlet {
       case 'message.send':
         if (d.role === Role.User) {
           const s = f.data as UserSend;
-          if (!accountOf(model, s.to)) { this.sendError(ws, f.ref, ErrorCode.BadParameter, `'${s.to}' is not a customer-service account of this app`); return; }
-          this.tell(ws, f.ref, sessionAddress(d.app, s.to, d.identity), { type: 'userSend', random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
+          const target = this.userConversation(d, model, s);
+          if (!target.ok) { this.sendError(ws, f.ref, target.code, target.info); return; }
+          this.tell(ws, f.ref, target.conv, {
+            type: 'userSend', random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, ...(s.group !== undefined ? { from: d.identity } : {}),
+            conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack'),
+          });
         } else {
           const s = f.data as AgentSend;
           const idx = this.store.lookupSession(s.sessionId);
@@ -275,23 +279,45 @@ export class Gateway implements Outlet {
     }
   }
 
+  /** The conversation a user writes to or reads: one with an account, or a group chat the user is a member of. */
+  private userConversation(d: ConnData, model: AppModel, q: { to?: string; group?: string }): { ok: true; conv: string; account: string; group?: string } | { ok: false; code: number; info: string } {
+    if (q.group !== undefined) {
+      const entry = this.store.chatGroup(d.app, q.group);
+      if (!entry) return { ok: false, code: ErrorCode.ChatGroupNotFound, info: defaultInfo[ErrorCode.ChatGroupNotFound] };
+      if (!entry.group.members.includes(d.identity)) return { ok: false, code: ErrorCode.NotGroupMember, info: defaultInfo[ErrorCode.NotGroupMember] };
+      return { ok: true, conv: sessionAddress(d.app, entry.csAccount, groupConvUser(q.group)), account: entry.csAccount, group: q.group };
+    }
+    if (q.to === undefined || !accountOf(model, q.to)) return { ok: false, code: ErrorCode.BadParameter, info: `'${q.to ?? ''}' is not a customer-service account of this app` };
+    return { ok: true, conv: sessionAddress(d.app, q.to, d.identity), account: q.to };
+  }
+
+  /** A user reads a session of their own conversation, or of a group chat they are a member of. */
+  private userMayRead(d: ConnData, userId: string): boolean {
+    if (userId === d.identity) return true;
+    const group = chatGroupIdOf(userId);
+    return group !== undefined && !!this.store.chatGroup(d.app, group)?.group.members.includes(d.identity);
+  }
+
   /** Missed messages, in order. Users read their conversations; members read sessions of accounts their groups serve. */
   private history(ws: WebSocket<ConnData>, d: ConnData, ref: Ref | undefined, q: HistorySync): void {
     const model = this.apps.get(d.app)!;
     const limit = Math.min(q.limit ?? this.limits.historyPage, this.limits.historyPage);
     let conv: string;
     let account: string;
+    let group: string | undefined;
     if (q.sessionId) {
       const idx = this.store.lookupSession(q.sessionId);
-      const allowed = idx && idx.app === d.app && (d.role === Role.User ? idx.userId === d.identity : this.mayRead(d.identity, idx.conv, idx.csAccount, model));
+      const allowed = idx && idx.app === d.app && (d.role === Role.User ? this.userMayRead(d, idx.userId) : this.mayRead(d.identity, idx.conv, idx.csAccount, model));
       if (!idx || !allowed) { this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
       conv = idx.conv;
       account = idx.csAccount;
-    } else if (d.role === Role.User && q.to && accountOf(model, q.to)) {
-      conv = sessionAddress(d.app, q.to, d.identity);
-      account = q.to;
+      group = chatGroupIdOf(idx.userId);
+    } else if (d.role === Role.User && (q.to !== undefined || q.group !== undefined)) {
+      const target = this.userConversation(d, model, q);
+      if (!target.ok) { this.sendError(ws, ref, target.code, target.info); return; }
+      ({ conv, account, group } = target);
     } else {
-      this.sendError(ws, ref, ErrorCode.BadParameter, d.role === Role.User ? "history.sync needs 'to' (a customer-service account) or 'sessionId'" : "history.sync needs 'sessionId'");
+      this.sendError(ws, ref, ErrorCode.BadParameter, d.role === Role.User ? "history.sync needs 'to' (a customer-service account), 'group' or 'sessionId'" : "history.sync needs 'sessionId'");
       return;
     }
     const out: StoredMessage[] = [];
@@ -304,8 +330,8 @@ export class Gateway implements Outlet {
       after = page[page.length - 1].seq;
     }
     const more = out.length > limit;
-    const messages = out.slice(0, limit).map((m) => messageFrame(m, account, d.role === Role.User).data);
-    this.sendNow(ws, { type: 'history', ref, data: { sessionId: q.sessionId, account, messages, more } });
+    const messages = out.slice(0, limit).map((m) => messageFrame(m, account, d.role === Role.User, group).data);
+    this.sendNow(ws, { type: 'history', ref, data: { sessionId: q.sessionId, account, ...(group !== undefined ? { group } : {}), messages, more } });
   }
 
   /**

@@ -89,7 +89,7 @@ const placeNowCodes = { ...busyCodes, [ErrorCode.GroupNoPermission]: ErrorCode.B
 const transferCodes = { ...busyCodes, [ErrorCode.GroupNoPermission]: ErrorCode.GroupIllegal };
 
 // Calls that may wait for the app backend (OnAssignHuman, BeforeIMContactUser) outlast its whole answer window.
-const waitsForBackend = { callTimeoutMs: ASSIGN_WAIT_MS + 5000 };
+export const waitsForBackend = { callTimeoutMs: ASSIGN_WAIT_MS + 5000 };
 
 export const deskSessionEndpoints: Endpoint[] = [
   desk('transfer_to_human', schema.transferToHuman, async (ctx) => {

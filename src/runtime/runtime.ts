@@ -326,6 +326,9 @@ export class Runtime {
       case 'activeSession':
         store.setActiveSession(f.app, f.userId, f.csAccount, f.sessionId, from, now);
         break;
+      case 'chatGroup':
+        store.setChatGroup(f.app, f.groupId, f.group && { csAccount: f.csAccount, group: f.group });
+        break;
       case 'ask':
         this.released.push({ k: 'ask', from, ask: f });
         break;

@@ -18,3 +18,4 @@ export const activeRange = (app: number, userId: string): { start: [number, stri
 });
 export const sessionIndexKey = (sessionId: string): string => sessionId;
 export const appKey = (sdkAppId: number): [string, number] => ['app', sdkAppId];
+export const chatGroupKey = (app: number, groupId: string): [number, string] => [app, groupId];

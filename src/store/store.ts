@@ -8,9 +8,9 @@ import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
 import path from 'node:path';
 import fs from 'node:fs';
-import type { Address, StoredMessage } from '../../actors/types';
+import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
-import { activeKey, activeRange, appKey, eventKey, eventRange, messageKey, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
+import { activeKey, activeRange, appKey, chatGroupKey, eventKey, eventRange, messageKey, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
 
 export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as const;
 export type FsyncMode = (typeof FsyncMode)[keyof typeof FsyncMode];
@@ -23,6 +23,8 @@ export interface Snapshot { n: number; state: unknown }
 /** A callback waiting in the durable outbox. */
 /** `uid` names the callback for receivers (idempotency key) across restarts; the numeric id is only the row. */
 export interface OutboxEntry { app: number; key: string; command: string; body: Record<string, unknown>; createdAt: number; uid?: string }
+/** A group chat and the account that serves it. */
+export interface ChatGroupEntry { csAccount: string; group: ChatGroup }
 export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
 
 /** Session index entries kept in memory for lookups. */
@@ -43,6 +45,7 @@ export class Store {
   private readonly records: Database<Record<string, unknown>, [number, string]>;
   private readonly recordsByTime: Database<string, [number, number, string]>;
   private readonly failedCallbacks: Database<OutboxEntry & { reason: string }, number>;
+  private readonly chatGroups: Database<ChatGroupEntry, [number, string]>;
   private outboxSeq: number;
   private mailboxSeq: number;
   /** Resolves when the latest transaction started is committed (and flushed when fsync is on). */
@@ -62,6 +65,8 @@ export class Store {
       // Group commit: wait a few ms so concurrent turns share one fsync.
       commitDelay: fsync === FsyncMode.Batch ? 5 : 0,
       mapSize: 2 ** 34,
+      // lmdb-js opens at most 12 named databases unless told otherwise.
+      maxDbs: 32,
     });
     // Plain msgpack for the hot tables: their records vary in shape, and lmdb-js's shared record structures then
     // spend more on defining structures than they save.
@@ -78,6 +83,7 @@ export class Store {
     this.records = this.root.openDB({ name: 'records', ...plain });
     this.recordsByTime = this.root.openDB({ name: 'records-by-time' });
     this.failedCallbacks = this.root.openDB({ name: 'failed-callbacks', ...plain });
+    this.chatGroups = this.root.openDB({ name: 'chat-groups', ...plain });
     this.outboxSeq = Math.max(lastKey(this.outbox), lastKey(this.failedCallbacks));
     this.mailboxSeq = lastKey(this.mailbox);
   }
@@ -203,6 +209,10 @@ export class Store {
       this.sessionIndex.putSync(sessionIndexKey(sessionId), { conv, app, csAccount, userId, startedAt: at });
     });
   }
+  setChatGroup(app: number, groupId: string, entry: ChatGroupEntry | null): void {
+    const key = chatGroupKey(app, groupId);
+    this.write(() => (entry ? this.chatGroups.putSync(key, entry) : this.chatGroups.removeSync(key)));
+  }
   putApp(model: AppModel): void {
     this.write(() => this.meta.putSync(appKey(model.sdkAppId), model));
   }
@@ -232,6 +242,9 @@ export class Store {
   }
   allActiveSessions(): { app: number; userId: string; csAccount: string }[] {
     return [...this.active.getKeys().map((k) => ({ app: k[0], userId: k[1], csAccount: k[2] }))];
+  }
+  chatGroup(app: number, groupId: string): ChatGroupEntry | undefined {
+    return this.chatGroups.get(chatGroupKey(app, groupId));
   }
   allTimers(): { a: Address; key: string; at: number }[] {
     return [...this.timers.getRange().map((e) => ({ a: e.key[0], key: e.key[1], at: e.value }))];
