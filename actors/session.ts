@@ -420,8 +420,8 @@ function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
     t.refuse(opts.replyTo, ErrorCode.NotTransferable, 'outside working hours');
     return;
   }
-  // Strategy 1 (GAP-19): the user picks a group from a src 15 branch message, unless the caller named one.
-  const choices = env.account.assignmentStrategy === 1 && opts.groupId === undefined && opts.agentIds === undefined
+  // Strategy 1 (GAP-19): the user picks a group from a src 15 branch message, unless the caller named one (or it is a group chat).
+  const choices = env.account.assignmentStrategy === 1 && opts.groupId === undefined && opts.agentIds === undefined && !t.state.chatGroup
     ? (env.account.displayGroupsChoices ?? []).flatMap((id) => { const g = groupOf(env.app, id); return g ? [{ id, name: g.name }] : []; })
     : [];
   if (choices.length > 0) {
@@ -560,7 +560,7 @@ function openGroup(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminOpenGrou
   if (t.state.chatGroup || t.state.cur) { t.refuse(msg.replyTo, ErrorCode.ChatGroupIdUsed); return; }
   t.emit({ type: 'ChatGroupOpening', group: msg.group, at: env.ctx.now });
   begin(t, env, false);
-  requestHuman(t, env, { groupId: env.account.agentGroupId, checkHours: false, tipIfNoAgent: false, endIfNoneOnline: true, announce: false, replyTo: msg.replyTo });
+  requestHuman(t, env, { checkHours: false, tipIfNoAgent: false, endIfNoneOnline: true, announce: false, replyTo: msg.replyTo });
 }
 
 /** A group whose opening transfer failed is not kept: the caller is told, and the session closes without a trace. */
