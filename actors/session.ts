@@ -3,7 +3,7 @@
  * through the robot phase, transfer, queue, agent service and its end, keeps the conversation's message
  * sequence, its prompts and timers, and the rating cards it sent.
  */
-import { accountOf, groupOf, memberOf, prompt, ReceptionMode, robotConfig, type AppModel, type CsAccount } from '../protocol/app-model';
+import { accountOf, groupOf, knowledgeLanguage, memberOf, prompt, ReceptionMode, robotConfig, type AppModel, type CsAccount, type RobotConfig } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import { MAX_BODY_BYTES, type ServerFrame, type SessionSummary } from '../protocol/frames';
 import {
@@ -13,7 +13,8 @@ import {
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
 import type { AdminMsg, AssignAnswer, EnqueueRequest, SessionMsg, SessionRoutingMsg } from './messages';
 import { Turn } from './turn';
-import type { ActorDef, ChatGroup, Ctx, Recipient, ReplyTo, StoredMessage } from './types';
+import { asksForHuman, decideReply, replyBody, replySource, welcomeCard } from './robot';
+import type { ActorDef, ChatGroup, Ctx, KnowledgeLibrary, Recipient, ReplyTo, StoredMessage } from './types';
 import { ASSIGN_HUMAN, BEFORE_CONTACT_USER } from '../protocol/rest/callbacks';
 import { sessionNotifications } from './session-notify';
 import { withinWorkingHours } from './working-hours';
@@ -117,6 +118,8 @@ export interface SessionState {
   userOffline?: boolean;
   /** A group chat's conversation: the group, kept once its opening transfer succeeded (`open`). */
   chatGroup?: { group: ChatGroup; open: boolean };
+  /** The client's language, from its src 7 entry message (GAP-33); the robot answers from that language's knowledge. */
+  language?: string;
 }
 
 export type SessionEvent =
@@ -155,7 +158,10 @@ export type SessionEvent =
   | { type: 'UserEntered'; sessionId: string; at: number; body: unknown[] }
   | { type: 'ChatGroupOpening'; group: ChatGroup; at: number }
   | { type: 'ChatGroupOpened'; groupId: string; at: number }
-  | { type: 'ChatGroupClosed'; groupId: string; at: number };
+  | { type: 'ChatGroupClosed'; groupId: string; at: number }
+  | { type: 'LanguageSet'; language: string }
+  /** The robot answered a question: with which strategy, score and question (product.md §4.3; the answer's source). */
+  | { type: 'RobotAnswered'; sessionId: string; seq: number; at: number; question: string; source: ReturnType<typeof replySource> };
 
 const RECENT_SENDS = 16;
 const RATINGS_KEPT = 5;
@@ -271,6 +277,10 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return s.chatGroup ? { ...s, chatGroup: { ...s.chatGroup, open: true } } : s;
     case 'ChatGroupClosed':
       return { ...s, chatGroup: undefined };
+    case 'LanguageSet':
+      return { ...s, language: e.language };
+    case 'RobotAnswered':
+      return s;
   }
 }
 
@@ -379,9 +389,44 @@ function begin(t: T, env: Env, welcome = true): void {
   const sessionId = env.ctx.newId();
   t.emit({ type: 'SessionBegin', sessionId, at: env.ctx.now, groupId: env.account.agentGroupId });
   t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId });
-  if (welcome) systemText(t, env, prompt(env.app, env.account, 'welcome'));
+  if (welcome) {
+    systemText(t, env, prompt(env.app, env.account, 'welcome'));
+    // The welcome card when the robot first serves the user (not with the robot off or a self-built one).
+    const card = robotServes(env) ? welcomeCard(robot(t, env).config) : undefined;
+    if (card) system(t, env, card);
+  }
   // Also with the robot off: a session that cannot reach a human stays in this phase and must end some time.
   robotIdle(t, env);
+}
+
+const robotServes = (env: Env): boolean => !env.account.chatbotDisabled && !env.app.callbacks?.thirdPartyBot;
+
+/** The account's robot in the conversation's language: its configuration, and its knowledge ranked against a text. */
+function robot(t: T, env: Env): { language: string; config: RobotConfig; rank(library: KnowledgeLibrary, text: string, limit: number): ReturnType<NonNullable<Ctx['rank']>> } {
+  const language = knowledgeLanguage(env.app, t.state.language);
+  const robotId = env.account.robotId;
+  return {
+    language,
+    config: robotConfig(env.app, robotId, language),
+    rank: (library, text, limit) => env.ctx.rank?.({ app: t.state.app, robotId, language, library, text, limit }) ?? [],
+  };
+}
+
+function asksForHumanHere(t: T, env: Env, input: string): boolean {
+  const r = robot(t, env);
+  return asksForHuman(env.app.session.toHumanKeywords, r.config, () => r.rank('toHuman', input, 1)[0]?.score ?? 0, input);
+}
+
+/** The robot answers a question of the robot phase (product.md §4.3) and records why; unanswered ones are kept. */
+function robotAnswers(t: T, env: Env, input: string): void {
+  const r = robot(t, env);
+  const reply = decideReply(r.config, (library, limit) => (input ? r.rank(library, input, limit) : []));
+  robotIdle(t, env);
+  const m = system(t, env, replyBody(r.config, reply));
+  t.emit({ type: 'RobotAnswered', sessionId: m.sessionId, seq: m.seq, at: env.ctx.now, question: input, source: replySource(reply) });
+  if (reply.strategy === 'fallback' && input.trim()) {
+    t.do({ t: 'unanswered', app: t.state.app, robotId: env.account.robotId, language: r.language, question: input, sessionId: m.sessionId });
+  }
 }
 
 function robotIdle(t: T, env: Env): void {
@@ -673,24 +718,6 @@ function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: Clo
   if (opening(t.state)) t.emit({ type: 'ChatGroupClosed', groupId: t.state.chatGroup!.group.id, at: env.ctx.now });
 }
 
-const asciiWord = /^[\x20-\x7e]+$/;
-
-/** To-human intent by keyword: CJK keywords anywhere in the text, ASCII ones as whole words. */
-export function matchesToHuman(keywords: readonly string[], input: string): boolean {
-  const s = input.trim().toLowerCase();
-  if (!s) return false;
-  return keywords.some((k) => {
-    const kw = k.trim().toLowerCase();
-    if (!kw) return false;
-    if (!asciiWord.test(kw)) return s.includes(kw);
-    const at = s.indexOf(kw);
-    if (at < 0) return false;
-    const before = at === 0 ? '' : s[at - 1];
-    const after = s[at + kw.length] ?? '';
-    return !/[a-z0-9]/.test(before) && !/[a-z0-9]/.test(after);
-  });
-}
-
 function ackData(t: T, random: number, m?: StoredMessage): unknown {
   return m ? { random, msgKey: m.msgKey, sessionId: m.sessionId, seq: m.seq, time: m.time, account: t.state.csAccount }
     : { random, msgKey: '', sessionId: t.state.cur?.sessionId ?? '', seq: 0, time: 0, account: t.state.csAccount, transient: true };
@@ -746,6 +773,8 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
   const payload = deskPayload(msg.body);
   switch (payload?.src) {
     case Src.StartFlow: {
+      const language = typeof payload.language === 'string' ? payload.language.slice(0, 16) : undefined;
+      if (language !== undefined && language !== t.state.language) t.emit({ type: 'LanguageSet', language });
       if (!t.state.cur) begin(t, env);
       if (env.app.callbacks?.thirdPartyBot && !t.state.chatGroup) t.emit({ type: 'UserEntered', sessionId: t.state.cur!.sessionId, at: env.ctx.now, body: msg.body });
       flag(t, [custom({ src: Src.RatingRules, content: { menuSendRuleFlag: ratingRules(env.app) } })]);
@@ -781,11 +810,8 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
       if (env.account.chatbotDisabled) requestHuman(t, env);
       // Self-built AI: the backend answers (send_msg) and decides the handover (transfer_to_human).
       else if (env.app.callbacks?.thirdPartyBot) robotIdle(t, env);
-      else if (matchesToHuman(env.app.session.toHumanKeywords, plainText(msg.body))) requestHuman(t, env);
-      else {
-        robotIdle(t, env);
-        systemText(t, env, robotConfig(env.app, env.account.robotId).fallbackMsg);
-      }
+      else if (asksForHumanHere(t, env, plainText(msg.body))) requestHuman(t, env);
+      else robotAnswers(t, env, plainText(msg.body));
       break;
     case Phase.Agent: {
       setDeadline(t, 'userReply', undefined);

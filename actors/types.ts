@@ -58,6 +58,8 @@ export type Effect =
   | { t: 'record'; app: number; sessionId: string; startedAt?: number; fields: Record<string, unknown> }
   /** Maintain the index of active sessions per user (for presence). */
   | { t: 'activeSession'; app: number; userId: string; csAccount: string; sessionId: string | null }
+  /** A question the robot could not answer (fallback), kept for QA optimisation. */
+  | { t: 'unanswered'; app: number; robotId: string; language: string; question: string; sessionId: string }
   /** Maintain the directory of group chats (who may send to a group, and which account serves it); null removes it. */
   | { t: 'chatGroup'; app: number; groupId: string; csAccount: string; group: ChatGroup | null };
 
@@ -79,11 +81,30 @@ export interface ChatGroup {
   createdAt: number;
 }
 
+/** A robot's knowledge libraries; `toHuman` is the built-in set of ways to ask for a human. */
+export type KnowledgeLibrary = 'faq' | 'chitchat' | 'toHuman';
+
+/** A standard question of a library, scored 0–1 against a user's question; `matched` is the text that scored. */
+export interface RankedQuestion { id: string; question: string; answer: string; answerType: 0 | 2; score: number; matched: string }
+
+export interface RankRequest {
+  app: number;
+  robotId: string;
+  language: string;
+  library: KnowledgeLibrary;
+  text: string;
+  limit: number;
+  /** Rank the test environment's knowledge (the online test) instead of production's. */
+  test?: boolean;
+}
+
 export interface Ctx {
   readonly now: number;
   app(sdkAppId: number): AppModel | undefined;
   /** A fresh unique id (UUID in production, seeded in tests). */
   newId(): string;
+  /** The robot's knowledge, best first; without it the robot knows nothing and falls back. */
+  rank?(r: RankRequest): RankedQuestion[];
 }
 
 /**

@@ -181,6 +181,8 @@ export interface Robot {
   nickname: string;
   /** Production configuration by language tag; a language without its own uses the default language's. */
   config: Record<string, RobotConfig>;
+  /** The test environment's configuration, where it differs from production (edited, not yet published). */
+  testConfig?: Record<string, RobotConfig>;
 }
 
 export const defaultRobotConfig: Readonly<RobotConfig> = Object.freeze({
@@ -209,12 +211,25 @@ export function robotOf(app: AppModel, id: string): Robot | undefined {
 }
 
 /** The configuration a robot answers with in a language. */
-export function robotConfig(app: AppModel, robotId: string, language = ''): RobotConfig {
+export function robotConfig(app: AppModel, robotId: string, language = '', test = false): RobotConfig {
   const r = robotOf(app, robotId) ?? robotOf(app, DEFAULT_ROBOT_ID)!;
-  return r.config[language] ?? r.config[''] ?? defaultRobotConfig;
+  const config = test && r.testConfig ? { ...r.config, ...r.testConfig } : r.config;
+  return config[language] ?? config[''] ?? defaultRobotConfig;
 }
 
 export const languagesOf = (app: AppModel): string[] => app.languages ?? [''];
+
+/**
+ * The knowledge language for a client's language (GAP-33: the client names it in its src 7 entry message): an added
+ * language matched case-insensitively, UIKit spellings (`zh_tw`) included, by its base (`en-US` → `en`) if need be;
+ * otherwise the default language ''.
+ */
+export function knowledgeLanguage(app: AppModel, requested: string | undefined): string {
+  if (!requested) return '';
+  const want = requested.replace(/_/g, '-').toLowerCase();
+  const added = languagesOf(app).filter((l) => l !== '');
+  return added.find((l) => l.toLowerCase() === want) ?? added.find((l) => l.toLowerCase() === want.split('-')[0]) ?? '';
+}
 
 /** Developer settings: where the app's backend receives callbacks. */
 export interface CallbackSettings {

@@ -11,6 +11,7 @@ import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
 import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
 import { chatGroupEndpoints } from './http/chat-groups';
+import { consoleKnowledgeEndpoints } from './http/console-knowledge';
 import { consoleRobotEndpoints } from './http/console-robot';
 import { deskAccountEndpoints } from './http/desk-accounts';
 import { deskMemberEndpoints } from './http/desk-members';
@@ -19,6 +20,7 @@ import { deskRoleEndpoints } from './http/desk-roles';
 import { deskSessionEndpoints } from './http/desk-session';
 import { deskSettingsEndpoints } from './http/desk-settings';
 import { HttpFacade } from './http/facade';
+import { KnowledgeBase } from './knowledge/knowledge-base';
 import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
 import { Runtime } from './runtime/runtime';
@@ -48,12 +50,13 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const clock = opts.clock ?? realClock;
   const store = new Store(cfg.dataDir, cfg.fsync);
   const apps = new AppRegistry(store);
+  const knowledge = new KnowledgeBase(store);
   const boot = apps.bootstrap(cfg);
   const metrics = new Metrics();
   let gateway: Gateway | undefined;
   let delivery: CallbackDelivery | undefined;
   const runtime = new Runtime({
-    store, clock, log, apps: apps.get, metrics, newId: opts.newId,
+    store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge,
     defs: [session, agent, queue],
     outlet: {
       push: (...a) => gateway?.push(...a),
@@ -82,8 +85,8 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const plain = (res: HttpResponse, status: string, body: string, type = 'text/plain'): void => {
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
-  const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs, closeSockets: (...a) => gateway!.closeRecipient(...a) });
-  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints, ...consoleRobotEndpoints, ...chatGroupEndpoints);
+  const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs, knowledge, closeSockets: (...a) => gateway!.closeRecipient(...a) });
+  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints, ...consoleRobotEndpoints, ...consoleKnowledgeEndpoints, ...chatGroupEndpoints);
   facade.mount(app);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));

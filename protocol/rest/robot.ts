@@ -1,5 +1,6 @@
 /** Robot base configuration, languages and robots (rest-api.md §2.2–2.3, 2.28–2.30, 2.48): schemas and wire form. */
 import { LANGUAGE_TAGS, type RobotConfig } from '../app-model';
+import { extensions } from './knowledge';
 
 const flag = { type: 'enum', values: [0, 1], optional: true } as const;
 /** Thresholds are typed String but the examples also send numbers: both are taken, 0–1. */
@@ -9,9 +10,11 @@ const threshold = {
 } as const;
 const languageTag = { type: 'string', max: 16, optional: true } as const;
 
-export const descRobotConfig = { $$strict: true, LanguageTag: languageTag } as const;
+
+export const descRobotConfig = { $$strict: true, LanguageTag: languageTag, ...extensions } as const;
 export const updateRobotConfig = {
   $$strict: true,
+  ...extensions,
   WelcomeCardEnable: flag,
   WelcomeCardTitle: { type: 'string', max: 200, optional: true },
   WelcomeCardQuestions: { type: 'array', optional: true, max: 20, items: { type: 'string', min: 1, max: 200 } },

@@ -1,30 +1,27 @@
 /**
- * openim_console_http_svc robot configuration, languages and robots (rest-api.md §2.2–2.3, 2.28–2.30, 2.48). They
- * act on the default robot (the APIs take no RobotId, GAP-35) and write the app model.
+ * openim_console_http_svc robot configuration, languages and robots (rest-api.md §2.2–2.3, 2.28–2.30, 2.48), and
+ * this server's robot publishing and online test (product.md §4.8). The documented APIs take no RobotId and act on
+ * the default robot (GAP-35); `RobotId` names another. `Environment: "test"` edits or reads the test configuration;
+ * otherwise an edit sets both environments (the console's set-and-publish) and a read shows production.
  */
 import { randomBytes } from 'node:crypto';
+import { asksForHuman, decideReply, replyBody, replySource } from '../../actors/robot';
+import type { KnowledgeLibrary } from '../../actors/types';
 import {
   DEFAULT_ROBOT_ID, defaultRobotConfig, languagesOf, MAX_LANGUAGES, robotConfig, robotOf, type AppModel, type Robot,
 } from '../../protocol/app-model';
-import { ok, Service } from '../../protocol/rest/envelope';
+import { ok } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/robot';
-import { endpoint, RestError, type Endpoint, type RestContext } from './facade';
+import * as knowledgeSchema from '../../protocol/rest/knowledge';
+import { KnowledgeCode } from '../knowledge/knowledge-base';
+import { consoleEndpoint, language, robotIdOf, UNSUPPORTED_LANGUAGE } from './console-common';
+import { RestError, type Endpoint } from './facade';
 
-const Code = { BadParameter: -7, UnsupportedLanguage: -50051, TooManyLanguages: -50052, DefaultLanguage: -50055 } as const;
-/** The documented limit of the console endpoints. */
-const RATE_PER_SEC = 5;
+const Code = { BadParameter: -7, UnsupportedLanguage: UNSUPPORTED_LANGUAGE, TooManyLanguages: -50052, DefaultLanguage: -50055, LanguageHasQuestions: KnowledgeCode.LanguageHasQuestions } as const;
 /** Robots an app may have (the advanced edition's number). */
 const MAX_ROBOTS = 3;
-
-function consoleEndpoint(command: string, s: Record<string, unknown>, handle: Endpoint['handle']): Endpoint {
-  return endpoint(Service.Console, command, s, handle, { ratePerSec: RATE_PER_SEC });
-}
-
-function language(ctx: RestContext): string {
-  const tag = (ctx.body.LanguageTag as string | undefined) ?? '';
-  if (!languagesOf(ctx.app).includes(tag)) throw new RestError(Code.UnsupportedLanguage, `language '${tag}' has not been added`);
-  return tag;
-}
+/** Candidates the online test lists besides its answer. */
+const TEST_CANDIDATES = 5;
 
 function withRobot(app: AppModel, robot: Robot): AppModel {
   const robots = { ...(app.robots ?? {}) };
@@ -34,15 +31,25 @@ function withRobot(app: AppModel, robot: Robot): AppModel {
 }
 
 export const consoleRobotEndpoints: Endpoint[] = [
-  consoleEndpoint('desc_robot_config', schema.descRobotConfig, (ctx) => ok(schema.robotConfigFields(robotConfig(ctx.app, DEFAULT_ROBOT_ID, language(ctx))))),
+  consoleEndpoint('desc_robot_config', schema.descRobotConfig, (ctx) => ok(schema.robotConfigFields(robotConfig(ctx.app, robotIdOf(ctx), language(ctx), ctx.body.Environment === 'test')))),
 
   consoleEndpoint('update_robot_config', schema.updateRobotConfig, async (ctx) => {
     const tag = language(ctx);
-    const robot = robotOf(ctx.app, DEFAULT_ROBOT_ID)!;
-    const next = schema.applyRobotConfig(robotConfig(ctx.app, DEFAULT_ROBOT_ID, tag), ctx.body);
+    const robotId = robotIdOf(ctx);
+    const robot = robotOf(ctx.app, robotId)!;
+    const testNext = schema.applyRobotConfig(robotConfig(ctx.app, robotId, tag, true), ctx.body);
+    const prodNext = schema.applyRobotConfig(robotConfig(ctx.app, robotId, tag), ctx.body);
     // The direct-answer threshold is also the top of the clarify band (product.md Appendix A.2).
-    if (next.clarifyReaches >= next.directAnsweringReaches) throw new RestError(Code.BadParameter, 'ClarifyReaches must be below DirectAnsweringReaches');
-    await ctx.saveApp(withRobot(ctx.app, { ...robot, config: { ...robot.config, [tag]: next } }));
+    for (const next of [testNext, prodNext]) {
+      if (next.clarifyReaches >= next.directAnsweringReaches) throw new RestError(Code.BadParameter, 'ClarifyReaches must be below DirectAnsweringReaches');
+    }
+    const testOnly = ctx.body.Environment === 'test';
+    await ctx.saveApp(withRobot(ctx.app, {
+      ...robot,
+      config: testOnly ? robot.config : { ...robot.config, [tag]: prodNext },
+      // Test keeps its own copy only while it differs from production.
+      testConfig: testOnly || robot.testConfig?.[tag] ? { ...robot.testConfig, [tag]: testNext } : robot.testConfig,
+    }));
     return ok();
   }),
 
@@ -65,10 +72,15 @@ export const consoleRobotEndpoints: Endpoint[] = [
     if (tag === '') throw new RestError(Code.DefaultLanguage, 'the default language cannot be deleted');
     const languages = languagesOf(ctx.app);
     if (!languages.includes(tag)) throw new RestError(Code.UnsupportedLanguage, `language '${tag}' has not been added`);
+    if (ctx.deps.knowledge.languageInUse(ctx.app.sdkAppId, Object.keys(ctx.app.robots ?? { [DEFAULT_ROBOT_ID]: true }), tag)) {
+      throw new RestError(Code.LanguageHasQuestions, `language '${tag}' still has questions`);
+    }
     const robots = Object.fromEntries(Object.entries(ctx.app.robots ?? {}).map(([id, r]) => {
       const config = { ...r.config };
+      const testConfig = { ...r.testConfig };
       delete config[tag];
-      return [id, { ...r, config }];
+      delete testConfig[tag];
+      return [id, { ...r, config, testConfig }];
     }));
     await ctx.saveApp({ ...ctx.app, languages: languages.filter((l) => l !== tag), robots });
     return ok();
@@ -81,4 +93,51 @@ export const consoleRobotEndpoints: Endpoint[] = [
     await ctx.saveApp(withRobot(ctx.app, { id, nickname: ctx.body.RobotNickName as string, config: { '': { ...defaultRobotConfig } } }));
     return ok({ RobotId: id });
   }),
+
+  consoleEndpoint('desk_robot_publish', knowledgeSchema.publish, async (ctx) => {
+    const robotId = robotIdOf(ctx);
+    const { testConfig, ...robot } = robotOf(ctx.app, robotId)!;
+    const record = ctx.deps.knowledge.publish(ctx.app.sdkAppId, robotId, (ctx.body.Note as string | undefined) ?? '', ctx.now, ctx.app.session.timeZone);
+    // One commit carries the knowledge copied and the configuration published.
+    await ctx.saveApp(withRobot(ctx.app, { ...robot, config: { ...robot.config, ...testConfig } }));
+    return ok({ Version: record.version, PublishTime: Math.floor(record.publishedAt / 1000) });
+  }),
+
+  consoleEndpoint('desk_robot_publish_records', knowledgeSchema.publishRecords, (ctx) => {
+    const all = [...ctx.deps.knowledge.versions(ctx.app.sdkAppId, robotIdOf(ctx))].reverse();
+    const size = (ctx.body.PageSize as number | undefined) ?? 20;
+    const index = (ctx.body.PageIndex as number | undefined) ?? 1;
+    return ok({
+      Total: all.length,
+      List: all.slice((index - 1) * size, index * size).map((r) => ({ Version: r.version, Note: r.note || '-', PublishTime: Math.floor(r.publishedAt / 1000), Status: '已发布' })),
+    });
+  }),
+
+  consoleEndpoint('desk_robot_publish_status', knowledgeSchema.publishRecords, (ctx) => {
+    const robotId = robotIdOf(ctx);
+    const configChanged = Object.keys(robotOf(ctx.app, robotId)!.testConfig ?? {}).length > 0;
+    return ok({ Unpublished: configChanged || ctx.deps.knowledge.unpublished(ctx.app.sdkAppId, robotId) ? 1 : 0 });
+  }),
+
+  // The online test: the test environment answers as it would in a session, and says why.
+  consoleEndpoint('desk_robot_online_test', knowledgeSchema.onlineTest, (ctx) => {
+    const robotId = robotIdOf(ctx);
+    const tag = language(ctx);
+    const input = ctx.body.Question as string;
+    const config = robotConfig(ctx.app, robotId, tag, true);
+    const rank = (library: KnowledgeLibrary, limit: number) => ctx.deps.knowledge.rank({ app: ctx.app.sdkAppId, robotId, language: tag, library, text: input, limit, test: true });
+    const candidates = rank('faq', TEST_CANDIDATES).map((q) => ({ StandardQuestionId: q.id, StandardQuestion: q.question, Matched: q.matched, Score: round(q.score) }));
+    if (asksForHuman(ctx.app.session.toHumanKeywords, config, () => rank('toHuman', 1)[0]?.score ?? 0, input)) {
+      return ok({ Strategy: 'toHuman', Score: 0, MsgBody: [], Source: {}, Candidates: candidates });
+    }
+    const reply = decideReply(config, rank);
+    const src = replySource(reply);
+    return ok({
+      Strategy: reply.strategy, Score: round(reply.score), MsgBody: replyBody(config, reply),
+      Source: { StandardQuestionId: src.questionId ?? '', StandardQuestion: src.question ?? '', Matched: src.matched ?? '', Score: round(src.score), ClarifyQuestionIds: src.candidates ?? [] },
+      Candidates: candidates,
+    });
+  }),
 ];
+
+const round = (n: number): number => Math.round(n * 1000) / 1000;

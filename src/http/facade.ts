@@ -11,6 +11,7 @@ import type { AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
 import { canonicalFields, fail, FacadeCode, fieldsByLowerCase, ok, Service, type Envelope } from '../../protocol/rest/envelope';
 import type { SigVerifier } from '../auth/sigs';
+import type { KnowledgeBase } from '../knowledge/knowledge-base';
 import type { AppRegistry } from '../config/apps';
 import type { Clock } from '../runtime/clock';
 import type { Reply, Runtime } from '../runtime/runtime';
@@ -58,6 +59,7 @@ export interface FacadeDeps {
   clock: Clock;
   log: Logger;
   sigs: SigVerifier;
+  knowledge: KnowledgeBase;
   /** Closes the sockets of a user or member (a member forced offline). */
   closeSockets?(role: 'user' | 'agent', app: number, id: string, code: number, reason: string): void;
 }

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { idOf, kindOf } from '../../actors/address';
-import type { ActorDef, Address, Ctx, Effect, Recipient, ReplyTo } from '../../actors/types';
+import type { ActorDef, Address, Ctx, Effect, RankedQuestion, RankRequest, Recipient, ReplyTo } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import type { ServerFrame } from '../../protocol/frames';
@@ -58,6 +58,13 @@ export interface RuntimeOptions {
   passivateAfterMs?: number;
   /** Events between two snapshots of an actor (bounds the replay on activation). */
   snapshotEvery?: number;
+  /** The robots' knowledge: what actors rank questions against, and where unanswered questions are kept. */
+  knowledge?: Knowledge;
+}
+
+export interface Knowledge {
+  rank(r: RankRequest): RankedQuestion[];
+  recordUnanswered(app: number, robotId: string, u: { question: string; language: string; sessionId: string; at: number }): void;
 }
 
 interface Envelope { msg: unknown; mid?: number; timer?: string }
@@ -103,7 +110,7 @@ export class Runtime {
   private inFlight = 0;
   private passivateTimer?: NodeJS.Timeout;
   private idleWaiters: (() => void)[] = [];
-  private readonly o: Required<Omit<RuntimeOptions, 'metrics'>> & { metrics?: RuntimeMetrics };
+  private readonly o: Required<Omit<RuntimeOptions, 'metrics' | 'knowledge'>> & Pick<RuntimeOptions, 'metrics' | 'knowledge'>;
 
   constructor(opts: RuntimeOptions) {
     this.o = {
@@ -116,7 +123,11 @@ export class Runtime {
       snapshotEvery: opts.snapshotEvery ?? 200,
     };
     for (const d of opts.defs) this.defs.set(d.kind, d);
+    const knowledge = opts.knowledge;
+    this.rank = knowledge && ((r) => knowledge.rank(r));
   }
+
+  private readonly rank?: (r: RankRequest) => RankedQuestion[];
 
   /** Recovers committed work: re-arms timers, redelivers durable sends not yet handled. */
   start(): void {
@@ -271,7 +282,7 @@ export class Runtime {
   private handle(cell: Cell, env: Envelope, batch: number): void {
     const store = this.o.store;
     const now = this.o.clock.now();
-    const ctx: Ctx = { now, app: this.o.apps, newId: this.o.newId };
+    const ctx: Ctx = { now, app: this.o.apps, newId: this.o.newId, rank: this.rank };
     const prev = cell.state;
     let effects: Effect[];
     let events: unknown[];
@@ -325,6 +336,9 @@ export class Runtime {
         break;
       case 'activeSession':
         store.setActiveSession(f.app, f.userId, f.csAccount, f.sessionId, from, now);
+        break;
+      case 'unanswered':
+        this.o.knowledge?.recordUnanswered(f.app, f.robotId, { question: f.question, language: f.language, sessionId: f.sessionId, at: now });
         break;
       case 'chatGroup':
         store.setChatGroup(f.app, f.groupId, f.group && { csAccount: f.csAccount, group: f.group });

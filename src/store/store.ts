@@ -70,7 +70,7 @@ export class Store {
     });
     // Plain msgpack for the hot tables: their records vary in shape, and lmdb-js's shared record structures then
     // spend more on defining structures than they save.
-    const plain = { encoder: new Packr({ useRecords: false, mapsAsObjects: true }) };
+    const plain = plainEncoding();
     this.snapshots = this.root.openDB({ name: 'snapshots', ...plain });
     this.events = this.root.openDB({ name: 'events', ...plain });
     this.messages = this.root.openDB({ name: 'messages', ...plain });
@@ -88,8 +88,14 @@ export class Store {
     this.mailboxSeq = lastKey(this.mailbox);
   }
 
-  private write(op: () => void): void {
+  /** Queues a write for the next commit (modules with tables of their own use it too). */
+  write(op: () => void): void {
     this.queued.push(op);
+  }
+
+  /** A named table of another module (values in plain msgpack). */
+  table<V, K extends Key>(name: string): Database<V, K> {
+    return this.root.openDB({ name, ...plainEncoding() });
   }
 
   /**
@@ -266,6 +272,10 @@ export class Store {
     await this.commit();
     await this.root.close();
   }
+}
+
+function plainEncoding(): { encoder: Packr } {
+  return { encoder: new Packr({ useRecords: false, mapsAsObjects: true }) };
 }
 
 function lastKey(db: Database<unknown, number>): number {

@@ -1,6 +1,6 @@
 /** Session reducer: entry, robot phase, transfer to human, queue and reception (spec §2.3 T1–T9, T21). */
 import t from 'tap';
-import { matchesToHuman } from '../../actors/session';
+import { matchesToHuman } from '../../actors/robot';
 import { defaultSessionSettings } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import { payloadOf, Sim, srcOf, T0 } from '../helpers/sim';

@@ -1,0 +1,104 @@
+/**
+ * The standard Q&A robot's decision (product.md §4.3): given its configuration and the ranked knowledge, which
+ * answer a question gets, in the documented order — direct answer (score ≥ DirectAnsweringReaches), chitchat
+ * (≥ ChitchatReaches, when enabled), clarification (> ClarifyReaches, when enabled), fallback — and the message that
+ * carries it. Pure: the ranking comes from the runtime (ctx.rank).
+ */
+import type { RobotConfig } from '../protocol/app-model';
+import { custom, Src, text, type TimMsgElement } from '../protocol/im';
+import type { KnowledgeLibrary, RankedQuestion } from './types';
+
+export const AnswerType = { Text: 0, RichText: 2 } as const;
+
+/** Why the robot answered as it did: the strategy, the best score, and the question it used. */
+export type RobotReply =
+  | { strategy: 'direct' | 'chitchat'; score: number; question: RankedQuestion }
+  | { strategy: 'clarify'; score: number; candidates: RankedQuestion[] }
+  | { strategy: 'fallback'; score: number; best?: RankedQuestion };
+
+const asciiWord = /^[\x20-\x7e]+$/;
+
+/** To-human intent by keyword: CJK keywords anywhere in the text, ASCII ones as whole words. */
+export function matchesToHuman(keywords: readonly string[], input: string): boolean {
+  const s = input.trim().toLowerCase();
+  if (!s) return false;
+  return keywords.some((k) => {
+    const kw = k.trim().toLowerCase();
+    if (!kw) return false;
+    if (!asciiWord.test(kw)) return s.includes(kw);
+    const at = s.indexOf(kw);
+    if (at < 0) return false;
+    const before = at === 0 ? '' : s[at - 1];
+    const after = s[at + kw.length] ?? '';
+    return !/[a-z0-9]/.test(before) && !/[a-z0-9]/.test(after);
+  });
+}
+
+/** Score from which a text counts as asking for a human (ToAgentEnable), against the built-in phrasings. */
+export const TO_HUMAN_REACHES = 0.85;
+
+/** To-human intent: a configured keyword, or, with ToAgentEnable on, a close match to a way of asking for a human. */
+export function asksForHuman(keywords: readonly string[], config: RobotConfig, toHumanScore: () => number, input: string): boolean {
+  return matchesToHuman(keywords, input) || (config.toAgentEnable && toHumanScore() >= TO_HUMAN_REACHES);
+}
+
+/** Candidates ranked for a clarification when ClarifyNumber asks for more than one. */
+const MAX_CLARIFY = 10;
+
+export function decideReply(config: RobotConfig, rank: (library: KnowledgeLibrary, limit: number) => RankedQuestion[]): RobotReply {
+  const faq = rank('faq', Math.max(1, Math.min(MAX_CLARIFY, config.clarifyNumber)));
+  const top = faq[0];
+  const score = top?.score ?? 0;
+  if (top && score >= config.directAnsweringReaches) return { strategy: 'direct', score, question: top };
+  if (config.chitchatEnable) {
+    const chat = rank('chitchat', 1)[0];
+    if (chat && chat.score >= config.chitchatReaches) return { strategy: 'chitchat', score: chat.score, question: chat };
+  }
+  // The band is (ClarifyReaches, DirectAnsweringReaches): "exceeds" the lower bound, below the direct threshold.
+  const candidates = faq.filter((q) => q.score > config.clarifyReaches).slice(0, config.clarifyNumber);
+  if (config.clarifyEnable && candidates.length > 0) return { strategy: 'clarify', score, candidates };
+  return { strategy: 'fallback', score, ...(top ? { best: top } : {}) };
+}
+
+/** An answer as the user gets it: plain text, or src 30 markdown for a rich-text answer. */
+export function answerBody(q: Pick<RankedQuestion, 'answer' | 'answerType'>): TimMsgElement[] {
+  return q.answerType === AnswerType.RichText ? [custom({ src: Src.RichText, content: q.answer })] : [text(q.answer)];
+}
+
+/** The message carrying a reply. */
+export function replyBody(config: RobotConfig, r: RobotReply): TimMsgElement[] {
+  switch (r.strategy) {
+    case 'direct':
+    case 'chitchat':
+      return answerBody(r.question);
+    case 'clarify':
+      return [custom({
+        src: Src.RobotCard, subtype: 'clarify_msg',
+        content: { title: config.clarifyMessage, content: config.clarifyMessage, items: r.candidates.map((q) => ({ content: q.question })) },
+      })];
+    case 'fallback':
+      return [text(config.fallbackMsg)];
+  }
+}
+
+/** The src 29 welcome card, when it is on and has questions (at most 20, in their order). */
+export function welcomeCard(config: RobotConfig): TimMsgElement[] | undefined {
+  if (!config.welcomeCardEnable || config.welcomeCardQuestions.length === 0) return undefined;
+  return [custom({
+    src: Src.RobotCard, subtype: 'welcome_msg',
+    content: { title: config.welcomeCardTitle, content: '', items: config.welcomeCardQuestions.slice(0, 20).map((q) => ({ content: q })) },
+  })];
+}
+
+/** What an answer's record says about its source (events, online test, logs). */
+export function replySource(r: RobotReply): { strategy: RobotReply['strategy']; score: number; questionId?: string; question?: string; matched?: string; candidates?: string[] } {
+  switch (r.strategy) {
+    case 'direct':
+    case 'chitchat':
+      return { strategy: r.strategy, score: r.score, questionId: r.question.id, question: r.question.question, matched: r.question.matched };
+    case 'clarify':
+      return { strategy: r.strategy, score: r.score, candidates: r.candidates.map((q) => q.id) };
+    case 'fallback':
+      return { strategy: r.strategy, score: r.score, ...(r.best ? { questionId: r.best.id, question: r.best.question, matched: r.best.matched } : {}) };
+  }
+}

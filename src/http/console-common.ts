@@ -1,0 +1,41 @@
+/** What the openim_console_http_svc endpoints share: their rate, the language and robot a call names, knowledge changes. */
+import { DEFAULT_ROBOT_ID, languagesOf, robotOf } from '../../protocol/app-model';
+import { Service } from '../../protocol/rest/envelope';
+import { KnowledgeCode, KnowledgeError, type KnowledgeBase } from '../knowledge/knowledge-base';
+import { endpoint, RestError, type Endpoint, type RestContext } from './facade';
+
+/** The documented limit of the console endpoints. */
+const RATE_PER_SEC = 5;
+export const UNSUPPORTED_LANGUAGE = -50051;
+
+export function consoleEndpoint(command: string, s: Record<string, unknown>, handle: Endpoint['handle']): Endpoint {
+  return endpoint(Service.Console, command, s, handle, { ratePerSec: RATE_PER_SEC });
+}
+
+/** The call's LanguageTag ('' when none), which must have been added. */
+export function language(ctx: RestContext): string {
+  const tag = (ctx.body.LanguageTag as string | undefined) ?? '';
+  if (!languagesOf(ctx.app).includes(tag)) throw new RestError(UNSUPPORTED_LANGUAGE, `language '${tag}' has not been added`);
+  return tag;
+}
+
+/** The robot a call acts on: its RobotId (this server's addition), else the default robot. */
+export function robotIdOf(ctx: RestContext): string {
+  const id = (ctx.body.RobotId as string | undefined) ?? DEFAULT_ROBOT_ID;
+  if (!robotOf(ctx.app, id)) throw new RestError(KnowledgeCode.ResourceInvalid, `no robot '${id}'`);
+  return id;
+}
+
+/** Runs a change to the knowledge and waits until it is stored; its refusals become the documented codes. */
+export async function knowledgeChange<T>(ctx: RestContext, fn: (kb: KnowledgeBase, robotId: string) => T): Promise<T> {
+  const robotId = robotIdOf(ctx);
+  let out: T;
+  try {
+    out = fn(ctx.deps.knowledge, robotId);
+  } catch (err) {
+    if (err instanceof KnowledgeError) throw new RestError(err.code, err.message);
+    throw err;
+  }
+  await ctx.deps.store.commit();
+  return out;
+}

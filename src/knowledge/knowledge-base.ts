@@ -1,0 +1,321 @@
+/**
+ * The robots' knowledge (product.md §4.4, §4.8): per app, robot and environment (test, production), the FAQ and
+ * chitchat libraries with their categories and standard questions. Kept in memory per robot once loaded, written
+ * through the store's commits, and matched by a Matcher per (environment, language, library), rebuilt after a change
+ * on the next question.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Database } from 'lmdb';
+import type { KnowledgeLibrary, RankedQuestion, RankRequest } from '../../actors/types';
+import type { Store } from '../store/store';
+import type { Features } from './features';
+import { Matcher } from './matcher';
+import { presetCategories, presetChitchat, toHumanPhrases } from './presets';
+
+export type Environment = 'test' | 'production';
+export type Library = Exclude<KnowledgeLibrary, 'toHuman'>;
+export const environments: readonly Environment[] = ['test', 'production'];
+
+/** Question status: 4 enabled, 5 disabled (6, "deleted", removes it). */
+export const QuestionStatus = { Enabled: 4, Disabled: 5, Deleted: 6 } as const;
+/** Category menu types: 0 normal, 1 the virtual "all categories", 2 system preset. */
+export const MenuType = { Normal: 0, All: 1, Preset: 2 } as const;
+
+export interface Category { id: number; library: Library; parentId: number; title: string; menuType: 0 | 1 | 2 }
+export interface Question {
+  id: string;
+  library: Library;
+  categoryId: number;
+  question: string;
+  similar: string[];
+  answer: string;
+  answerType: 0 | 2;
+  status: 4 | 5;
+  /** 0 normal, 1 system preset. */
+  questionType: 0 | 1;
+  language: string;
+  updatedAt: number;
+}
+export interface PublishRecord { version: string; note: string; publishedAt: number }
+export interface Unanswered { question: string; language: string; sessionId: string; at: number }
+
+/** The refusals of the knowledge-base endpoints (rest-api.md §2.4–2.21). */
+export class KnowledgeError extends Error {
+  constructor(readonly code: number, info: string) {
+    super(info);
+  }
+}
+export const KnowledgeCode = { BadParameter: -7, ResourceInvalid: -50003, PresetCategory: -50011, LanguageHasQuestions: -50056 } as const;
+
+interface Library_ { categories: Map<number, Category>; questions: Map<string, Question> }
+type Env_ = Record<Library, Library_>;
+interface Loaded { envs: Record<Environment, Env_>; versions: PublishRecord[] }
+
+type KbKey = [number, string, string, string, number | string];
+
+/** Texts whose features are kept between rebuilds. */
+const FEATURE_CACHE_LIMIT = 200_000;
+
+export class KnowledgeBase {
+  private readonly rows: Database<unknown, KbKey>;
+  private readonly unansweredRows: Database<Unanswered, [number, string, number, number]>;
+  private readonly loaded = new Map<string, Loaded>();
+  private readonly matchers = new Map<string, Matcher>();
+  private readonly featureCache = new Map<string, Features>();
+  private toHuman?: Matcher;
+  private unansweredSeq = 0;
+  /** The last category id handed out per app (the stored one is read from committed data only). */
+  private readonly issued = new Map<number, number>();
+
+  constructor(private readonly store: Store) {
+    this.rows = store.table('knowledge');
+    this.unansweredRows = store.table('unanswered');
+  }
+
+  // ── reading ────────────────────────────────────────────────────────────────────────────────────
+  categories(app: number, robotId: string, env: Environment, library: Library): Category[] {
+    return [...this.lib(app, robotId, env, library).categories.values()];
+  }
+
+  category(app: number, robotId: string, env: Environment, library: Library, id: number): Category | undefined {
+    return this.lib(app, robotId, env, library).categories.get(id);
+  }
+
+  questions(app: number, robotId: string, env: Environment, library: Library): Question[] {
+    return [...this.lib(app, robotId, env, library).questions.values()];
+  }
+
+  question(app: number, robotId: string, env: Environment, library: Library, id: string): Question | undefined {
+    return this.lib(app, robotId, env, library).questions.get(id);
+  }
+
+  /** Whether any robot of the app has questions in a language (a language with questions cannot be deleted). */
+  languageInUse(app: number, robotIds: string[], language: string): boolean {
+    return robotIds.some((r) => environments.some((env) => (['faq', 'chitchat'] as const).some((l) => this.questions(app, r, env, l).some((q) => q.language === language))));
+  }
+
+  versions(app: number, robotId: string): PublishRecord[] {
+    return this.robot(app, robotId).versions;
+  }
+
+  /** The robot's knowledge ranked against a question; only enabled questions of the language answer. */
+  rank(r: RankRequest): RankedQuestion[] {
+    if (r.library === 'toHuman') {
+      this.toHuman ??= new Matcher(toHumanPhrases.map((text) => ({ questionId: 'toHuman', text })), this.featureCache);
+      return this.toHuman.rank(r.text, 1).map((m) => ({ id: m.questionId, question: m.matched, answer: '', answerType: 0, score: m.score, matched: m.matched }));
+    }
+    const env: Environment = r.test ? 'test' : 'production';
+    const lib = this.lib(r.app, r.robotId, env, r.library);
+    const key = `${r.app}|${r.robotId}|${env}|${r.library}|${r.language}`;
+    let m = this.matchers.get(key);
+    if (!m) {
+      if (this.featureCache.size > FEATURE_CACHE_LIMIT) this.featureCache.clear();
+      const docs = [...lib.questions.values()]
+        .filter((q) => q.status === QuestionStatus.Enabled && q.language === r.language)
+        .flatMap((q) => [q.question, ...q.similar].map((text) => ({ questionId: q.id, text })));
+      this.matchers.set(key, (m = new Matcher(docs, this.featureCache)));
+    }
+    return m.rank(r.text, r.limit).flatMap((hit) => {
+      const q = lib.questions.get(hit.questionId);
+      return q ? [{ id: q.id, question: q.question, answer: q.answer, answerType: q.answerType, score: hit.score, matched: hit.matched }] : [];
+    });
+  }
+
+  // ── writing ────────────────────────────────────────────────────────────────────────────────────
+  addCategory(app: number, robotId: string, envs: readonly Environment[], library: Library, title: string, parentId: number): number {
+    for (const env of envs) this.checkParent(app, robotId, env, library, parentId);
+    const id = this.nextCategoryId(app);
+    for (const env of envs) this.putCategory(app, robotId, env, { id, library, parentId, title, menuType: MenuType.Normal });
+    return id;
+  }
+
+  updateCategory(app: number, robotId: string, envs: readonly Environment[], library: Library, id: number, title: string): void {
+    for (const env of envs) {
+      const c = this.existingCategory(app, robotId, env, library, id);
+      this.putCategory(app, robotId, env, { ...c, title });
+    }
+  }
+
+  /** Deletes a category with its sub-categories and all their questions; preset categories stay. */
+  deleteCategory(app: number, robotId: string, envs: readonly Environment[], library: Library, id: number): void {
+    for (const env of envs) {
+      const c = this.existingCategory(app, robotId, env, library, id);
+      if (c.menuType !== MenuType.Normal) throw new KnowledgeError(KnowledgeCode.PresetCategory, 'a system preset category cannot be deleted');
+    }
+    for (const env of envs) {
+      const lib = this.lib(app, robotId, env, library);
+      const doomed = new Set([id, ...[...lib.categories.values()].filter((c) => c.parentId === id).map((c) => c.id)]);
+      for (const q of [...lib.questions.values()]) if (doomed.has(q.categoryId)) this.removeQuestion(app, robotId, env, q);
+      for (const cid of doomed) {
+        lib.categories.delete(cid);
+        this.store.write(() => this.rows.removeSync([app, robotId, env, `${library}:c`, cid]));
+      }
+      this.changed(app, robotId, env);
+    }
+  }
+
+  addQuestion(app: number, robotId: string, envs: readonly Environment[], q: Omit<Question, 'id' | 'updatedAt' | 'status' | 'questionType'>, now: number): string {
+    for (const env of envs) this.existingCategory(app, robotId, env, q.library, q.categoryId);
+    const id = `${app}-${robotId}-${randomBytes(12).toString('base64url')}`;
+    for (const env of envs) this.putQuestion(app, robotId, env, { ...q, id, status: QuestionStatus.Enabled, questionType: 0, updatedAt: now });
+    return id;
+  }
+
+  /** Changes fields of a question in every environment that has it; production (when written) must have it. */
+  updateQuestion(app: number, robotId: string, envs: readonly Environment[], library: Library, id: string, patch: Partial<Pick<Question, 'question' | 'similar' | 'answer' | 'answerType' | 'categoryId' | 'status'>>, now: number): void {
+    const targets = this.targets(app, robotId, envs, library, id);
+    if (patch.categoryId !== undefined) for (const [env] of targets) this.existingCategory(app, robotId, env, library, patch.categoryId);
+    for (const [env, q] of targets) this.putQuestion(app, robotId, env, { ...q, ...patch, updatedAt: now });
+  }
+
+  deleteQuestion(app: number, robotId: string, envs: readonly Environment[], library: Library, id: string): void {
+    for (const [env, q] of this.targets(app, robotId, envs, library, id)) this.removeQuestion(app, robotId, env, q);
+  }
+
+  /** Publishing: production becomes a copy of test, and a version is recorded. */
+  publish(app: number, robotId: string, note: string, now: number, timeZone: string): PublishRecord {
+    const r = this.robot(app, robotId);
+    for (const library of ['faq', 'chitchat'] as const) {
+      const prod = r.envs.production[library];
+      for (const c of [...prod.categories.values()]) this.store.write(() => this.rows.removeSync([app, robotId, 'production', `${library}:c`, c.id]));
+      for (const q of [...prod.questions.values()]) this.store.write(() => this.rows.removeSync([app, robotId, 'production', `${library}:q`, q.id]));
+      prod.categories.clear();
+      prod.questions.clear();
+      for (const c of r.envs.test[library].categories.values()) this.putCategory(app, robotId, 'production', c);
+      for (const q of r.envs.test[library].questions.values()) this.putQuestion(app, robotId, 'production', q);
+    }
+    const record: PublishRecord = { version: versionOf(now, timeZone), note, publishedAt: now };
+    r.versions.push(record);
+    this.store.write(() => this.rows.putSync([app, robotId, 'versions', 'v', now], record));
+    return record;
+  }
+
+  /** Whether test differs from production (the console's "unpublished changes" banner). */
+  unpublished(app: number, robotId: string): boolean {
+    const r = this.robot(app, robotId);
+    return (['faq', 'chitchat'] as const).some((l) => !sameLibrary(r.envs.test[l], r.envs.production[l]));
+  }
+
+  recordUnanswered(app: number, robotId: string, u: Unanswered): void {
+    const n = ++this.unansweredSeq;
+    this.store.write(() => this.unansweredRows.putSync([app, robotId, u.at, n], u));
+  }
+
+  /** Unanswered questions asked in [from, to] (ms), oldest first. */
+  unanswered(app: number, robotId: string, from: number, to: number): Unanswered[] {
+    return [...this.unansweredRows.getRange({ start: [app, robotId, from], end: [app, robotId, to, Number.MAX_SAFE_INTEGER] }).map((e) => e.value)];
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────────────────────────
+  private robot(app: number, robotId: string): Loaded {
+    const key = `${app}|${robotId}`;
+    let r = this.loaded.get(key);
+    if (r) return r;
+    const empty = (): Env_ => ({ faq: { categories: new Map(), questions: new Map() }, chitchat: { categories: new Map(), questions: new Map() } });
+    r = { envs: { test: empty(), production: empty() }, versions: [] };
+    this.loaded.set(key, r);
+    let any = false;
+    for (const { key: k, value } of this.rows.getRange({ start: [app, robotId], end: [app, robotId, '\uffff'] })) {
+      any = true;
+      const [, , env, kind] = k;
+      if (env === 'versions') { r.versions.push(value as PublishRecord); continue; }
+      const [library, what] = kind.split(':') as [Library, 'c' | 'q'];
+      const lib = r.envs[env as Environment][library];
+      if (what === 'c') lib.categories.set((value as Category).id, value as Category);
+      else lib.questions.set((value as Question).id, value as Question);
+    }
+    if (!any) this.seed(app, robotId);
+    return r;
+  }
+
+  /** A new robot's libraries: the "all categories" entries, the preset FAQ category and the preset chitchat. */
+  private seed(app: number, robotId: string): void {
+    const categories = presetCategories(() => this.nextCategoryId(app));
+    for (const env of environments) for (const c of categories) this.putCategory(app, robotId, env, c);
+    const preset = this.lib(app, robotId, 'test', 'chitchat');
+    const byTitle = new Map([...preset.categories.values()].map((c) => [c.title, c.id]));
+    for (const p of presetChitchat) {
+      const id = `${app}-${robotId}-preset-${p.key}`;
+      const q: Question = {
+        id, library: 'chitchat', categoryId: byTitle.get(p.category)!, question: p.question, similar: p.similar, answer: p.answer,
+        answerType: 0, status: QuestionStatus.Enabled, questionType: 1, language: '', updatedAt: 0,
+      };
+      for (const env of environments) this.putQuestion(app, robotId, env, q);
+    }
+  }
+
+  private lib(app: number, robotId: string, env: Environment, library: Library): Library_ {
+    return this.robot(app, robotId).envs[env][library];
+  }
+
+  /** Category ids count up per app, across robots and environments (the same category has one id in both). */
+  private nextCategoryId(app: number): number {
+    const key = `kb-category-seq:${app}`;
+    const id = Math.max(this.store.getMeta<number>(key) ?? 0, this.issued.get(app) ?? 0, 10_000) + 1;
+    this.issued.set(app, id);
+    this.store.putMeta(key, id);
+    return id;
+  }
+
+  private checkParent(app: number, robotId: string, env: Environment, library: Library, parentId: number): void {
+    if (parentId === 0) return;
+    const parent = this.existingCategory(app, robotId, env, library, parentId);
+    // Two levels at most, and nothing goes under "all categories".
+    if (parent.parentId !== 0 || parent.menuType === MenuType.All) throw new KnowledgeError(KnowledgeCode.BadParameter, 'categories have two levels at most: ParentId must be a top-level category');
+  }
+
+  private existingCategory(app: number, robotId: string, env: Environment, library: Library, id: number): Category {
+    const c = this.lib(app, robotId, env, library).categories.get(id);
+    if (!c) throw new KnowledgeError(KnowledgeCode.ResourceInvalid, `no ${library} category ${id}`);
+    return c;
+  }
+
+  /** The environments holding question `id`: those written to that have it; the last one named (production, when written) must. */
+  private targets(app: number, robotId: string, envs: readonly Environment[], library: Library, id: string): [Environment, Question][] {
+    const out: [Environment, Question][] = [];
+    for (const env of envs) {
+      const q = this.lib(app, robotId, env, library).questions.get(id);
+      if (q) out.push([env, q]);
+    }
+    if (!out.some(([env]) => env === envs[envs.length - 1])) throw new KnowledgeError(KnowledgeCode.ResourceInvalid, `no ${library} question ${id}`);
+    return out;
+  }
+
+  private putCategory(app: number, robotId: string, env: Environment, c: Category): void {
+    this.lib(app, robotId, env, c.library).categories.set(c.id, c);
+    this.store.write(() => this.rows.putSync([app, robotId, env, `${c.library}:c`, c.id], c));
+  }
+
+  private putQuestion(app: number, robotId: string, env: Environment, q: Question): void {
+    this.lib(app, robotId, env, q.library).questions.set(q.id, q);
+    this.store.write(() => this.rows.putSync([app, robotId, env, `${q.library}:q`, q.id], q));
+    this.changed(app, robotId, env);
+  }
+
+  private removeQuestion(app: number, robotId: string, env: Environment, q: Question): void {
+    this.lib(app, robotId, env, q.library).questions.delete(q.id);
+    this.store.write(() => this.rows.removeSync([app, robotId, env, `${q.library}:q`, q.id]));
+    this.changed(app, robotId, env);
+  }
+
+  private changed(app: number, robotId: string, env: Environment): void {
+    const prefix = `${app}|${robotId}|${env}|`;
+    for (const k of [...this.matchers.keys()]) if (k.startsWith(prefix)) this.matchers.delete(k);
+  }
+}
+
+/** `V` + year, month and day (not zero-padded), HHmmss in the app's time zone, and 8 random digits, as the console's records show. */
+function versionOf(now: number, timeZone: string): string {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
+    timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  }).formatToParts(now).map((p) => [p.type, p.value]));
+  const digits = String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
+  return `V${parts.year}${parts.month}${parts.day}${parts.hour}${parts.minute}${parts.second}${digits}`;
+}
+
+function sameLibrary(a: Library_, b: Library_): boolean {
+  if (a.categories.size !== b.categories.size || a.questions.size !== b.questions.size) return false;
+  for (const [id, c] of a.categories) if (JSON.stringify(c) !== JSON.stringify(b.categories.get(id))) return false;
+  for (const [id, q] of a.questions) if (JSON.stringify(q) !== JSON.stringify(b.questions.get(id))) return false;
+  return true;
+}
