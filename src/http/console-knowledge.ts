@@ -25,7 +25,9 @@ const readEnv = (ctx: RestContext): Environment => (ctx.body.Environment === 'te
 const bad = (info: string): KnowledgeError => new KnowledgeError(KnowledgeCode.BadParameter, info);
 
 function checkAnswer(answer: string | undefined): void {
-  if (answer !== undefined && Buffer.byteLength(answer) > schema.KnowledgeLimits.answerBytes) throw bad(`Answer exceeds ${schema.KnowledgeLimits.answerBytes} bytes`);
+  if (answer !== undefined && Buffer.byteLength(answer) > schema.KnowledgeLimits.answerBytes) {
+    throw new RestError(KnowledgeCode.BadParameter, `Answer exceeds ${schema.KnowledgeLimits.answerBytes} bytes`);
+  }
 }
 
 function questionFields(q: Question): Record<string, unknown> {
@@ -167,8 +169,11 @@ export const consoleKnowledgeEndpoints: Endpoint[] = [
   ...libraryEndpoints('chitchat'),
 
   consoleEndpoint('desk_robot_unanswered_clusters', schema.unansweredClusters, (ctx) => {
-    const end = ((ctx.body.EndTime as number | undefined) ?? Math.floor(ctx.now / 1000)) * 1000;
-    const start = ((ctx.body.StartTime as number | undefined) ?? Math.floor((end - 30 * DAY_MS) / 1000)) * 1000;
+    // Unix seconds, both ends included; by default the last 30 days.
+    const endTime = ctx.body.EndTime as number | undefined;
+    const startTime = ctx.body.StartTime as number | undefined;
+    const end = endTime !== undefined ? endTime * 1000 + 999 : ctx.now;
+    const start = startTime !== undefined ? startTime * 1000 : end - 30 * DAY_MS;
     if (start > end) throw new RestError(KnowledgeCode.BadParameter, 'StartTime is after EndTime');
     if (end - start > schema.MAX_CLUSTER_DAYS * DAY_MS) throw new RestError(KnowledgeCode.BadParameter, `the range is at most ${schema.MAX_CLUSTER_DAYS} days`);
     const tag = language(ctx);

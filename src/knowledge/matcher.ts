@@ -9,13 +9,20 @@ import { features, weightOf, type Features } from './features';
 export interface MatchDoc { questionId: string; text: string }
 export interface Match { questionId: string; score: number; matched: string }
 
-interface Indexed { questionId: string; text: string; norm: number }
+interface Postings { docs: Int32Array; w: Float32Array; idf: number }
 
 export class Matcher {
-  private readonly docs: Indexed[] = [];
-  /** feature → postings of (document index, weight). */
-  private readonly postings = new Map<string, { doc: number; w: number }[]>();
-  private readonly idf = new Map<string, number>();
+  /** feature → the documents holding it, with its weight in each already divided by the document's length. */
+  private readonly postings = new Map<string, Postings>();
+  private readonly docQuestion: Int32Array;
+  private readonly docText: string[] = [];
+  private readonly questionIds: string[] = [];
+  // Scratch space reused by every ranking (one at a time: JavaScript runs one to the end before the next).
+  private readonly acc: Float64Array;
+  private readonly touched: Int32Array;
+  private readonly best: Float64Array;
+  private readonly bestDoc: Int32Array;
+  private readonly touchedQ: Int32Array;
 
   /** `cache` keeps the features of texts across rebuilds (segmentation is the costly part). */
   constructor(phrasings: readonly MatchDoc[], cache: Map<string, Features> = new Map()) {
@@ -27,59 +34,95 @@ export class Matcher {
     });
     const df = new Map<string, number>();
     for (const f of feats) for (const k of f.keys()) df.set(k, (df.get(k) ?? 0) + 1);
-    const n = docs.length;
-    for (const [k, c] of df) this.idf.set(k, Math.log(1 + n / c));
+    const idf = new Map<string, number>();
+    for (const [k, c] of df) idf.set(k, Math.log(1 + docs.length / c));
+    const lists = new Map<string, { docs: number[]; w: number[] }>();
+    const questionIndex = new Map<string, number>();
+    const docQuestion: number[] = [];
     docs.forEach((d, i) => {
-      let sq = 0;
       const weighted: [string, number][] = [];
+      let sq = 0;
       for (const [k, tf] of feats[i]) {
-        const w = (1 + Math.log(tf)) * this.idf.get(k)! * weightOf(k);
+        const w = (1 + Math.log(tf)) * idf.get(k)! * weightOf(k);
         weighted.push([k, w]);
         sq += w * w;
       }
       if (sq === 0) return;
-      const idx = this.docs.length;
-      this.docs.push({ questionId: d.questionId, text: d.text, norm: Math.sqrt(sq) });
+      const norm = Math.sqrt(sq);
+      const idx = this.docText.length;
+      this.docText.push(d.text);
+      let qi = questionIndex.get(d.questionId);
+      if (qi === undefined) {
+        questionIndex.set(d.questionId, (qi = this.questionIds.length));
+        this.questionIds.push(d.questionId);
+      }
+      docQuestion.push(qi);
       for (const [k, w] of weighted) {
-        let list = this.postings.get(k);
-        if (!list) this.postings.set(k, (list = []));
-        list.push({ doc: idx, w });
+        let list = lists.get(k);
+        if (!list) lists.set(k, (list = { docs: [], w: [] }));
+        list.docs.push(idx);
+        list.w.push(w / norm);
       }
     });
+    for (const [k, list] of lists) this.postings.set(k, { docs: Int32Array.from(list.docs), w: Float32Array.from(list.w), idf: idf.get(k)! });
+    this.docQuestion = Int32Array.from(docQuestion);
+    this.acc = new Float64Array(this.docText.length);
+    this.touched = new Int32Array(this.docText.length);
+    this.best = new Float64Array(this.questionIds.length);
+    this.bestDoc = new Int32Array(this.questionIds.length);
+    this.touchedQ = new Int32Array(this.questionIds.length);
   }
 
   get size(): number {
-    return this.docs.length;
+    return this.docText.length;
   }
 
   /** The best `limit` standard questions for `text`, best first (ties: the earlier question). */
   rank(text: string, limit: number): Match[] {
-    if (this.docs.length === 0 || limit <= 0) return [];
-    const q = features(text);
-    const dots = new Map<number, number>();
+    const n = this.docText.length;
+    if (n === 0 || limit <= 0) return [];
+    const { acc, touched, best, bestDoc, touchedQ, docQuestion } = this;
     let qsq = 0;
-    for (const [k, tf] of q) {
+    let nt = 0;
+    for (const [k, tf] of features(text)) {
+      const p = this.postings.get(k);
       // A feature no document has still counts in the query's length: unknown words lower the score.
-      const idf = this.idf.get(k) ?? Math.log(1 + this.docs.length);
-      const w = (1 + Math.log(tf)) * idf * weightOf(k);
+      const w = (1 + Math.log(tf)) * (p?.idf ?? Math.log(1 + n)) * weightOf(k);
       qsq += w * w;
-      const list = this.postings.get(k);
-      if (!list) continue;
-      for (const p of list) dots.set(p.doc, (dots.get(p.doc) ?? 0) + w * p.w);
+      if (!p) continue;
+      const docs = p.docs;
+      const ws = p.w;
+      for (let i = 0; i < docs.length; i++) {
+        const d = docs[i];
+        if (acc[d] === 0) touched[nt++] = d;
+        acc[d] += w * ws[i];
+      }
     }
     if (qsq === 0) return [];
     const qnorm = Math.sqrt(qsq);
-    const best = new Map<string, Match & { doc: number }>();
-    for (const [doc, dot] of dots) {
-      const d = this.docs[doc];
-      const score = calibrate(Math.min(1, dot / (qnorm * d.norm)));
-      const prev = best.get(d.questionId);
-      if (!prev || score > prev.score) best.set(d.questionId, { questionId: d.questionId, score, matched: d.text, doc });
+    let nq = 0;
+    for (let i = 0; i < nt; i++) {
+      const d = touched[i];
+      const s = acc[d] / qnorm;
+      acc[d] = 0;
+      const q = docQuestion[d];
+      if (best[q] === 0) touchedQ[nq++] = q;
+      if (s > best[q]) { best[q] = s; bestDoc[q] = d; }
     }
-    return [...best.values()]
-      .sort((a, b) => b.score - a.score || a.doc - b.doc)
-      .slice(0, limit)
-      .map(({ questionId, score, matched }) => ({ questionId, score, matched }));
+    // The top `limit` by score, then by question order, without sorting every candidate.
+    const top: number[] = [];
+    const before = (a: number, b: number): boolean => best[a] > best[b] || (best[a] === best[b] && a < b);
+    for (let i = 0; i < nq; i++) {
+      const q = touchedQ[i];
+      if (top.length === limit && !before(q, top[top.length - 1])) continue;
+      let at = top.length;
+      while (at > 0 && before(q, top[at - 1])) at--;
+      top.splice(at, 0, q);
+      if (top.length > limit) top.pop();
+    }
+    const out = top.map((q) => ({ questionId: this.questionIds[q], score: calibrate(Math.min(1, best[q])), matched: this.docText[bestDoc[q]] }));
+    for (let i = 0; i < nq; i++) best[touchedQ[i]] = 0;
+    return out;
   }
 }
 

@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import t, { type Test } from 'tap';
+import { library, runRobotMatch } from '../../loadtest/robot-match';
+import type { EvalSet } from '../../src/knowledge/evaluate';
 import { burst } from '../../loadtest/scenarios/burst';
 import { chat } from '../../loadtest/scenarios/chat';
 import { defaults, type Options, type Summary } from '../../loadtest/scenarios/common';
@@ -66,4 +70,15 @@ t.test('the CLI refuses bad options and runs a scenario end to end', async (t) =
   await t.rejects(main(['relay', '--users', '0']), /--users must be an integer/);
   await t.rejects(main(['nope']), /unknown scenario/);
   t.equal(await main(['relay', '--users', '2', '--agents', '1', '--rate', '50', '--duration', '1', '--no-baseline', '--json', '--no-report']), 0);
+});
+
+t.test('robot-match at a tiny size: a library, ranked timings, and the baseline', async (t) => {
+  const set = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../test/fixtures/robot-eval.json'), 'utf8')) as EvalSet;
+  const r = runRobotMatch(200, 300, set);
+  t.equal(r.questions, 200);
+  t.ok(r.documents >= 600, 'each question and its similar ones (and all of them together) are documents');
+  t.ok(r.rank.p50us > 0 && r.rank.p99us >= r.rank.p50us, 'rank timings measured');
+  t.ok(r.features.p99us > 0 && r.ratioP99 > 0, 'baseline and ratio reported');
+  const again = library(200);
+  t.same(again, library(200), 'the generated library is the same every run (seeded)');
 });
