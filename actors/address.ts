@@ -7,12 +7,18 @@ export const queueAddress = (app: number, groupId: number): Address => `queue:${
 
 /**
  * A group chat (create_group) is a conversation of its customer-service account like a user's, under a user part no
- * user id can take: user ids never contain '|'.
+ * user id can take (user ids never contain '|'): `group|<generation>|<GroupId>`. The generation is new each time a
+ * GroupId is created, so a group created again with the same id starts a conversation of its own.
  */
 const GROUP_USER_PREFIX = 'group|';
-export const groupConvUser = (groupId: string): string => `${GROUP_USER_PREFIX}${groupId}`;
-/** The group id of a group conversation's user part, or undefined for a user's conversation. */
-export const chatGroupIdOf = (userId: string): string | undefined => (userId.startsWith(GROUP_USER_PREFIX) ? userId.slice(GROUP_USER_PREFIX.length) : undefined);
+export const groupConvUser = (g: { id: string; generation: string }): string => `${GROUP_USER_PREFIX}${g.generation}|${g.id}`;
+/** The group of a group conversation's user part, or undefined for a user's conversation. */
+export function chatGroupOf(userId: string): { id: string; generation: string } | undefined {
+  if (!userId.startsWith(GROUP_USER_PREFIX)) return undefined;
+  const rest = userId.slice(GROUP_USER_PREFIX.length);
+  const at = rest.indexOf('|');
+  return { generation: rest.slice(0, at), id: rest.slice(at + 1) };
+}
 
 export function kindOf(address: Address): string {
   return address.slice(0, address.indexOf(':'));

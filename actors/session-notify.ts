@@ -4,7 +4,7 @@
  */
 import type { AppModel } from '../protocol/app-model';
 import type { SessionEvent, SessionState } from './session';
-import { chatGroupIdOf } from './address';
+import { chatGroupOf } from './address';
 import type { Effect, StoredMessage } from './types';
 
 export const SESSION_EVENT_COMMAND = 'Desk.SessionEventNotify';
@@ -22,7 +22,7 @@ export function sessionNotifications(app: AppModel, before: SessionState, events
   // Walk the events with the session as it was at each, so a message is reported in the phase it arrived in.
   let cur = before.cur;
   let agentId = cur?.agentId ?? '';
-  const groupId = chatGroupIdOf(before.userId);
+  const groupId = chatGroupOf(before.userId)?.id;
   const base = (sessionId: string, event: string, at: number): Body => ({
     CallbackCommand: SESSION_EVENT_COMMAND, SessionId: sessionId, Event: event, EventTime: at, ChannelType: 'SDK',
     ClientUserId: before.userId, CustomerServiceId: before.csAccount, AgentId: agentId, IsContactUser: !!cur?.contact,

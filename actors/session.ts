@@ -164,6 +164,7 @@ export type SessionEvent =
   | { type: 'RobotAnswered'; sessionId: string; seq: number; at: number; question: string; source: ReturnType<typeof replySource> };
 
 const RECENT_SENDS = 16;
+const RECENT_SENDS_GROUP = 64;
 const RATINGS_KEPT = 5;
 const DEFAULT_PRIORITY = 5;
 
@@ -185,7 +186,9 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'MessageAdded': {
       // User sends, and apart from them send_msg calls (random ≠ 0), are remembered: a retry is acknowledged, not stored again.
       const entry: RecentSend = { random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at, ...(e.from !== s.userId && e.fromRole === FromRole.User ? { from: e.from } : {}) };
-      if (e.fromRole === FromRole.User) return { ...s, seq: e.seq, recent: [...s.recent.slice(-(RECENT_SENDS - 1)), entry] };
+      // A group chat's members share the list: it keeps more.
+      const kept = s.chatGroup ? RECENT_SENDS_GROUP : RECENT_SENDS;
+      if (e.fromRole === FromRole.User) return { ...s, seq: e.seq, recent: [...s.recent.slice(-(kept - 1)), entry] };
       if (e.fromRole === FromRole.System && e.random !== 0) return { ...s, seq: e.seq, recentAdmin: [...(s.recentAdmin ?? []).slice(-(RECENT_SENDS - 1)), entry] };
       return { ...s, seq: e.seq };
     }
@@ -613,6 +616,7 @@ function groupOpenFailed(t: T, env: Env, code: number): void {
   const cur = t.state.cur!;
   const g = t.state.chatGroup!;
   t.refuse(cur.pendingTransfer?.replyTo, code);
+  for (const key of timerKeys) t.do({ t: 'cancelTimer', key });
   t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now });
   t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
   t.emit({ type: 'ChatGroupClosed', groupId: g.group.id, at: env.ctx.now });
@@ -706,7 +710,8 @@ function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: Clo
     t.do({ t: 'push', to: agentOf(t.state, agentId), frame: { type: 'session.ended', data: summary(t.state, { endStatus, closeBy }) } });
   }
   const group = groupOf(env.app, cur.groupId);
-  t.do({ t: 'record', app: t.state.app, sessionId: cur.sessionId, startedAt: cur.startedAt, fields: {
+  // A group chat that never opened leaves no service record.
+  if (!opening(t.state)) t.do({ t: 'record', app: t.state.app, sessionId: cur.sessionId, startedAt: cur.startedAt, fields: {
     SessionId: cur.sessionId, AgentGroupId: String(cur.groupId), AgentGroupName: group?.name ?? '', AgentId: agentId ?? '',
     ChannelType: 'SDK', ClientUserId: t.state.userId, ClientUserNickName: '', CustomerServiceId: t.state.csAccount,
     Duration: Math.round((env.ctx.now - cur.startedAt) / 1000), EndStatus: endStatus,

@@ -66,6 +66,8 @@ export type Effect =
 /** An IM group served by one customer-service account (create_group). `members` are the users in it. */
 export interface ChatGroup {
   id: string;
+  /** Tells apart groups created one after another with the same id (see groupConvUser). */
+  generation: string;
   name: string;
   type: 'Public' | 'Private';
   owner?: string;

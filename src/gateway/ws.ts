@@ -4,7 +4,7 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
 import type { Logger } from 'pino';
-import { agentAddress, chatGroupIdOf, groupConvUser, sessionAddress } from '../../actors/address';
+import { agentAddress, chatGroupOf, groupConvUser, sessionAddress } from '../../actors/address';
 import { messageFrame, type SessionState } from '../../actors/session';
 import type { Recipient, ReplyTo, StoredMessage } from '../../actors/types';
 import { CloseCode, defaultInfo, ErrorCode } from '../../protocol/errors';
@@ -61,6 +61,7 @@ export class Gateway implements Outlet {
   private nextId = 1;
   private batching = 0;
   private readonly corked = new Map<number, (string | Buffer)[]>();
+  private readonly encodings = new WeakMap<ServerFrame, { json?: string | Buffer; pack?: string | Buffer }>();
 
   constructor(
     private readonly runtime: Runtime,
@@ -285,17 +286,18 @@ export class Gateway implements Outlet {
       const entry = this.store.chatGroup(d.app, q.group);
       if (!entry) return { ok: false, code: ErrorCode.ChatGroupNotFound, info: defaultInfo[ErrorCode.ChatGroupNotFound] };
       if (!entry.group.members.includes(d.identity)) return { ok: false, code: ErrorCode.NotGroupMember, info: defaultInfo[ErrorCode.NotGroupMember] };
-      return { ok: true, conv: sessionAddress(d.app, entry.csAccount, groupConvUser(q.group)), account: entry.csAccount, group: q.group };
+      return { ok: true, conv: sessionAddress(d.app, entry.csAccount, groupConvUser(entry.group)), account: entry.csAccount, group: q.group };
     }
     if (q.to === undefined || !accountOf(model, q.to)) return { ok: false, code: ErrorCode.BadParameter, info: `'${q.to ?? ''}' is not a customer-service account of this app` };
     return { ok: true, conv: sessionAddress(d.app, q.to, d.identity), account: q.to };
   }
 
-  /** A user reads a session of their own conversation, or of a group chat they are a member of. */
+  /** A user reads a session of their own conversation, or of a group chat they are a member of (that group, not an earlier one of the same id). */
   private userMayRead(d: ConnData, userId: string): boolean {
     if (userId === d.identity) return true;
-    const group = chatGroupIdOf(userId);
-    return group !== undefined && !!this.store.chatGroup(d.app, group)?.group.members.includes(d.identity);
+    const g = chatGroupOf(userId);
+    const entry = g && this.store.chatGroup(d.app, g.id);
+    return !!entry && entry.group.generation === g.generation && entry.group.members.includes(d.identity);
   }
 
   /** Missed messages, in order. Users read their conversations; members read sessions of accounts their groups serve. */
@@ -311,7 +313,7 @@ export class Gateway implements Outlet {
       if (!idx || !allowed) { this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
       conv = idx.conv;
       account = idx.csAccount;
-      group = chatGroupIdOf(idx.userId);
+      group = chatGroupOf(idx.userId)?.id;
     } else if (d.role === Role.User && (q.to !== undefined || q.group !== undefined)) {
       const target = this.userConversation(d, model, q);
       if (!target.ok) { this.sendError(ws, ref, target.code, target.info); return; }
@@ -382,7 +384,9 @@ export class Gateway implements Outlet {
   push(to: Recipient, frame: ServerFrame, exceptConn?: number): void {
     const set = this.byRecipient.get(recipientKey(to.role, to.app, to.id));
     if (!set) return;
-    const encoded = {};
+    // One frame pushed to many recipients (a group chat's members) is encoded once.
+    let encoded = this.encodings.get(frame);
+    if (!encoded) this.encodings.set(frame, (encoded = {}));
     for (const id of set) if (id !== exceptConn) this.enqueueSend(id, encoded, frame);
   }
 

@@ -2,6 +2,7 @@
  * Group chats served by a customer-service account: desk_http_svc/create_group (rest-api.md §2.1) and the IM call
  * that dismisses one, group_open_http_svc/destroy_group.
  */
+import { randomBytes } from 'node:crypto';
 import { groupConvUser, sessionAddress } from '../../actors/address';
 import type { ChatGroup } from '../../actors/types';
 import { accountOf, memberOf } from '../../protocol/app-model';
@@ -36,7 +37,7 @@ function groupOf(b: schema.CreateGroupBody, app: Parameters<typeof accountOf>[0]
   if (b.MaxMemberCount !== undefined && ids.length > b.MaxMemberCount) throw new RestError(ErrorCode.ChatGroupMemberLimit, 'more members than MaxMemberCount');
   const admins = b.MemberList.filter((m) => m.Role === 'Admin' && !accountOf(app, m.Member_Account)).map((m) => m.Member_Account);
   const group: ChatGroup = {
-    id: b.GroupId, name: b.Name, type: b.Type as ChatGroup['type'], owner: b.Owner_Account, members: users, createdAt: now,
+    id: b.GroupId, generation: `${now.toString(36)}${randomBytes(3).toString('hex')}`, name: b.Name, type: b.Type as ChatGroup['type'], owner: b.Owner_Account, members: users, createdAt: now,
     ...(admins.length ? { admins } : {}),
     introduction: b.Introduction, notification: b.Notification, faceUrl: b.FaceUrl, maxMemberCount: b.MaxMemberCount,
     applyJoinOption: b.ApplyJoinOption, inviteJoinOption: b.InviteJoinOption, appDefinedData: b.AppDefinedData,
@@ -52,7 +53,10 @@ export const chatGroupEndpoints: Endpoint[] = [
     if (opening.has(key) || ctx.deps.store.chatGroup(ctx.app.sdkAppId, b.GroupId)) throw new RestError(ErrorCode.ChatGroupIdUsed, 'GroupId is already used; dismiss that group or choose another id');
     opening.add(key);
     try {
-      replied(await ctx.call(sessionAddress(ctx.app.sdkAppId, csAccount, groupConvUser(b.GroupId)), (replyTo) => ({ type: 'adminOpenGroup', group, replyTo })));
+      // A business server denying the transfer (strategy 2) is a failed assignment too: §2.1 lists no other code for it.
+      replied(await ctx.call(sessionAddress(ctx.app.sdkAppId, csAccount, groupConvUser(group)), (replyTo) => ({ type: 'adminOpenGroup', group, replyTo })), {
+        [ErrorCode.NotTransferable]: ErrorCode.NoAgentOnline,
+      });
     } finally {
       opening.delete(key);
     }
@@ -63,7 +67,7 @@ export const chatGroupEndpoints: Endpoint[] = [
     const groupId = String(ctx.body.GroupId);
     const entry = ctx.deps.store.chatGroup(ctx.app.sdkAppId, groupId);
     if (!entry) throw new RestError(ErrorCode.ChatGroupNotFound, 'the group does not exist');
-    replied(await ctx.call(sessionAddress(ctx.app.sdkAppId, entry.csAccount, groupConvUser(groupId)), (replyTo) => ({ type: 'adminDestroyGroup', groupId, replyTo })));
+    replied(await ctx.call(sessionAddress(ctx.app.sdkAppId, entry.csAccount, groupConvUser(entry.group)), (replyTo) => ({ type: 'adminDestroyGroup', groupId, replyTo })));
     return ok();
   }),
 ];

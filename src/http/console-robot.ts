@@ -90,6 +90,8 @@ export const consoleRobotEndpoints: Endpoint[] = [
     const existing = Object.keys(ctx.app.robots ?? { [DEFAULT_ROBOT_ID]: true });
     if (existing.length >= MAX_ROBOTS) throw new RestError(Code.BadParameter, `at most ${MAX_ROBOTS} robots`);
     const id = `@RBT#${Math.floor(ctx.now / 1000)}${randomBytes(4).toString('hex')}`;
+    // Its libraries and presets are written in the same commit as the robot.
+    ctx.deps.knowledge.load(ctx.app.sdkAppId, id);
     await ctx.saveApp(withRobot(ctx.app, { id, nickname: ctx.body.RobotNickName as string, config: { '': { ...defaultRobotConfig } } }));
     return ok({ RobotId: id });
   }),

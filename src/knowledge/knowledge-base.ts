@@ -70,6 +70,16 @@ export class KnowledgeBase {
   constructor(private readonly store: Store) {
     this.rows = store.table('knowledge');
     this.unansweredRows = store.table('unanswered');
+    // Keys are (time, n): counting on from the rows kept, a restart cannot reuse a key even on a clock set back.
+    this.unansweredSeq = this.unansweredRows.getCount();
+  }
+
+  /**
+   * Loads a robot's knowledge, creating a new robot's presets; the caller commits. The server loads every robot at
+   * start, so ids shown once are the ids kept.
+   */
+  load(app: number, robotId: string): void {
+    this.robot(app, robotId);
   }
 
   // ── reading ────────────────────────────────────────────────────────────────────────────────────

@@ -75,7 +75,7 @@ t.test('a group chat: members and the agent talk, the agent ends it, destroy_gro
 
   t.same(await rest(api(s), 'desk_http_svc/create_group', groupBody()), { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '', GroupId: 'MyFirstGroup' });
   const assigned = await agent.next((f) => f.type === 'session.assigned');
-  t.match(assigned.data, { csAccount: CS, userId: 'group|MyFirstGroup', chatGroup: { groupId: 'MyFirstGroup', name: 'TestGroup' } });
+  t.match(assigned.data, { csAccount: CS, userId: /^group\|[^|]+\|MyFirstGroup$/, chatGroup: { groupId: 'MyFirstGroup', name: 'TestGroup' } });
   t.same([...(assigned.data as { chatGroup: { members: string[] } }).chatGroup.members].sort(), ['member2', 'owner'], 'the owner is a member, the account is not');
   const sessionId = (assigned.data as { sessionId: string }).sessionId;
   for (const u of [owner, member]) {
@@ -115,12 +115,20 @@ t.test('a group chat: members and the agent talk, the agent ends it, destroy_gro
   t.match(await member.request('message.send', { group: 'MyFirstGroup', random: 9, body: textBody('hello?') }), { type: 'error', data: { code: 141026 } }, 'the account left the group');
   t.match(await rest(api(s), 'desk_http_svc/create_group', groupBody()), { ErrorCode: 10025 }, 'the group itself remains');
   const records = await rest(api(s), 'desk_http_svc/describe_im_cdr_list', { StartTimestamp: 0, EndTimestamp: 2 ** 31 });
-  t.match(records, { TotalCount: 1, IMCdrList: [{ SessionId: sessionId, ClientUserId: 'group|MyFirstGroup', AgentId: A, EndStatus: 'AgentEndedSession' }] });
+  t.match(records, { TotalCount: 1, IMCdrList: [{ SessionId: sessionId, ClientUserId: /^group\|[^|]+\|MyFirstGroup$/, AgentId: A, EndStatus: 'AgentEndedSession' }] });
 
   t.same(await rest(api(s), 'group_open_http_svc/destroy_group', { GroupId: 'MyFirstGroup' }), { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' });
   t.match(await rest(api(s), 'group_open_http_svc/destroy_group', { GroupId: 'MyFirstGroup' }), { ErrorCode: 10010 });
   t.match(await member.request('message.send', { group: 'MyFirstGroup', random: 10, body: textBody('hello?') }), { type: 'error', data: { code: 10010 } });
   t.match(await rest(api(s), 'desk_http_svc/create_group', groupBody({ Type: 'Private' })), { ActionStatus: 'OK', GroupId: 'MyFirstGroup' }, 'the id can be used again');
+
+  // A group created again under the same id is a new conversation: its members do not read the old one.
+  t.same(await rest(api(s), 'group_open_http_svc/destroy_group', { GroupId: 'MyFirstGroup' }), { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' });
+  t.match(await rest(api(s), 'desk_http_svc/create_group', groupBody({ Owner_Account: undefined, MemberList: [{ Member_Account: 'outsider' }, { Member_Account: CS }] })), { ActionStatus: 'OK' });
+  const fresh = await outsider.request('history.sync', { group: 'MyFirstGroup', afterSeq: 0 });
+  const seen = JSON.stringify(fresh.data);
+  t.notOk(seen.includes('our order is late') || seen.includes('looking into it'), 'nothing of the earlier group');
+  t.match(await outsider.request('history.sync', { sessionId, afterSeq: 0 }), { type: 'error', data: { code: 141005 } }, 'nor its sessions');
 });
 
 t.test('a busy desk queues the group; destroy_group ends a session in service; the group survives a restart', async (t) => {
@@ -175,5 +183,5 @@ t.test('callbacks: a group chat reports from its opening, with GroupId; a failed
   while (!got.some((b) => b.Event === 'TransferToHumanSuccess') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   t.same(got.map((b) => b.Event), ['SessionBegin', 'TransferringToHuman', 'ChatBot.RobotSendMsg', 'TransferToHumanSuccess'], 'nothing of the failed opening');
   t.match(got[2], { MsgBody: [{ MsgContent: { Text: '正在为您转接，请稍候' } }] }, 'the transferring prompt, as in any transfer');
-  t.ok(got.every((b) => b.GroupId === 'MyFirstGroup' && b.ClientUserId === 'group|MyFirstGroup' && b.CustomerServiceId === CS));
+  t.ok(got.every((b) => b.GroupId === 'MyFirstGroup' && /^group\|[^|]+\|MyFirstGroup$/.test(String(b.ClientUserId)) && b.CustomerServiceId === CS));
 });

@@ -6,8 +6,8 @@ import { ErrorCode } from '../../protocol/errors';
 import { Sim, T0, textBody, type SimOptions } from '../helpers/sim';
 
 const A = 'alice@desk.test';
-const G = groupConvUser('G1');
-const group: ChatGroup = { id: 'G1', name: 'Team', type: 'Public', members: ['m1', 'm2'], createdAt: T0 };
+const group: ChatGroup = { id: 'G1', generation: 'g1', name: 'Team', type: 'Public', members: ['m1', 'm2'], createdAt: T0 };
+const G = groupConvUser(group);
 
 function open(sim: Sim) {
   return sim.call(sim.conv(G), (replyTo) => ({ type: 'adminOpenGroup', group, replyTo }));
