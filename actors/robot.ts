@@ -5,6 +5,7 @@
  * carries it. Pure: the ranking comes from the runtime (ctx.rank).
  */
 import type { RobotConfig } from '../protocol/app-model';
+import { MAX_BODY_BYTES } from '../protocol/frames';
 import { custom, Src, text, type TimMsgElement } from '../protocol/im';
 import type { KnowledgeLibrary, RankedQuestion } from './types';
 
@@ -37,9 +38,22 @@ export function matchesToHuman(keywords: readonly string[], input: string): bool
 /** Score from which a text counts as asking for a human (ToAgentEnable), against the built-in phrasings. */
 export const TO_HUMAN_REACHES = 0.85;
 
-/** To-human intent: a configured keyword, or, with ToAgentEnable on, a close match to a way of asking for a human. */
-export function asksForHuman(keywords: readonly string[], config: RobotConfig, toHumanScore: () => number, input: string): boolean {
-  return matchesToHuman(keywords, input) || (config.toAgentEnable && toHumanScore() >= TO_HUMAN_REACHES);
+export type RobotResponse = { strategy: 'toHuman'; score: number } | RobotReply;
+
+/**
+ * What the robot does with a text (GAP-3): a to-human keyword hands it over; otherwise the answer is decided, and
+ * with ToAgentEnable on a close match to a way of asking for a human hands it over instead, unless the knowledge
+ * answers the text at least as well ("你是真人吗" is chitchat, not a request for a human).
+ */
+export function respond(config: RobotConfig, keywords: readonly string[], rank: (library: KnowledgeLibrary, limit: number) => RankedQuestion[], input: string): RobotResponse {
+  if (matchesToHuman(keywords, input)) return { strategy: 'toHuman', score: 1 };
+  const reply = decideReply(config, rank);
+  if (config.toAgentEnable) {
+    const intent = rank('toHuman', 1)[0]?.score ?? 0;
+    const answered = reply.strategy === 'direct' || reply.strategy === 'chitchat' ? reply.score : 0;
+    if (intent >= TO_HUMAN_REACHES && intent > answered) return { strategy: 'toHuman', score: intent };
+  }
+  return reply;
 }
 
 /** Candidates ranked for a clarification when ClarifyNumber asks for more than one. */
@@ -71,11 +85,16 @@ export function replyBody(config: RobotConfig, r: RobotReply): TimMsgElement[] {
     case 'direct':
     case 'chitchat':
       return answerBody(r.question);
-    case 'clarify':
-      return [custom({
+    case 'clarify': {
+      // Long questions could take the card past what a message may carry: the weakest candidates give way.
+      const card = (n: number) => [custom({
         src: Src.RobotCard, subtype: 'clarify_msg',
-        content: { title: config.clarifyMessage, content: config.clarifyMessage, items: r.candidates.map((q) => ({ content: q.question })) },
+        content: { title: config.clarifyMessage, content: config.clarifyMessage, items: r.candidates.slice(0, n).map((q) => ({ content: q.question })) },
       })];
+      let n = r.candidates.length;
+      while (n > 1 && Buffer.byteLength(JSON.stringify(card(n))) > MAX_BODY_BYTES) n--;
+      return card(n);
+    }
     case 'fallback':
       return [text(config.fallbackMsg)];
   }

@@ -3,7 +3,7 @@
  * through the robot phase, transfer, queue, agent service and its end, keeps the conversation's message
  * sequence, its prompts and timers, and the rating cards it sent.
  */
-import { accountOf, groupOf, knowledgeLanguage, memberOf, prompt, ReceptionMode, robotConfig, type AppModel, type CsAccount, type RobotConfig } from '../protocol/app-model';
+import { accountOf, DEFAULT_ROBOT_ID, groupOf, knowledgeLanguage, memberOf, prompt, ReceptionMode, robotConfig, robotOf, type AppModel, type CsAccount, type RobotConfig } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import { MAX_BODY_BYTES, type ServerFrame, type SessionSummary } from '../protocol/frames';
 import {
@@ -13,7 +13,7 @@ import {
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
 import type { AdminMsg, AssignAnswer, EnqueueRequest, SessionMsg, SessionRoutingMsg } from './messages';
 import { Turn } from './turn';
-import { asksForHuman, decideReply, replyBody, replySource, welcomeCard } from './robot';
+import { replyBody, replySource, respond, welcomeCard, type RobotReply } from './robot';
 import type { ActorDef, ChatGroup, Ctx, KnowledgeLibrary, Recipient, ReplyTo, StoredMessage } from './types';
 import { ASSIGN_HUMAN, BEFORE_CONTACT_USER } from '../protocol/rest/callbacks';
 import { sessionNotifications } from './session-notify';
@@ -160,8 +160,8 @@ export type SessionEvent =
   | { type: 'ChatGroupOpened'; groupId: string; at: number }
   | { type: 'ChatGroupClosed'; groupId: string; at: number }
   | { type: 'LanguageSet'; language: string }
-  /** The robot answered a question: with which strategy, score and question (product.md §4.3; the answer's source). */
-  | { type: 'RobotAnswered'; sessionId: string; seq: number; at: number; question: string; source: ReturnType<typeof replySource> };
+  /** The robot answered the question of message `questionSeq` with message `seq`: strategy, score, question (its source). */
+  | { type: 'RobotAnswered'; sessionId: string; seq: number; questionSeq: number; at: number; source: ReturnType<typeof replySource> };
 
 const RECENT_SENDS = 16;
 const RECENT_SENDS_GROUP = 64;
@@ -404,31 +404,37 @@ function begin(t: T, env: Env, welcome = true): void {
 
 const robotServes = (env: Env): boolean => !env.account.chatbotDisabled && !env.app.callbacks?.thirdPartyBot;
 
-/** The account's robot in the conversation's language: its configuration, and its knowledge ranked against a text. */
-function robot(t: T, env: Env): { language: string; config: RobotConfig; rank(library: KnowledgeLibrary, text: string, limit: number): ReturnType<NonNullable<Ctx['rank']>> } {
+interface RobotHere { robotId: string; language: string; config: RobotConfig; rank(library: KnowledgeLibrary, text: string, limit: number): ReturnType<NonNullable<Ctx['rank']>> }
+
+/** The account's robot (the default one if its robot is gone) in the conversation's language. */
+function robot(t: T, env: Env): RobotHere {
   const language = knowledgeLanguage(env.app, t.state.language);
-  const robotId = env.account.robotId;
+  const robotId = robotOf(env.app, env.account.robotId) ? env.account.robotId : DEFAULT_ROBOT_ID;
   return {
-    language,
+    robotId, language,
     config: robotConfig(env.app, robotId, language),
     rank: (library, text, limit) => env.ctx.rank?.({ app: t.state.app, robotId, language, library, text, limit }) ?? [],
   };
 }
 
-function asksForHumanHere(t: T, env: Env, input: string): boolean {
+/** A user's text in the robot phase (product.md §4.3): a human is asked for, or the robot answers and records why. */
+function robotTurn(t: T, env: Env, question: StoredMessage): void {
+  const input = plainText(question.body as TimMsgElement[]);
   const r = robot(t, env);
-  return asksForHuman(env.app.session.toHumanKeywords, r.config, () => r.rank('toHuman', input, 1)[0]?.score ?? 0, input);
+  const response = respond(r.config, env.app.session.toHumanKeywords, (library, limit) => (input ? r.rank(library, input, limit) : []), input);
+  if (response.strategy === 'toHuman') {
+    requestHuman(t, env);
+    return;
+  }
+  robotAnswers(t, env, r, response, question.seq, input);
 }
 
-/** The robot answers a question of the robot phase (product.md §4.3) and records why; unanswered ones are kept. */
-function robotAnswers(t: T, env: Env, input: string): void {
-  const r = robot(t, env);
-  const reply = decideReply(r.config, (library, limit) => (input ? r.rank(library, input, limit) : []));
+function robotAnswers(t: T, env: Env, r: RobotHere, reply: RobotReply, questionSeq: number, input: string): void {
   robotIdle(t, env);
   const m = system(t, env, replyBody(r.config, reply));
-  t.emit({ type: 'RobotAnswered', sessionId: m.sessionId, seq: m.seq, at: env.ctx.now, question: input, source: replySource(reply) });
+  t.emit({ type: 'RobotAnswered', sessionId: m.sessionId, seq: m.seq, questionSeq, at: env.ctx.now, source: replySource(reply) });
   if (reply.strategy === 'fallback' && input.trim()) {
-    t.do({ t: 'unanswered', app: t.state.app, robotId: env.account.robotId, language: r.language, question: input, sessionId: m.sessionId });
+    t.do({ t: 'unanswered', app: t.state.app, robotId: r.robotId, language: r.language, question: input, sessionId: m.sessionId });
   }
 }
 
@@ -815,8 +821,7 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
       if (env.account.chatbotDisabled) requestHuman(t, env);
       // Self-built AI: the backend answers (send_msg) and decides the handover (transfer_to_human).
       else if (env.app.callbacks?.thirdPartyBot) robotIdle(t, env);
-      else if (asksForHumanHere(t, env, plainText(msg.body))) requestHuman(t, env);
-      else robotAnswers(t, env, plainText(msg.body));
+      else robotTurn(t, env, m);
       break;
     case Phase.Agent: {
       setDeadline(t, 'userReply', undefined);

@@ -26,14 +26,17 @@ export function robotIdOf(ctx: RestContext): string {
   return id;
 }
 
-/** Runs a change to the knowledge and waits until it is stored; its refusals become the documented codes. */
-export async function knowledgeChange<T>(ctx: RestContext, fn: (kb: KnowledgeBase, robotId: string) => T): Promise<T> {
+/**
+ * Runs a change to the knowledge and waits until it is stored; its refusals become the documented codes (`codes`
+ * translates them for an endpoint whose page lists fewer).
+ */
+export async function knowledgeChange<T>(ctx: RestContext, fn: (kb: KnowledgeBase, robotId: string) => T, codes: Readonly<Record<number, number>> = {}): Promise<T> {
   const robotId = robotIdOf(ctx);
   let out: T;
   try {
     out = fn(ctx.deps.knowledge, robotId);
   } catch (err) {
-    if (err instanceof KnowledgeError) throw new RestError(err.code, err.message);
+    if (err instanceof KnowledgeError) throw new RestError(codes[err.code] ?? err.code, err.message);
     throw err;
   }
   await ctx.deps.store.commit();

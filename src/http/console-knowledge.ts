@@ -3,6 +3,8 @@
  * the chitchat library, and QA optimisation (product.md §4.7). See protocol/rest/knowledge.ts for the fields this
  * server adds (RobotId, Environment).
  */
+import { answerBody, AnswerType } from '../../actors/robot';
+import { MAX_BODY_BYTES } from '../../protocol/frames';
 import { ok } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/knowledge';
 import { clusterQuestions } from '../knowledge/clusters';
@@ -23,10 +25,14 @@ const writeEnvs = (ctx: RestContext): Environment[] => (ctx.body.Environment ===
 const readEnv = (ctx: RestContext): Environment => (ctx.body.Environment === 'test' ? 'test' : 'production');
 
 const bad = (info: string): KnowledgeError => new KnowledgeError(KnowledgeCode.BadParameter, info);
+/** The add pages list only -7, -14 and -20: an unknown category or parent is an illegal parameter there. */
+const addCodes = { [KnowledgeCode.ResourceInvalid]: KnowledgeCode.BadParameter };
 
+/** An answer goes out as one message: at most 10,000 bytes, and its message (escaped, as rich text) within 12 KB. */
 function checkAnswer(answer: string | undefined): void {
-  if (answer !== undefined && Buffer.byteLength(answer) > schema.KnowledgeLimits.answerBytes) {
-    throw new RestError(KnowledgeCode.BadParameter, `Answer exceeds ${schema.KnowledgeLimits.answerBytes} bytes`);
+  if (answer === undefined) return;
+  if (Buffer.byteLength(answer) > schema.KnowledgeLimits.answerBytes || Buffer.byteLength(JSON.stringify(answerBody({ answer, answerType: AnswerType.RichText }))) > MAX_BODY_BYTES) {
+    throw new RestError(KnowledgeCode.BadParameter, `Answer exceeds ${schema.KnowledgeLimits.answerBytes} bytes, or its message 12 KB`);
   }
 }
 
@@ -100,7 +106,7 @@ function libraryEndpoints(library: Library): Endpoint[] {
     }),
 
     consoleEndpoint(`add_${name}_category`, schema.addCategory, async (ctx) => {
-      const id = await change(ctx, (kb, robotId) => kb.addCategory(ctx.app.sdkAppId, robotId, writeEnvs(ctx), library, ctx.body.Title as string, (ctx.body.ParentId as number | undefined) ?? 0));
+      const id = await change(ctx, (kb, robotId) => kb.addCategory(ctx.app.sdkAppId, robotId, writeEnvs(ctx), library, ctx.body.Title as string, (ctx.body.ParentId as number | undefined) ?? 0), addCodes);
       return ok({ CategoryId: id });
     }),
 
@@ -161,7 +167,7 @@ async function addQuestion(ctx: RestContext, library: Library, similar: string[]
     return kb.addQuestion(ctx.app.sdkAppId, robotId, writeEnvs(ctx), {
       library, categoryId: b.CategoryId, question: b.Question, similar: all, answer: b.Answer, answerType: b.AnswerType ?? 0, language: tag,
     }, ctx.now);
-  });
+  }, addCodes);
 }
 
 export const consoleKnowledgeEndpoints: Endpoint[] = [
@@ -197,10 +203,9 @@ export const consoleKnowledgeEndpoints: Endpoint[] = [
     if (b.StandardQuestionId !== undefined) {
       if (b.CategoryId !== undefined || b.Question !== undefined || b.Answer !== undefined) throw new RestError(KnowledgeCode.BadParameter, 'give StandardQuestionId, or CategoryId, Question and Answer for a new FAQ');
       await change(ctx, (kb, robotId) => {
-        const q = kb.question(ctx.app.sdkAppId, robotId, readEnv(ctx), 'faq', b.StandardQuestionId!);
-        if (!q) throw new KnowledgeError(KnowledgeCode.ResourceInvalid, `no faq question ${b.StandardQuestionId}`);
-        const similar = [...new Set([...q.similar, ...b.Questions])].filter((s) => s !== q.question).slice(0, schema.KnowledgeLimits.similar);
-        kb.updateQuestion(ctx.app.sdkAppId, robotId, writeEnvs(ctx), 'faq', q.id, { similar }, ctx.now);
+        kb.updateQuestion(ctx.app.sdkAppId, robotId, writeEnvs(ctx), 'faq', b.StandardQuestionId!, (q) => ({
+          similar: [...new Set([...q.similar, ...b.Questions])].filter((s) => s !== q.question).slice(0, schema.KnowledgeLimits.similar),
+        }), ctx.now);
       });
       return ok({ StandardQuestionId: b.StandardQuestionId });
     }

@@ -5,7 +5,7 @@
  * otherwise an edit sets both environments (the console's set-and-publish) and a read shows production.
  */
 import { randomBytes } from 'node:crypto';
-import { asksForHuman, decideReply, replyBody, replySource } from '../../actors/robot';
+import { replyBody, replySource, respond } from '../../actors/robot';
 import type { KnowledgeLibrary } from '../../actors/types';
 import {
   DEFAULT_ROBOT_ID, defaultRobotConfig, languagesOf, MAX_LANGUAGES, robotConfig, robotOf, type AppModel, type Robot,
@@ -129,10 +129,8 @@ export const consoleRobotEndpoints: Endpoint[] = [
     const config = robotConfig(ctx.app, robotId, tag, true);
     const rank = (library: KnowledgeLibrary, limit: number) => ctx.deps.knowledge.rank({ app: ctx.app.sdkAppId, robotId, language: tag, library, text: input, limit, test: true });
     const candidates = rank('faq', TEST_CANDIDATES).map((q) => ({ StandardQuestionId: q.id, StandardQuestion: q.question, Matched: q.matched, Score: round(q.score) }));
-    if (asksForHuman(ctx.app.session.toHumanKeywords, config, () => rank('toHuman', 1)[0]?.score ?? 0, input)) {
-      return ok({ Strategy: 'toHuman', Score: 0, MsgBody: [], Source: {}, Candidates: candidates });
-    }
-    const reply = decideReply(config, rank);
+    const reply = respond(config, ctx.app.session.toHumanKeywords, rank, input);
+    if (reply.strategy === 'toHuman') return ok({ Strategy: 'toHuman', Score: round(reply.score), MsgBody: [], Source: {}, Candidates: candidates });
     const src = replySource(reply);
     return ok({
       Strategy: reply.strategy, Score: round(reply.score), MsgBody: replyBody(config, reply),

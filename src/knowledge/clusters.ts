@@ -1,7 +1,8 @@
 /**
  * QA optimisation (product.md §4.7): unanswered questions grouped by similarity. Equal questions (after
  * normalisation) count together; the most asked one founds a group, and every other joins the most similar group
- * whose founder it resembles enough, or founds its own.
+ * whose founder it resembles enough, or founds its own. Only groups sharing a feature with a question are compared
+ * with it, and the most asked `MAX_PHRASINGS` phrasings are grouped, so a busy month stays a quick call.
  */
 import { features, normalize, weightOf, type Features } from './features';
 
@@ -9,6 +10,7 @@ export interface Cluster { center: string; count: number; questions: { question:
 
 /** Cosine similarity from which a question joins a group. */
 const JOIN_AT = 0.5;
+export const MAX_PHRASINGS = 5000;
 
 export function clusterQuestions(questions: readonly string[]): Cluster[] {
   const counted = new Map<string, { question: string; count: number }>();
@@ -20,22 +22,30 @@ export function clusterQuestions(questions: readonly string[]): Cluster[] {
     else counted.set(key, { question: q.trim(), count: 1 });
   }
   // Map order is first-asked order: the sort keeps it among equal counts.
-  const phrases = [...counted.values()].sort((a, b) => b.count - a.count);
+  const phrases = [...counted.values()].sort((a, b) => b.count - a.count).slice(0, MAX_PHRASINGS);
   const vectors = tfidf(phrases.map((p) => features(p.question)));
   const clusters: (Cluster & { vector: Map<string, number> })[] = [];
+  const byFeature = new Map<string, number[]>();
   phrases.forEach((p, i) => {
     let best: (typeof clusters)[number] | undefined;
     let bestScore = JOIN_AT;
-    for (const c of clusters) {
-      const s = cosine(vectors[i], c.vector);
-      if (s >= bestScore) { best = c; bestScore = s; }
+    const candidates = new Set<number>();
+    for (const k of vectors[i].keys()) for (const c of byFeature.get(k) ?? []) candidates.add(c);
+    for (const c of [...candidates].sort((a, b) => a - b)) {
+      const s = cosine(vectors[i], clusters[c].vector);
+      if (s >= bestScore) { best = clusters[c]; bestScore = s; }
     }
     if (best) {
       best.count += p.count;
       best.questions.push(p);
-    } else {
-      clusters.push({ center: p.question, count: p.count, questions: [p], vector: vectors[i] });
+      return;
     }
+    for (const k of vectors[i].keys()) {
+      const list = byFeature.get(k);
+      if (list) list.push(clusters.length);
+      else byFeature.set(k, [clusters.length]);
+    }
+    clusters.push({ center: p.question, count: p.count, questions: [p], vector: vectors[i] });
   });
   return clusters.sort((a, b) => b.count - a.count).map(({ center, count, questions: qs }) => ({ center, count, questions: qs }));
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Database } from 'lmdb';
 import type { KnowledgeLibrary, RankedQuestion, RankRequest } from '../../actors/types';
 import type { Store } from '../store/store';
-import type { Features } from './features';
+import { features, type Features } from './features';
 import { Matcher } from './matcher';
 import { presetCategories, presetChitchat, toHumanPhrases } from './presets';
 
@@ -37,6 +37,7 @@ export interface Question {
   updatedAt: number;
 }
 export interface PublishRecord { version: string; note: string; publishedAt: number }
+export type QuestionPatch = Partial<Pick<Question, 'question' | 'similar' | 'answer' | 'answerType' | 'categoryId' | 'status'>>;
 export interface Unanswered { question: string; language: string; sessionId: string; at: number }
 
 /** The refusals of the knowledge-base endpoints (rest-api.md §2.4–2.21). */
@@ -49,20 +50,24 @@ export const KnowledgeCode = { BadParameter: -7, ResourceInvalid: -50003, Preset
 
 interface Library_ { categories: Map<number, Category>; questions: Map<string, Question> }
 type Env_ = Record<Library, Library_>;
-interface Loaded { envs: Record<Environment, Env_>; versions: PublishRecord[] }
+/** `stored`: the robot has rows (a robot never loaded with `load` has no presets). */
+interface Loaded { envs: Record<Environment, Env_>; versions: PublishRecord[]; stored: boolean }
 
 type KbKey = [number, string, string, string, number | string];
 
-/** Texts whose features are kept between rebuilds. */
-const FEATURE_CACHE_LIMIT = 200_000;
+/** Questions changed since an index was built, past which it is rebuilt: at least this many, or this share of it. */
+const MIN_DELTA = 50;
+const DELTA_SHARE = 0.02;
+
+interface Index { main: Matcher; delta?: Matcher; changed: Set<string>; deltaStale: boolean }
 
 export class KnowledgeBase {
   private readonly rows: Database<unknown, KbKey>;
   private readonly unansweredRows: Database<Unanswered, [number, string, number, number]>;
   private readonly loaded = new Map<string, Loaded>();
-  private readonly matchers = new Map<string, Matcher>();
-  private readonly featureCache = new Map<string, Features>();
+  private readonly indexes = new Map<string, Index>();
   private toHuman?: Matcher;
+  private lastQuery?: { text: string; features: Features };
   private unansweredSeq = 0;
   /** The last category id handed out per app (the stored one is read from committed data only). */
   private readonly issued = new Map<number, number>();
@@ -76,10 +81,12 @@ export class KnowledgeBase {
 
   /**
    * Loads a robot's knowledge, creating a new robot's presets; the caller commits. The server loads every robot at
-   * start, so ids shown once are the ids kept.
+   * start and each robot added, so presets are written once, with a commit, and ids shown are the ids kept.
    */
   load(app: number, robotId: string): void {
-    this.robot(app, robotId);
+    if (this.robot(app, robotId).stored) return;
+    this.seed(app, robotId);
+    this.robot(app, robotId).stored = true;
   }
 
   // ── reading ────────────────────────────────────────────────────────────────────────────────────
@@ -108,27 +115,43 @@ export class KnowledgeBase {
     return this.robot(app, robotId).versions;
   }
 
-  /** The robot's knowledge ranked against a question; only enabled questions of the language answer. */
+  /**
+   * The robot's knowledge ranked against a question; only enabled questions of the language answer. A library's
+   * index is built once; questions changed since are left out of it and ranked by a small index of their own, with
+   * the same weights, until enough have changed to rebuild (a rebuild of a large library takes a second).
+   */
   rank(r: RankRequest): RankedQuestion[] {
+    const query = this.queryFeatures(r.text);
     if (r.library === 'toHuman') {
-      this.toHuman ??= new Matcher(toHumanPhrases.map((text) => ({ questionId: 'toHuman', text })), this.featureCache);
-      return this.toHuman.rank(r.text, 1).map((m) => ({ id: m.questionId, question: m.matched, answer: '', answerType: 0, score: m.score, matched: m.matched }));
+      this.toHuman ??= new Matcher(toHumanPhrases.map((text) => ({ questionId: 'toHuman', text })));
+      return this.toHuman.rankFeatures(query, 1).map((m) => ({ id: m.questionId, question: m.matched, answer: '', answerType: 0, score: m.score, matched: m.matched }));
     }
     const env: Environment = r.test ? 'test' : 'production';
     const lib = this.lib(r.app, r.robotId, env, r.library);
+    const answers = (q: Question): boolean => q.status === QuestionStatus.Enabled && q.language === r.language;
+    const docs = (qs: Iterable<Question>) => [...qs].filter(answers).flatMap((q) => [q.question, ...q.similar].map((text) => ({ questionId: q.id, text })));
     const key = `${r.app}|${r.robotId}|${env}|${r.library}|${r.language}`;
-    let m = this.matchers.get(key);
-    if (!m) {
-      if (this.featureCache.size > FEATURE_CACHE_LIMIT) this.featureCache.clear();
-      const docs = [...lib.questions.values()]
-        .filter((q) => q.status === QuestionStatus.Enabled && q.language === r.language)
-        .flatMap((q) => [q.question, ...q.similar].map((text) => ({ questionId: q.id, text })));
-      this.matchers.set(key, (m = new Matcher(docs, this.featureCache)));
+    let idx = this.indexes.get(key);
+    if (!idx || idx.changed.size > Math.max(MIN_DELTA, idx.main.questions * DELTA_SHARE)) {
+      this.indexes.set(key, (idx = { main: new Matcher(docs(lib.questions.values())), changed: new Set(), deltaStale: false }));
     }
-    return m.rank(r.text, r.limit).flatMap((hit) => {
+    if (idx.deltaStale) {
+      const changed = [...idx.changed].flatMap((id) => lib.questions.get(id) ?? []);
+      idx.delta = changed.length > 0 ? new Matcher(docs(changed), idx.main) : undefined;
+      idx.deltaStale = false;
+    }
+    const hits = idx.main.rankFeatures(query, r.limit, idx.changed);
+    if (idx.delta) hits.push(...idx.delta.rankFeatures(query, r.limit));
+    return hits.sort((a, b) => b.score - a.score).slice(0, r.limit).flatMap((hit) => {
       const q = lib.questions.get(hit.questionId);
       return q ? [{ id: q.id, question: q.question, answer: q.answer, answerType: q.answerType, score: hit.score, matched: hit.matched }] : [];
     });
+  }
+
+  /** A robot turn ranks one text against several libraries: its features are worked out once. */
+  private queryFeatures(text: string): Features {
+    if (this.lastQuery?.text !== text) this.lastQuery = { text, features: features(text) };
+    return this.lastQuery.features;
   }
 
   // ── writing ────────────────────────────────────────────────────────────────────────────────────
@@ -140,10 +163,9 @@ export class KnowledgeBase {
   }
 
   updateCategory(app: number, robotId: string, envs: readonly Environment[], library: Library, id: number, title: string): void {
-    for (const env of envs) {
-      const c = this.existingCategory(app, robotId, env, library, id);
-      this.putCategory(app, robotId, env, { ...c, title });
-    }
+    // Every environment written must have it before any changes.
+    const found = envs.map((env) => [env, this.existingCategory(app, robotId, env, library, id)] as const);
+    for (const [env, c] of found) this.putCategory(app, robotId, env, { ...c, title });
   }
 
   /** Deletes a category with its sub-categories and all their questions; preset categories stay. */
@@ -160,7 +182,6 @@ export class KnowledgeBase {
         lib.categories.delete(cid);
         this.store.write(() => this.rows.removeSync([app, robotId, env, `${library}:c`, cid]));
       }
-      this.changed(app, robotId, env);
     }
   }
 
@@ -171,11 +192,14 @@ export class KnowledgeBase {
     return id;
   }
 
-  /** Changes fields of a question in every environment that has it; production (when written) must have it. */
-  updateQuestion(app: number, robotId: string, envs: readonly Environment[], library: Library, id: string, patch: Partial<Pick<Question, 'question' | 'similar' | 'answer' | 'answerType' | 'categoryId' | 'status'>>, now: number): void {
-    const targets = this.targets(app, robotId, envs, library, id);
-    if (patch.categoryId !== undefined) for (const [env] of targets) this.existingCategory(app, robotId, env, library, patch.categoryId);
-    for (const [env, q] of targets) this.putQuestion(app, robotId, env, { ...q, ...patch, updatedAt: now });
+  /**
+   * Changes fields of a question in every environment that has it; production (when written) must have it. A
+   * function patch is worked out from each environment's own copy (so test's unpublished edits stay).
+   */
+  updateQuestion(app: number, robotId: string, envs: readonly Environment[], library: Library, id: string, patch: QuestionPatch | ((q: Question) => QuestionPatch), now: number): void {
+    const targets = this.targets(app, robotId, envs, library, id).map(([env, q]) => [env, q, typeof patch === 'function' ? patch(q) : patch] as const);
+    for (const [env, , p] of targets) if (p.categoryId !== undefined) this.existingCategory(app, robotId, env, library, p.categoryId);
+    for (const [env, q, p] of targets) this.putQuestion(app, robotId, env, { ...q, ...p, updatedAt: now });
   }
 
   deleteQuestion(app: number, robotId: string, envs: readonly Environment[], library: Library, id: string): void {
@@ -194,9 +218,12 @@ export class KnowledgeBase {
       for (const c of r.envs.test[library].categories.values()) this.putCategory(app, robotId, 'production', c);
       for (const q of r.envs.test[library].questions.values()) this.putQuestion(app, robotId, 'production', q);
     }
+    // Production is replaced as a whole: its indexes are built anew.
+    for (const k of [...this.indexes.keys()]) if (k.startsWith(`${app}|${robotId}|production|`)) this.indexes.delete(k);
     const record: PublishRecord = { version: versionOf(now, timeZone), note, publishedAt: now };
     r.versions.push(record);
-    this.store.write(() => this.rows.putSync([app, robotId, 'versions', 'v', now], record));
+    // Keyed by the version (unique by its random digits); loading sorts by time.
+    this.store.write(() => this.rows.putSync([app, robotId, 'versions', 'v', record.version], record));
     return record;
   }
 
@@ -222,7 +249,7 @@ export class KnowledgeBase {
     let r = this.loaded.get(key);
     if (r) return r;
     const empty = (): Env_ => ({ faq: { categories: new Map(), questions: new Map() }, chitchat: { categories: new Map(), questions: new Map() } });
-    r = { envs: { test: empty(), production: empty() }, versions: [] };
+    r = { envs: { test: empty(), production: empty() }, versions: [], stored: false };
     this.loaded.set(key, r);
     let any = false;
     for (const { key: k, value } of this.rows.getRange({ start: [app, robotId], end: [app, robotId, '\uffff'] })) {
@@ -234,7 +261,8 @@ export class KnowledgeBase {
       if (what === 'c') lib.categories.set((value as Category).id, value as Category);
       else lib.questions.set((value as Question).id, value as Question);
     }
-    if (!any) this.seed(app, robotId);
+    r.versions.sort((a, b) => a.publishedAt - b.publishedAt);
+    r.stored = any;
     return r;
   }
 
@@ -299,18 +327,23 @@ export class KnowledgeBase {
   private putQuestion(app: number, robotId: string, env: Environment, q: Question): void {
     this.lib(app, robotId, env, q.library).questions.set(q.id, q);
     this.store.write(() => this.rows.putSync([app, robotId, env, `${q.library}:q`, q.id], q));
-    this.changed(app, robotId, env);
+    this.changed(app, robotId, env, q);
   }
 
   private removeQuestion(app: number, robotId: string, env: Environment, q: Question): void {
     this.lib(app, robotId, env, q.library).questions.delete(q.id);
     this.store.write(() => this.rows.removeSync([app, robotId, env, `${q.library}:q`, q.id]));
-    this.changed(app, robotId, env);
+    this.changed(app, robotId, env, q);
   }
 
-  private changed(app: number, robotId: string, env: Environment): void {
-    const prefix = `${app}|${robotId}|${env}|`;
-    for (const k of [...this.matchers.keys()]) if (k.startsWith(prefix)) this.matchers.delete(k);
+  /** The library's indexes (every language: a question may have moved between them) rank this question anew. */
+  private changed(app: number, robotId: string, env: Environment, q: Question): void {
+    const prefix = `${app}|${robotId}|${env}|${q.library}|`;
+    for (const [k, idx] of this.indexes) {
+      if (!k.startsWith(prefix)) continue;
+      idx.changed.add(q.id);
+      idx.deltaStale = true;
+    }
   }
 }
 

@@ -9,6 +9,9 @@ import { features, weightOf, type Features } from './features';
 export interface MatchDoc { questionId: string; text: string }
 export interface Match { questionId: string; score: number; matched: string }
 
+/** Weights are kept in single precision: a similarity this close to 1 is an identical text. */
+const SAME = 1 - 1e-6;
+
 interface Postings { docs: Int32Array; w: Float32Array; idf: number }
 
 export class Matcher {
@@ -24,18 +27,21 @@ export class Matcher {
   private readonly bestDoc: Int32Array;
   private readonly touchedQ: Int32Array;
 
-  /** `cache` keeps the features of texts across rebuilds (segmentation is the costly part). */
-  constructor(phrasings: readonly MatchDoc[], cache: Map<string, Features> = new Map()) {
+  /**
+   * `idfFrom`: weigh features as another matcher does, so that scores of the two compare (a small matcher of
+   * questions changed since a large one was built ranks next to it).
+   */
+  constructor(phrasings: readonly MatchDoc[], private readonly idfFrom?: Matcher) {
     const docs = withCombined(phrasings);
-    const feats = docs.map((d) => {
-      let f = cache.get(d.text);
-      if (!f) cache.set(d.text, (f = features(d.text)));
-      return f;
-    });
-    const df = new Map<string, number>();
-    for (const f of feats) for (const k of f.keys()) df.set(k, (df.get(k) ?? 0) + 1);
+    const feats = docs.map((d) => features(d.text));
     const idf = new Map<string, number>();
-    for (const [k, c] of df) idf.set(k, Math.log(1 + docs.length / c));
+    if (idfFrom) {
+      for (const f of feats) for (const k of f.keys()) idf.set(k, idfFrom.idfOf(k));
+    } else {
+      const df = new Map<string, number>();
+      for (const f of feats) for (const k of f.keys()) df.set(k, (df.get(k) ?? 0) + 1);
+      for (const [k, c] of df) idf.set(k, Math.log(1 + docs.length / c));
+    }
     const lists = new Map<string, { docs: number[]; w: number[] }>();
     const questionIndex = new Map<string, number>();
     const docQuestion: number[] = [];
@@ -77,17 +83,32 @@ export class Matcher {
     return this.docText.length;
   }
 
+  get questions(): number {
+    return this.questionIds.length;
+  }
+
+  /** A feature's weight here; one no document has weighs as the rarest (unknown words lower a score). */
+  idfOf(feature: string): number {
+    if (this.idfFrom) return this.idfFrom.idfOf(feature);
+    return this.postings.get(feature)?.idf ?? Math.log(1 + this.docText.length);
+  }
+
   /** The best `limit` standard questions for `text`, best first (ties: the earlier question). */
   rank(text: string, limit: number): Match[] {
+    return this.rankFeatures(features(text), limit);
+  }
+
+  /** `rank` for a question already turned into features; questions in `exclude` are left out. */
+  rankFeatures(query: Features, limit: number, exclude?: ReadonlySet<string>): Match[] {
     const n = this.docText.length;
     if (n === 0 || limit <= 0) return [];
     const { acc, touched, best, bestDoc, touchedQ, docQuestion } = this;
     let qsq = 0;
     let nt = 0;
-    for (const [k, tf] of features(text)) {
+    for (const [k, tf] of query) {
       const p = this.postings.get(k);
-      // A feature no document has still counts in the query's length: unknown words lower the score.
-      const w = (1 + Math.log(tf)) * (p?.idf ?? Math.log(1 + n)) * weightOf(k);
+      const idf = this.idfFrom ? this.idfFrom.idfOf(k) : p?.idf ?? Math.log(1 + n);
+      const w = (1 + Math.log(tf)) * idf * weightOf(k);
       qsq += w * w;
       if (!p) continue;
       const docs = p.docs;
@@ -115,12 +136,13 @@ export class Matcher {
     for (let i = 0; i < nq; i++) {
       const q = touchedQ[i];
       if (top.length === limit && !before(q, top[top.length - 1])) continue;
+      if (exclude?.has(this.questionIds[q])) continue;
       let at = top.length;
       while (at > 0 && before(q, top[at - 1])) at--;
       top.splice(at, 0, q);
       if (top.length > limit) top.pop();
     }
-    const out = top.map((q) => ({ questionId: this.questionIds[q], score: calibrate(Math.min(1, best[q])), matched: this.docText[bestDoc[q]] }));
+    const out = top.map((q) => ({ questionId: this.questionIds[q], score: calibrate(best[q] > SAME ? 1 : best[q]), matched: this.docText[bestDoc[q]] }));
     for (let i = 0; i < nq; i++) best[touchedQ[i]] = 0;
     return out;
   }

@@ -52,7 +52,7 @@ t.test('categories: presets, two levels, rename, delete with questions; preset o
   await pause();
   t.match(await call(s, 'add_faq_category', { ParentId: child, Title: 'third level' }), { ErrorCode: -7 }, 'two levels at most');
   await pause();
-  t.match(await call(s, 'add_faq_category', { ParentId: 99999999, Title: 'x' }), { ErrorCode: -50003 });
+  t.match(await call(s, 'add_faq_category', { ParentId: 99999999, Title: 'x' }), { ErrorCode: -7 }, 'the add pages list -7 only');
   await pause();
   t.match(await call(s, 'add_faq_category', { Title: '' }), { ErrorCode: -7 });
   t.same(await call(s, 'update_faq_category', { CategoryId: child, Title: '问答库分类更新' }), { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' });
@@ -115,7 +115,9 @@ t.test('FAQ questions: add, list with filters and counts, update, similar questi
   await pause();
   t.match(await call(s, 'add_faq', { CategoryId: cat, Question: 'x', Answer: 'y', LanguageTag: 'en' }), { ErrorCode: -50051 }, 'a language not added');
   await pause();
-  t.match(await call(s, 'add_faq', { CategoryId: 424242, Question: 'x', Answer: 'y' }), { ErrorCode: -50003 });
+  t.match(await call(s, 'add_faq', { CategoryId: 424242, Question: 'x', Answer: 'y' }), { ErrorCode: -7 });
+  await pause();
+  t.match(await call(s, 'add_faq', { CategoryId: cat, Question: 'x', Answer: '"\n'.repeat(3000) }), { ErrorCode: -7 }, 'an answer whose message would pass 12 KB');
   const all = ((await call(s, 'desc_faq_category', {})).List as { MenuType: number; CategoryId: number }[]).find((c) => c.MenuType === 1)!;
   await pause();
   t.match(await call(s, 'add_faq', { CategoryId: all.CategoryId, Question: 'x', Answer: 'y' }), { ErrorCode: -7 }, '"all categories" holds no questions');

@@ -1,8 +1,9 @@
 /** The Q&A robot's decision order and thresholds (product.md §4.3), the matcher, and the clustering of QA optimisation. */
 import t from 'tap';
-import { decideReply, replyBody, welcomeCard, type RobotReply } from '../../actors/robot';
+import { decideReply, replyBody, respond, welcomeCard, type RobotReply } from '../../actors/robot';
 import type { KnowledgeLibrary, RankedQuestion } from '../../actors/types';
 import { defaultRobotConfig, type RobotConfig } from '../../protocol/app-model';
+import { MAX_BODY_BYTES } from '../../protocol/frames';
 import { deskPayload } from '../../protocol/im';
 import { clusterQuestions } from '../../src/knowledge/clusters';
 import { Matcher } from '../../src/knowledge/matcher';
@@ -91,4 +92,23 @@ t.test('clustering: the same questions count together, similar ones group, diffe
   t.ok(clusters.some((c) => c.count === 2 && /gift/i.test(c.center)), 'case and punctuation do not split a group');
   t.ok(clusters.some((c) => c.center === '今天天气怎么样' && c.count === 1));
   t.equal(clusters.reduce((n, c) => n + c.count, 0), 7, 'every question counted once');
+});
+
+t.test('to-human: a keyword always; intent (ToAgentEnable) only when the knowledge does not answer as well', async (t) => {
+  const ranks = (faq: number, chat: number, human: number) => (library: KnowledgeLibrary) => [q(library, library === 'faq' ? faq : library === 'chitchat' ? chat : human)];
+  const keywords = ['人工'];
+  t.match(respond(config(), keywords, ranks(1, 1, 0), '转人工'), { strategy: 'toHuman' }, 'a keyword beats even an exact answer');
+  t.match(respond(config(), keywords, ranks(0.3, 0.2, 0.9), '我想和真人聊'), { strategy: 'toHuman', score: 0.9 });
+  t.match(respond(config(), keywords, ranks(0.3, 1, 0.9), '你是真人吗'), { strategy: 'chitchat' }, 'chitchat that answers better wins');
+  t.match(respond(config(), keywords, ranks(0.3, 0.2, 0.84), 'x'), { strategy: 'fallback' }, 'under 0.85 is no intent');
+  t.match(respond(config({ toAgentEnable: false }), keywords, ranks(0.3, 0.2, 1), 'x'), { strategy: 'fallback' }, 'intent recognition off');
+});
+
+t.test('a clarification card stays within a message: the weakest candidates give way', async (t) => {
+  const long = (id: string, score: number): RankedQuestion => ({ ...q(id, score), question: '问'.repeat(500) });
+  const r = decide(config({ clarifyNumber: 10 }), Array.from({ length: 10 }, (_, i) => long(`c${i}`, 0.79 - i * 0.01)));
+  const body = replyBody(config(), r);
+  t.ok(Buffer.byteLength(JSON.stringify(body)) <= MAX_BODY_BYTES, 'within 12 KB');
+  const items = (deskPayload(body as never) as unknown as { content: { items: unknown[] } }).content.items;
+  t.ok(items.length >= 1 && items.length < 10, `${items.length} of 10 kept`);
 });

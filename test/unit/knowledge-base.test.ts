@@ -1,0 +1,77 @@
+/** The knowledge base on a real store: indexes kept right across changes, environments, presets, publishing. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { KnowledgeBase, type Library } from '../../src/knowledge/knowledge-base';
+import { Store } from '../../src/store/store';
+
+const APP = 1400000001;
+const ROBOT = '@RBT#DeskDefaultRobot';
+
+async function fresh(t: { teardown(fn: () => unknown): void }): Promise<{ store: Store; kb: KnowledgeBase; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-kb-'));
+  const store = new Store(dir, 'none');
+  const kb = new KnowledgeBase(store);
+  kb.load(APP, ROBOT);
+  await store.commit();
+  t.teardown(() => store.close());
+  return { store, kb, dir };
+}
+
+const both = ['test', 'production'] as const;
+const rank = (kb: KnowledgeBase, text: string, library: Library = 'faq', test = false) =>
+  kb.rank({ app: APP, robotId: ROBOT, language: '', library, text, limit: 3, test });
+
+t.test('changes after the index was built are ranked at once: added, edited, disabled, deleted, moved language', async (t) => {
+  const { kb } = await fresh(t);
+  const cat = kb.addCategory(APP, ROBOT, both, 'faq', '订单', 0);
+  const ids = ['怎么申请退货', '退款多久到账', '怎么修改收货地址', '发票怎么开'].map((question, i) =>
+    kb.addQuestion(APP, ROBOT, both, { library: 'faq', categoryId: cat, question, similar: [], answer: `a${i}`, answerType: 0, language: '' }, 1));
+  t.equal(rank(kb, '怎么申请退货')[0].id, ids[0], 'built');
+  const added = kb.addQuestion(APP, ROBOT, both, { library: 'faq', categoryId: cat, question: '支持货到付款吗', similar: [], answer: 'cod', answerType: 0, language: '' }, 2);
+  t.match(rank(kb, '支持货到付款吗')[0], { id: added, score: 1 }, 'a question added since');
+  kb.updateQuestion(APP, ROBOT, both, 'faq', ids[1], { question: '退款什么时候到' }, 3);
+  t.match(rank(kb, '退款什么时候到')[0], { id: ids[1], score: 1 }, 'an edited question under its new text');
+  t.notOk(rank(kb, '退款多久到账').some((r) => r.score === 1), 'not under its old one');
+  kb.updateQuestion(APP, ROBOT, both, 'faq', ids[2], { status: 5 }, 4);
+  t.notOk(rank(kb, '怎么修改收货地址').some((r) => r.id === ids[2]), 'a disabled question does not answer');
+  kb.deleteQuestion(APP, ROBOT, both, 'faq', ids[3]);
+  t.notOk(rank(kb, '发票怎么开').some((r) => r.id === ids[3]), 'a deleted one neither');
+  kb.updateQuestion(APP, ROBOT, both, 'faq', ids[0], { status: 4, answer: 'new answer' }, 5);
+  t.match(rank(kb, '怎么申请退货')[0], { id: ids[0], answer: 'new answer' });
+  // Many changes: the index is rebuilt, still right.
+  for (let i = 0; i < 60; i++) kb.addQuestion(APP, ROBOT, both, { library: 'faq', categoryId: cat, question: `商品${i}号怎么保养`, similar: [], answer: `care ${i}`, answerType: 0, language: '' }, 6);
+  t.match(rank(kb, '商品42号怎么保养')[0], { answer: 'care 42', score: 1 });
+  t.match(rank(kb, '支持货到付款吗')[0], { id: added });
+});
+
+t.test('environments: a test edit leaves production alone until published; updates keep each copy\'s own edits', async (t) => {
+  const { kb, store, dir } = await fresh(t);
+  const cat = kb.addCategory(APP, ROBOT, both, 'faq', '订单', 0);
+  const id = kb.addQuestion(APP, ROBOT, both, { library: 'faq', categoryId: cat, question: '怎么退货', similar: [], answer: 'x', answerType: 0, language: '' }, 1);
+  kb.updateQuestion(APP, ROBOT, ['test'], 'faq', id, { similar: ['七天无理由能退吗'] }, 2);
+  kb.updateQuestion(APP, ROBOT, both, 'faq', id, (q) => ({ similar: [...q.similar, '退货流程'] }), 3);
+  t.same(kb.question(APP, ROBOT, 'test', 'faq', id)!.similar, ['七天无理由能退吗', '退货流程'], 'test keeps its unpublished similar question');
+  t.same(kb.question(APP, ROBOT, 'production', 'faq', id)!.similar, ['退货流程']);
+  const testOnly = kb.addCategory(APP, ROBOT, ['test'], 'faq', '仅测试', 0);
+  t.throws(() => kb.updateCategory(APP, ROBOT, both, 'faq', testOnly, '改名'), { code: -50003 });
+  t.equal(kb.category(APP, ROBOT, 'test', 'faq', testOnly)!.title, '仅测试', 'a refused rename changes nothing');
+  t.ok(kb.unpublished(APP, ROBOT));
+  t.equal(rank(kb, '七天无理由能退吗', 'faq', true)[0].score, 1, 'test answers with its edit');
+  t.not(rank(kb, '七天无理由能退吗')[0]?.score, 1, 'production does not');
+  const v1 = kb.publish(APP, ROBOT, 'one', 1000, 'Asia/Shanghai');
+  const v2 = kb.publish(APP, ROBOT, 'two', 1000, 'Asia/Shanghai');
+  t.notOk(kb.unpublished(APP, ROBOT));
+  t.equal(rank(kb, '七天无理由能退吗')[0].score, 1, 'published');
+  await store.close();
+
+  const again = new Store(dir, 'none');
+  t.teardown(() => again.close());
+  const reloaded = new KnowledgeBase(again);
+  t.same(reloaded.versions(APP, ROBOT).map((v) => v.version).sort(), [v1.version, v2.version].sort(), 'two publishes in one millisecond both kept');
+  t.same(reloaded.question(APP, ROBOT, 'production', 'faq', id)!.similar, ['七天无理由能退吗', '退货流程']);
+  t.ok(reloaded.categories(APP, ROBOT, 'production', 'chitchat').some((c) => c.title === '系统预设分类'), 'presets stored once');
+  reloaded.load(APP, ROBOT);
+  t.equal(reloaded.categories(APP, ROBOT, 'production', 'chitchat').filter((c) => c.title === '系统预设分类').length, 1, 'and not created again');
+});
