@@ -278,3 +278,21 @@ t.test('QA optimisation: unanswered questions clustered, then made an FAQ or sim
   await pause();
   t.match(await call(s, 'desk_robot_unanswered_clusters', { StartTime: 0, EndTime: 200 * 86400 }), { ErrorCode: -7 }, 'at most 90 days');
 });
+
+t.test('robots: each has its own knowledge and configuration; a session uses its account\'s robot', async (t) => {
+  const s = await server(t);
+  const robotId = (await call(s, 'desk_add_robot', { RobotNickName: 'Sales' })).RobotId as string;
+  t.match(await call(s, 'desc_faq_category', { RobotId: robotId }), { Total: 2 }, 'a new robot starts with its own presets');
+  const cat = (await call(s, 'add_faq_category', { Title: '销售', RobotId: robotId })).CategoryId as number;
+  await call(s, 'add_faq', { CategoryId: cat, Question: '有团购价吗', Answer: '十件起有团购价。', RobotId: robotId });
+  t.match(await call(s, 'update_robot_config', { FallbackMsg: '销售机器人兜底', RobotId: robotId }), OK);
+  t.match(await call(s, 'desk_robot_online_test', { Question: '有团购价吗' }), { Strategy: 'fallback' }, 'the default robot does not know it');
+  await pause();
+  t.match(await call(s, 'list_faq', { PageIndex: 1, PageSize: 10, RobotId: '@RBT#nope' }), { ErrorCode: -50003 });
+
+  const user = await entered(s, 'u1');
+  t.equal(textOf(await ask(user, '有团购价吗', 2)), FALLBACK, 'the account is bound to the default robot');
+  t.match(await rest(api(s), 'desk_http_svc/update_im_agent', { IMAgentUserID: CS, RobotId: robotId }), { ActionStatus: 'OK' });
+  t.equal(textOf(await ask(user, '有团购价吗', 3)), '十件起有团购价。', 'bound to the new robot: its knowledge');
+  t.equal(textOf(await ask(user, '今天天气怎么样', 4)), '销售机器人兜底', 'and its configuration');
+});
