@@ -20,8 +20,10 @@ import { deskQuickReplyEndpoints } from './http/desk-quick-replies';
 import { deskRoleEndpoints } from './http/desk-roles';
 import { deskSessionEndpoints } from './http/desk-session';
 import { deskSettingsEndpoints } from './http/desk-settings';
+import { deskStatisticsEndpoints } from './http/desk-statistics';
 import { HttpFacade } from './http/facade';
 import { KnowledgeBase } from './knowledge/knowledge-base';
+import { StatsProjection } from './stats/projection';
 import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
 import { Runtime } from './runtime/runtime';
@@ -52,12 +54,13 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const store = new Store(cfg.dataDir, cfg.fsync);
   const apps = new AppRegistry(store);
   const knowledge = new KnowledgeBase(store);
+  const stats = cfg.statistics ? new StatsProjection(store) : undefined;
   const boot = apps.bootstrap(cfg);
   const metrics = new Metrics();
   let gateway: Gateway | undefined;
   let delivery: CallbackDelivery | undefined;
   const runtime = new Runtime({
-    store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge,
+    store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, project: stats && ((a, es, n) => stats.apply(a, es, n)),
     defs: [session, agent, queue],
     outlet: {
       push: (...a) => gateway?.push(...a),
@@ -87,8 +90,8 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const plain = (res: HttpResponse, status: string, body: string, type = 'text/plain'): void => {
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
-  const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs, knowledge, closeSockets: (...a) => gateway!.closeRecipient(...a) });
-  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints, ...consoleRobotEndpoints, ...consoleKnowledgeEndpoints, ...chatGroupEndpoints);
+  const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a) });
+  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints, ...consoleRobotEndpoints, ...consoleKnowledgeEndpoints, ...chatGroupEndpoints, ...deskStatisticsEndpoints);
   facade.mount(app);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));

@@ -108,8 +108,4 @@ export const sendStreamMsg = {
 } as const;
 
 /** Statistics endpoints, answered as not available until the statistics issue. */
-export const statisticsCommands = [
-  'describe_agent_statistics', 'describe_member_realtime_statistics', 'describe_reception_realtime_statistics', 'describe_session_statistics',
-  // rest-api-extensions.md §5.1: analytics too.
-  'describe_member_status_trace',
-] as const;
+

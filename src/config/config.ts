@@ -14,6 +14,8 @@ export interface ServerConfig {
   dataDir: string;
   fsync: FsyncMode;
   logLevel: string;
+  /** Keep the statistics projection (on by default; off only to measure what it costs). */
+  statistics: boolean;
   /** Apps declared in the config file (validated, not yet merged with defaults). */
   apps: DeclaredApp[];
   /** The default app created on first start when no app exists. */
@@ -44,6 +46,7 @@ const fileCheck = v.compile({
       dataDir: { type: 'string', max: 4096, optional: true },
       fsync: { type: 'enum', values: Object.values(FsyncMode), optional: true },
       logLevel: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], optional: true },
+      statistics: { type: 'boolean', optional: true },
     },
   },
   apps: { type: 'array', optional: true, max: 100, items: appSchema },
@@ -54,6 +57,7 @@ const settingsCheck = v.compile({
   dataDir: { type: 'string', min: 1, max: 4096 },
   fsync: { type: 'enum', values: Object.values(FsyncMode) },
   logLevel: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  statistics: { type: 'boolean' },
   defaultApp: {
     type: 'object',
     props: {
@@ -71,6 +75,8 @@ function describe(errors: { message?: string; field?: string }[]): string {
 }
 
 const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
+/** `on` / `off` (anything else is left for the check to refuse: it is not a boolean). */
+const onOff = (s: string | undefined): boolean | undefined => (s === undefined || s === '' ? undefined : s === 'on' ? true : s === 'off' ? false : (s as unknown as boolean));
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<ServerConfig> {
   let values: Record<string, string | undefined>;
@@ -79,12 +85,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
       args: argv,
       options: {
         port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' },
-        fsync: { type: 'string' }, 'log-level': { type: 'string' },
+        fsync: { type: 'string' }, 'log-level': { type: 'string' }, statistics: { type: 'string' },
       },
       strict: true,
     }).values;
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level`);
+    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics`);
   }
   const configFile = values.config ?? env.DESK_CONFIG;
   let file: { server?: Partial<ServerConfig>; apps?: DeclaredApp[] } = {};
@@ -105,6 +111,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
     dataDir: values['data-dir'] ?? env.DESK_DATA_DIR ?? file.server?.dataDir ?? './data',
     fsync: (values.fsync ?? env.DESK_FSYNC ?? file.server?.fsync ?? FsyncMode.Always) as FsyncMode,
     logLevel: values['log-level'] ?? env.DESK_LOG_LEVEL ?? file.server?.logLevel ?? 'info',
+    statistics: onOff(values.statistics ?? env.DESK_STATISTICS) ?? file.server?.statistics ?? true,
     apps: file.apps ?? [],
     defaultApp: {
       sdkAppId: num(env.DESK_SDKAPPID) ?? 1400000001,

@@ -1,4 +1,4 @@
-/** desk_http_svc session and message endpoints (rest-api.md §2.35–2.45) and the statistics placeholders. */
+/** desk_http_svc session and message endpoints (rest-api.md §2.35–2.45). */
 import { sessionAddress } from '../../actors/address';
 import { ASSIGN_WAIT_MS, Phase, messageFrame, type SessionState } from '../../actors/session';
 import type { StoredMessage } from '../../actors/types';
@@ -7,7 +7,7 @@ import { ErrorCode } from '../../protocol/errors';
 import { MAX_BODY_BYTES } from '../../protocol/frames';
 import type { TimMsgElement } from '../../protocol/im';
 import * as schema from '../../protocol/rest/desk-session';
-import { fail, ok, Service, type Envelope } from '../../protocol/rest/envelope';
+import { ok } from '../../protocol/rest/envelope';
 import Validator from 'fastest-validator';
 import type { SessionIndex } from '../store/store';
 import { desk, RestError, replied, type Endpoint, type RestContext } from './facade';
@@ -203,5 +203,4 @@ export const deskSessionEndpoints: Endpoint[] = [
     return ok({ MsgKey: r.msgKey });
   }),
 
-  ...schema.statisticsCommands.map((command) => desk(command, {}, () => fail(ErrorCode.Internal, 'statistics are not available on this server yet'))),
 ];

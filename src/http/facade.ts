@@ -12,6 +12,7 @@ import { defaultInfo, ErrorCode } from '../../protocol/errors';
 import { canonicalFields, fail, FacadeCode, fieldsByLowerCase, ok, Service, type Envelope } from '../../protocol/rest/envelope';
 import type { SigVerifier } from '../auth/sigs';
 import type { KnowledgeBase } from '../knowledge/knowledge-base';
+import type { StatsProjection } from '../stats/projection';
 import type { AppRegistry } from '../config/apps';
 import type { Clock } from '../runtime/clock';
 import type { Reply, Runtime } from '../runtime/runtime';
@@ -60,6 +61,8 @@ export interface FacadeDeps {
   log: Logger;
   sigs: SigVerifier;
   knowledge: KnowledgeBase;
+  /** Absent when the server runs without statistics. */
+  stats?: StatsProjection;
   /** Closes the sockets of a user or member (a member forced offline). */
   closeSockets?(role: 'user' | 'agent', app: number, id: string, code: number, reason: string): void;
 }

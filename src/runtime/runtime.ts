@@ -60,6 +60,8 @@ export interface RuntimeOptions {
   snapshotEvery?: number;
   /** The robots' knowledge: what actors rank questions against, and where unanswered questions are kept. */
   knowledge?: Knowledge;
+  /** Told each turn's events and the turn's number for that actor, in the turn's transaction (the statistics projection). */
+  project?: (address: Address, events: readonly unknown[], n: number) => void;
 }
 
 export interface Knowledge {
@@ -110,7 +112,7 @@ export class Runtime {
   private inFlight = 0;
   private passivateTimer?: NodeJS.Timeout;
   private idleWaiters: (() => void)[] = [];
-  private readonly o: Required<Omit<RuntimeOptions, 'metrics' | 'knowledge'>> & Pick<RuntimeOptions, 'metrics' | 'knowledge'>;
+  private readonly o: Required<Omit<RuntimeOptions, 'metrics' | 'knowledge' | 'project'>> & Pick<RuntimeOptions, 'metrics' | 'knowledge' | 'project'>;
 
   constructor(opts: RuntimeOptions) {
     this.o = {
@@ -299,7 +301,10 @@ export class Runtime {
     cell.lastActive = now;
     if (env.mid !== undefined) store.removeMail(env.mid);
     if (env.timer !== undefined) store.removeTimer(cell.address, env.timer);
-    if (events.length > 0) store.appendEvents(cell.address, ++cell.n, now, events);
+    if (events.length > 0) {
+      store.appendEvents(cell.address, ++cell.n, now, events);
+      this.o.project?.(cell.address, events, cell.n);
+    }
     for (const f of effects) this.effect(cell.address, f, now);
     cell.state = next;
     if (events.length > 0 || env.mid !== undefined || env.timer !== undefined) cell.lastBatch = batch;

@@ -143,6 +143,10 @@ export class Store {
   appendEvents(a: Address, n: number, t: number, es: unknown[]): void {
     this.write(() => this.events.putSync(eventKey(a, n), { t, es }));
   }
+  /** Every event record of every actor, each actor's in order (committed data). */
+  eventLog(): Iterable<{ address: Address; n: number; record: EventRecord }> {
+    return this.events.getRange().map((e) => ({ address: e.key[0], n: e.key[1], record: e.value }));
+  }
   /** Event records of an actor after the n-th, in order. */
   eventsAfter(a: Address, n: number): EventRecord[] {
     const { start, end } = eventRange(a, n);

@@ -78,7 +78,8 @@ t.test('robot-match at a tiny size: a library, ranked timings, and the baseline'
   t.equal(r.questions, 200);
   t.ok(r.documents >= 600, 'each question and its similar ones (and all of them together) are documents');
   t.ok(r.rank.p50us > 0 && r.rank.p99us >= r.rank.p50us, 'rank timings measured');
-  t.ok(r.features.p99us > 0 && r.ratioP99 > 0, 'baseline and ratio reported');
+  // Timings on a shared machine are noisy (a pause in the baseline can round the ratio to 0): only their presence is checked.
+  t.ok(r.features.p99us > 0 && Number.isFinite(r.ratioP99) && r.ratioP99 >= 0, 'baseline and ratio reported');
   const again = library(200);
   t.same(again, library(200), 'the generated library is the same every run (seeded)');
 });

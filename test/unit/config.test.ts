@@ -324,3 +324,11 @@ t.test('passwords are stored as salted scrypt hashes, never in clear', async (t)
     for (const p of clear) t.equal(bytes.indexOf(Buffer.from(p)), -1, 'the database file holds no clear password');
   }
 });
+
+t.test('statistics: on by default; off from the file, DESK_STATISTICS or --statistics; anything else refused', async (t) => {
+  t.equal(loadConfig([], {}).statistics, true);
+  t.equal(loadConfig(['--config', writeConfig({ server: { statistics: false } })], {}).statistics, false);
+  t.equal(loadConfig([], { DESK_STATISTICS: 'off' }).statistics, false);
+  t.equal(loadConfig(['--statistics', 'on'], { DESK_STATISTICS: 'off' }).statistics, true, 'the flag wins');
+  t.throws(() => loadConfig(['--statistics', 'maybe'], {}), /statistics/);
+});

@@ -1,0 +1,25 @@
+/** Request schemas of the statistics endpoints (rest-api.md §2.22–2.25, rest-api-extensions.md §5.1). */
+
+/** Longest range of one statistics call (days): the status trace's three months. */
+export const MAX_RANGE_DAYS = 92;
+/** Hourly session statistics cover at most this many days (a row per hour). */
+export const MAX_HOURLY_DAYS = 7;
+
+const seconds = { type: 'number', integer: true, min: 0, max: 4_102_444_800 } as const;
+const page = {
+  Limit: { type: 'number', integer: true, min: 1, max: 100, optional: true },
+  Offset: { type: 'number', integer: true, min: 0, optional: true },
+} as const;
+const ids = { type: 'array', optional: true, max: 1000, items: { type: 'string', min: 1, max: 128 } } as const;
+
+export const agentStatistics = {
+  $$strict: true, From: seconds, To: seconds, ...page,
+  // Typed String in the field table, an array in the example: both are taken.
+  AgentIds: { type: 'multi', optional: true, rules: [ids, { type: 'string', min: 1, max: 128 }] },
+} as const;
+export const memberRealtime = { $$strict: true, ...page, MemberIds: ids } as const;
+export const receptionRealtime = { $$strict: true } as const;
+export const sessionStatistics = { $$strict: true, From: seconds, To: seconds, GroupByHour: { type: 'boolean', optional: true } } as const;
+export const memberStatusTrace = {
+  $$strict: true, BeginTime: seconds, EndTime: seconds, Order: { type: 'enum', values: [1, 2] }, MemberID: { type: 'string', min: 1, max: 128 },
+} as const;

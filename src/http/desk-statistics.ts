@@ -1,0 +1,86 @@
+/**
+ * desk_http_svc statistics (rest-api.md §2.22–2.25) and the member status trace (rest-api-extensions.md §5.1),
+ * answered from the statistics projection.
+ */
+import { agentAddress } from '../../actors/address';
+import type { AgentState } from '../../actors/agent';
+import { memberOf, type AppModel } from '../../protocol/app-model';
+import { ErrorCode } from '../../protocol/errors';
+import type { AgentStatus } from '../../protocol/frames';
+import { ok } from '../../protocol/rest/envelope';
+import * as schema from '../../protocol/rest/statistics';
+import type { StatsProjection } from '../stats/projection';
+import { agentStatistics, memberRealtime, receptionRealtime, sessionStatistics } from '../stats/queries';
+import { desk, RestError, type Endpoint, type RestContext } from './facade';
+
+const DAY_S = 86_400;
+
+/** [From, To] in ms, checked: in order and at most `maxDays` long. */
+function range(from: number, to: number, maxDays: number): [number, number] {
+  if (to < from) throw new RestError(ErrorCode.BadParameter, 'the end is before the start');
+  if (to - from > maxDays * DAY_S) throw new RestError(ErrorCode.BadParameter, `a range of at most ${maxDays} days`);
+  return [from * 1000, to * 1000 + 999];
+}
+
+/** The members asked for (unknown ones left out), or all of them, by id. */
+function membersOf(app: AppModel, wanted: string[] | string | undefined): { id: string; nickname: string }[] {
+  const ids = wanted === undefined ? Object.keys(app.members).sort() : (Array.isArray(wanted) ? wanted : [wanted]).filter((id) => memberOf(app, id));
+  return [...new Set(ids)].map((id) => ({ id, nickname: memberOf(app, id)!.nickname }));
+}
+
+/** The projection, or 141002 when the server runs without statistics (`--statistics off`). */
+function statsOf(ctx: RestContext): StatsProjection {
+  if (!ctx.deps.stats) throw new RestError(ErrorCode.Internal, 'statistics are off on this server');
+  return ctx.deps.stats;
+}
+
+const statusOf = (ctx: RestContext, memberId: string): AgentStatus => ctx.deps.runtime.peek<AgentState>(agentAddress(ctx.app.sdkAppId, memberId)).status;
+
+function paged<T>(ctx: RestContext, rows: T[]): { TotalCount: number; page: (fn: (rows: T[]) => unknown[]) => unknown[] } {
+  const offset = (ctx.body.Offset as number | undefined) ?? 0;
+  const limit = (ctx.body.Limit as number | undefined) ?? 100;
+  return { TotalCount: rows.length, page: (fn) => fn(rows.slice(offset, offset + limit)) };
+}
+
+const traceStatus: Record<string, string> = { free: 'STATUS_FREE', busy: 'STATUS_NOT_READY', rest: 'STATUS_REST', offline: 'STATUS_OFFLINE' };
+
+export const deskStatisticsEndpoints: Endpoint[] = [
+  desk('describe_agent_statistics', schema.agentStatistics, (ctx) => {
+    const [from, to] = range(ctx.body.From as number, ctx.body.To as number, schema.MAX_RANGE_DAYS);
+    const p = paged(ctx, membersOf(ctx.app, ctx.body.AgentIds as string[] | string | undefined));
+    return ok({ TotalCount: p.TotalCount, Data: p.page((agents) => agentStatistics(statsOf(ctx), ctx.app.sdkAppId, agents, from, to, ctx.now)) });
+  }),
+
+  desk('describe_member_realtime_statistics', schema.memberRealtime, (ctx) => {
+    const p = paged(ctx, membersOf(ctx.app, ctx.body.MemberIds as string[] | undefined));
+    return ok({
+      TotalCount: p.TotalCount,
+      Data: p.page((agents) => memberRealtime(statsOf(ctx), ctx.app.sdkAppId, agents.map((a) => ({ ...a, status: statusOf(ctx, a.id) })), ctx.now, ctx.app.session.timeZone)),
+    });
+  }),
+
+  desk('describe_reception_realtime_statistics', schema.receptionRealtime, (ctx) => ok({
+    Data: receptionRealtime(statsOf(ctx), ctx.app.sdkAppId, Object.keys(ctx.app.members).map((m) => statusOf(ctx, m))),
+  })),
+
+  desk('describe_session_statistics', schema.sessionStatistics, (ctx) => {
+    const byHour = ctx.body.GroupByHour === true;
+    const [from, to] = range(ctx.body.From as number, ctx.body.To as number, byHour ? schema.MAX_HOURLY_DAYS : schema.MAX_RANGE_DAYS);
+    const data = sessionStatistics(statsOf(ctx), ctx.app.sdkAppId, from, to, byHour, ctx.app.session.timeZone);
+    return ok({ TotalCount: data.length, Data: data });
+  }),
+
+  desk('describe_member_status_trace', schema.memberStatusTrace, (ctx) => {
+    const id = ctx.body.MemberID as string;
+    const member = memberOf(ctx.app, id);
+    if (!member) throw new RestError(ErrorCode.BadParameter, `no member '${id}'`);
+    const [from, to] = range(ctx.body.BeginTime as number, ctx.body.EndTime as number, schema.MAX_RANGE_DAYS);
+    const rows = [...statsOf(ctx).tables.status.getRange({ start: [ctx.app.sdkAppId, id, from], end: [ctx.app.sdkAppId, id, to, Number.MAX_SAFE_INTEGER] })].map((e) => e.value);
+    if (ctx.body.Order === 2) rows.reverse();
+    return ok({
+      Nick: member.nickname,
+      // Members connect from the web workbench only on this server.
+      StatusList: rows.map((r) => ({ Timestamp: Math.floor(r.at / 1000), Status: traceStatus[r.status], Clients: r.status === 'offline' ? [] : [{ ClientType: 'Web' }] })),
+    });
+  }),
+];

@@ -1,0 +1,115 @@
+/**
+ * The statistics projection: every committed turn of a session or agent actor is folded into session facts and
+ * agent status changes (facts.ts), written in the turn's own transaction. Rebuilding folds the stored event log
+ * the same way into fresh tables.
+ */
+import type { Database } from 'lmdb';
+import type { AgentEvent } from '../../actors/agent';
+import { idOf, kindOf, parseId } from '../../actors/address';
+import type { SessionEvent } from '../../actors/session';
+import type { Address } from '../../actors/types';
+import type { Store } from '../store/store';
+import { foldAgent, foldSession, sessionFactsKey, type SessionFacts, type StatusChange } from './facts';
+
+/** Facts of sessions touched lately, so a turn never reads a write still waiting for its commit. */
+const FACTS_CACHE = 200_000;
+
+/** The tables of one projection ('' live, or a prefix for a rebuild). */
+export interface StatsTables {
+  sessions: Database<SessionFacts, [number, string]>;
+  /** Sessions by start: [app, startedAt ms, sessionId]. */
+  byStart: Database<number, [number, number, string]>;
+  /** Receptions by agent and start: [app, agentId, start ms, sessionId]. */
+  byAgent: Database<number, [number, string, number, string]>;
+  /** Status changes: [app, memberId, at ms, the agent's turn, the event in it] (the same keys live and rebuilt). */
+  status: Database<StatusChange, [number, string, number, number, number]>;
+  /** Sessions not ended: [app, sessionId]. */
+  open: Database<number, [number, string]>;
+}
+
+export function statsTables(store: Store, prefix = ''): StatsTables {
+  return {
+    sessions: store.table(`${prefix}stats-sessions`),
+    byStart: store.table(`${prefix}stats-by-start`),
+    byAgent: store.table(`${prefix}stats-by-agent`),
+    status: store.table(`${prefix}stats-status`),
+    open: store.table(`${prefix}stats-open`),
+  };
+}
+
+export class StatsProjection {
+  private readonly cache = new Map<string, SessionFacts>();
+  /** Open sessions' facts, by app: the realtime figures read them. */
+  private readonly openFacts = new Map<number, Map<string, SessionFacts>>();
+  constructor(private readonly store: Store, readonly tables: StatsTables = statsTables(store)) {
+    for (const { key } of tables.open.getRange()) {
+      const f = tables.sessions.get([key[0], key[1]]);
+      if (f) this.remember(f);
+    }
+  }
+
+  /** Turn `n` of an actor (the runtime calls this with the turn's events, in the turn's transaction). */
+  apply(address: Address, events: readonly unknown[], n: number): void {
+    const kind = kindOf(address);
+    if (kind === 'session') {
+      const [app, csAccount, userId] = parseId(idOf(address), 3);
+      const who = { app: Number(app), csAccount, userId };
+      for (const e of events as SessionEvent[]) {
+        const f = foldSession((id) => this.facts(who.app, id), who, e);
+        if (f) this.save(f, e.type === 'SessionBegin', e.type === 'TransferToHumanSuccess' || e.type === 'AgentForward');
+      }
+    } else if (kind === 'agent') {
+      const [app, memberId] = parseId(idOf(address), 2);
+      (events as AgentEvent[]).forEach((e, i) => {
+        const change = foldAgent(e);
+        if (!change) return;
+        const key: [number, string, number, number, number] = [Number(app), memberId, change.at, n, i];
+        this.store.write(() => this.tables.status.putSync(key, change));
+      });
+    }
+  }
+
+  facts(app: number, sessionId: string): SessionFacts | undefined {
+    const key = sessionFactsKey(app, sessionId);
+    let f = this.cache.get(key);
+    if (!f) {
+      f = this.tables.sessions.get([app, sessionId]);
+      if (f) this.cacheIt(key, f);
+    }
+    return f;
+  }
+
+  /** Sessions of an app not ended yet. */
+  openSessions(app: number): Iterable<SessionFacts> {
+    return this.openFacts.get(app)?.values() ?? [];
+  }
+
+  private save(f: SessionFacts, begun: boolean, received: boolean): void {
+    const copy = structuredClone(f);
+    this.cacheIt(sessionFactsKey(f.app, f.sessionId), f);
+    const t = this.tables;
+    const r = f.receptions[f.receptions.length - 1];
+    this.store.write(() => {
+      t.sessions.putSync([copy.app, copy.sessionId], copy);
+      if (begun) {
+        t.byStart.putSync([copy.app, copy.startedAt, copy.sessionId], 1);
+        t.open.putSync([copy.app, copy.sessionId], 1);
+      }
+      if (received && r) t.byAgent.putSync([copy.app, r.agentId, r.start, copy.sessionId], 1);
+      if (copy.endedAt !== undefined) t.open.removeSync([copy.app, copy.sessionId]);
+    });
+    if (f.endedAt === undefined) this.remember(f);
+    else this.openFacts.get(f.app)?.delete(f.sessionId);
+  }
+
+  private remember(f: SessionFacts): void {
+    let m = this.openFacts.get(f.app);
+    if (!m) this.openFacts.set(f.app, (m = new Map()));
+    m.set(f.sessionId, f);
+  }
+
+  private cacheIt(key: string, f: SessionFacts): void {
+    if (this.cache.size >= FACTS_CACHE && !this.cache.has(key)) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, f);
+  }
+}
