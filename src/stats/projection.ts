@@ -39,9 +39,14 @@ export function statsTables(store: Store, prefix = ''): StatsTables {
 
 export class StatsProjection {
   private readonly cache = new Map<string, SessionFacts>();
+  /** Facts changed since the last commit: written once each when it starts, however many messages changed them. */
+  private readonly dirty = new Map<string, SessionFacts>();
+  /** Stops writing at commits (a rebuild's projection, once done). */
+  readonly detach: () => void;
   /** Open sessions' facts, by app: the realtime figures read them. */
   private readonly openFacts = new Map<number, Map<string, SessionFacts>>();
   constructor(private readonly store: Store, readonly tables: StatsTables = statsTables(store)) {
+    this.detach = store.beforeCommit(() => this.flush());
     for (const { key } of tables.open.getRange()) {
       const f = tables.sessions.get([key[0], key[1]]);
       if (f) this.remember(f);
@@ -85,21 +90,35 @@ export class StatsProjection {
   }
 
   private save(f: SessionFacts, begun: boolean, received: boolean): void {
-    const copy = structuredClone(f);
-    this.cacheIt(sessionFactsKey(f.app, f.sessionId), f);
+    const key = sessionFactsKey(f.app, f.sessionId);
+    this.cacheIt(key, f);
+    this.dirty.set(key, f);
     const t = this.tables;
-    const r = f.receptions[f.receptions.length - 1];
-    this.store.write(() => {
-      t.sessions.putSync([copy.app, copy.sessionId], copy);
-      if (begun) {
-        t.byStart.putSync([copy.app, copy.startedAt, copy.sessionId], 1);
-        t.open.putSync([copy.app, copy.sessionId], 1);
-      }
-      if (received && r) t.byAgent.putSync([copy.app, r.agentId, r.start, copy.sessionId], 1);
-      if (copy.endedAt !== undefined) t.open.removeSync([copy.app, copy.sessionId]);
-    });
-    if (f.endedAt === undefined) this.remember(f);
+    const { app, sessionId, startedAt } = f;
+    const r = received ? f.receptions[f.receptions.length - 1] : undefined;
+    const ended = f.endedAt !== undefined;
+    if (begun || r || ended) {
+      this.store.write(() => {
+        if (begun) {
+          t.byStart.putSync([app, startedAt, sessionId], 1);
+          t.open.putSync([app, sessionId], 1);
+        }
+        if (r) t.byAgent.putSync([app, r.agentId, r.start, sessionId], 1);
+        if (ended) t.open.removeSync([app, sessionId]);
+      });
+    }
+    if (!ended) this.remember(f);
     else this.openFacts.get(f.app)?.delete(f.sessionId);
+  }
+
+  /** Queues the changed facts as they are now, with the turns that changed them (the commit starting). */
+  private flush(): void {
+    for (const f of this.dirty.values()) {
+      // Facts are flat but for their receptions: a copy this shallow is the snapshot, and far cheaper than structuredClone.
+      const copy: SessionFacts = { ...f, receptions: f.receptions.map((r) => ({ ...r })) };
+      this.store.write(() => this.tables.sessions.putSync([copy.app, copy.sessionId], copy));
+    }
+    this.dirty.clear();
   }
 
   private remember(f: SessionFacts): void {

@@ -23,6 +23,7 @@ export async function rebuild(store: Store): Promise<StatsProjection> {
     if (kind === 'session' || kind === 'agent') p.apply(address, record.es, n);
   }
   await store.commit();
+  p.detach();
   return p;
 }
 

@@ -51,6 +51,7 @@ export class Store {
   /** Resolves when the latest transaction started is committed (and flushed when fsync is on). */
   private last: Promise<unknown> = Promise.resolve();
   private queued: (() => void)[] = [];
+  private readonly preCommit: (() => void)[] = [];
   private committing = false;
   /** Writes gathered while a transaction commits, and the promise of the transaction that will carry them. */
   private next?: { ops: (() => void)[]; done: Promise<unknown>; resolve: (p: Promise<unknown>) => void };
@@ -88,6 +89,15 @@ export class Store {
     this.mailboxSeq = lastKey(this.mailbox);
   }
 
+  /**
+   * Runs `fn` at the start of every commit, so a module can queue writes it gathered (many changes to one record
+   * become one write per commit). Returns the way to stop it.
+   */
+  beforeCommit(fn: () => void): () => void {
+    this.preCommit.push(fn);
+    return () => this.preCommit.splice(this.preCommit.indexOf(fn), 1);
+  }
+
   /** Queues a write for the next commit (modules with tables of their own use it too). */
   write(op: () => void): void {
     this.queued.push(op);
@@ -103,6 +113,7 @@ export class Store {
    * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed.
    */
   commit(): Promise<unknown> {
+    for (const fn of this.preCommit) fn();
     if (this.queued.length === 0) return this.next?.done ?? this.last;
     const ops = this.queued;
     this.queued = [];
