@@ -10,7 +10,7 @@ import type { AgentStatus } from '../../protocol/frames';
 import { ok } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/statistics';
 import type { StatsProjection } from '../stats/projection';
-import { agentStatistics, memberRealtime, receptionRealtime, sessionStatistics } from '../stats/queries';
+import { agentStatistics, memberRealtime, receptionRealtime, sessionStatistics, todayFigures } from '../stats/queries';
 import { desk, RestError, type Endpoint, type RestContext } from './facade';
 
 const DAY_S = 86_400;
@@ -60,7 +60,11 @@ export const deskStatisticsEndpoints: Endpoint[] = [
   }),
 
   desk('describe_reception_realtime_statistics', schema.receptionRealtime, (ctx) => ok({
-    Data: receptionRealtime(statsOf(ctx), ctx.app.sdkAppId, Object.keys(ctx.app.members).map((m) => statusOf(ctx, m))),
+    Data: {
+      ...receptionRealtime(statsOf(ctx), ctx.app.sdkAppId, Object.keys(ctx.app.members).map((m) => statusOf(ctx, m))),
+      // The monitor's other figures (§8.1), this server's addition: today so far.
+      Today: todayFigures(statsOf(ctx), ctx.app.sdkAppId, ctx.now, ctx.app.session.timeZone),
+    },
   })),
 
   desk('describe_session_statistics', schema.sessionStatistics, (ctx) => {

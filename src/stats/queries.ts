@@ -178,6 +178,28 @@ export function memberRealtime(p: StatsProjection, app: number, agents: { id: st
   });
 }
 
+/** How far back a session accepted today may have started (a long queue or robot phase before it). */
+const TODAY_LOOKBACK_MS = 2 * 86_400_000;
+
+/**
+ * Today's figures of the realtime monitor (§8.1), from local midnight: sessions that asked for a human today,
+ * sessions newly accepted today and, over those, the averages and ratings.
+ */
+export function todayFigures(p: StatsProjection, app: number, now: number, timeZone: string): Record<string, number> {
+  const today = startOfDay(now, timeZone);
+  const recent = sessionsStarted(p, app, today - TODAY_LOOKBACK_MS, now);
+  const accepted = recent.filter((f) => f.acceptedAt !== undefined && f.acceptedAt >= today);
+  const figures = sessionFigures(accepted);
+  return {
+    TransferAgentSessionCnt: recent.filter((f) => f.requestedAt !== undefined && f.requestedAt >= today).length,
+    AgentAcceptCnt: accepted.length,
+    AvgFirstRespTime: figures.AvgFirstRespTime, AvgRespTime: figures.AvgRespTime, AvgQueueTime: figures.AvgQueueTime, AvgAcceptTime: figures.AvgAcceptTime,
+    SatisfactionSelectedCnt: figures.SatisfactionSelectedCnt,
+    OneStarSelectedCnt: figures.OneStarSelectedCnt, TwoStarSelectedCnt: figures.TwoStarSelectedCnt, ThreeStarSelectedCnt: figures.ThreeStarSelectedCnt,
+    FourStarSelectedCnt: figures.FourStarSelectedCnt, FiveStarSelectedCnt: figures.FiveStarSelectedCnt,
+  };
+}
+
 /** describe_reception_realtime_statistics: sessions waiting for or with a human now, agents by status now. */
 export function receptionRealtime(p: StatsProjection, app: number, statuses: AgentStatus[]): Record<string, number> {
   let waiting = 0;

@@ -62,9 +62,12 @@ t.test('the four statistics endpoints and the status trace on live traffic; a re
   t.match(agents, { TotalCount: 1, Data: [{ AgentId: A, AgentNickName: 'alice', TotalSessionCnt: 3, EffectiveSessionCnt: 2, AgentEndCnt: 2, ServeUserCnt: 3, AgentMsgCnt: 2, UserMsgCnt: 2, SatisfactionSelectedCnt: 2, SatisfiedCnt: 1 }] });
   t.ok((agents.Data as { FirstLoginTimestamp: number }[])[0].FirstLoginTimestamp >= from, 'first login');
   t.match(await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, Limit: 1, Offset: 1 }), { TotalCount: 2, Data: [{ AgentId: B }] }, 'every member, paged, by id');
-  t.same(await call(s, 'describe_reception_realtime_statistics', {}), {
+  t.match(await call(s, 'describe_reception_realtime_statistics', {}), {
     ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '',
-    Data: { CurrentTransferAgentCnt: 2, CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 1, FreeAgentCnt: 1, RestAgentCnt: 1, BusyAgentCnt: 0 },
+    Data: {
+      CurrentTransferAgentCnt: 2, CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 1, FreeAgentCnt: 1, RestAgentCnt: 1, BusyAgentCnt: 0,
+      Today: { TransferAgentSessionCnt: 4, AgentAcceptCnt: 3, SatisfactionSelectedCnt: 2, ThreeStarSelectedCnt: 1, FiveStarSelectedCnt: 1 },
+    },
   });
   t.match(await call(s, 'describe_member_realtime_statistics', { MemberIds: [A, B] }), {
     TotalCount: 2, Data: [{ MemberId: A, MemberStatus: 1, CurrentAcceptCnt: 1, TotalSessionCnt: 3 }, { MemberId: B, MemberStatus: 3, CurrentAcceptCnt: 0, TotalSessionCnt: 0 }],

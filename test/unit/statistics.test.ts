@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { StatsProjection } from '../../src/stats/projection';
-import { agentStatistics, memberRealtime, receptionRealtime, sessionStatistics, startOfDay } from '../../src/stats/queries';
+import { agentStatistics, memberRealtime, receptionRealtime, sessionStatistics, startOfDay, todayFigures } from '../../src/stats/queries';
 import { Store } from '../../src/store/store';
 import { APP, Sim, T0 } from '../helpers/sim';
 
@@ -141,6 +141,15 @@ t.test('agent analysis of the day, by hand: forwards, unanswered sessions, statu
     AvgRespTime: 30, AvgRespUnder30sCnt: 2,
     AvgAcceptTime: 165,
     SatisfactionSelectedCnt: 1, SatisfiedCnt: 0,
+  });
+});
+
+t.test('the monitor\'s "today so far" at noon, by hand', async (t) => {
+  const p = await projected(t, day());
+  t.same(todayFigures(p, APP, at(12, 0), TZ), {
+    TransferAgentSessionCnt: 3, AgentAcceptCnt: 3, // S1–S3 (S5 comes at 23:59)
+    AvgFirstRespTime: 35, AvgRespTime: 23, AvgQueueTime: 100, AvgAcceptTime: 227, // (40+30)/2, (20+25)/2, 300/3, (120+270+290)/3
+    SatisfactionSelectedCnt: 2, OneStarSelectedCnt: 0, TwoStarSelectedCnt: 0, ThreeStarSelectedCnt: 1, FourStarSelectedCnt: 0, FiveStarSelectedCnt: 1,
   });
 });
 
