@@ -21,7 +21,8 @@ import { deskRoleEndpoints } from './http/desk-roles';
 import { deskSessionEndpoints } from './http/desk-session';
 import { deskSettingsEndpoints } from './http/desk-settings';
 import { deskStatisticsEndpoints } from './http/desk-statistics';
-import { HttpFacade } from './http/facade';
+import { HttpFacade, type FacadeDeps } from './http/facade';
+import { mountHistoryExport, sessionHistoryEndpoints } from './http/session-history';
 import { KnowledgeBase } from './knowledge/knowledge-base';
 import { StatsProjection } from './stats/projection';
 import { Metrics } from './metrics';
@@ -43,6 +44,8 @@ export interface RunningServer {
   apps: AppRegistry;
   runtime: Runtime;
   store: Store;
+  /** The statistics projection (absent with `--statistics off`). */
+  stats?: StatsProjection;
   created?: { sdkAppId: number; adminIdentifier: string; keyFile?: string };
   close(): Promise<void>;
 }
@@ -90,9 +93,11 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const plain = (res: HttpResponse, status: string, body: string, type = 'text/plain'): void => {
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
-  const facade = new HttpFacade({ runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a) });
-  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints, ...consoleRobotEndpoints, ...consoleKnowledgeEndpoints, ...chatGroupEndpoints, ...deskStatisticsEndpoints);
+  const deps: FacadeDeps = { runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a) };
+  const facade = new HttpFacade(deps);
+  facade.register(...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints, ...consoleRobotEndpoints, ...consoleKnowledgeEndpoints, ...chatGroupEndpoints, ...deskStatisticsEndpoints, ...sessionHistoryEndpoints);
   facade.mount(app);
+  mountHistoryExport(app, facade, deps);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));
   app.get('/metrics', (res) => {
@@ -113,7 +118,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
 
   let closed = false;
   return {
-    port, apps, runtime, store,
+    port, apps, runtime, store, stats,
     created: boot.created && { sdkAppId: boot.created.sdkAppId, adminIdentifier: boot.created.adminIdentifier, keyFile: boot.keyFile },
     async close() {
       if (closed) return;

@@ -23,3 +23,32 @@ export const sessionStatistics = { $$strict: true, From: seconds, To: seconds, G
 export const memberStatusTrace = {
   $$strict: true, BeginTime: seconds, EndTime: seconds, Order: { type: 'enum', values: [1, 2] }, MemberID: { type: 'string', min: 1, max: 128 },
 } as const;
+
+const endStatuses = ['AgentEndedSession', 'UserEndedSession', 'UserTimeout', 'AgentTimeout', 'ChatbotReception', 'NoAgentsOnline', 'UserAbandonedDuringQueueing'];
+
+/** Session history filters (this server's addition; product.md §8.4): by start time and the console's fields. */
+const historyFilters = {
+  StartTime: seconds, EndTime: seconds,
+  SessionId: { type: 'string', min: 1, max: 64, optional: true },
+  ClientUserId: { type: 'string', min: 1, max: 64, optional: true },
+  CustomerServiceId: { type: 'string', min: 1, max: 64, optional: true },
+  AgentId: { type: 'string', min: 1, max: 128, optional: true },
+  AgentGroupId: { type: 'number', integer: true, min: 0, optional: true },
+  EndStatus: { type: 'enum', values: endStatuses, optional: true },
+  SatisfactionSelected: { type: 'number', integer: true, min: 1, max: 5, optional: true },
+  Keyword: { type: 'string', min: 1, max: 100, optional: true },
+} as const;
+
+export const sessionHistory = {
+  $$strict: true, ...historyFilters,
+  Offset: { type: 'number', integer: true, min: 0, optional: true },
+  Limit: { type: 'number', integer: true, min: 1, max: 100, optional: true },
+} as const;
+
+/** The export's query string: the same filters (numbers as text), the format, and whether transcripts come along. */
+export const historyExport = {
+  $$strict: 'remove',
+  ...Object.fromEntries(Object.entries(historyFilters).map(([k, rule]) => [k, rule.type === 'number' ? { ...rule, convert: true } : rule])),
+  Format: { type: 'enum', values: ['csv', 'jsonl'] },
+  Transcripts: { type: 'enum', values: ['0', '1'], optional: true },
+} as const;

@@ -129,12 +129,9 @@ export class HttpFacade {
     if (!found) return fail(FacadeCode.UnknownCommand, `unknown API '${url}'`);
     const svc = found.endpoint.service;
     const q = new URLSearchParams(query);
-    const app = this.deps.apps.get(Number(q.get('sdkappid')));
-    if (!app || !/^\d+$/.test(q.get('sdkappid') ?? '')) return fail(FacadeCode.NotDeskApp[svc], `sdkappid '${q.get('sdkappid') ?? ''}' is not a desk app on this server`);
-    const identifier = q.get('identifier') ?? '';
-    const sig = this.deps.sigs.check(q.get('usersig') ?? '', app.sdkAppId, identifier, app.secretKey, Math.floor(this.deps.clock.now() / 1000));
-    if (!sig.ok) return fail(sig.code, sig.info);
-    if (identifier !== app.adminIdentifier) return fail(FacadeCode.NotAdmin[svc], 'this API needs the app administrator');
+    const admin = this.admin(q, svc);
+    if ('ActionStatus' in admin) return admin;
+    const { app } = admin;
     const rate = found.endpoint.ratePerSec;
     if (rate !== undefined && !this.take(`${app.sdkAppId}|${url}`, rate)) return fail(FacadeCode.RateLimited[svc], `at most ${rate} calls per second`);
     const random = q.get('random');
@@ -172,6 +169,17 @@ export class HttpFacade {
       this.deps.log.error({ err, url }, 'rest handler failed');
       return fail(FacadeCode.Internal[svc], 'internal error, retry');
     }
+  }
+
+  /** The app whose administrator signed the query (sdkappid, identifier, usersig), or the refusal. */
+  admin(q: URLSearchParams, svc: Service): { app: AppModel } | Envelope {
+    const app = this.deps.apps.get(Number(q.get('sdkappid')));
+    if (!app || !/^\d+$/.test(q.get('sdkappid') ?? '')) return fail(FacadeCode.NotDeskApp[svc], `sdkappid '${q.get('sdkappid') ?? ''}' is not a desk app on this server`);
+    const identifier = q.get('identifier') ?? '';
+    const sig = this.deps.sigs.check(q.get('usersig') ?? '', app.sdkAppId, identifier, app.secretKey, Math.floor(this.deps.clock.now() / 1000));
+    if (!sig.ok) return fail(sig.code, sig.info);
+    if (identifier !== app.adminIdentifier) return fail(FacadeCode.NotAdmin[svc], 'this API needs the app administrator');
+    return { app };
   }
 
   private take(key: string, rate: number): boolean {

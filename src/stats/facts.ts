@@ -46,6 +46,9 @@ export interface SessionFacts {
   acceptedAt?: number;
   endedAt?: number;
   endStatus?: string;
+  /** The conversation's first and last message numbers in this session (a transcript is read between them). */
+  firstSeq?: number;
+  lastSeq?: number;
   /** User messages after the request for a human, and agent messages. */
   userMsgsAfterRequest: number;
   agentMsgs: number;
@@ -133,6 +136,8 @@ export function foldSession(get: (sessionId: string) => SessionFacts | undefined
       return f;
     }
     case 'MessageAdded': {
+      f.firstSeq ??= e.seq;
+      f.lastSeq = e.seq;
       const r = current(f);
       if (e.fromRole === FromRole.User) {
         if (f.requestedAt !== undefined) f.userMsgsAfterRequest++;

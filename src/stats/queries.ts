@@ -20,6 +20,8 @@ function parts(ms: number, timeZone: string): Record<'year' | 'month' | 'day' | 
 }
 
 export const dayOf = (ms: number, timeZone: string): string => { const p = parts(ms, timeZone); return `${p.year}-${p.month}-${p.day}`; };
+/** `YYYY-MM-DD HH:mm:ss` in a time zone. */
+export const localTime = (ms: number, timeZone: string): string => { const p = parts(ms, timeZone); return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`; };
 const hourOf = (ms: number, timeZone: string): string => `${parts(ms, timeZone).hour}:00`;
 
 /** The start of the local day holding `ms`. */

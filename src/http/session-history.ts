@@ -1,0 +1,145 @@
+/**
+ * Session history (product.md §8.4), this server's additions: `desk_http_svc/describe_session_history` pages
+ * through the filtered sessions, and `GET /v4/desk_export/session_history` streams them, with their transcripts if
+ * asked, as CSV (UTF-8 with a BOM, so spreadsheet programs read Chinese right) or JSON lines. The export reads the
+ * store lazily and writes as fast as the client reads, so a million records are never held in memory.
+ */
+import type { HttpResponse, TemplatedApp } from '@trufflesuite/uws-js-unofficial';
+import Validator from 'fastest-validator';
+import type { AppModel } from '../../protocol/app-model';
+import { ErrorCode } from '../../protocol/errors';
+import { FacadeCode, ok, Service } from '../../protocol/rest/envelope';
+import * as schema from '../../protocol/rest/statistics';
+import { historyRecord, sessions, transcript, transcriptLine, type HistoryFilter } from '../stats/history';
+import type { StatsProjection } from '../stats/projection';
+import { localTime } from '../stats/queries';
+import { desk, RestError, type Endpoint, type FacadeDeps, type HttpFacade } from './facade';
+
+const DAY_S = 86_400;
+/** Bytes gathered before a chunk is written out. */
+const CHUNK = 64 * 1024;
+
+/** The filter of a request's fields; a range over 92 days, or backwards, is refused. */
+function filterOf(b: Record<string, unknown>): HistoryFilter {
+  const from = b.StartTime as number;
+  const to = b.EndTime as number;
+  if (to < from || to - from > schema.MAX_RANGE_DAYS * DAY_S) throw new RestError(ErrorCode.BadParameter, `StartTime to EndTime: in order, at most ${schema.MAX_RANGE_DAYS} days`);
+  return {
+    from: from * 1000, to: to * 1000 + 999,
+    sessionId: b.SessionId as string | undefined, userId: b.ClientUserId as string | undefined, csAccount: b.CustomerServiceId as string | undefined,
+    agentId: b.AgentId as string | undefined, groupId: b.AgentGroupId as number | undefined, endStatus: b.EndStatus as string | undefined,
+    level: b.SatisfactionSelected as number | undefined, keyword: b.Keyword as string | undefined,
+  };
+}
+
+function statsOf(deps: FacadeDeps): StatsProjection {
+  if (!deps.stats) throw new RestError(ErrorCode.Internal, 'statistics are off on this server');
+  return deps.stats;
+}
+
+export const sessionHistoryEndpoints: Endpoint[] = [
+  desk('describe_session_history', schema.sessionHistory, (ctx) => {
+    const offset = (ctx.body.Offset as number | undefined) ?? 0;
+    const limit = (ctx.body.Limit as number | undefined) ?? 20;
+    const page: Record<string, unknown>[] = [];
+    let total = 0;
+    for (const f of sessions(statsOf(ctx.deps), ctx.deps.store, ctx.app.sdkAppId, filterOf(ctx.body))) {
+      if (total >= offset && page.length < limit) page.push(historyRecord(ctx.app, f, ctx.now));
+      total++;
+    }
+    return ok({ TotalCount: total, Sessions: page });
+  }),
+];
+
+/** A CSV cell: quoted when it must be, and a leading =, +, - or @ defused so a spreadsheet does not run it. */
+function cell(v: unknown): string {
+  let s = v === undefined || v === null ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+const csvRow = (cells: unknown[]): string => `${cells.map(cell).join(',')}\r\n`;
+
+const SESSION_COLUMNS = ['SessionId', 'StartTime', 'ClientUserId', 'ClientUserNickName', 'CustomerServiceId', 'ChannelType', 'AgentId', 'AgentIds', 'AgentGroupName', 'EndStatus', 'SatisfactionSelected', 'Duration'];
+const MESSAGE_COLUMNS = ['Seq', 'MessageTime', 'FromAccountRole', 'FromAccount', 'Text'];
+
+/** The lines of an export, one session (or, for a CSV with transcripts, one message) at a time. */
+function* exportLines(deps: FacadeDeps, app: AppModel, f: HistoryFilter, format: 'csv' | 'jsonl', withTranscripts: boolean): Generator<string> {
+  const tz = app.session.timeZone;
+  const now = deps.clock.now();
+  if (format === 'csv') yield `\ufeff${csvRow(withTranscripts ? [...SESSION_COLUMNS, ...MESSAGE_COLUMNS] : SESSION_COLUMNS)}`;
+  for (const s of sessions(statsOf(deps), deps.store, app.sdkAppId, f)) {
+    const r = historyRecord(app, s, now);
+    if (format === 'jsonl') {
+      yield `${JSON.stringify(withTranscripts ? { ...r, Messages: [...transcript(deps.store, s)].map(transcriptLine) } : r)}\n`;
+      continue;
+    }
+    const row = SESSION_COLUMNS.map((c) => (c === 'StartTime' ? localTime(s.startedAt, tz) : c === 'AgentIds' ? (r.AgentIds as string[]).join(' ') : r[c]));
+    if (!withTranscripts) { yield csvRow(row); continue; }
+    for (const m of transcript(deps.store, s)) {
+      const l = transcriptLine(m);
+      yield csvRow([...row, l.Seq, localTime(m.time, tz), l.FromAccountRole, l.FromAccount, l.Text]);
+    }
+  }
+}
+
+const exportCheck = new Validator({ haltOnFirstError: true }).compile(schema.historyExport);
+
+/** `GET /v4/desk_export/session_history?sdkappid&identifier&usersig&Format=csv|jsonl&StartTime&EndTime&…`. */
+export function mountHistoryExport(app: TemplatedApp, facade: HttpFacade, deps: FacadeDeps): void {
+  app.get('/v4/desk_export/session_history', (res, req) => {
+    const q = new URLSearchParams(req.getQuery() ?? '');
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    const refuse = (status: string, code: number, info: string): void => {
+      res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ ActionStatus: 'FAIL', ErrorCode: code, ErrorInfo: info })));
+    };
+    const admin = facade.admin(q, Service.Desk);
+    if ('ActionStatus' in admin) { refuse('403 Forbidden', admin.ErrorCode, admin.ErrorInfo); return; }
+    const params: Record<string, unknown> = Object.fromEntries(q);
+    let lines: Generator<string>;
+    try {
+      const checked = exportCheck(params);
+      if (checked !== true) throw new RestError(FacadeCode.BadParameter[Service.Desk], (checked as { message?: string }[])[0]?.message ?? 'illegal parameter');
+      statsOf(deps);
+      lines = exportLines(deps, admin.app, filterOf(params), params.Format as 'csv' | 'jsonl', params.Transcripts === '1');
+    } catch (err) {
+      if (err instanceof RestError) { refuse('400 Bad Request', err.code, err.message); return; }
+      throw err;
+    }
+    const csv = params.Format === 'csv';
+    res.cork(() => res.writeStatus('200 OK')
+      .writeHeader('content-type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+      .writeHeader('content-disposition', `attachment; filename="session-history.${csv ? 'csv' : 'jsonl'}"`));
+    pump(res, lines, () => aborted, deps);
+  });
+}
+
+/** Writes chunk after chunk, one per turn of the event loop, waiting whenever the client falls behind. */
+function pump(res: HttpResponse, lines: Generator<string>, aborted: () => boolean, deps: FacadeDeps): void {
+  const step = (): void => {
+    if (aborted()) return;
+    let chunk = '';
+    let done = false;
+    try {
+      for (;;) {
+        const next = lines.next();
+        if (next.done) { done = true; break; }
+        chunk += next.value;
+        if (chunk.length >= CHUNK) break;
+      }
+    } catch (err) {
+      deps.log.error({ err }, 'session history export failed');
+      res.cork(() => res.end());
+      return;
+    }
+    let writable = true;
+    res.cork(() => {
+      if (chunk) writable = res.write(chunk);
+      if (done) res.end();
+    });
+    if (done) return;
+    if (writable) setImmediate(step);
+    else res.onWritable(() => { setImmediate(step); return true; });
+  };
+  step();
+}
