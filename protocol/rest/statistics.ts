@@ -14,12 +14,18 @@ const ids = { type: 'array', optional: true, max: 1000, items: { type: 'string',
 
 export const agentStatistics = {
   $$strict: true, From: seconds, To: seconds, ...page,
+  // This server's addition: a row per agent per local day (the console's daily export) instead of one per agent.
+  GroupByDay: { type: 'boolean', optional: true },
   // Typed String in the field table, an array in the example: both are taken.
   AgentIds: { type: 'multi', optional: true, rules: [ids, { type: 'string', min: 1, max: 128 }] },
 } as const;
 export const memberRealtime = { $$strict: true, ...page, MemberIds: ids } as const;
 export const receptionRealtime = { $$strict: true } as const;
-export const sessionStatistics = { $$strict: true, From: seconds, To: seconds, GroupByHour: { type: 'boolean', optional: true } } as const;
+export const sessionStatistics = {
+  $$strict: true, From: seconds, To: seconds, GroupByHour: { type: 'boolean', optional: true },
+  // This server's addition: one row for the whole range.
+  Aggregate: { type: 'boolean', optional: true },
+} as const;
 export const memberStatusTrace = {
   $$strict: true, BeginTime: seconds, EndTime: seconds, Order: { type: 'enum', values: [1, 2] }, MemberID: { type: 'string', min: 1, max: 128 },
 } as const;

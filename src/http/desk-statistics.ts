@@ -10,7 +10,7 @@ import type { AgentStatus } from '../../protocol/frames';
 import { ok } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/statistics';
 import type { StatsProjection } from '../stats/projection';
-import { agentStatistics, memberRealtime, receptionRealtime, sessionStatistics, todayFigures } from '../stats/queries';
+import { agentStatistics, daysOf, memberRealtime, receptionRealtime, sessionStatistics, todayFigures } from '../stats/queries';
 import { desk, RestError, type Endpoint, type RestContext } from './facade';
 
 const DAY_S = 86_400;
@@ -47,8 +47,17 @@ const traceStatus: Record<string, string> = { free: 'STATUS_FREE', busy: 'STATUS
 export const deskStatisticsEndpoints: Endpoint[] = [
   desk('describe_agent_statistics', schema.agentStatistics, (ctx) => {
     const [from, to] = range(ctx.body.From as number, ctx.body.To as number, schema.MAX_RANGE_DAYS);
-    const p = paged(ctx, membersOf(ctx.app, ctx.body.AgentIds as string[] | string | undefined));
-    return ok({ TotalCount: p.TotalCount, Data: p.page((agents) => agentStatistics(statsOf(ctx), ctx.app.sdkAppId, agents, from, to, ctx.now)) });
+    const agents = membersOf(ctx.app, ctx.body.AgentIds as string[] | string | undefined);
+    if (ctx.body.GroupByDay === true) {
+      // A row per agent per day: the rows are (agent, day) pairs, paged as such.
+      const p = paged(ctx, agents.flatMap((a) => daysOf(from, to, ctx.app.session.timeZone).map((d) => ({ a, d }))));
+      return ok({
+        TotalCount: p.TotalCount,
+        Data: p.page((rows) => rows.map(({ a, d }) => ({ Time: d.day, ...agentStatistics(statsOf(ctx), ctx.app.sdkAppId, [a], d.start, d.end, ctx.now)[0] }))),
+      });
+    }
+    const p = paged(ctx, agents);
+    return ok({ TotalCount: p.TotalCount, Data: p.page((page) => agentStatistics(statsOf(ctx), ctx.app.sdkAppId, page, from, to, ctx.now)) });
   }),
 
   desk('describe_member_realtime_statistics', schema.memberRealtime, (ctx) => {
@@ -69,8 +78,9 @@ export const deskStatisticsEndpoints: Endpoint[] = [
 
   desk('describe_session_statistics', schema.sessionStatistics, (ctx) => {
     const byHour = ctx.body.GroupByHour === true;
+    if (byHour && ctx.body.Aggregate === true) throw new RestError(ErrorCode.BadParameter, 'GroupByHour or Aggregate, not both');
     const [from, to] = range(ctx.body.From as number, ctx.body.To as number, byHour ? schema.MAX_HOURLY_DAYS : schema.MAX_RANGE_DAYS);
-    const data = sessionStatistics(statsOf(ctx), ctx.app.sdkAppId, from, to, byHour, ctx.app.session.timeZone);
+    const data = sessionStatistics(statsOf(ctx), ctx.app.sdkAppId, from, to, byHour ? 'hour' : ctx.body.Aggregate === true ? 'range' : 'day', ctx.app.session.timeZone);
     return ok({ TotalCount: data.length, Data: data });
   }),
 

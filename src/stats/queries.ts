@@ -72,10 +72,14 @@ export function sessionsStarted(p: StatsProjection, app: number, from: number, t
   return out;
 }
 
-/** describe_session_statistics: per day (`YYYY-MM-DD`) or per hour (`HH:00`, or `YYYY-MM-DD HH:00` over several days) of session start. */
-export function sessionStatistics(p: StatsProjection, app: number, from: number, to: number, byHour: boolean, timeZone: string): Record<string, unknown>[] {
+/**
+ * describe_session_statistics: per day (`YYYY-MM-DD`) or per hour (`HH:00`, or `YYYY-MM-DD HH:00` over several
+ * days) of session start, or (`aggregate`) one row for the range, `Time` `<first day>~<last day>`.
+ */
+export function sessionStatistics(p: StatsProjection, app: number, from: number, to: number, by: 'day' | 'hour' | 'range', timeZone: string): Record<string, unknown>[] {
   const oneDay = dayOf(from, timeZone) === dayOf(to, timeZone);
-  const label = (ms: number): string => (!byHour ? dayOf(ms, timeZone) : oneDay ? hourOf(ms, timeZone) : `${dayOf(ms, timeZone)} ${hourOf(ms, timeZone)}`);
+  const range = `${dayOf(from, timeZone)}~${dayOf(to, timeZone)}`;
+  const label = (ms: number): string => (by === 'range' ? range : by === 'day' ? dayOf(ms, timeZone) : oneDay ? hourOf(ms, timeZone) : `${dayOf(ms, timeZone)} ${hourOf(ms, timeZone)}`);
   const groups = new Map<string, SessionFacts[]>();
   for (const f of sessionsStarted(p, app, from, to)) {
     const k = label(f.startedAt);
@@ -159,6 +163,19 @@ export function agentStatistics(p: StatsProjection, app: number, agents: { id: s
     ...statusFigures(p, app, a.id, from, Math.min(to, now)),
     ...receptionFigures(a.id, receptionsOf(p, app, a.id, from, to)),
   }));
+}
+
+/** The local days [start, end] (ms) that [from, to] covers, each cut to the range. */
+export function daysOf(from: number, to: number, timeZone: string): { day: string; start: number; end: number }[] {
+  const out: { day: string; start: number; end: number }[] = [];
+  let start = from;
+  while (start <= to) {
+    // The next local midnight: a day later than this one's, found again in case of a DST change.
+    const next = startOfDay(startOfDay(start, timeZone) + 36 * 3_600_000, timeZone);
+    out.push({ day: dayOf(start, timeZone), start, end: Math.min(to, next - 1) });
+    start = next;
+  }
+  return out;
 }
 
 const memberStatusCode: Record<AgentStatus, number> = { offline: 0, free: 1, busy: 2, rest: 3 };

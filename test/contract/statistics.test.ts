@@ -75,6 +75,11 @@ t.test('the four statistics endpoints and the status trace on live traffic; a re
   const trace = await call(s, 'describe_member_status_trace', { BeginTime: from, EndTime: now() + 60, Order: 1, MemberID: B });
   t.match(trace, { Nick: 'bob', StatusList: [{ Status: 'STATUS_FREE', Clients: [{ ClientType: 'Web' }] }, { Status: 'STATUS_REST' }] });
 
+  const daily = await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, AgentIds: [A], GroupByDay: true });
+  t.match(daily, { Data: [{ Time: /^\d{4}-\d{2}-\d{2}$/, AgentId: A }] }, 'a row per agent per day');
+  t.equal((daily.Data as { TotalSessionCnt: number }[]).reduce((n, r) => n + r.TotalSessionCnt, 0), 3);
+  t.match(await call(s, 'describe_session_statistics', { From: from, To: now() + 60, Aggregate: true }), { TotalCount: 1, Data: [{ Time: /~/, TotalSessionCnt: 4 }] }, 'one row for the range');
+  t.match(await call(s, 'describe_session_statistics', { From: from, To: now(), Aggregate: true, GroupByHour: true }), { ErrorCode: 141004 });
   t.match(await call(s, 'describe_session_statistics', { From: 100, To: 50 }), { ErrorCode: 141004 }, 'an end before the start');
   t.match(await call(s, 'describe_session_statistics', { From: 0, To: 100 * 86400 }), { ErrorCode: 141004 }, 'too long a range');
   t.match(await call(s, 'describe_session_statistics', { From: 0, To: 8 * 86400, GroupByHour: true }), { ErrorCode: 141004 }, 'hourly over more than 7 days');

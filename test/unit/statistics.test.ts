@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { StatsProjection } from '../../src/stats/projection';
-import { agentStatistics, memberRealtime, receptionRealtime, sessionStatistics, startOfDay, todayFigures } from '../../src/stats/queries';
+import { agentStatistics, daysOf, memberRealtime, receptionRealtime, sessionStatistics, startOfDay, todayFigures } from '../../src/stats/queries';
 import { Store } from '../../src/store/store';
 import { APP, Sim, T0 } from '../helpers/sim';
 
@@ -95,7 +95,7 @@ t.test('the script ran as written', async (t) => {
 
 t.test('session analysis of the day, by hand', async (t) => {
   const p = await projected(t, day());
-  t.same(sessionStatistics(p, APP, dayStart, dayEnd, false, TZ), [{
+  t.same(sessionStatistics(p, APP, dayStart, dayEnd, 'day', TZ), [{
     Time: '2026-01-05',
     TotalSessionCnt: 5, // S1–S5 started that day (S5 at 23:59)
     TransferAgentSessionCnt: 4, // S4 never asked for a human
@@ -107,8 +107,8 @@ t.test('session analysis of the day, by hand', async (t) => {
     AvgAcceptTime: 208, // (120 + 270 + 290 + 150) / 4 = 207.5
     AvgQueueTime: 75, // (0 + 0 + 300 + 0) / 4
   }]);
-  t.same(sessionStatistics(p, APP, dayStart, dayEnd, true, TZ).map((r) => [r.Time, r.TotalSessionCnt]), [['10:00', 4], ['23:00', 1]], 'by hour');
-  t.same(sessionStatistics(p, APP, dayEnd + 1, dayEnd + 86_400_000, false, TZ), [], 'S5 belongs to the day it started');
+  t.same(sessionStatistics(p, APP, dayStart, dayEnd, 'hour', TZ).map((r) => [r.Time, r.TotalSessionCnt]), [['10:00', 4], ['23:00', 1]], 'by hour');
+  t.same(sessionStatistics(p, APP, dayEnd + 1, dayEnd + 86_400_000, 'day', TZ), [], 'S5 belongs to the day it started');
 });
 
 t.test('agent analysis of the day, by hand: forwards, unanswered sessions, status time, midnight', async (t) => {
@@ -181,5 +181,17 @@ t.test('suspended time does not count in a response', async (t) => {
   sim.advance(5 * S);
   sim.agentSay(A, 'u1', 'answer'); // 115 s later, 100 of them suspended
   const p = await projected(t, sim);
-  t.match(sessionStatistics(p, APP, dayStart, dayEnd, false, TZ)[0], { AvgRespTime: 15, AvgFirstRespTime: 115 });
+  t.match(sessionStatistics(p, APP, dayStart, dayEnd, 'day', TZ)[0], { AvgRespTime: 15, AvgFirstRespTime: 115 });
+});
+
+t.test('per day and for the whole range: days cut at local midnight', async (t) => {
+  const sim = day();
+  const p = await projected(t, sim);
+  const twoDays = daysOf(dayStart, dayEnd + 86_400_000, TZ);
+  t.same(twoDays.map((d) => d.day), ['2026-01-05', '2026-01-06']);
+  t.equal(twoDays[1].start, dayEnd + 1, 'the second day starts at midnight');
+  const [first, second] = twoDays.map((d) => agentStatistics(p, APP, [{ id: B, nickname: 'bob' }], d.start, d.end, sim.now)[0]);
+  t.match(first, { TotalSessionCnt: 2, FreeTime: (dayEnd + 1 - at(10, 26, 30)) / S });
+  t.match(second, { TotalSessionCnt: 0, FreeTime: 120 }, 'S5 counted on its first day; bob free from midnight to 00:02 (now)');
+  t.same(sessionStatistics(p, APP, dayStart, dayEnd + 86_400_000, 'range', TZ).map((r) => [r.Time, r.TotalSessionCnt]), [['2026-01-05~2026-01-06', 5]]);
 });
