@@ -11,8 +11,8 @@ import type { Address } from '../../actors/types';
 import type { Store } from '../store/store';
 import { foldAgent, foldSession, sessionFactsKey, type SessionFacts, type StatusChange } from './facts';
 
-/** Facts of sessions touched lately, so a turn never reads a write still waiting for its commit. */
-const FACTS_CACHE = 200_000;
+/** Facts of sessions touched lately (ended ones; open ones and changed ones are always at hand). */
+const FACTS_CACHE = 20_000;
 
 /** The tables of one projection ('' live, or a prefix for a rebuild). */
 export interface StatsTables {
@@ -74,9 +74,10 @@ export class StatsProjection {
     }
   }
 
+  /** A session's facts: as changed (not yet written), open, recently used, or as stored. */
   facts(app: number, sessionId: string): SessionFacts | undefined {
     const key = sessionFactsKey(app, sessionId);
-    let f = this.cache.get(key);
+    let f = this.dirty.get(key) ?? this.openFacts.get(app)?.get(sessionId) ?? this.cache.get(key);
     if (!f) {
       f = this.tables.sessions.get([app, sessionId]);
       if (f) this.cacheIt(key, f);
