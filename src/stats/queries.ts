@@ -9,6 +9,9 @@ import type { StatsProjection } from './projection';
 const SEC = 1000;
 const THIRTY_SECONDS = 30 * SEC;
 
+/** A share, 0–1 to four places (0 when there is nothing to share). */
+const rate = (part: number, whole: number): number => (whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 10_000);
+
 const avg = (values: number[]): number => (values.length === 0 ? 0 : Math.round(values.reduce((a, b) => a + b, 0) / values.length / SEC));
 
 /** Local date and time parts of an instant in a time zone. */
@@ -131,6 +134,11 @@ export function receptionFigures(agentId: string, list: { r: Reception; f: Sessi
     AvgAcceptTime: avg(ended.map(({ r }) => r.end! - r.start)),
     SatisfactionSelectedCnt: ratedSessions.length,
     SatisfiedCnt: ratedSessions.filter((f) => f.level! >= 4).length,
+    // The console's rates (§8.3), this server's additions to the API rows.
+    NotRespSessionRate: rate(list.filter(({ r }) => r.agentMsgs === 0 && r.userMsgs > 0).length, list.length),
+    FirstRespUnder30sRate: rate(firstReplies.filter((v) => v <= THIRTY_SECONDS).length, list.length),
+    AvgRespUnder30sRate: rate(responses.filter((v) => v <= THIRTY_SECONDS).length, list.length),
+    SatisfactionRate: rate(ratedSessions.filter((f) => f.level! >= 4).length, ratedSessions.length),
   };
 }
 
@@ -150,9 +158,11 @@ export function statusFigures(p: StatsProjection, app: number, agentId: string, 
     if (value.status === 'offline') lastLogout = Math.floor(value.at / SEC);
   }
   if (to > cursor) time[status] += to - cursor;
+  const online = time.free + time.busy + time.rest;
   return {
     FirstLoginTimestamp: firstLogin, LastLogoutTimestamp: lastLogout,
     FreeTime: Math.round(time.free / SEC), BusyTime: Math.round(time.busy / SEC), RestTime: Math.round(time.rest / SEC),
+    FreeTimeRate: rate(time.free, online), BusyTimeRate: rate(time.busy, online), RestTimeRate: rate(time.rest, online),
   };
 }
 
@@ -231,5 +241,6 @@ export function receptionRealtime(p: StatsProjection, app: number, statuses: Age
   return {
     CurrentTransferAgentCnt: waiting + served, CurrentAgentAcceptCnt: served, CurrentQueueCnt: waiting,
     FreeAgentCnt: count('free'), RestAgentCnt: count('rest'), BusyAgentCnt: count('busy'),
+    OnlineAgentCnt: count('free') + count('rest') + count('busy'),
   };
 }

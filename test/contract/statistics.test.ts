@@ -65,7 +65,7 @@ t.test('the four statistics endpoints and the status trace on live traffic; a re
   t.match(await call(s, 'describe_reception_realtime_statistics', {}), {
     ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '',
     Data: {
-      CurrentTransferAgentCnt: 2, CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 1, FreeAgentCnt: 1, RestAgentCnt: 1, BusyAgentCnt: 0,
+      CurrentTransferAgentCnt: 2, CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 1, FreeAgentCnt: 1, RestAgentCnt: 1, BusyAgentCnt: 0, OnlineAgentCnt: 2,
       Today: { TransferAgentSessionCnt: 4, AgentAcceptCnt: 3, SatisfactionSelectedCnt: 2, ThreeStarSelectedCnt: 1, FiveStarSelectedCnt: 1 },
     },
   });

@@ -120,6 +120,7 @@ t.test('agent analysis of the day, by hand: forwards, unanswered sessions, statu
     FirstLoginTimestamp: at(10, 0) / S, LastLogoutTimestamp: at(18, 1) / S,
     FreeTime: 15 * 60 + (at(18, 1) - at(10, 25, 10)) / S, // 10:00–10:15 and 10:25:10–18:01
     BusyTime: 610, RestTime: 0,
+    FreeTimeRate: 0.9789, BusyTimeRate: 0.0211, RestTimeRate: 0, // 28250 and 610 of 28860 s online
     TotalSessionCnt: 3, TransferSessionCnt: 1, EffectiveSessionCnt: 2, AgentEndCnt: 1, ServeUserCnt: 3,
     TotalAcceptTime: 120 + 270 + 110, // S3 until the forward at 10:27
     TotalMsgCnt: 8, AgentMsgCnt: 4, UserMsgCnt: 4,
@@ -128,11 +129,13 @@ t.test('agent analysis of the day, by hand: forwards, unanswered sessions, statu
     AvgRespTime: 20, AvgRespUnder30sCnt: 2, // S1 20 s, S3 20 s
     AvgAcceptTime: 167, // 500 / 3
     SatisfactionSelectedCnt: 1, SatisfiedCnt: 1, // S1's 5 stars; S3's rating is bob's
+    NotRespSessionRate: 0.3333, FirstRespUnder30sRate: 0.3333, AvgRespUnder30sRate: 0.6667, SatisfactionRate: 1,
   });
   t.same(bob, {
     AgentId: B, AgentNickName: 'bob',
     FirstLoginTimestamp: at(10, 26, 30) / S, LastLogoutTimestamp: 0,
     FreeTime: (dayEnd + 1 - at(10, 26, 30)) / S, BusyTime: 0, RestTime: 0,
+    FreeTimeRate: 1, BusyTimeRate: 0, RestTimeRate: 0,
     TotalSessionCnt: 2, TransferSessionCnt: 0, EffectiveSessionCnt: 2, AgentEndCnt: 1, ServeUserCnt: 2,
     TotalAcceptTime: 180 + 150, // S5 runs past midnight: its reception started that day
     TotalMsgCnt: 4, AgentMsgCnt: 2, UserMsgCnt: 2,
@@ -141,6 +144,7 @@ t.test('agent analysis of the day, by hand: forwards, unanswered sessions, statu
     AvgRespTime: 30, AvgRespUnder30sCnt: 2,
     AvgAcceptTime: 165,
     SatisfactionSelectedCnt: 1, SatisfiedCnt: 0,
+    NotRespSessionRate: 0, FirstRespUnder30sRate: 0, AvgRespUnder30sRate: 1, SatisfactionRate: 0,
   });
 });
 
@@ -162,7 +166,7 @@ t.test('realtime: sessions waiting and served now, agents by status, today so fa
   sim.agentSay(A, 'u1', 'hi');
   const p = await projected(t, sim);
   t.same(receptionRealtime(p, APP, ['free', 'busy', 'rest', 'offline']), {
-    CurrentTransferAgentCnt: 2, CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 1, FreeAgentCnt: 1, RestAgentCnt: 1, BusyAgentCnt: 1,
+    CurrentTransferAgentCnt: 2, CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 1, FreeAgentCnt: 1, RestAgentCnt: 1, BusyAgentCnt: 1, OnlineAgentCnt: 3,
   });
   t.same(memberRealtime(p, APP, [{ id: A, nickname: 'alice', status: 'free' }], sim.now, TZ), [{
     MemberId: A, MemberNickName: 'alice', MemberStatus: 1, CurrentAcceptCnt: 1, TotalSessionCnt: 1, AvgFirstRespTime: 20, AvgRespTime: 0, AvgAcceptTime: 0,
