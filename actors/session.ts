@@ -152,7 +152,10 @@ export type SessionEvent =
   | { type: 'Deadline'; key: TimerKey; at?: number }
   | { type: 'RatingSent'; rating: RatingRecord; invited: boolean }
   | { type: 'SatisfactionSelected'; sessionId: string; level: number; at: number }
-  | { type: 'SessionEnded'; sessionId: string; endStatus: EndStatus; event: EndEvent; closeBy: CloseBy; at: number; agentId?: string }
+  /** `untraced`: a session opened only for a contact or a group chat that did not happen; it leaves no record. */
+  | { type: 'SessionEnded'; sessionId: string; endStatus: EndStatus; event: EndEvent; closeBy: CloseBy; at: number; agentId?: string; untraced?: boolean }
+  /** A request for a human refused before any transfer began (outside working hours): statistics count it. */
+  | { type: 'TransferRefused'; sessionId: string; at: number; reason: 'outsideHours' }
   | { type: 'UserPresence'; online: boolean }
   /** src 7 arrived (not stored: it is an online-only signal); reported to a self-built AI backend. */
   | { type: 'UserEntered'; sessionId: string; at: number; body: unknown[] }
@@ -283,6 +286,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'LanguageSet':
       return { ...s, language: e.language };
     case 'RobotAnswered':
+    case 'TransferRefused':
       return s;
   }
 }
@@ -469,6 +473,7 @@ interface TransferOptions {
 function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   const cur = t.state.cur!;
   if ((opts.checkHours ?? true) && !withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session.timeZone)) {
+    t.emit({ type: 'TransferRefused', sessionId: cur.sessionId, at: env.ctx.now, reason: 'outsideHours' });
     if (opts.promptOutsideHours ?? true) systemText(t, env, prompt(env.app, env.account, 'nonWorkingHours'));
     robotIdle(t, env);
     t.refuse(opts.replyTo, ErrorCode.NotTransferable, 'outside working hours');
@@ -623,7 +628,7 @@ function groupOpenFailed(t: T, env: Env, code: number): void {
   const g = t.state.chatGroup!;
   t.refuse(cur.pendingTransfer?.replyTo, code);
   for (const key of timerKeys) t.do({ t: 'cancelTimer', key });
-  t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now });
+  t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now, untraced: true });
   t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
   t.emit({ type: 'ChatGroupClosed', groupId: g.group.id, at: env.ctx.now });
 }
@@ -999,7 +1004,7 @@ function contactFailed(t: T, env: Env, code: number): void {
   t.refuse(pending.replyTo, code === ErrorCode.AllAgentsBusy ? ErrorCode.AssignFailed : code);
   t.emit({ type: 'ContactSettled', sessionId: cur.sessionId, ok: false, newSession: pending.newSession, at: env.ctx.now });
   if (pending.newSession) {
-    t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now });
+    t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now, untraced: true });
     t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
   } else robotIdle(t, env);
 }

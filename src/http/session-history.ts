@@ -16,8 +16,12 @@ import { localTime } from '../stats/queries';
 import { desk, RestError, type Endpoint, type FacadeDeps, type HttpFacade } from './facade';
 
 const DAY_S = 86_400;
-/** Bytes gathered before a chunk is written out. */
+/** Bytes gathered before a chunk is written out, and the most lines (or empty steps) produced in one turn. */
 const CHUNK = 64 * 1024;
+const STEPS_PER_TURN = 200;
+/** Sessions one describe_session_history call may look at (a keyword reads each transcript): past it, narrow the range or export. */
+const MAX_EXAMINED = 200_000;
+const MAX_EXAMINED_KEYWORD = 20_000;
 
 /** The filter of a request's fields; a range over 92 days, or backwards, is refused. */
 function filterOf(b: Record<string, unknown>): HistoryFilter {
@@ -43,7 +47,11 @@ export const sessionHistoryEndpoints: Endpoint[] = [
     const limit = (ctx.body.Limit as number | undefined) ?? 20;
     const page: Record<string, unknown>[] = [];
     let total = 0;
-    for (const f of sessions(statsOf(ctx.deps), ctx.deps.store, ctx.app.sdkAppId, filterOf(ctx.body))) {
+    const progress = { examined: 0 };
+    const cap = ctx.body.Keyword === undefined ? MAX_EXAMINED : MAX_EXAMINED_KEYWORD;
+    for (const f of sessions(statsOf(ctx.deps), ctx.deps.store, ctx.app.sdkAppId, filterOf(ctx.body), progress)) {
+      if (progress.examined > cap) throw new RestError(ErrorCode.BadParameter, `more than ${cap} sessions to look at: narrow the range, or use the export`);
+      if (!f) continue;
       if (total >= offset && page.length < limit) page.push(historyRecord(ctx.app, f, ctx.now));
       total++;
     }
@@ -68,6 +76,7 @@ function* exportLines(deps: FacadeDeps, app: AppModel, f: HistoryFilter, format:
   const now = deps.clock.now();
   if (format === 'csv') yield `\ufeff${csvRow(withTranscripts ? [...SESSION_COLUMNS, ...MESSAGE_COLUMNS] : SESSION_COLUMNS)}`;
   for (const s of sessions(statsOf(deps), deps.store, app.sdkAppId, f)) {
+    if (!s) { yield ''; continue; } // sessions looked at without a match: a step all the same
     const r = historyRecord(app, s, now);
     if (format === 'jsonl') {
       yield `${JSON.stringify(withTranscripts ? { ...r, Messages: [...transcript(deps.store, s)].map(transcriptLine) } : r)}\n`;
@@ -89,14 +98,15 @@ export function mountHistoryExport(app: TemplatedApp, facade: HttpFacade, deps: 
   app.get('/v4/desk_export/session_history', (res, req) => {
     const q = new URLSearchParams(req.getQuery() ?? '');
     let aborted = false;
-    res.onAborted(() => { aborted = true; });
+    let lines: Generator<string> | undefined;
+    // An abandoned export must let go of its reader at once.
+    res.onAborted(() => { aborted = true; lines?.return(undefined); });
     const refuse = (status: string, code: number, info: string): void => {
       res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ ActionStatus: 'FAIL', ErrorCode: code, ErrorInfo: info })));
     };
     const admin = facade.admin(q, Service.Desk);
     if ('ActionStatus' in admin) { refuse('403 Forbidden', admin.ErrorCode, admin.ErrorInfo); return; }
     const params: Record<string, unknown> = Object.fromEntries(q);
-    let lines: Generator<string>;
     try {
       const checked = exportCheck(params);
       if (checked !== true) throw new RestError(FacadeCode.BadParameter[Service.Desk], (checked as { message?: string }[])[0]?.message ?? 'illegal parameter');
@@ -110,7 +120,7 @@ export function mountHistoryExport(app: TemplatedApp, facade: HttpFacade, deps: 
     res.cork(() => res.writeStatus('200 OK')
       .writeHeader('content-type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
       .writeHeader('content-disposition', `attachment; filename="session-history.${csv ? 'csv' : 'jsonl'}"`));
-    pump(res, lines, () => aborted, deps);
+    pump(res, lines!, () => aborted, deps);
   });
 }
 
@@ -121,14 +131,14 @@ function pump(res: HttpResponse, lines: Generator<string>, aborted: () => boolea
     let chunk = '';
     let done = false;
     try {
-      for (;;) {
+      for (let steps = 0; steps < STEPS_PER_TURN && chunk.length < CHUNK; steps++) {
         const next = lines.next();
         if (next.done) { done = true; break; }
         chunk += next.value;
-        if (chunk.length >= CHUNK) break;
       }
     } catch (err) {
       deps.log.error({ err }, 'session history export failed');
+      lines.return(undefined);
       res.cork(() => res.end());
       return;
     }

@@ -8,7 +8,7 @@
  * - first response: from a reception's start to that agent's first message;
  * - response: from a user message (the first one since the agent last wrote) to the agent's next message; time
  *   the session spent suspended does not count;
- * - queue time: from the first request for a human to acceptance, for accepted sessions;
+ * - queue time: from the request for a human that was answered (the latest one) to acceptance;
  * - messages: user and agent messages; system and robot messages are not counted.
  */
 import type { AgentEvent } from '../../actors/agent';
@@ -41,8 +41,11 @@ export interface SessionFacts {
   groupId: number;
   /** Where the session is now: with the robot, waiting for a human (transferring, queued, offered), served, ended. */
   phase: 'robot' | 'waiting' | 'agent' | 'ended';
-  /** First request for a human (transfer or an agent's contact). */
+  /** First request for a human (transfer, an agent's contact, a group choice offered, or one refused outside working hours). */
   requestedAt?: number;
+  /** The latest request, and how long the session waited from it for its first acceptance (ms). */
+  queuedAt?: number;
+  queueMs?: number;
   acceptedAt?: number;
   endedAt?: number;
   endStatus?: string;
@@ -60,6 +63,8 @@ export interface SessionFacts {
   /** Rating (1–5) and the agent it rates. */
   level?: number;
   ratedAgent?: string;
+  /** Opened only for a contact or a group chat that did not happen: it leaves no record. */
+  untraced?: boolean;
 }
 
 export const sessionFactsKey = (app: number, sessionId: string): string => `${app}|${sessionId}`;
@@ -110,29 +115,42 @@ export function foldSession(get: (sessionId: string) => SessionFacts | undefined
     case 'TransferringToHuman':
     case 'ContactRequested':
       f.requestedAt ??= e.at;
+      f.queuedAt = e.at;
       f.groupId = e.groupId;
       f.phase = 'waiting';
+      return f;
+    case 'GroupsOffered':
+      f.requestedAt ??= e.time;
+      return f;
+    case 'TransferRefused':
+      f.requestedAt ??= e.at;
       return f;
     case 'NoAgentOnline':
       f.phase = 'robot';
       return f;
     case 'AssignDecided':
       if (e.denied) f.phase = 'robot';
-      return e.denied ? f : undefined;
+      else f.groupId = e.groupId;
+      return f;
     case 'ContactSettled':
       if (!e.ok && !e.newSession) f.phase = 'robot';
       return e.ok ? undefined : f;
     case 'TransferToHumanSuccess':
       f.phase = 'agent';
-      f.acceptedAt ??= e.at;
+      if (f.acceptedAt === undefined) {
+        f.acceptedAt = e.at;
+        f.queueMs = e.at - (f.queuedAt ?? e.at);
+      }
       if (current(f)?.agentId !== e.memberId) openReception(f, e.memberId, e.at);
       return f;
     case 'AgentForward': {
+      // The forwarding agent's reception ends; the new agent's starts when it takes the session (at once, or on accept).
       const r = current(f);
       if (r) r.forwardedOut = true;
+      closeReception(f, e.at);
       f.groupId = e.groupId;
-      f.phase = 'agent';
-      openReception(f, e.to, e.at);
+      f.phase = 'waiting';
+      f.suspendedAt = undefined;
       return f;
     }
     case 'MessageAdded': {
@@ -178,6 +196,7 @@ export function foldSession(get: (sessionId: string) => SessionFacts | undefined
       f.endedAt = e.at;
       f.endStatus = e.endStatus;
       f.suspendedAt = undefined;
+      if (e.untraced) f.untraced = true;
       return f;
     }
     default:

@@ -48,21 +48,44 @@ function mentions(store: Store, f: SessionFacts, keyword: string): boolean {
   return false;
 }
 
-/** Sessions matching a filter, oldest first. */
-export function* sessions(p: StatsProjection, store: Store, app: number, q: HistoryFilter): Generator<SessionFacts> {
+/** Index rows read at a time: no read transaction stays open between them (a paused export would pin one). */
+const BATCH = 500;
+
+function matches(store: Store, f: SessionFacts, q: HistoryFilter, keyword: string | undefined): boolean {
+  return (q.sessionId === undefined || f.sessionId === q.sessionId)
+    && (q.userId === undefined || f.userId === q.userId)
+    && (q.csAccount === undefined || f.csAccount === q.csAccount)
+    && (q.agentId === undefined || f.receptions.some((r) => r.agentId === q.agentId))
+    && (q.groupId === undefined || f.groupId === q.groupId)
+    && (q.endStatus === undefined || f.endStatus === q.endStatus)
+    && (q.level === undefined || f.level === q.level)
+    && (!keyword || mentions(store, f, keyword));
+}
+
+/**
+ * Sessions matching a filter, oldest first. Every `BATCH` sessions looked at without a match it yields `undefined`,
+ * so a caller can bound the work it does at a time; `progress.examined` counts the sessions looked at.
+ */
+export function* sessions(p: StatsProjection, store: Store, app: number, q: HistoryFilter, progress = { examined: 0 }): Generator<SessionFacts | undefined> {
   const keyword = q.keyword?.toLowerCase();
-  for (const { key } of p.tables.byStart.getRange({ start: [app, q.from], end: [app, q.to, '\uffff'] })) {
-    const f = p.facts(app, key[2]);
-    if (!f) continue;
-    if (q.sessionId !== undefined && f.sessionId !== q.sessionId) continue;
-    if (q.userId !== undefined && f.userId !== q.userId) continue;
-    if (q.csAccount !== undefined && f.csAccount !== q.csAccount) continue;
-    if (q.agentId !== undefined && !f.receptions.some((r) => r.agentId === q.agentId)) continue;
-    if (q.groupId !== undefined && f.groupId !== q.groupId) continue;
-    if (q.endStatus !== undefined && f.endStatus !== q.endStatus) continue;
-    if (q.level !== undefined && f.level !== q.level) continue;
-    if (keyword && !mentions(store, f, keyword)) continue;
-    yield f;
+  let start: [number, number, string] = [app, q.from, ''];
+  let sinceYield = 0;
+  for (;;) {
+    const rows = [...p.tables.byStart.getRange({ start, end: [app, q.to, '\uffff'], limit: BATCH + 1 })];
+    const fresh = rows.filter((r) => r.key[1] !== start[1] || r.key[2] !== start[2]).slice(0, BATCH);
+    for (const { key } of fresh) {
+      progress.examined++;
+      const f = p.facts(app, key[2]);
+      if (f && matches(store, f, q, keyword)) {
+        sinceYield = 0;
+        yield f;
+      } else if (++sinceYield >= BATCH) {
+        sinceYield = 0;
+        yield undefined;
+      }
+    }
+    if (fresh.length < BATCH) return;
+    start = fresh[fresh.length - 1].key;
   }
 }
 

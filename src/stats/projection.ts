@@ -92,6 +92,10 @@ export class StatsProjection {
 
   private save(f: SessionFacts, begun: boolean, received: boolean): void {
     const key = sessionFactsKey(f.app, f.sessionId);
+    if (f.untraced) {
+      this.forget(key, f);
+      return;
+    }
     this.cacheIt(key, f);
     this.dirty.set(key, f);
     const t = this.tables;
@@ -110,6 +114,20 @@ export class StatsProjection {
     }
     if (!ended) this.remember(f);
     else this.openFacts.get(f.app)?.delete(f.sessionId);
+  }
+
+  /** A session that leaves no record: its facts and index rows go. */
+  private forget(key: string, f: SessionFacts): void {
+    this.dirty.delete(key);
+    this.cache.delete(key);
+    this.openFacts.get(f.app)?.delete(f.sessionId);
+    const t = this.tables;
+    const { app, sessionId, startedAt } = f;
+    this.store.write(() => {
+      t.sessions.removeSync([app, sessionId]);
+      t.byStart.removeSync([app, startedAt, sessionId]);
+      t.open.removeSync([app, sessionId]);
+    });
   }
 
   /** Queues the changed facts as they are now, with the turns that changed them (the commit starting). */

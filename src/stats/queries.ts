@@ -14,12 +14,30 @@ const rate = (part: number, whole: number): number => (whole === 0 ? 0 : Math.ro
 
 const avg = (values: number[]): number => (values.length === 0 ? 0 : Math.round(values.reduce((a, b) => a + b, 0) / values.length / SEC));
 
+/** Formatters by time zone: making one costs far more than using it. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** Local date and time parts of an instant in a time zone. */
 function parts(ms: number, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string> {
-  const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', {
-    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  }).formatToParts(ms).map((x) => [x.type, x.value]));
-  return p as Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string>;
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    formatters.set(timeZone, f);
+  }
+  return Object.fromEntries(f.formatToParts(ms).map((x) => [x.type, x.value])) as Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string>;
+}
+
+/** How far a time zone's wall clock is ahead of UTC at an instant (ms). */
+function offsetAt(ms: number, timeZone: string): number {
+  const p = parts(ms, timeZone);
+  return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - (ms - (((ms % SEC) + SEC) % SEC));
+}
+
+/** The instant a local calendar day begins (a day past the month's end rolls over, as Date.UTC does). */
+function midnight(year: number, month: number, day: number, timeZone: string): number {
+  const wall = Date.UTC(year, month - 1, day);
+  // Twice: the offset at the guess may differ from the offset at midnight on a day the clocks change.
+  return wall - offsetAt(wall - offsetAt(wall, timeZone), timeZone);
 }
 
 export const dayOf = (ms: number, timeZone: string): string => { const p = parts(ms, timeZone); return `${p.year}-${p.month}-${p.day}`; };
@@ -27,10 +45,15 @@ export const dayOf = (ms: number, timeZone: string): string => { const p = parts
 export const localTime = (ms: number, timeZone: string): string => { const p = parts(ms, timeZone); return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`; };
 const hourOf = (ms: number, timeZone: string): string => `${parts(ms, timeZone).hour}:00`;
 
-/** The start of the local day holding `ms`. */
+/** The start of the local day holding `ms` (days are 23 or 25 hours long where clocks change). */
 export function startOfDay(ms: number, timeZone: string): number {
   const p = parts(ms, timeZone);
-  return ms - (Number(p.hour) * 3600 + Number(p.minute) * 60 + Number(p.second)) * SEC - (ms % SEC);
+  return midnight(Number(p.year), Number(p.month), Number(p.day), timeZone);
+}
+
+function nextDay(ms: number, timeZone: string): number {
+  const p = parts(ms, timeZone);
+  return midnight(Number(p.year), Number(p.month), Number(p.day) + 1, timeZone);
 }
 
 /** A session's response average (ms) over all its receptions, if it had any response. */
@@ -61,7 +84,7 @@ export function sessionFigures(list: SessionFacts[]): Record<string, number> {
     AvgFirstRespTime: avg(firstReplies),
     AvgRespTime: avg(accepted.flatMap((f) => { const r = sessionResponse(f); return r ? [r] : []; })),
     AvgAcceptTime: avg(accepted.filter((f) => f.endedAt !== undefined).map((f) => f.endedAt! - f.acceptedAt!)),
-    AvgQueueTime: avg(accepted.filter((f) => f.requestedAt !== undefined).map((f) => f.acceptedAt! - f.requestedAt!)),
+    AvgQueueTime: avg(accepted.map((f) => f.queueMs ?? 0)),
   };
 }
 
@@ -180,9 +203,9 @@ export function daysOf(from: number, to: number, timeZone: string): { day: strin
   const out: { day: string; start: number; end: number }[] = [];
   let start = from;
   while (start <= to) {
-    // The next local midnight: a day later than this one's, found again in case of a DST change.
-    const next = startOfDay(startOfDay(start, timeZone) + 36 * 3_600_000, timeZone);
+    const next = nextDay(start, timeZone);
     out.push({ day: dayOf(start, timeZone), start, end: Math.min(to, next - 1) });
+    if (next <= start) break; // never loop, whatever a time zone does
     start = next;
   }
   return out;

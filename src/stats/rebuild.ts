@@ -11,6 +11,7 @@ import { Store } from '../store/store';
 import { StatsProjection, statsTables, type StatsTables } from './projection';
 
 const REBUILT = 'rebuilt-';
+const COMMIT_EVERY = 5000;
 
 /** Folds the whole event log into the `rebuilt-` tables (cleared first) and commits. */
 export async function rebuild(store: Store): Promise<StatsProjection> {
@@ -18,9 +19,16 @@ export async function rebuild(store: Store): Promise<StatsProjection> {
   for (const db of Object.values(tables) as Database<unknown, Key>[]) store.write(() => db.clearSync());
   await store.commit();
   const p = new StatsProjection(store, tables);
+  let pending = 0;
   for (const { address, n, record } of store.eventLog()) {
     const kind = kindOf(address);
-    if (kind === 'session' || kind === 'agent') p.apply(address, record.es, n);
+    if (kind !== 'session' && kind !== 'agent') continue;
+    p.apply(address, record.es, n);
+    // Commit as it goes, so a long log does not gather in one transaction.
+    if (++pending >= COMMIT_EVERY) {
+      pending = 0;
+      await store.commit();
+    }
   }
   await store.commit();
   p.detach();

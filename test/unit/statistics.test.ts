@@ -199,3 +199,69 @@ t.test('per day and for the whole range: days cut at local midnight', async (t) 
   t.match(second, { TotalSessionCnt: 0, FreeTime: 120 }, 'S5 counted on its first day; bob free from midnight to 00:02 (now)');
   t.same(sessionStatistics(p, APP, dayStart, dayEnd + 86_400_000, 'range', TZ).map((r) => [r.Time, r.TotalSessionCnt]), [['2026-01-05~2026-01-06', 5]]);
 });
+
+t.test('days where the clocks change are 23 and 25 hours long, and end', async (t) => {
+  const ny = 'America/New_York';
+  const spring = daysOf(Date.UTC(2026, 2, 7, 5), Date.UTC(2026, 2, 10, 3, 59, 59), ny); // 2026-03-07 00:00 EST to 03-09 23:59:59 EDT
+  t.same(spring.map((d) => d.day), ['2026-03-07', '2026-03-08', '2026-03-09']);
+  t.equal(spring[1].end + 1 - spring[1].start, 23 * 3_600_000, 'the spring-forward day');
+  const autumn = daysOf(Date.UTC(2026, 10, 1, 4), Date.UTC(2026, 10, 2, 4, 59, 59, 999), ny); // 2026-11-01, EDT to EST
+  t.equal(autumn[0].end + 1 - autumn[0].start, 25 * 3_600_000, 'the fall-back day');
+  t.equal(startOfDay(Date.UTC(2026, 2, 8, 12), ny), Date.UTC(2026, 2, 8, 5), 'midnight before the change, in EST');
+  t.equal(startOfDay(T0, TZ), Date.UTC(2026, 0, 4, 16), 'Shanghai');
+});
+
+t.test('edge cases: a forward the new agent never accepts, a second request, a contact that failed, a request outside hours', async (t) => {
+  // Manual reception: alice forwards to bob, who lets the offer lapse; bob received nothing.
+  const manual = new Sim({ session: { receptionMode: 'manual', acceptTimeoutSec: 30 } });
+  manual.connect(A);
+  manual.say('u1', '人工');
+  manual.act(A, 'u1', 'accept');
+  manual.connect(B);
+  manual.advance(10 * S);
+  manual.act(A, 'u1', 'transfer', { targetMemberId: B });
+  manual.advance(40 * S); // bob's offer lapses
+  let p = await projected(t, manual);
+  const rows = agentStatistics(p, APP, [{ id: A, nickname: 'alice' }, { id: B, nickname: 'bob' }], dayStart, dayEnd, manual.now);
+  t.match(rows[0], { TotalSessionCnt: 1, TransferSessionCnt: 1, TotalAcceptTime: 10 }, 'alice: received, forwarded after 10 s');
+  t.match(rows[1], { TotalSessionCnt: 0, NotRespSessionCnt: 0 }, 'bob never took it');
+  t.match(receptionRealtime(p, APP, []), { CurrentAgentAcceptCnt: 0, CurrentQueueCnt: 1 }, 'waiting for an agent again');
+
+  // Queue time runs from the request that was answered, not from an earlier one that failed.
+  const twice = new Sim();
+  twice.say('u1', '人工'); // nobody online
+  twice.advance(600_000); // within the robot's idle time: the same session
+  twice.connect(A);
+  twice.say('u1', '人工');
+  p = await projected(t, twice);
+  t.match(sessionStatistics(p, APP, dayStart, dayEnd, 'day', TZ)[0], { TransferAgentSessionCnt: 1, AgentAcceptCnt: 1, AvgQueueTime: 0 });
+
+  // A contact that failed opened a session only for itself: no trace in the statistics either.
+  const contact = new Sim();
+  contact.call(contact.conv('u9'), (replyTo) => ({ type: 'adminContact', replyTo }));
+  p = await projected(t, contact);
+  t.same(sessionStatistics(p, APP, dayStart, dayEnd, 'day', TZ), []);
+
+  // Outside working hours the request is refused, and still counts as a request for a human.
+  const closed = new Sim({ account: { workTime: { Type: 1, Periods: [{ Day: 'Sunday', PeriodsWithinOneDay: [{ Start: '09:00', End: '17:00' }] }] } } });
+  closed.connect(A);
+  closed.say('u1', '人工');
+  p = await projected(t, closed);
+  t.match(sessionStatistics(p, APP, dayStart, dayEnd, 'day', TZ)[0], { TotalSessionCnt: 1, TransferAgentSessionCnt: 1, AgentAcceptCnt: 0 });
+});
+
+t.test('suspended, then forwarded: the new agent\'s responses count in full', async (t) => {
+  const sim = new Sim();
+  sim.connect(A);
+  sim.connect(B);
+  sim.say('u1', '人工');
+  const first = sim.session('u1').cur!.agentId!;
+  const other = first === A ? B : A;
+  sim.act(first, 'u1', 'suspend');
+  sim.act(first, 'u1', 'transfer', { targetMemberId: other });
+  sim.say('u1', 'hello?');
+  sim.advance(30 * S);
+  sim.agentSay(other, 'u1', 'here');
+  const p = await projected(t, sim);
+  t.match(agentStatistics(p, APP, [{ id: other, nickname: 'x' }], dayStart, dayEnd, sim.now)[0], { AvgRespTime: 30, AvgRespUnder30sCnt: 1 });
+});
