@@ -116,4 +116,15 @@ t.test('a large export streams to a slow reader, every record once', async (t) =
   t.equal(got.length, N);
   t.equal(new Set(got).size, N, 'each once');
   t.equal(got[N - 1], `bulk-${N - 1}`, 'in start order');
+
+  // A client that goes away mid-export: the server lets go and keeps serving.
+  const q = new URLSearchParams({ sdkappid: String(APP), identifier: 'administrator', usersig: adminSig(api(s)), Format: 'csv', StartTime: String(Math.floor(start / 1000) - 1), EndTime: String(now()) });
+  await new Promise<void>((resolve) => {
+    const req = http.get(`http://127.0.0.1:${s.port}/v4/desk_export/session_history?${q}`, (res) => {
+      res.once('data', () => { req.destroy(); resolve(); });
+    });
+    req.on('error', () => resolve());
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  t.match(await history(s, { StartTime: Math.floor(start / 1000) - 1, EndTime: now(), Limit: 1 }), { ActionStatus: 'OK', TotalCount: N }, 'still serving');
 });
