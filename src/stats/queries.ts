@@ -249,6 +249,8 @@ export function todayFigures(p: StatsProjection, app: number, now: number, timeZ
     SatisfactionSelectedCnt: figures.SatisfactionSelectedCnt,
     OneStarSelectedCnt: figures.OneStarSelectedCnt, TwoStarSelectedCnt: figures.TwoStarSelectedCnt, ThreeStarSelectedCnt: figures.ThreeStarSelectedCnt,
     FourStarSelectedCnt: figures.FourStarSelectedCnt, FiveStarSelectedCnt: figures.FiveStarSelectedCnt,
+    // The share of each level among today's ratings.
+    ...Object.fromEntries(['One', 'Two', 'Three', 'Four', 'Five'].map((n) => [`${n}StarRate`, rate(figures[`${n}StarSelectedCnt`], figures.SatisfactionSelectedCnt)])),
   };
 }
 

@@ -154,6 +154,7 @@ t.test('the monitor\'s "today so far" at noon, by hand', async (t) => {
     TransferAgentSessionCnt: 3, AgentAcceptCnt: 3, // S1–S3 (S5 comes at 23:59)
     AvgFirstRespTime: 35, AvgRespTime: 23, AvgQueueTime: 100, AvgAcceptTime: 227, // (40+30)/2, (20+25)/2, 300/3, (120+270+290)/3
     SatisfactionSelectedCnt: 2, OneStarSelectedCnt: 0, TwoStarSelectedCnt: 0, ThreeStarSelectedCnt: 1, FourStarSelectedCnt: 0, FiveStarSelectedCnt: 1,
+    OneStarRate: 0, TwoStarRate: 0, ThreeStarRate: 0.5, FourStarRate: 0, FiveStarRate: 0.5,
   });
 });
 
