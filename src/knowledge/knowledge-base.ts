@@ -132,7 +132,9 @@ export class KnowledgeBase {
     const docs = (qs: Iterable<Question>) => [...qs].filter(answers).flatMap((q) => [q.question, ...q.similar].map((text) => ({ questionId: q.id, text })));
     const key = `${r.app}|${r.robotId}|${env}|${r.library}|${r.language}`;
     let idx = this.indexes.get(key);
-    if (!idx || idx.changed.size > Math.max(MIN_DELTA, idx.main.questions * DELTA_SHARE)) {
+    // A small index is rebuilt at once (cheap, and a delta weighs its words by the index it sits beside: an empty one
+    // would weigh them all 0); a large one after enough changes.
+    if (!idx || (idx.changed.size > 0 && idx.main.questions < MIN_DELTA) || idx.changed.size > Math.max(MIN_DELTA, idx.main.questions * DELTA_SHARE)) {
       this.indexes.set(key, (idx = { main: new Matcher(docs(lib.questions.values())), changed: new Set(), deltaStale: false }));
     }
     if (idx.deltaStale) {

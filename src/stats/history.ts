@@ -50,6 +50,8 @@ function mentions(store: Store, f: SessionFacts, keyword: string): boolean {
 
 /** Index rows read at a time: no read transaction stays open between them (a paused export would pin one). */
 const BATCH = 500;
+/** Sessions looked at without a match between two empty yields (each one, when a keyword reads transcripts). */
+const HEARTBEAT = 20;
 
 function matches(store: Store, f: SessionFacts, q: HistoryFilter, keyword: string | undefined): boolean {
   return (q.sessionId === undefined || f.sessionId === q.sessionId)
@@ -63,11 +65,18 @@ function matches(store: Store, f: SessionFacts, q: HistoryFilter, keyword: strin
 }
 
 /**
- * Sessions matching a filter, oldest first. Every `BATCH` sessions looked at without a match it yields `undefined`,
+ * Sessions matching a filter, oldest first. Every `HEARTBEAT` sessions looked at without a match it yields `undefined`,
  * so a caller can bound the work it does at a time; `progress.examined` counts the sessions looked at.
  */
 export function* sessions(p: StatsProjection, store: Store, app: number, q: HistoryFilter, progress = { examined: 0 }): Generator<SessionFacts | undefined> {
   const keyword = q.keyword?.toLowerCase();
+  if (q.sessionId !== undefined) {
+    // One session by its id: looked up, not searched for.
+    const f = p.facts(app, q.sessionId);
+    progress.examined++;
+    if (f && f.startedAt >= q.from && f.startedAt <= q.to && matches(store, f, q, keyword)) yield f;
+    return;
+  }
   let start: [number, number, string] = [app, q.from, ''];
   let sinceYield = 0;
   for (;;) {
@@ -79,7 +88,7 @@ export function* sessions(p: StatsProjection, store: Store, app: number, q: Hist
       if (f && matches(store, f, q, keyword)) {
         sinceYield = 0;
         yield f;
-      } else if (++sinceYield >= BATCH) {
+      } else if (++sinceYield >= (keyword ? 1 : HEARTBEAT)) {
         sinceYield = 0;
         yield undefined;
       }

@@ -37,7 +37,18 @@ function offsetAt(ms: number, timeZone: string): number {
 function midnight(year: number, month: number, day: number, timeZone: string): number {
   const wall = Date.UTC(year, month - 1, day);
   // Twice: the offset at the guess may differ from the offset at midnight on a day the clocks change.
-  return wall - offsetAt(wall - offsetAt(wall, timeZone), timeZone);
+  const t = wall - offsetAt(wall - offsetAt(wall, timeZone), timeZone);
+  const date = new Date(wall).toISOString().slice(0, 10);
+  if (dayOf(t, timeZone) >= date) return t;
+  // Where clocks jump forward at midnight, the day begins at the jump: the first second of that date.
+  let lo = t;
+  let hi = t + 3 * 3_600_000;
+  while (hi - lo > SEC) {
+    const mid = lo + Math.floor((hi - lo) / 2 / SEC) * SEC;
+    if (dayOf(mid, timeZone) >= date) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 export const dayOf = (ms: number, timeZone: string): string => { const p = parts(ms, timeZone); return `${p.year}-${p.month}-${p.day}`; };
@@ -82,7 +93,7 @@ export function sessionFigures(list: SessionFacts[]): Record<string, number> {
     SatisfactionSelectedCnt: rated.length,
     OneStarSelectedCnt: stars(1), TwoStarSelectedCnt: stars(2), ThreeStarSelectedCnt: stars(3), FourStarSelectedCnt: stars(4), FiveStarSelectedCnt: stars(5),
     AvgFirstRespTime: avg(firstReplies),
-    AvgRespTime: avg(accepted.flatMap((f) => { const r = sessionResponse(f); return r ? [r] : []; })),
+    AvgRespTime: avg(accepted.flatMap((f) => { const r = sessionResponse(f); return r !== undefined ? [r] : []; })),
     AvgAcceptTime: avg(accepted.filter((f) => f.endedAt !== undefined).map((f) => f.endedAt! - f.acceptedAt!)),
     AvgQueueTime: avg(accepted.map((f) => f.queueMs ?? 0)),
   };
@@ -134,7 +145,7 @@ function receptionsOf(p: StatsProjection, app: number, agentId: string, from: nu
 export function receptionFigures(agentId: string, list: { r: Reception; f: SessionFacts }[]): Record<string, number> {
   const sessions = new Set(list.map((x) => x.f.sessionId));
   const firstReplies = list.flatMap(({ r }) => (r.firstReplyAt !== undefined ? [r.firstReplyAt - r.start] : []));
-  const responses = list.flatMap(({ r }) => { const v = receptionResponse(r); return v ? [v] : []; });
+  const responses = list.flatMap(({ r }) => { const v = receptionResponse(r); return v !== undefined ? [v] : []; });
   const ended = list.filter(({ r }) => r.end !== undefined);
   const ratedSessions = [...new Map(list.filter(({ f }) => f.level !== undefined && f.ratedAgent === agentId).map(({ f }) => [f.sessionId, f])).values()];
   const agentMsgs = list.reduce((n, { r }) => n + r.agentMsgs, 0);
@@ -231,7 +242,7 @@ export function memberRealtime(p: StatsProjection, app: number, agents: { id: st
 }
 
 /** How far back a session accepted today may have started (a long queue or robot phase before it). */
-const TODAY_LOOKBACK_MS = 2 * 86_400_000;
+const TODAY_LOOKBACK_MS = 86_400_000;
 
 /**
  * Today's figures of the realtime monitor (§8.1), from local midnight: sessions that asked for a human today,

@@ -75,3 +75,12 @@ t.test('environments: a test edit leaves production alone until published; updat
   reloaded.load(APP, ROBOT);
   t.equal(reloaded.categories(APP, ROBOT, 'production', 'chitchat').filter((c) => c.title === '系统预设分类').length, 1, 'and not created again');
 });
+
+t.test('a library asked before it had questions answers the first ones added', async (t) => {
+  const { kb } = await fresh(t);
+  t.same(rank(kb, 'where is my parcel'), [], 'nothing yet (the index is built empty)');
+  const cat = kb.addCategory(APP, ROBOT, both, 'faq', 'Orders', 0);
+  const id = kb.addQuestion(APP, ROBOT, both, { library: 'faq', categoryId: cat, question: 'Where is my parcel?', similar: [], answer: 'Tracking is in Orders.', answerType: 0, language: '' }, 1);
+  t.match(rank(kb, 'where is my parcel')[0], { id, score: 1 });
+  t.match(rank(kb, 'where is my parcel', 'faq', true)[0], { id }, 'in test too');
+});

@@ -266,3 +266,12 @@ t.test('suspended, then forwarded: the new agent\'s responses count in full', as
   const p = await projected(t, sim);
   t.match(agentStatistics(p, APP, [{ id: other, nickname: 'x' }], dayStart, dayEnd, sim.now)[0], { AvgRespTime: 30, AvgRespUnder30sCnt: 1 });
 });
+
+t.test('a day that begins at a jump forward (Santiago): days follow one another, none lost', async (t) => {
+  const tz = 'America/Santiago';
+  const days = daysOf(Date.UTC(2024, 8, 6, 4), Date.UTC(2024, 9, 6, 2, 59, 59, 999), tz); // 2024-09-06 00:00 .. 10-05 23:59:59.999 local
+  t.equal(days.length, 30);
+  t.equal(new Set(days.map((d) => d.day)).size, 30, 'each day once');
+  t.ok(days.every((d, i) => d.end >= d.start && (i === 0 || d.start === days[i - 1].end + 1)), 'back to back');
+  t.equal(days.find((d) => d.day === '2024-09-08')!.end + 1 - days.find((d) => d.day === '2024-09-08')!.start, 23 * 3_600_000, 'the day that lost its first hour');
+});
