@@ -23,6 +23,12 @@ const at = (h: number, m: number, s = 0, day = 0): number => T0 + ((h - 10) * 36
 function day(): Sim {
   const sim = new Sim({ session: { satisfaction: { invitationMethod: 1 } } });
   const to = (when: number) => sim.advance(when - sim.now);
+  /** The agent ends the user's session at `endAt`; the user rates it `level` stars at `rateAt`. */
+  const endAndRate = (agent: string, user: string, endAt: number, rateAt: number, level: number) => {
+    const sessionId = sim.sid(user);
+    to(endAt); sim.act(agent, user, 'end');
+    to(rateAt); sim.src(user, '10', { menuSelected: { id: String(100 + level), sessionId } });
+  };
   const aliceConn = sim.connect(A); // 10:00:00, login
   // S1 (u1): accepted at once; replies after 40 s (first), then responses of 30 s and 10 s; alice ends; rated 5.
   sim.enter('u1');
@@ -31,9 +37,7 @@ function day(): Sim {
   to(at(10, 0, 50)); sim.agentSay(A, 'u1', 'let me check');
   to(at(10, 1, 0)); sim.say('u1', 'thanks');
   to(at(10, 1, 10)); sim.agentSay(A, 'u1', 'it ships today');
-  const s1 = sim.sid('u1');
-  to(at(10, 2, 10)); sim.act(A, 'u1', 'end');
-  to(at(10, 2, 20)); sim.src('u1', '10', { menuSelected: { id: '105', sessionId: s1 } });
+  endAndRate(A, 'u1', at(10, 2, 10), at(10, 2, 20), 5);
   // S2 (u2): accepted, never answered; the user leaves.
   to(at(10, 5, 0)); sim.say('u2', 'hi');
   to(at(10, 5, 30)); sim.say('u2', '人工');
@@ -51,9 +55,7 @@ function day(): Sim {
   to(at(10, 27, 0)); sim.act(A, 'u3', 'transfer', { targetMemberId: B });
   to(at(10, 27, 30)); sim.say('u3', 'still there?');
   to(at(10, 28, 0)); sim.agentSay(B, 'u3', 'yes, sending it');
-  const s3 = sim.sid('u3');
-  to(at(10, 30, 0)); sim.act(B, 'u3', 'end');
-  to(at(10, 30, 10)); sim.src('u3', '10', { menuSelected: { id: '103', sessionId: s3 } });
+  endAndRate(B, 'u3', at(10, 30, 0), at(10, 30, 10), 3);
   // S4 (u4): the robot only; ends idle at 11:10.
   to(at(10, 40, 0)); sim.say('u4', 'hi');
   // alice leaves at 18:00 and is offline after the 60 s grace.
