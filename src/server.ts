@@ -57,8 +57,9 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const store = new Store(cfg.dataDir, cfg.fsync);
   const apps = new AppRegistry(store);
   const knowledge = new KnowledgeBase(store);
-  const stats = cfg.statistics ? new StatsProjection(store) : undefined;
   const boot = apps.bootstrap(cfg);
+  // The "today" sums start from the sessions of the last two days.
+  const stats = cfg.statistics ? new StatsProjection(store, undefined, { apps: apps.all().map((a) => a.sdkAppId), since: clock.now() - 2 * 86_400_000 }) : undefined;
   const metrics = new Metrics();
   let gateway: Gateway | undefined;
   let delivery: CallbackDelivery | undefined;

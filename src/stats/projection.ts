@@ -10,6 +10,7 @@ import type { SessionEvent } from '../../actors/session';
 import type { Address } from '../../actors/types';
 import type { Store } from '../store/store';
 import { foldAgent, foldSession, sessionFactsKey, type SessionFacts, type StatusChange } from './facts';
+import { TodayCounters } from './today';
 
 /** Facts of sessions touched lately (ended ones; open ones and changed ones are always at hand). */
 const FACTS_CACHE = 20_000;
@@ -43,13 +44,22 @@ export class StatsProjection {
   private readonly dirty = new Map<string, SessionFacts>();
   /** Stops writing at commits (a rebuild's projection, once done). */
   readonly detach: () => void;
+  /** The monitor's "today" sums, kept as facts change. */
+  readonly today = new TodayCounters();
   /** Open sessions' facts, by app: the realtime figures read them. */
   private readonly openFacts = new Map<number, Map<string, SessionFacts>>();
-  constructor(private readonly store: Store, readonly tables: StatsTables = statsTables(store)) {
+  /** `recent`: the apps' sessions started since then count in the "today" sums from the start (the live projection). */
+  constructor(private readonly store: Store, readonly tables: StatsTables = statsTables(store), recent?: { apps: number[]; since: number }) {
     this.detach = store.beforeCommit(() => this.flush());
     for (const { key } of tables.open.getRange()) {
       const f = tables.sessions.get([key[0], key[1]]);
       if (f) this.remember(f);
+    }
+    for (const app of recent?.apps ?? []) {
+      for (const { key } of tables.byStart.getRange({ start: [app, recent!.since], end: [app, Number.MAX_SAFE_INTEGER] })) {
+        const f = tables.sessions.get([app, key[2]]);
+        if (f) this.today.update(sessionFactsKey(app, f.sessionId), f);
+      }
     }
   }
 
@@ -119,6 +129,7 @@ export class StatsProjection {
   /** A session that leaves no record: its facts and index rows go. */
   private forget(key: string, f: SessionFacts): void {
     this.dirty.delete(key);
+    this.today.remove(key);
     this.cache.delete(key);
     this.openFacts.get(f.app)?.delete(f.sessionId);
     const t = this.tables;
@@ -132,10 +143,11 @@ export class StatsProjection {
 
   /** Queues the changed facts as they are now, with the turns that changed them (the commit starting). */
   private flush(): void {
-    for (const f of this.dirty.values()) {
+    for (const [key, f] of this.dirty) {
       // Facts are flat but for their receptions: a copy this shallow is the snapshot, and far cheaper than structuredClone.
       const copy: SessionFacts = { ...f, receptions: f.receptions.map((r) => ({ ...r })) };
       this.store.write(() => this.tables.sessions.putSync([copy.app, copy.sessionId], copy));
+      this.today.update(key, f);
     }
     this.dirty.clear();
   }

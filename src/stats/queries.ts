@@ -241,27 +241,22 @@ export function memberRealtime(p: StatsProjection, app: number, agents: { id: st
   });
 }
 
-/** How far back a session accepted today may have started (a long queue or robot phase before it). */
-const TODAY_LOOKBACK_MS = 86_400_000;
-
 /**
  * Today's figures of the realtime monitor (§8.1), from local midnight: sessions that asked for a human today,
- * sessions newly accepted today and, over those, the averages and ratings.
+ * sessions newly accepted today and, over those, the averages and ratings (kept as sums, see today.ts).
  */
 export function todayFigures(p: StatsProjection, app: number, now: number, timeZone: string): Record<string, number> {
-  const today = startOfDay(now, timeZone);
-  const recent = sessionsStarted(p, app, today - TODAY_LOOKBACK_MS, now);
-  const accepted = recent.filter((f) => f.acceptedAt !== undefined && f.acceptedAt >= today);
-  const figures = sessionFigures(accepted);
+  const x = p.today.figures(app, startOfDay(now, timeZone), now);
+  const mean = (sum: number, cnt: number): number => (cnt === 0 ? 0 : Math.round(sum / cnt / SEC));
+  const names = ['One', 'Two', 'Three', 'Four', 'Five'];
   return {
-    TransferAgentSessionCnt: recent.filter((f) => f.requestedAt !== undefined && f.requestedAt >= today).length,
-    AgentAcceptCnt: accepted.length,
-    AvgFirstRespTime: figures.AvgFirstRespTime, AvgRespTime: figures.AvgRespTime, AvgQueueTime: figures.AvgQueueTime, AvgAcceptTime: figures.AvgAcceptTime,
-    SatisfactionSelectedCnt: figures.SatisfactionSelectedCnt,
-    OneStarSelectedCnt: figures.OneStarSelectedCnt, TwoStarSelectedCnt: figures.TwoStarSelectedCnt, ThreeStarSelectedCnt: figures.ThreeStarSelectedCnt,
-    FourStarSelectedCnt: figures.FourStarSelectedCnt, FiveStarSelectedCnt: figures.FiveStarSelectedCnt,
+    TransferAgentSessionCnt: x.requested, AgentAcceptCnt: x.accepted,
+    AvgFirstRespTime: mean(x.firstSum, x.firstCnt), AvgRespTime: mean(x.respSum, x.respCnt),
+    AvgQueueTime: mean(x.queueSum, x.accepted), AvgAcceptTime: mean(x.durSum, x.durCnt),
+    SatisfactionSelectedCnt: x.rated,
+    ...Object.fromEntries(names.map((n, i) => [`${n}StarSelectedCnt`, x.stars[i]])),
     // The share of each level among today's ratings.
-    ...Object.fromEntries(['One', 'Two', 'Three', 'Four', 'Five'].map((n) => [`${n}StarRate`, rate(figures[`${n}StarSelectedCnt`], figures.SatisfactionSelectedCnt)])),
+    ...Object.fromEntries(names.map((n, i) => [`${n}StarRate`, rate(x.stars[i], x.rated)])),
   };
 }
 

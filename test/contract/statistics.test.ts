@@ -100,10 +100,12 @@ t.test('statistics survive a restart: the figures and the sessions open now', as
   await alice.next((f) => f.type === 'session.assigned' && (f.data as { userId: string }).userId === 'u2');
   await s1.runtime.idle();
   const before = await call(s1, 'describe_session_statistics', { From: from, To: now() + 60 });
+  const todayBefore = ((await call(s1, 'describe_reception_realtime_statistics', {})).Data as { Today: Record<string, number> }).Today;
+  t.match(todayBefore, { TransferAgentSessionCnt: 2, AgentAcceptCnt: 2, SatisfactionSelectedCnt: 1, FourStarSelectedCnt: 1 });
   await s1.stop();
 
   const s2 = await startTestServer(testApp([A], { maxConcurrentPerAgent: 1 }), { dataDir: s1.dataDir });
   t.teardown(() => s2.stop());
   t.same(await call(s2, 'describe_session_statistics', { From: from, To: now() + 60 }), before);
-  t.match(await call(s2, 'describe_reception_realtime_statistics', {}), { Data: { CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 0 } }, 'the session in service is still counted');
+  t.match(await call(s2, 'describe_reception_realtime_statistics', {}), { Data: { CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 0, Today: todayBefore } }, 'the session in service is still counted, today\'s figures too');
 });
