@@ -20,6 +20,21 @@ interface Contribution { app: number; requestSlot?: number; acceptSlot?: number;
 
 const empty = (): Sums => ({ requested: 0, accepted: 0, queueSum: 0, firstCnt: 0, firstSum: 0, respCnt: 0, respSum: 0, durCnt: 0, durSum: 0, rated: 0, stars: [0, 0, 0, 0, 0] });
 
+/** Adds (or, with -1, takes back) sums into `to`; the request count only when asked (it has a slot of its own). */
+function add(to: Sums, x: Sums, sign: 1 | -1, requested: boolean): void {
+  if (requested) to.requested += sign * x.requested;
+  to.accepted += sign * x.accepted;
+  to.queueSum += sign * x.queueSum;
+  to.firstCnt += sign * x.firstCnt;
+  to.firstSum += sign * x.firstSum;
+  to.respCnt += sign * x.respCnt;
+  to.respSum += sign * x.respSum;
+  to.durCnt += sign * x.durCnt;
+  to.durSum += sign * x.durSum;
+  to.rated += sign * x.rated;
+  for (let i = 0; i < 5; i++) to.stars[i] += sign * x.stars[i];
+}
+
 /** What one session adds to its slots. */
 function contributionOf(f: SessionFacts): Contribution {
   const sums = empty();
@@ -75,11 +90,7 @@ export class TodayCounters {
     if (!slots) return out;
     for (let s = Math.floor(from / SLOT_MS); s <= Math.floor(to / SLOT_MS); s++) {
       const x = slots.get(s);
-      if (!x) continue;
-      for (const k of Object.keys(out) as (keyof Sums)[]) {
-        if (k === 'stars') x.stars.forEach((v, i) => { out.stars[i] += v; });
-        else out[k] += x[k];
-      }
+      if (x) add(out, x, 1, true);
     }
     return out;
   }
@@ -93,13 +104,7 @@ export class TodayCounters {
       return x;
     };
     if (c.requestSlot !== undefined) slot(c.requestSlot).requested += sign * c.sums.requested;
-    if (c.acceptSlot === undefined) return;
-    const x = slot(c.acceptSlot);
-    for (const k of Object.keys(c.sums) as (keyof Sums)[]) {
-      if (k === 'requested') continue;
-      if (k === 'stars') c.sums.stars.forEach((v, i) => { x.stars[i] += sign * v; });
-      else x[k] += sign * c.sums[k];
-    }
+    if (c.acceptSlot !== undefined) add(slot(c.acceptSlot), c.sums, sign, false);
   }
 
   private prune(): void {
