@@ -5,6 +5,7 @@
  * on the next question.
  */
 import { randomBytes } from 'node:crypto';
+import { zonedParts } from '../../protocol/time-zone';
 import type { Database } from 'lmdb';
 import type { KnowledgeLibrary, RankedQuestion, RankRequest } from '../../actors/types';
 import type { Store } from '../store/store';
@@ -351,11 +352,9 @@ export class KnowledgeBase {
 
 /** `V` + year, month and day (not zero-padded), HHmmss in the app's time zone, and 8 random digits, as the console's records show. */
 function versionOf(now: number, timeZone: string): string {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
-    timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  }).formatToParts(now).map((p) => [p.type, p.value]));
+  const p = zonedParts(now, timeZone);
   const digits = String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
-  return `V${parts.year}${parts.month}${parts.day}${parts.hour}${parts.minute}${parts.second}${digits}`;
+  return `V${p.year}${Number(p.month)}${Number(p.day)}${p.hour}${p.minute}${p.second}${digits}`;
 }
 
 function sameLibrary(a: Library_, b: Library_): boolean {

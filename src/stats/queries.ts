@@ -3,6 +3,7 @@
  * projection's facts. Times in the answers are seconds; averages are rounded to whole seconds.
  */
 import type { AgentStatus } from '../../protocol/frames';
+import { zonedParts } from '../../protocol/time-zone';
 import type { Reception, SessionFacts } from './facts';
 import type { StatsProjection } from './projection';
 
@@ -14,22 +15,9 @@ const rate = (part: number, whole: number): number => (whole === 0 ? 0 : Math.ro
 
 const avg = (values: number[]): number => (values.length === 0 ? 0 : Math.round(values.reduce((a, b) => a + b, 0) / values.length / SEC));
 
-/** Formatters by time zone: making one costs far more than using it. */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Local date and time parts of an instant in a time zone. */
-function parts(ms: number, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string> {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
-    formatters.set(timeZone, f);
-  }
-  return Object.fromEntries(f.formatToParts(ms).map((x) => [x.type, x.value])) as Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string>;
-}
-
 /** How far a time zone's wall clock is ahead of UTC at an instant (ms). */
 function offsetAt(ms: number, timeZone: string): number {
-  const p = parts(ms, timeZone);
+  const p = zonedParts(ms, timeZone);
   return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - (ms - (((ms % SEC) + SEC) % SEC));
 }
 
@@ -51,19 +39,19 @@ function midnight(year: number, month: number, day: number, timeZone: string): n
   return hi;
 }
 
-export const dayOf = (ms: number, timeZone: string): string => { const p = parts(ms, timeZone); return `${p.year}-${p.month}-${p.day}`; };
+export const dayOf = (ms: number, timeZone: string): string => { const p = zonedParts(ms, timeZone); return `${p.year}-${p.month}-${p.day}`; };
 /** `YYYY-MM-DD HH:mm:ss` in a time zone. */
-export const localTime = (ms: number, timeZone: string): string => { const p = parts(ms, timeZone); return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`; };
-const hourOf = (ms: number, timeZone: string): string => `${parts(ms, timeZone).hour}:00`;
+export const localTime = (ms: number, timeZone: string): string => { const p = zonedParts(ms, timeZone); return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`; };
+const hourOf = (ms: number, timeZone: string): string => `${zonedParts(ms, timeZone).hour}:00`;
 
 /** The start of the local day holding `ms` (days are 23 or 25 hours long where clocks change). */
 export function startOfDay(ms: number, timeZone: string): number {
-  const p = parts(ms, timeZone);
+  const p = zonedParts(ms, timeZone);
   return midnight(Number(p.year), Number(p.month), Number(p.day), timeZone);
 }
 
 function nextDay(ms: number, timeZone: string): number {
-  const p = parts(ms, timeZone);
+  const p = zonedParts(ms, timeZone);
   return midnight(Number(p.year), Number(p.month), Number(p.day) + 1, timeZone);
 }
 
