@@ -210,6 +210,9 @@ export function robotOf(app: AppModel, id: string): Robot | undefined {
   return id === DEFAULT_ROBOT_ID ? { id, nickname: 'Default robot', config: {} } : undefined;
 }
 
+/** The ids of an app's robots (the default robot's, in models stored before robots were). */
+export const robotIdsOf = (app: AppModel): string[] => Object.keys(app.robots ?? { [DEFAULT_ROBOT_ID]: true });
+
 /** The configuration a robot answers with in a language. */
 export function robotConfig(app: AppModel, robotId: string, language = '', test = false): RobotConfig {
   const r = robotOf(app, robotId) ?? robotOf(app, DEFAULT_ROBOT_ID)!;

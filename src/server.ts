@@ -5,7 +5,7 @@ import { agentAddress, sessionAddress } from '../actors/address';
 import { agent } from '../actors/agent';
 import { queue } from '../actors/queue';
 import { session } from '../actors/session';
-import { DEFAULT_ROBOT_ID } from '../protocol/app-model';
+import { robotIdsOf } from '../protocol/app-model';
 import { SigVerifier } from './auth/sigs';
 import { CallbackDelivery, type DeliveryOptions } from './callbacks/delivery';
 import { AppRegistry } from './config/apps';
@@ -78,7 +78,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   const sigs = new SigVerifier();
   gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, { ...defaultLimits, ...opts.limits });
   metrics.attach(runtime, store, apps);
-  for (const a of apps.all()) for (const robotId of Object.keys(a.robots ?? { [DEFAULT_ROBOT_ID]: true })) knowledge.load(a.sdkAppId, robotId);
+  for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.load(a.sdkAppId, robotId);
   await store.commit();
 
   delivery = new CallbackDelivery(store, apps, clock, log, metrics, opts.delivery);

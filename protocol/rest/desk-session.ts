@@ -48,11 +48,16 @@ export const markSession = {
 } as const;
 export const MAX_MARK_BYTES = 200;
 
+/** Limit (1–100) and Offset, as the paged desk_http_svc lists take them. */
+export const paging = {
+  Limit: { type: 'number', integer: true, min: 1, max: 100, optional: true },
+  Offset: { type: 'number', integer: true, min: 0, optional: true },
+} as const;
+
 export const describeChatMessages = {
   $$strict: true,
   SessionId: sessionId,
-  Limit: { type: 'number', integer: true, min: 1, max: 100, optional: true },
-  Offset: { type: 'number', integer: true, min: 0, optional: true },
+  ...paging,
   Order: { type: 'enum', values: [1, 2], optional: true },
 } as const;
 
@@ -86,8 +91,7 @@ export const describeImCdrList = {
   $$strict: true,
   StartTimestamp: { type: 'number', integer: true, min: 0 },
   EndTimestamp: { type: 'number', integer: true, min: 0 },
-  Limit: { type: 'number', integer: true, min: 1, max: 100, optional: true },
-  Offset: { type: 'number', integer: true, min: 0, optional: true },
+  ...paging,
   ClientUserId: { ...userId, optional: true },
 } as const;
 
@@ -106,6 +110,4 @@ export const sendStreamMsg = {
   MsgKey: { type: 'string', min: 1, max: 128, optional: true },
   Finish: flag,
 } as const;
-
-/** Statistics endpoints, answered as not available until the statistics issue. */
 

@@ -26,7 +26,7 @@ const questionId = { type: 'string', min: 1, max: 200 } as const;
 const questionText = { type: 'string', min: 1, max: KnowledgeLimits.question } as const;
 const similarList = { type: 'array', max: KnowledgeLimits.similar, items: questionText } as const;
 const answerType = { type: 'enum', values: [0, 2] } as const;
-const languageTag = { type: 'string', max: 16, optional: true } as const;
+export const languageTag = { type: 'string', max: 16, optional: true } as const;
 const answer = { type: 'string', min: 1, max: KnowledgeLimits.answerBytes } as const;
 
 export const deleteCategory = { $$strict: true, ...extensions, CategoryId: categoryId } as const;

@@ -1,6 +1,6 @@
 /** Robot base configuration, languages and robots (rest-api.md §2.2–2.3, 2.28–2.30, 2.48): schemas and wire form. */
 import { LANGUAGE_TAGS, type RobotConfig } from '../app-model';
-import { extensions } from './knowledge';
+import { extensions, languageTag } from './knowledge';
 
 const flag = { type: 'enum', values: [0, 1], optional: true } as const;
 /** Thresholds are typed String but the examples also send numbers: both are taken, 0–1. */
@@ -8,7 +8,6 @@ const threshold = {
   type: 'multi', optional: true,
   rules: [{ type: 'number', min: 0, max: 1 }, { type: 'string', numeric: true, pattern: /^(0(\.\d+)?|1(\.0+)?)$/ }],
 } as const;
-const languageTag = { type: 'string', max: 16, optional: true } as const;
 
 
 export const descRobotConfig = { $$strict: true, LanguageTag: languageTag, ...extensions } as const;

@@ -1,4 +1,5 @@
 /** Request schemas of the statistics endpoints (rest-api.md §2.22–2.25, rest-api-extensions.md §5.1). */
+import { paging } from './desk-session';
 
 /** Longest range of one statistics call (days): the status trace's three months. */
 export const MAX_RANGE_DAYS = 92;
@@ -6,20 +7,16 @@ export const MAX_RANGE_DAYS = 92;
 export const MAX_HOURLY_DAYS = 7;
 
 const seconds = { type: 'number', integer: true, min: 0, max: 4_102_444_800 } as const;
-const page = {
-  Limit: { type: 'number', integer: true, min: 1, max: 100, optional: true },
-  Offset: { type: 'number', integer: true, min: 0, optional: true },
-} as const;
 const ids = { type: 'array', optional: true, max: 1000, items: { type: 'string', min: 1, max: 128 } } as const;
 
 export const agentStatistics = {
-  $$strict: true, From: seconds, To: seconds, ...page,
+  $$strict: true, From: seconds, To: seconds, ...paging,
   // This server's addition: a row per agent per local day (the console's daily export) instead of one per agent.
   GroupByDay: { type: 'boolean', optional: true },
   // Typed String in the field table, an array in the example: both are taken.
   AgentIds: { type: 'multi', optional: true, rules: [ids, { type: 'string', min: 1, max: 128 }] },
 } as const;
-export const memberRealtime = { $$strict: true, ...page, MemberIds: ids } as const;
+export const memberRealtime = { $$strict: true, ...paging, MemberIds: ids } as const;
 export const receptionRealtime = { $$strict: true } as const;
 export const sessionStatistics = {
   $$strict: true, From: seconds, To: seconds, GroupByHour: { type: 'boolean', optional: true },
@@ -46,9 +43,7 @@ const historyFilters = {
 } as const;
 
 export const sessionHistory = {
-  $$strict: true, ...historyFilters,
-  Offset: { type: 'number', integer: true, min: 0, optional: true },
-  Limit: { type: 'number', integer: true, min: 1, max: 100, optional: true },
+  $$strict: true, ...historyFilters, ...paging,
 } as const;
 
 /** The export's query string: the same filters (numbers as text), the format, and whether transcripts come along. */

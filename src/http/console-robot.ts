@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { replyBody, replySource, respond } from '../../actors/robot';
 import type { KnowledgeLibrary } from '../../actors/types';
 import {
-  DEFAULT_ROBOT_ID, defaultRobotConfig, languagesOf, MAX_LANGUAGES, robotConfig, robotOf, type AppModel, type Robot,
+  DEFAULT_ROBOT_ID, defaultRobotConfig, languagesOf, MAX_LANGUAGES, robotConfig, robotIdsOf, robotOf, type AppModel, type Robot,
 } from '../../protocol/app-model';
 import { ok } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/robot';
@@ -72,7 +72,7 @@ export const consoleRobotEndpoints: Endpoint[] = [
     if (tag === '') throw new RestError(Code.DefaultLanguage, 'the default language cannot be deleted');
     const languages = languagesOf(ctx.app);
     if (!languages.includes(tag)) throw new RestError(Code.UnsupportedLanguage, `language '${tag}' has not been added`);
-    if (ctx.deps.knowledge.languageInUse(ctx.app.sdkAppId, Object.keys(ctx.app.robots ?? { [DEFAULT_ROBOT_ID]: true }), tag)) {
+    if (ctx.deps.knowledge.languageInUse(ctx.app.sdkAppId, robotIdsOf(ctx.app), tag)) {
       throw new RestError(Code.LanguageHasQuestions, `language '${tag}' still has questions`);
     }
     const robots = Object.fromEntries(Object.entries(ctx.app.robots ?? {}).map(([id, r]) => {
@@ -87,7 +87,7 @@ export const consoleRobotEndpoints: Endpoint[] = [
   }),
 
   consoleEndpoint('desk_add_robot', schema.addRobot, async (ctx) => {
-    const existing = Object.keys(ctx.app.robots ?? { [DEFAULT_ROBOT_ID]: true });
+    const existing = robotIdsOf(ctx.app);
     if (existing.length >= MAX_ROBOTS) throw new RestError(Code.BadParameter, `at most ${MAX_ROBOTS} robots`);
     const id = `@RBT#${Math.floor(ctx.now / 1000)}${randomBytes(4).toString('hex')}`;
     // Its libraries and presets are written in the same commit as the robot.

@@ -11,12 +11,12 @@ import { ok } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/statistics';
 import type { StatsProjection } from '../stats/projection';
 import { agentStatistics, daysOf, memberRealtime, receptionRealtime, sessionStatistics, todayFigures } from '../stats/queries';
-import { desk, RestError, type Endpoint, type RestContext } from './facade';
+import { desk, RestError, type Endpoint, type FacadeDeps, type RestContext } from './facade';
 
 const DAY_S = 86_400;
 
-/** [From, To] in ms, checked: in order and at most `maxDays` long. */
-function range(from: number, to: number, maxDays: number): [number, number] {
+/** [From, To] (unix seconds, both included) in ms, checked: in order and at most `maxDays` long. */
+export function range(from: number, to: number, maxDays: number): [number, number] {
   if (to < from) throw new RestError(ErrorCode.BadParameter, 'the end is before the start');
   if (to - from > maxDays * DAY_S) throw new RestError(ErrorCode.BadParameter, `a range of at most ${maxDays} days`);
   return [from * 1000, to * 1000 + 999];
@@ -29,17 +29,17 @@ function membersOf(app: AppModel, wanted: string[] | string | undefined): { id: 
 }
 
 /** The projection, or 141002 when the server runs without statistics (`--statistics off`). */
-function statsOf(ctx: RestContext): StatsProjection {
-  if (!ctx.deps.stats) throw new RestError(ErrorCode.Internal, 'statistics are off on this server');
-  return ctx.deps.stats;
+export function statsOf(deps: FacadeDeps): StatsProjection {
+  if (!deps.stats) throw new RestError(ErrorCode.Internal, 'statistics are off on this server');
+  return deps.stats;
 }
 
 const statusOf = (ctx: RestContext, memberId: string): AgentStatus => ctx.deps.runtime.peek<AgentState>(agentAddress(ctx.app.sdkAppId, memberId)).status;
 
-function paged<T>(ctx: RestContext, rows: T[]): { TotalCount: number; page: (fn: (rows: T[]) => unknown[]) => unknown[] } {
+/** The rows the call's Offset and Limit (default 100) select. */
+function pageOf<T>(ctx: RestContext, rows: T[]): T[] {
   const offset = (ctx.body.Offset as number | undefined) ?? 0;
-  const limit = (ctx.body.Limit as number | undefined) ?? 100;
-  return { TotalCount: rows.length, page: (fn) => fn(rows.slice(offset, offset + limit)) };
+  return rows.slice(offset, offset + ((ctx.body.Limit as number | undefined) ?? 100));
 }
 
 const traceStatus: Record<string, string> = { free: 'STATUS_FREE', busy: 'STATUS_NOT_READY', rest: 'STATUS_REST', offline: 'STATUS_OFFLINE' };
@@ -50,29 +50,29 @@ export const deskStatisticsEndpoints: Endpoint[] = [
     const agents = membersOf(ctx.app, ctx.body.AgentIds as string[] | string | undefined);
     if (ctx.body.GroupByDay === true) {
       // A row per agent per day: the rows are (agent, day) pairs, paged as such.
-      const p = paged(ctx, agents.flatMap((a) => daysOf(from, to, ctx.app.session.timeZone).map((d) => ({ a, d }))));
+      const days = daysOf(from, to, ctx.app.session.timeZone);
+      const rows = agents.flatMap((a) => days.map((d) => ({ a, d })));
       return ok({
-        TotalCount: p.TotalCount,
-        Data: p.page((rows) => rows.map(({ a, d }) => ({ Time: d.day, ...agentStatistics(statsOf(ctx), ctx.app.sdkAppId, [a], d.start, d.end, ctx.now)[0] }))),
+        TotalCount: rows.length,
+        Data: pageOf(ctx, rows).map(({ a, d }) => ({ Time: d.day, ...agentStatistics(statsOf(ctx.deps), ctx.app.sdkAppId, [a], d.start, d.end, ctx.now)[0] })),
       });
     }
-    const p = paged(ctx, agents);
-    return ok({ TotalCount: p.TotalCount, Data: p.page((page) => agentStatistics(statsOf(ctx), ctx.app.sdkAppId, page, from, to, ctx.now)) });
+    return ok({ TotalCount: agents.length, Data: agentStatistics(statsOf(ctx.deps), ctx.app.sdkAppId, pageOf(ctx, agents), from, to, ctx.now) });
   }),
 
   desk('describe_member_realtime_statistics', schema.memberRealtime, (ctx) => {
-    const p = paged(ctx, membersOf(ctx.app, ctx.body.MemberIds as string[] | undefined));
+    const agents = membersOf(ctx.app, ctx.body.MemberIds as string[] | undefined);
     return ok({
-      TotalCount: p.TotalCount,
-      Data: p.page((agents) => memberRealtime(statsOf(ctx), ctx.app.sdkAppId, agents.map((a) => ({ ...a, status: statusOf(ctx, a.id) })), ctx.now, ctx.app.session.timeZone)),
+      TotalCount: agents.length,
+      Data: memberRealtime(statsOf(ctx.deps), ctx.app.sdkAppId, pageOf(ctx, agents).map((a) => ({ ...a, status: statusOf(ctx, a.id) })), ctx.now, ctx.app.session.timeZone),
     });
   }),
 
   desk('describe_reception_realtime_statistics', schema.receptionRealtime, (ctx) => ok({
     Data: {
-      ...receptionRealtime(statsOf(ctx), ctx.app.sdkAppId, Object.keys(ctx.app.members).map((m) => statusOf(ctx, m))),
+      ...receptionRealtime(statsOf(ctx.deps), ctx.app.sdkAppId, Object.keys(ctx.app.members).map((m) => statusOf(ctx, m))),
       // The monitor's other figures (§8.1), this server's addition: today so far.
-      Today: todayFigures(statsOf(ctx), ctx.app.sdkAppId, ctx.now, ctx.app.session.timeZone),
+      Today: todayFigures(statsOf(ctx.deps), ctx.app.sdkAppId, ctx.now, ctx.app.session.timeZone),
     },
   })),
 
@@ -80,7 +80,7 @@ export const deskStatisticsEndpoints: Endpoint[] = [
     const byHour = ctx.body.GroupByHour === true;
     if (byHour && ctx.body.Aggregate === true) throw new RestError(ErrorCode.BadParameter, 'GroupByHour or Aggregate, not both');
     const [from, to] = range(ctx.body.From as number, ctx.body.To as number, byHour ? schema.MAX_HOURLY_DAYS : schema.MAX_RANGE_DAYS);
-    const data = sessionStatistics(statsOf(ctx), ctx.app.sdkAppId, from, to, byHour ? 'hour' : ctx.body.Aggregate === true ? 'range' : 'day', ctx.app.session.timeZone);
+    const data = sessionStatistics(statsOf(ctx.deps), ctx.app.sdkAppId, from, to, byHour ? 'hour' : ctx.body.Aggregate === true ? 'range' : 'day', ctx.app.session.timeZone);
     return ok({ TotalCount: data.length, Data: data });
   }),
 
@@ -89,7 +89,7 @@ export const deskStatisticsEndpoints: Endpoint[] = [
     const member = memberOf(ctx.app, id);
     if (!member) throw new RestError(ErrorCode.BadParameter, `no member '${id}'`);
     const [from, to] = range(ctx.body.BeginTime as number, ctx.body.EndTime as number, schema.MAX_RANGE_DAYS);
-    const rows = [...statsOf(ctx).tables.status.getRange({ start: [ctx.app.sdkAppId, id, from], end: [ctx.app.sdkAppId, id, to, Number.MAX_SAFE_INTEGER] })].map((e) => e.value);
+    const rows = [...statsOf(ctx.deps).tables.status.getRange({ start: [ctx.app.sdkAppId, id, from], end: [ctx.app.sdkAppId, id, to, Number.MAX_SAFE_INTEGER] })].map((e) => e.value);
     if (ctx.body.Order === 2) rows.reverse();
     return ok({
       Nick: member.nickname,

@@ -8,14 +8,13 @@ import type { HttpResponse, TemplatedApp } from '@trufflesuite/uws-js-unofficial
 import Validator from 'fastest-validator';
 import type { AppModel } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
-import { FacadeCode, ok, Service } from '../../protocol/rest/envelope';
+import { fail, FacadeCode, ok, Service, type Envelope } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/statistics';
 import { historyRecord, sessions, transcript, transcriptLine, type HistoryFilter } from '../stats/history';
-import type { StatsProjection } from '../stats/projection';
 import { localTime } from '../stats/queries';
+import { range, statsOf } from './desk-statistics';
 import { desk, RestError, type Endpoint, type FacadeDeps, type HttpFacade } from './facade';
 
-const DAY_S = 86_400;
 /** Bytes gathered before a chunk is written out, and the most lines (or empty steps) produced in one turn. */
 const CHUNK = 64 * 1024;
 const STEPS_PER_TURN = 200;
@@ -25,20 +24,13 @@ const MAX_EXAMINED_KEYWORD = 20_000;
 
 /** The filter of a request's fields; a range over 92 days, or backwards, is refused. */
 function filterOf(b: Record<string, unknown>): HistoryFilter {
-  const from = b.StartTime as number;
-  const to = b.EndTime as number;
-  if (to < from || to - from > schema.MAX_RANGE_DAYS * DAY_S) throw new RestError(ErrorCode.BadParameter, `StartTime to EndTime: in order, at most ${schema.MAX_RANGE_DAYS} days`);
+  const [from, to] = range(b.StartTime as number, b.EndTime as number, schema.MAX_RANGE_DAYS);
   return {
-    from: from * 1000, to: to * 1000 + 999,
+    from, to,
     sessionId: b.SessionId as string | undefined, userId: b.ClientUserId as string | undefined, csAccount: b.CustomerServiceId as string | undefined,
     agentId: b.AgentId as string | undefined, groupId: b.AgentGroupId as number | undefined, endStatus: b.EndStatus as string | undefined,
     level: b.SatisfactionSelected as number | undefined, keyword: b.Keyword as string | undefined,
   };
-}
-
-function statsOf(deps: FacadeDeps): StatsProjection {
-  if (!deps.stats) throw new RestError(ErrorCode.Internal, 'statistics are off on this server');
-  return deps.stats;
 }
 
 export const sessionHistoryEndpoints: Endpoint[] = [
@@ -101,11 +93,11 @@ export function mountHistoryExport(app: TemplatedApp, facade: HttpFacade, deps: 
     let lines: Generator<string> | undefined;
     // An abandoned export must let go of its reader at once.
     res.onAborted(() => { aborted = true; lines?.return(undefined); });
-    const refuse = (status: string, code: number, info: string): void => {
-      res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ ActionStatus: 'FAIL', ErrorCode: code, ErrorInfo: info })));
+    const refuse = (status: string, envelope: Envelope): void => {
+      res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify(envelope)));
     };
     const admin = facade.admin(q, Service.Desk);
-    if ('ActionStatus' in admin) { refuse('403 Forbidden', admin.ErrorCode, admin.ErrorInfo); return; }
+    if ('ActionStatus' in admin) { refuse('403 Forbidden', admin); return; }
     const params: Record<string, unknown> = Object.fromEntries(q);
     try {
       const checked = exportCheck(params);
@@ -113,7 +105,7 @@ export function mountHistoryExport(app: TemplatedApp, facade: HttpFacade, deps: 
       statsOf(deps);
       lines = exportLines(deps, admin.app, filterOf(params), params.Format as 'csv' | 'jsonl', params.Transcripts === '1');
     } catch (err) {
-      if (err instanceof RestError) { refuse('400 Bad Request', err.code, err.message); return; }
+      if (err instanceof RestError) { refuse('400 Bad Request', fail(err.code, err.message)); return; }
       throw err;
     }
     const csv = params.Format === 'csv';
