@@ -4,7 +4,7 @@
  * whose founder it resembles enough, or founds its own. Only groups sharing a feature with a question are compared
  * with it, and the most asked `MAX_PHRASINGS` phrasings are grouped, so a busy month stays a quick call.
  */
-import { features, normalize, weightOf, type Features } from './features';
+import { features, featureWeight, normalize, rarity, type Features } from './features';
 
 export interface Cluster { center: string; count: number; questions: { question: string; count: number }[] }
 
@@ -55,7 +55,7 @@ function tfidf(all: Features[]): Map<string, number>[] {
   for (const f of all) for (const k of f.keys()) df.set(k, (df.get(k) ?? 0) + 1);
   return all.map((f) => {
     const v = new Map<string, number>();
-    for (const [k, tf] of f) v.set(k, (1 + Math.log(tf)) * Math.log(1 + all.length / df.get(k)!) * weightOf(k));
+    for (const [k, tf] of f) v.set(k, featureWeight(k, tf, rarity(all.length, df.get(k)!)));
     return v;
   });
 }

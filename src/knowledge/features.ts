@@ -37,9 +37,15 @@ const WORD = /^[\p{L}\p{N}]+$/u;
 /** How much each kind of feature counts: whole words most. */
 const featureWeights: Record<string, number> = { w: 1, b: 0.5, t: 0.5, p: 0.4 };
 
-export function weightOf(feature: string): number {
+function weightOf(feature: string): number {
   return featureWeights[feature[0]] ?? 1;
 }
+
+/** How rare a feature held by `df` of `docs` documents is (a feature no document holds counts as held by one). */
+export const rarity = (docs: number, df: number): number => Math.log(1 + docs / Math.max(1, df));
+
+/** A feature's TF-IDF weight in a text: sublinear occurrences, times its rarity, times its kind's weight. */
+export const featureWeight = (feature: string, tf: number, idf: number): number => (1 + Math.log(tf)) * idf * weightOf(feature);
 
 /** Lower case, full-width forms folded (NFKC), runs of anything but letters and digits made one space. */
 export function normalize(text: string): string {

@@ -4,7 +4,7 @@
  * The similarity is the cosine of TF-IDF vectors (sublinear term frequency) over `features`, 0–1, an identical
  * question scoring 1; the score reported is that similarity calibrated (see `calibrate`).
  */
-import { features, weightOf, type Features } from './features';
+import { features, featureWeight, rarity, type Features } from './features';
 
 export interface MatchDoc { questionId: string; text: string }
 export interface Match { questionId: string; score: number; matched: string }
@@ -40,7 +40,7 @@ export class Matcher {
     } else {
       const df = new Map<string, number>();
       for (const f of feats) for (const k of f.keys()) df.set(k, (df.get(k) ?? 0) + 1);
-      for (const [k, c] of df) idf.set(k, Math.log(1 + docs.length / c));
+      for (const [k, c] of df) idf.set(k, rarity(docs.length, c));
     }
     const lists = new Map<string, { docs: number[]; w: number[] }>();
     const questionIndex = new Map<string, number>();
@@ -49,7 +49,7 @@ export class Matcher {
       const weighted: [string, number][] = [];
       let sq = 0;
       for (const [k, tf] of feats[i]) {
-        const w = (1 + Math.log(tf)) * idf.get(k)! * weightOf(k);
+        const w = featureWeight(k, tf, idf.get(k)!);
         weighted.push([k, w]);
         sq += w * w;
       }
@@ -90,7 +90,7 @@ export class Matcher {
   /** A feature's weight here; one no document has weighs as the rarest (unknown words lower a score). */
   idfOf(feature: string): number {
     if (this.idfFrom) return this.idfFrom.idfOf(feature);
-    return this.postings.get(feature)?.idf ?? Math.log(1 + this.docText.length);
+    return this.postings.get(feature)?.idf ?? rarity(this.docText.length, 1);
   }
 
   /** The best `limit` standard questions for `text`, best first (ties: the earlier question). */
@@ -107,8 +107,7 @@ export class Matcher {
     let nt = 0;
     for (const [k, tf] of query) {
       const p = this.postings.get(k);
-      const idf = this.idfFrom ? this.idfFrom.idfOf(k) : p?.idf ?? Math.log(1 + n);
-      const w = (1 + Math.log(tf)) * idf * weightOf(k);
+      const w = featureWeight(k, tf, this.idfFrom ? this.idfFrom.idfOf(k) : p?.idf ?? rarity(n, 1));
       qsq += w * w;
       if (!p) continue;
       const docs = p.docs;
