@@ -8,7 +8,7 @@ import { ErrorCode } from '../protocol/errors';
 import { MAX_BODY_BYTES, type ServerFrame, type SessionSummary } from '../protocol/frames';
 import {
   custom, deskPayload, FromRole, plainText, ratingCard, RatingRuleBit, seatStatus, Src, text,
-  type RatingCardContent, type TimMsgElement,
+  type DeskCustomData, type RatingCardContent, type TimMsgElement,
 } from '../protocol/im';
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
 import type { AdminMsg, AssignAnswer, EnqueueRequest, SessionMsg, SessionRoutingMsg } from './messages';
@@ -628,9 +628,14 @@ function groupOpenFailed(t: T, env: Env, code: number): void {
   const g = t.state.chatGroup!;
   t.refuse(cur.pendingTransfer?.replyTo, code);
   for (const key of timerKeys) t.do({ t: 'cancelTimer', key });
-  t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now, untraced: true });
-  t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
+  closeUntraced(t, env);
   t.emit({ type: 'ChatGroupClosed', groupId: g.group.id, at: env.ctx.now });
+}
+
+/** Ends a session opened only for a contact or a group chat that did not happen: no record, no callback, no message. */
+function closeUntraced(t: T, env: Env): void {
+  t.emit({ type: 'SessionEnded', sessionId: t.state.cur!.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now, untraced: true });
+  t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
 }
 
 /** destroy_group: a session still open ends with it (T20, SessionEnd), and the GroupId is free again. */
@@ -770,23 +775,23 @@ function rate(t: T, env: Env, payload: Record<string, unknown>, replyTo: ReplyTo
  * A group chat takes messages from its members while its account serves it: not before it exists, not after the
  * agent ended the session (the account left the group, T20).
  */
-function groupMayTake(t: T, msg: Extract<SessionMsg, { type: 'userSend' }>): boolean {
+function groupMayTake(t: T, msg: Extract<SessionMsg, { type: 'userSend' }>, payload: DeskCustomData | undefined): boolean {
   const g = t.state.chatGroup!;
   if (!g.open || msg.from === undefined || !g.group.members.includes(msg.from)) { t.refuse(msg.replyTo, ErrorCode.NotGroupMember); return false; }
   if (!t.state.cur) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'the customer-service account has left this group'); return false; }
-  if (deskPayload(msg.body)?.src === Src.UserEnd) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'a group chat ends when its agent ends it or the group is dismissed'); return false; }
+  if (payload?.src === Src.UserEnd) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'a group chat ends when its agent ends it or the group is dismissed'); return false; }
   return true;
 }
 
 function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>): void {
-  if (t.state.chatGroup && !groupMayTake(t, msg)) return;
+  const payload = deskPayload(msg.body);
+  if (t.state.chatGroup && !groupMayTake(t, msg, payload)) return;
   const from = msg.from ?? t.state.userId;
   const dup = t.state.recent.find((r) => r.random === msg.random && msg.random !== 0 && (r.from ?? t.state.userId) === from);
   if (dup) {
     ok(t, msg.replyTo, { random: msg.random, msgKey: dup.msgKey, sessionId: dup.sessionId, seq: dup.seq, time: dup.time, account: t.state.csAccount, duplicate: true });
     return;
   }
-  const payload = deskPayload(msg.body);
   switch (payload?.src) {
     case Src.StartFlow: {
       const language = typeof payload.language === 'string' ? payload.language.slice(0, 16) : undefined;
@@ -1003,10 +1008,8 @@ function contactFailed(t: T, env: Env, code: number): void {
   const pending = cur.pendingContact!;
   t.refuse(pending.replyTo, code === ErrorCode.AllAgentsBusy ? ErrorCode.AssignFailed : code);
   t.emit({ type: 'ContactSettled', sessionId: cur.sessionId, ok: false, newSession: pending.newSession, at: env.ctx.now });
-  if (pending.newSession) {
-    t.emit({ type: 'SessionEnded', sessionId: cur.sessionId, endStatus: EndStatus.NoAgentsOnline, event: 'SessionEnd', closeBy: 'admin', at: env.ctx.now, untraced: true });
-    t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId: null });
-  } else robotIdle(t, env);
+  if (pending.newSession) closeUntraced(t, env);
+  else robotIdle(t, env);
 }
 
 /** Rewrites a stored message and tells the user and the serving agent (`message.edit`). */
