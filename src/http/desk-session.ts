@@ -1,7 +1,6 @@
 /** desk_http_svc session and message endpoints (rest-api.md §2.35–2.45). */
 import { sessionAddress } from '../../actors/address';
 import { ASSIGN_WAIT_MS, Phase, messageFrame, type SessionState } from '../../actors/session';
-import type { StoredMessage } from '../../actors/types';
 import { accountOf, memberOf } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import { MAX_BODY_BYTES } from '../../protocol/frames';
@@ -66,18 +65,6 @@ function elementsOf(body: Record<string, unknown>): TimMsgElement[] {
   return body.MsgBody as TimMsgElement[];
 }
 
-/** Every message of one session, oldest first. */
-function sessionMessages(ctx: RestContext, idx: SessionIndex, sessionId: string): StoredMessage[] {
-  const out: StoredMessage[] = [];
-  let after = 0;
-  for (;;) {
-    const page = ctx.deps.store.messagesAfter(idx.conv, after, 500);
-    for (const m of page) if (m.sessionId === sessionId) out.push(m);
-    if (page.length < 500) return out;
-    after = page[page.length - 1].seq;
-  }
-}
-
 const busyCodes: Record<number, number> = {
   [ErrorCode.AgentOffline]: ErrorCode.NoAgentOnline,
   [ErrorCode.AgentAtLimit]: ErrorCode.AllAgentsBusy,
@@ -136,7 +123,7 @@ export const deskSessionEndpoints: Endpoint[] = [
 
   desk('describe_chat_messages', schema.describeChatMessages, (ctx) => {
     const idx = sessionOf(ctx, ErrorCode.ChatSessionNotFound);
-    const all = sessionMessages(ctx, idx, String(ctx.body.SessionId));
+    const all = [...ctx.deps.store.sessionMessages(idx.conv, String(ctx.body.SessionId))];
     if ((ctx.body.Order ?? 2) === 2) all.reverse();
     const offset = Number(ctx.body.Offset ?? 0);
     const page = all.slice(offset, offset + Number(ctx.body.Limit ?? 20));

@@ -30,17 +30,7 @@ export interface HistoryFilter {
 /** A session's messages, oldest first. */
 export function* transcript(store: Store, f: SessionFacts): Generator<StoredMessage> {
   if (f.firstSeq === undefined) return;
-  const conv = sessionAddress(f.app, f.csAccount, f.userId);
-  let after = f.firstSeq - 1;
-  for (;;) {
-    const page = store.messagesAfter(conv, after, 200);
-    for (const m of page) {
-      if (m.seq > f.lastSeq!) return;
-      if (m.sessionId === f.sessionId) yield m;
-    }
-    if (page.length < 200) return;
-    after = page[page.length - 1].seq;
-  }
+  yield* store.sessionMessages(sessionAddress(f.app, f.csAccount, f.userId), f.sessionId, f.firstSeq, f.lastSeq);
 }
 
 function mentions(store: Store, f: SessionFacts, keyword: string): boolean {

@@ -243,6 +243,20 @@ export class Store {
     const { start, end } = messageRange(conv, afterSeq);
     return [...this.messages.getRange({ start, end, limit }).map((e) => e.value)];
   }
+  /** One session's messages of a conversation, oldest first, between two sequence numbers if they are known. */
+  *sessionMessages(conv: Address, sessionId: string, fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): Generator<StoredMessage> {
+    const PAGE = 500;
+    let after = fromSeq - 1;
+    for (;;) {
+      const page = this.messagesAfter(conv, after, PAGE);
+      for (const m of page) {
+        if (m.seq > toSeq) return;
+        if (m.sessionId === sessionId) yield m;
+      }
+      if (page.length < PAGE) return;
+      after = page[page.length - 1].seq;
+    }
+  }
   getMessage(conv: Address, seq: number): StoredMessage | undefined {
     return this.messages.get(messageKey(conv, seq));
   }
