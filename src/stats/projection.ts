@@ -69,9 +69,11 @@ export class StatsProjection {
     if (kind === 'session') {
       const [app, csAccount, userId] = parseId(idOf(address), 3);
       const who = { app: Number(app), csAccount, userId };
+      const get = (id: string) => this.facts(who.app, id);
       for (const e of events as SessionEvent[]) {
-        const f = foldSession((id) => this.facts(who.app, id), who, e);
-        if (f) this.save(f, e.type === 'SessionBegin', e.type === 'TransferToHumanSuccess' || e.type === 'AgentForward');
+        const f = foldSession(get, who, e);
+        // Receptions start on acceptance (a forward only ends one).
+        if (f) this.save(f, e.type === 'SessionBegin', e.type === 'TransferToHumanSuccess');
       }
     } else if (kind === 'agent') {
       const [app, memberId] = parseId(idOf(address), 2);
@@ -106,7 +108,6 @@ export class StatsProjection {
       this.forget(key, f);
       return;
     }
-    this.cacheIt(key, f);
     this.dirty.set(key, f);
     const t = this.tables;
     const { app, sessionId, startedAt } = f;
@@ -122,8 +123,12 @@ export class StatsProjection {
         if (ended) t.open.removeSync([app, sessionId]);
       });
     }
+    // Open sessions' facts are at hand in `openFacts`; ended ones join the cache.
     if (!ended) this.remember(f);
-    else this.openFacts.get(f.app)?.delete(f.sessionId);
+    else {
+      this.openFacts.get(f.app)?.delete(f.sessionId);
+      this.cacheIt(key, f);
+    }
   }
 
   /** A session that leaves no record: its facts and index rows go. */
