@@ -46,6 +46,8 @@ export class Store {
   private readonly recordsByTime: Database<string, [number, number, string]>;
   private readonly failedCallbacks: Database<OutboxEntry & { reason: string }, number>;
   private readonly chatGroups: Database<ChatGroupEntry, [number, string]>;
+  /** Group chats by `app|groupId`; null: known not to exist. */
+  private readonly chatGroupCache = new Map<string, ChatGroupEntry | null>();
   private outboxSeq: number;
   private mailboxSeq: number;
   /** Resolves when the latest transaction started is committed (and flushed when fsync is on). */
@@ -232,7 +234,12 @@ export class Store {
   }
   setChatGroup(app: number, groupId: string, entry: ChatGroupEntry | null): void {
     const key = chatGroupKey(app, groupId);
-    this.write(() => (entry ? this.chatGroups.putSync(key, entry) : this.chatGroups.removeSync(key)));
+    this.write(() => {
+      if (entry) this.chatGroups.putSync(key, entry);
+      else this.chatGroups.removeSync(key);
+      // Set as the write is made: the cache never shows a group before its transaction has it.
+      this.remember(this.chatGroupCache, `${app}|${groupId}`, entry);
+    });
   }
   putApp(model: AppModel): void {
     this.write(() => this.meta.putSync(appKey(model.sdkAppId), model));
@@ -265,11 +272,14 @@ export class Store {
     let idx = this.sessionCache.get(sessionId);
     if (idx) return idx;
     idx = this.sessionIndex.get(sessionIndexKey(sessionId));
-    if (idx) {
-      if (this.sessionCache.size >= SESSION_CACHE_SIZE) this.sessionCache.delete(this.sessionCache.keys().next().value!);
-      this.sessionCache.set(sessionId, idx);
-    }
+    if (idx) this.remember(this.sessionCache, sessionId, idx);
     return idx;
+  }
+
+  /** Keeps a value in a bounded cache (the oldest entry goes first). */
+  private remember<V>(cache: Map<string, V>, key: string, value: V): void {
+    if (cache.size >= SESSION_CACHE_SIZE && !cache.has(key)) cache.delete(cache.keys().next().value!);
+    cache.set(key, value);
   }
   activeSessionsOf(app: number, userId: string): { csAccount: string; sessionId: string }[] {
     const { start, end } = activeRange(app, userId);
@@ -278,8 +288,14 @@ export class Store {
   allActiveSessions(): { app: number; userId: string; csAccount: string }[] {
     return [...this.active.getKeys().map((k) => ({ app: k[0], userId: k[1], csAccount: k[2] }))];
   }
+  /** A group chat's entry: read on every message sent to the group, so the entries read lately are kept. */
   chatGroup(app: number, groupId: string): ChatGroupEntry | undefined {
-    return this.chatGroups.get(chatGroupKey(app, groupId));
+    const key = `${app}|${groupId}`;
+    const cached = this.chatGroupCache.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const entry = this.chatGroups.get(chatGroupKey(app, groupId)) ?? null;
+    this.remember(this.chatGroupCache, key, entry);
+    return entry ?? undefined;
   }
   allTimers(): { a: Address; key: string; at: number }[] {
     return [...this.timers.getRange().map((e) => ({ a: e.key[0], key: e.key[1], at: e.value }))];
