@@ -5,7 +5,11 @@
 import Validator from 'fastest-validator';
 import { Packr } from 'msgpackr';
 import { ErrorCode } from './errors';
-import { timMsgTypes, type TimMsgElement } from './im';
+import type { TimMsgElement } from './im';
+import { checkMessageBody, MAX_BODY_BYTES } from './message-body';
+import { plainDataProblem } from './plain-data';
+
+export { MAX_BODY_BYTES };
 
 export const Role = { User: 'user', Agent: 'agent' } as const;
 export type Role = (typeof Role)[keyof typeof Role];
@@ -21,7 +25,6 @@ export const agentFrameTypes = [
 ] as const;
 export type ClientFrameType = (typeof agentFrameTypes)[number];
 
-export const MAX_BODY_BYTES = 12 * 1024;
 export const MAX_FRAME_BYTES = 64 * 1024;
 
 /** A user writes to a customer-service account (`to`) or, as a member, to a group chat (`group`): exactly one of them. */
@@ -70,8 +73,8 @@ const envelope = v.compile({
   props: { type: { type: 'string', max: 40 }, ref, data: { type: 'object' } },
 });
 
-const element = { type: 'object', props: { MsgType: { type: 'enum', values: [...timMsgTypes] }, MsgContent: { type: 'object' } } } as const;
-const body = { type: 'array', min: 1, max: 20, items: element } as const;
+// The body has its own check (checkMessageBody), with the IM message codes.
+const body = { type: 'any' } as const;
 const random = { type: 'number', integer: true, min: 0, max: 4294967295 } as const;
 const sessionId = { type: 'string', min: 1, max: 64 } as const;
 const cloudCustomData = { type: 'string', optional: true, max: MAX_BODY_BYTES } as const;
@@ -112,31 +115,20 @@ function failures(res: true | unknown[] | Promise<unknown>): string | undefined 
   return list[0]?.message ?? 'invalid';
 }
 
-const MAX_CONTENT_DEPTH = 8;
-
-/** Nesting depth of a value, stopping as soon as it passes `limit`. */
-function deeperThan(v: unknown, limit: number): boolean {
-  if (v === null || typeof v !== 'object') return false;
-  if (limit === 0) return true;
-  for (const x of Object.values(v as object)) if (deeperThan(x, limit - 1)) return true;
-  return false;
-}
-
-/** Element contents the relay relies on: text has Text, custom has Data; nothing nested past a sane depth. */
-function checkElements(els: TimMsgElement[]): string | undefined {
-  for (const e of els) {
-    if (deeperThan(e.MsgContent, MAX_CONTENT_DEPTH)) return `MsgContent nested deeper than ${MAX_CONTENT_DEPTH} levels`;
-    const c = e.MsgContent as Record<string, unknown>;
-    if (e.MsgType === 'TIMTextElem' && typeof c.Text !== 'string') return 'TIMTextElem needs MsgContent.Text (string)';
-    if (e.MsgType === 'TIMCustomElem' && typeof c.Data !== 'string') return 'TIMCustomElem needs MsgContent.Data (string)';
-  }
-  return undefined;
+/** The frame's `ref` when it is a usable one, so even a refused frame's error names it. */
+function refOf(raw: unknown): Ref | undefined {
+  const r = (raw as { ref?: unknown } | null)?.ref;
+  if (typeof r === 'string' && r.length <= 64) return r;
+  return Number.isSafeInteger(r) ? (r as number) : undefined;
 }
 
 /** Validates a decoded object as a client frame of the given role. */
 export function validateFrame(role: Role, raw: unknown, frameBytes: number): DecodeResult {
+  // First, before any check reads it: plain data within bounds (see plain-data.ts).
+  const shape = plainDataProblem(raw, 'frame');
+  if (shape) return { ok: false, code: ErrorCode.BadParameter, info: shape, ref: refOf(raw) };
   const envErr = failures(envelope(raw));
-  if (envErr) return { ok: false, code: ErrorCode.BadParameter, info: envErr };
+  if (envErr) return { ok: false, code: ErrorCode.BadParameter, info: envErr, ref: refOf(raw) };
   const f = raw as { type: string; ref?: Ref; data: Record<string, unknown> };
   const check = checkFor(role, f.type);
   if (!check) return { ok: false, code: ErrorCode.BadParameter, info: `unknown frame type '${f.type}' for role ${role}`, ref: f.ref };
@@ -149,12 +141,9 @@ export function validateFrame(role: Role, raw: unknown, frameBytes: number): Dec
     if (role === Role.User && (f.data.to === undefined) === (f.data.group === undefined)) {
       return { ok: false, code: ErrorCode.BadParameter, info: "message.send needs 'to' (a customer-service account) or 'group' (a group chat), not both", ref: f.ref };
     }
-    const els = f.data.body as TimMsgElement[];
-    const elErr = checkElements(els);
-    if (elErr) return { ok: false, code: ErrorCode.BadMsgBody, info: elErr, ref: f.ref };
-    if (frameBytes > MAX_BODY_BYTES && Buffer.byteLength(JSON.stringify(els)) > MAX_BODY_BYTES) {
-      return { ok: false, code: ErrorCode.BodyTooLong, info: 'message body exceeds 12 KB', ref: f.ref };
-    }
+    const checked = checkMessageBody(f.data.body, frameBytes);
+    if (!checked.ok) return { ok: false, code: checked.code, info: checked.info, ref: f.ref };
+    f.data.body = checked.body;
   }
   return { ok: true, frame: f as unknown as ClientFrame };
 }

@@ -1,6 +1,5 @@
 /** Request schemas (fastest-validator) of the desk_http_svc session and message endpoints (rest-api.md §2.35–2.45). */
 import { MAX_BODY_BYTES } from '../frames';
-import { timMsgTypes } from '../im';
 
 const sessionId = { type: 'string', min: 1, max: 64 } as const;
 const userId = { type: 'string', min: 1, max: 64 } as const;
@@ -71,12 +70,6 @@ export const sendMsg = {
   MsgBody: { type: 'any', optional: true },
   CloudCustomData: { type: 'string', max: MAX_BODY_BYTES, optional: true },
   ExcludeFromUserRespTimeout: flag,
-} as const;
-
-export const msgElement = {
-  $$root: true,
-  type: 'object',
-  props: { MsgType: { type: 'enum', values: [...timMsgTypes] }, MsgContent: { type: 'object' } },
 } as const;
 
 export const contactUser = {

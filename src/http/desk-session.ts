@@ -3,16 +3,14 @@ import { sessionAddress } from '../../actors/address';
 import { ASSIGN_WAIT_MS, Phase, messageFrame, type SessionState } from '../../actors/session';
 import { accountOf, memberOf } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
-import { MAX_BODY_BYTES } from '../../protocol/frames';
+import { checkMessageBody } from '../../protocol/message-body';
 import type { TimMsgElement } from '../../protocol/im';
 import * as schema from '../../protocol/rest/desk-session';
 import { ok } from '../../protocol/rest/envelope';
-import Validator from 'fastest-validator';
 import type { SessionIndex } from '../store/store';
 import { desk, RestError, replied, type Endpoint, type RestContext } from './facade';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const elementCheck = new Validator({ haltOnFirstError: true }).compile(schema.msgElement);
 
 /** The session a `SessionId` names in this app, or the documented refusal. */
 function sessionOf(ctx: RestContext, notFound: number = ErrorCode.SessionNotFound): SessionIndex {
@@ -47,22 +45,9 @@ function messageBody(body: Record<string, unknown>): { random: number; elements:
 
 /** MsgBody checked as a TIMMsgElement array of at most 12 KB. */
 function elementsOf(body: Record<string, unknown>): TimMsgElement[] {
-  if (!Array.isArray(body.MsgBody)) throw new RestError(ErrorCode.MsgBodyNotArray, 'MsgBody must be an array');
-  if (body.MsgBody.length === 0 || body.MsgBody.length > 20) throw new RestError(ErrorCode.BadMsgBody, 'MsgBody holds 1 to 20 elements');
-  for (const e of body.MsgBody) {
-    if (elementCheck(e) !== true) throw new RestError(ErrorCode.BadMsgBody, 'MsgBody element is not a TIMMsgElement');
-    const c = (e as TimMsgElement).MsgContent as Record<string, unknown>;
-    if ((e as TimMsgElement).MsgType === 'TIMTextElem' && typeof c.Text !== 'string') throw new RestError(ErrorCode.BadMsgBody, 'TIMTextElem needs MsgContent.Text');
-    if ((e as TimMsgElement).MsgType === 'TIMCustomElem' && typeof c.Data !== 'string') throw new RestError(ErrorCode.BadMsgBody, 'TIMCustomElem needs MsgContent.Data');
-  }
-  let size: number;
-  try {
-    size = Buffer.byteLength(JSON.stringify(body.MsgBody));
-  } catch {
-    throw new RestError(ErrorCode.BadMsgBody, 'MsgBody cannot be serialized');
-  }
-  if (size > MAX_BODY_BYTES) throw new RestError(ErrorCode.BodyTooLong, 'message body exceeds 12 KB');
-  return body.MsgBody as TimMsgElement[];
+  const checked = checkMessageBody(body.MsgBody);
+  if (!checked.ok) throw new RestError(checked.code, checked.info);
+  return checked.body;
 }
 
 const busyCodes: Record<number, number> = {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Address, ReplyTo } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
+import { plainDataProblem } from '../../protocol/plain-data';
 import { canonicalFields, fail, FacadeCode, fieldsByLowerCase, ok, Service, type Envelope } from '../../protocol/rest/envelope';
 import type { SigVerifier } from '../auth/sigs';
 import type { KnowledgeBase } from '../knowledge/knowledge-base';
@@ -146,6 +147,8 @@ export class HttpFacade {
       return fail(FacadeCode.JsonParse[svc], 'request body is not valid JSON');
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return fail(FacadeCode.JsonParse[svc], 'request body must be a JSON object');
+    const shape = plainDataProblem(parsed, 'request body');
+    if (shape) return fail(FacadeCode.BadParameter[svc], shape);
     const body = canonicalFields(parsed as Record<string, unknown>, found.fields);
     if (typeof body === 'string') return fail(FacadeCode.BadParameter[svc], body);
     let checked: ReturnType<Compiled['check']>;

@@ -71,6 +71,8 @@ export interface Knowledge {
 
 interface Envelope { msg: unknown; mid?: number; timer?: string }
 
+const timerId = (address: Address, key: string): string => `${address}\u0000${key}`;
+
 interface Cell {
   address: Address;
   def: ActorDef<any, any, any>;
@@ -112,6 +114,8 @@ export class Runtime {
   private inFlight = 0;
   private passivateTimer?: NodeJS.Timeout;
   private idleWaiters: (() => void)[] = [];
+  /** Wake-ups changed by the turn being handled, with what they were before (to put back if it is refused). */
+  private timerUndo?: { address: Address; key: string; before?: number }[];
   private readonly o: Required<Omit<RuntimeOptions, 'metrics' | 'knowledge' | 'project'>> & Pick<RuntimeOptions, 'metrics' | 'knowledge' | 'project'>;
 
   constructor(opts: RuntimeOptions) {
@@ -232,12 +236,19 @@ export class Runtime {
    * checks its own deadline when woken and asks again if early.
    */
   private arm(address: Address, key: string, at: number): boolean {
-    const k = `${address}\u0000${key}`;
+    const k = timerId(address, key);
     const old = this.timers.get(k);
     if (old !== undefined) {
       if (old.at <= at) return false;
       this.o.clock.cancel(old.handle);
     }
+    this.timerUndo?.push({ address, key, before: old?.at });
+    this.schedule(address, key, at);
+    return true;
+  }
+
+  private schedule(address: Address, key: string, at: number): void {
+    const k = timerId(address, key);
     this.timers.set(k, {
       at,
       handle: this.o.clock.schedule(at, () => {
@@ -245,17 +256,28 @@ export class Runtime {
         this.enqueue(this.cell(address), { msg: { type: '$timer', key }, timer: key });
       }),
     });
-    return true;
   }
 
   /** Disarms the wake-up of (address, key); false when none was armed. */
   private disarm(address: Address, key: string): boolean {
-    const k = `${address}\u0000${key}`;
+    const k = timerId(address, key);
     const h = this.timers.get(k);
     if (h === undefined) return false;
     this.o.clock.cancel(h.handle);
     this.timers.delete(k);
+    this.timerUndo?.push({ address, key, before: h.at });
     return true;
+  }
+
+  /** Puts the wake-ups a refused turn changed back as they were, latest change first. */
+  private undoTimers(): void {
+    for (const u of (this.timerUndo ?? []).reverse()) {
+      const k = timerId(u.address, u.key);
+      const cur = this.timers.get(k);
+      if (cur) this.o.clock.cancel(cur.handle);
+      this.timers.delete(k);
+      if (u.before !== undefined) this.schedule(u.address, u.key, u.before);
+    }
   }
 
   private drain(): void {
@@ -298,14 +320,30 @@ export class Runtime {
       this.fail(cell, env, err);
       return;
     }
+    // A turn is stored whole or not at all: values are encoded as they are queued, and one that cannot be stored
+    // takes back the turn's writes, releases and timers, then refuses the message as a failed turn does.
+    const mark = store.mark();
+    const releasedMark = this.released.length;
+    this.timerUndo = [];
+    try {
+      if (env.mid !== undefined) store.removeMail(env.mid);
+      if (env.timer !== undefined) store.removeTimer(cell.address, env.timer);
+      if (events.length > 0) store.appendEvents(cell.address, cell.n + 1, now, events);
+      for (const f of effects) this.effect(cell.address, f, now);
+    } catch (err) {
+      store.rollback(mark);
+      this.released.length = releasedMark;
+      this.undoTimers();
+      this.fail(cell, env, err, { ok: false, code: ErrorCode.BadParameter, info: 'this message could not be stored; it was not accepted' });
+      return;
+    } finally {
+      this.timerUndo = undefined;
+    }
     cell.lastActive = now;
-    if (env.mid !== undefined) store.removeMail(env.mid);
-    if (env.timer !== undefined) store.removeTimer(cell.address, env.timer);
     if (events.length > 0) {
-      store.appendEvents(cell.address, ++cell.n, now, events);
+      cell.n++;
       this.o.project?.(cell.address, events, cell.n);
     }
-    for (const f of effects) this.effect(cell.address, f, now);
     cell.state = next;
     if (events.length > 0 || env.mid !== undefined || env.timer !== undefined) cell.lastBatch = batch;
     if (cell.n - cell.snapN >= this.o.snapshotEvery) {
@@ -362,13 +400,16 @@ export class Runtime {
     }
   }
 
-  /** A throwing actor: the message is dropped, and the actor restarts from the store once pending writes land. */
-  private fail(cell: Cell, env: Envelope, err: unknown): void {
-    this.o.log.error({ err, actor: cell.address, msg: env.msg }, 'actor failed; restarting it from the store');
+  /**
+   * A failed turn (the actor threw, or what it produced could not be stored): the message is dropped with `refusal`
+   * as its answer, and the actor restarts from the store once pending writes land.
+   */
+  private fail(cell: Cell, env: Envelope, err: unknown, refusal: Reply = { ok: false, code: ErrorCode.Internal, info: 'internal error, retry' }): void {
+    this.o.log.error({ err, actor: cell.address, msg: env.msg }, 'actor turn failed; restarting the actor from the store');
     this.o.metrics?.actorFailure(cell.def.kind);
     if (env.mid !== undefined) this.o.store.removeMail(env.mid);
     const replyTo = (env.msg as { replyTo?: ReplyTo } | null)?.replyTo;
-    if (replyTo) this.released.push({ k: 'reply', replyTo, result: { ok: false, code: ErrorCode.Internal, info: 'internal error, retry' } });
+    if (replyTo) this.released.push({ k: 'reply', replyTo, result: refusal });
     cell.failed = true;
     this.inFlight++;
     this.o.store.commit().then(() => {

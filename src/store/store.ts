@@ -4,7 +4,7 @@
  * is being committed, later writes gather for the next, so under load a transaction (and its fsync) carries many
  * turns; a transaction costs far more than a put.
  */
-import { open, type Database, type Key, type RootDatabase } from 'lmdb';
+import { asBinary, open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
 import path from 'node:path';
 import fs from 'node:fs';
@@ -58,6 +58,7 @@ export class Store {
   /** Writes gathered while a transaction commits, and the promise of the transaction that will carry them. */
   private next?: { ops: (() => void)[]; done: Promise<unknown>; resolve: (p: Promise<unknown>) => void };
   private readonly waitFlush: boolean;
+  private readonly packr = plainPackr();
 
   constructor(dataDir: string, fsync: FsyncMode) {
     this.waitFlush = fsync !== FsyncMode.None;
@@ -103,6 +104,25 @@ export class Store {
   /** Queues a write for the next commit (modules with tables of their own use it too). */
   write(op: () => void): void {
     this.queued.push(op);
+  }
+
+  /** Where the queue of writes stands, to take back what was queued after it (`rollback`). */
+  mark(): number {
+    return this.queued.length;
+  }
+
+  /** Drops the writes queued since `mark`: a turn that could not be stored leaves nothing behind. */
+  rollback(mark: number): void {
+    this.queued.length = mark;
+  }
+
+  /**
+   * A value of a plain-msgpack table, encoded now rather than in the transaction: a value that cannot be encoded
+   * throws here, in the turn that produced it, instead of failing the commit every other turn shares.
+   */
+  private encoded<V>(value: V): V {
+    // lmdb-js writes a Binary's bytes as they are; the table's decoder reads them back as the value.
+    return asBinary(this.packr.pack(value)) as unknown as V;
   }
 
   /** A named table of another module (values in plain msgpack). */
@@ -151,10 +171,12 @@ export class Store {
     return this.snapshots.get(snapshotKey(a)) as Snapshot | undefined;
   }
   putSnapshot(a: Address, snapshot: Snapshot): void {
-    this.write(() => this.snapshots.putSync(snapshotKey(a), snapshot));
+    const value = this.encoded(snapshot);
+    this.write(() => this.snapshots.putSync(snapshotKey(a), value));
   }
   appendEvents(a: Address, n: number, t: number, es: unknown[]): void {
-    this.write(() => this.events.putSync(eventKey(a, n), { t, es }));
+    const value = this.encoded({ t, es });
+    this.write(() => this.events.putSync(eventKey(a, n), value));
   }
   /** Every event record of every actor, each actor's in order (committed data). */
   eventLog(): Iterable<{ address: Address; n: number; record: EventRecord }> {
@@ -166,7 +188,8 @@ export class Store {
     return [...this.events.getRange({ start, end }).map((e) => e.value)];
   }
   putMessage(conv: Address, m: StoredMessage): void {
-    this.write(() => this.messages.putSync(messageKey(conv, m.seq), m));
+    const value = this.encoded(m);
+    this.write(() => this.messages.putSync(messageKey(conv, m.seq), value));
   }
   putTimer(a: Address, key: string, at: number): void {
     this.write(() => this.timers.putSync(timerKey(a, key), at));
@@ -202,8 +225,9 @@ export class Store {
     };
   }
   enqueueCallback(entry: OutboxEntry): number {
+    const value = this.encoded(entry);
     const id = ++this.outboxSeq;
-    this.write(() => this.outbox.putSync(id, entry));
+    this.write(() => this.outbox.putSync(id, value));
     return id;
   }
   removeCallback(id: number): void {
@@ -319,8 +343,12 @@ export class Store {
   }
 }
 
+function plainPackr(): Packr {
+  return new Packr({ useRecords: false, mapsAsObjects: true });
+}
+
 function plainEncoding(): { encoder: Packr } {
-  return { encoder: new Packr({ useRecords: false, mapsAsObjects: true }) };
+  return { encoder: plainPackr() };
 }
 
 function lastKey(db: Database<unknown, number>): number {

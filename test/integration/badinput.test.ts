@@ -97,7 +97,7 @@ t.test('invalid frames get error replies with the right codes, and the ref is ec
   t.equal((await reqErr(u, 'message.send', { to: CS, random: -1, body: textBody('x') })).code, 141004, 'negative random');
   t.equal((await reqErr(u, 'message.send', { to: CS, random: 2 ** 32, body: textBody('x') })).code, 141004, 'random over uint32');
   t.equal((await reqErr(u, 'message.send', { to: CS, random: 1.5, body: textBody('x') })).code, 141004, 'fractional random');
-  t.equal((await reqErr(u, 'message.send', { to: CS, random: 1, body: 'hello' })).code, 90002, 'body as a string → 90002');
+  t.equal((await reqErr(u, 'message.send', { to: CS, random: 1, body: 'hello' })).code, 90007, 'body as a string → 90007 (not an array), as on REST');
   t.equal((await reqErr(u, 'message.send', { to: CS, random: 1, body: [] })).code, 90002, 'empty body → 90002');
   t.equal((await reqErr(u, 'message.send', { to: CS, random: 1, body: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 5 } }] })).code, 90002, 'Text as a number → 90002');
   t.equal((await reqErr(u, 'message.send', { to: CS, random: 1, body: [{ MsgType: 'TIMCustomElem', MsgContent: {} }] })).code, 90002, 'custom element without Data → 90002');

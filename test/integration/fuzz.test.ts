@@ -13,8 +13,9 @@ import WebSocket from 'ws';
 import { Encoding } from '../../protocol/frames';
 import { srcBody, type TestClient, textBody } from '../helpers/client';
 import { testApp } from '../helpers/server';
+import { rest } from '../contract/rest-client';
 import {
-  connect, CS, dataOf, httpGet, isText, nextRandom, PROMPT, rng, seen, sleep, spawnServer, tempDir, toHuman, writeConfig, type ChildServer,
+  APP, connect, CS, dataOf, KEY, httpGet, isText, nextRandom, PROMPT, rng, seen, sleep, spawnServer, tempDir, toHuman, writeConfig, type ChildServer,
 } from './_support';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20260105);
@@ -31,6 +32,15 @@ const AGENT_TYPES = ['message.send', 'agent.status', 'session.accept', 'session.
 const DANGEROUS_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'then', 'length', 'type', 'data', 'ref', '$$root', '$$strict'];
 const SPECIAL_NUMBERS = [0, -0, 1, -1, 0.5, 2 ** 31, 2 ** 32, 2 ** 32 - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e21, 1e308, -1e308, Number.MIN_VALUE, Number.MAX_VALUE, 5e-324, 123456789.123];
 const WEIRD_STRINGS = ['', ' ', '\u0000', '\ud800', '\udfff', '😀', '字', '|', '||', CS, '@customer_service_account|x', 'null', 'undefined', 'NaN', '%s%n', '../../etc/passwd', '<script>', '\\', '"', '\n\r\t', '转人工', 'human'];
+
+/** A msgpack message.send whose text element's MsgContent.n is `inner` (raw msgpack bytes). */
+function packWith(inner: Buffer, text = 'bin'): Buffer {
+  const marker = '\u0001MARK\u0001';
+  const buf = packr.pack({ type: 'message.send', ref: 1, data: { to: CS, random: nextRandom(), body: [{ MsgType: 'TIMTextElem', MsgContent: { Text: text, n: marker } }] } });
+  const m = packr.pack(marker);
+  const at = buf.indexOf(m);
+  return Buffer.concat([buf.subarray(0, at), inner, buf.subarray(at + m.length)]);
+}
 
 class Fuzzer {
   private readonly keys: string[];
@@ -123,16 +133,6 @@ class Fuzzer {
     return this.chance(0.5) ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
   }
 
-  /** A msgpack frame whose MsgContent.n is `inner` (raw msgpack bytes). */
-  packWith(inner: Buffer, extraText = ''): Buffer {
-    const marker = '\u0001MARK\u0001';
-    const frame = { type: 'message.send', ref: this.int(1e6), data: { to: CS, random: this.int(2 ** 32), body: [{ MsgType: 'TIMTextElem', MsgContent: { Text: extraText || 'deep', n: marker } }] } };
-    const buf = packr.pack(frame);
-    const m = packr.pack(marker);
-    const at = buf.indexOf(m);
-    return Buffer.concat([buf.subarray(0, at), inner, buf.subarray(at + m.length)]);
-  }
-
   next(role: 'user' | 'agent'): Fuzzed {
     const binary = this.chance(0.5);
     const roll = this.r();
@@ -177,7 +177,7 @@ class Fuzzer {
       const depth = this.pick([10, 100, 500, 1000, 2000, 5000, 20_000]);
       if (binary) {
         const inner = Buffer.concat([Buffer.alloc(depth, 0x91), Buffer.from([0x90])]);
-        return { kind: 'deep', data: this.chance(0.5) ? this.packWith(inner, this.chance(0.3) ? 'p'.repeat(13_000) : '') : inner, binary };
+        return { kind: 'deep', data: this.chance(0.5) ? packWith(inner, this.chance(0.3) ? 'p'.repeat(13_000) : 'deep') : inner, binary };
       }
       const deep = this.deepJson(depth);
       const where = this.int(4);
@@ -386,13 +386,13 @@ t.test(`fuzz campaign with a second seed (${SEED + 1})`, async (t) => {
 });
 
 /** Sends `send` from a fresh socket set and checks the server is still there and serving. */
-async function survives(t: Test, name: string, send: (u: TestClient, agent: TestClient, u2: TestClient) => Promise<void>): Promise<void> {
+async function survives(t: Test, name: string, send: (u: TestClient, agent: TestClient, u2: TestClient, port: number) => Promise<void>): Promise<void> {
   const srv = await serverFor(t, {});
   const agent = await connect(srv.port, ALICE, 'agent');
   const u = await connect(srv.port, `rg-${name}`, 'user');
   const u2 = await connect(srv.port, `rg-${name}`, 'user');
   await toHuman(u, agent);
-  await send(u, agent, u2);
+  await send(u, agent, u2, srv.port);
   await sleep(500);
   if (!srv.alive()) {
     const exit = await srv.exited;
@@ -457,3 +457,74 @@ t.test('control: the same messages without the poison are fine', async (t) => {
   });
 });
 
+
+/** A message.send frame whose first element carries `extra` beside MsgType and MsgContent. */
+const withExtra = (extraJson: string) =>
+  `{"type":"message.send","ref":"x","data":{"to":"${CS}","random":${nextRandom()},"body":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"x"},"extra":${extraJson}}]}}`;
+const nested = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+
+t.test('regression: an element key nested 1,500 levels deep (3 KB frame) is refused with an error, and the server lives on', async (t) => {
+  await survives(t, 'deep-extra-key', async (u) => {
+    const mark = u.frames.length;
+    u.sendRaw(withExtra(nested(1500)));
+    const e = await seen(u, (f) => f.type === 'error', 'error for the deep frame', mark);
+    t.equal(dataOf<{ code: number }>(e).code, 141004, 'refused as an illegal parameter');
+    t.equal(e.ref, 'x', 'the error names the frame');
+    t.match(dataOf<{ info: string }>(e).info, /nested too deeply/);
+  });
+});
+
+t.test('an element key a few levels deep is accepted and dropped: only MsgType and MsgContent are kept', async (t) => {
+  await survives(t, 'shallow-extra-key', async (u, agent) => {
+    const ack = await u.request('message.send', { to: CS, random: nextRandom(), body: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'extras' }, extra: { a: { b: 1 } } }] });
+    t.equal(ack.type, 'message.ack');
+    const m = await seen(agent, isText('extras'), 'relayed');
+    t.same(dataOf<{ body: unknown[] }>(m).body, [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'extras' } }], 'the extra key is not relayed');
+  });
+});
+
+/** msgpack values that are not JSON data: binary, and extension types (raw bytes where no encoder makes them). */
+const NOT_JSON: [string, Buffer][] = [
+  ['binary (bin 8)', Buffer.from('c40b' + '07'.repeat(11), 'hex')],
+  ['binary (bin 16, 3 KB)', Buffer.concat([Buffer.from('c50bb8', 'hex'), Buffer.alloc(3000, 7)])],
+  ['timestamp ext', Buffer.from('d6ff00000001', 'hex')],
+  ['undefined ext', Buffer.from('d40000', 'hex')],
+  ['set ext', new Packr({ moreTypes: true, structuredClone: true } as never).pack(new Set([1, 2]))],
+  ['typed array ext', new Packr({ moreTypes: true } as never).pack(new Float64Array([1, 2]))],
+  ['error ext', new Packr({ moreTypes: true } as never).pack(new Error('x'))],
+  ['regexp ext', new Packr({ moreTypes: true } as never).pack(/x/)],
+  ['cycle (referencing ext)', (() => { const o: Record<string, unknown> = { a: 1 }; o.self = o; return new Packr({ structuredClone: true } as never).pack(o); })()],
+  ['NaN', Buffer.from('cb7ff8000000000000', 'hex')],
+];
+
+t.test('regression: msgpack frames carrying binary or extension values in the body are refused, never stored', async (t) => {
+  await survives(t, 'binary-values', async (u, agent) => {
+    for (const [name, inner] of NOT_JSON) {
+      const mark = u.frames.length;
+      u.ws.send(packWith(inner));
+      const reply = await seen(u, (f) => f.type === 'error' || f.type === 'message.ack', `reply to ${name}`, mark);
+      t.equal(reply.type, 'error', `${name}: refused`);
+      t.equal(dataOf<{ code: number }>(reply).code, 141004, `${name}: as an illegal parameter`);
+    }
+    // Binary in the envelope, outside the body, too.
+    const mark = u.frames.length;
+    u.ws.send(packr.pack({ type: 'ping', ref: 'bin', data: { b: Buffer.alloc(10) } }));
+    t.equal((await seen(u, (f) => f.ref === 'bin', 'reply to a binary ping', mark)).type, 'error', 'binary anywhere in a frame is refused');
+    const history = await agent.request('history.sync', { sessionId: dataOf<{ sessionId: string }>(await seen(agent, (f) => f.type === 'session.assigned', 'assigned')).sessionId, afterSeq: 0 });
+    t.notOk(JSON.stringify(history.data).includes('"n"'), 'none of them reached the history');
+  });
+});
+
+t.test('regression: REST send_msg with an element key nested 1,500 levels deep is refused with the v4 envelope, and the server lives on', async (t) => {
+  await survives(t, 'rest-deep', async (_u, agent, _u2, port) => {
+    const sessionId = dataOf<{ sessionId: string }>(await seen(agent, (f) => f.type === 'session.assigned', 'assigned')).sessionId;
+    const target = { port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+    const deep = `{"SessionId":"${sessionId}","MsgRandom":7,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"x"},"extra":${nested(1500)}}]}`;
+    const r = await rest(target, 'desk_http_svc/send_msg', deep);
+    t.equal(r.ActionStatus, 'FAIL');
+    t.equal(r.ErrorCode, 141004, 'an illegal parameter');
+    t.match(String(r.ErrorInfo), /nested too deeply/);
+    const inContent = await rest(target, 'desk_http_svc/send_msg', { SessionId: sessionId, MsgRandom: 8, MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'x', n: JSON.parse(nested(12)) } }] });
+    t.equal(inContent.ErrorCode, 90002, 'MsgContent nested past 8 levels is a bad element (90002), as over WebSocket');
+  });
+});

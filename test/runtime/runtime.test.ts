@@ -13,6 +13,7 @@ type CounterMsg =
   | { type: 'inc'; replyTo?: never }
   | { type: 'get'; replyTo: { call: number } }
   | { type: 'boom'; replyTo?: { call: number } }
+  | { type: 'poison'; depth: number; disarm?: string; replyTo: { call: number } }
   | { type: 'arm'; key: string; at: number }
   | { type: 'forward'; to: string }
   | { type: '$timer'; key: string };
@@ -25,6 +26,15 @@ const counter: ActorDef<Counter, CounterMsg, { type: 'inc' } | { type: 'fired'; 
       case 'inc': return { events: [{ type: 'inc' }], effects: [] };
       case 'get': return { events: [], effects: [{ t: 'reply', replyTo: m.replyTo, ok: true, data: s.n }] };
       case 'boom': throw new Error('boom');
+      case 'poison': {
+        // An event too deep to encode, after a wake-up moved and another cancelled in the same turn.
+        let deep: unknown = 1;
+        for (let i = 0; i < m.depth; i++) deep = { a: deep };
+        return {
+          events: [{ type: 'inc' }, { type: 'fired', key: deep as string }],
+          effects: [{ t: 'timer', key: 'k', at: 1 }, ...(m.disarm ? [{ t: 'cancelTimer' as const, key: m.disarm }] : []), { t: 'reply', replyTo: m.replyTo, ok: true }],
+        };
+      }
       case 'arm': return { events: [], effects: [{ t: 'timer', key: m.key, at: m.at }] };
       case 'forward': return { events: [{ type: 'inc' }], effects: [{ t: 'send', to: m.to, msg: { type: 'inc' } }] };
       case '$timer': return { events: [{ type: 'fired', key: m.key }], effects: [] };
@@ -62,6 +72,32 @@ t.test('a throwing actor is restarted from the store; the rest keeps serving', a
   runtime.tell('counter:a', { type: 'inc' });
   t.equal(await get(runtime, 'counter:a'), 3, 'state before the throw is kept, later messages are handled');
   t.equal(await get(runtime, 'counter:b'), 1, 'other actors unaffected');
+});
+
+t.test('a turn whose events cannot be stored is refused alone: its writes, replies and timer changes are taken back', async (t) => {
+  const clock = new ManualClock();
+  const { runtime, store, close } = setup(undefined, clock);
+  t.teardown(close);
+  runtime.tell('counter:p', { type: 'arm', key: 'k', at: clock.now() + 10_000 });
+  runtime.tell('counter:p', { type: 'arm', key: 'other', at: clock.now() + 20_000 });
+  runtime.tell('counter:p', { type: 'inc' });
+  runtime.tell('counter:q', { type: 'inc' });
+  const refused = runtime.call('counter:p', (replyTo) => ({ type: 'poison', depth: 5000, disarm: 'other', replyTo }));
+  // In the same batch: another actor's turn, which must still be stored and answered.
+  runtime.tell('counter:q', { type: 'inc' });
+  const r = await refused;
+  t.same({ ok: r.ok, code: r.code }, { ok: false, code: 141004 }, 'the sender is told its message was not accepted');
+  t.equal(await get(runtime, 'counter:q'), 2, 'the other actor of the batch is committed');
+  t.equal(await get(runtime, 'counter:p'), 1, 'the refused turn left no event behind');
+  t.same(store.eventsAfter('counter:p', 0).map((rec) => rec.es), [[{ type: 'inc' }]], 'nothing of the refused turn is stored');
+  clock.advance(9_000);
+  await runtime.idle();
+  t.same(runtime.peek<Counter>('counter:p').fired, [], 'the wake-up the turn moved earlier is back at its time');
+  clock.advance(11_000);
+  await runtime.idle();
+  t.same(runtime.peek<Counter>('counter:p').fired, ['k', 'other'], 'both wake-ups fire as first asked, the cancelled one too');
+  const ok = await runtime.call('counter:p', (replyTo) => ({ type: 'poison', depth: 3, replyTo }));
+  t.equal(ok.ok, true, 'the actor keeps serving');
 });
 
 t.test('a reply is released only after the state it reports is committed', async (t) => {
