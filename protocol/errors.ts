@@ -31,6 +31,7 @@ export const ErrorCode = {
   SessionIdIllegal: 141006,
   /** describe_chat_messages' own "session does not exist". */
   ChatSessionNotFound: 141010,
+  /** Too many calls or frames; also a socket past the cap of sockets per user, member or address (close 4502). */
   RateLimited: 141009,
   AgentOffline: 141011,
   AgentAtLimit: 141012,
@@ -116,4 +117,6 @@ export const CloseCode = {
   RateLimited: 4029,
   Unauthorized: 4500,
   ProtocolViolation: 4501,
+  /** Past the cap of sockets per user, member or address: reconnecting would be refused the same way. */
+  TooManySockets: 4502,
 } as const;

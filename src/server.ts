@@ -126,8 +126,10 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
       closed = true;
       ready = false;
       uws.us_listen_socket_close(listenSocket);
-      gateway!.shutdown();
+      // Frames already taken in are answered before the sockets close: no acknowledgement is lost to a restart.
+      gateway!.stopIntake();
       await runtime.idle();
+      gateway!.shutdown();
       runtime.stop();
       delivery!.stop();
       await store.close();

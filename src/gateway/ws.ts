@@ -28,7 +28,13 @@ interface ConnData {
   enc: Encoding;
   /** Set when authentication failed: the socket is told why and closed on open. */
   refused?: { code: number; info: string; close: number };
+  /** The peer's address, for the per-address socket cap. */
+  ip: string;
   invalid: number;
+  /** Frames handed to actors whose replies have not been sent yet. */
+  awaiting: number;
+  /** Set when the socket is to be closed: it takes no more frames and closes once its awaited replies are sent. */
+  closing?: { code: number; reason: string };
   /** The socket's token bucket: its role's refill rate and burst, fixed at connect. */
   rate: number;
   burst: number;
@@ -49,15 +55,27 @@ export interface GatewayLimits {
   maxBackpressure: number;
   /** Messages returned by one history.sync. */
   historyPage: number;
+  /** Open sockets one user or member may hold at once (0: no cap). */
+  socketsPerIdentity: number;
+  /** Open sockets from one peer address (0: no cap; behind a proxy every socket has the proxy's address). */
+  socketsPerIp: number;
+  /** How long a closing socket waits for the replies it is owed before it closes anyway. */
+  closeGraceMs: number;
 }
 
-export const defaultLimits: GatewayLimits = { framesPerSec: 200, burst: 400, agentFramesPerSec: 2000, agentBurst: 4000, invalidBeforeClose: 50, maxBackpressure: 4 * 1024 * 1024, historyPage: 200 };
+export const defaultLimits: GatewayLimits = {
+  framesPerSec: 200, burst: 400, agentFramesPerSec: 2000, agentBurst: 4000, invalidBeforeClose: 50, maxBackpressure: 4 * 1024 * 1024, historyPage: 200,
+  socketsPerIdentity: 16, socketsPerIp: 0, closeGraceMs: 5000,
+};
 
 const recipientKey = (role: string, app: number, id: string): string => `${role}|${app}|${id}`;
 
 export class Gateway implements Outlet {
   private readonly conns = new Map<number, WebSocket<ConnData>>();
   private readonly byRecipient = new Map<string, Set<number>>();
+  private readonly perIp = new Map<string, number>();
+  /** Set by `stopIntake`: frames are refused while the server drains. */
+  private draining = false;
   private nextId = 1;
   private batching = 0;
   private readonly corked = new Map<number, (string | Buffer)[]>();
@@ -97,6 +115,14 @@ export class Gateway implements Outlet {
     for (const connId of [...(this.byRecipient.get(recipientKey(role, app, id)) ?? [])]) this.conns.get(connId)?.end(code, reason);
   }
 
+  /**
+   * First step of a shutdown: frames are refused from now on (clients are told to retry). Once the runtime has
+   * released what it owes, `shutdown` closes the sockets: every frame accepted before is acknowledged first.
+   */
+  stopIntake(): void {
+    this.draining = true;
+  }
+
   /** Closes every socket with 4000 (reconnect). */
   shutdown(): void {
     for (const ws of [...this.conns.values()]) ws.end(CloseCode.Shutdown, 'server shutting down');
@@ -129,18 +155,21 @@ export class Gateway implements Outlet {
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {
     const auth = this.authenticate(new URLSearchParams(req.getQuery() ?? ''));
     const [rate, burst] = auth.role === Role.Agent ? [this.limits.agentFramesPerSec, this.limits.agentBurst] : [this.limits.framesPerSec, this.limits.burst];
-    const data: ConnData = { id: this.nextId++, invalid: 0, rate, burst, tokens: burst, refilledAt: this.clock.now(), ...auth };
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const data: ConnData = { id: this.nextId++, ip, invalid: 0, awaiting: 0, rate, burst, tokens: burst, refilledAt: this.clock.now(), ...auth };
     res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), ctx);
   }
 
   private open(ws: WebSocket<ConnData>): void {
     const d = ws.getUserData();
+    d.refused ??= this.overCap(d);
     if (d.refused) {
       ws.send(encodeFrame({ type: 'error', data: { code: d.refused.code, info: d.refused.info } }, d.enc), d.enc === Encoding.Msgpack);
       ws.end(d.refused.close, d.refused.info.slice(0, 100));
       return;
     }
     this.conns.set(d.id, ws);
+    this.perIp.set(d.ip, (this.perIp.get(d.ip) ?? 0) + 1);
     const key = recipientKey(d.role, d.app, d.identity);
     let set = this.byRecipient.get(key);
     if (!set) this.byRecipient.set(key, (set = new Set()));
@@ -150,10 +179,27 @@ export class Gateway implements Outlet {
     else if (set.size === 1) this.presence(d, 'userOnline');
   }
 
+  /** The refusal of a socket past a cap: the newest is refused, the ones already open keep serving. */
+  private overCap(d: ConnData): ConnData['refused'] {
+    const { socketsPerIdentity, socketsPerIp } = this.limits;
+    const mine = this.byRecipient.get(recipientKey(d.role, d.app, d.identity))?.size ?? 0;
+    if (socketsPerIdentity > 0 && mine >= socketsPerIdentity) {
+      return { code: ErrorCode.RateLimited, info: `'${d.identity}' already has ${mine} open sockets, the most one ${d.role} may hold; close one first`, close: CloseCode.TooManySockets };
+    }
+    const fromIp = this.perIp.get(d.ip) ?? 0;
+    if (socketsPerIp > 0 && fromIp >= socketsPerIp) {
+      return { code: ErrorCode.RateLimited, info: `${fromIp} sockets are open from ${d.ip}, the most one address may hold`, close: CloseCode.TooManySockets };
+    }
+    return undefined;
+  }
+
   private close(ws: WebSocket<ConnData>): void {
     const d = ws.getUserData();
     if (!this.conns.delete(d.id)) return;
     this.corked.delete(d.id);
+    const fromIp = (this.perIp.get(d.ip) ?? 1) - 1;
+    if (fromIp > 0) this.perIp.set(d.ip, fromIp);
+    else this.perIp.delete(d.ip);
     const key = recipientKey(d.role, d.app, d.identity);
     const set = this.byRecipient.get(key);
     set?.delete(d.id);
@@ -179,11 +225,11 @@ export class Gateway implements Outlet {
 
   private message(ws: WebSocket<ConnData>, raw: ArrayBuffer, isBinary: boolean): void {
     const d = ws.getUserData();
-    if (d.refused) return;
+    if (d.refused || d.closing) return;
     d.enc = isBinary ? Encoding.Msgpack : Encoding.Json;
     if (!this.takeToken(d)) {
       this.sendError(ws, undefined, ErrorCode.RateLimited, 'too many frames; slow down');
-      if (d.tokens < -d.burst) ws.end(CloseCode.RateLimited, 'rate limited');
+      if (d.tokens < -d.burst) this.closeAfterReplies(ws, CloseCode.RateLimited, 'rate limited');
       d.tokens -= 1;
       return;
     }
@@ -208,6 +254,10 @@ export class Gateway implements Outlet {
       this.invalid(ws, res.ref, res.code, res.info);
       return;
     }
+    if (this.draining) {
+      this.sendError(ws, res.frame.ref, ErrorCode.Internal, 'server shutting down; reconnect and retry');
+      return;
+    }
     try {
       this.dispatch(ws, d, res.frame);
     } catch (err) {
@@ -219,7 +269,24 @@ export class Gateway implements Outlet {
   private invalid(ws: WebSocket<ConnData>, ref: Ref | undefined, code: number, info: string): void {
     const d = ws.getUserData();
     this.sendError(ws, ref, code, info);
-    if (++d.invalid >= this.limits.invalidBeforeClose) ws.end(CloseCode.ProtocolViolation, 'too many invalid frames');
+    if (++d.invalid >= this.limits.invalidBeforeClose) this.closeAfterReplies(ws, CloseCode.ProtocolViolation, 'too many invalid frames');
+  }
+
+  /**
+   * Closes a socket that broke a limit, but only after the replies to the frames it had sent before are sent: an
+   * acknowledged message stays acknowledged to its sender. It takes no more frames meanwhile.
+   */
+  private closeAfterReplies(ws: WebSocket<ConnData>, code: number, reason: string): void {
+    const d = ws.getUserData();
+    if (d.closing) return;
+    d.closing = { code, reason };
+    if (d.awaiting <= 0) {
+      ws.end(code, reason);
+      return;
+    }
+    setTimeout(() => {
+      if (this.conns.get(d.id) === ws) ws.end(code, reason);
+    }, this.limits.closeGraceMs).unref();
   }
 
   private sendError(ws: WebSocket<ConnData>, ref: Ref | undefined, code: number, info: string): void {
@@ -231,8 +298,10 @@ export class Gateway implements Outlet {
   }
 
 
+  /** Hands a frame's request to an actor; its reply (`reply`) is then owed to the socket. */
   private tell(ws: WebSocket<ConnData>, ref: Ref | undefined, to: string, msg: unknown): void {
-    if (!this.runtime.tell(to, msg)) this.sendError(ws, ref, ErrorCode.Internal, 'server busy, retry');
+    if (this.runtime.tell(to, msg)) ws.getUserData().awaiting++;
+    else this.sendError(ws, ref, ErrorCode.Internal, 'server busy, retry');
   }
 
   private replyTo(d: ConnData, ref: Ref | undefined, as: string): ReplyTo {
@@ -363,8 +432,15 @@ export class Gateway implements Outlet {
         for (const f of frames) ws.send(f, binary);
       });
       if (ws.getBufferedAmount() > this.limits.maxBackpressure) ws.end(CloseCode.SlowConsumer, 'slow consumer');
+      else this.closeIfDone(ws);
     }
     this.corked.clear();
+  }
+
+  /** A closing socket closes once nothing is owed to it any more. */
+  private closeIfDone(ws: WebSocket<ConnData>): void {
+    const d = ws.getUserData();
+    if (d.closing && d.awaiting <= 0) ws.end(d.closing.code, d.closing.reason);
   }
 
   private enqueueSend(id: number, encoded: { json?: string | Buffer; pack?: string | Buffer }, frame: ServerFrame): void {
@@ -378,6 +454,7 @@ export class Gateway implements Outlet {
       list.push(data);
     } else {
       ws.send(data, enc === Encoding.Msgpack);
+      this.closeIfDone(ws);
     }
   }
 
@@ -394,6 +471,8 @@ export class Gateway implements Outlet {
     const frame: ServerFrame = result.ok
       ? { type: replyTo.as ?? 'ok', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: result.data ?? {} }
       : { type: 'error', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: { ref: replyTo.ref, code: result.code ?? ErrorCode.Internal, info: result.info ?? defaultInfo[result.code ?? ErrorCode.Internal] ?? 'error' } };
+    const ws = this.conns.get(replyTo.conn);
+    if (ws) ws.getUserData().awaiting--;
     this.enqueueSend(replyTo.conn, {}, frame);
   }
 }
