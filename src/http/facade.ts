@@ -149,7 +149,7 @@ export class HttpFacade {
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return fail(FacadeCode.JsonParse[svc], 'request body must be a JSON object');
     const shape = plainDataProblem(parsed, 'request body');
     if (shape) return fail(FacadeCode.BadParameter[svc], shape);
-    const body = canonicalFields(parsed as Record<string, unknown>, found.fields);
+    const body = canonicalFields(withoutNulls(parsed as Record<string, unknown>), found.fields);
     if (typeof body === 'string') return fail(FacadeCode.BadParameter[svc], body);
     let checked: ReturnType<Compiled['check']>;
     try {
@@ -203,6 +203,21 @@ export class HttpFacade {
     });
     return Promise.race([this.deps.runtime.call(to, build), timeout]).finally(() => clearTimeout(timer));
   }
+}
+
+/**
+ * The body with null-valued fields removed, at every level of objects: the validator lets null through for an
+ * optional field, and a handler must then see the field as absent, not as a null to iterate or read.
+ */
+function withoutNulls<T>(v: T): T {
+  if (Array.isArray(v)) for (const x of v) withoutNulls(x);
+  else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      if (x === null) delete (v as Record<string, unknown>)[k];
+      else withoutNulls(x);
+    }
+  }
+  return v;
 }
 
 /** The reply's data as envelope fields, or the refusal as a RestError (codes translated where the API differs). */

@@ -31,3 +31,14 @@ t.test('custom roles: add, list, modify, assign through members, delete', async 
   t.match(await call('delete_role', { RoleID: 1000 }), { ErrorCode: 141004 });
   t.match(await call('get_role_list', {}), { Total: 0, RoleList: [] });
 });
+
+t.test('a null field is taken as absent, not as a value to read (it once made add_role throw)', async (t) => {
+  const s = await startTestServer(testApp([A, B]));
+  t.teardown(() => s.stop());
+  const api: RestTarget = { port: s.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  const call = (cmd: string, body: unknown) => rest(api, `desk_http_svc/${cmd}`, body);
+  t.match(await call('add_role', { RoleName: 'n', MemberList: null, PermissionList: null, MemberGroupIDList: null }), { ErrorCode: 0, RoleID: 1000 });
+  t.match(await call('modify_role', { RoleID: 1000, RoleName: null, MemberList: null }), { ErrorCode: 0 });
+  t.match(await call('get_role_list', {}), { RoleList: [{ RoleName: 'n', MemberList: [], PermissionList: [], MemberGroupIDList: [] }] });
+  t.match(await call('add_role', { RoleName: null }), { ErrorCode: 141004 }, 'a required field given as null is missing');
+});
