@@ -6,13 +6,13 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings,
+  accountOf, DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf,
   type AppModel, type CsAccount, type Member, type SessionSettings,
 } from '../../protocol/app-model';
 import { isHttpUrl } from '../../protocol/app-schema';
 import type { Store } from '../store/store';
 import type { DeclaredApp, ServerConfig } from './config';
-import { ConfigError } from './config';
+import { ConfigError, shown } from './config';
 
 export function hashPassword(password: string): string {
   const salt = randomBytes(16);
@@ -84,7 +84,16 @@ function validateReferences(app: AppModel): void {
   for (const a of Object.values(app.csAccounts)) {
     if (!app.groups[String(a.agentGroupId)]) throw new ConfigError(`app ${app.sdkAppId}: account ${a.userId} is bound to unknown group ${a.agentGroupId}`);
   }
-  if (!Object.values(app.csAccounts).some((a) => a.isDefault)) throw new ConfigError(`app ${app.sdkAppId}: no default customer-service account`);
+  const defaults = Object.values(app.csAccounts).filter((a) => a.isDefault);
+  if (defaults.length === 0) throw new ConfigError(`app ${app.sdkAppId}: no default customer-service account`);
+  if (defaults.length > 1) throw new ConfigError(`app ${app.sdkAppId}: csAccounts: more than one default account (isDefault): ${defaults.map((a) => shown(a.userId)).join(', ')}`);
+  // One UserID, one role: a member's sig must not be the admin's, nor let an agent speak as an account.
+  const admin = app.adminIdentifier;
+  if (memberOf(app, admin)) throw new ConfigError(`app ${app.sdkAppId}: adminIdentifier ${shown(admin)} is also a member's mail; that agent's UserSig would be an admin sig`);
+  if (accountOf(app, admin)) throw new ConfigError(`app ${app.sdkAppId}: adminIdentifier ${shown(admin)} is also a customer-service account`);
+  for (const a of Object.values(app.csAccounts)) {
+    if (memberOf(app, a.userId)) throw new ConfigError(`app ${app.sdkAppId}: csAccounts.userId ${shown(a.userId)} is also a member's mail`);
+  }
   for (const url of [app.callbacks?.url, ...Object.values(app.csAccounts).map((a) => a.assignedByWebhookURL)]) {
     if (url !== undefined && !isHttpUrl(url)) throw new ConfigError(`app ${app.sdkAppId}: '${url}' is not a usable http(s) URL`);
   }

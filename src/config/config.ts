@@ -70,11 +70,37 @@ const settingsCheck = v.compile({
 
 export class ConfigError extends Error {}
 
-function describe(errors: { message?: string; field?: string }[]): string {
-  return errors.map((e) => e.message ?? e.field).join('; ');
+/** Longest rendering of a refused value in a message. */
+const SHOWN_CHARS = 80;
+/** Fields whose values are secrets: a refusal describes them without printing them. */
+const SECRET_FIELD = /(^|\.)(secretKey|password|passwordHash|token)$/;
+
+/** A value as a message prints it: JSON, truncated. */
+export function shown(value: unknown): string {
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > SHOWN_CHARS ? `${s.slice(0, SHOWN_CHARS)}…` : s;
 }
 
-const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
+/** The value at a validator field path such as `apps[0].members[1].mail`. */
+function valueAt(root: unknown, field: string): unknown {
+  let v = root;
+  for (const part of field.split(/[.[\]]+/).filter(Boolean)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+  return v;
+}
+
+/** The validator's messages, each with the value it refused (an unknown key's message names the key itself). */
+function describe(errors: { type?: string; message?: string; field?: string }[], input: unknown): string {
+  return errors.map((e) => {
+    const text = e.message ?? e.field ?? '';
+    const value = e.field && e.type !== 'objectStrict' ? valueAt(input, e.field) : undefined;
+    if (value === undefined) return text;
+    const got = SECRET_FIELD.test(e.field!) ? `${typeof value === 'string' ? `${value.length} characters` : `a ${typeof value}`}, not shown` : shown(value);
+    return `${text.replace(/\.$/, '')} (got ${got})`;
+  }).join('; ');
+}
+
+/** A number; anything else is left as given, for the check to refuse and print. */
+const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number.isNaN(Number(s)) ? (s as unknown as number) : Number(s));
 /** `on` / `off` (anything else is left for the check to refuse: it is not a boolean). */
 const onOff = (s: string | undefined): boolean | undefined => (s === undefined || s === '' ? undefined : s === 'on' ? true : s === 'off' ? false : (s as unknown as boolean));
 
@@ -102,7 +128,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
       throw new ConfigError(`cannot read config file ${configFile}: ${(e as Error).message}`);
     }
     const res = fileCheck(raw);
-    if (res !== true) throw new ConfigError(`config file ${configFile}: ${describe(res as { message?: string }[])}`);
+    if (res !== true) throw new ConfigError(`config file ${configFile}: ${describe(res as { message?: string }[], raw)}`);
     file = raw as typeof file;
   }
   const cfg: ServerConfig = {
@@ -121,7 +147,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
     configFile,
   };
   const res = settingsCheck(cfg);
-  if (res !== true) throw new ConfigError(`configuration: ${describe(res as { message?: string }[])}`);
+  if (res !== true) throw new ConfigError(`configuration: ${describe(res as { message?: string }[], cfg)}`);
   const ids = new Set<number>();
   for (const a of cfg.apps) {
     if (ids.has(a.sdkAppId)) throw new ConfigError(`config file: app ${a.sdkAppId} declared twice`);

@@ -332,3 +332,57 @@ t.test('statistics: on by default; off from the file, DESK_STATISTICS or --stati
   t.equal(loadConfig(['--statistics', 'on'], { DESK_STATISTICS: 'off' }).statistics, true, 'the flag wins');
   t.throws(() => loadConfig(['--statistics', 'maybe'], {}), /statistics/);
 });
+
+t.test('one default account, and no UserID used by two of the admin, an account and a member', async (t) => {
+  const example = (): DeclaredApp => exampleJson().apps[0];
+
+  const twoDefaults = example();
+  (twoDefaults.csAccounts![1] as Record<string, unknown>).isDefault = true;
+  refuses(t, () => build(twoDefaults), /csAccounts: more than one default account \(isDefault\): "@customer_service_account", "@vip_service"/, 'two default accounts');
+
+  const adminIsMember = example();
+  adminIsMember.adminIdentifier = 'alice@example.com';
+  refuses(t, () => build(adminIsMember), /adminIdentifier "alice@example\.com" is also a member's mail/, 'admin identifier equal to a member mail');
+
+  const adminIsAccount = example();
+  adminIsAccount.adminIdentifier = '@vip_service';
+  refuses(t, () => build(adminIsAccount), /adminIdentifier "@vip_service" is also a customer-service account/, 'admin identifier equal to an account');
+
+  const accountIsMember = example();
+  accountIsMember.csAccounts!.push({ userId: 'bob@example.com' });
+  refuses(t, () => build(accountIsMember), /csAccounts\.userId "bob@example\.com" is also a member's mail/, 'account equal to a member mail');
+
+  // Against what is stored: a file that only renames the admin to an existing member is refused too.
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+  const store = new Store(dataDir, 'none');
+  t.teardown(() => store.close());
+  const apps = new AppRegistry(store);
+  apps.bootstrap(loadConfig(['--config', EXAMPLE, '--data-dir', dataDir], {}));
+  const rename = writeConfig({ apps: [{ sdkAppId: 1400000001, adminIdentifier: 'carol@example.com' }] });
+  refuses(t, () => apps.bootstrap(loadConfig(['--config', rename, '--data-dir', dataDir], {})), /adminIdentifier "carol@example\.com" is also a member's mail/, 'a stored member');
+  t.equal(apps.get(1400000001)?.adminIdentifier, 'administrator', 'the stored app is unchanged');
+});
+
+t.test('a refused value is printed with the field, truncated, and secrets are not printed', async (t) => {
+  refuses(t, () => loadConfig(['--config', writeConfig({ server: { port: '8080' } })], {}), /'server\.port' field must be a number \(got "8080"\)/, 'the file value');
+  refuses(t, () => loadConfig([], { DESK_PORT: 'eighty' }), /'port' field must be a number \(got "eighty"\)/, 'the environment value');
+  refuses(t, () => loadConfig(['--fsync', 'sometimes'], {}), /'fsync' field .* \(got "sometimes"\)/, 'a flag value');
+  let message = '';
+  try {
+    loadConfig(['--config', writeConfig({ server: { host: 'h'.repeat(300) } })], {});
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  t.match(message, /'server\.host' field .* \(got "h{40,}…\)/, 'a long value is truncated');
+  t.ok(message.length < 250, 'to a readable length');
+  const secret = 'short-secret';
+  let secretMessage = '';
+  try {
+    loadConfig(['--config', exampleWith((a) => { a.secretKey = secret; a.members![0].password = 'pw'; })], {});
+  } catch (err) {
+    secretMessage = (err as Error).message;
+  }
+  t.match(secretMessage, /secretKey.*\(got 12 characters, not shown\)/, 'the secret key is described, not shown');
+  t.match(secretMessage, /password.*\(got 2 characters, not shown\)/, 'a password is described, not shown');
+  t.notOk(secretMessage.includes(secret), 'the secret is not in the message');
+});
