@@ -50,6 +50,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The gateway's limits: its defaults, the configured connection caps, then what the caller sets. */
+export function gatewayLimitsOf(cfg: Readonly<ServerConfig>, overrides: Partial<GatewayLimits> = {}): GatewayLimits {
+  return { ...defaultLimits, socketsPerIdentity: cfg.maxSocketsPerUser, socketsPerIp: cfg.maxSocketsPerIp, ...overrides };
+}
+
 export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptions = {}): Promise<RunningServer> {
   const uws = nativeUws();
   const log = opts.log ?? pino({ level: cfg.logLevel });
@@ -76,7 +81,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
     },
   });
   const sigs = new SigVerifier();
-  gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, { ...defaultLimits, ...opts.limits });
+  gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, gatewayLimitsOf(cfg, opts.limits));
   metrics.attach(runtime, store, apps);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.load(a.sdkAppId, robotId);
   await store.commit();

@@ -16,6 +16,9 @@ export interface ServerConfig {
   logLevel: string;
   /** Keep the statistics projection (on by default; off only to measure what it costs). */
   statistics: boolean;
+  /** WebSocket connections one UserID, and one client IP, may hold open at once (0: no cap). */
+  maxSocketsPerUser: number;
+  maxSocketsPerIp: number;
   /** Apps declared in the config file (validated, not yet merged with defaults). */
   apps: DeclaredApp[];
   /** The default app created on first start when no app exists. */
@@ -36,6 +39,7 @@ export type DeclaredApp = {
 };
 
 const v = new Validator({ haltOnFirstError: false });
+const socketCap = { type: 'number', integer: true, min: 0, max: 1_000_000 } as const;
 const fileCheck = v.compile({
   $$strict: true,
   server: {
@@ -47,6 +51,8 @@ const fileCheck = v.compile({
       fsync: { type: 'enum', values: Object.values(FsyncMode), optional: true },
       logLevel: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], optional: true },
       statistics: { type: 'boolean', optional: true },
+      maxSocketsPerUser: { ...socketCap, optional: true },
+      maxSocketsPerIp: { ...socketCap, optional: true },
     },
   },
   apps: { type: 'array', optional: true, max: 100, items: appSchema },
@@ -58,6 +64,8 @@ const settingsCheck = v.compile({
   fsync: { type: 'enum', values: Object.values(FsyncMode) },
   logLevel: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   statistics: { type: 'boolean' },
+  maxSocketsPerUser: socketCap,
+  maxSocketsPerIp: socketCap,
   defaultApp: {
     type: 'object',
     props: {
@@ -112,11 +120,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
       options: {
         port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' },
         fsync: { type: 'string' }, 'log-level': { type: 'string' }, statistics: { type: 'string' },
+        'max-sockets-per-user': { type: 'string' }, 'max-sockets-per-ip': { type: 'string' },
       },
       strict: true,
     }).values;
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics`);
+    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics --max-sockets-per-user --max-sockets-per-ip`);
   }
   const configFile = values.config ?? env.DESK_CONFIG;
   let file: { server?: Partial<ServerConfig>; apps?: DeclaredApp[] } = {};
@@ -138,6 +147,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
     fsync: (values.fsync ?? env.DESK_FSYNC ?? file.server?.fsync ?? FsyncMode.Always) as FsyncMode,
     logLevel: values['log-level'] ?? env.DESK_LOG_LEVEL ?? file.server?.logLevel ?? 'info',
     statistics: onOff(values.statistics ?? env.DESK_STATISTICS) ?? file.server?.statistics ?? true,
+    maxSocketsPerUser: num(values['max-sockets-per-user']) ?? num(env.DESK_MAX_SOCKETS_PER_USER) ?? file.server?.maxSocketsPerUser ?? 16,
+    // Off by default: behind a reverse proxy every client has the proxy's IP.
+    maxSocketsPerIp: num(values['max-sockets-per-ip']) ?? num(env.DESK_MAX_SOCKETS_PER_IP) ?? file.server?.maxSocketsPerIp ?? 0,
     apps: file.apps ?? [],
     defaultApp: {
       sdkAppId: num(env.DESK_SDKAPPID) ?? 1400000001,

@@ -49,9 +49,15 @@ export interface GatewayLimits {
   maxBackpressure: number;
   /** Messages returned by one history.sync. */
   historyPage: number;
+  /** Sockets one UserID (user or member), and one client IP, may hold open at once; 0 is no cap. */
+  socketsPerIdentity?: number;
+  socketsPerIp?: number;
 }
 
-export const defaultLimits: GatewayLimits = { framesPerSec: 200, burst: 400, agentFramesPerSec: 2000, agentBurst: 4000, invalidBeforeClose: 50, maxBackpressure: 4 * 1024 * 1024, historyPage: 200 };
+export const defaultLimits: GatewayLimits = {
+  framesPerSec: 200, burst: 400, agentFramesPerSec: 2000, agentBurst: 4000, invalidBeforeClose: 50, maxBackpressure: 4 * 1024 * 1024, historyPage: 200,
+  socketsPerIdentity: 16, socketsPerIp: 0,
+};
 
 const recipientKey = (role: string, app: number, id: string): string => `${role}|${app}|${id}`;
 

@@ -10,6 +10,8 @@ import t from 'tap';
 import { receptionLimit, type AppModel } from '../../protocol/app-model';
 import { AppRegistry, buildApp } from '../../src/config/apps';
 import { ConfigError, loadConfig, type DeclaredApp } from '../../src/config/config';
+import { defaultLimits } from '../../src/gateway/ws';
+import { gatewayLimitsOf } from '../../src/server';
 import { Store } from '../../src/store/store';
 
 const EXAMPLE = path.resolve(__dirname, '../../../config/desk.example.json');
@@ -385,4 +387,22 @@ t.test('a refused value is printed with the field, truncated, and secrets are no
   t.match(secretMessage, /secretKey.*\(got 12 characters, not shown\)/, 'the secret key is described, not shown');
   t.match(secretMessage, /password.*\(got 2 characters, not shown\)/, 'a password is described, not shown');
   t.notOk(secretMessage.includes(secret), 'the secret is not in the message');
+});
+
+t.test('connection caps: per UserID 16 and per IP off by default; from the file, the environment or flags; passed to the gateway', async (t) => {
+  const defaults = loadConfig([], {});
+  t.same([defaults.maxSocketsPerUser, defaults.maxSocketsPerIp], [16, 0]);
+  const file = writeConfig({ server: { maxSocketsPerUser: 4, maxSocketsPerIp: 100 } });
+  const fromFile = loadConfig(['--config', file], {});
+  t.same([fromFile.maxSocketsPerUser, fromFile.maxSocketsPerIp], [4, 100], 'the file');
+  const fromEnv = loadConfig(['--config', file], { DESK_MAX_SOCKETS_PER_USER: '5', DESK_MAX_SOCKETS_PER_IP: '0' });
+  t.same([fromEnv.maxSocketsPerUser, fromEnv.maxSocketsPerIp], [5, 0], 'the environment overrides the file');
+  const fromFlags = loadConfig(['--config', file, '--max-sockets-per-user', '0', '--max-sockets-per-ip', '7'], { DESK_MAX_SOCKETS_PER_USER: '5' });
+  t.same([fromFlags.maxSocketsPerUser, fromFlags.maxSocketsPerIp], [0, 7], 'flags override the environment; 0 is no cap');
+  t.match(gatewayLimitsOf(fromFlags), { socketsPerIdentity: 0, socketsPerIp: 7, framesPerSec: defaultLimits.framesPerSec }, 'the gateway gets them');
+  t.match(gatewayLimitsOf(fromFlags, { socketsPerIp: 2 }), { socketsPerIdentity: 0, socketsPerIp: 2 }, 'explicit limits win');
+
+  refuses(t, () => loadConfig(['--max-sockets-per-user=-1'], {}), /'maxSocketsPerUser' field .* \(got -1\)/, 'negative');
+  refuses(t, () => loadConfig([], { DESK_MAX_SOCKETS_PER_IP: 'many' }), /'maxSocketsPerIp' field must be a number \(got "many"\)/, 'not a number');
+  refuses(t, () => loadConfig(['--config', writeConfig({ server: { maxSocketsPerIp: 1.5 } })], {}), /'server\.maxSocketsPerIp' field must be an integer \(got 1\.5\)/, 'not an integer');
 });
