@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { keyFileOf } from './config/apps';
-import { ConfigError, loadConfig } from './config/config';
+import { loadConfig } from './config/config';
 import { startServer } from './server';
+import { StartRefused } from './start-refused';
 
 async function main(): Promise<void> {
   const cfg = loadConfig(process.argv.slice(2), process.env);
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError) process.stderr.write(`desk: ${err.message}\n`);
+  if (err instanceof StartRefused) process.stderr.write(`desk: ${err.message}\n`);
   else process.stderr.write(`desk: ${(err as Error).stack ?? err}\n`);
   process.exit(1);
 });

@@ -29,7 +29,8 @@ import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
 import { Runtime } from './runtime/runtime';
 import { Store } from './store/store';
-import { nativeUws } from './uws';
+import { DataDirLock } from './store/data-dir-lock';
+import { listenExclusive, nativeUws } from './uws';
 
 export interface ServerOptions {
   clock?: Clock;
@@ -55,11 +56,26 @@ export function gatewayLimitsOf(cfg: Readonly<ServerConfig>, overrides: Partial<
   return { ...defaultLimits, socketsPerIdentity: cfg.maxSocketsPerUser, socketsPerIp: cfg.maxSocketsPerIp, ...overrides };
 }
 
+/** Starts a server on the data dir, which it holds alone until close(); a busy data dir or port refuses the start. */
 export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptions = {}): Promise<RunningServer> {
-  const uws = nativeUws();
   const log = opts.log ?? pino({ level: cfg.logLevel });
+  // Before LMDB opens: a second server must not touch the data at all.
+  const lock = await DataDirLock.acquire(cfg.dataDir, cfg);
+  for (const warning of lock.warnings) log.warn({ dataDir: lock.dataDir }, warning);
+  let store: Store | undefined;
+  try {
+    store = new Store(cfg.dataDir, cfg.fsync);
+    return await serve(cfg, opts, log, lock, store);
+  } catch (err) {
+    await store?.close();
+    await lock.release();
+    throw err;
+  }
+}
+
+async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logger, lock: DataDirLock, store: Store): Promise<RunningServer> {
+  const uws = nativeUws();
   const clock = opts.clock ?? realClock;
-  const store = new Store(cfg.dataDir, cfg.fsync);
   const apps = new AppRegistry(store);
   const knowledge = new KnowledgeBase(store);
   const boot = apps.bootstrap(cfg);
@@ -116,10 +132,21 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   });
   app.any('/*', (res) => plain(res, '404 Not Found', 'not found\n'));
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(cfg.host, cfg.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${cfg.host}:${cfg.port}`))));
-  });
+  const stopServing = async (): Promise<void> => {
+    gateway!.shutdown();
+    await runtime.idle();
+    runtime.stop();
+    delivery!.stop();
+  };
+  let listenSocket: us_listen_socket;
+  try {
+    listenSocket = await listenExclusive(app, cfg.host, cfg.port);
+  } catch (err) {
+    await stopServing();
+    throw err;
+  }
   const port = uws.us_socket_local_port(listenSocket as never);
+  lock.listening(port);
   ready = true;
 
   let closed = false;
@@ -131,11 +158,9 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
       closed = true;
       ready = false;
       uws.us_listen_socket_close(listenSocket);
-      gateway!.shutdown();
-      await runtime.idle();
-      runtime.stop();
-      delivery!.stop();
+      await stopServing();
       await store.close();
+      await lock.release();
     },
   };
 }

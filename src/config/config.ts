@@ -6,6 +6,7 @@ import Validator from 'fastest-validator';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { appSchema } from '../../protocol/app-schema';
+import { StartRefused } from '../start-refused';
 import { FsyncMode } from '../store/store';
 
 export interface ServerConfig {
@@ -76,7 +77,7 @@ const settingsCheck = v.compile({
   },
 });
 
-export class ConfigError extends Error {}
+export class ConfigError extends StartRefused {}
 
 /** Longest rendering of a refused value in a message. */
 const SHOWN_CHARS = 80;
