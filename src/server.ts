@@ -10,6 +10,7 @@ import { SigVerifier } from './auth/sigs';
 import { CallbackDelivery, type DeliveryOptions } from './callbacks/delivery';
 import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
+import { publishedKeyWarning } from './config/keys';
 import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
 import { chatGroupEndpoints } from './http/chat-groups';
 import { consoleKnowledgeEndpoints } from './http/console-knowledge';
@@ -79,6 +80,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   const apps = new AppRegistry(store);
   const knowledge = new KnowledgeBase(store);
   const boot = apps.bootstrap(cfg);
+  for (const keyFile of boot.rewrittenKeyFiles) log.warn({ keyFile }, `key file ${keyFile} held another key than the app's key in force; it now holds the key in force`);
   // The "today" sums start from the sessions of the last two days.
   const stats = cfg.statistics ? new StatsProjection(store, undefined, { apps: apps.all().map((a) => a.sdkAppId), since: clock.now() - 2 * 86_400_000 }) : undefined;
   const metrics = new Metrics();
@@ -147,6 +149,10 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   }
   const port = uws.us_socket_local_port(listenSocket as never);
   lock.listening(port);
+  for (const a of apps.all()) {
+    const warning = publishedKeyWarning(a, cfg.host, port);
+    if (warning) log[warning.loud ? 'error' : 'warn']({ sdkAppId: a.sdkAppId, host: cfg.host, port }, warning.text);
+  }
   ready = true;
 
   let closed = false;

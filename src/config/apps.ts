@@ -3,8 +3,6 @@
  * default app created on first start. Each model is frozen; a change replaces the whole object.
  */
 import { randomBytes, scryptSync } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   accountOf, DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf,
   type AppModel, type CsAccount, type Member, type SessionSettings,
@@ -13,6 +11,7 @@ import { isHttpUrl } from '../../protocol/app-schema';
 import type { Store } from '../store/store';
 import type { DeclaredApp, ServerConfig } from './config';
 import { ConfigError, shown } from './config';
+import { generatedKey, syncKeyFile } from './keys';
 
 export function hashPassword(password: string): string {
   const salt = randomBytes(16);
@@ -104,22 +103,6 @@ function validateReferences(app: AppModel): void {
   }
 }
 
-/** Where the generated key of an app is kept. */
-export const keyFileOf = (dataDir: string, sdkAppId: number): string => path.resolve(dataDir, `secret-key-${sdkAppId}`);
-
-/** A key generated once for an app that was given none, kept in the data dir so the operator can read it. */
-export function generatedKey(dataDir: string, sdkAppId: number): { key: string; file: string } {
-  const file = keyFileOf(dataDir, sdkAppId);
-  try {
-    return { key: fs.readFileSync(file, 'utf8').trim(), file };
-  } catch {
-    const key = randomBytes(32).toString('hex');
-    fs.mkdirSync(dataDir, { recursive: true });
-    fs.writeFileSync(file, key + '\n', { mode: 0o600 });
-    return { key, file };
-  }
-}
-
 export class AppRegistry {
   private readonly apps = new Map<number, AppModel>();
 
@@ -140,16 +123,24 @@ export class AppRegistry {
     this.store.putApp(frozen);
   }
 
-  /** Applies the config file's apps and creates the default app when none exists. */
-  bootstrap(cfg: ServerConfig): { created?: AppModel; keyFile?: string } {
+  /**
+   * Applies the config file's apps and creates the default app when none exists; key files that held another key
+   * than the one in force now hold it (`rewrittenKeyFiles`).
+   */
+  bootstrap(cfg: ServerConfig): { created?: AppModel; keyFile?: string; rewrittenKeyFiles: string[] } {
     for (const decl of cfg.apps) {
       const existing = this.apps.get(decl.sdkAppId);
       this.put(buildApp(decl, existing, existing?.secretKey ?? decl.secretKey ?? generatedKey(cfg.dataDir, decl.sdkAppId).key));
     }
-    if (this.apps.size > 0) return {};
-    const { key, file } = cfg.defaultApp.secretKey ? { key: cfg.defaultApp.secretKey, file: undefined } : generatedKey(cfg.dataDir, cfg.defaultApp.sdkAppId);
-    const created = buildApp({ sdkAppId: cfg.defaultApp.sdkAppId, adminIdentifier: cfg.defaultApp.adminIdentifier }, undefined, key);
-    this.put(created);
-    return { created, keyFile: file };
+    let created: AppModel | undefined;
+    let keyFile: string | undefined;
+    if (this.apps.size === 0) {
+      const generated = cfg.defaultApp.secretKey ? undefined : generatedKey(cfg.dataDir, cfg.defaultApp.sdkAppId);
+      created = buildApp({ sdkAppId: cfg.defaultApp.sdkAppId, adminIdentifier: cfg.defaultApp.adminIdentifier }, undefined, cfg.defaultApp.secretKey ?? generated!.key);
+      keyFile = generated?.file;
+      this.put(created);
+    }
+    const rewrittenKeyFiles = this.all().map((a) => syncKeyFile(cfg.dataDir, a)).filter((f): f is string => f !== undefined);
+    return { created, keyFile, rewrittenKeyFiles };
   }
 }

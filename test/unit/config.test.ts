@@ -10,6 +10,7 @@ import t from 'tap';
 import { receptionLimit, type AppModel } from '../../protocol/app-model';
 import { AppRegistry, buildApp } from '../../src/config/apps';
 import { ConfigError, loadConfig, type DeclaredApp } from '../../src/config/config';
+import { keySourceOf, PUBLISHED_KEYS, publishedKeyWarning } from '../../src/config/keys';
 import { defaultLimits } from '../../src/gateway/ws';
 import { gatewayLimitsOf } from '../../src/server';
 import { Store } from '../../src/store/store';
@@ -163,7 +164,7 @@ t.test('first start without an app creates the default app from DESK_SDKAPPID / 
   t.equal(fs.statSync(boot.keyFile!).mode & 0o777, 0o600, 'the key file is private');
   t.ok(boot.created?.csAccounts['@customer_service_account']?.isDefault, 'default customer-service account');
   t.ok(boot.created?.groups['1'], 'default group');
-  t.same(apps.bootstrap(cfg), {}, 'a second bootstrap creates nothing');
+  t.same(apps.bootstrap(cfg), { rewrittenKeyFiles: [] }, 'a second bootstrap creates nothing');
 
   const withKey = loadConfig(['--data-dir', fs.mkdtempSync(path.join(tmp, 'data-'))], { DESK_SECRET_KEY: KEY });
   const store2 = new Store(withKey.dataDir, 'none');
@@ -405,4 +406,36 @@ t.test('connection caps: per UserID 16 and per IP off by default; from the file,
   refuses(t, () => loadConfig(['--max-sockets-per-user=-1'], {}), /'maxSocketsPerUser' field .* \(got -1\)/, 'negative');
   refuses(t, () => loadConfig([], { DESK_MAX_SOCKETS_PER_IP: 'many' }), /'maxSocketsPerIp' field must be a number \(got "many"\)/, 'not a number');
   refuses(t, () => loadConfig(['--config', writeConfig({ server: { maxSocketsPerIp: 1.5 } })], {}), /'server\.maxSocketsPerIp' field must be an integer \(got 1\.5\)/, 'not an integer');
+});
+
+t.test('secret keys: the key file follows the key in force, its source is known, and published keys are flagged', async (t) => {
+  for (const a of exampleJson().apps) t.ok(PUBLISHED_KEYS.has(a.secretKey!), `the example's key of app ${a.sdkAppId} is listed as published`);
+
+  // A generated key, then the example config declaring its own.
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+  const keyFile = path.resolve(dataDir, 'secret-key-1400000001');
+  const store = new Store(dataDir, 'none');
+  t.teardown(() => store.close());
+  const apps = new AppRegistry(store);
+  const plain = loadConfig(['--data-dir', dataDir], {});
+  t.same(apps.bootstrap(plain).rewrittenKeyFiles, []);
+  const generated = fs.readFileSync(keyFile, 'utf8').trim();
+  t.same(keySourceOf(plain, apps.get(1400000001)!), { from: 'keyFile', keyFile }, 'a generated key comes from its file');
+
+  const withExample = loadConfig(['--config', EXAMPLE, '--data-dir', dataDir], {});
+  t.same(apps.bootstrap(withExample).rewrittenKeyFiles, [keyFile], 'the key file is rewritten');
+  const app = apps.get(1400000001)!;
+  t.not(app.secretKey, generated);
+  t.equal(fs.readFileSync(keyFile, 'utf8').trim(), app.secretKey, 'and holds the key in force');
+  t.equal(fs.statSync(keyFile).mode & 0o777, 0o600, 'still private');
+  t.same(keySourceOf(withExample, app), { from: 'configFile', file: EXAMPLE, index: 0, keyFile }, 'the key comes from the config file');
+  t.same(apps.bootstrap(withExample).rewrittenKeyFiles, [], 'nothing to rewrite the next time');
+  t.same(keySourceOf(plain, app), { from: 'keyFile', keyFile }, 'without the file, the key file holds the stored key');
+  fs.rmSync(keyFile);
+  t.same(keySourceOf(plain, app), { from: 'store' }, 'without either, the key is the stored one');
+  t.same(keySourceOf(loadConfig(['--data-dir', dataDir], { DESK_SECRET_KEY: app.secretKey }), app), { from: 'environment', keyFile: undefined }, 'DESK_SECRET_KEY when it is that key');
+
+  t.equal(publishedKeyWarning({ ...app, secretKey: KEY }, '0.0.0.0', 8080), undefined, 'an own key: no warning');
+  for (const host of ['127.0.0.1', '127.0.1.1', 'localhost', '::1']) t.match(publishedKeyWarning(app, host, 8080), { loud: false, text: /published in config\/desk\.example\.json/ }, `${host}: a warning`);
+  for (const host of ['0.0.0.0', '::', '192.168.1.20']) t.match(publishedKeyWarning(app, host, 8080), { loud: true, text: `listens on ${host}:8080` }, `${host}: a loud one`);
 });
