@@ -37,7 +37,7 @@ function whyNotListening(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
     const probe = net.createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'
-      ? `port ${port} on ${host} is in use by another process; stop it first or choose another --port`
+      ? `port ${port} on ${host} is already in use; stop what listens there or choose another --port`
       : `cannot listen on ${host}:${port}: ${err.message}`));
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(`cannot listen on ${host}:${port}`)));
   });

@@ -135,9 +135,9 @@ export class AppRegistry {
     let created: AppModel | undefined;
     let keyFile: string | undefined;
     if (this.apps.size === 0) {
-      const generated = cfg.defaultApp.secretKey ? undefined : generatedKey(cfg.dataDir, cfg.defaultApp.sdkAppId);
-      created = buildApp({ sdkAppId: cfg.defaultApp.sdkAppId, adminIdentifier: cfg.defaultApp.adminIdentifier }, undefined, cfg.defaultApp.secretKey ?? generated!.key);
-      keyFile = generated?.file;
+      const { key, file } = cfg.defaultApp.secretKey ? { key: cfg.defaultApp.secretKey, file: undefined } : generatedKey(cfg.dataDir, cfg.defaultApp.sdkAppId);
+      created = buildApp({ sdkAppId: cfg.defaultApp.sdkAppId, adminIdentifier: cfg.defaultApp.adminIdentifier }, undefined, key);
+      keyFile = file;
       this.put(created);
     }
     const rewrittenKeyFiles = this.all().map((a) => syncKeyFile(cfg.dataDir, a)).filter((f): f is string => f !== undefined);

@@ -47,7 +47,7 @@ t.test('a second server on the same data dir or port is refused; a killed one do
 
   const samePort = await runMain({ dataDir: otherDir, configFile, port });
   t.equal(samePort.code, 1, 'same port, another data dir: exits with 1');
-  t.match(samePort.stderr, `desk: port ${port} on 127.0.0.1 is in use by another process; stop it first or choose another --port`);
+  t.match(samePort.stderr, `desk: port ${port} on 127.0.0.1 is already in use; stop what listens there or choose another --port`);
   t.notOk(fs.existsSync(path.join(otherDir, 'desk.lock')), 'and lets its own data dir go');
 
   t.ok(first.alive(), 'the first server is still running');

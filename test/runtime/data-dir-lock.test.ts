@@ -91,7 +91,7 @@ t.test('a server refused its port lets its data dir go', async (t) => {
   const cfg = loadConfig(['--port', String(first.port), '--host', '127.0.0.1', '--data-dir', dir], {});
   const err = await refusal(startServer(cfg, { log: pino({ level: 'silent' }) }));
   t.ok(err instanceof StartRefused, 'refused');
-  t.equal(err.message, `port ${first.port} on 127.0.0.1 is in use by another process; stop it first or choose another --port`);
+  t.equal(err.message, `port ${first.port} on 127.0.0.1 is already in use; stop what listens there or choose another --port`);
   const next = await startTestServer(testApp(), { dataDir: dir });
   t.pass('its data dir is free again');
   await next.stop();
