@@ -6,6 +6,13 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { ErrorCode } from './errors';
 
+/**
+ * Longest sig string decoded, and most bytes its document may inflate to (an ordinary sig is a few hundred of
+ * each): a 4 KB sig could otherwise inflate to megabytes, costing milliseconds per attempt.
+ */
+export const MAX_SIG_CHARS = 4096;
+export const MAX_SIG_JSON_BYTES = 4096;
+
 const escape = (b64: string): string => b64.replace(/\+/g, '*').replace(/\//g, '-').replace(/=/g, '_');
 const unescape = (s: string): string => s.replace(/_/g, '=').replace(/-/g, '/').replace(/\*/g, '+');
 
@@ -29,8 +36,8 @@ export type SigCheck = { ok: true; expiresAt: number } | { ok: false; code: numb
 export function verifyUserSig(sig: string, sdkAppId: number, identifier: string, key: string, nowSec: number): SigCheck {
   let doc: Record<string, unknown>;
   try {
-    if (!sig || sig.length > 4096) throw new Error('size');
-    doc = JSON.parse(inflateSync(Buffer.from(unescape(sig), 'base64')).toString('utf8')) as Record<string, unknown>;
+    if (!sig || sig.length > MAX_SIG_CHARS) throw new Error('size');
+    doc = JSON.parse(inflateSync(Buffer.from(unescape(sig), 'base64'), { maxOutputLength: MAX_SIG_JSON_BYTES }).toString('utf8')) as Record<string, unknown>;
     if (!doc || typeof doc !== 'object') throw new Error('shape');
   } catch {
     return { ok: false, code: ErrorCode.SigUndecodable, info: 'UserSig cannot be decoded' };

@@ -10,6 +10,7 @@ import { SigVerifier } from './auth/sigs';
 import { CallbackDelivery, type DeliveryOptions } from './callbacks/delivery';
 import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
+import { publishedKeyWarning } from './config/keys';
 import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
 import { HttpFacade, type FacadeDeps } from './http/facade';
 import { restEndpoints } from './http/endpoints';
@@ -20,7 +21,8 @@ import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
 import { Runtime } from './runtime/runtime';
 import { Store } from './store/store';
-import { nativeUws } from './uws';
+import { DataDirLock } from './store/data-dir-lock';
+import { listenExclusive, nativeUws } from './uws';
 
 export interface ServerOptions {
   clock?: Clock;
@@ -41,14 +43,35 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The gateway's limits: its defaults, the configured connection caps, then what the caller sets. */
+export function gatewayLimitsOf(cfg: Readonly<ServerConfig>, overrides: Partial<GatewayLimits> = {}): GatewayLimits {
+  return { ...defaultLimits, socketsPerIdentity: cfg.maxSocketsPerUser, socketsPerIp: cfg.maxSocketsPerIp, ...overrides };
+}
+
+/** Starts a server on the data dir, which it holds alone until close(); a busy data dir or port refuses the start. */
 export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptions = {}): Promise<RunningServer> {
-  const uws = nativeUws();
   const log = opts.log ?? pino({ level: cfg.logLevel });
+  // Before LMDB opens: a second server must not touch the data at all.
+  const lock = await DataDirLock.acquire(cfg.dataDir, cfg);
+  for (const warning of lock.warnings) log.warn({ dataDir: lock.dataDir }, warning);
+  let store: Store | undefined;
+  try {
+    store = new Store(cfg.dataDir, cfg.fsync);
+    return await serve(cfg, opts, log, lock, store);
+  } catch (err) {
+    await store?.close();
+    await lock.release();
+    throw err;
+  }
+}
+
+async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logger, lock: DataDirLock, store: Store): Promise<RunningServer> {
+  const uws = nativeUws();
   const clock = opts.clock ?? realClock;
-  const store = new Store(cfg.dataDir, cfg.fsync);
   const apps = new AppRegistry(store);
   const knowledge = new KnowledgeBase(store);
   const boot = apps.bootstrap(cfg);
+  for (const keyFile of boot.rewrittenKeyFiles) log.warn({ keyFile }, `key file ${keyFile} held another key than the app's key in force; it now holds the key in force`);
   // The "today" sums start from the sessions of the last two days.
   const stats = cfg.statistics ? new StatsProjection(store, undefined, { apps: apps.all().map((a) => a.sdkAppId), since: clock.now() - 2 * 86_400_000 }) : undefined;
   const metrics = new Metrics();
@@ -67,7 +90,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
     },
   });
   const sigs = new SigVerifier();
-  gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, { ...defaultLimits, ...opts.limits });
+  gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, gatewayLimitsOf(cfg, opts.limits));
   metrics.attach(runtime, store, apps);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.load(a.sdkAppId, robotId);
   await store.commit();
@@ -102,10 +125,27 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   });
   app.any('/*', (res) => plain(res, '404 Not Found', 'not found\n'));
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(cfg.host, cfg.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${cfg.host}:${cfg.port}`))));
-  });
+  const stopServing = async (): Promise<void> => {
+    // Frames already taken in are answered before the sockets close: no acknowledgement is lost to a restart.
+    gateway!.stopIntake();
+    await runtime.idle();
+    gateway!.shutdown();
+    runtime.stop();
+    delivery!.stop();
+  };
+  let listenSocket: us_listen_socket;
+  try {
+    listenSocket = await listenExclusive(app, cfg.host, cfg.port);
+  } catch (err) {
+    await stopServing();
+    throw err;
+  }
   const port = uws.us_socket_local_port(listenSocket as never);
+  lock.listening(port);
+  for (const a of apps.all()) {
+    const warning = publishedKeyWarning(a, cfg.host, port);
+    if (warning) log[warning.loud ? 'error' : 'warn']({ sdkAppId: a.sdkAppId, host: cfg.host, port }, warning.text);
+  }
   ready = true;
 
   let closed = false;
@@ -117,13 +157,9 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
       closed = true;
       ready = false;
       uws.us_listen_socket_close(listenSocket);
-      // Frames already taken in are answered before the sockets close: no acknowledgement is lost to a restart.
-      gateway!.stopIntake();
-      await runtime.idle();
-      gateway!.shutdown();
-      runtime.stop();
-      delivery!.stop();
+      await stopServing();
       await store.close();
+      await lock.release();
     },
   };
 }

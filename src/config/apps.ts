@@ -3,16 +3,15 @@
  * default app created on first start. Each model is frozen; a change replaces the whole object.
  */
 import { randomBytes, scryptSync } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import {
-  DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings,
+  accountOf, DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf,
   type AppModel, type CsAccount, type Member, type SessionSettings,
 } from '../../protocol/app-model';
 import { isHttpUrl } from '../../protocol/app-schema';
 import type { Store } from '../store/store';
 import type { DeclaredApp, ServerConfig } from './config';
-import { ConfigError } from './config';
+import { ConfigError, shown } from './config';
+import { generatedKey, syncKeyFile } from './keys';
 
 export function hashPassword(password: string): string {
   const salt = randomBytes(16);
@@ -84,7 +83,16 @@ function validateReferences(app: AppModel): void {
   for (const a of Object.values(app.csAccounts)) {
     if (!app.groups[String(a.agentGroupId)]) throw new ConfigError(`app ${app.sdkAppId}: account ${a.userId} is bound to unknown group ${a.agentGroupId}`);
   }
-  if (!Object.values(app.csAccounts).some((a) => a.isDefault)) throw new ConfigError(`app ${app.sdkAppId}: no default customer-service account`);
+  const defaults = Object.values(app.csAccounts).filter((a) => a.isDefault);
+  if (defaults.length === 0) throw new ConfigError(`app ${app.sdkAppId}: no default customer-service account`);
+  if (defaults.length > 1) throw new ConfigError(`app ${app.sdkAppId}: csAccounts: more than one default account (isDefault): ${defaults.map((a) => shown(a.userId)).join(', ')}`);
+  // One UserID, one role: a member's sig must not be the admin's, nor let an agent speak as an account.
+  const admin = app.adminIdentifier;
+  if (memberOf(app, admin)) throw new ConfigError(`app ${app.sdkAppId}: adminIdentifier ${shown(admin)} is also a member's mail; that agent's UserSig would be an admin sig`);
+  if (accountOf(app, admin)) throw new ConfigError(`app ${app.sdkAppId}: adminIdentifier ${shown(admin)} is also a customer-service account`);
+  for (const a of Object.values(app.csAccounts)) {
+    if (memberOf(app, a.userId)) throw new ConfigError(`app ${app.sdkAppId}: csAccounts.userId ${shown(a.userId)} is also a member's mail`);
+  }
   for (const url of [app.callbacks?.url, ...Object.values(app.csAccounts).map((a) => a.assignedByWebhookURL)]) {
     if (url !== undefined && !isHttpUrl(url)) throw new ConfigError(`app ${app.sdkAppId}: '${url}' is not a usable http(s) URL`);
   }
@@ -92,22 +100,6 @@ function validateReferences(app: AppModel): void {
     new Intl.DateTimeFormat('en-US', { timeZone: app.session.timeZone });
   } catch {
     throw new ConfigError(`app ${app.sdkAppId}: unknown time zone ${app.session.timeZone}`);
-  }
-}
-
-/** Where the generated key of an app is kept. */
-export const keyFileOf = (dataDir: string, sdkAppId: number): string => path.resolve(dataDir, `secret-key-${sdkAppId}`);
-
-/** A key generated once for an app that was given none, kept in the data dir so the operator can read it. */
-export function generatedKey(dataDir: string, sdkAppId: number): { key: string; file: string } {
-  const file = keyFileOf(dataDir, sdkAppId);
-  try {
-    return { key: fs.readFileSync(file, 'utf8').trim(), file };
-  } catch {
-    const key = randomBytes(32).toString('hex');
-    fs.mkdirSync(dataDir, { recursive: true });
-    fs.writeFileSync(file, key + '\n', { mode: 0o600 });
-    return { key, file };
   }
 }
 
@@ -131,16 +123,24 @@ export class AppRegistry {
     this.store.putApp(frozen);
   }
 
-  /** Applies the config file's apps and creates the default app when none exists. */
-  bootstrap(cfg: ServerConfig): { created?: AppModel; keyFile?: string } {
+  /**
+   * Applies the config file's apps and creates the default app when none exists; key files that held another key
+   * than the one in force now hold it (`rewrittenKeyFiles`).
+   */
+  bootstrap(cfg: ServerConfig): { created?: AppModel; keyFile?: string; rewrittenKeyFiles: string[] } {
     for (const decl of cfg.apps) {
       const existing = this.apps.get(decl.sdkAppId);
       this.put(buildApp(decl, existing, existing?.secretKey ?? decl.secretKey ?? generatedKey(cfg.dataDir, decl.sdkAppId).key));
     }
-    if (this.apps.size > 0) return {};
-    const { key, file } = cfg.defaultApp.secretKey ? { key: cfg.defaultApp.secretKey, file: undefined } : generatedKey(cfg.dataDir, cfg.defaultApp.sdkAppId);
-    const created = buildApp({ sdkAppId: cfg.defaultApp.sdkAppId, adminIdentifier: cfg.defaultApp.adminIdentifier }, undefined, key);
-    this.put(created);
-    return { created, keyFile: file };
+    let created: AppModel | undefined;
+    let keyFile: string | undefined;
+    if (this.apps.size === 0) {
+      const { key, file } = cfg.defaultApp.secretKey ? { key: cfg.defaultApp.secretKey, file: undefined } : generatedKey(cfg.dataDir, cfg.defaultApp.sdkAppId);
+      created = buildApp({ sdkAppId: cfg.defaultApp.sdkAppId, adminIdentifier: cfg.defaultApp.adminIdentifier }, undefined, key);
+      keyFile = file;
+      this.put(created);
+    }
+    const rewrittenKeyFiles = this.all().map((a) => syncKeyFile(cfg.dataDir, a)).filter((f): f is string => f !== undefined);
+    return { created, keyFile, rewrittenKeyFiles };
   }
 }

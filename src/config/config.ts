@@ -6,6 +6,7 @@ import Validator from 'fastest-validator';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { appSchema } from '../../protocol/app-schema';
+import { StartRefused } from '../start-refused';
 import { FsyncMode } from '../store/store';
 
 export interface ServerConfig {
@@ -16,6 +17,9 @@ export interface ServerConfig {
   logLevel: string;
   /** Keep the statistics projection (on by default; off only to measure what it costs). */
   statistics: boolean;
+  /** WebSocket connections one UserID, and one client IP, may hold open at once (0: no cap). */
+  maxSocketsPerUser: number;
+  maxSocketsPerIp: number;
   /** Apps declared in the config file (validated, not yet merged with defaults). */
   apps: DeclaredApp[];
   /** The default app created on first start when no app exists. */
@@ -36,6 +40,7 @@ export type DeclaredApp = {
 };
 
 const v = new Validator({ haltOnFirstError: false });
+const socketCap = { type: 'number', integer: true, min: 0, max: 1_000_000 } as const;
 const fileCheck = v.compile({
   $$strict: true,
   server: {
@@ -47,6 +52,8 @@ const fileCheck = v.compile({
       fsync: { type: 'enum', values: Object.values(FsyncMode), optional: true },
       logLevel: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], optional: true },
       statistics: { type: 'boolean', optional: true },
+      maxSocketsPerUser: { ...socketCap, optional: true },
+      maxSocketsPerIp: { ...socketCap, optional: true },
     },
   },
   apps: { type: 'array', optional: true, max: 100, items: appSchema },
@@ -58,6 +65,8 @@ const settingsCheck = v.compile({
   fsync: { type: 'enum', values: Object.values(FsyncMode) },
   logLevel: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   statistics: { type: 'boolean' },
+  maxSocketsPerUser: socketCap,
+  maxSocketsPerIp: socketCap,
   defaultApp: {
     type: 'object',
     props: {
@@ -68,13 +77,39 @@ const settingsCheck = v.compile({
   },
 });
 
-export class ConfigError extends Error {}
+export class ConfigError extends StartRefused {}
 
-function describe(errors: { message?: string; field?: string }[]): string {
-  return errors.map((e) => e.message ?? e.field).join('; ');
+/** Longest rendering of a refused value in a message. */
+const SHOWN_CHARS = 80;
+/** Fields whose values are secrets: a refusal describes them without printing them. */
+const SECRET_FIELD = /(^|\.)(secretKey|password|passwordHash|token)$/;
+
+/** A value as a message prints it: JSON, truncated. */
+export function shown(value: unknown): string {
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > SHOWN_CHARS ? `${s.slice(0, SHOWN_CHARS)}…` : s;
 }
 
-const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
+/** The value at a validator field path such as `apps[0].members[1].mail`. */
+function valueAt(root: unknown, field: string): unknown {
+  let v = root;
+  for (const part of field.split(/[.[\]]+/).filter(Boolean)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+  return v;
+}
+
+/** The validator's messages, each with the value it refused (an unknown key's message names the key itself). */
+function describe(errors: { type?: string; message?: string; field?: string }[], input: unknown): string {
+  return errors.map((e) => {
+    const text = e.message ?? e.field ?? '';
+    const value = e.field && e.type !== 'objectStrict' ? valueAt(input, e.field) : undefined;
+    if (value === undefined) return text;
+    const got = SECRET_FIELD.test(e.field!) ? `${typeof value === 'string' ? `${value.length} characters` : `a ${typeof value}`}, not shown` : shown(value);
+    return `${text.replace(/\.$/, '')} (got ${got})`;
+  }).join('; ');
+}
+
+/** A number; anything else is left as given, for the check to refuse and print. */
+const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number.isNaN(Number(s)) ? (s as unknown as number) : Number(s));
 /** `on` / `off` (anything else is left for the check to refuse: it is not a boolean). */
 const onOff = (s: string | undefined): boolean | undefined => (s === undefined || s === '' ? undefined : s === 'on' ? true : s === 'off' ? false : (s as unknown as boolean));
 
@@ -86,11 +121,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
       options: {
         port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' },
         fsync: { type: 'string' }, 'log-level': { type: 'string' }, statistics: { type: 'string' },
+        'max-sockets-per-user': { type: 'string' }, 'max-sockets-per-ip': { type: 'string' },
       },
       strict: true,
     }).values;
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics`);
+    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics --max-sockets-per-user --max-sockets-per-ip`);
   }
   const configFile = values.config ?? env.DESK_CONFIG;
   let file: { server?: Partial<ServerConfig>; apps?: DeclaredApp[] } = {};
@@ -102,7 +138,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
       throw new ConfigError(`cannot read config file ${configFile}: ${(e as Error).message}`);
     }
     const res = fileCheck(raw);
-    if (res !== true) throw new ConfigError(`config file ${configFile}: ${describe(res as { message?: string }[])}`);
+    if (res !== true) throw new ConfigError(`config file ${configFile}: ${describe(res as { message?: string }[], raw)}`);
     file = raw as typeof file;
   }
   const cfg: ServerConfig = {
@@ -112,6 +148,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
     fsync: (values.fsync ?? env.DESK_FSYNC ?? file.server?.fsync ?? FsyncMode.Always) as FsyncMode,
     logLevel: values['log-level'] ?? env.DESK_LOG_LEVEL ?? file.server?.logLevel ?? 'info',
     statistics: onOff(values.statistics ?? env.DESK_STATISTICS) ?? file.server?.statistics ?? true,
+    maxSocketsPerUser: num(values['max-sockets-per-user']) ?? num(env.DESK_MAX_SOCKETS_PER_USER) ?? file.server?.maxSocketsPerUser ?? 16,
+    // Off by default: behind a reverse proxy every client has the proxy's IP.
+    maxSocketsPerIp: num(values['max-sockets-per-ip']) ?? num(env.DESK_MAX_SOCKETS_PER_IP) ?? file.server?.maxSocketsPerIp ?? 0,
     apps: file.apps ?? [],
     defaultApp: {
       sdkAppId: num(env.DESK_SDKAPPID) ?? 1400000001,
@@ -121,7 +160,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
     configFile,
   };
   const res = settingsCheck(cfg);
-  if (res !== true) throw new ConfigError(`configuration: ${describe(res as { message?: string }[])}`);
+  if (res !== true) throw new ConfigError(`configuration: ${describe(res as { message?: string }[], cfg)}`);
   const ids = new Set<number>();
   for (const a of cfg.apps) {
     if (ids.has(a.sdkAppId)) throw new ConfigError(`config file: app ${a.sdkAppId} declared twice`);

@@ -4,7 +4,7 @@
  */
 import { agentAddress, queueAddress } from '../../actors/address';
 import type { QueueState } from '../../actors/queue';
-import { DEFAULT_GROUP_ID, groupOf, memberOf, type AppModel, type Member } from '../../protocol/app-model';
+import { accountOf, DEFAULT_GROUP_ID, groupOf, memberOf, type AppModel, type Member } from '../../protocol/app-model';
 import { CloseCode, ErrorCode } from '../../protocol/errors';
 import { AgentStatus, Role } from '../../protocol/frames';
 import { ok, Service } from '../../protocol/rest/envelope';
@@ -76,6 +76,7 @@ export const deskMemberEndpoints: Endpoint[] = [
     for (const b of list) {
       const mail = String(b.MemberMail);
       if (memberOf(ctx.app, mail) || created.some((m) => m.mail === mail)) throw new RestError(ErrorCode.BadParameter, `'${mail}' is already a member`);
+      if (accountOf(ctx.app, mail) || mail === ctx.app.adminIdentifier) throw new RestError(ErrorCode.BadParameter, `'${mail}' is the app admin or a customer-service account`);
       const base: Member = { mail, nickname: mail.split('@')[0], passwordHash: '', roles: ['staff'], groupIds: [DEFAULT_GROUP_ID], receptionLimit: 0, receptionLimitEnabled: false, disabled: false, createdAt: ctx.now };
       created.push(applyMember(ctx.app, base, b));
     }

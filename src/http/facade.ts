@@ -7,7 +7,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from '@trufflesuite/uws-
 import Validator from 'fastest-validator';
 import type { Logger } from 'pino';
 import type { Address, ReplyTo } from '../../actors/types';
-import type { AppModel } from '../../protocol/app-model';
+import { memberOf, type AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
 import { plainDataProblem } from '../../protocol/plain-data';
 import { canonicalFields, fail, FacadeCode, fieldsByLowerCase, ok, Service, type Envelope } from '../../protocol/rest/envelope';
@@ -182,6 +182,8 @@ export class HttpFacade {
     const sig = this.deps.sigs.check(q.get('usersig') ?? '', app.sdkAppId, identifier, app.secretKey, Math.floor(this.deps.clock.now() / 1000));
     if (!sig.ok) return fail(sig.code, sig.info);
     if (identifier !== app.adminIdentifier) return fail(FacadeCode.NotAdmin[svc], 'this API needs the app administrator');
+    // A model stored before such clashes were refused: the member's sig must not pass as the admin's.
+    if (memberOf(app, identifier)) return fail(FacadeCode.NotAdmin[svc], 'the admin identifier is also a member; declare another adminIdentifier');
     return { app };
   }
 

@@ -7,6 +7,7 @@
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import type { Database, Key } from 'lmdb';
 import { kindOf } from '../../actors/address';
+import { DataDirLock } from '../store/data-dir-lock';
 import { Store } from '../store/store';
 import { StatsProjection, statsTables, type StatsTables } from './projection';
 
@@ -64,8 +65,11 @@ export async function replace(store: Store, rebuilt: StatsTables): Promise<void>
 
 if (require.main === module) {
   const { values } = parseArgs({ options: { 'data-dir': { type: 'string' }, replace: { type: 'boolean' } } });
-  const store = new Store(values['data-dir'] ?? process.env.DESK_DATA_DIR ?? './data', 'always');
+  const dataDir = values['data-dir'] ?? process.env.DESK_DATA_DIR ?? './data';
   (async () => {
+    // A running server writes the same tables: refuse instead of racing it.
+    const lock = await DataDirLock.acquire(dataDir);
+    const store = new Store(dataDir, 'always');
     const p = await rebuild(store);
     const diff = compare(statsTables(store), p.tables);
     for (const d of diff) process.stdout.write(`${d.table}: ${d.differences} rows differ\n`);
@@ -74,6 +78,7 @@ if (require.main === module) {
       process.stdout.write('the live statistics are now the rebuilt ones\n');
     }
     await store.close();
+    await lock.release();
   })().catch((err: unknown) => {
     process.stderr.write(`${String(err)}\n`);
     process.exitCode = 1;

@@ -64,3 +64,18 @@ t.test('members and groups: create, list, update, limits in force, status, force
   t.match(await rest(api, 'desk_http_svc/delete_member_group', { MemberGroupID: 3 }), { ErrorCode: 0 });
   t.match(await rest(api, 'desk_http_svc/get_member_group_list', {}), { Total: 2 });
 });
+
+t.test('a member mail may not be the admin identifier or a customer-service account', async (t) => {
+  const admin = 'admin@desk.test';
+  const s = await startTestServer(testApp(['alice@desk.test'], {}, { adminIdentifier: admin, csAccounts: [{ userId: 'shop@desk.test' }] }));
+  t.teardown(() => s.stop());
+  const api: RestTarget = { port: s.port, sdkAppId: APP, key: KEY, admin };
+  t.match(await rest(api, 'desk_http_svc/create_members', { MemberList: [{ MemberMail: admin }] }), { ErrorCode: 141004, ErrorInfo: /'admin@desk\.test' is the app admin or a customer-service account/ }, 'the admin');
+  t.match(await rest(api, 'desk_http_svc/create_members', { MemberList: [{ MemberMail: 'shop@desk.test' }] }), { ErrorCode: 141004, ErrorInfo: /customer-service account/ }, 'an account');
+  t.equal((await rest(api, 'desk_http_svc/get_member_list', { PageSize: 0, PageNum: 0 })).Total, 1, 'nothing was created');
+
+  // A model stored by an older version may hold the clash: the member's sig is still no admin sig.
+  const app = s.apps.get(APP)!;
+  s.apps.put({ ...app, members: { ...app.members, [admin]: { ...app.members['alice@desk.test'], mail: admin } } });
+  t.match(await rest(api, 'desk_http_svc/get_member_list', { PageSize: 0, PageNum: 0 }), { ErrorCode: 90009, ErrorInfo: /also a member/ });
+});

@@ -172,15 +172,39 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+interface MainOptions { dataDir: string; configFile: string; logLevel?: string; port?: number }
+
+/** dist/src/main.js on loopback with the given data dir and config (any free port unless one is named). */
+const mainArgs = (o: MainOptions): string[] =>
+  [path.join(repoRoot, 'dist/src/main.js'), '--port', String(o.port ?? 0), '--host', '127.0.0.1', '--data-dir', o.dataDir, '--config', o.configFile, '--log-level', o.logLevel ?? 'info'];
+
+const spawnDesk = (args: string[]): ChildProcess =>
+  spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DESK_CONFIG: '', DESK_PORT: '' } });
+
+/** Runs dist/src/main.js to its end (a start that should be refused): its exit code and output. */
+export function runMain(o: MainOptions): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawnDesk(mainArgs(o));
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d) => (stdout += d));
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 15000);
+  // 'close', not 'exit': the output is complete only then.
+  return new Promise((resolve) => proc.once('close', (code) => {
+    clearTimeout(timer);
+    resolve({ code, stdout, stderr });
+  }));
+}
+
 /**
  * Starts a server process and resolves once it logged its port.
  * `script`: 'main' = dist/src/main.js with flags; 'custom' = _server-main.js with JSON options (limits, log level).
  */
-export async function spawnServer(o: { script: 'main' | 'custom'; dataDir: string; configFile: string; limits?: Record<string, number>; logLevel?: string }): Promise<ChildServer> {
+export async function spawnServer(o: MainOptions & { script: 'main' | 'custom'; limits?: Record<string, number> }): Promise<ChildServer> {
   const args = o.script === 'main'
-    ? [path.join(repoRoot, 'dist/src/main.js'), '--port', '0', '--host', '127.0.0.1', '--data-dir', o.dataDir, '--config', o.configFile, '--log-level', o.logLevel ?? 'info']
+    ? mainArgs(o)
     : [path.join(__dirname, '_server-main.js'), JSON.stringify({ dataDir: o.dataDir, configFile: o.configFile, limits: o.limits, logLevel: o.logLevel ?? 'warn' })];
-  const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DESK_CONFIG: '', DESK_PORT: '' } });
+  const proc = spawnDesk(args);
   let out = '';
   let err = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));

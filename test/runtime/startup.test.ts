@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,4 +68,46 @@ t.test('a bad configuration is refused with a clear message', async (t) => {
   const p = run({ DESK_DATA_DIR: dir, DESK_CONFIG: file, DESK_PORT: '0' });
   t.equal(await p.exited, 1);
   t.match(p.err(), /config file .*sdkAppId/);
+});
+
+t.test('the example config on a data dir with a generated key: the banner names the key in force, and warns that it is published', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-banner-'));
+  const keyFile = path.join(dataDir, 'secret-key-1400000001');
+  const example = path.resolve(__dirname, '../../../config/desk.example.json');
+  const exampleKey = (JSON.parse(fs.readFileSync(example, 'utf8')) as { apps: { secretKey: string }[] }).apps[0].secretKey;
+  const first = run({ DESK_DATA_DIR: dataDir }, ['--port', '0', '--host', '127.0.0.1']);
+  await until(() => /UserSig for <UserID>/.test(first.out()));
+  first.child.kill('SIGTERM');
+  t.equal(await first.exited, 0);
+  t.not(fs.readFileSync(keyFile, 'utf8').trim(), exampleKey, 'the first start generated a key');
+
+  const start = async (host: string) => {
+    const p = run({ DESK_DATA_DIR: dataDir }, ['--port', '0', '--host', host, '--config', example]);
+    t.teardown(() => { p.child.kill('SIGKILL'); });
+    await until(() => /UserSig for <UserID>/.test(p.out()));
+    return { p, port: Number(/"port":(\d+)/.exec(p.out())![1]), logs: p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string }) };
+  };
+  const { p, port, logs } = await start('127.0.0.1');
+  t.match(p.out(), `App 1400000001: admin identifier 'administrator'; secret key from the config file ${example} (apps[0].secretKey), also in ${keyFile}.`, 'the banner says where the key in force comes from');
+  t.equal(fs.readFileSync(keyFile, 'utf8').trim(), exampleKey, 'the key file now holds the key in force');
+  t.ok(logs.some((l) => l.level === 40 && /key file .*secret-key-1400000001 held another key/.test(l.msg)), 'the rewrite is logged');
+
+  // The banner's own command makes a sig the server accepts (the README's REST call with it).
+  const command = /valid 1 day: (.*) <UserID>$/m.exec(p.out())![1];
+  const sig = execFileSync('sh', ['-c', `${command} administrator`], { encoding: 'utf8' }).trim();
+  const res = await fetch(`http://127.0.0.1:${port}/v4/desk_http_svc/get_session_state?sdkappid=1400000001&identifier=administrator&usersig=${sig}&random=1&contenttype=json`, {
+    method: 'POST', body: JSON.stringify({ ClientUserId: 'user-42', CustomerServiceId: '@customer_service_account' }),
+  });
+  t.match(await res.json(), { ErrorCode: 0, CurrentState: 'NotInSession' }, 'the printed command signs with the key in force');
+
+  t.match(p.out(), /^ {2}Warning: app 1400000001 uses the secret key published in config\/desk\.example\.json: anyone can sign its UserSigs, the admin's included\. Set your own secretKey\.$/m, 'the banner warns on loopback');
+  t.ok(logs.some((l) => l.level === 40 && /published/.test(l.msg)), 'so does the log, at warn level');
+  p.child.kill('SIGTERM');
+  t.equal(await p.exited, 0);
+
+  const open = await start('0.0.0.0');
+  t.match(open.p.out(), /^ {2}!! WARNING: app 1400000001 uses the secret key published in config\/desk\.example\.json, and this server listens on 0\.0\.0\.0/m, 'louder on a public address');
+  t.ok(open.logs.some((l) => l.level === 50 && /published.*0\.0\.0\.0/.test(l.msg)), 'logged as an error');
+  open.p.child.kill('SIGTERM');
+  t.equal(await open.p.exited, 0);
 });

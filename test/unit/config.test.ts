@@ -10,6 +10,9 @@ import t from 'tap';
 import { receptionLimit, type AppModel } from '../../protocol/app-model';
 import { AppRegistry, buildApp } from '../../src/config/apps';
 import { ConfigError, loadConfig, type DeclaredApp } from '../../src/config/config';
+import { keySourceOf, PUBLISHED_KEYS, publishedKeyWarning } from '../../src/config/keys';
+import { defaultLimits } from '../../src/gateway/ws';
+import { gatewayLimitsOf } from '../../src/server';
 import { Store } from '../../src/store/store';
 
 const EXAMPLE = path.resolve(__dirname, '../../../config/desk.example.json');
@@ -161,7 +164,7 @@ t.test('first start without an app creates the default app from DESK_SDKAPPID / 
   t.equal(fs.statSync(boot.keyFile!).mode & 0o777, 0o600, 'the key file is private');
   t.ok(boot.created?.csAccounts['@customer_service_account']?.isDefault, 'default customer-service account');
   t.ok(boot.created?.groups['1'], 'default group');
-  t.same(apps.bootstrap(cfg), {}, 'a second bootstrap creates nothing');
+  t.same(apps.bootstrap(cfg), { rewrittenKeyFiles: [] }, 'a second bootstrap creates nothing');
 
   const withKey = loadConfig(['--data-dir', fs.mkdtempSync(path.join(tmp, 'data-'))], { DESK_SECRET_KEY: KEY });
   const store2 = new Store(withKey.dataDir, 'none');
@@ -331,4 +334,108 @@ t.test('statistics: on by default; off from the file, DESK_STATISTICS or --stati
   t.equal(loadConfig([], { DESK_STATISTICS: 'off' }).statistics, false);
   t.equal(loadConfig(['--statistics', 'on'], { DESK_STATISTICS: 'off' }).statistics, true, 'the flag wins');
   t.throws(() => loadConfig(['--statistics', 'maybe'], {}), /statistics/);
+});
+
+t.test('one default account, and no UserID used by two of the admin, an account and a member', async (t) => {
+  const example = (): DeclaredApp => exampleJson().apps[0];
+
+  const twoDefaults = example();
+  (twoDefaults.csAccounts![1] as Record<string, unknown>).isDefault = true;
+  refuses(t, () => build(twoDefaults), /csAccounts: more than one default account \(isDefault\): "@customer_service_account", "@vip_service"/, 'two default accounts');
+
+  const adminIsMember = example();
+  adminIsMember.adminIdentifier = 'alice@example.com';
+  refuses(t, () => build(adminIsMember), /adminIdentifier "alice@example\.com" is also a member's mail/, 'admin identifier equal to a member mail');
+
+  const adminIsAccount = example();
+  adminIsAccount.adminIdentifier = '@vip_service';
+  refuses(t, () => build(adminIsAccount), /adminIdentifier "@vip_service" is also a customer-service account/, 'admin identifier equal to an account');
+
+  const accountIsMember = example();
+  accountIsMember.csAccounts!.push({ userId: 'bob@example.com' });
+  refuses(t, () => build(accountIsMember), /csAccounts\.userId "bob@example\.com" is also a member's mail/, 'account equal to a member mail');
+
+  // Against what is stored: a file that only renames the admin to an existing member is refused too.
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+  const store = new Store(dataDir, 'none');
+  t.teardown(() => store.close());
+  const apps = new AppRegistry(store);
+  apps.bootstrap(loadConfig(['--config', EXAMPLE, '--data-dir', dataDir], {}));
+  const rename = writeConfig({ apps: [{ sdkAppId: 1400000001, adminIdentifier: 'carol@example.com' }] });
+  refuses(t, () => apps.bootstrap(loadConfig(['--config', rename, '--data-dir', dataDir], {})), /adminIdentifier "carol@example\.com" is also a member's mail/, 'a stored member');
+  t.equal(apps.get(1400000001)?.adminIdentifier, 'administrator', 'the stored app is unchanged');
+});
+
+t.test('a refused value is printed with the field, truncated, and secrets are not printed', async (t) => {
+  refuses(t, () => loadConfig(['--config', writeConfig({ server: { port: '8080' } })], {}), /'server\.port' field must be a number \(got "8080"\)/, 'the file value');
+  refuses(t, () => loadConfig([], { DESK_PORT: 'eighty' }), /'port' field must be a number \(got "eighty"\)/, 'the environment value');
+  refuses(t, () => loadConfig(['--fsync', 'sometimes'], {}), /'fsync' field .* \(got "sometimes"\)/, 'a flag value');
+  let message = '';
+  try {
+    loadConfig(['--config', writeConfig({ server: { host: 'h'.repeat(300) } })], {});
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  t.match(message, /'server\.host' field .* \(got "h{40,}…\)/, 'a long value is truncated');
+  t.ok(message.length < 250, 'to a readable length');
+  const secret = 'short-secret';
+  let secretMessage = '';
+  try {
+    loadConfig(['--config', exampleWith((a) => { a.secretKey = secret; a.members![0].password = 'pw'; })], {});
+  } catch (err) {
+    secretMessage = (err as Error).message;
+  }
+  t.match(secretMessage, /secretKey.*\(got 12 characters, not shown\)/, 'the secret key is described, not shown');
+  t.match(secretMessage, /password.*\(got 2 characters, not shown\)/, 'a password is described, not shown');
+  t.notOk(secretMessage.includes(secret), 'the secret is not in the message');
+});
+
+t.test('connection caps: per UserID 16 and per IP off by default; from the file, the environment or flags; passed to the gateway', async (t) => {
+  const defaults = loadConfig([], {});
+  t.same([defaults.maxSocketsPerUser, defaults.maxSocketsPerIp], [16, 0]);
+  const file = writeConfig({ server: { maxSocketsPerUser: 4, maxSocketsPerIp: 100 } });
+  const fromFile = loadConfig(['--config', file], {});
+  t.same([fromFile.maxSocketsPerUser, fromFile.maxSocketsPerIp], [4, 100], 'the file');
+  const fromEnv = loadConfig(['--config', file], { DESK_MAX_SOCKETS_PER_USER: '5', DESK_MAX_SOCKETS_PER_IP: '0' });
+  t.same([fromEnv.maxSocketsPerUser, fromEnv.maxSocketsPerIp], [5, 0], 'the environment overrides the file');
+  const fromFlags = loadConfig(['--config', file, '--max-sockets-per-user', '0', '--max-sockets-per-ip', '7'], { DESK_MAX_SOCKETS_PER_USER: '5' });
+  t.same([fromFlags.maxSocketsPerUser, fromFlags.maxSocketsPerIp], [0, 7], 'flags override the environment; 0 is no cap');
+  t.match(gatewayLimitsOf(fromFlags), { socketsPerIdentity: 0, socketsPerIp: 7, framesPerSec: defaultLimits.framesPerSec }, 'the gateway gets them');
+  t.match(gatewayLimitsOf(fromFlags, { socketsPerIp: 2 }), { socketsPerIdentity: 0, socketsPerIp: 2 }, 'explicit limits win');
+
+  refuses(t, () => loadConfig(['--max-sockets-per-user=-1'], {}), /'maxSocketsPerUser' field .* \(got -1\)/, 'negative');
+  refuses(t, () => loadConfig([], { DESK_MAX_SOCKETS_PER_IP: 'many' }), /'maxSocketsPerIp' field must be a number \(got "many"\)/, 'not a number');
+  refuses(t, () => loadConfig(['--config', writeConfig({ server: { maxSocketsPerIp: 1.5 } })], {}), /'server\.maxSocketsPerIp' field must be an integer \(got 1\.5\)/, 'not an integer');
+});
+
+t.test('secret keys: the key file follows the key in force, its source is known, and published keys are flagged', async (t) => {
+  for (const a of exampleJson().apps) t.ok(PUBLISHED_KEYS.has(a.secretKey!), `the example's key of app ${a.sdkAppId} is listed as published`);
+
+  // A generated key, then the example config declaring its own.
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+  const keyFile = path.resolve(dataDir, 'secret-key-1400000001');
+  const store = new Store(dataDir, 'none');
+  t.teardown(() => store.close());
+  const apps = new AppRegistry(store);
+  const plain = loadConfig(['--data-dir', dataDir], {});
+  t.same(apps.bootstrap(plain).rewrittenKeyFiles, []);
+  const generated = fs.readFileSync(keyFile, 'utf8').trim();
+  t.same(keySourceOf(plain, apps.get(1400000001)!), { from: 'keyFile', keyFile }, 'a generated key comes from its file');
+
+  const withExample = loadConfig(['--config', EXAMPLE, '--data-dir', dataDir], {});
+  t.same(apps.bootstrap(withExample).rewrittenKeyFiles, [keyFile], 'the key file is rewritten');
+  const app = apps.get(1400000001)!;
+  t.not(app.secretKey, generated);
+  t.equal(fs.readFileSync(keyFile, 'utf8').trim(), app.secretKey, 'and holds the key in force');
+  t.equal(fs.statSync(keyFile).mode & 0o777, 0o600, 'still private');
+  t.same(keySourceOf(withExample, app), { from: 'configFile', file: EXAMPLE, index: 0, keyFile }, 'the key comes from the config file');
+  t.same(apps.bootstrap(withExample).rewrittenKeyFiles, [], 'nothing to rewrite the next time');
+  t.same(keySourceOf(plain, app), { from: 'keyFile', keyFile }, 'without the file, the key file holds the stored key');
+  fs.rmSync(keyFile);
+  t.same(keySourceOf(plain, app), { from: 'store' }, 'without either, the key is the stored one');
+  t.same(keySourceOf(loadConfig(['--data-dir', dataDir], { DESK_SECRET_KEY: app.secretKey }), app), { from: 'environment', keyFile: undefined }, 'DESK_SECRET_KEY when it is that key');
+
+  t.equal(publishedKeyWarning({ ...app, secretKey: KEY }, '0.0.0.0', 8080), undefined, 'an own key: no warning');
+  for (const host of ['127.0.0.1', '127.0.1.1', 'localhost', '::1']) t.match(publishedKeyWarning(app, host, 8080), { loud: false, text: /published in config\/desk\.example\.json/ }, `${host}: a warning`);
+  for (const host of ['0.0.0.0', '::', '192.168.1.20']) t.match(publishedKeyWarning(app, host, 8080), { loud: true, text: `listens on ${host}:8080` }, `${host}: a loud one`);
 });
