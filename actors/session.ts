@@ -475,7 +475,7 @@ interface TransferOptions {
 
 function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   const cur = t.state.cur!;
-  if ((opts.checkHours ?? true) && !withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session.timeZone)) {
+  if ((opts.checkHours ?? true) && !withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session)) {
     t.emit({ type: 'TransferRefused', sessionId: cur.sessionId, at: env.ctx.now, reason: 'outsideHours' });
     if (opts.promptOutsideHours ?? true) systemText(t, env, prompt(env.app, env.account, 'nonWorkingHours'));
     robotIdle(t, env);

@@ -8,10 +8,23 @@ export type ReceptionMode = (typeof ReceptionMode)[keyof typeof ReceptionMode];
 
 export interface WorkTimePeriod { Start: string; End: string }
 export interface WorkTimeConfig {
-  /** 0 off, 1 on. */
-  Type: 0 | 1;
+  /** 0 off, 1 by weekday (`Periods`), 2 by the statutory calendar (`LegalWorkTime`). */
+  Type: 0 | 1 | 2;
   Periods: { Day: Weekday; PeriodsWithinOneDay: WorkTimePeriod[] }[];
+  /** Type 2: the hours of each kind of statutory day (see `StatutoryDay`). */
+  LegalWorkTime?: { WorkTimeType: number; PeriodsWithinOneDay: WorkTimePeriod[] }[];
 }
+/** A working-hours plan as declared or sent, with its weekly list always present. */
+export function workTimeOf(w: Omit<WorkTimeConfig, 'Periods'> & { Periods?: WorkTimeConfig['Periods'] }): WorkTimeConfig {
+  return { Type: w.Type, Periods: w.Periods ?? [], ...(w.LegalWorkTime ? { LegalWorkTime: w.LegalWorkTime } : {}) };
+}
+/** The kinds of day of the statutory calendar (`WorkTimeType`): a working day, or a weekend or public holiday. */
+export const StatutoryDay = { Workday: 1, RestDay: 2 } as const;
+/**
+ * The statutory calendar's exceptions to "Monday to Friday work" (local dates `YYYY-MM-DD`): public holidays, and the
+ * weekend days made working days around them. They change every year, so the operator lists them.
+ */
+export interface StatutoryCalendar { holidays?: string[]; workdays?: string[] }
 export const weekdays = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
 export type Weekday = (typeof weekdays)[number];
 
@@ -73,6 +86,8 @@ export interface CsAccount {
   /** Desk.CallbackBeforeIMContactUser on for this account, and whether a missing answer refuses the contact. */
   contactCallback?: boolean;
   contactCallbackTimeoutRefuses?: boolean;
+  /** GroupChatMode as given (the value's meaning is not published; nothing reads it). */
+  groupChatMode?: number;
   /** Prompts per language tag, by prompt name (plus the choose-group prompt). */
   multilingual?: Partial<Record<keyof Prompts | 'chooseSkillGroup', Record<string, string>>>;
 }
@@ -112,6 +127,8 @@ export interface SessionSettings {
   queueOfflineGraceSec: number;
   /** Time zone of working hours. */
   timeZone: string;
+  /** Public holidays and working weekend days, for working hours of Type 2. */
+  statutoryCalendar?: StatutoryCalendar;
   satisfaction: SatisfactionConfig;
   prompts: Prompts;
 }

@@ -2,7 +2,7 @@
  * The customer-service account endpoints' wire form (rest-api.md §2.31–2.34) and its mapping to the app model.
  * The wire names prompts by purpose (`EndPrompt`, `NotWorkTimePrompt`, …); the model by the console's names.
  */
-import { type CsAccount, type Prompts } from '../app-model';
+import { workTimeOf, type CsAccount, type Prompts } from '../app-model';
 import { assignmentStrategySchema, groupChoicesSchema, userIdSchema, workTimeSchema } from '../app-schema';
 
 /** Wire prompt field → model prompt name. */
@@ -42,6 +42,7 @@ const configFields = {
   // Newer fields (rest-api-extensions.md §6.4): timeout strategy 0 lets the contact go ahead, 1 refuses it.
   CallbackSwitchBeforeIMContactUser: { type: 'enum', values: [0, 1], optional: true },
   ContactUserCallbackTimeoutStrategy: { type: 'enum', values: [0, 1], optional: true },
+  GroupChatMode: { type: 'number', integer: true, min: 0, max: 99, optional: true },
   ...Object.fromEntries(Object.keys(multilingualFields).map((k) => [k, languageMap])),
 };
 
@@ -67,10 +68,7 @@ export function applyAccountFields(base: CsAccount, body: Record<string, unknown
   if (has('ChatbotDisabled')) a.chatbotDisabled = body.ChatbotDisabled === 1;
   if (has('AgentGroupId')) a.agentGroupId = body.AgentGroupId as number;
   if (has('UserTimeout')) a.userTimeoutSec = body.UserTimeout as number;
-  if (has('WorkTimeConfig')) {
-    const w = body.WorkTimeConfig as CsAccount['workTime'];
-    a.workTime = { Type: w.Type, Periods: w.Periods ?? [] };
-  }
+  if (has('WorkTimeConfig')) a.workTime = workTimeOf(body.WorkTimeConfig as CsAccount['workTime']);
   if (has('AssignmentStrategy')) a.assignmentStrategy = body.AssignmentStrategy as 0 | 1 | 2;
   if (has('ChooseSkillGroupPrompt')) a.chooseSkillGroupPrompt = body.ChooseSkillGroupPrompt as string;
   if (has('DisplayGroupsChoices')) a.displayGroupsChoices = body.DisplayGroupsChoices as number[];
@@ -78,6 +76,7 @@ export function applyAccountFields(base: CsAccount, body: Record<string, unknown
   if (has('RobotId')) a.robotId = body.RobotId as string;
   if (has('CallbackSwitchBeforeIMContactUser')) a.contactCallback = body.CallbackSwitchBeforeIMContactUser === 1;
   if (has('ContactUserCallbackTimeoutStrategy')) a.contactCallbackTimeoutRefuses = body.ContactUserCallbackTimeoutStrategy === 1;
+  if (has('GroupChatMode')) a.groupChatMode = body.GroupChatMode as number;
   return a;
 }
 
@@ -88,6 +87,7 @@ export function accountFields(a: CsAccount, prompt: (name: keyof Prompts) => str
     ChatbotDisabled: a.chatbotDisabled ? 1 : 0, AgentGroupId: a.agentGroupId, UserTimeout: a.userTimeoutSec,
     WorkTimeConfig: a.workTime, AssignmentStrategy: a.assignmentStrategy ?? 0, RobotId: a.robotId, IsDefault: a.isDefault ? 1 : 0,
     CallbackSwitchBeforeIMContactUser: a.contactCallback ? 1 : 0, ContactUserCallbackTimeoutStrategy: a.contactCallbackTimeoutRefuses ? 1 : 0,
+    GroupChatMode: a.groupChatMode ?? 0,
   };
   for (const [wire, name] of Object.entries(promptFields)) out[wire] = prompt(name);
   if (a.chooseSkillGroupPrompt !== undefined) out.ChooseSkillGroupPrompt = a.chooseSkillGroupPrompt;

@@ -35,3 +35,16 @@ t.test('unknown fields in a request body are ignored (and logged at debug), at a
   t.match(await rest(api, 'desk_http_svc/send_msg', `{"SessionId":"x","MsgRandom":1,"MsgBody":[{"MsgType":"TIMCustomElem","MsgContent":{"Data":"d","__proto__":{"polluted":1}}}]}`), { ErrorCode: 141004 }, 'inside a free-form value too');
   t.equal(({} as Record<string, unknown>).polluted, undefined);
 });
+
+t.test('newer documented fields are taken and kept: GroupChatMode, WorkTimeConfig Type 2, ConversationSources', async (t) => {
+  const s = await startTestServer(testApp());
+  t.teardown(() => s.stop());
+  const api: RestTarget = { port: s.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  const workTime = { Type: 2, LegalWorkTime: [{ WorkTimeType: 1, PeriodsWithinOneDay: [{ Start: '09:00', End: '18:00' }] }] };
+  t.match(await rest(api, 'desk_http_svc/update_im_agent', { IMAgentUserID: CS, GroupChatMode: 1, WorkTimeConfig: workTime }), { ErrorCode: 0 });
+  const listed = (await rest(api, 'desk_http_svc/get_im_agent_list', {})).Data as Record<string, unknown>[];
+  t.match(listed.find((a) => a.IMAgentUserID === CS), { GroupChatMode: 1, WorkTimeConfig: { ...workTime, Periods: [] } }, 'stored and listed');
+  t.match(await rest(api, 'desk_http_svc/update_im_agent', { IMAgentUserID: CS, WorkTimeConfig: { Type: 3 } }), { ErrorCode: 141004 }, 'no other types');
+  const from = Math.floor(Date.now() / 1000) - 60;
+  t.match(await rest(api, 'desk_http_svc/describe_agent_statistics', { From: from, To: from + 120, ConversationSources: [{ ChannelType: 10, ChannelId: CS }] }), { ErrorCode: 0, TotalCount: 2 });
+});

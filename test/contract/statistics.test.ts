@@ -61,6 +61,9 @@ t.test('the four statistics endpoints and the status trace on live traffic; a re
   const agents = await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, AgentIds: [A] });
   t.match(agents, { TotalCount: 1, Data: [{ AgentId: A, AgentNickName: 'alice', TotalSessionCnt: 3, EffectiveSessionCnt: 2, AgentEndCnt: 2, ServeUserCnt: 3, AgentMsgCnt: 2, UserMsgCnt: 2, SatisfactionSelectedCnt: 2, SatisfiedCnt: 1 }] });
   t.ok((agents.Data as { FirstLoginTimestamp: number }[])[0].FirstLoginTimestamp >= from, 'first login');
+  const bySource = async (sources: unknown[]) => ((await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, AgentIds: [A], ConversationSources: sources })).Data as { TotalSessionCnt: number }[])[0].TotalSessionCnt;
+  t.same(await Promise.all([[{ ChannelType: 10, ChannelId: CS }], [{ ChannelType: 10 }], [{ ChannelType: 10, ChannelId: 'other' }], [{ ChannelType: 4 }]].map(bySource)), [3, 3, 0, 0],
+    'ConversationSources: only sessions of the app SDK (10) reach this server, each from its customer-service account');
   t.match(await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, Limit: 1, Offset: 1 }), { TotalCount: 2, Data: [{ AgentId: B }] }, 'every member, paged, by id');
   t.match(await call(s, 'describe_reception_realtime_statistics', {}), {
     ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '',
