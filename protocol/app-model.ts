@@ -90,6 +90,17 @@ export interface CsAccount {
   groupChatMode?: number;
   /** Prompts per language tag, by prompt name (plus the choose-group prompt). */
   multilingual?: Partial<Record<keyof Prompts | 'chooseSkillGroup', Record<string, string>>>;
+  /** The multilingual form's other settings per language tag ('' is the account's own, above). */
+  languageSettings?: Record<string, LanguageSettings>;
+}
+
+/**
+ * What one language of an account sets besides its prompts (add_im_agent_multilingual): stored and listed; a session
+ * follows the account's own settings whatever its user's language.
+ */
+export interface LanguageSettings extends Partial<Pick<CsAccount, 'userTimeoutSec' | 'workTime' | 'assignmentStrategy' | 'displayGroupsChoices' | 'assignedByWebhookURL'>> {
+  /** The language's rating settings, as given (the wire's `Satisfaction`). */
+  satisfaction?: Record<string, unknown>;
 }
 
 /** How many customer-service accounts an app may have (the advanced edition's channel-account limit). */
@@ -237,7 +248,9 @@ export function robotConfig(app: AppModel, robotId: string, language = '', test 
   return config[language] ?? config[''] ?? defaultRobotConfig;
 }
 
-export const languagesOf = (app: AppModel): string[] => app.languages ?? [''];
+/** The tag of an app's default language. */
+export const DEFAULT_LANGUAGE = '';
+export const languagesOf = (app: AppModel): string[] => app.languages ?? [DEFAULT_LANGUAGE];
 
 /**
  * The knowledge language for a client's language (GAP-33: the client names it in its src 7 entry message): an added
