@@ -46,7 +46,8 @@ export interface Member {
   nickname: string;
   /** scrypt hash `scrypt$<salt b64>$<hash b64>`; empty when the member logs in by UserSig only. */
   passwordHash: string;
-  roles: ('admin' | 'staff')[];
+  /** Built-in roles; `superAdmin` holds every permission and cannot be modified (the product's super administrator). */
+  roles: ('admin' | 'staff' | 'superAdmin')[];
   groupIds: number[];
   /** Per-member reception limit; used when `receptionLimitEnabled` (or, when that is unset, when above 0). */
   receptionLimit: number;
