@@ -112,3 +112,17 @@ t.test('statistics survive a restart: the figures and the sessions open now', as
   t.same(await call(s2, 'describe_session_statistics', { From: from, To: now() + 60 }), before);
   t.match(await call(s2, 'describe_reception_realtime_statistics', {}), { Data: { CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 0, Today: todayBefore } }, 'the session in service is still counted, today\'s figures too');
 });
+
+t.test('end_session by the admin: the record says the agent side ended it, and AgentEndCnt counts it for the serving agent', async (t) => {
+  const s = await startTestServer(testApp([A]));
+  t.teardown(() => s.stop());
+  const from = now() - 60;
+  const alice = await agentOnline(s, A);
+  const user = await s.user('u1');
+  await user.request('message.send', { to: CS, random: 1, body: textBody('人工') });
+  const sessionId = ((await alice.next((f) => f.type === 'session.assigned')).data as { sessionId: string }).sessionId;
+  t.match(await call(s, 'end_session', { SessionId: sessionId }), { ErrorCode: 0 });
+  await s.runtime.idle();
+  t.match(await call(s, 'describe_im_cdr_list', { StartTimestamp: from, EndTimestamp: now() + 60 }), { IMCdrList: [{ SessionId: sessionId, AgentId: A, EndStatus: 'AgentEndedSession' }] });
+  t.match(await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, AgentIds: [A] }), { Data: [{ TotalSessionCnt: 1, AgentEndCnt: 1 }] });
+});
