@@ -126,3 +126,13 @@ t.test('end_session by the admin: the record says the agent side ended it, and A
   t.match(await call(s, 'describe_im_cdr_list', { StartTimestamp: from, EndTimestamp: now() + 60 }), { IMCdrList: [{ SessionId: sessionId, AgentId: A, EndStatus: 'AgentEndedSession' }] });
   t.match(await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, AgentIds: [A] }), { Data: [{ TotalSessionCnt: 1, AgentEndCnt: 1 }] });
 });
+
+t.test('with --statistics off the statistics endpoints answer 141002, as docs/api.md says', async (t) => {
+  const s = await startTestServer(testApp([A]), { flags: ['--statistics', 'off'] });
+  t.teardown(() => s.stop());
+  const range = { From: now() - 60, To: now() };
+  for (const [command, body] of [['describe_session_statistics', range], ['describe_agent_statistics', range], ['describe_member_realtime_statistics', {}],
+    ['describe_reception_realtime_statistics', {}], ['describe_member_status_trace', { BeginTime: range.From, EndTime: range.To, Order: 1, MemberID: A }]] as const) {
+    t.match(await call(s, command, body), { ErrorCode: 141002, ErrorInfo: 'statistics are off on this server' }, command);
+  }
+});
