@@ -4,12 +4,25 @@
  */
 import type { AppModel } from '../protocol/app-model';
 import type { SessionEvent, SessionState } from './session';
+import { FromRole } from '../protocol/im';
 import { chatGroupOf } from './address';
 import type { Effect, StoredMessage } from './types';
 
 export const SESSION_EVENT_COMMAND = 'Desk.SessionEventNotify';
 
 type Body = Record<string, unknown>;
+
+/** Every callback carries every field of the documented example; fields an event does not use are empty. */
+const EMPTY_FIELDS = { MsgKey: '', MsgBody: [], CloudCustomData: '', SatisfactionSelected: 0, ForwardFromAgentId: '' } as const;
+
+/**
+ * The event of a message: the user's, the agent's, or the account's (robot answers, prompts, send_msg) — the
+ * account speaks for the robot in the robot stage and for the service side in the human stage.
+ */
+function messageEvent(fromRole: StoredMessage['fromRole'], robotStage: boolean): string {
+  if (fromRole === FromRole.User) return robotStage ? 'ChatBot.UserSendMsg' : 'Human.UserSendMsg';
+  return fromRole === FromRole.System && robotStage ? 'ChatBot.RobotSendMsg' : 'Human.AgentSendMsg';
+}
 
 export function sessionNotifications(app: AppModel, before: SessionState, events: readonly SessionEvent[], effects: readonly Effect[]): Effect[] {
   const cb = app.callbacks;
@@ -19,15 +32,28 @@ export function sessionNotifications(app: AppModel, before: SessionState, events
   const stored = new Map<number, StoredMessage>();
   for (const f of effects) if (f.t === 'message') stored.set(f.message.seq, f.message);
   const out: Effect[] = [];
+  const added = new Set<number>();
   // Walk the events with the session as it was at each, so a message is reported in the phase it arrived in.
   let cur = before.cur;
   let agentId = cur?.agentId ?? '';
   const groupId = chatGroupOf(before.userId)?.id;
   const base = (sessionId: string, event: string, at: number): Body => ({
     CallbackCommand: SESSION_EVENT_COMMAND, SessionId: sessionId, Event: event, EventTime: at, ChannelType: 'SDK',
-    ClientUserId: before.userId, CustomerServiceId: before.csAccount, AgentId: agentId, IsContactUser: !!cur?.contact,
+    ClientUserId: before.userId, CustomerServiceId: before.csAccount, AgentId: agentId, ...EMPTY_FIELDS, IsContactUser: !!cur?.contact,
     ...(groupId !== undefined ? { GroupId: groupId } : {}),
   });
+  // A message as the backend hears it; an edit (a streamed chunk, modify_msg) repeats its MsgKey with the new body.
+  // A message of a session already ended is reported without the serving agent, in the robot stage unless an agent's.
+  const message = (m: StoredMessage, at: number): void => {
+    const current = cur?.sessionId === m.sessionId;
+    const robotStage = !current || cur!.phase === 'Chatbot' || cur!.phase === 'Transferring';
+    emit({
+      ...base(m.sessionId, messageEvent(m.fromRole, robotStage), at), ...(current ? {} : { AgentId: '', IsContactUser: false }),
+      MsgKey: m.msgKey, MsgBody: m.body, CloudCustomData: m.cloudCustomData ?? '',
+      // As describe_chat_messages names the sender (an addition to the example's fields).
+      FromAccount: m.from, FromAccountRole: m.fromRole,
+    });
+  };
   // A group chat exists for the backend once it opened: its session begins then, already transferring (it may never open).
   let opening = !!before.chatGroup && !before.chatGroup.open;
   const emit = (body: Body): void => {
@@ -50,10 +76,19 @@ export function sessionNotifications(app: AppModel, before: SessionState, events
         break;
       case 'MessageAdded': {
         const m = stored.get(e.seq);
-        const robotPhase = !cur || cur.phase === 'Chatbot' || cur.phase === 'Transferring';
-        const event = e.fromRole === 1 ? (robotPhase ? 'ChatBot.UserSendMsg' : 'Human.UserSendMsg')
-          : e.fromRole === 2 ? 'Human.AgentSendMsg' : robotPhase ? 'ChatBot.RobotSendMsg' : undefined;
-        if (event && m) emit({ ...base(e.sessionId, event, e.at), MsgKey: m.msgKey, MsgBody: m.body, CloudCustomData: m.cloudCustomData ?? '' });
+        added.add(e.seq);
+        if (m) message(m, e.at);
+        break;
+      }
+      case 'StreamChunk': {
+        // The first chunk is the message itself (reported as added); each later one reports the message so far.
+        const m = stored.get(e.seq);
+        if (m && !added.has(e.seq)) message(m, e.at);
+        break;
+      }
+      case 'MessageEdited': {
+        const m = stored.get(e.seq);
+        if (m) message(m, e.at);
         break;
       }
       case 'UserEntered':

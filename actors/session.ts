@@ -138,7 +138,9 @@ export type SessionEvent =
   /** Assignment strategy 2: the business server was asked; `awaitingAssign` until it answers or times out. */
   | { type: 'AssignAsked'; sessionId: string; at: number }
   | { type: 'AssignDecided'; sessionId: string; groupId: number; priority: number; agentIds?: string[]; denied: boolean; fallback: boolean }
-  | { type: 'StreamChunk'; sessionId: string; msgKey: string; seq: number; time: number; chunk: string; finished: boolean }
+  | { type: 'StreamChunk'; sessionId: string; msgKey: string; seq: number; time: number; chunk: string; finished: boolean; at: number }
+  /** modify_msg replaced a stored message's body (reported to the backend as that message again). */
+  | { type: 'MessageEdited'; sessionId: string; seq: number; msgKey: string; at: number }
   | { type: 'SessionMarked'; sessionId: string; mark?: string; starred?: boolean; userTimeoutOn?: boolean }
   | { type: 'TransferringToHumanWait'; sessionId: string; at: number; position: number }
   | { type: 'NoAgentOnline'; sessionId: string; at: number }
@@ -287,6 +289,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return { ...s, language: e.language };
     case 'RobotAnswered':
     case 'TransferRefused':
+    case 'MessageEdited':
       return s;
   }
 }
@@ -472,7 +475,7 @@ interface TransferOptions {
 
 function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   const cur = t.state.cur!;
-  if ((opts.checkHours ?? true) && !withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session.timeZone)) {
+  if ((opts.checkHours ?? true) && !withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session)) {
     t.emit({ type: 'TransferRefused', sessionId: cur.sessionId, at: env.ctx.now, reason: 'outsideHours' });
     if (opts.promptOutsideHours ?? true) systemText(t, env, prompt(env.app, env.account, 'nonWorkingHours'));
     robotIdle(t, env);
@@ -1026,6 +1029,7 @@ function adminEdit(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminEdit' }>
   if (m.sessionId !== msg.sessionId) { t.refuse(msg.replyTo, ErrorCode.BadParameter, 'MsgKey is not a message of this session'); return; }
   if (m.fromRole === FromRole.User) { t.refuse(msg.replyTo, ErrorCode.BadParameter, "a user's message cannot be edited"); return; }
   rewrite(t, env, { ...m, body: msg.body, cloudCustomData: msg.cloudCustomData ?? m.cloudCustomData });
+  t.emit({ type: 'MessageEdited', sessionId: m.sessionId, seq: m.seq, msgKey: m.msgKey, at: env.ctx.now });
   ok(t, msg.replyTo, { msgKey: m.msgKey });
 }
 
@@ -1038,7 +1042,7 @@ function adminStream(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminStream
   if (msg.msgKey === undefined) {
     const m = addMessage(t, env, FromRole.System, t.state.csAccount, body([msg.chunk], msg.finish), 0);
     deliver(t, env, m);
-    if (!msg.finish) t.emit({ type: 'StreamChunk', sessionId: cur.sessionId, msgKey: m.msgKey, seq: m.seq, time: m.time, chunk: msg.chunk, finished: false });
+    if (!msg.finish) t.emit({ type: 'StreamChunk', sessionId: cur.sessionId, msgKey: m.msgKey, seq: m.seq, time: m.time, chunk: msg.chunk, finished: false, at: env.ctx.now });
     ok(t, msg.replyTo, { msgKey: m.msgKey });
     return;
   }
@@ -1046,7 +1050,7 @@ function adminStream(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminStream
   if (!stream) { t.refuse(msg.replyTo, ErrorCode.BadParameter, 'MsgKey names no unfinished streaming message of this session'); return; }
   const chunks = [...stream.chunks, msg.chunk];
   if (chunks.reduce((n, c) => n + Buffer.byteLength(c), 0) > MAX_BODY_BYTES) { t.refuse(msg.replyTo, ErrorCode.BodyTooLong, 'the streaming message would exceed 12 KB'); return; }
-  t.emit({ type: 'StreamChunk', sessionId: cur.sessionId, msgKey: msg.msgKey, seq: stream.seq, time: stream.time, chunk: msg.chunk, finished: msg.finish });
+  t.emit({ type: 'StreamChunk', sessionId: cur.sessionId, msgKey: msg.msgKey, seq: stream.seq, time: stream.time, chunk: msg.chunk, finished: msg.finish, at: env.ctx.now });
   rewrite(t, env, { sessionId: cur.sessionId, seq: stream.seq, msgKey: msg.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: stream.time, random: 0, body: body(chunks, msg.finish) });
   ok(t, msg.replyTo, { msgKey: msg.msgKey });
 }

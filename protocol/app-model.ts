@@ -8,10 +8,23 @@ export type ReceptionMode = (typeof ReceptionMode)[keyof typeof ReceptionMode];
 
 export interface WorkTimePeriod { Start: string; End: string }
 export interface WorkTimeConfig {
-  /** 0 off, 1 on. */
-  Type: 0 | 1;
+  /** 0 off, 1 by weekday (`Periods`), 2 by the statutory calendar (`LegalWorkTime`). */
+  Type: 0 | 1 | 2;
   Periods: { Day: Weekday; PeriodsWithinOneDay: WorkTimePeriod[] }[];
+  /** Type 2: the hours of each kind of statutory day (see `StatutoryDay`). */
+  LegalWorkTime?: { WorkTimeType: number; PeriodsWithinOneDay: WorkTimePeriod[] }[];
 }
+/** A working-hours plan as declared or sent, with its weekly list always present. */
+export function workTimeOf(w: Omit<WorkTimeConfig, 'Periods'> & { Periods?: WorkTimeConfig['Periods'] }): WorkTimeConfig {
+  return { Type: w.Type, Periods: w.Periods ?? [], ...(w.LegalWorkTime ? { LegalWorkTime: w.LegalWorkTime } : {}) };
+}
+/** The kinds of day of the statutory calendar (`WorkTimeType`): a working day, or a weekend or public holiday. */
+export const StatutoryDay = { Workday: 1, RestDay: 2 } as const;
+/**
+ * The statutory calendar's exceptions to "Monday to Friday work" (local dates `YYYY-MM-DD`): public holidays, and the
+ * weekend days made working days around them. They change every year, so the operator lists them.
+ */
+export interface StatutoryCalendar { holidays?: string[]; workdays?: string[] }
 export const weekdays = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
 export type Weekday = (typeof weekdays)[number];
 
@@ -33,7 +46,8 @@ export interface Member {
   nickname: string;
   /** scrypt hash `scrypt$<salt b64>$<hash b64>`; empty when the member logs in by UserSig only. */
   passwordHash: string;
-  roles: ('admin' | 'staff')[];
+  /** Built-in roles; `superAdmin` holds every permission and cannot be modified (the product's super administrator). */
+  roles: ('admin' | 'staff' | 'superAdmin')[];
   groupIds: number[];
   /** Per-member reception limit; used when `receptionLimitEnabled` (or, when that is unset, when above 0). */
   receptionLimit: number;
@@ -73,8 +87,21 @@ export interface CsAccount {
   /** Desk.CallbackBeforeIMContactUser on for this account, and whether a missing answer refuses the contact. */
   contactCallback?: boolean;
   contactCallbackTimeoutRefuses?: boolean;
+  /** GroupChatMode as given (the value's meaning is not published; nothing reads it). */
+  groupChatMode?: number;
   /** Prompts per language tag, by prompt name (plus the choose-group prompt). */
   multilingual?: Partial<Record<keyof Prompts | 'chooseSkillGroup', Record<string, string>>>;
+  /** The multilingual form's other settings per language tag ('' is the account's own, above). */
+  languageSettings?: Record<string, LanguageSettings>;
+}
+
+/**
+ * What one language of an account sets besides its prompts (add_im_agent_multilingual): stored and listed; a session
+ * follows the account's own settings whatever its user's language.
+ */
+export interface LanguageSettings extends Partial<Pick<CsAccount, 'userTimeoutSec' | 'workTime' | 'assignmentStrategy' | 'displayGroupsChoices' | 'assignedByWebhookURL'>> {
+  /** The language's rating settings, as given (the wire's `Satisfaction`). */
+  satisfaction?: Record<string, unknown>;
 }
 
 /** How many customer-service accounts an app may have (the advanced edition's channel-account limit). */
@@ -112,6 +139,8 @@ export interface SessionSettings {
   queueOfflineGraceSec: number;
   /** Time zone of working hours. */
   timeZone: string;
+  /** Public holidays and working weekend days, for working hours of Type 2. */
+  statutoryCalendar?: StatutoryCalendar;
   satisfaction: SatisfactionConfig;
   prompts: Prompts;
 }
@@ -220,7 +249,9 @@ export function robotConfig(app: AppModel, robotId: string, language = '', test 
   return config[language] ?? config[''] ?? defaultRobotConfig;
 }
 
-export const languagesOf = (app: AppModel): string[] => app.languages ?? [''];
+/** The tag of an app's default language. */
+export const DEFAULT_LANGUAGE = '';
+export const languagesOf = (app: AppModel): string[] => app.languages ?? [DEFAULT_LANGUAGE];
 
 /**
  * The knowledge language for a client's language (GAP-33: the client names it in its src 7 entry message): an added

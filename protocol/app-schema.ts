@@ -12,22 +12,24 @@ export const promptsSchema = {
   },
 } as const;
 
+const periodsWithinOneDay = { type: 'array', max: 24, items: { type: 'object', strict: true, props: { Start: hhmm, End: hhmm } } } as const;
+
 export const workTimeSchema = {
   type: 'object', optional: true, strict: true,
   props: {
-    Type: { type: 'enum', values: [0, 1] },
+    Type: { type: 'enum', values: [0, 1, 2] },
     Periods: {
       type: 'array', optional: true, max: 7,
-      items: {
-        type: 'object', strict: true,
-        props: {
-          Day: { type: 'enum', values: [...weekdays] },
-          PeriodsWithinOneDay: { type: 'array', max: 24, items: { type: 'object', strict: true, props: { Start: hhmm, End: hhmm } } },
-        },
-      },
+      items: { type: 'object', strict: true, props: { Day: { type: 'enum', values: [...weekdays] }, PeriodsWithinOneDay: periodsWithinOneDay } },
+    },
+    LegalWorkTime: {
+      type: 'array', optional: true, max: 10,
+      items: { type: 'object', strict: true, props: { WorkTimeType: { type: 'number', integer: true, min: 0, max: 99 }, PeriodsWithinOneDay: periodsWithinOneDay } },
     },
   },
 } as const;
+
+const localDates = { type: 'array', optional: true, max: 1000, items: { type: 'string', pattern: /^\d{4}-\d{2}-\d{2}$/ } } as const;
 
 /** A URL that `fetch` can post to (the validator's `url` rule lets through hosts like `a b.com`). */
 export function isHttpUrl(s: string): boolean {
@@ -99,6 +101,7 @@ export const sessionSettingsSchema = {
     agentOfflineGraceSec: { type: 'number', integer: true, min: 0, max: 3600, optional: true },
     queueOfflineGraceSec: { type: 'number', integer: true, min: 0, max: 86400, optional: true },
     timeZone: { type: 'string', max: 64, optional: true },
+    statutoryCalendar: { type: 'object', optional: true, strict: true, props: { holidays: localDates, workdays: localDates } },
     satisfaction: {
       type: 'object', optional: true, strict: true,
       props: {

@@ -25,23 +25,3 @@ export function ok(fields: Record<string, unknown> = {}): Envelope {
 export function fail(code: number, info: string): Envelope {
   return { ActionStatus: 'FAIL', ErrorCode: code, ErrorInfo: info };
 }
-
-/**
- * Field names as the endpoint's table spells them, whatever the case the caller used: the docs' own examples mix
- * `SessionId`/`sessionId`, `IMAgentUserID`/`IMAgentUserId`, `StarStatus`/`starStatus`. A body naming one field twice
- * in different cases is refused. `byLower` maps each field's lower-case name to its spelling (see `fieldsByLowerCase`).
- */
-export function canonicalFields(body: Record<string, unknown>, byLower: ReadonlyMap<string, string>): Record<string, unknown> | string {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body)) {
-    const name = byLower.get(k.toLowerCase()) ?? k;
-    if (Object.hasOwn(out, name)) return `field '${name}' given twice`;
-    out[name] = v;
-  }
-  return out;
-}
-
-/** An endpoint's field names keyed by their lower-case form, built once per endpoint. */
-export function fieldsByLowerCase(schema: Record<string, unknown>): Map<string, string> {
-  return new Map(Object.keys(schema).filter((k) => !k.startsWith('$$')).map((f) => [f.toLowerCase(), f]));
-}

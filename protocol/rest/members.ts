@@ -5,7 +5,7 @@ const mail = { type: 'email', max: 128 } as const;
 const nick = { type: 'string', min: 1, max: 32, optional: true } as const;
 /** Built-in roles: 1 super administrator, 5 online agent, 7 online administrator (custom roles are not served). */
 export const RoleId = { SuperAdmin: 1, Staff: 5, Admin: 7 } as const;
-/** Built-in 5 and 7, or custom role ids (checked against the app's roles by the handler). */
+/** Built-in 1, 5 and 7, or custom role ids (checked against the app's roles by the handler). */
 const roleIds = { type: 'array', optional: true, max: 20, items: { type: 'number', integer: true, min: 1 } } as const;
 const groupIds = { type: 'array', optional: true, max: 100, items: { type: 'number', integer: true, min: 0 } } as const;
 const limit = { type: 'number', integer: true, min: 1, max: 999, optional: true } as const;
@@ -46,14 +46,19 @@ export const getMemberGroupList = {
 } as const;
 export const getMemberListInGroup = { ...getMemberList, MemberGroupID: { type: 'number', integer: true, min: 0 } } as const;
 
+/** The built-in roles by id. */
+const builtInRoles: Readonly<Record<number, Member['roles'][number]>> = { [RoleId.SuperAdmin]: 'superAdmin', [RoleId.Staff]: 'staff', [RoleId.Admin]: 'admin' };
+export const isBuiltInRole = (id: number): boolean => Object.hasOwn(builtInRoles, id);
+
 export function roleIdsOf(app: AppModel, m: Member): number[] {
   const custom = Object.values(app.customRoles ?? {}).filter((r) => r.members.includes(m.mail)).map((r) => r.id);
-  return [...m.roles.map((r) => (r === 'admin' ? RoleId.Admin : RoleId.Staff)), ...custom];
+  const ids = Object.entries(builtInRoles).filter(([, role]) => m.roles.includes(role)).map(([id]) => Number(id));
+  return [...ids, ...custom];
 }
 
 /** The built-in roles among role ids (custom ones are memberships of the roles themselves). */
 export function rolesOf(ids: number[]): Member['roles'] {
-  return ids.filter((id) => id === RoleId.Admin || id === RoleId.Staff).map((id) => (id === RoleId.Admin ? 'admin' : 'staff'));
+  return ids.filter(isBuiltInRole).map((id) => builtInRoles[id]);
 }
 
 const permission = { type: 'array', optional: true, max: 10, items: { type: 'enum', values: ['CHAT_WORKBENCH'] } } as const;

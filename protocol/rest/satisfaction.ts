@@ -21,6 +21,22 @@ export const updateSatisfactionSettings = {
   SatisfactionContentMultilingual: { type: 'record', optional: true, key: { type: 'string', max: 16 }, value: content },
 } as const;
 
+/** A language's rating settings in a customer-service account's multilingual form: the same fields, each optional. */
+export const accountSatisfaction = {
+  type: 'object', optional: true, strict: true,
+  props: {
+    SatisfactionEnabled: updateSatisfactionSettings.SatisfactionEnabled,
+    InvitationMethod: updateSatisfactionSettings.InvitationMethod,
+    SatisfactionContent: { ...content, optional: true, props: Object.fromEntries(Object.entries(content.props).map(([k, rule]) => [k, { ...rule, optional: true }])) },
+  },
+} as const;
+
+/** Rating settings as given, updated by the fields of `patch` (the content field by field). */
+export function mergeSatisfaction(base: Record<string, unknown> = {}, patch: Record<string, unknown>): Record<string, unknown> {
+  const content = patch.SatisfactionContent as Record<string, unknown> | undefined;
+  return { ...base, ...patch, ...(content ? { SatisfactionContent: { ...(base.SatisfactionContent as Record<string, unknown> | undefined), ...content } } : {}) };
+}
+
 const stars = ['OneStarContent', 'TwoStarContent', 'ThreeStarContent', 'FourStarContent', 'FiveStarContent'] as const;
 
 export function satisfactionFields(s: SatisfactionConfig): Record<string, unknown> {

@@ -9,8 +9,18 @@ export const MAX_HOURLY_DAYS = 7;
 const seconds = { type: 'number', integer: true, min: 0, max: 4_102_444_800 } as const;
 const ids = { type: 'array', optional: true, max: 1000, items: { type: 'string', min: 1, max: 128 } } as const;
 
+/** Where sessions came from: the channel type (10 the app SDK, 4 web/H5, 2, 3 and 7 WeChat) and the channel's account. */
+export interface ConversationSource { ChannelType?: number; ChannelId?: string }
+/** The channel type of the app SDK, the only way sessions reach this server. */
+export const SDK_CHANNEL_TYPE = 10;
+
 export const agentStatistics = {
   $$strict: true, From: seconds, To: seconds, ...paging,
+  // A newer field (rest-api-extensions.md §5.2): count only sessions from these sources.
+  ConversationSources: {
+    type: 'array', optional: true, max: 100,
+    items: { type: 'object', strict: true, props: { ChannelType: { type: 'number', integer: true, optional: true }, ChannelId: { type: 'string', max: 64, optional: true } } },
+  },
   // This server's addition: a row per agent per local day (the console's daily export) instead of one per agent.
   GroupByDay: { type: 'boolean', optional: true },
   // Typed String in the field table, an array in the example: both are taken.

@@ -4,7 +4,7 @@
  */
 import { randomBytes, scryptSync } from 'node:crypto';
 import {
-  accountOf, DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf,
+  accountOf, DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf, workTimeOf,
   type AppModel, type CsAccount, type Member, type SessionSettings,
 } from '../../protocol/app-model';
 import { isHttpUrl } from '../../protocol/app-schema';
@@ -64,7 +64,7 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
   for (const raw of decl.csAccounts ?? []) {
     const a = raw as Partial<CsAccount> & { userId: string };
     const base = app.csAccounts[a.userId] ?? defaultCsAccount(a.userId, false);
-    const workTime = a.workTime ? { Type: a.workTime.Type, Periods: a.workTime.Periods ?? [] } : base.workTime;
+    const workTime = a.workTime ? workTimeOf(a.workTime) : base.workTime;
     app.csAccounts[a.userId] = { ...base, ...a, prompts: { ...base.prompts, ...(a.prompts ?? {}) }, workTime };
   }
   app.session = mergeSession(app.session, decl.session);

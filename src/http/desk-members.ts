@@ -47,7 +47,7 @@ function withRoleIds(app: AppModel, mail: string, ids: number[] | undefined): Ap
   if (ids === undefined) return app;
   const custom = app.customRoles ?? {};
   for (const id of ids) {
-    if (id !== schema.RoleId.Staff && id !== schema.RoleId.Admin && !Object.hasOwn(custom, String(id))) throw new RestError(ErrorCode.BadParameter, `${id} is not an assignable role`);
+    if (!schema.isBuiltInRole(id) && !Object.hasOwn(custom, String(id))) throw new RestError(ErrorCode.BadParameter, `${id} is not an assignable role`);
   }
   const customRoles = Object.fromEntries(Object.entries(custom).map(([k, r]) => {
     const members = r.members.filter((m) => m !== mail);
@@ -88,7 +88,11 @@ export const deskMemberEndpoints: Endpoint[] = [
   }),
 
   desk('update_member', schema.updateMember, async (ctx) => {
-    const updated = applyMember(ctx.app, member(ctx), ctx.body);
+    // The product's super administrator "cannot be deleted or modified"; so the role is given at creation only.
+    const existing = member(ctx);
+    if (existing.roles.includes('superAdmin')) throw new RestError(ErrorCode.BadParameter, 'a super administrator cannot be modified');
+    if ((ctx.body.RoleIDList as number[] | undefined)?.includes(schema.RoleId.SuperAdmin)) throw new RestError(ErrorCode.BadParameter, 'role 1 (super administrator) is given when a member is created');
+    const updated = applyMember(ctx.app, existing, ctx.body);
     await ctx.saveApp(withRoleIds(withMembers(ctx.app, [updated]), updated.mail, ctx.body.RoleIDList as number[] | undefined));
     announce(ctx, [updated.mail]);
     return ok();

@@ -48,16 +48,17 @@ export const deskStatisticsEndpoints: Endpoint[] = [
   desk('describe_agent_statistics', schema.agentStatistics, (ctx) => {
     const [from, to] = range(ctx.body.From as number, ctx.body.To as number, schema.MAX_RANGE_DAYS);
     const agents = membersOf(ctx.app, ctx.body.AgentIds as string[] | string | undefined);
+    const sources = ctx.body.ConversationSources as schema.ConversationSource[] | undefined;
     if (ctx.body.GroupByDay === true) {
       // A row per agent per day: the rows are (agent, day) pairs, paged as such.
       const days = daysOf(from, to, ctx.app.session.timeZone);
       const rows = agents.flatMap((a) => days.map((d) => ({ a, d })));
       return ok({
         TotalCount: rows.length,
-        Data: pageOf(ctx, rows).map(({ a, d }) => ({ Time: d.day, ...agentStatistics(statsOf(ctx.deps), ctx.app.sdkAppId, [a], d.start, d.end, ctx.now)[0] })),
+        Data: pageOf(ctx, rows).map(({ a, d }) => ({ Time: d.day, ...agentStatistics(statsOf(ctx.deps), ctx.app.sdkAppId, [a], d.start, d.end, ctx.now, sources)[0] })),
       });
     }
-    return ok({ TotalCount: agents.length, Data: agentStatistics(statsOf(ctx.deps), ctx.app.sdkAppId, pageOf(ctx, agents), from, to, ctx.now) });
+    return ok({ TotalCount: agents.length, Data: agentStatistics(statsOf(ctx.deps), ctx.app.sdkAppId, pageOf(ctx, agents), from, to, ctx.now, sources) });
   }),
 
   desk('describe_member_realtime_statistics', schema.memberRealtime, (ctx) => {

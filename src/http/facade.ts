@@ -10,7 +10,8 @@ import type { Address, ReplyTo } from '../../actors/types';
 import { memberOf, type AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
 import { plainDataProblem } from '../../protocol/plain-data';
-import { canonicalFields, fail, FacadeCode, fieldsByLowerCase, ok, Service, type Envelope } from '../../protocol/rest/envelope';
+import { fail, FacadeCode, ok, Service, type Envelope } from '../../protocol/rest/envelope';
+import { knownFields, requestShape, type FieldShape } from '../../protocol/rest/request-fields';
 import type { SigVerifier } from '../auth/sigs';
 import type { KnowledgeBase } from '../knowledge/knowledge-base';
 import type { StatsProjection } from '../stats/projection';
@@ -45,7 +46,7 @@ export interface RestContext {
 export interface Endpoint {
   service: Service;
   command: string;
-  /** The request schema (fastest-validator); its keys also name the fields for case-insensitive matching. */
+  /** The request schema (fastest-validator); it also names the fields taken from a body (see request-fields.ts). */
   schema: Record<string, unknown>;
   handle(ctx: RestContext): Promise<Envelope> | Envelope;
   /** Calls per second per app the endpoint takes (where the spec gives a number). */
@@ -80,7 +81,7 @@ export const desk = (command: string, schema: Record<string, unknown>, handle: E
 /** The generic "illegal request parameter" refusal. */
 export const bad = (info: string): RestError => new RestError(ErrorCode.BadParameter, info);
 
-interface Compiled { endpoint: Endpoint; fields: ReadonlyMap<string, string>; check: (v: unknown) => true | { message?: string }[] | Promise<unknown> }
+interface Compiled { endpoint: Endpoint; shape: FieldShape; check: (v: unknown) => true | { message?: string }[] | Promise<unknown> }
 
 const v = new Validator({ haltOnFirstError: true });
 
@@ -93,7 +94,7 @@ export class HttpFacade {
 
   register(...endpoints: Endpoint[]): void {
     for (const e of endpoints) {
-      this.endpoints.set(`${e.service}/${e.command}`, { endpoint: e, fields: fieldsByLowerCase(e.schema), check: v.compile(e.schema) });
+      this.endpoints.set(`${e.service}/${e.command}`, { endpoint: e, shape: requestShape(e.schema), check: v.compile(e.schema) });
     }
   }
 
@@ -149,8 +150,11 @@ export class HttpFacade {
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return fail(FacadeCode.JsonParse[svc], 'request body must be a JSON object');
     const shape = plainDataProblem(parsed, 'request body');
     if (shape) return fail(FacadeCode.BadParameter[svc], shape);
-    const body = canonicalFields(withoutNulls(parsed as Record<string, unknown>), found.fields);
-    if (typeof body === 'string') return fail(FacadeCode.BadParameter[svc], body);
+    const known = knownFields(withoutNulls(parsed as Record<string, unknown>), found.shape);
+    if (typeof known === 'string') return fail(FacadeCode.BadParameter[svc], known);
+    // Fields newer than this server (or misspelt) are ignored; the log says which.
+    if (known.ignored.length > 0) this.deps.log.debug({ endpoint: `${service}/${command}`, fields: known.ignored.slice(0, 20) }, 'unknown request fields ignored');
+    const body = known.body;
     let checked: ReturnType<Compiled['check']>;
     try {
       checked = found.check(body);

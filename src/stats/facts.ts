@@ -12,7 +12,7 @@
  * - messages: user and agent messages; system and robot messages are not counted.
  */
 import type { AgentEvent } from '../../actors/agent';
-import type { SessionEvent } from '../../actors/session';
+import { EndStatus, type SessionEvent } from '../../actors/session';
 import { FromRole } from '../../protocol/im';
 
 /** One agent's part of a session: from acceptance (or a forward to it) to the end (or a forward away). */
@@ -28,7 +28,7 @@ export interface Reception {
   respCnt: number;
   /** Forwarded to another agent (TransferSessionCnt of this agent). */
   forwardedOut: boolean;
-  /** The agent ended it from the workbench. */
+  /** The session ended as ended by the agent side (`AgentEndedSession`) while this agent served it. */
   endedByAgent: boolean;
 }
 
@@ -190,7 +190,8 @@ export function foldSession(get: (sessionId: string) => SessionFacts | undefined
       return f;
     case 'SessionEnded': {
       const r = current(f);
-      if (r && e.event === 'SessionAgentEnd' && e.closeBy === 'seat') r.endedByAgent = true;
+      // As its record says: the workbench's end, and end_session (or destroy_group) acting for the service side.
+      if (r && e.endStatus === EndStatus.AgentEnded) r.endedByAgent = true;
       closeReception(f, e.at);
       f.phase = 'ended';
       f.endedAt = e.at;

@@ -3,6 +3,7 @@
  * projection's facts. Times in the answers are seconds; averages are rounded to whole seconds.
  */
 import type { AgentStatus } from '../../protocol/frames';
+import { SDK_CHANNEL_TYPE, type ConversationSource } from '../../protocol/rest/statistics';
 import { zonedParts } from '../../protocol/time-zone';
 import type { Reception, SessionFacts } from './facts';
 import type { StatsProjection } from './projection';
@@ -188,12 +189,16 @@ export function statusFigures(p: StatsProjection, app: number, agentId: string, 
   };
 }
 
-/** describe_agent_statistics: one row per agent over [from, to]; status time runs to `now` at the latest. */
-export function agentStatistics(p: StatsProjection, app: number, agents: { id: string; nickname: string }[], from: number, to: number, now: number): Record<string, unknown>[] {
+/**
+ * describe_agent_statistics: one row per agent over [from, to]; status time runs to `now` at the latest. With
+ * `sources`, receptions count only for sessions from one of them (status time is the agent's, whatever the source).
+ */
+export function agentStatistics(p: StatsProjection, app: number, agents: { id: string; nickname: string }[], from: number, to: number, now: number, sources?: ConversationSource[]): Record<string, unknown>[] {
+  const counted = (f: SessionFacts): boolean => !sources?.length || sources.some((s) => (s.ChannelType ?? SDK_CHANNEL_TYPE) === SDK_CHANNEL_TYPE && (s.ChannelId ?? f.csAccount) === f.csAccount);
   return agents.map((a) => ({
     AgentId: a.id, AgentNickName: a.nickname,
     ...statusFigures(p, app, a.id, from, Math.min(to, now)),
-    ...receptionFigures(a.id, receptionsOf(p, app, a.id, from, to)),
+    ...receptionFigures(a.id, receptionsOf(p, app, a.id, from, to).filter(({ f }) => counted(f))),
   }));
 }
 

@@ -72,14 +72,15 @@ t.test('Desk.SessionEventNotify: every event of a session, in order, signed, wit
   await user.request('message.send', { to: CS, random: 6, body: srcBody('10', { menuSelected: { id: '104', content: '满意', sessionId } }) });
   await until(() => events(rx.got).includes('SatisfactionSelected'));
 
-  const seen = events(rx.got, sessionId);
+  // The account's own messages (prompts, the robot) are reported in both stages; the rest in order:
+  const seen = events(rx.got.filter((g) => g.body.FromAccountRole !== 3), sessionId);
   const order = ['SessionBegin', 'ChatBot.UserSendMsg', 'ChatBot.UserSendMsg', 'TransferringToHuman', 'TransferToHumanSuccess', 'Human.AgentSendMsg', 'Human.UserSendMsg', 'SessionAgentEnd', 'SessionEnd', 'SatisfactionSelected'];
   t.same(seen.filter((e) => order.includes(e)), order, 'key events in order');
-  t.ok(seen.includes('ChatBot.RobotSendMsg'), 'robot-phase replies reported');
+  t.ok(events(rx.got, sessionId).includes('ChatBot.RobotSendMsg'), 'robot-phase replies reported');
   const hello = rx.got.find((g) => g.body.Event === 'ChatBot.UserSendMsg')!;
   t.match(hello.body, { CallbackCommand: 'Desk.SessionEventNotify', SessionId: sessionId, ChannelType: 'SDK', ClientUserId: 'u1', CustomerServiceId: CS, MsgBody: textBody('hello'), IsContactUser: false, MsgKey: /^\d+_2_/ });
   t.ok(typeof hello.body.EventTime === 'number' && (hello.body.EventTime as number) > 1e12, 'EventTime in ms');
-  t.match(rx.got.find((g) => g.body.Event === 'Human.AgentSendMsg')!.body, { AgentId: 'alice@desk.test', MsgBody: textBody('hi there') });
+  t.match(rx.got.find((g) => g.body.Event === 'Human.AgentSendMsg' && g.body.FromAccountRole === 2)!.body, { AgentId: 'alice@desk.test', MsgBody: textBody('hi there'), FromAccount: 'alice@desk.test' });
   t.match(rx.got.find((g) => g.body.Event === 'SatisfactionSelected')!.body, { SatisfactionSelected: 4 });
   for (const g of rx.got) {
     t.equal(g.query.get('SdkAppid'), String(APP));
@@ -87,6 +88,38 @@ t.test('Desk.SessionEventNotify: every event of a session, in order, signed, wit
     t.equal(g.headers['x-desk-signature'], sign(TOKEN, Number(g.headers['x-desk-timestamp']), g.raw), 'signed with the callback token');
   }
   t.equal(new Set(rx.got.map((g) => g.headers['x-desk-idempotency-key'])).size, rx.got.length, 'one idempotency key per callback');
+});
+
+t.test('Desk.SessionEventNotify reports every message of the human phase too: prompts, send_msg, each streamed chunk, modify_msg edits, with every field of the example', async (t) => {
+  const rx = await receiver();
+  const s = await startTestServer(appWith(rx.url));
+  t.teardown(async () => { await s.stop(); await rx.close(); });
+  const api = { port: s.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  const agent = await s.agent('alice@desk.test');
+  const user = await s.user('u1');
+  const ack = await user.request('message.send', { to: CS, random: 1, body: textBody('人工') });
+  const sessionId = (ack.data as { sessionId: string }).sessionId;
+  await agent.next((f) => f.type === 'session.assigned');
+  const first = await rest(api, 'desk_http_svc/send_stream_msg', { SessionId: sessionId, Chunk: 'Hel' });
+  const streamKey = first.MsgKey as string;
+  await rest(api, 'desk_http_svc/send_stream_msg', { SessionId: sessionId, MsgKey: streamKey, Chunk: 'lo', Finish: 1 });
+  // send_msg answers no MsgKey (as documented): the backend learns it from the callback, and edits with it.
+  await rest(api, 'desk_http_svc/send_msg', { SessionId: sessionId, MsgRandom: 7, MsgBody: textBody('from the backend'), CloudCustomData: 'cd' });
+  const byBody = (text: string) => rx.got.find((g) => JSON.stringify(g.body.MsgBody) === JSON.stringify(textBody(text)));
+  await until(() => !!byBody('from the backend'));
+  const sent = byBody('from the backend')!.body;
+  t.match(await rest(api, 'desk_http_svc/modify_msg', { SessionId: sessionId, MsgKey: sent.MsgKey, MsgBody: textBody('edited'), CloudCustomData: 'cd2' }), { ErrorCode: 0 });
+  await until(() => !!byBody('edited'));
+
+  const human = rx.got.filter((g) => g.body.Event === 'Human.AgentSendMsg').map((g) => g.body);
+  t.ok(human.some((b) => /转接人工成功|为您服务/.test(JSON.stringify(b.MsgBody))), 'the transfer-success prompt');
+  t.match(human.find((b) => b.MsgKey === sent.MsgKey), { AgentId: 'alice@desk.test', MsgBody: textBody('from the backend'), CloudCustomData: 'cd', FromAccount: CS, FromAccountRole: 3 }, 'a send_msg message');
+  const chunks = human.filter((b) => b.MsgKey === streamKey).map((b) => JSON.parse((b.MsgBody as { MsgContent: { Data: string } }[])[0].MsgContent.Data));
+  t.match(chunks, [{ src: '31', chunks: ['Hel'], isFinished: 0 }, { src: '31', chunks: ['Hel', 'lo'], isFinished: 1 }], 'each streamed chunk, with the message so far');
+  t.match(human.filter((b) => b.MsgKey === sent.MsgKey).map((b) => [b.MsgBody, b.CloudCustomData]), [[textBody('from the backend'), 'cd'], [textBody('edited'), 'cd2']], 'the edit, under the same MsgKey');
+  const fields = ['CallbackCommand', 'SessionId', 'Event', 'EventTime', 'ChannelType', 'ClientUserId', 'CustomerServiceId', 'AgentId', 'MsgKey', 'MsgBody', 'CloudCustomData', 'IsContactUser', 'SatisfactionSelected', 'ForwardFromAgentId'];
+  for (const g of rx.got) t.same(fields.filter((f) => !(f in g.body)), [], `every field of the example in ${String(g.body.Event)}`);
+  t.match(rx.got.find((g) => g.body.Event === 'SessionBegin')!.body, { MsgKey: '', MsgBody: [], CloudCustomData: '', SatisfactionSelected: 0, ForwardFromAgentId: '' });
 });
 
 t.test('a failing or hanging receiver gets retries; order per session holds; a hopeless one is set aside and counted', async (t) => {

@@ -85,3 +85,44 @@ t.test('AssignmentStrategy 1: the user picks a group from a src 15 branch messag
   t.match(assigned.data, { userId: 'u1', groupId: 2 }, 'the chosen group serves it');
   t.ok(user.texts().includes('转接人工成功，客服carol为您服务'));
 });
+
+t.test('the multilingual form: add_im_agent_multilingual, update_im_agent_multilingual, get_im_agent_list_multilingual', async (t) => {
+  const s = await startTestServer(testApp());
+  t.teardown(() => s.stop());
+  const api: RestTarget = { port: s.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  const satisfaction = { InvitationMethod: 1, SatisfactionContent: { RatingInvitationMessage: 'Please rate us', SubmissionMessage: 'Thanks', OneStarContent: 'Bad' } };
+  t.same(await rest(api, 'desk_http_svc/add_im_agent_multilingual', {
+    IMAgentUserID: 'global', IMAgentNick: 'Global shop', IMAgentAvatarUrl: 'https://example.com/g.png', ChatbotDisabled: 0, AgentGroupId: 2, GroupChatMode: 1,
+    MultilingualSettings: {
+      '': { WelcomeMessage: '欢迎', UserTimeout: 300, WorkTimeConfig: { Type: 0 } },
+      en: { WelcomeMessage: 'Welcome', QueueingPrompt: 'You are number ${QueuePosition}', UserTimeout: 900, WorkTimeConfig: { Type: 1, Periods: [{ Day: 'Monday', PeriodsWithinOneDay: [{ Start: '09:00', End: '17:00' }] }] }, Satisfaction: satisfaction },
+    },
+  }), { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '', IMAgentUserID: 'global' });
+
+  const list = async (ids?: string[]) => (await rest(api, 'desk_http_svc/get_im_agent_list_multilingual', ids ? { IMAgentUserIDList: ids } : {})).Data as Record<string, unknown>[];
+  const [global] = await list(['global']);
+  t.match(global, {
+    IMAgentUserID: 'global', IMAgentNick: 'Global shop', IMAgentAvatarUrl: 'https://example.com/g.png', ChatbotDisabled: 0, AgentGroupId: 2,
+    RobotId: '@RBT#DeskDefaultRobot', GroupChatMode: 1, CallbackSwitchBeforeIMContactUser: 0, ContactUserCallbackTimeoutStrategy: 0,
+    MultilingualSettings: {
+      '': { WelcomeMessage: '欢迎', TransferToHumanPrompt: '正在为您转接，请稍候', UserTimeout: 300, WorkTimeConfig: { Type: 0, Periods: [] }, AssignmentStrategy: 0 },
+      en: { WelcomeMessage: 'Welcome', QueueingPrompt: 'You are number ${QueuePosition}', UserTimeout: 900, WorkTimeConfig: { Type: 1 }, Satisfaction: satisfaction },
+    },
+  }, 'every language with its settings; the default language ("") holds the account\'s own');
+  t.equal((await list()).length, 2, 'all accounts without a list');
+
+  const plain = ((await rest(api, 'desk_http_svc/get_im_agent_list', {})).Data as Record<string, unknown>[]).find((a) => a.IMAgentUserID === 'global');
+  t.match(plain, { WelcomeMessage: '欢迎', UserTimeout: 300, WelcomeMessageMultilingual: { en: 'Welcome' }, QueueingPromptMultilingual: { en: 'You are number ${QueuePosition}' } }, 'the same account in the plain form');
+
+  t.match(await rest(api, 'desk_http_svc/update_im_agent_multilingual', { IMAgentUserID: 'global', MultilingualSettings: { en: { WelcomeMessage: 'Hello', Satisfaction: { SatisfactionContent: { TwoStarContent: 'Meh' } } }, ja: { WelcomeMessage: 'ようこそ' } } }), { ErrorCode: 0 });
+  const [updated] = await list(['global']);
+  t.match((updated.MultilingualSettings as Record<string, unknown>).en, { WelcomeMessage: 'Hello', QueueingPrompt: 'You are number ${QueuePosition}', UserTimeout: 900, Satisfaction: { InvitationMethod: 1, SatisfactionContent: { OneStarContent: 'Bad', TwoStarContent: 'Meh' } } }, 'a partial update keeps the rest');
+  t.match((updated.MultilingualSettings as Record<string, unknown>).ja, { WelcomeMessage: 'ようこそ' });
+  t.match(await rest(api, 'desk_http_svc/update_im_agent_multilingual', { IMAgentUserID: 'global', IMAgentNick: 'Renamed' }), { ErrorCode: 0 });
+  t.match((await list(['global']))[0], { IMAgentNick: 'Renamed', MultilingualSettings: { en: { WelcomeMessage: 'Hello' } } });
+
+  t.match(await rest(api, 'desk_http_svc/update_im_agent_multilingual', { IMAgentUserID: 'ghost', IMAgentNick: 'x' }), { ErrorCode: 141004 }, 'an unknown account');
+  t.match(await rest(api, 'desk_http_svc/update_im_agent_multilingual', { IMAgentUserID: 'global', MultilingualSettings: { en: { AssignmentStrategy: 1, DisplayGroupsChoices: [42] } } }), { ErrorCode: 141004 }, 'groups must exist in every language');
+  t.match(await rest(api, 'desk_http_svc/add_im_agent_multilingual', { IMAgentUserID: 'global', IMAgentNick: 'x', IMAgentAvatarUrl: '', ChatbotDisabled: 0, AgentGroupId: 1 }), { ErrorCode: 141004 }, 'ids are unique');
+  t.match(await rest(api, 'desk_http_svc/add_im_agent_multilingual', { IMAgentNick: 'x', IMAgentAvatarUrl: '', ChatbotDisabled: 0 }), { ErrorCode: 141004 }, 'AgentGroupId is required');
+});

@@ -79,3 +79,16 @@ t.test('a member mail may not be the admin identifier or a customer-service acco
   s.apps.put({ ...app, members: { ...app.members, [admin]: { ...app.members['alice@desk.test'], mail: admin } } });
   t.match(await rest(api, 'desk_http_svc/get_member_list', { PageSize: 0, PageNum: 0 }), { ErrorCode: 90009, ErrorInfo: /also a member/ });
 });
+
+t.test('role 1: a super administrator is created with it, and cannot be modified afterwards', async (t) => {
+  const s = await startTestServer(testApp(['alice@desk.test']));
+  t.teardown(() => s.stop());
+  const api: RestTarget = { port: s.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/create_members', { MemberList: [{ MemberMail: 'root@desk.test', NickName: 'Root', RoleIDList: [1] }] }), { ErrorCode: 0 });
+  const list = await rest(api, 'desk_http_svc/get_member_list', { PageSize: 0, PageNum: 0 });
+  t.match((list.MemberList as Record<string, unknown>[]).find((m) => m.MemberMail === 'root@desk.test'), { NickName: 'Root', RoleIDList: [1] });
+  t.match(await rest(api, 'desk_http_svc/update_member', { MemberMail: 'root@desk.test', NickName: 'Other' }), { ErrorCode: 141004, ErrorInfo: /super administrator/ }, 'not modified');
+  t.match(await rest(api, 'desk_http_svc/update_member', { MemberMail: 'alice@desk.test', RoleIDList: [1] }), { ErrorCode: 141004 }, 'the role is given at creation only');
+  const root = await s.agent('root@desk.test');
+  t.match((await root.next((f) => f.type === 'agent.state')).data, { status: 'free' }, 'a super administrator may work on the workbench too');
+});

@@ -61,6 +61,9 @@ t.test('the four statistics endpoints and the status trace on live traffic; a re
   const agents = await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, AgentIds: [A] });
   t.match(agents, { TotalCount: 1, Data: [{ AgentId: A, AgentNickName: 'alice', TotalSessionCnt: 3, EffectiveSessionCnt: 2, AgentEndCnt: 2, ServeUserCnt: 3, AgentMsgCnt: 2, UserMsgCnt: 2, SatisfactionSelectedCnt: 2, SatisfiedCnt: 1 }] });
   t.ok((agents.Data as { FirstLoginTimestamp: number }[])[0].FirstLoginTimestamp >= from, 'first login');
+  const bySource = async (sources: unknown[]) => ((await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, AgentIds: [A], ConversationSources: sources })).Data as { TotalSessionCnt: number }[])[0].TotalSessionCnt;
+  t.same(await Promise.all([[{ ChannelType: 10, ChannelId: CS }], [{ ChannelType: 10 }], [{ ChannelType: 10, ChannelId: 'other' }], [{ ChannelType: 4 }]].map(bySource)), [3, 3, 0, 0],
+    'ConversationSources: only sessions of the app SDK (10) reach this server, each from its customer-service account');
   t.match(await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, Limit: 1, Offset: 1 }), { TotalCount: 2, Data: [{ AgentId: B }] }, 'every member, paged, by id');
   t.match(await call(s, 'describe_reception_realtime_statistics', {}), {
     ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '',
@@ -108,4 +111,28 @@ t.test('statistics survive a restart: the figures and the sessions open now', as
   t.teardown(() => s2.stop());
   t.same(await call(s2, 'describe_session_statistics', { From: from, To: now() + 60 }), before);
   t.match(await call(s2, 'describe_reception_realtime_statistics', {}), { Data: { CurrentAgentAcceptCnt: 1, CurrentQueueCnt: 0, Today: todayBefore } }, 'the session in service is still counted, today\'s figures too');
+});
+
+t.test('end_session by the admin: the record says the agent side ended it, and AgentEndCnt counts it for the serving agent', async (t) => {
+  const s = await startTestServer(testApp([A]));
+  t.teardown(() => s.stop());
+  const from = now() - 60;
+  const alice = await agentOnline(s, A);
+  const user = await s.user('u1');
+  await user.request('message.send', { to: CS, random: 1, body: textBody('人工') });
+  const sessionId = ((await alice.next((f) => f.type === 'session.assigned')).data as { sessionId: string }).sessionId;
+  t.match(await call(s, 'end_session', { SessionId: sessionId }), { ErrorCode: 0 });
+  await s.runtime.idle();
+  t.match(await call(s, 'describe_im_cdr_list', { StartTimestamp: from, EndTimestamp: now() + 60 }), { IMCdrList: [{ SessionId: sessionId, AgentId: A, EndStatus: 'AgentEndedSession' }] });
+  t.match(await call(s, 'describe_agent_statistics', { From: from, To: now() + 60, AgentIds: [A] }), { Data: [{ TotalSessionCnt: 1, AgentEndCnt: 1 }] });
+});
+
+t.test('with --statistics off the statistics endpoints answer 141002, as docs/api.md says', async (t) => {
+  const s = await startTestServer(testApp([A]), { flags: ['--statistics', 'off'] });
+  t.teardown(() => s.stop());
+  const range = { From: now() - 60, To: now() };
+  for (const [command, body] of [['describe_session_statistics', range], ['describe_agent_statistics', range], ['describe_member_realtime_statistics', {}],
+    ['describe_reception_realtime_statistics', {}], ['describe_member_status_trace', { BeginTime: range.From, EndTime: range.To, Order: 1, MemberID: A }]] as const) {
+    t.match(await call(s, command, body), { ErrorCode: 141002, ErrorInfo: 'statistics are off on this server' }, command);
+  }
 });

@@ -29,12 +29,13 @@ export function testApp(members: string[] = ['alice@desk.test', 'bob@desk.test']
   };
 }
 
-export async function startTestServer(app: DeclaredApp = testApp(), opts: ServerOptions & { dataDir?: string } = {}): Promise<TestServer> {
+/** `flags`: more command-line flags (e.g. `--statistics off`). */
+export async function startTestServer(app: DeclaredApp = testApp(), opts: ServerOptions & { dataDir?: string; flags?: string[] } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'desk-test-'));
   const file = path.join(dataDir, 'config.json');
   fs.mkdirSync(dataDir, { recursive: true });
   fs.writeFileSync(file, JSON.stringify({ apps: [app] }));
-  const cfg = loadConfig(['--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--config', file], {});
+  const cfg = loadConfig(['--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--config', file, ...(opts.flags ?? [])], {});
   const server = await startServer(cfg, { log: pino({ level: process.env.DESK_TEST_LOG ?? 'silent' }), ...opts });
   const clients: TestClient[] = [];
   const connect = async (identity: string, role: 'user' | 'agent') => {

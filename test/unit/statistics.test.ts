@@ -109,7 +109,8 @@ t.test('session analysis of the day, by hand', async (t) => {
     AvgAcceptTime: 208, // (120 + 270 + 290 + 150) / 4 = 207.5
     AvgQueueTime: 75, // (0 + 0 + 300 + 0) / 4
   }]);
-  t.same(sessionStatistics(p, APP, dayStart, dayEnd, 'hour', TZ).map((r) => [r.Time, r.TotalSessionCnt]), [['10:00', 4], ['23:00', 1]], 'by hour');
+  t.same(sessionStatistics(p, APP, dayStart, dayEnd, 'hour', TZ).map((r) => [r.Time, r.TotalSessionCnt]), [['10:00', 4], ['23:00', 1]], 'by hour, as the docs write it ("09:00")');
+  t.same(sessionStatistics(p, APP, dayStart - 86_400_000, dayEnd, 'hour', TZ).map((r) => r.Time), ['2026-01-05 10:00', '2026-01-05 23:00'], 'over several days an hour carries its date');
   t.same(sessionStatistics(p, APP, dayEnd + 1, dayEnd + 86_400_000, 'day', TZ), [], 'S5 belongs to the day it started');
 });
 
