@@ -10,7 +10,7 @@ import { agentName, baselineRun, desk, now, round, summarize, until, userName, t
 export async function burst(o: Options): Promise<Summary> {
   const { proc, target } = await desk(o, { maxConcurrentPerAgent: 1 });
   const tracker = new Tracker(now());
-  const queuedAt = new Map<string, number>();
+  const queuedAt = new Map<string, { at: number; position: number }>();
   const assignedOrder: string[] = [];
   const sockets: LoadSocket[] = [];
   let firstRequest = 0;
@@ -46,7 +46,7 @@ export async function burst(o: Options): Promise<Summary> {
         if (p) { tracker.deliver(p.id, p.sentMs, now()); return; }
         const m = t ? /第(\d+)位/.exec(t) : null;
         if (m) {
-          queuedAt.set(userName(i), now());
+          queuedAt.set(userName(i), { at: now(), position: Number(m[1]) });
           maxPosition = Math.max(maxPosition, Number(m[1]));
         }
       };
@@ -64,9 +64,14 @@ export async function burst(o: Options): Promise<Summary> {
   }
   const elapsed = (now() - started) / 1000;
   // Arrival order of the queued users is the order their queue prompts came back; count pairs served out of it.
+  // Prompts read in one go (within SAME_READ_MS) left the server together, and the order the client reads its
+  // sockets in says nothing: their queue positions, worked out against the same queue, order them instead.
   const queued = assignedOrder.filter((u) => queuedAt.has(u));
+  const SAME_READ_MS = 2;
+  const servedOutOfOrder = (a: { at: number; position: number }, b: { at: number; position: number }): boolean =>
+    a.at - b.at > SAME_READ_MS || (Math.abs(a.at - b.at) <= SAME_READ_MS && a.position > b.position);
   let inversions = 0;
-  for (let i = 0; i < queued.length; i++) for (let j = i + 1; j < queued.length; j++) if (queuedAt.get(queued[i])! > queuedAt.get(queued[j])!) inversions++;
+  for (let i = 0; i < queued.length; i++) for (let j = i + 1; j < queued.length; j++) if (servedOutOfOrder(queuedAt.get(queued[i])!, queuedAt.get(queued[j])!)) inversions++;
   const messages = tracker.delivered.size;
   const r = {
     messages, sent: tracker.sent, acked: tracker.acked.size, lost: tracker.lost(tracker.acked) + (o.users - assignedOrder.length), duplicates: tracker.duplicates,
