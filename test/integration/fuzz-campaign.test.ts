@@ -3,5 +3,5 @@ import t from 'tap';
 import { campaign, FRAMES, SEED } from './_fuzz';
 
 t.test(`fuzz campaign: ${FRAMES} random and mutated frames, then a normal conversation (seed ${SEED})`, async (t) => {
-  await campaign(t, { seed: SEED, frames: FRAMES, budgetMs: 110_000 });
+  await campaign(t, { seed: SEED, frames: FRAMES, budgetMs: Math.max(110_000, FRAMES * 2) });
 });
