@@ -56,7 +56,7 @@ export async function startServer(cfg: Readonly<ServerConfig>, opts: ServerOptio
   for (const warning of lock.warnings) log.warn({ dataDir: lock.dataDir }, warning);
   let store: Store | undefined;
   try {
-    store = new Store(cfg.dataDir, cfg.fsync);
+    store = new Store(cfg.dataDir, cfg.fsync, { commitIntervalMs: cfg.commitIntervalMs });
     return await serve(cfg, opts, log, lock, store);
   } catch (err) {
     await store?.close();
@@ -74,11 +74,13 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   for (const keyFile of boot.rewrittenKeyFiles) log.warn({ keyFile }, `key file ${keyFile} held another key than the app's key in force; it now holds the key in force`);
   // The "today" sums start from the sessions of the last two days.
   const stats = cfg.statistics ? new StatsProjection(store, undefined, { apps: apps.all().map((a) => a.sdkAppId), since: clock.now() - 2 * 86_400_000 }) : undefined;
+  // The statistics tables hold what the last checkpoint wrote: the turns after it are folded again.
+  for (const turn of store.takeReplayedTurns()) stats?.apply(turn.a, turn.es, turn.n);
   const metrics = new Metrics();
   let gateway: Gateway | undefined;
   let delivery: CallbackDelivery | undefined;
   const runtime = new Runtime({
-    store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, project: stats && ((a, es, n) => stats.apply(a, es, n)),
+    store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, checkpointEveryMs: cfg.checkpointEveryMs, project: stats && ((a, es, n) => stats.apply(a, es, n)),
     defs: [session, agent, queue],
     outlet: {
       push: (...a) => gateway?.push(...a),
@@ -130,6 +132,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
     gateway!.stopIntake();
     await runtime.idle();
     gateway!.shutdown();
+    // A clean stop leaves nothing for the next start to read again.
+    await runtime.checkpoint();
     runtime.stop();
     delivery!.stop();
   };

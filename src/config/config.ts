@@ -20,6 +20,10 @@ export interface ServerConfig {
   /** WebSocket connections one UserID, and one client IP, may hold open at once (0: no cap). */
   maxSocketsPerUser: number;
   maxSocketsPerIp: number;
+  /** The least time between the starts of two storage transactions (default per fsync mode): writes and acks gather. */
+  commitIntervalMs?: number;
+  /** Time between checkpoints (snapshots, message index, statistics facts); what a restart reads again is at most this. */
+  checkpointEveryMs: number;
   /** Apps declared in the config file (validated, not yet merged with defaults). */
   apps: DeclaredApp[];
   /** The default app created on first start when no app exists. */
@@ -41,6 +45,8 @@ export type DeclaredApp = {
 
 const v = new Validator({ haltOnFirstError: false });
 const socketCap = { type: 'number', integer: true, min: 0, max: 1_000_000 } as const;
+const commitInterval = { type: 'number', integer: true, min: 0, max: 1000 } as const;
+const checkpointEvery = { type: 'number', integer: true, min: 100, max: 600_000 } as const;
 const fileCheck = v.compile({
   $$strict: true,
   server: {
@@ -54,6 +60,8 @@ const fileCheck = v.compile({
       statistics: { type: 'boolean', optional: true },
       maxSocketsPerUser: { ...socketCap, optional: true },
       maxSocketsPerIp: { ...socketCap, optional: true },
+      commitIntervalMs: { ...commitInterval, optional: true },
+      checkpointEveryMs: { ...checkpointEvery, optional: true },
     },
   },
   apps: { type: 'array', optional: true, max: 100, items: appSchema },
@@ -67,6 +75,8 @@ const settingsCheck = v.compile({
   statistics: { type: 'boolean' },
   maxSocketsPerUser: socketCap,
   maxSocketsPerIp: socketCap,
+  commitIntervalMs: { ...commitInterval, optional: true },
+  checkpointEveryMs: checkpointEvery,
   defaultApp: {
     type: 'object',
     props: {
@@ -122,11 +132,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
         port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' },
         fsync: { type: 'string' }, 'log-level': { type: 'string' }, statistics: { type: 'string' },
         'max-sockets-per-user': { type: 'string' }, 'max-sockets-per-ip': { type: 'string' },
+        'commit-interval-ms': { type: 'string' }, 'checkpoint-every-ms': { type: 'string' },
       },
       strict: true,
     }).values;
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics --max-sockets-per-user --max-sockets-per-ip`);
+    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics --max-sockets-per-user --max-sockets-per-ip --commit-interval-ms --checkpoint-every-ms`);
   }
   const configFile = values.config ?? env.DESK_CONFIG;
   let file: { server?: Partial<ServerConfig>; apps?: DeclaredApp[] } = {};
@@ -151,6 +162,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
     maxSocketsPerUser: num(values['max-sockets-per-user']) ?? num(env.DESK_MAX_SOCKETS_PER_USER) ?? file.server?.maxSocketsPerUser ?? 16,
     // Off by default: behind a reverse proxy every client has the proxy's IP.
     maxSocketsPerIp: num(values['max-sockets-per-ip']) ?? num(env.DESK_MAX_SOCKETS_PER_IP) ?? file.server?.maxSocketsPerIp ?? 0,
+    commitIntervalMs: num(values['commit-interval-ms']) ?? num(env.DESK_COMMIT_INTERVAL_MS) ?? file.server?.commitIntervalMs,
+    checkpointEveryMs: num(values['checkpoint-every-ms']) ?? num(env.DESK_CHECKPOINT_EVERY_MS) ?? file.server?.checkpointEveryMs ?? 1000,
     apps: file.apps ?? [],
     defaultApp: {
       sdkAppId: num(env.DESK_SDKAPPID) ?? 1400000001,

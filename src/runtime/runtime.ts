@@ -5,7 +5,7 @@
  * messages, timers, durable sends) into the store, and releases the outward effects (pushes, replies, deliveries to
  * other actors) only when that write is committed. A message is therefore acknowledged only once it is durable.
  * An actor comes back as its last snapshot plus the events after it, folded with `evolve`; snapshots are written
- * every `snapshotEvery` events and when an idle actor is passivated.
+ * at each checkpoint (every `checkpointEveryMs`) for the actors that changed, and when an idle actor is passivated.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -56,8 +56,8 @@ export interface RuntimeOptions {
   tickBudget?: number;
   /** Idle actors are dropped from memory after this long. */
   passivateAfterMs?: number;
-  /** Events between two snapshots of an actor (bounds the replay on activation). */
-  snapshotEvery?: number;
+  /** Time between checkpoints: snapshots of the actors that changed, and what the store keeps in memory meanwhile. */
+  checkpointEveryMs?: number;
   /** The robots' knowledge: what actors rank questions against, and where unanswered questions are kept. */
   knowledge?: Knowledge;
   /** Told each turn's events and the turn's number for that actor, in the turn's transaction (the statistics projection). */
@@ -113,6 +113,8 @@ export class Runtime {
   private committedBatch = 0;
   private inFlight = 0;
   private passivateTimer?: NodeJS.Timeout;
+  private checkpointTimer?: NodeJS.Timeout;
+  private checkpointing = false;
   private idleWaiters: (() => void)[] = [];
   /** Wake-ups changed by the turn being handled, with what they were before (to put back if it is refused). */
   private timerUndo?: { address: Address; key: string; before?: number }[];
@@ -126,7 +128,7 @@ export class Runtime {
       turnBudget: opts.turnBudget ?? 64,
       tickBudget: opts.tickBudget ?? 4000,
       passivateAfterMs: opts.passivateAfterMs ?? 300_000,
-      snapshotEvery: opts.snapshotEvery ?? 200,
+      checkpointEveryMs: opts.checkpointEveryMs ?? 1000,
     };
     for (const d of opts.defs) this.defs.set(d.kind, d);
     const knowledge = opts.knowledge;
@@ -143,10 +145,15 @@ export class Runtime {
       this.passivateTimer = setInterval(() => this.passivate(), Math.max(1000, this.o.passivateAfterMs / 2));
       this.passivateTimer.unref();
     }
+    if (this.o.checkpointEveryMs > 0) {
+      this.checkpointTimer = setInterval(() => void this.checkpoint(), this.o.checkpointEveryMs);
+      this.checkpointTimer.unref();
+    }
   }
 
   stop(): void {
     clearInterval(this.passivateTimer);
+    clearInterval(this.checkpointTimer);
     for (const h of this.timers.values()) this.o.clock.cancel(h.handle);
     this.timers.clear();
   }
@@ -328,7 +335,8 @@ export class Runtime {
     try {
       if (env.mid !== undefined) store.removeMail(env.mid);
       if (env.timer !== undefined) store.removeTimer(cell.address, env.timer);
-      if (events.length > 0) store.appendEvents(cell.address, cell.n + 1, now, events);
+      const messages = effects.filter((f): f is Extract<Effect, { t: 'message' }> => f.t === 'message').map((f) => f.message);
+      if (events.length > 0 || messages.length > 0) store.appendTurn(cell.address, events.length > 0 ? cell.n + 1 : cell.n, now, events, messages);
       for (const f of effects) this.effect(cell.address, f, now);
     } catch (err) {
       store.rollback(mark);
@@ -346,10 +354,6 @@ export class Runtime {
     }
     cell.state = next;
     if (events.length > 0 || env.mid !== undefined || env.timer !== undefined) cell.lastBatch = batch;
-    if (cell.n - cell.snapN >= this.o.snapshotEvery) {
-      store.putSnapshot(cell.address, { n: cell.n, state: next });
-      cell.snapN = cell.n;
-    }
   }
 
   private effect(from: Address, f: Effect, now: number): void {
@@ -374,7 +378,7 @@ export class Runtime {
         if (this.disarm(from, f.key)) store.removeTimer(from, f.key);
         break;
       case 'message':
-        store.putMessage(f.conv, f.message);
+        // Stored with the turn (appendTurn).
         this.o.metrics?.message();
         break;
       case 'activeSession':
@@ -485,6 +489,39 @@ export class Runtime {
   private fatal(err: unknown): void {
     this.o.log.fatal({ err }, 'storage commit failed; exiting');
     process.exit(70);
+  }
+
+  /**
+   * Writes the snapshots of the actors that changed since the last checkpoint, then the store's checkpoint; after it
+   * a restart reads only the turns that came later. Skipped while an actor that changed is restarting from the
+   * store (its state in memory is not to be trusted): the next one covers it.
+   */
+  async checkpoint(): Promise<void> {
+    if (this.checkpointing) return;
+    const changed: Cell[] = [];
+    for (const a of this.o.store.actorsSinceCheckpoint()) {
+      const c = this.cells.get(a);
+      // An actor no longer in memory was snapshotted (and that committed) before it went.
+      if (!c) continue;
+      if (c.failed) return;
+      changed.push(c);
+    }
+    this.checkpointing = true;
+    this.inFlight++;
+    try {
+      for (const c of changed) {
+        if (c.n === c.snapN) continue;
+        this.o.store.putSnapshot(c.address, { n: c.n, state: c.state });
+        c.snapN = c.n;
+      }
+      await this.o.store.checkpoint();
+    } catch (err) {
+      this.fatal(err);
+    } finally {
+      this.checkpointing = false;
+      this.inFlight--;
+      if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+    }
   }
 
   private passivate(): void {

@@ -40,17 +40,19 @@ export function statsTables(store: Store, prefix = ''): StatsTables {
 
 export class StatsProjection {
   private readonly cache = new Map<string, SessionFacts>();
-  /** Facts changed since the last commit: written once each when it starts, however many messages changed them. */
+  /** Facts changed since the last checkpoint: written once each at the next, however many messages changed them. */
   private readonly dirty = new Map<string, SessionFacts>();
-  /** Stops writing at commits (a rebuild's projection, once done). */
+  /** Stops writing at checkpoints (a rebuild's projection, once done). */
   readonly detach: () => void;
-  /** The monitor's "today" sums, kept as facts change. */
-  readonly today = new TodayCounters();
+  /** The monitor's "today" sums, brought up to date when read (`today`). */
+  private readonly todaySums = new TodayCounters();
+  /** Facts changed since the "today" sums were last brought up to date. */
+  private readonly todayStale = new Map<string, SessionFacts>();
   /** Open sessions' facts, by app: the realtime figures read them. */
   private readonly openFacts = new Map<number, Map<string, SessionFacts>>();
   /** `recent`: the apps' sessions started since then count in the "today" sums from the start (the live projection). */
   constructor(private readonly store: Store, readonly tables: StatsTables = statsTables(store), recent?: { apps: number[]; since: number }) {
-    this.detach = store.beforeCommit(() => this.flush());
+    this.detach = store.onCheckpoint(() => this.flush());
     for (const { key } of tables.open.getRange()) {
       const f = tables.sessions.get([key[0], key[1]]);
       if (f) this.remember(f);
@@ -58,7 +60,7 @@ export class StatsProjection {
     for (const app of recent?.apps ?? []) {
       for (const { key } of tables.byStart.getRange({ start: [app, recent!.since], end: [app, Number.MAX_SAFE_INTEGER] })) {
         const f = tables.sessions.get([app, key[2]]);
-        if (f) this.today.update(sessionFactsKey(app, f.sessionId), f);
+        if (f) this.todaySums.update(sessionFactsKey(app, f.sessionId), f);
       }
     }
   }
@@ -109,6 +111,7 @@ export class StatsProjection {
       return;
     }
     this.dirty.set(key, f);
+    this.todayStale.set(key, f);
     const t = this.tables;
     const { app, sessionId, startedAt } = f;
     const r = received ? f.receptions[f.receptions.length - 1] : undefined;
@@ -134,7 +137,8 @@ export class StatsProjection {
   /** A session that leaves no record: its facts and index rows go. */
   private forget(key: string, f: SessionFacts): void {
     this.dirty.delete(key);
-    this.today.remove(key);
+    this.todayStale.delete(key);
+    this.todaySums.remove(key);
     this.cache.delete(key);
     this.openFacts.get(f.app)?.delete(f.sessionId);
     const t = this.tables;
@@ -146,15 +150,21 @@ export class StatsProjection {
     });
   }
 
-  /** Queues the changed facts as they are now, with the turns that changed them (the commit starting). */
-  private flush(): void {
+  /** Queues the changed facts as they are now (a checkpoint; the turns after it are folded again at start). */
+  flush(): void {
     for (const [key, f] of this.dirty) {
       // Facts are flat but for their receptions: a copy this shallow is the snapshot, and far cheaper than structuredClone.
       const copy: SessionFacts = { ...f, receptions: f.receptions.map((r) => ({ ...r })) };
       this.store.write(() => this.tables.sessions.putSync([copy.app, copy.sessionId], copy));
-      this.today.update(key, f);
     }
     this.dirty.clear();
+  }
+
+  /** The monitor's "today" sums, with the facts changed since the last read counted once each. */
+  get today(): TodayCounters {
+    for (const [key, f] of this.todayStale) this.todaySums.update(key, f);
+    this.todayStale.clear();
+    return this.todaySums;
   }
 
   private remember(f: SessionFacts): void {

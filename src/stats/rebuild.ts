@@ -28,9 +28,11 @@ export async function rebuild(store: Store): Promise<StatsProjection> {
     // Commit as it goes, so a long log does not gather in one transaction.
     if (++pending >= COMMIT_EVERY) {
       pending = 0;
+      p.flush();
       await store.commit();
     }
   }
+  p.flush();
   await store.commit();
   p.detach();
   return p;

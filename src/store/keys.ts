@@ -2,11 +2,9 @@
 import type { Address } from '../../actors/types';
 
 export const snapshotKey = (a: Address): string => a;
-export const eventKey = (a: Address, n: number): [string, number] => [a, n];
 export const eventRange = (a: Address, afterN: number): { start: [string, number]; end: [string, number] } => ({
   start: [a, afterN + 1], end: [a, Number.MAX_SAFE_INTEGER],
 });
-export const messageKey = (conv: Address, seq: number): [string, number] => [conv, seq];
 export const messageRange = (conv: Address, afterSeq: number): { start: [string, number]; end: [string, number] } => ({
   start: [conv, afterSeq + 1], end: [conv, Number.MAX_SAFE_INTEGER],
 });

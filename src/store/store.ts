@@ -1,8 +1,9 @@
 /**
  * LMDB store: one environment per node, named databases, msgpack values. Writes are queued and applied together
  * in one LMDB transaction by `commit()`, which resolves when they are durable. Group commit: while one transaction
- * is being committed, later writes gather for the next, so under load a transaction (and its fsync) carries many
- * turns; a transaction costs far more than a put.
+ * is being committed, and for at least `commitIntervalMs` after one began, later writes gather for the next, so
+ * under load a transaction (and its fsync) carries many turns; a transaction costs far more than a put. The actor
+ * turns of a transaction are one record of the turn log (turn-log.ts).
  */
 import { asBinary, open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
@@ -10,14 +11,15 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
-import { activeKey, activeRange, appKey, chatGroupKey, eventKey, eventRange, messageKey, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
+import { activeKey, activeRange, appKey, chatGroupKey, eventRange, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
+import { TurnLog, type MessageLocation } from './turn-log';
 
 export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as const;
 export type FsyncMode = (typeof FsyncMode)[keyof typeof FsyncMode];
 
 export interface MailboxEntry { to: Address; msg: unknown }
-/** The events of one actor turn; the key is `[address, n]`, n counting that actor's turns with events from 1. */
-export interface EventRecord { t: number; es: unknown[] }
+/** The events of one actor turn, n counting that actor's turns with events from 1. */
+export interface EventRecord { t: number; es: readonly unknown[] }
 /** An actor's state after its first `n` event records. */
 export interface Snapshot { n: number; state: unknown }
 /** A callback waiting in the durable outbox. */
@@ -29,12 +31,23 @@ export interface SessionIndex { conv: Address; app: number; csAccount: string; u
 
 /** Session index entries kept in memory for lookups. */
 const SESSION_CACHE_SIZE = 100_000;
+const CHECKPOINT_KEY = 'checkpoint';
+
+export interface StoreOptions {
+  /** The least time between the starts of two transactions: writes gather meanwhile (acks wait for them). */
+  commitIntervalMs?: number;
+}
+
+/** The default gathering time per fsync mode: a transaction with fsync costs most, and waits longest. */
+export const defaultCommitIntervalMs: Readonly<Record<FsyncMode, number>> = { always: 2, batch: 10, none: 1 };
 
 export class Store {
   readonly root: RootDatabase;
   private readonly snapshots: Database<unknown, string>;
+  /** Event records and messages as data dirs before the turn log kept them (read, never written). */
   private readonly events: Database<EventRecord, [string, number]>;
   private readonly messages: Database<StoredMessage, [string, number]>;
+  private readonly turnLog: TurnLog;
   private readonly timers: Database<number, [string, string]>;
   private readonly mailbox: Database<MailboxEntry, number>;
   private readonly active: Database<string, [number, string, string]>;
@@ -53,21 +66,25 @@ export class Store {
   /** Resolves when the latest transaction started is committed (and flushed when fsync is on). */
   private last: Promise<unknown> = Promise.resolve();
   private queued: (() => void)[] = [];
-  private readonly preCommit: (() => void)[] = [];
+  /** What to do once the transaction carrying the queued writes is committed. */
+  private afterCommit: (() => void)[] = [];
+  private readonly checkpointHooks: (() => void)[] = [];
   private committing = false;
-  /** Writes gathered while a transaction commits, and the promise of the transaction that will carry them. */
-  private next?: { ops: (() => void)[]; done: Promise<unknown>; resolve: (p: Promise<unknown>) => void };
+  private lastBegin = 0;
+  private beginTimer?: NodeJS.Timeout;
+  /** The promise of the transaction that will carry the writes gathered now. */
+  private upcoming?: { done: Promise<unknown>; resolve: (p: Promise<unknown>) => void };
   private readonly waitFlush: boolean;
+  private readonly commitIntervalMs: number;
   private readonly packr = plainPackr();
 
-  constructor(dataDir: string, fsync: FsyncMode) {
+  constructor(dataDir: string, fsync: FsyncMode, opts: StoreOptions = {}) {
     this.waitFlush = fsync !== FsyncMode.None;
+    this.commitIntervalMs = opts.commitIntervalMs ?? defaultCommitIntervalMs[fsync];
     fs.mkdirSync(dataDir, { recursive: true });
     this.root = open({
       path: path.join(dataDir, 'desk.lmdb'),
       noSync: fsync === FsyncMode.None,
-      // Group commit: wait a few ms so concurrent turns share one fsync.
-      commitDelay: fsync === FsyncMode.Batch ? 5 : 0,
       mapSize: 2 ** 34,
       // lmdb-js opens at most 12 named databases unless told otherwise.
       maxDbs: 32,
@@ -88,17 +105,24 @@ export class Store {
     this.recordsByTime = this.root.openDB({ name: 'records-by-time' });
     this.failedCallbacks = this.root.openDB({ name: 'failed-callbacks', ...plain });
     this.chatGroups = this.root.openDB({ name: 'chat-groups', ...plain });
+    this.turnLog = new TurnLog(
+      this.root.openDB({ name: 'turn-log', encoding: 'binary' }),
+      this.root.openDB({ name: 'message-index', ...plain }),
+      this.packr,
+      (this.meta.get(CHECKPOINT_KEY) as number | undefined) ?? 0,
+    );
     this.outboxSeq = Math.max(lastKey(this.outbox), lastKey(this.failedCallbacks));
     this.mailboxSeq = lastKey(this.mailbox);
   }
 
   /**
-   * Runs `fn` at the start of every commit, so a module can queue writes it gathered (many changes to one record
-   * become one write per commit). Returns the way to stop it.
+   * Runs `fn` at every checkpoint, so a module can queue what it keeps in memory between them (many changes to one
+   * record become one write per checkpoint; what a crash loses of it is folded again from the turns read at start).
+   * Returns the way to stop it.
    */
-  beforeCommit(fn: () => void): () => void {
-    this.preCommit.push(fn);
-    return () => this.preCommit.splice(this.preCommit.indexOf(fn), 1);
+  onCheckpoint(fn: () => void): () => void {
+    this.checkpointHooks.push(fn);
+    return () => this.checkpointHooks.splice(this.checkpointHooks.indexOf(fn), 1);
   }
 
   /** Queues a write for the next commit (modules with tables of their own use it too). */
@@ -106,14 +130,15 @@ export class Store {
     this.queued.push(op);
   }
 
-  /** Where the queue of writes stands, to take back what was queued after it (`rollback`). */
-  mark(): number {
-    return this.queued.length;
+  /** Where the queues of writes and turns stand, to take back what was queued after it (`rollback`). */
+  mark(): { writes: number; turns: number } {
+    return { writes: this.queued.length, turns: this.turnLog.mark() };
   }
 
   /** Drops the writes queued since `mark`: a turn that could not be stored leaves nothing behind. */
-  rollback(mark: number): void {
-    this.queued.length = mark;
+  rollback(mark: { writes: number; turns: number }): void {
+    this.queued.length = mark.writes;
+    this.turnLog.rollback(mark.turns);
   }
 
   /**
@@ -135,23 +160,43 @@ export class Store {
    * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed.
    */
   commit(): Promise<unknown> {
-    for (const fn of this.preCommit) fn();
-    if (this.queued.length === 0) return this.next?.done ?? this.last;
-    const ops = this.queued;
-    this.queued = [];
-    if (!this.committing) return this.begin(ops);
-    if (!this.next) {
+    if (this.queued.length === 0 && !this.turnLog.pending) return this.upcoming?.done ?? this.last;
+    if (!this.upcoming) {
       let resolve!: (p: Promise<unknown>) => void;
       const done = new Promise<unknown>((r) => { resolve = r; });
-      this.next = { ops: [], resolve, done };
+      this.upcoming = { resolve, done };
     }
-    for (const op of ops) this.next.ops.push(op);
-    return this.next.done;
+    const done = this.upcoming.done;
+    this.schedule();
+    return done;
   }
 
-  /** Starts a transaction; the gathered writes start theirs the moment it settles, so commits stay in order. */
-  private begin(ops: (() => void)[]): Promise<unknown> {
+  /** Starts the upcoming transaction once the one in flight settled and the commit interval passed. */
+  private schedule(): void {
+    if (this.committing || this.beginTimer) return;
+    const wait = this.lastBegin + this.commitIntervalMs - performance.now();
+    if (wait > 0) {
+      this.beginTimer = setTimeout(() => {
+        this.beginTimer = undefined;
+        this.begin();
+      }, wait);
+      return;
+    }
+    this.begin();
+  }
+
+  /** Starts a transaction with everything gathered; transactions run one at a time, so commits stay in order. */
+  private begin(): void {
+    const upcoming = this.upcoming;
+    if (!upcoming) return;
+    this.upcoming = undefined;
+    this.sealTurns();
+    const ops = this.queued;
+    const after = this.afterCommit;
+    this.queued = [];
+    this.afterCommit = [];
     this.committing = true;
+    this.lastBegin = performance.now();
     const txn = this.root.transaction(() => {
       for (const op of ops) op();
     });
@@ -159,12 +204,44 @@ export class Store {
     this.last = durable;
     const settle = (): void => {
       this.committing = false;
-      const next = this.next;
-      this.next = undefined;
-      if (next) next.resolve(this.begin(next.ops));
+      if (this.upcoming) this.schedule();
     };
-    durable.then(settle, settle);
-    return durable;
+    durable.then(() => {
+      for (const fn of after) fn();
+      settle();
+    }, settle);
+    upcoming.resolve(durable);
+  }
+
+  /** The turns gathered so far become one record of the turn log, written with the queued writes. */
+  private sealTurns(): void {
+    const sealed = this.turnLog.seal();
+    if (!sealed) return;
+    this.queued.push(sealed.write);
+    this.afterCommit.push(sealed.committed);
+  }
+
+  /**
+   * A checkpoint: the hooks queue what they keep in memory (snapshots, statistics facts), the message index rows of
+   * every record so far are written, and the log position it covers is recorded; resolves once committed.
+   */
+  checkpoint(): Promise<unknown> {
+    for (const fn of this.checkpointHooks) fn();
+    this.sealTurns();
+    const cp = this.turnLog.checkpoint();
+    this.queued.push(cp.writes, () => this.meta.putSync(CHECKPOINT_KEY, cp.through));
+    this.afterCommit.push(cp.committed);
+    return this.commit();
+  }
+
+  /** Actors with turns after the last checkpoint: their snapshots are the checkpoint's to write. */
+  actorsSinceCheckpoint(): IterableIterator<Address> {
+    return this.turnLog.actors();
+  }
+
+  /** The turns after the last checkpoint, read again at start, for a projection to fold once more. */
+  takeReplayedTurns(): { a: Address; n: number; es: readonly unknown[] }[] {
+    return this.turnLog.takeReplayed();
   }
 
   loadSnapshot(a: Address): Snapshot | undefined {
@@ -174,22 +251,22 @@ export class Store {
     const value = this.encoded(snapshot);
     this.write(() => this.snapshots.putSync(snapshotKey(a), value));
   }
-  appendEvents(a: Address, n: number, t: number, es: unknown[]): void {
-    const value = this.encoded({ t, es });
-    this.write(() => this.events.putSync(eventKey(a, n), value));
+  /**
+   * An actor turn: its events (n: the actor's turn count with them) and the messages it stored, encoded now (a
+   * turn that cannot be encoded throws here, leaving nothing behind) and written as part of the next log record.
+   */
+  appendTurn(a: Address, n: number, t: number, es: readonly unknown[], ms: readonly StoredMessage[]): void {
+    this.turnLog.append(a, n, t, es, ms);
   }
   /** Every event record of every actor, each actor's in order (committed data). */
-  eventLog(): Iterable<{ address: Address; n: number; record: EventRecord }> {
-    return this.events.getRange().map((e) => ({ address: e.key[0], n: e.key[1], record: e.value }));
+  *eventLog(): Generator<{ address: Address; n: number; record: EventRecord }> {
+    for (const e of this.events.getRange()) yield { address: e.key[0], n: e.key[1], record: e.value };
+    for (const turn of this.turnLog.all()) if (turn.es.length > 0) yield { address: turn.a, n: turn.n, record: { t: turn.t, es: turn.es } };
   }
-  /** Event records of an actor after the n-th, in order. */
+  /** Event records of an actor after the n-th, in order (a snapshot holds those of the turns before the last checkpoint). */
   eventsAfter(a: Address, n: number): EventRecord[] {
     const { start, end } = eventRange(a, n);
-    return [...this.events.getRange({ start, end }).map((e) => e.value)];
-  }
-  putMessage(conv: Address, m: StoredMessage): void {
-    const value = this.encoded(m);
-    this.write(() => this.messages.putSync(messageKey(conv, m.seq), value));
+    return [...this.events.getRange({ start, end }).map((e) => e.value), ...this.turnLog.turnsAfter(a, n)];
   }
   putTimer(a: Address, key: string, at: number): void {
     this.write(() => this.timers.putSync(timerKey(a, key), at));
@@ -272,7 +349,16 @@ export class Store {
   // Reads see committed data only.
   messagesAfter(conv: Address, afterSeq: number, limit: number): StoredMessage[] {
     const { start, end } = messageRange(conv, afterSeq);
-    return [...this.messages.getRange({ start, end, limit }).map((e) => e.value)];
+    const found = new Map<number, StoredMessage | MessageLocation>();
+    for (const { value } of this.messages.getRange({ start, end, limit })) found.set(value.seq, value);
+    // The log's (and its edits of older messages) win over rows kept from before it.
+    for (const { seq, at } of this.turnLog.locations(conv, afterSeq, limit)) found.set(seq, at);
+    const out: StoredMessage[] = [];
+    for (const [seq, v] of [...found].sort((x, y) => x[0] - y[0]).slice(0, limit)) {
+      const m = Array.isArray(v) ? this.turnLog.message(v, seq) : v;
+      if (m) out.push(m);
+    }
+    return out;
   }
   /** One session's messages of a conversation, oldest first, between two sequence numbers if they are known. */
   *sessionMessages(conv: Address, sessionId: string, fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): Generator<StoredMessage> {
@@ -289,7 +375,8 @@ export class Store {
     }
   }
   getMessage(conv: Address, seq: number): StoredMessage | undefined {
-    return this.messages.get(messageKey(conv, seq));
+    const [found] = this.messagesAfter(conv, seq - 1, 1);
+    return found?.seq === seq ? found : undefined;
   }
   /** Session index entries never change once written, and agents' frames name sessions: the recent ones are kept. */
   lookupSession(sessionId: string): SessionIndex | undefined {

@@ -47,7 +47,7 @@ const outlet: Outlet = { push() {}, reply() {}, beginBatch() {}, endBatch() {} }
 
 function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-rt-')), clock = new ManualClock(), mailboxLimit?: number) {
   const store = new Store(dir, FsyncMode.None);
-  const runtime = new Runtime({ store, clock, apps: () => undefined, log: pino({ level: 'silent' }), outlet, defs: [counter], mailboxLimit, passivateAfterMs: 0, snapshotEvery: 1000 });
+  const runtime = new Runtime({ store, clock, apps: () => undefined, log: pino({ level: 'silent' }), outlet, defs: [counter], mailboxLimit, passivateAfterMs: 0, checkpointEveryMs: 0 });
   runtime.start();
   const close = async () => {
     await runtime.idle();
