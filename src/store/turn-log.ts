@@ -4,8 +4,10 @@
  * instead of several per message. What is read by key is derived from it:
  *
  * - an actor's events since its snapshot: kept in memory for the turns after the last checkpoint (`tail`);
- * - a conversation's messages: located by an index (conversation, seq) → (record, offset, length), in memory for
- *   the records after the last checkpoint and written as compact rows at each checkpoint.
+ * - a conversation's messages: located by an index seq → (record, offset, length), in memory for the records after
+ *   the last checkpoint and written at each checkpoint as one row per conversation for its new messages (a run of
+ *   consecutive seqs, keyed by the first) plus a row per edited older message. Where two rows place one message,
+ *   the later record (the higher number) is its current text.
  *
  * A checkpoint (the runtime's, every second or so) writes the actors' snapshots, the index rows and the
  * statistics facts, then records which log record it covers; at start the records after it are read again.
@@ -27,6 +29,10 @@ interface Decoded { t: number; es: unknown[]; ms?: StoredMessage[] }
 /** Messages of a turn, located once its record has a number. */
 interface Located { conv: Address; seq: number; at: MessageLocation }
 
+/** Index rows: a run of new messages from a first seq (`r`), or one edited older message (`e`). */
+type IndexKey = [conv: string, kind: 'r' | 'e', seq: number];
+type IndexRow = MessageLocation[] | MessageLocation;
+
 const HEADER_BYTES = 4;
 
 export class TurnLog {
@@ -45,7 +51,7 @@ export class TurnLog {
 
   constructor(
     private readonly log: Database<Buffer, number>,
-    private readonly index: Database<MessageLocation, [string, number]>,
+    private readonly index: Database<IndexRow, IndexKey>,
     private readonly packr: Packr,
     /** The last record a checkpoint covers. */
     checkpointed: number,
@@ -140,13 +146,33 @@ export class TurnLog {
    */
   checkpoint(): { through: number; writes: () => void; committed: () => void } {
     const through = this.seq;
-    const rows = this.unindexed;
+    const byConv = new Map<Address, Map<number, MessageLocation>>();
+    for (const r of this.unindexed) {
+      let m = byConv.get(r.conv);
+      if (!m) byConv.set(r.conv, (m = new Map()));
+      const had = m.get(r.seq);
+      if (!had || had[0] <= r.at[0]) m.set(r.seq, r.at);
+    }
     this.unindexed = [];
     return {
       through,
-      writes: () => { for (const r of rows) this.index.putSync([r.conv, r.seq], r.at); },
+      writes: () => { for (const [conv, m] of byConv) this.writeRows(conv, m); },
       committed: () => this.forgetThrough(through),
     };
+  }
+
+  /** A conversation's rows for one checkpoint: its new messages as one run, earlier ones it edited one by one. */
+  private writeRows(conv: Address, located: Map<number, MessageLocation>): void {
+    let indexed = 0;
+    for (const { key, value } of this.index.getRange({ start: [conv, 'r', Number.MAX_SAFE_INTEGER], end: [conv, 'r', 0], reverse: true, limit: 1 })) {
+      indexed = key[2] + (value as MessageLocation[]).length - 1;
+    }
+    const seqs = [...located.keys()].sort((x, y) => x - y);
+    // The run: the consecutive seqs at the end that no row holds yet.
+    let first = seqs.length;
+    while (first > 0 && seqs[first - 1] > indexed && (first === seqs.length || seqs[first - 1] === seqs[first] - 1)) first--;
+    for (let i = 0; i < first; i++) this.index.putSync([conv, 'e', seqs[i]], located.get(seqs[i])!);
+    if (first < seqs.length) this.index.putSync([conv, 'r', seqs[first]], seqs.slice(first).map((seq) => located.get(seq)!));
   }
 
   private forgetThrough(record: number): void {
@@ -186,9 +212,20 @@ export class TurnLog {
   /** Seqs after `afterSeq` of a conversation with their locations, in order, at most `limit`. */
   locations(conv: Address, afterSeq: number, limit: number): { seq: number; at: MessageLocation }[] {
     const found = new Map<number, MessageLocation>();
-    for (const { key, value } of this.index.getRange({ start: [conv, afterSeq + 1], end: [conv, Number.MAX_SAFE_INTEGER], limit })) found.set(key[1], value);
-    // Newer than the rows (and edits of messages the rows hold).
-    for (const [seq, at] of this.recent.get(conv) ?? []) if (seq > afterSeq) found.set(seq, at);
+    const put = (seq: number, at: MessageLocation): void => {
+      const had = found.get(seq);
+      if (!had || had[0] < at[0]) found.set(seq, at);
+    };
+    const run = (first: number, at: MessageLocation[]): void => at.forEach((x, i) => { if (first + i > afterSeq) put(first + i, x); });
+    // The run that may reach past afterSeq from before it, then the runs after it until `limit` seqs are found.
+    for (const { key, value } of this.index.getRange({ start: [conv, 'r', afterSeq], end: [conv, 'r', 0], reverse: true, limit: 1 })) run(key[2], value as MessageLocation[]);
+    for (const { key, value } of this.index.getRange({ start: [conv, 'r', afterSeq + 1], end: [conv, 'r', Number.MAX_SAFE_INTEGER] })) {
+      if (found.size >= limit) break;
+      run(key[2], value as MessageLocation[]);
+    }
+    for (const { key, value } of this.index.getRange({ start: [conv, 'e', afterSeq + 1], end: [conv, 'e', Number.MAX_SAFE_INTEGER] })) put(key[2], value as MessageLocation);
+    // Newer than the rows.
+    for (const [seq, at] of this.recent.get(conv) ?? []) if (seq > afterSeq) put(seq, at);
     return [...found].sort((x, y) => x[0] - y[0]).slice(0, limit).map(([seq, at]) => ({ seq, at }));
   }
 

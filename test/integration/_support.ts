@@ -172,18 +172,18 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-interface MainOptions { dataDir: string; configFile: string; logLevel?: string; port?: number }
+interface MainOptions { dataDir: string; configFile: string; logLevel?: string; port?: number; env?: Record<string, string> }
 
 /** dist/src/main.js on loopback with the given data dir and config (any free port unless one is named). */
 const mainArgs = (o: MainOptions): string[] =>
   [path.join(repoRoot, 'dist/src/main.js'), '--port', String(o.port ?? 0), '--host', '127.0.0.1', '--data-dir', o.dataDir, '--config', o.configFile, '--log-level', o.logLevel ?? 'info'];
 
-const spawnDesk = (args: string[]): ChildProcess =>
-  spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DESK_CONFIG: '', DESK_PORT: '' } });
+const spawnDesk = (args: string[], env: Record<string, string> = {}): ChildProcess =>
+  spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DESK_CONFIG: '', DESK_PORT: '', ...env } });
 
 /** Runs dist/src/main.js to its end (a start that should be refused): its exit code and output. */
 export function runMain(o: MainOptions): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawnDesk(mainArgs(o));
+  const proc = spawnDesk(mainArgs(o), o.env);
   let stdout = '';
   let stderr = '';
   proc.stdout!.on('data', (d) => (stdout += d));
@@ -204,7 +204,7 @@ export async function spawnServer(o: MainOptions & { script: 'main' | 'custom'; 
   const args = o.script === 'main'
     ? mainArgs(o)
     : [path.join(__dirname, '_server-main.js'), JSON.stringify({ dataDir: o.dataDir, configFile: o.configFile, limits: o.limits, logLevel: o.logLevel ?? 'warn' })];
-  const proc = spawnDesk(args);
+  const proc = spawnDesk(args, o.env);
   let out = '';
   let err = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));

@@ -1,0 +1,146 @@
+/**
+ * The turn log as the store's users see it: actor turns and their messages written as one record per transaction,
+ * read back by actor (events after a snapshot) and by conversation (messages after a seq) — before and after a
+ * checkpoint, after a restart with or without one, with edits of older messages, and with rows an older data dir
+ * kept in the `events` and `messages` tables.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import type { StoredMessage } from '../../actors/types';
+import { FsyncMode, Store } from '../../src/store/store';
+
+const CONV = 'session:1|acct|u1';
+const OTHER = 'session:1|acct|u2';
+
+const msg = (seq: number, text = `m${seq}`): StoredMessage => ({
+  sessionId: 's1', seq, msgKey: `${seq}_${seq}_1`, from: 'u1', fromRole: 1, time: 1000 + seq, random: seq, body: [{ MsgType: 'TIMTextElem', MsgContent: { Text: text } }],
+});
+const added = (seq: number) => ({ type: 'MessageAdded', seq });
+const texts = (ms: StoredMessage[]): string[] => ms.map((m) => `${m.seq}:${(m.body[0] as { MsgContent: { Text: string } }).MsgContent.Text}`);
+
+function open(dir: string): Store {
+  return new Store(dir, FsyncMode.None, { commitIntervalMs: 0 });
+}
+
+/** Appends `count` turns to a conversation, one message each, from seq `from`. */
+function turns(store: Store, conv: string, from: number, count: number, n0 = from - 1): void {
+  for (let i = 0; i < count; i++) store.appendTurn(conv, n0 + i + 1, 5000 + i, [added(from + i)], [msg(from + i)]);
+}
+
+t.test('messages and events read back the same before a checkpoint, after it, and after restarts either side of it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  let store = open(dir);
+  turns(store, CONV, 1, 30);
+  turns(store, OTHER, 1, 5);
+  await store.commit();
+  turns(store, CONV, 31, 10);
+  await store.commit();
+  const all = texts(store.messagesAfter(CONV, 0, 1000));
+  t.equal(all.length, 40, 'every message of the conversation, from two records');
+  t.same(all.slice(0, 3), ['1:m1', '2:m2', '3:m3']);
+  t.same(texts(store.messagesAfter(CONV, 35, 3)), ['36:m36', '37:m37', '38:m38'], 'a page after a seq');
+  t.same(texts(store.messagesAfter(OTHER, 0, 10)), ['1:m1', '2:m2', '3:m3', '4:m4', '5:m5'], 'conversations apart');
+  t.equal(store.eventsAfter(CONV, 38).length, 2, 'events after the 38th turn');
+
+  // A restart with no checkpoint: everything is read again from the log.
+  await store.close();
+  store = open(dir);
+  t.same(texts(store.messagesAfter(CONV, 0, 1000)), all, 'the same messages after a restart without a checkpoint');
+  t.same(store.eventsAfter(CONV, 0).map((r) => r.es), Array.from({ length: 40 }, (_, i) => [added(i + 1)]), 'and every event');
+  t.equal(store.takeReplayedTurns().length, 45, 'the 45 turns after the (absent) checkpoint are handed out once for projections');
+  t.equal(store.takeReplayedTurns().length, 0);
+
+  // A checkpoint: the events held in memory for recovery go (the snapshots written with it hold them).
+  store.putSnapshot(CONV, { n: 40, state: 'forty' });
+  store.putSnapshot(OTHER, { n: 5, state: 'five' });
+  await store.checkpoint();
+  t.same(store.eventsAfter(CONV, 0), [], 'no events kept after the checkpoint');
+  t.same(texts(store.messagesAfter(CONV, 0, 1000)), all, 'messages now come from the index rows');
+  turns(store, CONV, 41, 5);
+  await store.commit();
+  t.same(texts(store.messagesAfter(CONV, 38, 5)), ['39:m39', '40:m40', '41:m41', '42:m42', '43:m43'], 'rows and recent records together');
+
+  await store.close();
+  store = open(dir);
+  t.same(store.eventsAfter(CONV, 40).map((r) => r.es), [[added(41)], [added(42)], [added(43)], [added(44)], [added(45)]], 'only the turns after the checkpoint are read again');
+  t.equal(store.takeReplayedTurns().length, 5);
+  t.equal(store.messagesAfter(CONV, 0, 1000).length, 45, 'all 45 messages after a restart past a checkpoint');
+  await store.close();
+});
+
+t.test('an edited message reads as its latest text, whether the edit is in memory, in the index or across a restart', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  let store = open(dir);
+  turns(store, CONV, 1, 10);
+  await store.checkpoint();
+  store.appendTurn(CONV, 11, 6000, [{ type: 'MessageEdited', seq: 3 }], [msg(3, 'edited once')]);
+  await store.commit();
+  t.same(texts(store.messagesAfter(CONV, 2, 2)), ['3:edited once', '4:m4'], 'an edit not yet in the index');
+  t.same(store.getMessage(CONV, 3)?.body, msg(3, 'edited once').body);
+  // New messages and edits of older ones (one next to the new run) in the same checkpoint.
+  turns(store, CONV, 11, 3, 11);
+  store.appendTurn(CONV, 15, 6001, [{ type: 'MessageEdited', seq: 10 }], [msg(10, 'edited ten')]);
+  store.appendTurn(CONV, 16, 6002, [{ type: 'MessageEdited', seq: 3 }], [msg(3, 'edited twice')]);
+  await store.checkpoint();
+  const expected = ['1:m1', '2:m2', '3:edited twice', '4:m4', '5:m5', '6:m6', '7:m7', '8:m8', '9:m9', '10:edited ten', '11:m11', '12:m12', '13:m13'];
+  t.same(texts(store.messagesAfter(CONV, 0, 100)), expected, 'from the index rows');
+  // Only the edits of a later checkpoint, none new: the run rows before it must keep their later messages.
+  store.appendTurn(CONV, 17, 6003, [{ type: 'MessageEdited', seq: 11 }], [msg(11, 'edited eleven')]);
+  await store.checkpoint();
+  expected[10] = '11:edited eleven';
+  t.same(texts(store.messagesAfter(CONV, 0, 100)), expected, 'an edit-only checkpoint keeps the run it edits');
+  for (let after = 0; after < 13; after += 4) t.same(texts(store.messagesAfter(CONV, after, 4)), expected.slice(after, after + 4), `page after ${after}`);
+  await store.close();
+  store = open(dir);
+  t.same(texts(store.messagesAfter(CONV, 0, 100)), expected, 'the same after a restart');
+  await store.close();
+});
+
+t.test('a turn taken back leaves no event, no message and no record behind', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  let store = open(dir);
+  turns(store, CONV, 1, 2);
+  const mark = store.mark();
+  turns(store, CONV, 3, 1);
+  store.rollback(mark);
+  await store.commit();
+  t.equal(store.messagesAfter(CONV, 0, 10).length, 2);
+  t.equal(store.eventsAfter(CONV, 0).length, 2);
+  let deep: unknown = 1;
+  for (let i = 0; i < 20_000; i++) deep = { a: deep };
+  t.throws(() => store.appendTurn(CONV, 3, 1, [deep], []), 'a value msgpack cannot encode throws at once');
+  await store.close();
+  store = open(dir);
+  t.equal(store.eventsAfter(CONV, 0).length, 2, 'nothing of it after a restart');
+  await store.close();
+});
+
+t.test('rows of an older data dir (events and messages tables) are read with the log after them', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  let store = open(dir);
+  await store.close();
+  // Written as a data dir from before the turn log held them.
+  const { open: openLmdb } = await import('lmdb');
+  const { Packr } = await import('msgpackr');
+  const root = openLmdb({ path: path.join(dir, 'desk.lmdb'), maxDbs: 32 });
+  const plain = { encoder: new Packr({ useRecords: false, mapsAsObjects: true }) };
+  const oldEvents = root.openDB({ name: 'events', ...plain });
+  const oldMessages = root.openDB({ name: 'messages', ...plain });
+  await root.transaction(() => {
+    for (let seq = 1; seq <= 3; seq++) {
+      oldEvents.putSync([CONV, seq], { t: seq, es: [added(seq)] });
+      oldMessages.putSync([CONV, seq], msg(seq, `old ${seq}`));
+    }
+  });
+  await root.close();
+  store = open(dir);
+  turns(store, CONV, 4, 2, 3);
+  store.appendTurn(CONV, 6, 7000, [{ type: 'MessageEdited', seq: 2 }], [msg(2, 'old 2, edited')]);
+  await store.commit();
+  t.same(texts(store.messagesAfter(CONV, 0, 10)), ['1:old 1', '2:old 2, edited', '3:old 3', '4:m4', '5:m5'], 'old rows, the log after them, and an edit of an old row');
+  t.same(store.eventsAfter(CONV, 1).map((r) => r.es), [[added(2)], [added(3)], [added(4)], [added(5)], [{ type: 'MessageEdited', seq: 2 }]], 'old event records first, then the log');
+  t.equal([...store.eventLog()].length, 6, 'the whole event log, old and new, for a statistics rebuild');
+  await store.close();
+});
