@@ -32,6 +32,19 @@ export function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SEC) * 1e6;
 }
 
+/** Bytes a process has caused to be written to storage (its own writes and fsyncs), from /proc/<pid>/io. */
+export function diskWriteBytes(pid: number): number {
+  const m = /^write_bytes:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+/** What a server used from now on: its CPU time (µs) and the bytes it wrote to storage. */
+export function meter(pid: number): () => { cpuUs: number; diskBytes: number } {
+  const cpu0 = cpuMicros(pid);
+  const disk0 = diskWriteBytes(pid);
+  return () => ({ cpuUs: cpuMicros(pid) - cpu0, diskBytes: diskWriteBytes(pid) - disk0 });
+}
+
 /** Resident memory of a process in bytes. */
 export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -3,9 +3,9 @@
  * queue and whether it was served in arrival order (priority is equal, so arrival decides).
  */
 import { LoadSocket, frameText, src, text } from '../client';
-import { cpuMicros, CS } from '../proc';
+import { CS, meter } from '../proc';
 import { Tracker, probeText, parseProbe } from '../stats';
-import { agentName, baselineRun, desk, now, round, summarize, until, userName, type Options, type Summary } from './common';
+import { agentName, baselineRun, desk, now, result, round, summarize, until, userName, type Options, type Summary } from './common';
 
 export async function burst(o: Options): Promise<Summary> {
   const { proc, target } = await desk(o, { maxConcurrentPerAgent: 1 });
@@ -17,9 +17,9 @@ export async function burst(o: Options): Promise<Summary> {
   let lastAssigned = 0;
   let maxPosition = 0;
   let nextId = 2_000_000_000;
-  const cpu0 = cpuMicros(proc.pid);
+  const used = meter(proc.pid);
   const started = now();
-  let cpu = 0;
+  let usage = { cpuUs: 0, diskBytes: 0 };
   try {
     for (let i = 0; i < o.agents; i++) {
       const a = await LoadSocket.desk(target, agentName(i), 'agent');
@@ -57,7 +57,7 @@ export async function burst(o: Options): Promise<Summary> {
     users.forEach((u) => u.send('message.send', { to: CS, random: 2, body: text('转人工') }));
     await until(() => assignedOrder.length >= o.users, 120_000);
     await until(() => tracker.delivered.size >= tracker.acked.size, 5_000);
-    cpu = cpuMicros(proc.pid) - cpu0;
+    usage = used();
   } finally {
     for (const s of sockets) s.close();
     await proc.stop();
@@ -72,16 +72,11 @@ export async function burst(o: Options): Promise<Summary> {
     a.at - b.at > SAME_READ_MS || (Math.abs(a.at - b.at) <= SAME_READ_MS && a.position > b.position);
   let inversions = 0;
   for (let i = 0; i < queued.length; i++) for (let j = i + 1; j < queued.length; j++) if (servedOutOfOrder(queuedAt.get(queued[i])!, queuedAt.get(queued[j])!)) inversions++;
-  const messages = tracker.delivered.size;
-  const r = {
-    messages, sent: tracker.sent, acked: tracker.acked.size, lost: tracker.lost(tracker.acked) + (o.users - assignedOrder.length), duplicates: tracker.duplicates,
-    mps: messages / elapsed, p50_ms: tracker.percentileMs(50), p95_ms: tracker.percentileMs(95), p99_ms: tracker.percentileMs(99),
-    cpu_us_per_msg: messages ? cpu / messages : 0, histogram: tracker.buckets(), timeline: tracker.timeline,
-  };
+  const r = result(tracker, usage, elapsed, { lost: tracker.lost(tracker.acked) + (o.users - assignedOrder.length) });
   const base = o.baseline ? await baselineRun(o, Math.min(o.users, 100), Math.max(1, r.sent), Math.max(100, Math.round(r.mps))) : undefined;
   return summarize('burst', o, r, base, {
     users: o.users, agents: o.agents, assigned: assignedOrder.length, queued: queued.length, max_queue_position: maxPosition,
     drain_ms: round(lastAssigned - firstRequest), order_inversions: inversions,
-    server_cpu_us_per_assignment: assignedOrder.length ? round(cpu / assignedOrder.length) : 0,
+    server_cpu_us_per_assignment: assignedOrder.length ? round(usage.cpuUs / assignedOrder.length) : 0,
   });
 }

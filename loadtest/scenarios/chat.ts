@@ -4,9 +4,9 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { LoadSocket, frameText, src, srcOf, text } from '../client';
-import { cpuMicros, CS } from '../proc';
+import { CS, meter } from '../proc';
 import { parseProbe, probeText, Tracker } from '../stats';
-import { agentName, baselineRun, desk, now, round, summarize, until, userName, type Options, type RunResult, type Summary } from './common';
+import { agentName, baselineRun, desk, now, result, round, summarize, until, userName, type Options, type RunResult, type Summary } from './common';
 
 let probeId = 1_000_000_000;
 
@@ -20,7 +20,7 @@ export async function chat(o: Options): Promise<Summary> {
   let rated = 0;
   let r: RunResult;
   const started = now();
-  const cpu0 = cpuMicros(proc.pid);
+  const used = meter(proc.pid);
   const sockets: LoadSocket[] = [];
   try {
     const replies = new Map<string, number>();
@@ -100,14 +100,7 @@ export async function chat(o: Options): Promise<Summary> {
     ]);
     clearTimeout(timer);
     await until(() => tracker.delivered.size >= tracker.acked.size, 10_000);
-    const elapsed = (now() - started) / 1000;
-    const cpu = cpuMicros(proc.pid) - cpu0;
-    const messages = tracker.delivered.size;
-    r = {
-      messages, sent: tracker.sent, acked: tracker.acked.size, lost: tracker.lost(tracker.acked), duplicates: tracker.duplicates,
-      mps: messages / elapsed, p50_ms: tracker.percentileMs(50), p95_ms: tracker.percentileMs(95), p99_ms: tracker.percentileMs(99),
-      cpu_us_per_msg: messages ? cpu / messages : 0, histogram: tracker.buckets(), timeline: tracker.timeline,
-    };
+    r = result(tracker, used(), (now() - started) / 1000);
     if (!done) r.lost += (o.users - finished) * o.messages * 2;
   } finally {
     for (const s of sockets) s.close();

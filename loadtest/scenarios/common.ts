@@ -1,7 +1,7 @@
 /** What every scenario shares: options, the summary it reports, Desk setup, and the paced probe pump. */
 import { Encoding, type ServerFrame } from '../../protocol/frames';
 import { LoadSocket, frameText, src, text, type Target } from '../client';
-import { cpuMicros, CS, startBaseline, startDesk, type ServerProc } from '../proc';
+import { CS, meter, startBaseline, startDesk, type ServerProc } from '../proc';
 import { parseProbe, PROBE_BASE, probeText, Tracker } from '../stats';
 
 export interface Options {
@@ -45,7 +45,10 @@ export interface Summary extends Counts {
   scenario: string;
   fsync: string;
   server_cpu_us_per_msg: number;
+  /** Bytes the server wrote to storage per message (event log, indexes, snapshots, fsync'd pages). */
+  server_disk_bytes_per_msg?: number;
   baseline_cpu_us_per_msg: number | null;
+  baseline_p99_ms?: number;
   ratio: number | null;
   baseline?: RunResult;
   extra?: Record<string, unknown>;
@@ -56,6 +59,7 @@ export interface Summary extends Counts {
 
 export interface RunResult extends Counts {
   cpu_us_per_msg: number;
+  disk_bytes_per_msg: number;
   histogram: { le: number; n: number }[];
   timeline: number[];
 }
@@ -115,7 +119,7 @@ let nextProbeId = PROBE_BASE;
  */
 export async function pump(pairs: Pair[], o: Options, tracker: Tracker, pid: number, acks: boolean, total = Math.round(o.rate * o.durationSec)): Promise<RunResult> {
   const started = now();
-  const cpu0 = cpuMicros(pid);
+  const used = meter(pid);
   const ids: number[] = [];
   let sent = 0;
   let turn = 0;
@@ -144,13 +148,17 @@ export async function pump(pairs: Pair[], o: Options, tracker: Tracker, pid: num
   // Done when every acknowledged probe arrived and acks stopped coming (probes sent on a dropped socket never are).
   await until(() => tracker.delivered.size >= expected() && (!acks || tracker.acked.size >= sent || now() - tracker.lastAckAt > 1000), 15_000);
   const elapsed = (now() - started) / 1000;
-  const cpu = cpuMicros(pid) - cpu0;
+  return result(tracker, used(), elapsed, { sent, lost: tracker.lost(acks ? tracker.acked : ids) });
+}
+
+/** A run's counts, latency and server costs per delivered message. */
+export function result(tracker: Tracker, used: { cpuUs: number; diskBytes: number }, elapsedSec: number, o: { sent?: number; lost?: number } = {}): RunResult {
   const messages = tracker.delivered.size;
   return {
-    messages, sent, acked: tracker.acked.size,
-    lost: tracker.lost(acks ? tracker.acked : ids), duplicates: tracker.duplicates,
-    mps: messages / elapsed, p50_ms: tracker.percentileMs(50), p95_ms: tracker.percentileMs(95), p99_ms: tracker.percentileMs(99),
-    cpu_us_per_msg: messages ? cpu / messages : 0, histogram: tracker.buckets(), timeline: tracker.timeline,
+    messages, sent: o.sent ?? tracker.sent, acked: tracker.acked.size, lost: o.lost ?? tracker.lost(tracker.acked), duplicates: tracker.duplicates,
+    mps: messages / elapsedSec, p50_ms: tracker.percentileMs(50), p95_ms: tracker.percentileMs(95), p99_ms: tracker.percentileMs(99),
+    cpu_us_per_msg: messages ? used.cpuUs / messages : 0, disk_bytes_per_msg: messages ? used.diskBytes / messages : 0,
+    histogram: tracker.buckets(), timeline: tracker.timeline,
   };
 }
 
@@ -224,7 +232,9 @@ export function summarize(scenario: string, o: Options, r: RunResult, base: RunR
     scenario, fsync: o.fsync, messages: r.messages, sent: r.sent, acked: r.acked, lost: r.lost, duplicates: r.duplicates,
     mps: round(r.mps), p50_ms: round(r.p50_ms), p95_ms: round(r.p95_ms), p99_ms: round(r.p99_ms),
     server_cpu_us_per_msg: round(r.cpu_us_per_msg),
+    server_disk_bytes_per_msg: Math.round(r.disk_bytes_per_msg),
     baseline_cpu_us_per_msg: base ? round(base.cpu_us_per_msg) : null,
+    ...(base ? { baseline_p99_ms: round(base.p99_ms) } : {}),
     ratio: base && base.cpu_us_per_msg > 0 ? round(r.cpu_us_per_msg / base.cpu_us_per_msg) : null,
     baseline: base, extra, histogram: r.histogram, timeline: r.timeline,
   };

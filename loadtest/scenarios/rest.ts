@@ -4,19 +4,19 @@
  */
 import autocannon from 'autocannon';
 import { genUserSig } from '../../protocol/usersig';
-import { cpuMicros, startBaseline, type ServerProc } from '../proc';
+import { meter, startBaseline, type ServerProc } from '../proc';
 import { parseProbe, probeText, PROBE_BASE, Tracker } from '../stats';
 import { frameText } from '../client';
 import { desk, inService, KEY, now, round, SDKAPPID, sleep, until, type Options, type Summary } from './common';
 
-interface Load { requests: number; oks: number; errors: number; rps: number; p50_ms: number; p99_ms: number; cpu_us_per_req: number }
+interface Load { requests: number; oks: number; errors: number; rps: number; p50_ms: number; p99_ms: number; cpu_us_per_req: number; disk_bytes_per_req: number }
 
 async function hammer(proc: ServerProc, o: Options, path: string, body: (i: number) => object): Promise<Load> {
   const q = new URLSearchParams({ sdkappid: String(SDKAPPID), identifier: 'administrator', usersig: genUserSig(SDKAPPID, KEY, 'administrator', 86400), random: '1', contenttype: 'json' });
   let i = 0;
   let oks = 0;
   let errors = 0;
-  const cpu0 = cpuMicros(proc.pid);
+  const used = meter(proc.pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${proc.port}/v4/${path}?${q}`,
     connections: 20,
@@ -30,9 +30,12 @@ async function hammer(proc: ServerProc, o: Options, path: string, body: (i: numb
       },
     }] as never,
   });
-  const cpu = cpuMicros(proc.pid) - cpu0;
+  const { cpuUs, diskBytes } = used();
   const requests = result.requests.total;
-  return { requests, oks, errors, rps: round(result.requests.average), p50_ms: result.latency.p50, p99_ms: result.latency.p99, cpu_us_per_req: requests ? round(cpu / requests) : 0 };
+  return {
+    requests, oks, errors, rps: round(result.requests.average), p50_ms: result.latency.p50, p99_ms: result.latency.p99,
+    cpu_us_per_req: requests ? round(cpuUs / requests) : 0, disk_bytes_per_req: requests ? Math.round(diskBytes / requests) : 0,
+  };
 }
 
 export async function rest(o: Options): Promise<Summary> {
@@ -69,7 +72,7 @@ export async function rest(o: Options): Promise<Summary> {
     scenario: 'rest', fsync: o.fsync, messages: tracker.delivered.size, sent: send.requests, acked: send.oks,
     lost: Math.max(0, send.oks - tracker.delivered.size), duplicates: tracker.duplicates, mps: send.rps,
     p50_ms: send.p50_ms, p95_ms: 0, p99_ms: send.p99_ms,
-    server_cpu_us_per_msg: send.cpu_us_per_req, baseline_cpu_us_per_msg: base?.cpu_us_per_req ?? null,
+    server_cpu_us_per_msg: send.cpu_us_per_req, server_disk_bytes_per_msg: send.disk_bytes_per_req, baseline_cpu_us_per_msg: base?.cpu_us_per_req ?? null,
     ratio: base && base.cpu_us_per_req > 0 ? round(send.cpu_us_per_req / base.cpu_us_per_req) : null,
     extra: {
       send_msg_errors: send.errors, delivery_p50_ms: round(tracker.percentileMs(50)), delivery_p99_ms: round(tracker.percentileMs(99)),

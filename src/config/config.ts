@@ -163,7 +163,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
     // Off by default: behind a reverse proxy every client has the proxy's IP.
     maxSocketsPerIp: num(values['max-sockets-per-ip']) ?? num(env.DESK_MAX_SOCKETS_PER_IP) ?? file.server?.maxSocketsPerIp ?? 0,
     commitIntervalMs: num(values['commit-interval-ms']) ?? num(env.DESK_COMMIT_INTERVAL_MS) ?? file.server?.commitIntervalMs,
-    checkpointEveryMs: num(values['checkpoint-every-ms']) ?? num(env.DESK_CHECKPOINT_EVERY_MS) ?? file.server?.checkpointEveryMs ?? 1000,
+    checkpointEveryMs: num(values['checkpoint-every-ms']) ?? num(env.DESK_CHECKPOINT_EVERY_MS) ?? file.server?.checkpointEveryMs ?? 5000,
     apps: file.apps ?? [],
     defaultApp: {
       sdkAppId: num(env.DESK_SDKAPPID) ?? 1400000001,

@@ -128,7 +128,7 @@ export class Runtime {
       turnBudget: opts.turnBudget ?? 64,
       tickBudget: opts.tickBudget ?? 4000,
       passivateAfterMs: opts.passivateAfterMs ?? 300_000,
-      checkpointEveryMs: opts.checkpointEveryMs ?? 1000,
+      checkpointEveryMs: opts.checkpointEveryMs ?? 5000,
     };
     for (const d of opts.defs) this.defs.set(d.kind, d);
     const knowledge = opts.knowledge;

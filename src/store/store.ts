@@ -39,7 +39,7 @@ export interface StoreOptions {
 }
 
 /** The default gathering time per fsync mode: a transaction with fsync costs most, and waits longest. */
-export const defaultCommitIntervalMs: Readonly<Record<FsyncMode, number>> = { always: 2, batch: 10, none: 1 };
+export const defaultCommitIntervalMs: Readonly<Record<FsyncMode, number>> = { always: 2, batch: 5, none: 1 };
 
 export class Store {
   readonly root: RootDatabase;

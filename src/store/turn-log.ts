@@ -9,7 +9,7 @@
  *   consecutive seqs, keyed by the first) plus a row per edited older message. Where two rows place one message,
  *   the later record (the higher number) is its current text.
  *
- * A checkpoint (the runtime's, every second or so) writes the actors' snapshots, the index rows and the
+ * A checkpoint (the runtime's, every few seconds) writes the actors' snapshots, the index rows and the
  * statistics facts, then records which log record it covers; at start the records after it are read again.
  *
  * A record is [u32 header length][header: msgpack [address, n, offset, length][]][turn][turn]…, each turn a msgpack

@@ -439,3 +439,16 @@ t.test('secret keys: the key file follows the key in force, its source is known,
   for (const host of ['127.0.0.1', '127.0.1.1', 'localhost', '::1']) t.match(publishedKeyWarning(app, host, 8080), { loud: false, text: /published in config\/desk\.example\.json/ }, `${host}: a warning`);
   for (const host of ['0.0.0.0', '::', '192.168.1.20']) t.match(publishedKeyWarning(app, host, 8080), { loud: true, text: `listens on ${host}:8080` }, `${host}: a loud one`);
 });
+
+t.test('storage timing: the commit interval (default per fsync mode) and the checkpoint interval from the file, the environment or flags', async (t) => {
+  const defaults = loadConfig([], {});
+  t.same([defaults.commitIntervalMs, defaults.checkpointEveryMs], [undefined, 5000], 'the store picks the commit interval for its fsync mode');
+  const file = writeConfig({ server: { commitIntervalMs: 7, checkpointEveryMs: 2000 } });
+  t.same([loadConfig(['--config', file], {}).commitIntervalMs, loadConfig(['--config', file], {}).checkpointEveryMs], [7, 2000], 'the file');
+  const env = loadConfig(['--config', file], { DESK_COMMIT_INTERVAL_MS: '0', DESK_CHECKPOINT_EVERY_MS: '1000' });
+  t.same([env.commitIntervalMs, env.checkpointEveryMs], [0, 1000], 'the environment overrides the file; 0 commits at once');
+  const flags = loadConfig(['--commit-interval-ms', '3', '--checkpoint-every-ms', '60000'], { DESK_COMMIT_INTERVAL_MS: '9' });
+  t.same([flags.commitIntervalMs, flags.checkpointEveryMs], [3, 60000], 'flags override the environment');
+  refuses(t, () => loadConfig(['--commit-interval-ms', '5000'], {}), /'commitIntervalMs' field .* \(got 5000\)/, 'a commit interval over a second');
+  refuses(t, () => loadConfig(['--checkpoint-every-ms', '10'], {}), /'checkpointEveryMs' field .* \(got 10\)/, 'checkpoints more often than every 100 ms');
+});
