@@ -95,6 +95,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, gatewayLimitsOf(cfg, opts.limits));
   metrics.attach(runtime, store, apps);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.load(a.sdkAppId, robotId);
+  for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.warmUp(a.sdkAppId, robotId);
   await store.commit();
 
   delivery = new CallbackDelivery(store, apps, clock, log, metrics, opts.delivery);

@@ -117,6 +117,14 @@ export class KnowledgeBase {
   }
 
   /**
+   * Builds, before any user waits for it, what the first question to a robot would: the segmenter's dictionary and the
+   * production indexes of its default language (about 0.2 s of CPU at start instead of in someone's conversation).
+   */
+  warmUp(app: number, robotId: string): void {
+    for (const library of ['faq', 'chitchat'] as const) this.rank({ app, robotId, language: '', library, text: '你好', limit: 1 });
+  }
+
+  /**
    * The robot's knowledge ranked against a question; only enabled questions of the language answer. A library's
    * index is built once; questions changed since are left out of it and ranked by a small index of their own, with
    * the same weights, until enough have changed to rebuild (a rebuild of a large library takes a second).
