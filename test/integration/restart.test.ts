@@ -4,14 +4,15 @@
  * in service, the queued user and a pending timer must all survive.
  */
 import fs from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { DeclaredApp } from '../../src/config/config';
 import { ManualClock } from '../../src/runtime/clock';
 import { srcBody, textBody, type TestClient } from '../helpers/client';
 import { startTestServer, testApp } from '../helpers/server';
 import { rest } from '../contract/rest-client';
 import {
   APP, connect, connectAgent, CS, dataOf, fullHistory, isText, nextRandom, PROMPT, roundTrip, seen, settle, sleep, spawnServer, srcsOf,
-  KEY, startsWith, tempDir, textsOf, toHuman, waitUntil, writeConfig,
+  KEY, startsWith, tempDir, textsOf, toHuman, waitUntil, writeConfig, type ChildServer,
 } from './_support';
 
 const ALICE = 'alice@desk.test';
@@ -28,18 +29,27 @@ const app = testApp([ALICE], { maxConcurrentPerAgent: 1 }, {
   csAccounts: [{ userId: 'short', agentGroupId: 2, userTimeoutSec: 3 }],
 });
 
+/** A server process on a fresh data dir, and a way to start another on that dir once it died; all stopped, the dir removed, at the end. */
+async function crashable(t: Test, prefix: string, declared: DeclaredApp, env?: Record<string, string>): Promise<{ dir: string; first: ChildServer; restart(): Promise<ChildServer> }> {
+  const dir = tempDir(prefix);
+  const configFile = writeConfig(dir, declared);
+  const servers = [await spawnServer({ script: 'main', dataDir: dir, configFile, env })];
+  t.teardown(async () => {
+    for (const s of servers) await s.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const restart = async (): Promise<ChildServer> => {
+    const s = await spawnServer({ script: 'main', dataDir: dir, configFile });
+    servers.push(s);
+    return s;
+  };
+  return { dir, first: servers[0], restart };
+}
+
 const acksOf = (c: TestClient): Ack[] => c.frames.filter((f) => f.type === 'message.ack').map((f) => dataOf<Ack>(f));
 
 t.test('SIGKILL mid-traffic, restart on the same data dir: acknowledged messages, the session, the queue and a timer survive', async (t) => {
-  const dir = tempDir('desk-restart-');
-  const configFile = writeConfig(dir, app);
-  const first = await spawnServer({ script: 'main', dataDir: dir, configFile });
-  let second: Awaited<ReturnType<typeof spawnServer>> | undefined;
-  t.teardown(async () => {
-    await first.stop();
-    await second?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const { first, restart } = await crashable(t, 'desk-restart-', app);
 
   // Before: alice serves u1, u2 waits in the queue, bob serves u3 on the 'short' account.
   const alice = await connectAgent(first.port, ALICE);
@@ -88,7 +98,7 @@ t.test('SIGKILL mid-traffic, restart on the same data dir: acknowledged messages
   t.ok(acked.length > 100, 'plenty of acknowledged traffic');
 
   // After: same data dir, a new process.
-  second = await spawnServer({ script: 'main', dataDir: dir, configFile });
+  const second = await restart();
   const pending = Date.now() < bobAck.time + 3000;
   t.comment(pending ? 'the restarted server came up before the 3 s timer was due: it was still pending' : 'the restart took longer than 3 s: the timer was already due at start');
   const u1b = await connect(second.port, 'r-u1', 'user');
@@ -177,16 +187,8 @@ t.test('restart (in process, manual clock): a queued user who reconnects keeps t
 });
 
 t.test('SIGKILL with no checkpoint since start: the statistics after the restart equal those before it, and a rebuild from the log equals them', async (t) => {
-  const dir = tempDir('desk-restart-stats-');
-  const configFile = writeConfig(dir, testApp([ALICE], { maxConcurrentPerAgent: 5, satisfaction: { enabled: true } }));
   // No checkpoint before the kill: every figure after the restart comes from the turns read again.
-  const first = await spawnServer({ script: 'main', dataDir: dir, configFile, env: { DESK_CHECKPOINT_EVERY_MS: '600000' } });
-  let second: Awaited<ReturnType<typeof spawnServer>> | undefined;
-  t.teardown(async () => {
-    await first.stop();
-    await second?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, first, restart } = await crashable(t, 'desk-restart-stats-', testApp([ALICE], { maxConcurrentPerAgent: 5, satisfaction: { enabled: true } }), { DESK_CHECKPOINT_EVERY_MS: '600000' });
   const alice = await connectAgent(first.port, ALICE);
   await alice.request('agent.status', { status: 'free' });
   const from = Math.floor(Date.now() / 1000) - 60;
@@ -215,7 +217,7 @@ t.test('SIGKILL with no checkpoint since start: the statistics after the restart
   first.proc.kill('SIGKILL');
   await first.exited;
 
-  second = await spawnServer({ script: 'main', dataDir: dir, configFile });
+  const second = await restart();
   const after = await figures(second.port);
   t.same(after, before, 'session, agent and history figures are the same after the restart');
   await second.stop();
