@@ -95,6 +95,11 @@ export class TurnLog {
     }
   }
 
+  /** True when nothing was logged since the last checkpoint (one now would write nothing new). */
+  get quiet(): boolean {
+    return this.turns.length === 0 && this.tail.size === 0 && this.unindexed.length === 0;
+  }
+
   /** True when turns wait for a record. */
   get pending(): boolean {
     return this.turns.length > 0;

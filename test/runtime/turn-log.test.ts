@@ -144,3 +144,19 @@ t.test('rows of an older data dir (events and messages tables) are read with the
   t.equal([...store.eventLog()].length, 6, 'the whole event log, old and new, for a statistics rebuild');
   await store.close();
 });
+
+t.test('a checkpoint with nothing logged since the last one writes nothing', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const store = new Store(dir, FsyncMode.Always, { commitIntervalMs: 0 });
+  const written = (): number => Number(/^write_bytes:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+  turns(store, CONV, 1, 3);
+  await store.checkpoint();
+  const before = written();
+  await store.checkpoint();
+  await store.checkpoint();
+  t.equal(written() - before, 0, 'two idle checkpoints: no bytes written');
+  turns(store, CONV, 4, 1);
+  await store.checkpoint();
+  t.ok(written() - before > 0, 'one after a turn writes');
+  await store.close();
+});
