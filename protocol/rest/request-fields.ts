@@ -2,7 +2,8 @@
  * A request body reduced to the fields its endpoint's schema names, at every depth. Fields are matched whatever
  * their case (the docs' own examples write `SessionId` and `sessionId`, `IMAgentUserID` and `IMAgentUserId`) and
  * answered in the schema's spelling; unknown ones are dropped, so a field the hosted service added after this server
- * was built does not make a call fail. Keys that would reach an object's prototype are refused wherever they are.
+ * was built does not make a call fail, and so are fields given as null. Keys that would reach an object's prototype
+ * are refused wherever they are.
  */
 
 /** The shape a schema gives a value: an object's fields, an array's items, a map's values; else taken as it is. */
@@ -56,6 +57,8 @@ function project(value: unknown, shape: FieldShape | undefined, path: string, ig
   if (shape.kind === 'record') return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, project(v, shape.of, `${path}.${key}`, ignored)]));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
+    // The validator lets null through for an optional field: a handler must see it as absent, not as a null to read.
+    if (v === null) continue;
     const field = shape.fields.get(key.toLowerCase());
     const at = path ? `${path}.${field?.name ?? key}` : field?.name ?? key;
     if (!field) ignored.push(at);

@@ -150,7 +150,7 @@ export class HttpFacade {
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return fail(FacadeCode.JsonParse[svc], 'request body must be a JSON object');
     const shape = plainDataProblem(parsed, 'request body');
     if (shape) return fail(FacadeCode.BadParameter[svc], shape);
-    const known = knownFields(withoutNulls(parsed as Record<string, unknown>), found.shape);
+    const known = knownFields(parsed as Record<string, unknown>, found.shape);
     if (typeof known === 'string') return fail(FacadeCode.BadParameter[svc], known);
     // Fields newer than this server (or misspelt) are ignored; the log says which.
     if (known.ignored.length > 0) this.deps.log.debug({ endpoint: `${service}/${command}`, fields: known.ignored.slice(0, 20) }, 'unknown request fields ignored');
@@ -209,21 +209,6 @@ export class HttpFacade {
     });
     return Promise.race([this.deps.runtime.call(to, build), timeout]).finally(() => clearTimeout(timer));
   }
-}
-
-/**
- * The body with null-valued fields removed, at every level of objects: the validator lets null through for an
- * optional field, and a handler must then see the field as absent, not as a null to iterate or read.
- */
-function withoutNulls<T>(v: T): T {
-  if (Array.isArray(v)) for (const x of v) withoutNulls(x);
-  else if (v && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v)) {
-      if (x === null) delete (v as Record<string, unknown>)[k];
-      else withoutNulls(x);
-    }
-  }
-  return v;
 }
 
 /** The reply's data as envelope fields, or the refusal as a RestError (codes translated where the API differs). */
