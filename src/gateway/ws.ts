@@ -280,10 +280,8 @@ export class Gateway implements Outlet {
     const d = ws.getUserData();
     if (d.closing) return;
     d.closing = { code, reason };
-    if (d.awaiting <= 0) {
-      ws.end(code, reason);
-      return;
-    }
+    this.closeIfDone(ws);
+    if (!this.conns.has(d.id)) return;
     setTimeout(() => {
       if (this.conns.get(d.id) === ws) ws.end(code, reason);
     }, this.limits.closeGraceMs).unref();

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { idOf, kindOf } from '../../actors/address';
-import type { ActorDef, Address, Ctx, Effect, RankedQuestion, RankRequest, Recipient, ReplyTo } from '../../actors/types';
+import type { ActorDef, Address, Ctx, Effect, RankedQuestion, RankRequest, Recipient, ReplyTo, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import type { ServerFrame } from '../../protocol/frames';
@@ -335,8 +335,9 @@ export class Runtime {
     try {
       if (env.mid !== undefined) store.removeMail(env.mid);
       if (env.timer !== undefined) store.removeTimer(cell.address, env.timer);
-      const messages = effects.filter((f): f is Extract<Effect, { t: 'message' }> => f.t === 'message').map((f) => f.message);
-      if (events.length > 0 || messages.length > 0) store.appendTurn(cell.address, events.length > 0 ? cell.n + 1 : cell.n, now, events, messages);
+      let messages: StoredMessage[] | undefined;
+      for (const f of effects) if (f.t === 'message') (messages ??= []).push(f.message);
+      if (events.length > 0 || messages) store.appendTurn(cell.address, events.length > 0 ? cell.n + 1 : cell.n, now, events, messages ?? []);
       for (const f of effects) this.effect(cell.address, f, now);
     } catch (err) {
       store.rollback(mark);
