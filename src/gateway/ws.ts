@@ -79,7 +79,8 @@ export class Gateway implements Outlet {
   private nextId = 1;
   private batching = 0;
   private readonly corked = new Map<number, (string | Buffer)[]>();
-  private readonly encodings = new WeakMap<ServerFrame, { json?: string | Buffer; pack?: string | Buffer }>();
+  /** Frames encoded in the batch being released: one frame pushed to many recipients (a group chat's members) is encoded once. */
+  private readonly encodings = new Map<ServerFrame, { json?: string | Buffer; pack?: string | Buffer }>();
 
   constructor(
     private readonly runtime: Runtime,
@@ -422,6 +423,7 @@ export class Gateway implements Outlet {
 
   endBatch(): void {
     if (--this.batching > 0) return;
+    this.encodings.clear();
     for (const [id, frames] of this.corked) {
       const ws = this.conns.get(id);
       if (!ws) continue;
@@ -459,9 +461,11 @@ export class Gateway implements Outlet {
   push(to: Recipient, frame: ServerFrame, exceptConn?: number): void {
     const set = this.byRecipient.get(recipientKey(to.role, to.app, to.id));
     if (!set) return;
-    // One frame pushed to many recipients (a group chat's members) is encoded once.
     let encoded = this.encodings.get(frame);
-    if (!encoded) this.encodings.set(frame, (encoded = {}));
+    if (!encoded) {
+      encoded = {};
+      if (this.batching > 0) this.encodings.set(frame, encoded);
+    }
     for (const id of set) if (id !== exceptConn) this.enqueueSend(id, encoded, frame);
   }
 

@@ -237,7 +237,7 @@ export class Store {
   }
 
   /** Actors with turns after the last checkpoint: their snapshots are the checkpoint's to write. */
-  actorsSinceCheckpoint(): IterableIterator<Address> {
+  actorsSinceCheckpoint(): Iterable<Address> {
     return this.turnLog.actors();
   }
 

@@ -22,12 +22,8 @@ import type { Address, StoredMessage } from '../../actors/types';
 /** Where a stored message is: the log record, and its turn's bytes in it. */
 export type MessageLocation = [record: number, offset: number, length: number];
 
-interface Turn { a: Address; n: number; bytes: Buffer; seqs: number[]; tail?: TailTurn }
-interface TailTurn { n: number; t: number; es: readonly unknown[]; record?: number }
+interface Turn { a: Address; n: number; bytes: Buffer; seqs: number[] | undefined; events: boolean }
 interface Decoded { t: number; es: unknown[]; ms?: StoredMessage[] }
-
-/** Messages of a turn, located once its record has a number. */
-interface Located { conv: Address; seq: number; at: MessageLocation }
 
 /** Index rows: a run of new messages from a first seq (`r`), or one edited older message (`e`). */
 type IndexKey = [conv: string, kind: 'r' | 'e', seq: number];
@@ -35,17 +31,29 @@ type IndexRow = MessageLocation[] | MessageLocation;
 
 const HEADER_BYTES = 4;
 
+/*
+ * What is kept between checkpoints is held in flat number arrays and the records' own bytes, not as objects per
+ * turn or message: they live for seconds, and objects that outlive the young generation are what garbage collection
+ * costs most on the hot path.
+ */
+/** Per actor, 4 numbers per turn with events: [n, record, offset, length]. */
+const TURN_FIELDS = 4;
+/** Per conversation, 4 numbers per message: [seq, record, offset, length]. */
+const MESSAGE_FIELDS = 4;
+
 export class TurnLog {
   /** Turns handled since the last record was sealed. */
   private turns: Turn[] = [];
   /** Last record number used. */
   private seq: number;
-  /** Turns after the last checkpoint, by actor (events only: what recovery folds). */
-  private readonly tail = new Map<Address, TailTurn[]>();
-  /** Locations of messages in committed records after the last checkpoint, by conversation and seq. */
-  private readonly recent = new Map<Address, Map<number, MessageLocation>>();
-  /** Messages of sealed records the index rows do not hold yet (written at the next checkpoint). */
-  private unindexed: Located[] = [];
+  /** The bytes of the records after the last checkpoint (what recovery and recent history read). */
+  private readonly records = new Map<number, Buffer>();
+  /** Turns with events after the last checkpoint, by actor (what recovery folds). */
+  private readonly tail = new Map<Address, number[]>();
+  /** Messages in committed records after the last checkpoint, by conversation. */
+  private readonly recent = new Map<Address, number[]>();
+  /** Messages of sealed records the index rows do not hold yet (written at the next checkpoint), by conversation. */
+  private unindexed = new Map<Address, number[]>();
   /** The turns read again at start, until a projection has taken them (`takeReplayed`). */
   private replayed: { a: Address; n: number; es: readonly unknown[] }[] = [];
 
@@ -59,15 +67,16 @@ export class TurnLog {
     this.seq = checkpointed;
     for (const { key, value } of log.getRange({ start: checkpointed + 1 })) {
       this.seq = key;
+      this.records.set(key, value);
       for (const turn of this.turnsOf(value)) {
-        if (turn.d.es.length > 0) {
-          this.remember(turn.a, { n: turn.n, t: turn.d.t, es: turn.d.es, record: key });
-          this.replayed.push({ a: turn.a, n: turn.n, es: turn.d.es });
+        const d = this.decode(value, turn.offset, turn.length);
+        if (d.es.length > 0) {
+          push(this.tail, turn.a, turn.n, key, turn.offset, turn.length);
+          this.replayed.push({ a: turn.a, n: turn.n, es: d.es });
         }
-        for (const m of turn.d.ms ?? []) {
-          const at: MessageLocation = [key, turn.offset, turn.length];
-          this.locate(turn.a, m.seq, at);
-          this.unindexed.push({ conv: turn.a, seq: m.seq, at });
+        for (const m of d.ms ?? []) {
+          push(this.recent, turn.a, m.seq, key, turn.offset, turn.length);
+          push(this.unindexed, turn.a, m.seq, key, turn.offset, turn.length);
         }
       }
     }
@@ -76,9 +85,12 @@ export class TurnLog {
   /** Adds a turn to the record being gathered; throws (leaving nothing behind) if it cannot be encoded. */
   append(a: Address, n: number, t: number, es: readonly unknown[], ms: readonly StoredMessage[]): void {
     const bytes = this.packr.pack(ms.length > 0 ? { t, es, ms } : { t, es });
-    const tail = es.length > 0 ? { n, t, es } : undefined;
-    this.turns.push({ a, n, bytes, seqs: ms.map((m) => m.seq), tail });
-    if (tail) this.remember(a, tail);
+    let seqs: number[] | undefined;
+    if (ms.length > 0) {
+      seqs = [];
+      for (const m of ms) seqs.push(m.seq);
+    }
+    this.turns.push({ a, n, bytes, seqs, events: es.length > 0 });
   }
 
   /** Where the turn list stands (to take back a failed turn's part with `rollback`). */
@@ -87,17 +99,12 @@ export class TurnLog {
   }
 
   rollback(mark: number): void {
-    for (const turn of this.turns.splice(mark)) {
-      if (!turn.tail) continue;
-      const list = this.tail.get(turn.a)!;
-      list.splice(list.lastIndexOf(turn.tail), 1);
-      if (list.length === 0) this.tail.delete(turn.a);
-    }
+    this.turns.length = mark;
   }
 
   /** True when nothing was logged since the last checkpoint (one now would write nothing new). */
   get quiet(): boolean {
-    return this.turns.length === 0 && this.tail.size === 0 && this.unindexed.length === 0;
+    return this.turns.length === 0 && this.records.size === 0 && this.unindexed.size === 0;
   }
 
   /** True when turns wait for a record. */
@@ -130,18 +137,28 @@ export class TurnLog {
     const value = Buffer.allocUnsafe(base + offset);
     value.writeUInt32LE(head.length, 0);
     head.copy(value, HEADER_BYTES);
-    const located: Located[] = [];
+    const located: number[] = [];
+    const convs: Address[] = [];
     let at = base;
     for (const turn of turns) {
       turn.bytes.copy(value, at);
-      for (const seq of turn.seqs) located.push({ conv: turn.a, seq, at: [record, at, turn.bytes.length] });
-      at += turn.bytes.length;
-      if (turn.tail) turn.tail.record = record;
+      const length = turn.bytes.length;
+      if (turn.events) push(this.tail, turn.a, turn.n, record, at, length);
+      if (turn.seqs) {
+        for (const seq of turn.seqs) {
+          push(this.unindexed, turn.a, seq, record, at, length);
+          convs.push(turn.a);
+          located.push(seq, at, length);
+        }
+      }
+      at += length;
     }
-    for (const l of located) this.unindexed.push(l);
+    this.records.set(record, value);
     return {
       write: () => this.log.putSync(record, value),
-      committed: () => { for (const l of located) this.locate(l.conv, l.seq, l.at); },
+      committed: () => {
+        for (let i = 0; i < convs.length; i++) push(this.recent, convs[i], located[3 * i], record, located[3 * i + 1], located[3 * i + 2]);
+      },
     };
   }
 
@@ -152,13 +169,13 @@ export class TurnLog {
   checkpoint(): { through: number; writes: () => void; committed: () => void } {
     const through = this.seq;
     const byConv = new Map<Address, Map<number, MessageLocation>>();
-    for (const r of this.unindexed) {
-      let m = byConv.get(r.conv);
-      if (!m) byConv.set(r.conv, (m = new Map()));
-      const had = m.get(r.seq);
-      if (!had || had[0] <= r.at[0]) m.set(r.seq, r.at);
+    for (const [conv, list] of this.unindexed) {
+      const m = new Map<number, MessageLocation>();
+      // Later records come later in the list: the last location of a seq is its current text.
+      for (let i = 0; i < list.length; i += MESSAGE_FIELDS) m.set(list[i], [list[i + 1], list[i + 2], list[i + 3]]);
+      byConv.set(conv, m);
     }
-    this.unindexed = [];
+    this.unindexed = new Map();
     return {
       through,
       writes: () => { for (const [conv, m] of byConv) this.writeRows(conv, m); },
@@ -181,25 +198,29 @@ export class TurnLog {
   }
 
   private forgetThrough(record: number): void {
-    for (const [a, list] of this.tail) {
-      const kept = list.filter((x) => x.record === undefined || x.record > record);
-      if (kept.length === 0) this.tail.delete(a);
-      else if (kept.length !== list.length) this.tail.set(a, kept);
-    }
-    for (const [conv, m] of this.recent) {
-      for (const [seq, at] of m) if (at[0] <= record) m.delete(seq);
-      if (m.size === 0) this.recent.delete(conv);
-    }
+    for (const r of this.records.keys()) if (r <= record) this.records.delete(r);
+    forgetThrough(this.tail, record);
+    forgetThrough(this.recent, record);
   }
 
-  /** An actor's turns after its n-th, from the turns since the last checkpoint. */
+  /** An actor's turns after its n-th, from the turns since the last checkpoint (sealed ones: read after a commit). */
   turnsAfter(a: Address, n: number): { t: number; es: readonly unknown[] }[] {
-    return (this.tail.get(a) ?? []).filter((x) => x.n > n);
+    const list = this.tail.get(a);
+    const out: { t: number; es: readonly unknown[] }[] = [];
+    if (!list) return out;
+    for (let i = 0; i < list.length; i += TURN_FIELDS) {
+      if (list[i] <= n) continue;
+      const d = this.decode(this.records.get(list[i + 1])!, list[i + 2], list[i + 3]);
+      out.push({ t: d.t, es: d.es });
+    }
+    return out;
   }
 
-  /** Actors with turns since the last checkpoint. */
-  actors(): IterableIterator<Address> {
-    return this.tail.keys();
+  /** Actors with turns since the last checkpoint, sealed or still gathering. */
+  actors(): Set<Address> {
+    const out = new Set(this.tail.keys());
+    for (const turn of this.turns) if (turn.events) out.add(turn.a);
+    return out;
   }
 
   /** The turns read again at start, in log order, once (a projection folds them again after a restart). */
@@ -211,7 +232,12 @@ export class TurnLog {
 
   /** Every turn of every record, in log order (the statistics rebuild). */
   *all(): Generator<{ a: Address; n: number; t: number; es: unknown[] }> {
-    for (const { value } of this.log.getRange()) for (const turn of this.turnsOf(value)) yield { a: turn.a, n: turn.n, t: turn.d.t, es: turn.d.es };
+    for (const { value } of this.log.getRange()) {
+      for (const turn of this.turnsOf(value)) {
+        const d = this.decode(value, turn.offset, turn.length);
+        yield { a: turn.a, n: turn.n, t: d.t, es: d.es };
+      }
+    }
   }
 
   /** Seqs after `afterSeq` of a conversation with their locations, in order, at most `limit`. */
@@ -230,36 +256,48 @@ export class TurnLog {
     }
     for (const { key, value } of this.index.getRange({ start: [conv, 'e', afterSeq + 1], end: [conv, 'e', Number.MAX_SAFE_INTEGER] })) put(key[2], value as MessageLocation);
     // Newer than the rows.
-    for (const [seq, at] of this.recent.get(conv) ?? []) if (seq > afterSeq) put(seq, at);
+    const recent = this.recent.get(conv) ?? [];
+    for (let i = 0; i < recent.length; i += MESSAGE_FIELDS) if (recent[i] > afterSeq) put(recent[i], [recent[i + 1], recent[i + 2], recent[i + 3]]);
     return [...found].sort((x, y) => x[0] - y[0]).slice(0, limit).map(([seq, at]) => ({ seq, at }));
   }
 
   /** The stored message at a location. */
   message(at: MessageLocation, seq: number): StoredMessage | undefined {
-    const value = this.log.getBinaryFast(at[0]);
+    const value = this.records.get(at[0]) ?? this.log.getBinaryFast(at[0]);
     if (!value) return undefined;
-    const d = this.packr.unpack(value.subarray(at[1], at[1] + at[2])) as Decoded;
-    return d.ms?.find((m) => m.seq === seq);
+    return this.decode(value, at[1], at[2]).ms?.find((m) => m.seq === seq);
   }
 
-  private locate(conv: Address, seq: number, at: MessageLocation): void {
-    let m = this.recent.get(conv);
-    if (!m) this.recent.set(conv, (m = new Map()));
-    m.set(seq, at);
+  private decode(value: Buffer, offset: number, length: number): Decoded {
+    return this.packr.unpack(value.subarray(offset, offset + length)) as Decoded;
   }
 
-  private remember(a: Address, turn: TailTurn): void {
-    const list = this.tail.get(a);
-    if (list) list.push(turn);
-    else this.tail.set(a, [turn]);
-  }
-
-  private *turnsOf(value: Buffer): Generator<{ a: Address; n: number; offset: number; length: number; d: Decoded }> {
+  /** A record's turns: actor, turn number and where the turn's bytes are. */
+  private *turnsOf(value: Buffer): Generator<{ a: Address; n: number; offset: number; length: number }> {
     const headLength = value.readUInt32LE(0);
     const header = this.packr.unpack(value.subarray(HEADER_BYTES, HEADER_BYTES + headLength)) as [Address, number, number, number][];
     const base = HEADER_BYTES + headLength;
-    for (const [a, n, offset, length] of header) {
-      yield { a, n, offset: base + offset, length, d: this.packr.unpack(value.subarray(base + offset, base + offset + length)) as Decoded };
+    for (const [a, n, offset, length] of header) yield { a, n, offset: base + offset, length };
+  }
+}
+
+/** Appends four numbers to a key's flat list. */
+function push(lists: Map<Address, number[]>, key: Address, a: number, b: number, c: number, d: number): void {
+  const list = lists.get(key);
+  if (list) list.push(a, b, c, d);
+  else lists.set(key, [a, b, c, d]);
+}
+
+/** Drops the entries of records up to `record` (the second of each four numbers) from flat lists. */
+function forgetThrough(lists: Map<Address, number[]>, record: number): void {
+  for (const [key, list] of lists) {
+    let kept = 0;
+    for (let i = 0; i < list.length; i += 4) {
+      if (list[i + 1] <= record) continue;
+      for (let j = 0; j < 4; j++) list[kept + j] = list[i + j];
+      kept += 4;
     }
+    if (kept === 0) lists.delete(key);
+    else list.length = kept;
   }
 }

@@ -160,3 +160,18 @@ t.test('a checkpoint with nothing logged since the last one writes nothing', asy
   t.ok(written() - before > 0, 'one after a turn writes');
   await store.close();
 });
+
+t.test('an actor whose turns still wait for their record is among those a checkpoint must snapshot', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const store = open(dir);
+  turns(store, CONV, 1, 2);
+  await store.commit();
+  turns(store, OTHER, 1, 1);
+  t.same([...store.actorsSinceCheckpoint()].sort(), [CONV, OTHER].sort(), 'the committed actor and the one still gathering');
+  store.putSnapshot(CONV, { n: 2, state: 'two' });
+  store.putSnapshot(OTHER, { n: 1, state: 'one' });
+  await store.checkpoint();
+  t.same([...store.actorsSinceCheckpoint()], [], 'none after the checkpoint committed');
+  t.same(texts(store.messagesAfter(OTHER, 0, 10)), ['1:m1'], 'the gathering turn was written with the checkpoint');
+  await store.close();
+});
