@@ -13,6 +13,7 @@ import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { activeKey, activeRange, appKey, chatGroupKey, eventRange, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
 import { TurnLog, type MessageLocation } from './turn-log';
+import { TurnWal } from './turn-wal';
 
 export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as const;
 export type FsyncMode = (typeof FsyncMode)[keyof typeof FsyncMode];
@@ -48,6 +49,7 @@ export class Store {
   private readonly events: Database<EventRecord, [string, number]>;
   private readonly messages: Database<StoredMessage, [string, number]>;
   private readonly turnLog: TurnLog;
+  private readonly wal: TurnWal;
   private readonly timers: Database<number, [string, string]>;
   private readonly mailbox: Database<MailboxEntry, number>;
   private readonly active: Database<string, [number, string, string]>;
@@ -105,12 +107,14 @@ export class Store {
     this.recordsByTime = this.root.openDB({ name: 'records-by-time' });
     this.failedCallbacks = this.root.openDB({ name: 'failed-callbacks', ...plain });
     this.chatGroups = this.root.openDB({ name: 'chat-groups', ...plain });
-    this.turnLog = new TurnLog(
-      this.root.openDB({ name: 'turn-log', encoding: 'binary' }),
-      this.root.openDB({ name: 'message-index', ...plain }),
-      this.packr,
-      (this.meta.get(CHECKPOINT_KEY) as number | undefined) ?? 0,
-    );
+    const checkpointed = (this.meta.get(CHECKPOINT_KEY) as number | undefined) ?? 0;
+    const log = this.root.openDB<Buffer, number>({ name: 'turn-log', encoding: 'binary' });
+    // Records only the write-ahead file holds (written after the last checkpoint) move into the table now, so the
+    // file can start again from its beginning.
+    this.wal = new TurnWal(path.join(dataDir, 'turns.wal'));
+    const fromWal = this.wal.read(checkpointed);
+    if (fromWal.length > 0) this.root.transactionSync(() => { for (const r of fromWal) log.putSync(r.record, r.value); });
+    this.turnLog = new TurnLog(log, this.root.openDB({ name: 'message-index', ...plain }), this.packr, checkpointed);
     this.outboxSeq = Math.max(lastKey(this.outbox), lastKey(this.failedCallbacks));
     this.mailboxSeq = lastKey(this.mailbox);
   }
@@ -190,17 +194,11 @@ export class Store {
     const upcoming = this.upcoming;
     if (!upcoming) return;
     this.upcoming = undefined;
-    this.sealTurns();
-    const ops = this.queued;
-    const after = this.afterCommit;
-    this.queued = [];
-    this.afterCommit = [];
     this.committing = true;
     this.lastBegin = performance.now();
-    const txn = this.root.transaction(() => {
-      for (const op of ops) op();
-    });
-    const durable = this.waitFlush ? txn.then(() => this.root.flushed) : txn;
+    const durable = this.queued.length === 0 && this.turnLog.pending ? this.appendTurns() : this.transact();
+    const after = this.afterCommit;
+    this.afterCommit = [];
     this.last = durable;
     const settle = (): void => {
       this.committing = false;
@@ -211,6 +209,30 @@ export class Store {
       settle();
     }, settle);
     upcoming.resolve(durable);
+  }
+
+  /** Nothing but turns to write: their record is one entry of the write-ahead file. */
+  private appendTurns(): Promise<unknown> {
+    const sealed = this.turnLog.seal()!;
+    try {
+      this.wal.append(sealed.record, sealed.value);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.turnLog.inWal(sealed.record);
+    this.afterCommit.push(sealed.committed);
+    return this.waitFlush ? this.wal.sync() : Promise.resolve();
+  }
+
+  /** One LMDB transaction with everything queued, the turns' record with it. */
+  private transact(): Promise<unknown> {
+    this.sealTurns();
+    const ops = this.queued;
+    this.queued = [];
+    const txn = this.root.transaction(() => {
+      for (const op of ops) op();
+    });
+    return this.waitFlush ? txn.then(() => this.root.flushed) : txn;
   }
 
   /** The turns gathered so far become one record of the turn log, written with the queued writes. */
@@ -232,7 +254,10 @@ export class Store {
     this.sealTurns();
     const cp = this.turnLog.checkpoint();
     this.queued.push(cp.writes, () => this.meta.putSync(CHECKPOINT_KEY, cp.through));
-    this.afterCommit.push(cp.committed);
+    this.afterCommit.push(cp.committed, () => {
+      // Every record the file held is in the table now (none can be appended while this transaction runs).
+      if (this.turnLog.walCovered) this.wal.restart();
+    });
     return this.commit();
   }
 
@@ -429,6 +454,7 @@ export class Store {
   async close(): Promise<void> {
     await this.commit();
     await this.root.close();
+    this.wal.close();
   }
 }
 

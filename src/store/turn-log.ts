@@ -54,6 +54,8 @@ export class TurnLog {
   private readonly recent = new Map<Address, number[]>();
   /** Messages of sealed records the index rows do not hold yet (written at the next checkpoint), by conversation. */
   private unindexed = new Map<Address, number[]>();
+  /** Records written only to the write-ahead file so far (the next checkpoint copies them into the table). */
+  private walOnly: number[] = [];
   /** The turns read again at start, until a projection has taken them (`takeReplayed`). */
   private replayed: { a: Address; n: number; es: readonly unknown[] }[] = [];
 
@@ -121,7 +123,7 @@ export class TurnLog {
    * Seals the gathered turns into the next record: returns the write to make in the transaction, and what to do
    * once that transaction is committed (make the messages readable).
    */
-  seal(): { write: () => void; committed: () => void } | undefined {
+  seal(): { record: number; value: Buffer; write: () => void; committed: () => void } | undefined {
     if (this.turns.length === 0) return undefined;
     const turns = this.turns;
     this.turns = [];
@@ -155,6 +157,8 @@ export class TurnLog {
     }
     this.records.set(record, value);
     return {
+      record,
+      value,
       write: () => this.log.putSync(record, value),
       committed: () => {
         for (let i = 0; i < convs.length; i++) push(this.recent, convs[i], located[3 * i], record, located[3 * i + 1], located[3 * i + 2]);
@@ -176,11 +180,26 @@ export class TurnLog {
       byConv.set(conv, m);
     }
     this.unindexed = new Map();
+    const copied = this.walOnly.map((r) => [r, this.records.get(r)!] as const);
+    this.walOnly = [];
     return {
       through,
-      writes: () => { for (const [conv, m] of byConv) this.writeRows(conv, m); },
+      writes: () => {
+        for (const [r, value] of copied) this.log.putSync(r, value);
+        for (const [conv, m] of byConv) this.writeRows(conv, m);
+      },
       committed: () => this.forgetThrough(through),
     };
+  }
+
+  /** A sealed record went to the write-ahead file instead of the table. */
+  inWal(record: number): void {
+    this.walOnly.push(record);
+  }
+
+  /** True when every record is in the table (the write-ahead file holds nothing needed). */
+  get walCovered(): boolean {
+    return this.walOnly.length === 0;
   }
 
   /** A conversation's rows for one checkpoint: its new messages as one run, earlier ones it edited one by one. */
@@ -232,7 +251,8 @@ export class TurnLog {
 
   /** Every turn of every record, in log order (the statistics rebuild). */
   *all(): Generator<{ a: Address; n: number; t: number; es: unknown[] }> {
-    for (const { value } of this.log.getRange()) {
+    const inWal = this.walOnly.map((r) => ({ key: r, value: this.records.get(r)! }));
+    for (const { value } of mergeByKey(this.log.getRange(), inWal)) {
       for (const turn of this.turnsOf(value)) {
         const d = this.decode(value, turn.offset, turn.length);
         yield { a: turn.a, n: turn.n, t: d.t, es: d.es };
@@ -279,6 +299,16 @@ export class TurnLog {
     const base = HEADER_BYTES + headLength;
     for (const [a, n, offset, length] of header) yield { a, n, offset: base + offset, length };
   }
+}
+
+/** Two lists of records, each in key order, as one in key order. */
+function* mergeByKey(a: Iterable<{ key: number; value: Buffer }>, b: { key: number; value: Buffer }[]): Generator<{ key: number; value: Buffer }> {
+  let i = 0;
+  for (const x of a) {
+    while (i < b.length && b[i].key < x.key) yield b[i++];
+    yield x;
+  }
+  while (i < b.length) yield b[i++];
 }
 
 /** Appends four numbers to a key's flat list. */

@@ -175,3 +175,71 @@ t.test('an actor whose turns still wait for their record is among those a checkp
   t.same(texts(store.messagesAfter(OTHER, 0, 10)), ['1:m1'], 'the gathering turn was written with the checkpoint');
   await store.close();
 });
+
+t.test('turns with no other writes go to the write-ahead file, and are read from it after a crash', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const wal = path.join(dir, 'turns.wal');
+  let store = open(dir);
+  turns(store, CONV, 1, 3);
+  await store.commit();
+  store.putMeta('mixed', 1);
+  turns(store, CONV, 4, 2, 3);
+  await store.commit();
+  turns(store, CONV, 6, 2, 5);
+  await store.commit();
+  t.ok(fs.statSync(wal).size > 0, 'the turn-only transactions were appended to the file');
+  t.equal([...store.eventLog()].length, 7, 'the event log holds records of the file and of the table, in order');
+  t.same([...store.eventLog()].map((e) => e.n), [1, 2, 3, 4, 5, 6, 7]);
+
+  // A crash: the store is not closed, so nothing is checkpointed or copied.
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  fs.cpSync(dir, copy, { recursive: true });
+  fs.rmSync(path.join(copy, 'desk.lmdb-lock'), { force: true });
+  await store.close();
+  store = open(copy);
+  t.same(texts(store.messagesAfter(CONV, 0, 10)).map((x) => x.split(':')[0]), ['1', '2', '3', '4', '5', '6', '7'], 'every message, whichever way it was written');
+  t.equal(store.eventsAfter(CONV, 0).length, 7);
+  t.equal(store.takeReplayedTurns().length, 7, 'all seven turns are folded again by projections');
+
+  // After a checkpoint the file starts again from its beginning; what it held before is not read again.
+  store.putSnapshot(CONV, { n: 7, state: 'seven' });
+  await store.checkpoint();
+  turns(store, CONV, 8, 1, 7);
+  await store.commit();
+  await store.close();
+  store = open(copy);
+  t.same(store.eventsAfter(CONV, 7).map((r) => r.es), [[added(8)]], 'only the turn after the checkpoint is read again');
+  t.equal(store.messagesAfter(CONV, 0, 100).length, 8);
+  await store.close();
+});
+
+t.test('a torn or damaged entry at the end of the write-ahead file ends what is read, and nothing before it is lost', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const wal = path.join(dir, 'turns.wal');
+  let store = open(dir);
+  turns(store, CONV, 1, 2);
+  await store.commit();
+  turns(store, CONV, 3, 1, 2);
+  await store.commit();
+  await store.close();
+  // The store closed without a checkpoint, as a crash would leave it; then the last entry is cut short.
+  const size = fs.statSync(wal).size;
+  fs.truncateSync(wal, size - 5);
+  store = open(dir);
+  t.same(store.eventsAfter(CONV, 0).map((r) => r.es), [[added(1)], [added(2)]], 'the intact first entry is read, the torn one is not');
+  await store.close();
+
+  const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  store = open(dir2);
+  turns(store, CONV, 1, 2);
+  await store.commit();
+  turns(store, CONV, 3, 1, 2);
+  await store.commit();
+  await store.close();
+  const bytes = fs.readFileSync(path.join(dir2, 'turns.wal'));
+  bytes[bytes.length - 3] ^= 0xff;
+  fs.writeFileSync(path.join(dir2, 'turns.wal'), bytes);
+  store = open(dir2);
+  t.equal(store.eventsAfter(CONV, 0).length, 2, 'a damaged entry (checksum) is not read');
+  await store.close();
+});
