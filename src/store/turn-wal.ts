@@ -16,6 +16,7 @@ const ENTRY_HEADER = 12;
 export class TurnWal {
   private readonly fd: number;
   private position = 0;
+  private closed = false;
 
   constructor(readonly file: string) {
     this.fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
@@ -64,6 +65,8 @@ export class TurnWal {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     fs.closeSync(this.fd);
   }
 }

@@ -36,7 +36,8 @@ t.test('first start on embedded defaults creates the default app and serves it',
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-first-'));
   const p = run({ DESK_DATA_DIR: dataDir, DESK_LOG_LEVEL: 'info' }, ['--port', '0', '--host', '127.0.0.1']);
   t.teardown(() => { p.child.kill('SIGKILL'); });
-  await until(() => /UserSig for <UserID>/.test(p.out()));
+  // The log line and the banner are separate writes: wait for both.
+  await until(() => /UserSig for <UserID>/.test(p.out()) && /"port":\d+/.test(p.out()));
   const port = Number(/"port":(\d+)/.exec(p.out())![1]);
   t.match(p.out(), /Created the default app 1400000001; admin identifier 'administrator'/);
   const keyFile = path.join(dataDir, 'secret-key-1400000001');
