@@ -85,7 +85,7 @@ t.test('the example config on a data dir with a generated key: the banner names 
   const start = async (host: string) => {
     const p = run({ DESK_DATA_DIR: dataDir }, ['--port', '0', '--host', host, '--config', example]);
     t.teardown(() => { p.child.kill('SIGKILL'); });
-    await until(() => /UserSig for <UserID>/.test(p.out()));
+    await until(() => /UserSig for <UserID>/.test(p.out()) && /"port":\d+/.test(p.out()));
     return { p, port: Number(/"port":(\d+)/.exec(p.out())![1]), logs: p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string }) };
   };
   const { p, port, logs } = await start('127.0.0.1');
