@@ -40,6 +40,8 @@ interface ConnData {
   burst: number;
   tokens: number;
   refilledAt: number;
+  /** Frames to send when the batch being released ends (kept, emptied, reused). */
+  out: (string | Buffer)[];
 }
 
 export interface GatewayLimits {
@@ -78,9 +80,13 @@ export class Gateway implements Outlet {
   private draining = false;
   private nextId = 1;
   private batching = 0;
-  private readonly corked = new Map<number, (string | Buffer)[]>();
-  /** Frames encoded in the batch being released: one frame pushed to many recipients (a group chat's members) is encoded once. */
-  private readonly encodings = new Map<ServerFrame, { json?: string | Buffer; pack?: string | Buffer }>();
+  /** Sockets with frames waiting for the end of the batch being released. */
+  private readonly corked: number[] = [];
+  /**
+   * The last frame pushed and its encodings: a frame pushed to many recipients (a group chat's members) is pushed to
+   * them one after another, and encoded once.
+   */
+  private lastPushed?: { frame: ServerFrame; encoded: { json?: string | Buffer; pack?: string | Buffer } };
 
   constructor(
     private readonly runtime: Runtime,
@@ -157,7 +163,7 @@ export class Gateway implements Outlet {
     const auth = this.authenticate(new URLSearchParams(req.getQuery() ?? ''));
     const [rate, burst] = auth.role === Role.Agent ? [this.limits.agentFramesPerSec, this.limits.agentBurst] : [this.limits.framesPerSec, this.limits.burst];
     const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-    const data: ConnData = { id: this.nextId++, ip, invalid: 0, awaiting: 0, rate, burst, tokens: burst, refilledAt: this.clock.now(), ...auth };
+    const data: ConnData = { id: this.nextId++, ip, invalid: 0, awaiting: 0, rate, burst, tokens: burst, refilledAt: this.clock.now(), out: [], ...auth };
     res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), ctx);
   }
 
@@ -197,7 +203,6 @@ export class Gateway implements Outlet {
   private close(ws: WebSocket<ConnData>): void {
     const d = ws.getUserData();
     if (!this.conns.delete(d.id)) return;
-    this.corked.delete(d.id);
     const fromIp = (this.perIp.get(d.ip) ?? 1) - 1;
     if (fromIp > 0) this.perIp.set(d.ip, fromIp);
     else this.perIp.delete(d.ip);
@@ -423,18 +428,21 @@ export class Gateway implements Outlet {
 
   endBatch(): void {
     if (--this.batching > 0) return;
-    this.encodings.clear();
-    for (const [id, frames] of this.corked) {
+    this.lastPushed = undefined;
+    for (const id of this.corked) {
       const ws = this.conns.get(id);
       if (!ws) continue;
-      const binary = ws.getUserData().enc === Encoding.Msgpack;
+      const d = ws.getUserData();
+      const binary = d.enc === Encoding.Msgpack;
+      const frames = d.out;
       ws.cork(() => {
         for (const f of frames) ws.send(f, binary);
       });
+      frames.length = 0;
       if (ws.getBufferedAmount() > this.limits.maxBackpressure) ws.end(CloseCode.SlowConsumer, 'slow consumer');
       else this.closeIfDone(ws);
     }
-    this.corked.clear();
+    this.corked.length = 0;
   }
 
   /** A closing socket closes once nothing is owed to it any more. */
@@ -446,12 +454,12 @@ export class Gateway implements Outlet {
   private enqueueSend(id: number, encoded: { json?: string | Buffer; pack?: string | Buffer }, frame: ServerFrame): void {
     const ws = this.conns.get(id);
     if (!ws) return;
-    const enc = ws.getUserData().enc;
+    const d = ws.getUserData();
+    const enc = d.enc;
     const data = enc === Encoding.Msgpack ? (encoded.pack ??= encodeFrame(frame, enc)) : (encoded.json ??= encodeFrame(frame, enc));
     if (this.batching > 0) {
-      let list = this.corked.get(id);
-      if (!list) this.corked.set(id, (list = []));
-      list.push(data);
+      if (d.out.length === 0) this.corked.push(id);
+      d.out.push(data);
     } else {
       ws.send(data, enc === Encoding.Msgpack);
       this.closeIfDone(ws);
@@ -461,11 +469,8 @@ export class Gateway implements Outlet {
   push(to: Recipient, frame: ServerFrame, exceptConn?: number): void {
     const set = this.byRecipient.get(recipientKey(to.role, to.app, to.id));
     if (!set) return;
-    let encoded = this.encodings.get(frame);
-    if (!encoded) {
-      encoded = {};
-      if (this.batching > 0) this.encodings.set(frame, encoded);
-    }
+    if (this.lastPushed?.frame !== frame) this.lastPushed = { frame, encoded: {} };
+    const encoded = this.lastPushed.encoded;
     for (const id of set) if (id !== exceptConn) this.enqueueSend(id, encoded, frame);
   }
 
