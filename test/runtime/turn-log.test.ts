@@ -213,33 +213,30 @@ t.test('turns with no other writes go to the write-ahead file, and are read from
   await store.close();
 });
 
-t.test('a torn or damaged entry at the end of the write-ahead file ends what is read, and nothing before it is lost', async (t) => {
+/** A data dir whose write-ahead file holds two entries (turns 1–2, then 3) and no checkpoint, as a crash leaves it. */
+async function twoEntries(): Promise<{ dir: string; wal: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
-  const wal = path.join(dir, 'turns.wal');
-  let store = open(dir);
+  const store = open(dir);
   turns(store, CONV, 1, 2);
   await store.commit();
   turns(store, CONV, 3, 1, 2);
   await store.commit();
   await store.close();
-  // The store closed without a checkpoint, as a crash would leave it; then the last entry is cut short.
-  const size = fs.statSync(wal).size;
-  fs.truncateSync(wal, size - 5);
-  store = open(dir);
+  return { dir, wal: path.join(dir, 'turns.wal') };
+}
+
+t.test('a torn or damaged entry at the end of the write-ahead file ends what is read, and nothing before it is lost', async (t) => {
+  const torn = await twoEntries();
+  fs.truncateSync(torn.wal, fs.statSync(torn.wal).size - 5);
+  let store = open(torn.dir);
   t.same(store.eventsAfter(CONV, 0).map((r) => r.es), [[added(1)], [added(2)]], 'the intact first entry is read, the torn one is not');
   await store.close();
 
-  const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
-  store = open(dir2);
-  turns(store, CONV, 1, 2);
-  await store.commit();
-  turns(store, CONV, 3, 1, 2);
-  await store.commit();
-  await store.close();
-  const bytes = fs.readFileSync(path.join(dir2, 'turns.wal'));
+  const damaged = await twoEntries();
+  const bytes = fs.readFileSync(damaged.wal);
   bytes[bytes.length - 3] ^= 0xff;
-  fs.writeFileSync(path.join(dir2, 'turns.wal'), bytes);
-  store = open(dir2);
+  fs.writeFileSync(damaged.wal, bytes);
+  store = open(damaged.dir);
   t.equal(store.eventsAfter(CONV, 0).length, 2, 'a damaged entry (checksum) is not read');
   await store.close();
 });

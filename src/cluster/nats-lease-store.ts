@@ -1,0 +1,67 @@
+/**
+ * Leases in a JetStream KV bucket: each write names the revision it read (`update`), or that there is none (`create`),
+ * and the server refuses it otherwise; that refusal is what keeps two nodes from holding one partition.
+ */
+import type { KV, NatsConnection } from 'nats';
+import type { LeaseEntry, LeaseStore, LeaseValue } from './leases';
+
+/** JetStream's answer to a write whose expected revision is not the key's (10071: wrong last sequence). */
+function isRevisionConflict(err: unknown): boolean {
+  const e = err as { code?: string | number; api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
+}
+
+export class NatsLeaseStore implements LeaseStore {
+  private constructor(private readonly kv: KV) {}
+
+  /** Opens (creating if needed) the bucket; `replicas` 3 on a 3-server NATS cluster, 1 on one server. */
+  static async open(nc: NatsConnection, bucket: string, replicas = 1): Promise<NatsLeaseStore> {
+    const kv = await nc.jetstream().views.kv(bucket, { history: 1, replicas });
+    return new NatsLeaseStore(kv);
+  }
+
+  async get(key: string): Promise<LeaseEntry | undefined> {
+    const e = await this.kv.get(key);
+    if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
+    return { value: e.json<LeaseValue>(), revision: e.revision };
+  }
+
+  async create(key: string, value: LeaseValue): Promise<number | undefined> {
+    try {
+      return await this.kv.create(key, JSON.stringify(value));
+    } catch (err) {
+      if (isRevisionConflict(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async update(key: string, value: LeaseValue, revision: number): Promise<number | undefined> {
+    try {
+      return await this.kv.update(key, JSON.stringify(value), revision);
+    } catch (err) {
+      if (isRevisionConflict(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async remove(key: string, revision: number): Promise<boolean> {
+    try {
+      await this.kv.delete(key, { previousSeq: revision });
+      return true;
+    } catch (err) {
+      if (isRevisionConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<Map<string, LeaseEntry>> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys(`${prefix}>`)) keys.push(k);
+    const out = new Map<string, LeaseEntry>();
+    await Promise.all(keys.map(async (k) => {
+      const e = await this.get(k);
+      if (e) out.set(k, e);
+    }));
+    return out;
+  }
+}
