@@ -1,0 +1,9 @@
+/** Every NATS subject and bucket name the cluster uses, spelled once. Version 1 of the cluster's wire. */
+
+/** The JetStream stream of the partitions' turn-log records, and one partition's subject in it. */
+export const LOG_STREAM = 'DESK_LOG';
+export const LOG_SUBJECTS = 'desk.v1.log.*';
+export const logSubject = (partition: number): string => `desk.v1.log.${partition}`;
+
+/** The KV bucket of partition leases and node heartbeats. */
+export const LEASE_BUCKET = 'desk-leases';

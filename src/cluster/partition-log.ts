@@ -1,0 +1,125 @@
+/**
+ * Each partition's turn-log records, replicated by JetStream (file storage; R3 on a 3-server NATS cluster, R1 on
+ * one) under the subject `desk.v1.log.<partition>`: a record is durable on the cluster once `append` resolves.
+ *
+ * Fencing: every append names the sequence of the partition's last message (JetStream's expected last subject
+ * sequence). A node taking a partition first appends a claim marker the same way, retrying until it lands; from then
+ * on, appends of the node that had it fail with `FencedError`, so a node that lost its lease cannot write even if
+ * its clock let it think it still held it.
+ */
+import { DeliverPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { LOG_STREAM, LOG_SUBJECTS, logSubject } from '../bus/subjects';
+
+const KIND_HEADER = 'Desk-Kind';
+const CLAIM = 'claim';
+
+/** An append refused because another node wrote to the partition since (it claimed it). */
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+  constructor(readonly partition: number) {
+    super(`partition ${partition} was claimed by another node`);
+  }
+}
+
+function isWrongLastSequence(err: unknown): boolean {
+  const e = err as { api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: string | number; api_error?: { err_code?: number; code?: number }; message?: string };
+  return e?.api_error?.code === 404 || e?.code === '404' || /not found/i.test(e?.message ?? '');
+}
+
+export class PartitionLogs {
+  private constructor(private readonly js: JetStreamClient, private readonly jsm: JetStreamManager, readonly stream: string) {}
+
+  /** Opens the stream, creating it if needed. */
+  static async open(nc: NatsConnection, opts: { stream?: string; replicas?: number } = {}): Promise<PartitionLogs> {
+    const stream = opts.stream ?? LOG_STREAM;
+    const jsm = await nc.jetstreamManager();
+    try {
+      await jsm.streams.info(stream);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.streams.add({
+        name: stream, subjects: [LOG_SUBJECTS], storage: StorageType.File, num_replicas: opts.replicas ?? 1,
+        retention: RetentionPolicy.Limits, allow_direct: true,
+      });
+    }
+    return new PartitionLogs(nc.jetstream(), jsm, stream);
+  }
+
+  /** The stream sequence of a partition's last message (record or claim), 0 when it has none. */
+  async lastSequence(partition: number): Promise<number> {
+    try {
+      return (await this.jsm.streams.getMessage(this.stream, { last_by_subj: logSubject(partition) })).seq;
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+  }
+
+  /** Becomes the partition's writer: a claim marker lands after whatever was written before it. */
+  async claim(partition: number, nodeId: string): Promise<PartitionWriter> {
+    const h = headers();
+    h.set(KIND_HEADER, CLAIM);
+    for (let attempt = 0; ; attempt++) {
+      const last = await this.lastSequence(partition);
+      try {
+        const ack = await this.js.publish(logSubject(partition), JSON.stringify({ node: nodeId }), { headers: h, expect: { lastSubjectSequence: last } });
+        return new PartitionWriter(this.js, partition, ack.seq);
+      } catch (err) {
+        // The old owner wrote in between: read the new last sequence and try again.
+        if (!isWrongLastSequence(err) || attempt >= 20) throw err;
+      }
+    }
+  }
+
+  /** The partition's records after stream sequence `after`, in order (claim markers left out). */
+  async *read(partition: number, after = 0): AsyncGenerator<{ seq: number; record: Uint8Array }> {
+    const last = await this.lastSequence(partition);
+    if (last <= after) return;
+    const consumer = await this.js.consumers.get(this.stream, {
+      filterSubjects: logSubject(partition), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1,
+    });
+    for (;;) {
+      const batch = await consumer.fetch({ max_messages: 500, expires: 2000 });
+      let seen = 0;
+      for await (const m of batch) {
+        seen++;
+        if (m.headers?.get(KIND_HEADER) !== CLAIM) yield { seq: m.seq, record: m.data };
+        if (m.seq >= last) return;
+      }
+      if (seen === 0) return;
+    }
+  }
+
+  /** Drops a partition's messages before stream sequence `before` (they are covered by a snapshot). */
+  async trim(partition: number, before: number): Promise<void> {
+    await this.jsm.streams.purge(this.stream, { filter: logSubject(partition), seq: before });
+  }
+}
+
+/** Appends to one partition, one record at a time (each names the sequence of the one before). */
+export class PartitionWriter {
+  private busy = false;
+
+  constructor(private readonly js: JetStreamClient, readonly partition: number, private last: number) {}
+
+  /** Resolves with the record's stream sequence once JetStream has it; `FencedError` once another node claimed it. */
+  async append(record: Uint8Array): Promise<number> {
+    if (this.busy) throw new Error('one append at a time per partition');
+    this.busy = true;
+    try {
+      const ack = await this.js.publish(logSubject(this.partition), record, { expect: { lastSubjectSequence: this.last } });
+      this.last = ack.seq;
+      return ack.seq;
+    } catch (err) {
+      if (isWrongLastSequence(err)) throw new FencedError(this.partition);
+      throw err;
+    } finally {
+      this.busy = false;
+    }
+  }
+}
