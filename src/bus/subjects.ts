@@ -7,3 +7,9 @@ export const logSubject = (partition: number): string => `desk.v1.log.${partitio
 
 /** The KV bucket of partition leases and node heartbeats. */
 export const LEASE_BUCKET = 'desk-leases';
+
+/** Commands for the actors of one partition: the node that owns it listens. */
+export const commandSubject = (partition: number): string => `desk.v1.cmd.${partition}`;
+
+/** Messages for one node (pushes to sockets it holds, replies to calls it made); node ids may hold dots. */
+export const nodeSubject = (nodeId: string): string => `desk.v1.node.${Buffer.from(nodeId).toString('base64url')}`;

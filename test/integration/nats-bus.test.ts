@@ -1,0 +1,85 @@
+/**
+ * The node-to-node bus over a real nats-server: commands reach whichever node owns their partition, wait through a
+ * moment with no owner, are taken once though asked again, and messages reach one node.
+ */
+import { connect, type NatsConnection } from 'nats';
+import t from 'tap';
+import { NatsBus } from '../../src/bus/nats-bus';
+import { startNats, type NatsServer } from '../helpers/nats';
+
+let nats: NatsServer;
+const conns: NatsConnection[] = [];
+t.before(async () => { nats = await startNats(); });
+t.teardown(async () => {
+  for (const nc of conns) await nc.close().catch(() => undefined);
+  await nats?.stop();
+});
+
+interface Node { bus: NatsBus; commands: { partition: number; id: string; payload: unknown }[]; messages: unknown[] }
+
+async function node(id: string, onCommand?: (partition: number, cid: string) => Promise<void>): Promise<Node> {
+  const nc = await connect({ servers: nats.url });
+  conns.push(nc);
+  const n: Node = { bus: undefined as unknown as NatsBus, commands: [], messages: [] };
+  n.bus = await NatsBus.open(nc, id, {
+    onCommand: async (partition, cid, payload) => {
+      await onCommand?.(partition, cid);
+      n.commands.push({ partition, id: cid, payload });
+    },
+    onNodeMessage: (payload) => n.messages.push(payload),
+  });
+  return n;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('commands go to the partition owner, also after the partition moves, and wait while it has none', async (t) => {
+  const a = await node('a.example:8080');
+  const b = await node('b.example:8080');
+  a.bus.own(1);
+  b.bus.own(2);
+  await a.bus.command(1, 'c1', { to: 'session:1|x|u1', text: 'hello' });
+  await a.bus.command(2, 'c2', { to: 'agent:1|m@x' });
+  await b.bus.command(1, 'c3', { n: 3 });
+  t.same(a.commands.map((c) => c.id), ['c1', 'c3'], 'partition 1 commands reached a, whoever sent them');
+  t.same(b.commands.map((c) => c.id), ['c2']);
+  t.same(a.commands[0].payload, { to: 'session:1|x|u1', text: 'hello' }, 'payload intact');
+
+  // Partition 1 moves from a to b, with a gap in between: a command sent in the gap is taken once b owns it.
+  await a.bus.disown(1);
+  const sent = b.bus.command(1, 'c4', { n: 4 });
+  await sleep(300);
+  t.equal(b.commands.length, 1, 'nobody took it while nobody owned the partition');
+  b.bus.own(1);
+  await sent;
+  t.same(b.commands.map((c) => c.id), ['c2', 'c4'], 'taken by the new owner');
+  t.same(a.commands.map((c) => c.id), ['c1', 'c3'], 'not by the old one');
+
+  await t.rejects(a.bus.command(9, 'nobody', {}, { deadlineMs: 300 }), /no owner took command nobody/, 'a command nobody takes fails at its deadline');
+});
+
+t.test('a command asked again (its answer late or lost) is taken once', async (t) => {
+  let slow = true;
+  const owner = await node('owner', async () => {
+    if (slow) {
+      slow = false;
+      await sleep(400);
+    }
+  });
+  const sender = await node('sender');
+  owner.bus.own(5);
+  // The first attempt's answer comes after the sender stopped waiting for it: it asks again.
+  await sender.bus.command(5, 'once', { x: 1 }, { attemptMs: 150 });
+  await sender.bus.command(5, 'once', { x: 1 });
+  t.same(owner.commands.map((c) => c.id), ['once'], 'taken once');
+});
+
+t.test('messages for one node reach that node only', async (t) => {
+  const a = await node('a');
+  const b = await node('b');
+  a.bus.toNode('b', { push: 'frame', n: 1 });
+  b.bus.toNode('a', { reply: 7 });
+  await sleep(200);
+  t.same(b.messages, [{ push: 'frame', n: 1 }]);
+  t.same(a.messages, [{ reply: 7 }]);
+});
