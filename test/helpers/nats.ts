@@ -3,6 +3,7 @@
  * Missing, it fails the test with the command that installs it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect, type NatsConnection } from 'nats';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,5 +54,27 @@ export async function startNats(): Promise<NatsServer> {
       child.once('exit', done);
       child.kill('SIGTERM');
     }),
+  };
+}
+
+/**
+ * One nats-server for a test file: started before its tests, stopped (with every connection made through `connect`)
+ * after them.
+ */
+export function natsForTests(t: { before(fn: () => Promise<void>): void; teardown(fn: () => Promise<void>): void }): { url(): string; connect(): Promise<NatsConnection> } {
+  let server: NatsServer | undefined;
+  const conns: NatsConnection[] = [];
+  t.before(async () => { server = await startNats(); });
+  t.teardown(async () => {
+    for (const nc of conns) await nc.close().catch(() => undefined);
+    await server?.stop();
+  });
+  return {
+    url: () => server!.url,
+    connect: async () => {
+      const nc = await connect({ servers: server!.url });
+      conns.push(nc);
+      return nc;
+    },
   };
 }

@@ -3,27 +3,24 @@
  * partitions, a node that vanishes (its connection dropped, no goodbye) replaced after its leases expire, a node that
  * leaves handed over at once. Real time, with a short lease.
  */
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import t from 'tap';
 import { LeaseManager, partitionKey } from '../../src/cluster/leases';
 import { NatsLeaseStore } from '../../src/cluster/nats-lease-store';
 import { placement } from '../../src/cluster/partitions';
 import { realClock } from '../../src/runtime/clock';
-import { startNats, type NatsServer } from '../helpers/nats';
+import { natsForTests } from '../helpers/nats';
 
 const P = 16;
 const TTL = 1500;
 const ROUND = 300;
 
-let nats: NatsServer;
-t.before(async () => { nats = await startNats(); });
-t.teardown(() => nats?.stop());
+const nats = natsForTests(t);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 t.test('the KV store refuses writes that name a stale revision', async (t) => {
-  const nc = await connect({ servers: nats.url });
-  t.teardown(() => nc.close());
+  const nc = await nats.connect();
   const store = await NatsLeaseStore.open(nc, 'desk-test-store');
   const v = (node: string) => ({ node, until: Date.now() + 1000 });
   const r1 = await store.create('p.1', v('a'));
@@ -45,7 +42,7 @@ t.test('three nodes over NATS: each partition owned once; a vanished node is rep
   const nodes = new Map<string, { m: LeaseManager; timer?: NodeJS.Timeout }>();
   const bucket = 'desk-test-leases';
   const start = async (id: string): Promise<void> => {
-    const nc = await connect({ servers: nats.url });
+    const nc = await nats.connect();
     conns.push(nc);
     const m = new LeaseManager({ store: await NatsLeaseStore.open(nc, bucket), clock: realClock, nodeId: id, partitions: P, ttlMs: TTL, skewMarginMs: 200 });
     const node: { m: LeaseManager; timer?: NodeJS.Timeout } = { m };
@@ -59,7 +56,6 @@ t.test('three nodes over NATS: each partition owned once; a vanished node is rep
   };
   t.teardown(async () => {
     for (const n of nodes.values()) clearInterval(n.timer);
-    for (const nc of conns) await nc.close().catch(() => undefined);
   });
   const owners = (): Map<number, string[]> => {
     const out = new Map<number, string[]>();

@@ -2,24 +2,16 @@
  * The node-to-node bus over a real nats-server: commands reach whichever node owns their partition, wait through a
  * moment with no owner, are taken once though asked again, and messages reach one node.
  */
-import { connect, type NatsConnection } from 'nats';
 import t from 'tap';
 import { NatsBus } from '../../src/bus/nats-bus';
-import { startNats, type NatsServer } from '../helpers/nats';
+import { natsForTests } from '../helpers/nats';
 
-let nats: NatsServer;
-const conns: NatsConnection[] = [];
-t.before(async () => { nats = await startNats(); });
-t.teardown(async () => {
-  for (const nc of conns) await nc.close().catch(() => undefined);
-  await nats?.stop();
-});
+const nats = natsForTests(t);
 
 interface Node { bus: NatsBus; commands: { partition: number; id: string; payload: unknown }[]; messages: unknown[] }
 
 async function node(id: string, onCommand?: (partition: number, cid: string) => Promise<void>): Promise<Node> {
-  const nc = await connect({ servers: nats.url });
-  conns.push(nc);
+  const nc = await nats.connect();
   const n: Node = { bus: undefined as unknown as NatsBus, commands: [], messages: [] };
   n.bus = await NatsBus.open(nc, id, {
     onCommand: async (partition, cid, payload) => {

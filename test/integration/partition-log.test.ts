@@ -3,24 +3,15 @@
  * partition fences off the one that had it (even one that writes between the claimer's read and its marker), and a
  * trimmed partition reads from where it was cut.
  */
-import { connect, type NatsConnection } from 'nats';
 import t from 'tap';
 import { PartitionLogs } from '../../src/cluster/partition-log';
-import { startNats, type NatsServer } from '../helpers/nats';
+import { natsForTests } from '../helpers/nats';
 
-let nats: NatsServer;
-const conns: NatsConnection[] = [];
-t.before(async () => { nats = await startNats(); });
-t.teardown(async () => {
-  for (const nc of conns) await nc.close().catch(() => undefined);
-  await nats?.stop();
-});
+const nats = natsForTests(t);
 
 /** One node's view of the logs (its own connection). The tests use different partitions of one stream. */
 async function logs(): Promise<PartitionLogs> {
-  const nc = await connect({ servers: nats.url });
-  conns.push(nc);
-  return PartitionLogs.open(nc);
+  return PartitionLogs.open(await nats.connect());
 }
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
