@@ -13,3 +13,7 @@ export const commandSubject = (partition: number): string => `desk.v1.cmd.${part
 
 /** Messages for one node (pushes to sockets it holds, replies to calls it made); node ids may hold dots. */
 export const nodeSubject = (nodeId: string): string => `desk.v1.node.${Buffer.from(nodeId).toString('base64url')}`;
+
+/** The KV bucket of the apps' models (members, groups, accounts, settings), one key per app. */
+export const APPS_BUCKET = 'desk-apps';
+export const appKey = (sdkAppId: number): string => `app.${sdkAppId}`;

@@ -4,12 +4,7 @@
  */
 import type { KV, NatsConnection } from 'nats';
 import type { LeaseEntry, LeaseStore, LeaseValue } from './leases';
-
-/** JetStream's answer to a write whose expected revision is not the key's (10071: wrong last sequence). */
-function isRevisionConflict(err: unknown): boolean {
-  const e = err as { code?: string | number; api_error?: { err_code?: number }; message?: string };
-  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
-}
+import { isWrongLastSequence } from './jetstream-errors';
 
 export class NatsLeaseStore implements LeaseStore {
   private constructor(private readonly kv: KV) {}
@@ -30,7 +25,7 @@ export class NatsLeaseStore implements LeaseStore {
     try {
       return await this.kv.create(key, JSON.stringify(value));
     } catch (err) {
-      if (isRevisionConflict(err)) return undefined;
+      if (isWrongLastSequence(err)) return undefined;
       throw err;
     }
   }
@@ -39,7 +34,7 @@ export class NatsLeaseStore implements LeaseStore {
     try {
       return await this.kv.update(key, JSON.stringify(value), revision);
     } catch (err) {
-      if (isRevisionConflict(err)) return undefined;
+      if (isWrongLastSequence(err)) return undefined;
       throw err;
     }
   }
@@ -49,7 +44,7 @@ export class NatsLeaseStore implements LeaseStore {
       await this.kv.delete(key, { previousSeq: revision });
       return true;
     } catch (err) {
-      if (isRevisionConflict(err)) return false;
+      if (isWrongLastSequence(err)) return false;
       throw err;
     }
   }

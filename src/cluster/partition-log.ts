@@ -9,6 +9,7 @@
  */
 import { DeliverPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { LOG_STREAM, LOG_SUBJECTS, logSubject } from '../bus/subjects';
+import { isNotFound, isWrongLastSequence } from './jetstream-errors';
 
 const KIND_HEADER = 'Desk-Kind';
 const CLAIM = 'claim';
@@ -19,16 +20,6 @@ export class FencedError extends Error {
   constructor(readonly partition: number) {
     super(`partition ${partition} was claimed by another node`);
   }
-}
-
-function isWrongLastSequence(err: unknown): boolean {
-  const e = err as { api_error?: { err_code?: number }; message?: string };
-  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
-}
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: string | number; api_error?: { err_code?: number; code?: number }; message?: string };
-  return e?.api_error?.code === 404 || e?.code === '404' || /not found/i.test(e?.message ?? '');
 }
 
 export class PartitionLogs {

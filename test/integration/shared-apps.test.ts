@@ -1,0 +1,62 @@
+/**
+ * App models shared through a real nats-server's KV bucket: what one node writes every other node reads and is
+ * told of; two nodes changing one app at once cannot both win; a value that is not an app model is ignored.
+ */
+import t from 'tap';
+import type { AppModel } from '../../protocol/app-model';
+import { buildApp } from '../../src/config/apps';
+import { SharedApps, type SharedApp } from '../../src/cluster/shared-apps';
+import { natsForTests } from '../helpers/nats';
+
+const nats = natsForTests(t);
+
+const app = (sdkAppId: number): AppModel => buildApp({ sdkAppId, adminIdentifier: 'administrator' }, undefined, 'k'.repeat(32));
+/** The model with one more member, as a REST change would make it. */
+const withMember = (model: AppModel, mail: string): AppModel => buildApp({ sdkAppId: model.sdkAppId, members: [{ mail, nickname: mail.split('@')[0] }] }, model, model.secretKey);
+const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+t.test("one node's writes reach the others; concurrent changes of one app cannot both win", async (t) => {
+  const a = await SharedApps.open(await nats.connect());
+  const b = await SharedApps.open(await nats.connect());
+  const seenByB: SharedApp[] = [];
+  const stop = await b.watch((x) => seenByB.push(x));
+  t.teardown(stop);
+
+  const model = app(1400000001);
+  const r1 = await a.put(model, 0);
+  t.ok(r1, 'a new app is written');
+  t.equal(await b.put(app(1400000001), 0), undefined, 'another node cannot create it again');
+  await until(() => seenByB.length === 1);
+  t.equal(seenByB[0].model.sdkAppId, 1400000001, "b's watcher is told of it");
+
+  // Both nodes base a change on revision r1: the first wins, the second is refused and redoes it on the new model.
+  const r2 = await a.put(withMember(model, 'alice@x.com'), r1!);
+  t.ok(r2, "a's change lands");
+  t.equal(await b.put(withMember(model, 'bob@x.com'), r1!), undefined, "b's change, based on the same revision, is refused");
+  const fresh = (await b.load()).get(1400000001)!;
+  t.equal(fresh.revision, r2, 'b reads the newer model');
+  t.ok(await b.put(withMember(fresh.model, 'bob@x.com'), fresh.revision), 'and redoes its change on it');
+  const final = (await a.load()).get(1400000001)!.model;
+  t.same(Object.keys(final.members).sort(), ['alice@x.com', 'bob@x.com'], 'neither change is lost');
+  await until(() => seenByB.length === 3);
+  t.same(seenByB.map((x) => Object.keys(x.model.members).length), [0, 1, 2], 'the watcher saw every change in order');
+});
+
+t.test('values that are not an app model are ignored', async (t) => {
+  const nc = await nats.connect();
+  const shared = await SharedApps.open(nc);
+  const kv = await nc.jetstream().views.kv('desk-apps');
+  await kv.put('app.77', 'not json');
+  await kv.put('app.78', JSON.stringify({ sdkAppId: 79 }));
+  await kv.put('app.80', JSON.stringify([1, 2]));
+  await shared.put(app(81), 0);
+  const loaded = await shared.load();
+  t.notOk(loaded.has(77) || loaded.has(78) || loaded.has(79) || loaded.has(80), 'garbage, a key naming another app, an array: left out');
+  t.ok(loaded.has(81), 'a real app is read');
+});
