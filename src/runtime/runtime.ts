@@ -510,12 +510,13 @@ export class Runtime {
     this.checkpointing = true;
     this.inFlight++;
     try {
-      for (const c of changed) {
-        if (c.n === c.snapN) continue;
-        this.o.store.putSnapshot(c.address, { n: c.n, state: c.state });
-        c.snapN = c.n;
-      }
-      await this.o.store.checkpoint();
+      await this.o.store.checkpoint(() => {
+        for (const c of changed) {
+          if (c.n === c.snapN) continue;
+          this.o.store.putSnapshot(c.address, { n: c.n, state: c.state });
+          c.snapN = c.n;
+        }
+      });
     } catch (err) {
       this.fatal(err);
     } finally {

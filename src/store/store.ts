@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { activeKey, activeRange, appKey, chatGroupKey, eventRange, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
-import { TurnLog, type MessageLocation } from './turn-log';
+import { TurnLog, type MessageLocation, type SealedRecord } from './turn-log';
 import { TurnWal } from './turn-wal';
 
 export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as const;
@@ -71,6 +71,11 @@ export class Store {
   /** What to do once the transaction carrying the queued writes is committed. */
   private afterCommit: (() => void)[] = [];
   private readonly checkpointHooks: (() => void)[] = [];
+  /** Records sealed ahead of the next commit (a checkpoint's), written first by it. */
+  private presealed: SealedRecord[] = [];
+  /** While a checkpoint gathers its writes, `write` adds to them. */
+  private collecting?: (() => void)[];
+  private checkpointing?: Promise<void>;
   private committing = false;
   private lastBegin = 0;
   private beginTimer?: NodeJS.Timeout;
@@ -111,7 +116,7 @@ export class Store {
     const log = this.root.openDB<Buffer, number>({ name: 'turn-log', encoding: 'binary' });
     // Records only the write-ahead file holds (written after the last checkpoint) move into the table now, so the
     // file can start again from its beginning.
-    this.wal = new TurnWal(path.join(dataDir, 'turns.wal'));
+    this.wal = new TurnWal(dataDir);
     const fromWal = this.wal.read(checkpointed);
     if (fromWal.length > 0) this.root.transactionSync(() => { for (const r of fromWal) log.putSync(r.record, r.value); });
     this.turnLog = new TurnLog(log, this.root.openDB({ name: 'message-index', ...plain }), this.packr, checkpointed);
@@ -131,7 +136,7 @@ export class Store {
 
   /** Queues a write for the next commit (modules with tables of their own use it too). */
   write(op: () => void): void {
-    this.queued.push(op);
+    (this.collecting ?? this.queued).push(op);
   }
 
   /** Where the queues of writes and turns stand, to take back what was queued after it (`rollback`). */
@@ -164,7 +169,7 @@ export class Store {
    * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed.
    */
   commit(): Promise<unknown> {
-    if (this.queued.length === 0 && !this.turnLog.pending) return this.upcoming?.done ?? this.last;
+    if (this.queued.length === 0 && !this.turnLog.pending && this.presealed.length === 0) return this.upcoming?.done ?? this.last;
     if (!this.upcoming) {
       let resolve!: (p: Promise<unknown>) => void;
       const done = new Promise<unknown>((r) => { resolve = r; });
@@ -196,7 +201,12 @@ export class Store {
     this.upcoming = undefined;
     this.committing = true;
     this.lastBegin = performance.now();
-    const durable = this.queued.length === 0 && this.turnLog.pending ? this.appendTurns() : this.transact();
+    const sealed = this.presealed;
+    this.presealed = [];
+    const now = this.turnLog.seal();
+    if (now) sealed.push(now);
+    for (const r of sealed) this.afterCommit.push(r.committed);
+    const durable = this.queued.length === 0 && sealed.length > 0 ? this.appendTurns(sealed) : this.transact(sealed);
     const after = this.afterCommit;
     this.afterCommit = [];
     this.last = durable;
@@ -211,54 +221,71 @@ export class Store {
     upcoming.resolve(durable);
   }
 
-  /** Nothing but turns to write: their record is one entry of the write-ahead file. */
-  private appendTurns(): Promise<unknown> {
-    const sealed = this.turnLog.seal()!;
+  /** Nothing but turns to write: their records are entries of the write-ahead file. */
+  private appendTurns(sealed: SealedRecord[]): Promise<unknown> {
     try {
-      this.wal.append(sealed.record, sealed.value);
+      for (const r of sealed) {
+        this.wal.append(r.record, r.value);
+        this.turnLog.inWal(r.record);
+      }
     } catch (err) {
       return Promise.reject(err);
     }
-    this.turnLog.inWal(sealed.record);
-    this.afterCommit.push(sealed.committed);
     return this.waitFlush ? this.wal.sync() : Promise.resolve();
   }
 
-  /** One LMDB transaction with everything queued, the turns' record with it. */
-  private transact(): Promise<unknown> {
-    this.sealTurns();
+  /** One LMDB transaction with everything queued, the turns' records with it. */
+  private transact(sealed: SealedRecord[]): Promise<unknown> {
     const ops = this.queued;
     this.queued = [];
     const txn = this.root.transaction(() => {
+      for (const r of sealed) r.write();
       for (const op of ops) op();
     });
     return this.waitFlush ? txn.then(() => this.root.flushed) : txn;
   }
 
-  /** The turns gathered so far become one record of the turn log, written with the queued writes. */
-  private sealTurns(): void {
-    const sealed = this.turnLog.seal();
-    if (!sealed) return;
-    this.queued.push(sealed.write);
-    this.afterCommit.push(sealed.committed);
-  }
-
   /**
-   * A checkpoint: the hooks queue what they keep in memory (snapshots, statistics facts), the message index rows of
-   * every record so far are written, and the log position it covers is recorded; resolves once committed.
+   * A checkpoint. `collect` and the hooks write what they keep in memory (the actors' snapshots, statistics facts);
+   * with the message index rows and the records only the write-ahead file holds, these are LMDB transactions of the
+   * checkpoint's own, beside the commits of turns rather than among them, so acknowledgements do not wait behind it. The turns
+   * handled so far are sealed now into a record of their own (the snapshots hold them): the checkpoint covers up to
+   * it, and starts once it and every record before it are durable. Later turns go to the other write-ahead file,
+   * which the previous checkpoint covered. One checkpoint runs at a time; resolves once it is committed.
    */
-  checkpoint(): Promise<unknown> {
+  checkpoint(collect?: () => void): Promise<void> {
+    if (this.checkpointing) return this.checkpointing;
     // An idle server does not write (and fsync) a checkpoint every few seconds.
-    if (this.turnLog.quiet) return this.commit();
-    for (const fn of this.checkpointHooks) fn();
-    this.sealTurns();
+    if (this.turnLog.quiet) {
+      collect?.();
+      return this.commit().then(() => undefined);
+    }
+    const ops: (() => void)[] = [];
+    this.collecting = ops;
+    try {
+      collect?.();
+      for (const fn of this.checkpointHooks) fn();
+    } finally {
+      this.collecting = undefined;
+    }
+    this.wal.switchFiles();
+    const now = this.turnLog.seal();
+    if (now) this.presealed.push(now);
     const cp = this.turnLog.checkpoint();
-    this.queued.push(cp.writes, () => this.meta.putSync(CHECKPOINT_KEY, cp.through));
-    this.afterCommit.push(cp.committed, () => {
-      // Every record the file held is in the table now (none can be appended while this transaction runs).
-      if (this.turnLog.walCovered) this.wal.restart();
-    });
-    return this.commit();
+    const run = (async () => {
+      await this.commit();
+      // The copies and index rows first, in transactions small enough not to hold up the event loop; they only add
+      // what the log already holds. The snapshots, the facts and the covered position last, together.
+      for (const chunk of cp.chunks()) await this.root.transaction(chunk);
+      const txn = this.root.transaction(() => {
+        for (const op of ops) op();
+        this.meta.putSync(CHECKPOINT_KEY, cp.through);
+      });
+      await (this.waitFlush ? txn.then(() => this.root.flushed) : txn);
+      cp.committed();
+    })();
+    this.checkpointing = run.finally(() => { this.checkpointing = undefined; });
+    return this.checkpointing;
   }
 
   /** Actors with turns after the last checkpoint: their snapshots are the checkpoint's to write. */

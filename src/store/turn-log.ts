@@ -19,6 +19,9 @@ import type { Database } from 'lmdb';
 import type { Packr } from 'msgpackr';
 import type { Address, StoredMessage } from '../../actors/types';
 
+/** A record sealed for a commit: its number and bytes, the write that puts it in the table, what to do once durable. */
+export interface SealedRecord { record: number; value: Buffer; write: () => void; committed: () => void }
+
 /** Where a stored message is: the log record, and its turn's bytes in it. */
 export type MessageLocation = [record: number, offset: number, length: number];
 
@@ -40,6 +43,9 @@ const HEADER_BYTES = 4;
 const TURN_FIELDS = 4;
 /** Per conversation, 4 numbers per message: [seq, record, offset, length]. */
 const MESSAGE_FIELDS = 4;
+/** How much a checkpoint writes per transaction: record bytes copied, or conversations indexed. */
+const CHUNK_BYTES = 512 * 1024;
+const CHUNK_CONVERSATIONS = 16;
 
 export class TurnLog {
   /** Turns handled since the last record was sealed. */
@@ -123,7 +129,7 @@ export class TurnLog {
    * Seals the gathered turns into the next record: returns the write to make in the transaction, and what to do
    * once that transaction is committed (make the messages readable).
    */
-  seal(): { record: number; value: Buffer; write: () => void; committed: () => void } | undefined {
+  seal(): SealedRecord | undefined {
     if (this.turns.length === 0) return undefined;
     const turns = this.turns;
     this.turns = [];
@@ -170,36 +176,50 @@ export class TurnLog {
    * The checkpoint's writes: index rows for every message sealed so far. Returns what to forget once they (and the
    * snapshots written beside them) are committed: the tail and recent locations up to `through`.
    */
-  checkpoint(): { through: number; writes: () => void; committed: () => void } {
+  checkpoint(): { through: number; chunks: () => Generator<() => void>; committed: () => void } {
     const through = this.seq;
-    const byConv = new Map<Address, Map<number, MessageLocation>>();
-    for (const [conv, list] of this.unindexed) {
-      const m = new Map<number, MessageLocation>();
-      // Later records come later in the list: the last location of a seq is its current text.
-      for (let i = 0; i < list.length; i += MESSAGE_FIELDS) m.set(list[i], [list[i + 1], list[i + 2], list[i + 3]]);
-      byConv.set(conv, m);
-    }
+    const unindexed = this.unindexed;
     this.unindexed = new Map();
-    const copied = this.walOnly.map((r) => [r, this.records.get(r)!] as const);
-    this.walOnly = [];
     return {
       through,
-      writes: () => {
-        for (const [r, value] of copied) this.log.putSync(r, value);
-        for (const [conv, m] of byConv) this.writeRows(conv, m);
-      },
+      chunks: () => this.checkpointChunks(through, unindexed),
       committed: () => this.forgetThrough(through),
     };
+  }
+
+  /**
+   * A checkpoint's writes in pieces of bounded size, each for a transaction of its own (a transaction's writes run
+   * on the main thread): the records only the write-ahead file holds, then the index rows. Taken once every record
+   * up to `through` is durable, which is when it is known which of them only the file holds.
+   */
+  private *checkpointChunks(through: number, unindexed: Map<Address, number[]>): Generator<() => void> {
+    const copied = this.walOnly.filter((r) => r <= through);
+    this.walOnly = this.walOnly.filter((r) => r > through);
+    for (let i = 0; i < copied.length;) {
+      const chunk: number[] = [];
+      for (let bytes = 0; i < copied.length && bytes < CHUNK_BYTES; i++) {
+        chunk.push(copied[i]);
+        bytes += this.records.get(copied[i])!.length;
+      }
+      yield () => { for (const r of chunk) this.log.putSync(r, this.records.get(r)!); };
+    }
+    const convs = [...unindexed];
+    for (let i = 0; i < convs.length; i += CHUNK_CONVERSATIONS) {
+      const chunk = convs.slice(i, i + CHUNK_CONVERSATIONS);
+      yield () => {
+        for (const [conv, list] of chunk) {
+          const m = new Map<number, MessageLocation>();
+          // Later records come later in the list: the last location of a seq is its current text.
+          for (let j = 0; j < list.length; j += MESSAGE_FIELDS) m.set(list[j], [list[j + 1], list[j + 2], list[j + 3]]);
+          this.writeRows(conv, m);
+        }
+      };
+    }
   }
 
   /** A sealed record went to the write-ahead file instead of the table. */
   inWal(record: number): void {
     this.walOnly.push(record);
-  }
-
-  /** True when every record is in the table (the write-ahead file holds nothing needed). */
-  get walCovered(): boolean {
-    return this.walOnly.length === 0;
   }
 
   /** A conversation's rows for one checkpoint: its new messages as one run, earlier ones it edited one by one. */

@@ -178,7 +178,7 @@ t.test('an actor whose turns still wait for their record is among those a checkp
 
 t.test('turns with no other writes go to the write-ahead file, and are read from it after a crash', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
-  const wal = path.join(dir, 'turns.wal');
+  const wal = path.join(dir, 'turns.0.wal');
   let store = open(dir);
   turns(store, CONV, 1, 3);
   await store.commit();
@@ -201,7 +201,7 @@ t.test('turns with no other writes go to the write-ahead file, and are read from
   t.equal(store.eventsAfter(CONV, 0).length, 7);
   t.equal(store.takeReplayedTurns().length, 7, 'all seven turns are folded again by projections');
 
-  // After a checkpoint the file starts again from its beginning; what it held before is not read again.
+  // After a checkpoint the other file is written; what the first held before is not read again.
   store.putSnapshot(CONV, { n: 7, state: 'seven' });
   await store.checkpoint();
   turns(store, CONV, 8, 1, 7);
@@ -222,7 +222,7 @@ async function twoEntries(): Promise<{ dir: string; wal: string }> {
   turns(store, CONV, 3, 1, 2);
   await store.commit();
   await store.close();
-  return { dir, wal: path.join(dir, 'turns.wal') };
+  return { dir, wal: path.join(dir, 'turns.0.wal') };
 }
 
 t.test('a torn or damaged entry at the end of the write-ahead file ends what is read, and nothing before it is lost', async (t) => {
@@ -239,4 +239,43 @@ t.test('a torn or damaged entry at the end of the write-ahead file ends what is 
   store = open(damaged.dir);
   t.equal(store.eventsAfter(CONV, 0).length, 2, 'a damaged entry (checksum) is not read');
   await store.close();
+});
+
+/** A copy of a data dir as a crash would leave it (the store still open). */
+function crashCopy(dir: string): string {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  fs.cpSync(dir, copy, { recursive: true });
+  fs.rmSync(path.join(copy, 'desk.lmdb-lock'), { force: true });
+  return copy;
+}
+
+t.test('checkpoints run beside the commits of turns: a crash at any point keeps every committed message', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const store = open(dir);
+  let seq = 0;
+  const copies: { dir: string; committed: number }[] = [];
+  for (let round = 0; round < 6; round++) {
+    // A checkpoint starts (not awaited); turns go on being committed while it runs, and the dir is copied meanwhile.
+    const snapshotAt = seq;
+    const cp = store.checkpoint(() => store.putSnapshot(CONV, { n: snapshotAt, state: `at ${snapshotAt}` }));
+    for (let i = 0; i < 3; i++) {
+      turns(store, CONV, seq + 1, 2, seq);
+      seq += 2;
+      await store.commit();
+      copies.push({ dir: crashCopy(dir), committed: seq });
+    }
+    await cp;
+    copies.push({ dir: crashCopy(dir), committed: seq });
+  }
+  await store.close();
+  t.ok(fs.statSync(path.join(dir, 'turns.0.wal')).size > 0 && fs.statSync(path.join(dir, 'turns.1.wal')).size > 0, 'both write-ahead files were used');
+  for (const c of copies) {
+    const again = open(c.dir);
+    const ms = again.messagesAfter(CONV, 0, 1000);
+    const snap = again.loadSnapshot(CONV);
+    const events = again.eventsAfter(CONV, snap?.n ?? 0);
+    t.equal(ms.length, c.committed, `copy after ${c.committed} committed messages: all of them are read`);
+    t.equal((snap?.n ?? 0) + events.length, c.committed, 'and the snapshot plus the turns after it account for every turn');
+    await again.close();
+  }
 });
