@@ -18,7 +18,7 @@ import { rest } from './scenarios/rest';
 
 const scenarios: Record<string, (o: Options) => Promise<Summary>> = { relay, chat, burst, reconnect, connections, rest };
 const usage = `usage: npm run loadtest -- <${Object.keys(scenarios).join('|')}>… [--users N] [--agents N] [--rate MSG/S]
-  [--duration SEC] [--size BYTES] [--messages N] [--connections N] [--fsync always|batch|none] [--msgpack]
+  [--duration SEC] [--warmup SEC] [--size BYTES] [--messages N] [--connections N] [--fsync always|batch|none] [--msgpack]
   [--no-baseline] [--cpu-prof] [--json] [--no-report]`;
 
 function int(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
@@ -32,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
     options: {
-      users: { type: 'string' }, agents: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' },
+      users: { type: 'string' }, agents: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
       size: { type: 'string' }, messages: { type: 'string' }, connections: { type: 'string' }, fsync: { type: 'string' },
       msgpack: { type: 'boolean' }, 'no-baseline': { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, json: { type: 'boolean' },
       'no-report': { type: 'boolean' }, help: { type: 'boolean' },
@@ -50,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     agents: int(values.agents, 'agents', defaults.agents, 1, 1000),
     rate: int(values.rate, 'rate', defaults.rate, 1, 1_000_000),
     durationSec: int(values.duration, 'duration', defaults.durationSec, 1, 3600),
+    warmupSec: int(values.warmup, 'warmup', defaults.warmupSec, 0, 600),
     size: int(values.size, 'size', defaults.size, 16, 12_000),
     messages: int(values.messages, 'messages', defaults.messages, 1, 10_000),
     connections: int(values.connections, 'connections', defaults.connections, 1, 100_000),

@@ -45,6 +45,52 @@ export function meter(pid: number): () => { cpuUs: number; diskBytes: number } {
   return () => ({ cpuUs: cpuMicros(pid) - cpu0, diskBytes: diskWriteBytes(pid) - disk0 });
 }
 
+/** A Desk server's own figures over a run (from its /metrics): slow commits, event-loop stalls, garbage collection. */
+export interface ServerFigures {
+  commits: number;
+  /** Share of commits (turn end to durable) that took over 50 ms, in percent. */
+  commits_over_50ms_pct: number;
+  /** The longest event-loop delay during the run. */
+  eventloop_lag_max_ms: number;
+  /** Time in garbage collection per second of the run. */
+  gc_ms_per_s: number;
+}
+
+async function scrape(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+(?:\{[^}]*\})?) ([-+0-9.eE]+|NaN)$/.exec(line);
+    if (m) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * Starts measuring a Desk server's figures; the returned function reads them for the time since. (Reading the
+ * metrics resets the event-loop delay histogram, so the stalls are those of the run.)
+ */
+export async function serverFigures(port: number): Promise<() => Promise<ServerFigures>> {
+  const before = await scrape(port);
+  const started = performance.now();
+  return async () => {
+    const after = await scrape(port);
+    const diff = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+    const commits = diff('desk_commit_seconds_count');
+    const within50 = diff('desk_commit_seconds_bucket{le="0.05"}');
+    let gcSeconds = 0;
+    for (const k of after.keys()) if (k.startsWith('nodejs_gc_duration_seconds_sum')) gcSeconds += diff(k);
+    const seconds = (performance.now() - started) / 1000;
+    const r2 = (x: number): number => Math.round(x * 100) / 100;
+    return {
+      commits,
+      commits_over_50ms_pct: commits > 0 ? r2((100 * (commits - within50)) / commits) : 0,
+      eventloop_lag_max_ms: r2((after.get('nodejs_eventloop_lag_max_seconds') ?? 0) * 1000),
+      gc_ms_per_s: r2((gcSeconds * 1000) / seconds),
+    };
+  };
+}
+
 /** Resident memory of a process in bytes. */
 export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -10,6 +10,8 @@ export interface Options {
   /** Offered probe messages per second, all sockets together. */
   rate: number;
   durationSec: number;
+  /** Traffic at the offered rate before the measured window, left out of every figure (the JIT compiler warms up). */
+  warmupSec: number;
   /** Probe text size in bytes. */
   size: number;
   /** Chat: messages each way per conversation. */
@@ -24,7 +26,7 @@ export interface Options {
 }
 
 export const defaults: Options = {
-  users: 100, agents: 10, rate: 5000, durationSec: 10, size: 100, messages: 5, fsync: 'always',
+  users: 100, agents: 10, rate: 5000, durationSec: 10, warmupSec: 2, size: 100, messages: 5, fsync: 'always',
   encoding: Encoding.Json, baseline: true, cpuProf: false, progress: () => undefined, connections: 20_000,
 };
 
@@ -112,6 +114,16 @@ export async function until(done: () => boolean, ms: number): Promise<boolean> {
 }
 
 let nextProbeId = PROBE_BASE;
+
+/** Runs the pairs at the offered rate for the warm-up time, counting nothing; the sockets are then tracked by `tracker`. */
+export async function warmUp(pairs: Pair[], o: Options, sockets: LoadSocket[], pid: number, acks: boolean, tracker: Tracker): Promise<void> {
+  if (o.warmupSec > 0) {
+    const discarded = new Tracker(now());
+    for (const s of sockets) track(s, discarded);
+    await pump(pairs, { ...o, durationSec: o.warmupSec, progress: () => undefined }, discarded, pid, acks);
+  }
+  for (const s of sockets) track(s, tracker);
+}
 
 /**
  * Sends probes over the pairs at the offered rate for the duration (alternating direction), waits for them to be
@@ -210,14 +222,13 @@ export async function baselineRun(o: Options, pairCount: number, total: number, 
     for (let i = 0; i < pairCount; i++) {
       const a = await LoadSocket.baseline(target, i);
       const b = await LoadSocket.baseline(target, i);
-      track(a, tracker);
-      track(b, tracker);
       const send = (s: LoadSocket) => (id: number, body: unknown[]) => s.send('message.send', { to: CS, random: id, body });
       const sa = send(a);
       const sb = send(b);
       pairs.push({ a, b, send: (side, id, body) => (side === 'a' ? sa(id, body) : sb(id, body)) });
     }
     await sleep(100);
+    await warmUp(pairs, { ...o, rate }, pairs.flatMap((p) => [p.a, p.b]), proc.pid, false, tracker);
     const r = await pump(pairs, { ...o, rate, progress: () => undefined }, tracker, proc.pid, false, total);
     for (const p of pairs) { p.a.close(); p.b.close(); }
     return r;

@@ -12,7 +12,7 @@ import { relay } from '../../loadtest/scenarios/relay';
 import { rest } from '../../loadtest/scenarios/rest';
 import { main } from '../../loadtest/cli';
 
-const tiny: Options = { ...defaults, users: 6, agents: 2, rate: 300, durationSec: 1, messages: 2, fsync: 'none', connections: 50 };
+const tiny: Options = { ...defaults, users: 6, agents: 2, rate: 300, durationSec: 1, warmupSec: 1, messages: 2, fsync: 'none', connections: 50 };
 
 function consistent(t: Test, s: Summary, expected: number): void {
   t.equal(s.lost, 0, `${s.scenario}: nothing acknowledged was lost`);
@@ -25,8 +25,11 @@ function consistent(t: Test, s: Summary, expected: number): void {
 t.test('relay at a tiny size, with its baseline', async (t) => {
   const s = await relay(tiny);
   consistent(t, s, 300);
+  t.equal(s.baseline?.sent, 300, 'the warm-up traffic is left out of the counts, the baseline\'s too');
   t.ok(s.baseline && s.baseline.messages === s.baseline.sent && s.baseline.lost === 0, 'baseline relayed every probe');
   t.ok(s.ratio !== null && s.ratio > 0, 'ratio reported');
+  const server = s.extra?.server as { commits: number; commits_over_50ms_pct: number; eventloop_lag_max_ms: number; gc_ms_per_s: number };
+  t.ok(server.commits > 0 && server.eventloop_lag_max_ms > 0 && server.gc_ms_per_s >= 0 && server.commits_over_50ms_pct >= 0, "the server's own figures over the run");
 });
 
 t.test('chat at a tiny size: whole path, K probes each way per conversation', async (t) => {
