@@ -183,7 +183,10 @@ export class TurnLog {
     return {
       through,
       chunks: () => this.checkpointChunks(through, unindexed),
-      committed: () => this.forgetThrough(through),
+      committed: () => {
+        this.walOnly = this.walOnly.filter((r) => r > through);
+        this.forgetThrough(through);
+      },
     };
   }
 
@@ -194,7 +197,6 @@ export class TurnLog {
    */
   private *checkpointChunks(through: number, unindexed: Map<Address, number[]>): Generator<() => void> {
     const copied = this.walOnly.filter((r) => r <= through);
-    this.walOnly = this.walOnly.filter((r) => r > through);
     for (let i = 0; i < copied.length;) {
       const chunk: number[] = [];
       for (let bytes = 0; i < copied.length && bytes < CHUNK_BYTES; i++) {
@@ -321,11 +323,11 @@ export class TurnLog {
   }
 }
 
-/** Two lists of records, each in key order, as one in key order. */
+/** Two lists of records, each in key order, as one in key order; a record in both (being copied) comes once. */
 function* mergeByKey(a: Iterable<{ key: number; value: Buffer }>, b: { key: number; value: Buffer }[]): Generator<{ key: number; value: Buffer }> {
   let i = 0;
   for (const x of a) {
-    while (i < b.length && b[i].key < x.key) yield b[i++];
+    for (; i < b.length && b[i].key <= x.key; i++) if (b[i].key < x.key) yield b[i];
     yield x;
   }
   while (i < b.length) yield b[i++];
