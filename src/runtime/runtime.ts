@@ -501,9 +501,10 @@ export class Runtime {
     if (this.checkpointing) return;
     const changed: Cell[] = [];
     for (const a of this.o.store.actorsSinceCheckpoint()) {
-      const c = this.cells.get(a);
-      // An actor no longer in memory was snapshotted (and that committed) before it went.
-      if (!c) continue;
+      // One not in memory is brought back from the store: after a restart, the turns read again at start are
+      // known only to the log, and this checkpoint stops reading them there. (One passivated since has a snapshot
+      // that holds them, and needs no new one.)
+      const c = this.cell(a);
       if (c.failed) return;
       changed.push(c);
     }

@@ -77,6 +77,8 @@ export class Store {
   private collecting?: (() => void)[];
   private checkpointing?: Promise<void>;
   private committing = false;
+  /** Set by a commit that failed: memory and disk disagree from then on, so nothing more is written. */
+  private broken?: unknown;
   private lastBegin = 0;
   private beginTimer?: NodeJS.Timeout;
   /** The promise of the transaction that will carry the writes gathered now. */
@@ -169,6 +171,7 @@ export class Store {
    * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed.
    */
   commit(): Promise<unknown> {
+    if (this.broken !== undefined) return Promise.reject(this.broken);
     if (this.queued.length === 0 && !this.turnLog.pending && this.presealed.length === 0) return this.upcoming?.done ?? this.last;
     if (!this.upcoming) {
       let resolve!: (p: Promise<unknown>) => void;
@@ -182,7 +185,7 @@ export class Store {
 
   /** Starts the upcoming transaction once the one in flight settled and the commit interval passed. */
   private schedule(): void {
-    if (this.committing || this.beginTimer) return;
+    if (this.committing || this.beginTimer || this.broken !== undefined) return;
     const wait = this.lastBegin + this.commitIntervalMs - performance.now();
     if (wait > 0) {
       this.beginTimer = setTimeout(() => {
@@ -197,7 +200,7 @@ export class Store {
   /** Starts a transaction with everything gathered; transactions run one at a time, so commits stay in order. */
   private begin(): void {
     const upcoming = this.upcoming;
-    if (!upcoming) return;
+    if (!upcoming || this.broken !== undefined) return;
     this.upcoming = undefined;
     this.committing = true;
     this.lastBegin = performance.now();
@@ -217,7 +220,13 @@ export class Store {
     durable.then(() => {
       for (const fn of after) fn();
       settle();
-    }, settle);
+    }, (err: unknown) => {
+      // A later record must never be written without this one: the chain stops, and waiting commits fail with it.
+      this.broken = err;
+      this.committing = false;
+      this.upcoming?.resolve(Promise.reject(err));
+      this.upcoming = undefined;
+    });
     upcoming.resolve(durable);
   }
 

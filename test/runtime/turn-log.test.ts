@@ -279,3 +279,20 @@ t.test('checkpoints run beside the commits of turns: a crash at any point keeps 
     await again.close();
   }
 });
+
+t.test('after a failed commit nothing more is written: later commits fail instead of landing without it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const store = open(dir);
+  turns(store, CONV, 1, 1);
+  await store.commit();
+  const wal = path.join(dir, 'turns.0.wal');
+  const size = fs.statSync(wal).size;
+  // A transaction whose write fails (as a full disk would make it), with turns in it.
+  store.write(() => { throw new Error('no space left'); });
+  turns(store, CONV, 2, 1, 1);
+  await t.rejects(store.commit(), /no space left/);
+  turns(store, CONV, 3, 1, 2);
+  await t.rejects(store.commit(), /no space left/, 'a later commit fails too');
+  await t.rejects(store.checkpoint(), /no space left/, 'and so does a checkpoint');
+  t.equal(fs.statSync(wal).size, size, 'the later turns were not appended to the write-ahead file');
+});
