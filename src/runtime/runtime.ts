@@ -536,6 +536,8 @@ export class Runtime {
    * goes at the next round, once that is committed too.
    */
   private passivateIdle(cutoff: number): void {
+    // A checkpoint's snapshots commit after it started: one written now could be overwritten by an older one.
+    if (this.checkpointing) return;
     let wrote = false;
     for (const [a, c] of this.cells) {
       if (c.mailbox.length > 0 || c.queued || c.failed || c.snapshotPending || c.lastActive > cutoff || c.lastBatch > this.committedBatch) continue;
@@ -559,6 +561,7 @@ export class Runtime {
 
   /** Test hook: snapshot and drop every idle actor now, as passivation would. */
   async passivateAll(): Promise<void> {
+    await this.idle();
     this.passivateIdle(Infinity);
     await this.idle();
     this.passivateIdle(Infinity);

@@ -488,6 +488,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointing;
     await this.commit();
     await this.root.close();
     this.wal.close();

@@ -7,25 +7,45 @@
  * were all covered by the checkpoint before (checkpoints run one at a time). A file is thus written over in place:
  * its blocks stay allocated, so a sync flushes data only, never the file's size.
  *
- * An entry is [u32 length][u32 record][u32 checksum][length bytes]. Within a file's current pass record numbers
- * only grow, and what remains of its previous pass is older: reading a file stops at the first entry that is torn,
- * damaged, or not newer than the one before it.
+ * An entry is [u32 length][u32 record][u32 pass][u32 checksum][length bytes]. Each pass through a file (from its
+ * start) has a random number of its own, which every entry of the pass carries: reading a file stops at the first
+ * entry that is torn, damaged, of another pass, or not newer than the one before it. (Record numbers alone could not
+ * tell: after a power cut that tore one entry of a sync but kept the next, the restart reuses the torn entry's
+ * number, and a new entry of the same length would line the old next one up as if it followed.)
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const ENTRY_HEADER = 12;
+const ENTRY_HEADER = 16;
+
+/** A new pass's number. */
+const newPass = (): number => randomInt(1, 2 ** 32 - 1);
 
 export class TurnWal {
   private readonly fds: [number, number];
   private active = 0;
   private position = 0;
+  private pass = newPass();
   private closed = false;
 
   constructor(dataDir: string) {
-    const open = (file: string): number => fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+    let created = false;
+    const open = (file: string): number => {
+      if (fs.existsSync(file)) return fs.openSync(file, 'r+');
+      created = true;
+      return fs.openSync(file, 'w+');
+    };
     this.fds = [open(path.join(dataDir, 'turns.0.wal')), open(path.join(dataDir, 'turns.1.wal'))];
+    // New files' names must survive a power cut too.
+    if (created) {
+      const dir = fs.openSync(dataDir, 'r');
+      try {
+        fs.fsyncSync(dir);
+      } finally {
+        fs.closeSync(dir);
+      }
+    }
   }
 
   /** The intact records after `after` in both files, in record order. */
@@ -38,7 +58,8 @@ export class TurnWal {
     const header = Buffer.allocUnsafe(ENTRY_HEADER);
     header.writeUInt32LE(value.length, 0);
     header.writeUInt32LE(record, 4);
-    header.writeUInt32LE(checksum(record, value), 8);
+    header.writeUInt32LE(this.pass, 8);
+    header.writeUInt32LE(checksum(record, this.pass, value), 12);
     fs.writevSync(this.fds[this.active], [header, value], this.position);
     this.position += ENTRY_HEADER + value.length;
   }
@@ -56,6 +77,7 @@ export class TurnWal {
   switchFiles(): void {
     this.active = 1 - this.active;
     this.position = 0;
+    this.pass = newPass();
   }
 
   close(): void {
@@ -72,14 +94,17 @@ function readFile(fd: number, after: number): { record: number; value: Buffer }[
   const header = Buffer.alloc(ENTRY_HEADER);
   let at = 0;
   let last = 0;
+  let pass: number | undefined;
   while (at + ENTRY_HEADER <= size) {
     fs.readSync(fd, header, 0, ENTRY_HEADER, at);
     const length = header.readUInt32LE(0);
     const record = header.readUInt32LE(4);
-    if (length === 0 || record <= last || at + ENTRY_HEADER + length > size) break;
+    const entryPass = header.readUInt32LE(8);
+    if (length === 0 || record <= last || (pass !== undefined && entryPass !== pass) || at + ENTRY_HEADER + length > size) break;
     const value = Buffer.allocUnsafe(length);
     fs.readSync(fd, value, 0, length, at + ENTRY_HEADER);
-    if (header.readUInt32LE(8) !== checksum(record, value)) break;
+    if (header.readUInt32LE(12) !== checksum(record, entryPass, value)) break;
+    pass = entryPass;
     if (record > after) out.push({ record, value });
     last = record;
     at += ENTRY_HEADER + length;
@@ -87,9 +112,9 @@ function readFile(fd: number, after: number): { record: number; value: Buffer }[
   return out;
 }
 
-function checksum(record: number, value: Buffer): number {
-  const h = createHash('sha1');
-  const n = Buffer.allocUnsafe(4);
+function checksum(record: number, pass: number, value: Buffer): number {
+  const n = Buffer.allocUnsafe(8);
   n.writeUInt32LE(record, 0);
-  return h.update(n).update(value).digest().readUInt32LE(0);
+  n.writeUInt32LE(pass, 4);
+  return createHash('sha1').update(n).update(value).digest().readUInt32LE(0);
 }

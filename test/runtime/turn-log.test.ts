@@ -296,3 +296,20 @@ t.test('after a failed commit nothing more is written: later commits fail instea
   await t.rejects(store.checkpoint(), /no space left/, 'and so does a checkpoint');
   t.equal(fs.statSync(wal).size, size, 'the later turns were not appended to the write-ahead file');
 });
+
+t.test('an entry left from an earlier pass is not read, even where a new entry of the same length lines it up', async (t) => {
+  const { dir, wal } = await twoEntries();
+  // A power cut tore the first entry of a sync and kept the second: neither was acknowledged.
+  const bytes = fs.readFileSync(wal);
+  bytes[20] ^= 0xff;
+  fs.writeFileSync(wal, bytes);
+  let store = open(dir);
+  t.equal(store.eventsAfter(CONV, 0).length, 0, 'nothing intact is read');
+  // The restart writes a new first entry of the same length with the same record number.
+  turns(store, CONV, 1, 2);
+  await store.commit();
+  await store.close();
+  store = open(dir);
+  t.same(store.eventsAfter(CONV, 0).map((r) => r.es), [[added(1)], [added(2)]], "the earlier pass's second entry does not come back");
+  await store.close();
+});
