@@ -20,6 +20,8 @@ const msg = (seq: number, text = `m${seq}`): StoredMessage => ({
 const added = (seq: number) => ({ type: 'MessageAdded', seq });
 const texts = (ms: StoredMessage[]): string[] => ms.map((m) => `${m.seq}:${(m.body[0] as { MsgContent: { Text: string } }).MsgContent.Text}`);
 
+const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+
 function open(dir: string): Store {
   return new Store(dir, FsyncMode.None, { commitIntervalMs: 0 });
 }
@@ -30,7 +32,7 @@ function turns(store: Store, conv: string, from: number, count: number, n0 = fro
 }
 
 t.test('messages and events read back the same before a checkpoint, after it, and after restarts either side of it', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   let store = open(dir);
   turns(store, CONV, 1, 30);
   turns(store, OTHER, 1, 5);
@@ -71,7 +73,7 @@ t.test('messages and events read back the same before a checkpoint, after it, an
 });
 
 t.test('an edited message reads as its latest text, whether the edit is in memory, in the index or across a restart', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   let store = open(dir);
   turns(store, CONV, 1, 10);
   await store.checkpoint();
@@ -99,7 +101,7 @@ t.test('an edited message reads as its latest text, whether the edit is in memor
 });
 
 t.test('a turn taken back leaves no event, no message and no record behind', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   let store = open(dir);
   turns(store, CONV, 1, 2);
   const mark = store.mark();
@@ -118,7 +120,7 @@ t.test('a turn taken back leaves no event, no message and no record behind', asy
 });
 
 t.test('rows of an older data dir (events and messages tables) are read with the log after them', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   let store = open(dir);
   await store.close();
   // Written as a data dir from before the turn log held them.
@@ -146,7 +148,7 @@ t.test('rows of an older data dir (events and messages tables) are read with the
 });
 
 t.test('a checkpoint with nothing logged since the last one writes nothing', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   const store = new Store(dir, FsyncMode.Always, { commitIntervalMs: 0 });
   const written = (): number => Number(/^write_bytes:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
   turns(store, CONV, 1, 3);
@@ -162,7 +164,7 @@ t.test('a checkpoint with nothing logged since the last one writes nothing', asy
 });
 
 t.test('an actor whose turns still wait for their record is among those a checkpoint must snapshot', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   const store = open(dir);
   turns(store, CONV, 1, 2);
   await store.commit();
@@ -177,7 +179,7 @@ t.test('an actor whose turns still wait for their record is among those a checkp
 });
 
 t.test('turns with no other writes go to the write-ahead file, and are read from it after a crash', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   const wal = path.join(dir, 'turns.0.wal');
   let store = open(dir);
   turns(store, CONV, 1, 3);
@@ -192,7 +194,7 @@ t.test('turns with no other writes go to the write-ahead file, and are read from
   t.same([...store.eventLog()].map((e) => e.n), [1, 2, 3, 4, 5, 6, 7]);
 
   // A crash: the store is not closed, so nothing is checkpointed or copied.
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const copy = tempDir();
   fs.cpSync(dir, copy, { recursive: true });
   fs.rmSync(path.join(copy, 'desk.lmdb-lock'), { force: true });
   await store.close();
@@ -215,7 +217,7 @@ t.test('turns with no other writes go to the write-ahead file, and are read from
 
 /** A data dir whose write-ahead file holds two entries (turns 1–2, then 3) and no checkpoint, as a crash leaves it. */
 async function twoEntries(): Promise<{ dir: string; wal: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   const store = open(dir);
   turns(store, CONV, 1, 2);
   await store.commit();
@@ -243,14 +245,14 @@ t.test('a torn or damaged entry at the end of the write-ahead file ends what is 
 
 /** A copy of a data dir as a crash would leave it (the store still open). */
 function crashCopy(dir: string): string {
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const copy = tempDir();
   fs.cpSync(dir, copy, { recursive: true });
   fs.rmSync(path.join(copy, 'desk.lmdb-lock'), { force: true });
   return copy;
 }
 
 t.test('checkpoints run beside the commits of turns: a crash at any point keeps every committed message', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   const store = open(dir);
   let seq = 0;
   const copies: { dir: string; committed: number }[] = [];
@@ -281,7 +283,7 @@ t.test('checkpoints run beside the commits of turns: a crash at any point keeps 
 });
 
 t.test('after a failed commit nothing more is written: later commits fail instead of landing without it', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-turnlog-'));
+  const dir = tempDir();
   const store = open(dir);
   turns(store, CONV, 1, 1);
   await store.commit();
