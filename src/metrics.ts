@@ -19,6 +19,10 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
     name: 'desk_commit_seconds', help: 'Time from the end of a turn to its commit', registers: [this.registry],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
   });
+  private readonly checkpointLatency = new client.Histogram({
+    name: 'desk_checkpoint_seconds', help: 'Time a checkpoint took, from its start to its last commit (checkpoints with something to write)', registers: [this.registry],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry });
@@ -63,6 +67,9 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
   }
   commit(seconds: number): void {
     this.commitLatency.observe(seconds);
+  }
+  checkpoint(seconds: number): void {
+    this.checkpointLatency.observe(seconds);
   }
   actorFailure(kind: string): void {
     this.failures.inc({ kind });

@@ -35,6 +35,8 @@ export interface Reply { ok: boolean; data?: unknown; code?: number; info?: stri
 export interface RuntimeMetrics {
   turn(messages: number): void;
   commit(seconds: number): void;
+  /** A checkpoint that wrote something, from its start to its last commit. */
+  checkpoint(seconds: number): void;
   actorFailure(kind: string): void;
   message(): void;
 }
@@ -510,14 +512,16 @@ export class Runtime {
     }
     this.checkpointing = true;
     this.inFlight++;
+    const started = process.hrtime.bigint();
     try {
-      await this.o.store.checkpoint(() => {
+      const wrote = await this.o.store.checkpoint(() => {
         for (const c of changed) {
           if (c.n === c.snapN) continue;
           this.o.store.putSnapshot(c.address, { n: c.n, state: c.state });
           c.snapN = c.n;
         }
       });
+      if (wrote) this.o.metrics?.checkpoint(Number(process.hrtime.bigint() - started) / 1e9);
     } catch (err) {
       this.fatal(err);
     } finally {

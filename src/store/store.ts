@@ -260,14 +260,15 @@ export class Store {
    * checkpoint's own, beside the commits of turns rather than among them, so acknowledgements do not wait behind it. The turns
    * handled so far are sealed now into a record of their own (the snapshots hold them): the checkpoint covers up to
    * it, and starts once it and every record before it are durable. Later turns go to the other write-ahead file,
-   * which the previous checkpoint covered. One checkpoint runs at a time; resolves once it is committed.
+   * which the previous checkpoint covered. One checkpoint runs at a time; resolves once it is committed, with whether
+   * it wrote anything.
    */
-  checkpoint(collect?: () => void): Promise<void> {
-    if (this.checkpointing) return this.checkpointing;
+  checkpoint(collect?: () => void): Promise<boolean> {
+    if (this.checkpointing) return this.checkpointing.then(() => false);
     // An idle server does not write (and fsync) a checkpoint every few seconds.
     if (this.turnLog.quiet) {
       collect?.();
-      return this.commit().then(() => undefined);
+      return this.commit().then(() => false);
     }
     const ops: (() => void)[] = [];
     this.collecting = ops;
@@ -294,7 +295,7 @@ export class Store {
       cp.committed();
     })();
     this.checkpointing = run.finally(() => { this.checkpointing = undefined; });
-    return this.checkpointing;
+    return this.checkpointing.then(() => true);
   }
 
   /** Actors with turns after the last checkpoint: their snapshots are the checkpoint's to write. */

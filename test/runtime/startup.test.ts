@@ -34,7 +34,7 @@ t.test('refuses to run on the pure-JS uWS fallback', async (t) => {
 
 t.test('first start on embedded defaults creates the default app and serves it', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-first-'));
-  const p = run({ DESK_DATA_DIR: dataDir, DESK_LOG_LEVEL: 'info' }, ['--port', '0', '--host', '127.0.0.1']);
+  const p = run({ DESK_DATA_DIR: dataDir, DESK_LOG_LEVEL: 'info', DESK_CHECKPOINT_EVERY_MS: '200' }, ['--port', '0', '--host', '127.0.0.1']);
   t.teardown(() => { p.child.kill('SIGKILL'); });
   // The log line and the banner are separate writes: wait for both.
   await until(() => /UserSig for <UserID>/.test(p.out()) && /"port":\d+/.test(p.out()));
@@ -57,6 +57,13 @@ t.test('first start on embedded defaults creates the default app and serves it',
   const welcome = await user.next((f) => textOf(f) !== undefined);
   t.equal(textOf(welcome), '您好请问有什么可以帮助您的?', 'the default customer-service account answers');
   await user.close();
+  // Checkpoints run every 200 ms here: the one after that conversation is measured.
+  let counted = false;
+  for (let i = 0; i < 50 && !counted; i++) {
+    counted = /desk_checkpoint_seconds_count [1-9]/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    if (!counted) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.ok(counted, 'a checkpoint that wrote something is counted in desk_checkpoint_seconds');
 
   p.child.kill('SIGTERM');
   t.equal(await p.exited, 0, 'SIGTERM shuts down cleanly');
