@@ -16,15 +16,17 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-export function natsInstalled(): boolean {
-  return spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status === 0;
+/** The nats-server to run: on the PATH, or where Debian puts it (/usr/sbin, not on every user's PATH). */
+function natsBinary(): string | undefined {
+  return ['nats-server', '/usr/sbin/nats-server'].find((bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0);
 }
 
 export async function startNats(): Promise<NatsServer> {
-  if (!natsInstalled()) throw new Error(NATS_MISSING);
+  const bin = natsBinary();
+  if (!bin) throw new Error(NATS_MISSING);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-nats-'));
   // -p -1: a random free port, read back from the log.
-  const child: ChildProcess = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(bin, ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 15_000);
