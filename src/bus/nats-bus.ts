@@ -6,8 +6,8 @@
  *   (`onCommand` resolved), and the sender asks again until it is answered or its deadline passes — through a
  *   handover nobody listens for a moment, and a lost answer looks the same. The owner answers a command id it has
  *   already taken without taking it again.
- * - Messages for one node (a push to a socket it holds, the reply to a call it made) go to `desk.v1.node.<id>`,
- *   without an answer.
+ * - Messages for one node (the reply to a call it made) go to `desk.v1.node.<id>`, without an answer. Pushes to
+ *   sockets go by recipient instead (push-router.ts).
  *
  * Payloads are msgpack.
  */

@@ -11,9 +11,12 @@ export const LEASE_BUCKET = 'desk-leases';
 /** Commands for the actors of one partition: the node that owns it listens. */
 export const commandSubject = (partition: number): string => `desk.v1.cmd.${partition}`;
 
-/** Messages for one node (pushes to sockets it holds, replies to calls it made); node ids may hold dots. */
+/** Messages for one node (replies to calls it made); node ids may hold dots. */
 export const nodeSubject = (nodeId: string): string => `desk.v1.node.${Buffer.from(nodeId).toString('base64url')}`;
 
 /** The KV bucket of the apps' models (members, groups, accounts, settings), one key per app. */
 export const APPS_BUCKET = 'desk-apps';
 export const appKey = (sdkAppId: number): string => `app.${sdkAppId}`;
+
+/** Pushes for one recipient's sockets: the nodes holding a socket of it listen (ids may hold dots). */
+export const pushSubject = (role: string, app: number, id: string): string => `desk.v1.push.${role}.${app}.${Buffer.from(id).toString('base64url')}`;

@@ -1,0 +1,73 @@
+/**
+ * Pushes to sockets on other nodes, by interest: a node listens on a recipient's subject while it holds at least one
+ * of that recipient's sockets, so a push reaches exactly the nodes that have somewhere to deliver it, and nobody
+ * keeps a table of which socket is where. The pushing node delivers to its own sockets itself and ignores its own
+ * publication.
+ */
+import { Packr } from 'msgpackr';
+import type { NatsConnection, Subscription } from 'nats';
+import type { Recipient } from '../../actors/types';
+import type { ServerFrame } from '../../protocol/frames';
+import { pushSubject } from './subjects';
+
+interface Held { sub: Subscription; sockets: number }
+
+export class PushRouter {
+  private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+  private readonly held = new Map<string, Held>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly nodeId: string,
+    /** Delivers a push from another node to this node's sockets of the recipient. */
+    private readonly deliver: (to: Recipient, frame: ServerFrame) => void,
+  ) {}
+
+  /** A socket of `to` opened here: pushes for it from other nodes arrive from now on (after `ready`). */
+  hold(to: Recipient): void {
+    const subject = pushSubject(to.role, to.app, to.id);
+    const h = this.held.get(subject);
+    if (h) {
+      h.sockets++;
+      return;
+    }
+    const sub = this.nc.subscribe(subject, { callback: (err, m) => { if (!err) this.received(to, m.data); } });
+    this.held.set(subject, { sub, sockets: 1 });
+  }
+
+  /** A socket of `to` closed here; with its last one, this node stops listening. */
+  release(to: Recipient): void {
+    const subject = pushSubject(to.role, to.app, to.id);
+    const h = this.held.get(subject);
+    if (!h) return;
+    if (--h.sockets > 0) return;
+    this.held.delete(subject);
+    h.sub.unsubscribe();
+  }
+
+  /** Resolves once the server has every subscription made so far. */
+  ready(): Promise<void> {
+    return this.nc.flush();
+  }
+
+  /** A push for `to`, for the other nodes holding a socket of it. */
+  push(to: Recipient, frame: ServerFrame): void {
+    this.nc.publish(pushSubject(to.role, to.app, to.id), this.packr.pack({ from: this.nodeId, frame }));
+  }
+
+  close(): void {
+    for (const h of this.held.values()) h.sub.unsubscribe();
+    this.held.clear();
+  }
+
+  private received(to: Recipient, data: Uint8Array): void {
+    let m: { from?: unknown; frame?: { type?: unknown } };
+    try {
+      m = this.packr.unpack(data) as typeof m;
+    } catch {
+      return;
+    }
+    if (!m || m.from === this.nodeId || typeof m.frame !== 'object' || m.frame === null || typeof m.frame.type !== 'string') return;
+    this.deliver(to, m.frame as ServerFrame);
+  }
+}
