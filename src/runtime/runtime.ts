@@ -506,7 +506,14 @@ export class Runtime {
       // One not in memory is brought back from the store: after a restart, the turns read again at start are
       // known only to the log, and this checkpoint stops reading them there. (One passivated since has a snapshot
       // that holds them, and needs no new one.)
-      const c = this.cell(a);
+      let c: Cell;
+      try {
+        c = this.cell(a);
+      } catch (err) {
+        // Its turns stay in the log, read again at start, until one checkpoint can take it.
+        this.o.log.error({ err, actor: a }, 'an actor could not be loaded; checkpoint skipped');
+        return;
+      }
       if (c.failed) return;
       changed.push(c);
     }

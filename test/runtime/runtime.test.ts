@@ -190,3 +190,15 @@ t.test('after a restart, a checkpoint keeps the turns of actors nobody has woken
   t.teardown(third.close);
   t.equal(await get(third.runtime, 'counter:sleeper'), 4, 'its turns survive the checkpoint that no longer reads them from the log');
 });
+
+t.test('an actor of the log that cannot be loaded holds back the checkpoint, not the server', async (t) => {
+  const { runtime, store, close } = setup();
+  t.teardown(close);
+  // Turns of an actor kind this server does not run (as an older data dir could hold).
+  store.appendTurn('ghost:1', 1, 1000, [{ type: 'boo' }], []);
+  runtime.tell('counter:alive', { type: 'inc' });
+  await runtime.idle();
+  await runtime.checkpoint();
+  t.equal(store.eventsAfter('ghost:1', 0).length, 1, "the unloadable actor's turns stay in the log");
+  t.equal(await get(runtime, 'counter:alive'), 1, 'the server goes on serving');
+});
