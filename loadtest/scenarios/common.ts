@@ -213,7 +213,8 @@ export async function inService(target: Target, o: Options, session: { onAssigne
 }
 
 /** The same probes over the bare uWS relay: pairs of sockets, same sizes, rate and client code. */
-export async function baselineRun(o: Options, pairCount: number, total: number, rate: number): Promise<RunResult> {
+/** `warmupSec`: the warm-up the Desk run had, so both are measured warm or both cold. */
+export async function baselineRun(o: Options, pairCount: number, total: number, rate: number, warmupSec = 0): Promise<RunResult> {
   const proc = await startBaseline();
   try {
     const target: Target = { kind: 'baseline', port: proc.port, sdkAppId: 0, key: '', encoding: o.encoding };
@@ -228,7 +229,7 @@ export async function baselineRun(o: Options, pairCount: number, total: number, 
       pairs.push({ a, b, send: (side, id, body) => (side === 'a' ? sa(id, body) : sb(id, body)) });
     }
     await sleep(100);
-    await warmUp(pairs, { ...o, rate }, pairs.flatMap((p) => [p.a, p.b]), proc.pid, false, tracker);
+    await warmUp(pairs, { ...o, rate, warmupSec }, pairs.flatMap((p) => [p.a, p.b]), proc.pid, false, tracker);
     const r = await pump(pairs, { ...o, rate, progress: () => undefined }, tracker, proc.pid, false, total);
     for (const p of pairs) { p.a.close(); p.b.close(); }
     return r;

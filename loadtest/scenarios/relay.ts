@@ -18,6 +18,6 @@ export async function relay(o: Options): Promise<Summary> {
   } finally {
     await proc.stop();
   }
-  const base = o.baseline ? await baselineRun(o, o.users, r.sent, o.rate) : undefined;
+  const base = o.baseline ? await baselineRun(o, o.users, r.sent, o.rate, o.warmupSec) : undefined;
   return summarize('relay', o, r, base, { server });
 }

@@ -70,10 +70,6 @@ export class NatsBus {
     await sub.drain();
   }
 
-  ownedPartitions(): number[] {
-    return [...this.owned.keys()].sort((a, b) => a - b);
-  }
-
   /** Sends a command to the owner of a partition; resolves once it has taken it. */
   async command(partition: number, id: string, payload: unknown, o: CommandOptions = {}): Promise<void> {
     const deadline = Date.now() + (o.deadlineMs ?? 30_000);

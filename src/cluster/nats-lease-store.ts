@@ -4,13 +4,14 @@
  */
 import type { KV, NatsConnection } from 'nats';
 import type { LeaseEntry, LeaseStore, LeaseValue } from './leases';
+import { LEASE_BUCKET } from '../bus/subjects';
 import { isWrongLastSequence } from './jetstream-errors';
 
 export class NatsLeaseStore implements LeaseStore {
   private constructor(private readonly kv: KV) {}
 
   /** Opens (creating if needed) the bucket; `replicas` 3 on a 3-server NATS cluster, 1 on one server. */
-  static async open(nc: NatsConnection, bucket: string, replicas = 1): Promise<NatsLeaseStore> {
+  static async open(nc: NatsConnection, bucket = LEASE_BUCKET, replicas = 1): Promise<NatsLeaseStore> {
     const kv = await nc.jetstream().views.kv(bucket, { history: 1, replicas });
     return new NatsLeaseStore(kv);
   }

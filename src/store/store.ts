@@ -251,15 +251,20 @@ export class Store {
       for (const r of sealed) r.write();
       for (const op of ops) op();
     });
+    return this.durable(txn);
+  }
+
+  /** An LMDB transaction's promise, made to wait for its fsync too unless fsync is 'none'. */
+  private durable(txn: Promise<unknown>): Promise<unknown> {
     return this.waitFlush ? txn.then(() => this.root.flushed) : txn;
   }
 
   /**
    * A checkpoint. `collect` and the hooks write what they keep in memory (the actors' snapshots, statistics facts);
    * with the message index rows and the records only the write-ahead file holds, these are LMDB transactions of the
-   * checkpoint's own, beside the commits of turns rather than among them, so acknowledgements do not wait behind it. The turns
-   * handled so far are sealed now into a record of their own (the snapshots hold them): the checkpoint covers up to
-   * it, and starts once it and every record before it are durable. Later turns go to the other write-ahead file,
+   * checkpoint's own, beside the commits of turns rather than among them, so acknowledgements do not wait behind
+   * it. The turns handled so far are sealed now into a record of their own (the snapshots hold them): the checkpoint
+   * covers up to it, and starts once it and every record before it are durable. Later turns go to the other write-ahead file,
    * which the previous checkpoint covered. One checkpoint runs at a time; resolves once it is committed, with whether
    * it wrote anything.
    */
@@ -291,7 +296,7 @@ export class Store {
         for (const op of ops) op();
         this.meta.putSync(CHECKPOINT_KEY, cp.through);
       });
-      await (this.waitFlush ? txn.then(() => this.root.flushed) : txn);
+      await this.durable(txn);
       cp.committed();
     })();
     this.checkpointing = run.finally(() => { this.checkpointing = undefined; });

@@ -120,11 +120,6 @@ export class TurnLog {
     return this.turns.length > 0;
   }
 
-  /** The last record number handed out (the checkpoint covers up to it). */
-  get last(): number {
-    return this.seq;
-  }
-
   /**
    * Seals the gathered turns into the next record: returns the write to make in the transaction, and what to do
    * once that transaction is committed (make the messages readable).
@@ -173,8 +168,8 @@ export class TurnLog {
   }
 
   /**
-   * The checkpoint's writes: index rows for every message sealed so far. Returns what to forget once they (and the
-   * snapshots written beside them) are committed: the tail and recent locations up to `through`.
+   * A checkpoint of every record sealed so far (up to `through`): its writes in pieces (`chunks`), and what to forget
+   * once they and the snapshots written beside them are committed (the tail and recent locations up to `through`).
    */
   checkpoint(): { through: number; chunks: () => Generator<() => void>; committed: () => void } {
     const through = this.seq;
