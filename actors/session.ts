@@ -178,6 +178,16 @@ function patchCur(s: SessionState, sessionId: string, patch: Partial<CurrentSess
   return { ...s, cur: { ...s.cur, ...patch } };
 }
 
+/** Appends to a list of recent sends, dropping the oldest past `kept`. */
+function remember(list: RecentSend[], entry: RecentSend, kept: number): void {
+  list.push(entry);
+  if (list.length > kept) list.splice(0, list.length - kept);
+}
+
+/**
+ * The events every message brings (MessageAdded, Deadline) update the state in place rather than copying it: the
+ * runtime owns the state, and a turn that fails is reloaded from the store. The rest return a new state.
+ */
 function evolve(s: SessionState, e: SessionEvent): SessionState {
   switch (e.type) {
     case 'SessionBegin':
@@ -189,13 +199,14 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
         },
       };
     case 'MessageAdded': {
+      // The events of every message: updated in place (see `evolve`).
+      s.seq = e.seq;
       // User sends, and apart from them send_msg calls (random ≠ 0), are remembered: a retry is acknowledged, not stored again.
-      const entry: RecentSend = { random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at, ...(e.from !== s.userId && e.fromRole === FromRole.User ? { from: e.from } : {}) };
+      const entry = (): RecentSend => ({ random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at, ...(e.from !== s.userId && e.fromRole === FromRole.User ? { from: e.from } : {}) });
       // A group chat's members share the list: it keeps more.
-      const kept = s.chatGroup ? RECENT_SENDS_GROUP : RECENT_SENDS;
-      if (e.fromRole === FromRole.User) return { ...s, seq: e.seq, recent: [...s.recent.slice(-(kept - 1)), entry] };
-      if (e.fromRole === FromRole.System && e.random !== 0) return { ...s, seq: e.seq, recentAdmin: [...(s.recentAdmin ?? []).slice(-(RECENT_SENDS - 1)), entry] };
-      return { ...s, seq: e.seq };
+      if (e.fromRole === FromRole.User) remember(s.recent, entry(), s.chatGroup ? RECENT_SENDS_GROUP : RECENT_SENDS);
+      else if (e.fromRole === FromRole.System && e.random !== 0) remember((s.recentAdmin ??= []), entry(), RECENT_SENDS);
+      return s;
     }
     case 'TransferringToHuman':
       return patchCur(s, e.sessionId, {
@@ -260,13 +271,13 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return patchCur(s, e.sessionId, { agentId: e.to, offerId: e.offerId, groupId: e.groupId, pendingForward: undefined, suspended: false });
     case 'SuspendChanged':
       return patchCur(s, e.sessionId, { suspended: e.suspended });
-    case 'Deadline': {
-      if (!s.cur) return s;
-      const deadlines = { ...s.cur.deadlines };
-      if (e.at === undefined) delete deadlines[e.key];
-      else deadlines[e.key] = e.at;
-      return { ...s, cur: { ...s.cur, deadlines } };
-    }
+    case 'Deadline':
+      // The reply deadlines change with nearly every message: updated in place.
+      if (s.cur) {
+        if (e.at === undefined) delete s.cur.deadlines[e.key];
+        else s.cur.deadlines[e.key] = e.at;
+      }
+      return s;
     case 'RatingSent': {
       const ratings = [...s.ratings.filter((r) => r.sessionId !== e.rating.sessionId).slice(-(RATINGS_KEPT - 1)), e.rating];
       return { ...(e.invited ? patchCur(s, e.rating.sessionId, { invitedRating: true }) : s), ratings };
@@ -347,10 +358,13 @@ function addMessage(t: T, env: Env, fromRole: 1 | 2 | 3, from: string, body: unk
 /** Delivers a stored message to the user (except the socket it came from) and to the session's agent. */
 function deliver(t: T, env: Env, m: StoredMessage, exceptConn?: number, toAgent = true): void {
   const group = t.state.chatGroup?.group.id;
-  pushUsers(t, messageFrame(m, t.state.csAccount, true, group), m.fromRole === FromRole.User ? exceptConn : undefined);
+  const forUsers = messageFrame(m, t.state.csAccount, true, group);
+  pushUsers(t, forUsers, m.fromRole === FromRole.User ? exceptConn : undefined);
   const agentId = t.state.cur?.agentId;
   if (toAgent && agentId) {
-    t.do({ t: 'push', to: agentOf(t.state, agentId), frame: messageFrame(m, t.state.csAccount, false, group), exceptConn: m.fromRole === FromRole.Agent ? exceptConn : undefined });
+    // A user's message reads the same to both sides: one frame, which the gateway then encodes once.
+    const frame = m.fromRole === FromRole.User ? forUsers : messageFrame(m, t.state.csAccount, false, group);
+    t.do({ t: 'push', to: agentOf(t.state, agentId), frame, exceptConn: m.fromRole === FromRole.Agent ? exceptConn : undefined });
   }
 }
 

@@ -119,6 +119,7 @@ export interface ActorDef<S, M, E> {
   kind: string;
   initial(id: string): S;
   decide(state: S, msg: M, ctx: Ctx): Decision<E, S>;
+  /** May update `state` in place and return it: a state belongs to its actor's cell (or a test's own copy). */
   evolve(state: S, event: E): S;
 }
 

@@ -84,9 +84,11 @@ export class Gateway implements Outlet {
   private readonly corked: number[] = [];
   /**
    * The last frame pushed and its encodings: a frame pushed to many recipients (a group chat's members) is pushed to
-   * them one after another, and encoded once.
+   * them one after another, and encoded once. Fields rather than an object per push: this runs for every message.
    */
-  private lastPushed?: { frame: ServerFrame; encoded: { json?: string | Buffer; pack?: string | Buffer } };
+  private lastPushed?: ServerFrame;
+  private lastJson?: string | Buffer;
+  private lastPack?: string | Buffer;
 
   constructor(
     private readonly runtime: Runtime,
@@ -428,7 +430,7 @@ export class Gateway implements Outlet {
 
   endBatch(): void {
     if (--this.batching > 0) return;
-    this.lastPushed = undefined;
+    this.lastPushed = this.lastJson = this.lastPack = undefined;
     for (const id of this.corked) {
       const ws = this.conns.get(id);
       if (!ws) continue;
@@ -451,12 +453,14 @@ export class Gateway implements Outlet {
     if (d.closing && d.awaiting <= 0) ws.end(d.closing.code, d.closing.reason);
   }
 
-  private enqueueSend(id: number, encoded: { json?: string | Buffer; pack?: string | Buffer }, frame: ServerFrame): void {
+  /** Sends a frame to one socket at the end of the batch; `pushed`: it is the last pushed frame (its encodings are kept). */
+  private enqueueSend(id: number, frame: ServerFrame, pushed: boolean): void {
     const ws = this.conns.get(id);
     if (!ws) return;
     const d = ws.getUserData();
     const enc = d.enc;
-    const data = enc === Encoding.Msgpack ? (encoded.pack ??= encodeFrame(frame, enc)) : (encoded.json ??= encodeFrame(frame, enc));
+    const data = !pushed ? encodeFrame(frame, enc)
+      : enc === Encoding.Msgpack ? (this.lastPack ??= encodeFrame(frame, enc)) : (this.lastJson ??= encodeFrame(frame, enc));
     if (this.batching > 0) {
       if (d.out.length === 0) this.corked.push(id);
       d.out.push(data);
@@ -469,9 +473,11 @@ export class Gateway implements Outlet {
   push(to: Recipient, frame: ServerFrame, exceptConn?: number): void {
     const set = this.byRecipient.get(recipientKey(to.role, to.app, to.id));
     if (!set) return;
-    if (this.lastPushed?.frame !== frame) this.lastPushed = { frame, encoded: {} };
-    const encoded = this.lastPushed.encoded;
-    for (const id of set) if (id !== exceptConn) this.enqueueSend(id, encoded, frame);
+    if (this.lastPushed !== frame) {
+      this.lastPushed = frame;
+      this.lastJson = this.lastPack = undefined;
+    }
+    for (const id of set) if (id !== exceptConn) this.enqueueSend(id, frame, true);
   }
 
   reply(replyTo: { conn: number; ref?: Ref; as?: string }, result: Reply): void {
@@ -480,6 +486,6 @@ export class Gateway implements Outlet {
       : { type: 'error', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: { ref: replyTo.ref, code: result.code ?? ErrorCode.Internal, info: result.info ?? defaultInfo[result.code ?? ErrorCode.Internal] ?? 'error' } };
     const ws = this.conns.get(replyTo.conn);
     if (ws) ws.getUserData().awaiting--;
-    this.enqueueSend(replyTo.conn, {}, frame);
+    this.enqueueSend(replyTo.conn, frame, false);
   }
 }

@@ -218,7 +218,8 @@ export class Sim {
   private handle(d: Delivery): void {
     const def = defs[kindOf(d.to)];
     const prev = this.state(d.to);
-    const { events, effects, state } = def.decide(prev, d.msg, this.ctx());
+    // evolve may update a state in place: decide gets a copy, so the fold below starts from the state as it was.
+    const { events, effects, state } = def.decide(structuredClone(prev), d.msg, this.ctx());
     const folded = events.reduce((s: unknown, e: unknown) => def.evolve(s, e), prev);
     // The runtime trusts a decision's own state instead of folding again: it must be the fold.
     if (state !== undefined && !isDeepStrictEqual(state, folded)) throw new Error(`decide's state differs from its events folded (${d.to})`);
@@ -341,8 +342,9 @@ export class Sim {
 
 /** Runs one pure step of an actor def by hand: decide, then fold the events. For single-actor unit tests. */
 export function applyOne<S, M, E>(def: ActorDef<S, M, E>, state: S, msg: M, ctx: Ctx): { state: S; events: E[]; effects: Effect[] } {
-  const d = def.decide(state, msg, ctx);
-  return { state: d.events.reduce(def.evolve, state), events: d.events, effects: d.effects };
+  // evolve may update a state in place: the caller's state is left as it was.
+  const d = def.decide(structuredClone(state), msg, ctx);
+  return { state: d.events.reduce(def.evolve, structuredClone(state)), events: d.events, effects: d.effects };
 }
 
 /** A context for single-actor unit tests. */

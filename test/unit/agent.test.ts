@@ -73,7 +73,7 @@ t.test('offer: a repeated offer of a held session is answered again, not reserve
   const again = run(s, [offer('s1')]);
   t.match(resultOf(again.effects)?.msg, { ok: true, capacity: { load: 1 } });
   t.same(again.events, [], 'no second reservation');
-  t.equal(again.state, s, 'state unchanged');
+  t.same(again.state, s, 'state unchanged');
   // Even at the limit or resting, the held session is re-confirmed (the first answer may have been lost).
   const full = run(s, [offer('s2'), { type: 'setStatus', status: 'rest' }, offer('s1')]);
   t.match(resultOf(full.effects)?.msg, { ok: true });
