@@ -10,7 +10,8 @@ export interface Recipient { role: 'user' | 'agent'; app: number; id: string }
 
 /** Where a reply goes: opaque to actors, given by the runtime with the request. */
 /** `boot` names the server run that made the address: an address stored in events may outlive a restart. */
-export type ReplyTo = { conn: number; ref?: string | number; as?: string; boot?: string } | { call: number; boot?: string };
+/** Where a reply goes: a socket or a call of the runtime run `boot`, on cluster node `node` (absent: this node). */
+export type ReplyTo = { conn: number; ref?: string | number; as?: string; boot?: string; node?: string } | { call: number; boot?: string; node?: string };
 
 /** A message as stored and delivered. */
 export interface StoredMessage {

@@ -311,7 +311,7 @@ export class Gateway implements Outlet {
   }
 
   private replyTo(d: ConnData, ref: Ref | undefined, as: string): ReplyTo {
-    return { conn: d.id, ref, as, boot: this.runtime.boot };
+    return this.runtime.replyAddress(d.id, ref, as);
   }
 
   private dispatch(ws: WebSocket<ConnData>, d: ConnData, f: ClientFrame): void {

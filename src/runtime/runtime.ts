@@ -32,6 +32,23 @@ export interface Outlet {
 
 export interface Reply { ok: boolean; data?: unknown; code?: number; info?: string }
 
+/**
+ * Where actors live when this runtime is one node of a cluster (src/cluster/node.ts); without it every actor is
+ * local. Messages for actors of other nodes, and replies to requests made on other nodes, go through it.
+ */
+export interface Placement {
+  readonly nodeId: string;
+  /** True while `address`'s actor lives on this node. */
+  isLocal(address: Address): boolean;
+  /**
+   * Hands a message to the node that owns `to`. Resolves once that node has taken it: enqueued, or for a `durable`
+   * send, stored. Rejects when no node took it in time. The receiving node takes an `id` once.
+   */
+  forward(to: Address, msg: unknown, id: string, durable: boolean): Promise<void>;
+  /** Sends a reply to the node where its request was made. */
+  reply(node: string, replyTo: ReplyTo, result: Reply): void;
+}
+
 export interface RuntimeMetrics {
   turn(messages: number): void;
   commit(seconds: number): void;
@@ -64,6 +81,8 @@ export interface RuntimeOptions {
   knowledge?: Knowledge;
   /** Told each turn's events and the turn's number for that actor, in the turn's transaction (the statistics projection). */
   project?: (address: Address, events: readonly unknown[], n: number) => void;
+  /** The cluster's placement of actors, when this runtime is one node of a cluster. */
+  placement?: Placement;
 }
 
 export interface Knowledge {
@@ -120,7 +139,8 @@ export class Runtime {
   private idleWaiters: (() => void)[] = [];
   /** Wake-ups changed by the turn being handled, with what they were before (to put back if it is refused). */
   private timerUndo?: { address: Address; key: string; before?: number }[];
-  private readonly o: Required<Omit<RuntimeOptions, 'metrics' | 'knowledge' | 'project'>> & Pick<RuntimeOptions, 'metrics' | 'knowledge' | 'project'>;
+  private readonly o: Required<Omit<RuntimeOptions, 'metrics' | 'knowledge' | 'project' | 'placement'>> & Pick<RuntimeOptions, 'metrics' | 'knowledge' | 'project' | 'placement'>;
+  private stopped = false;
 
   constructor(opts: RuntimeOptions) {
     this.o = {
@@ -142,7 +162,7 @@ export class Runtime {
   /** Recovers committed work: re-arms timers, redelivers durable sends not yet handled. */
   start(): void {
     for (const t of this.o.store.allTimers()) this.arm(t.a, t.key, t.at);
-    for (const m of this.o.store.allMail()) this.enqueue(this.cell(m.entry.to), { msg: m.entry.msg, mid: m.id });
+    for (const m of this.o.store.allMail()) this.deliver(m.entry.to, m.entry.msg, m.id);
     if (this.o.passivateAfterMs > 0) {
       this.passivateTimer = setInterval(() => this.passivate(), Math.max(1000, this.o.passivateAfterMs / 2));
       this.passivateTimer.unref();
@@ -154,26 +174,70 @@ export class Runtime {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.passivateTimer);
     clearInterval(this.checkpointTimer);
     for (const h of this.timers.values()) this.o.clock.cancel(h.handle);
     this.timers.clear();
   }
 
-  /** Delivers a message from outside (gateway, facade). False when the actor's mailbox is full. */
+  /**
+   * Delivers a message from outside (gateway, facade). False when the actor's mailbox is full. In a cluster, one for
+   * an actor of another node is forwarded; if no node takes it, its sender is answered with a refusal.
+   */
   tell(to: Address, msg: unknown): boolean {
+    const p = this.o.placement;
+    if (p && !p.isLocal(to)) {
+      p.forward(to, msg, randomUUID(), false).catch((err: unknown) => {
+        this.o.log.warn({ err, to }, 'a message for an actor of another node was not taken');
+        const replyTo = (msg as { replyTo?: ReplyTo } | null)?.replyTo;
+        if (replyTo) this.sendReply(replyTo, { ok: false, code: ErrorCode.Internal, info: 'actor unreachable, retry' });
+      });
+      return true;
+    }
+    return this.tellHere(to, msg);
+  }
+
+  private tellHere(to: Address, msg: unknown): boolean {
     const cell = this.cell(to);
     if (cell.mailbox.length >= this.o.mailboxLimit) return false;
     this.enqueue(cell, { msg });
     return true;
   }
 
+  /**
+   * A message forwarded by another node for an actor of this one: taken once enqueued, or for a durable send once
+   * stored here (the sender then forgets it). Rejects when it cannot be taken, so the sender asks again.
+   */
+  async accept(to: Address, msg: unknown, durable: boolean): Promise<void> {
+    if (!this.defs.has(kindOf(to))) throw new Error(`no actor kind for address ${to}`);
+    if (!durable) {
+      if (!this.tellHere(to, msg)) throw new Error(`mailbox of ${to} is full`);
+      return;
+    }
+    const mid = this.o.store.enqueueMail({ to, msg });
+    await this.o.store.commit();
+    this.enqueue(this.cell(to), { msg, mid });
+  }
+
+  /** A reply from another node to a request made on this one. */
+  receiveReply(replyTo: ReplyTo, result: Reply): void {
+    this.sendReply(replyTo, result);
+  }
+
+  /** The reply address of a socket's request (`conn`), naming this run and, in a cluster, this node. */
+  replyAddress(conn: number, ref: string | number | undefined, as: string): ReplyTo {
+    const node = this.o.placement?.nodeId;
+    return node === undefined ? { conn, ref, as, boot: this.boot } : { conn, ref, as, boot: this.boot, node };
+  }
+
   /** Sends a request carrying `replyTo` and resolves with the actor's reply. */
   call(to: Address, build: (replyTo: ReplyTo) => unknown): Promise<Reply> {
     const id = ++this.callSeq;
+    const node = this.o.placement?.nodeId;
     return new Promise((resolve) => {
       this.calls.set(id, resolve);
-      if (!this.tell(to, build({ call: id, boot: this.boot }))) {
+      if (!this.tell(to, build(node === undefined ? { call: id, boot: this.boot } : { call: id, boot: this.boot, node }))) {
         this.calls.delete(id);
         resolve({ ok: false, code: ErrorCode.Internal, info: 'actor busy, retry' });
       }
@@ -468,16 +532,10 @@ export class Runtime {
         outlet.push(r.to, r.frame, r.exceptConn);
         break;
       case 'reply':
-        // A reply address stored before a restart names a call or socket of an earlier run: nobody waits for it.
-        if (r.replyTo.boot !== undefined && r.replyTo.boot !== this.boot) break;
-        if ('call' in r.replyTo) {
-          const resolve = this.calls.get(r.replyTo.call);
-          this.calls.delete(r.replyTo.call);
-          resolve?.(r.result);
-        } else outlet.reply(r.replyTo, r.result);
+        this.sendReply(r.replyTo, r.result);
         break;
       case 'deliver':
-        this.enqueue(this.cell(r.to), { msg: r.msg, mid: r.mid });
+        this.deliver(r.to, r.msg, r.mid);
         break;
       case 'callback':
         outlet.callback?.(r.id, r.entry);
@@ -486,6 +544,45 @@ export class Runtime {
         outlet.ask?.(r.from, r.ask);
         break;
     }
+  }
+
+  private sendReply(replyTo: ReplyTo, result: Reply): void {
+    const p = this.o.placement;
+    if (p && replyTo.node !== undefined && replyTo.node !== p.nodeId) {
+      p.reply(replyTo.node, replyTo, result);
+      return;
+    }
+    // A reply address stored before a restart names a call or socket of an earlier run: nobody waits for it.
+    if (replyTo.boot !== undefined && replyTo.boot !== this.boot) return;
+    if ('call' in replyTo) {
+      const resolve = this.calls.get(replyTo.call);
+      this.calls.delete(replyTo.call);
+      resolve?.(result);
+    } else this.o.outlet.reply(replyTo, result);
+  }
+
+  /**
+   * A committed durable send (mail `mid`): enqueued here, or forwarded to the node of its actor and forgotten here
+   * once stored there (asked again, with the same id, until it is).
+   */
+  private deliver(to: Address, msg: unknown, mid: number): void {
+    const p = this.o.placement;
+    if (!p || p.isLocal(to)) {
+      this.enqueue(this.cell(to), { msg, mid });
+      return;
+    }
+    this.inFlight++;
+    p.forward(to, msg, `${p.nodeId}:${this.boot}:${mid}`, true).then(() => {
+      this.o.store.removeMail(mid);
+      return this.o.store.commit();
+    }).catch((err: unknown) => {
+      if (this.stopped) return;
+      this.o.log.warn({ err, to }, 'a durable send to another node was not taken; trying again');
+      setTimeout(() => { if (!this.stopped) this.deliver(to, msg, mid); }, 1000).unref();
+    }).finally(() => {
+      this.inFlight--;
+      if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+    });
   }
 
   /** A failed commit means memory and disk disagree: stop rather than acknowledge what is not stored. */

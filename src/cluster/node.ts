@@ -1,0 +1,153 @@
+/**
+ * One node of a cluster, as its runtime sees it (the runtime's `Placement`): the actors here are those of the
+ * partitions whose lease this node holds; a message for another actor goes as a command to its partition's owner, a
+ * reply to a request made elsewhere goes to the node that made it.
+ *
+ * The node runs its lease rounds, listens for the commands of the partitions it owns, and hands what arrives to its
+ * runtime once one is attached — a checked shape first: other nodes are outside this process.
+ */
+import Validator from 'fastest-validator';
+import type { NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { Address, ReplyTo } from '../../actors/types';
+import { NatsBus } from '../bus/nats-bus';
+import type { Clock } from '../runtime/clock';
+import type { Placement, Reply } from '../runtime/runtime';
+import { LeaseManager } from './leases';
+import { NatsLeaseStore } from './nats-lease-store';
+import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
+
+/** What a node hands arriving messages to (the runtime). */
+export interface NodeTarget {
+  accept(to: Address, msg: unknown, durable: boolean): Promise<void>;
+  receiveReply(replyTo: ReplyTo, result: Reply): void;
+}
+
+export interface ClusterNodeOptions {
+  nc: NatsConnection;
+  nodeId: string;
+  clock: Pick<Clock, 'now'>;
+  log: Logger;
+  partitions?: number;
+  /** Lease life without renewal; rounds run three times as often. */
+  leaseTtlMs?: number;
+  skewMarginMs?: number;
+  /** The KV bucket of leases (tests use their own). */
+  leaseBucket?: string;
+  /** How long a forwarded message may wait for an owner to take it. */
+  forwardDeadlineMs?: number;
+}
+
+const v = new Validator({ haltOnFirstError: true });
+const plainObject = { type: 'object', props: {} } as const;
+const checkCommand = v.compile({
+  $$root: true,
+  type: 'object',
+  props: { to: { type: 'string', min: 3, max: 512 }, msg: plainObject, durable: 'boolean' },
+});
+const checkReply = v.compile({
+  $$root: true,
+  type: 'object',
+  props: {
+    replyTo: { type: 'object', props: { boot: { type: 'string', optional: true, max: 64 }, node: { type: 'string', optional: true, max: 256 } } },
+    result: { type: 'object', props: { ok: 'boolean', code: { type: 'number', optional: true }, info: { type: 'string', optional: true } } },
+  },
+});
+
+export class ClusterNode implements Placement {
+  private target?: NodeTarget;
+  private rounds?: NodeJS.Timeout;
+  private round?: Promise<unknown>;
+  private readonly partitions: number;
+
+  private constructor(private readonly o: ClusterNodeOptions, private readonly leases: LeaseManager, private bus: NatsBus) {
+    this.partitions = o.partitions ?? DEFAULT_PARTITIONS;
+  }
+
+  /** Joins the cluster: the bus, then a first lease round (the node owns its partitions once it returns). */
+  static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
+    let node: ClusterNode | undefined;
+    const leases = new LeaseManager({
+      store: await NatsLeaseStore.open(o.nc, o.leaseBucket),
+      clock: o.clock, nodeId: o.nodeId, partitions: o.partitions, ttlMs: o.leaseTtlMs, skewMarginMs: o.skewMarginMs,
+      onChange: ({ gained, lost }) => node?.leasesChanged(gained, lost),
+    });
+    const bus = await NatsBus.open(o.nc, o.nodeId, {
+      onCommand: (_p, _id, payload) => node!.command(payload),
+      onNodeMessage: (payload) => node?.nodeMessage(payload),
+    });
+    node = new ClusterNode(o, leases, bus);
+    await node.tick();
+    const ttl = o.leaseTtlMs ?? 6000;
+    node.rounds = setInterval(() => void node!.tick(), Math.max(50, Math.floor(ttl / 3)));
+    node.rounds.unref();
+    return node;
+  }
+
+  get nodeId(): string {
+    return this.o.nodeId;
+  }
+
+  /** The runtime that takes this node's messages; until then, commands are refused (their senders ask again). */
+  attach(target: NodeTarget): void {
+    this.target = target;
+  }
+
+  isLocal(address: Address): boolean {
+    return this.leases.owns(partitionOf(address, this.partitions));
+  }
+
+  ownedPartitions(): number[] {
+    return this.leases.ownedPartitions();
+  }
+
+  forward(to: Address, msg: unknown, id: string, durable: boolean): Promise<void> {
+    return this.bus.command(partitionOf(to, this.partitions), id, { to, msg, durable }, { deadlineMs: this.o.forwardDeadlineMs });
+  }
+
+  reply(node: string, replyTo: ReplyTo, result: Reply): void {
+    this.bus.toNode(node, { replyTo, result });
+  }
+
+  /** Leaves the cluster: its partitions go to the other nodes at their next round. */
+  async leave(): Promise<void> {
+    clearInterval(this.rounds);
+    await this.round;
+    await this.leases.leave();
+    await this.bus.close();
+  }
+
+  private tick(): Promise<unknown> {
+    // One round at a time: a slow KV round is not overtaken by the next.
+    this.round ??= this.leases.tick().catch((err: unknown) => this.o.log.warn({ err }, 'lease round failed')).finally(() => { this.round = undefined; });
+    return this.round;
+  }
+
+  private leasesChanged(gained: number[], lost: number[]): void {
+    for (const p of gained) this.bus.own(p);
+    for (const p of lost) void this.bus.disown(p);
+    this.o.log.info({ node: this.o.nodeId, gained, lost }, 'partitions changed');
+  }
+
+  private async command(payload: unknown): Promise<void> {
+    if (checkCommand(payload) !== true) {
+      // Answered, so the sender does not ask again: no retry will make it valid.
+      this.o.log.warn({ payload }, 'a command from another node was malformed; dropped');
+      return;
+    }
+    const c = payload as { to: Address; msg: unknown; durable: boolean };
+    if (!this.target) throw new Error('this node is not serving yet');
+    // Ownership may have moved since the command was routed here: refused, it is asked again of the new owner.
+    if (!this.isLocal(c.to)) throw new Error(`${c.to} is not owned here`);
+    await this.target.accept(c.to, c.msg, c.durable);
+  }
+
+  private nodeMessage(payload: unknown): void {
+    if (checkReply(payload) !== true) {
+      this.o.log.warn({ payload }, 'a message from another node was malformed; dropped');
+      return;
+    }
+    const m = payload as { replyTo: ReplyTo; result: Reply };
+    this.target?.receiveReply(m.replyTo, m.result);
+  }
+}
