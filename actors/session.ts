@@ -410,7 +410,7 @@ function ratingRules(app: AppModel): number {
 }
 
 function begin(t: T, env: Env, welcome = true): void {
-  const sessionId = env.ctx.newId();
+  const sessionId = env.ctx.sessionId?.(env.conv) ?? env.ctx.newId();
   t.emit({ type: 'SessionBegin', sessionId, at: env.ctx.now, groupId: env.account.agentGroupId });
   t.do({ t: 'activeSession', app: t.state.app, userId: t.state.userId, csAccount: t.state.csAccount, sessionId });
   if (welcome) {

@@ -106,6 +106,8 @@ export interface Ctx {
   app(sdkAppId: number): AppModel | undefined;
   /** A fresh unique id (UUID in production, seeded in tests). */
   newId(): string;
+  /** In a cluster, a new session's id, which names the partition of its conversation (otherwise `newId`). */
+  sessionId?(conv: Address): string;
   /** The robot's knowledge, best first; without it the robot knows nothing and falls back. */
   rank?(r: RankRequest): RankedQuestion[];
 }

@@ -59,6 +59,13 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
     new client.Gauge({ name: 'desk_callbacks_failed', help: 'Callbacks set aside after their last attempt (kept in the store)', registers: [this.registry], collect() { this.set(store.failedCallbackCount()); } });
   }
 
+  /** A cluster node's figures: partitions held, lease changes, messages sent to actors of other nodes. */
+  attachCluster(node: { ownedPartitions(): number[]; counts: { forwarded: number; leaseChanges: number } }): void {
+    new client.Gauge({ name: 'desk_cluster_partitions_owned', help: 'Partitions whose lease this node holds', registers: [this.registry], collect() { this.set(node.ownedPartitions().length); } });
+    new client.Counter({ name: 'desk_cluster_lease_changes_total', help: 'Partitions gained or lost by this node', registers: [this.registry], collect() { this.reset(); this.inc(node.counts.leaseChanges); } });
+    new client.Counter({ name: 'desk_cluster_forwarded_total', help: 'Messages sent to actors on other nodes (cross-node hops)', registers: [this.registry], collect() { this.reset(); this.inc(node.counts.forwarded); } });
+  }
+
   connection(role: string, delta: number): void {
     this.connections.inc({ role }, delta);
   }

@@ -20,6 +20,7 @@ import { StatsProjection } from './stats/projection';
 import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
 import { Runtime } from './runtime/runtime';
+import { joinCluster, type ClusterMember } from './cluster/member';
 import { Store } from './store/store';
 import { DataDirLock } from './store/data-dir-lock';
 import { listenExclusive, nativeUws } from './uws';
@@ -79,11 +80,16 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   const metrics = new Metrics();
   let gateway: Gateway | undefined;
   let delivery: CallbackDelivery | undefined;
+  // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
+  const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
   const runtime = new Runtime({
     store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, checkpointEveryMs: cfg.checkpointEveryMs, project: stats && ((a, es, n) => stats.apply(a, es, n)),
-    defs: [session, agent, queue],
+    defs: [session, agent, queue], placement: cluster?.node,
     outlet: {
-      push: (...a) => gateway?.push(...a),
+      push: (to, frame, exceptConn) => {
+        gateway?.push(to, frame, exceptConn);
+        cluster?.pushes.push(to, frame, exceptConn);
+      },
       reply: (...a) => gateway?.reply(...a),
       beginBatch: () => gateway?.beginBatch(),
       endBatch: () => gateway?.endBatch(),
@@ -91,9 +97,11 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
       ask: (from, a) => delivery?.ask(from, a, (to, msg) => runtime.tell(to, msg)),
     },
   });
+  cluster?.node.attach(runtime);
   const sigs = new SigVerifier();
-  gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, gatewayLimitsOf(cfg, opts.limits));
+  gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, gatewayLimitsOf(cfg, opts.limits), cluster?.pushes);
   metrics.attach(runtime, store, apps);
+  if (cluster) metrics.attachCluster(cluster.node);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.load(a.sdkAppId, robotId);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.warmUp(a.sdkAppId, robotId);
   await store.commit();
@@ -137,6 +145,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
     await runtime.checkpoint();
     runtime.stop();
     delivery!.stop();
+    await cluster?.leave();
   };
   let listenSocket: us_listen_socket;
   try {

@@ -19,8 +19,8 @@ export class PushRouter {
   constructor(
     private readonly nc: NatsConnection,
     readonly nodeId: string,
-    /** Delivers a push from another node to this node's sockets of the recipient. */
-    private readonly deliver: (to: Recipient, frame: ServerFrame) => void,
+    /** Delivers a push from another node to this node's sockets of the recipient (but `exceptConn`). */
+    private readonly deliver: (to: Recipient, frame: ServerFrame, exceptConn?: number) => void,
   ) {}
 
   /** A socket of `to` opened here: pushes for it from other nodes arrive from now on (after `ready`). */
@@ -50,9 +50,9 @@ export class PushRouter {
     return this.nc.flush();
   }
 
-  /** A push for `to`, for the other nodes holding a socket of it. */
-  push(to: Recipient, frame: ServerFrame): void {
-    this.nc.publish(pushSubject(to.role, to.app, to.id), this.packr.pack({ from: this.nodeId, frame }));
+  /** A push for `to`, for the other nodes holding a socket of it (but socket `exceptConn`, ids being cluster-wide). */
+  push(to: Recipient, frame: ServerFrame, exceptConn?: number): void {
+    this.nc.publish(pushSubject(to.role, to.app, to.id), this.packr.pack(exceptConn === undefined ? { from: this.nodeId, frame } : { from: this.nodeId, frame, except: exceptConn }));
   }
 
   close(): void {
@@ -61,13 +61,13 @@ export class PushRouter {
   }
 
   private received(to: Recipient, data: Uint8Array): void {
-    let m: { from?: unknown; frame?: { type?: unknown } };
+    let m: { from?: unknown; frame?: { type?: unknown }; except?: unknown };
     try {
       m = this.packr.unpack(data) as typeof m;
     } catch {
       return;
     }
     if (!m || m.from === this.nodeId || typeof m.frame !== 'object' || m.frame === null || typeof m.frame.type !== 'string') return;
-    this.deliver(to, m.frame as ServerFrame);
+    this.deliver(to, m.frame as ServerFrame, Number.isSafeInteger(m.except) ? (m.except as number) : undefined);
   }
 }

@@ -9,13 +9,17 @@
 import Validator from 'fastest-validator';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
+import { kindOf } from '../../actors/address';
 import type { Address, ReplyTo } from '../../actors/types';
 import { NatsBus } from '../bus/nats-bus';
 import type { Clock } from '../runtime/clock';
-import type { Placement, Reply } from '../runtime/runtime';
+import { BY_SESSION, type Placement, type Reply } from '../runtime/runtime';
 import { LeaseManager } from './leases';
 import { NatsLeaseStore } from './nats-lease-store';
 import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
+
+/** Counts for the node's metrics. */
+export interface ClusterCounts { forwarded: number; leaseChanges: number }
 
 /** What a node hands arriving messages to (the runtime). */
 export interface NodeTarget {
@@ -55,6 +59,7 @@ const checkReply = v.compile({
 });
 
 export class ClusterNode implements Placement {
+  readonly counts: ClusterCounts = { forwarded: 0, leaseChanges: 0 };
   private target?: NodeTarget;
   private rounds?: NodeJS.Timeout;
   private round?: Promise<unknown>;
@@ -73,7 +78,7 @@ export class ClusterNode implements Placement {
       onChange: ({ gained, lost }) => node?.leasesChanged(gained, lost),
     });
     const bus = await NatsBus.open(o.nc, o.nodeId, {
-      onCommand: (_p, _id, payload) => node!.command(payload),
+      onCommand: (p, _id, payload) => node!.command(p, payload),
       onNodeMessage: (payload) => node?.nodeMessage(payload),
     });
     node = new ClusterNode(o, leases, bus);
@@ -101,8 +106,24 @@ export class ClusterNode implements Placement {
     return this.leases.ownedPartitions();
   }
 
-  forward(to: Address, msg: unknown, id: string, durable: boolean): Promise<void> {
-    return this.bus.command(partitionOf(to, this.partitions), id, { to, msg, durable }, { deadlineMs: this.o.forwardDeadlineMs });
+  forward(to: Address, msg: unknown, id: string, durable: boolean, partition = partitionOf(to, this.partitions)): Promise<void> {
+    this.counts.forwarded++;
+    return this.bus.command(partition, id, { to, msg, durable }, { deadlineMs: this.o.forwardDeadlineMs });
+  }
+
+  /**
+   * A new session id naming its conversation's partition in its first four hex digits (the rest is the UUID's), so
+   * any node routes a request that names only the session to the node that holds it.
+   */
+  sessionId(conv: Address, uuid: string): string {
+    return partitionOf(conv, this.partitions).toString(16).padStart(4, '0') + uuid.slice(4);
+  }
+
+  /** The partition a session id of this cluster names, when another node owns it (undefined: here, or not such an id). */
+  remoteSessionPartition(sessionId: string): number | undefined {
+    if (!/^[0-9a-f]{4}/.test(sessionId)) return undefined;
+    const p = parseInt(sessionId.slice(0, 4), 16);
+    return p < this.partitions && !this.leases.owns(p) ? p : undefined;
   }
 
   reply(node: string, replyTo: ReplyTo, result: Reply): void {
@@ -124,21 +145,23 @@ export class ClusterNode implements Placement {
   }
 
   private leasesChanged(gained: number[], lost: number[]): void {
+    this.counts.leaseChanges += gained.length + lost.length;
     for (const p of gained) this.bus.own(p);
     for (const p of lost) void this.bus.disown(p);
     this.o.log.info({ node: this.o.nodeId, gained, lost }, 'partitions changed');
   }
 
-  private async command(payload: unknown): Promise<void> {
-    if (checkCommand(payload) !== true) {
+  private async command(partition: number, payload: unknown): Promise<void> {
+    const c = payload as { to: Address; msg: unknown; durable: boolean };
+    // An actor's command comes on its own partition's subject; one routed by session id, on the session's.
+    if (checkCommand(payload) !== true || (kindOf(c.to) !== BY_SESSION && partitionOf(c.to, this.partitions) !== partition)) {
       // Answered, so the sender does not ask again: no retry will make it valid.
       this.o.log.warn({ payload }, 'a command from another node was malformed; dropped');
       return;
     }
-    const c = payload as { to: Address; msg: unknown; durable: boolean };
     if (!this.target) throw new Error('this node is not serving yet');
     // Ownership may have moved since the command was routed here: refused, it is asked again of the new owner.
-    if (!this.isLocal(c.to)) throw new Error(`${c.to} is not owned here`);
+    if (!this.leases.owns(partition)) throw new Error(`partition ${partition} is not owned here`);
     await this.target.accept(c.to, c.msg, c.durable);
   }
 

@@ -4,6 +4,7 @@
  */
 import Validator from 'fastest-validator';
 import fs from 'node:fs';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { appSchema } from '../../protocol/app-schema';
 import { StartRefused } from '../start-refused';
@@ -24,6 +25,10 @@ export interface ServerConfig {
   commitIntervalMs?: number;
   /** Time between checkpoints (snapshots, message index, statistics facts); what a restart reads again is at most this. */
   checkpointEveryMs: number;
+  /** Cluster mode (docs/cluster.md): the NATS servers, this node's id, and how long a partition lease lasts unrenewed. */
+  nats?: string[];
+  nodeId?: string;
+  leaseTtlMs: number;
   /** Apps declared in the config file (validated, not yet merged with defaults). */
   apps: DeclaredApp[];
   /** The default app created on first start when no app exists. */
@@ -47,6 +52,9 @@ const v = new Validator({ haltOnFirstError: false });
 const socketCap = { type: 'number', integer: true, min: 0, max: 1_000_000 } as const;
 const commitInterval = { type: 'number', integer: true, min: 0, max: 1000 } as const;
 const checkpointEvery = { type: 'number', integer: true, min: 100, max: 600_000 } as const;
+const natsServers = { type: 'string', min: 1, max: 4096, pattern: /^[^\s,]+(,[^\s,]+)*$/, messages: { stringPattern: "'{field}' must be NATS server URLs separated by commas" } } as const;
+const nodeIdRule = { type: 'string', min: 1, max: 128, pattern: /^[^\s\x00-\x1f\x7f]+$/ } as const;
+const leaseTtl = { type: 'number', integer: true, min: 600, max: 600_000 } as const;
 const fileCheck = v.compile({
   $$strict: true,
   server: {
@@ -62,6 +70,9 @@ const fileCheck = v.compile({
       maxSocketsPerIp: { ...socketCap, optional: true },
       commitIntervalMs: { ...commitInterval, optional: true },
       checkpointEveryMs: { ...checkpointEvery, optional: true },
+      nats: { ...natsServers, optional: true },
+      nodeId: { ...nodeIdRule, optional: true },
+      leaseTtlMs: { ...leaseTtl, optional: true },
     },
   },
   apps: { type: 'array', optional: true, max: 100, items: appSchema },
@@ -77,6 +88,9 @@ const settingsCheck = v.compile({
   maxSocketsPerIp: socketCap,
   commitIntervalMs: { ...commitInterval, optional: true },
   checkpointEveryMs: checkpointEvery,
+  nats: { type: 'array', optional: true, min: 1, max: 32, items: { type: 'string', min: 1, max: 512 } },
+  nodeId: { ...nodeIdRule, optional: true },
+  leaseTtlMs: leaseTtl,
   defaultApp: {
     type: 'object',
     props: {
@@ -118,6 +132,13 @@ function describe(errors: { type?: string; message?: string; field?: string }[],
   }).join('; ');
 }
 
+/** NATS servers given as one comma-separated string; a malformed one is left as given, for the check to refuse. */
+function servers(s: string | undefined): string[] | undefined {
+  if (s === undefined || s === '') return undefined;
+  if (!natsServers.pattern.test(s)) throw new ConfigError(`nats: ${shown(s)} is not a list of NATS server URLs separated by commas`);
+  return s.split(',');
+}
+
 /** A number; anything else is left as given, for the check to refuse and print. */
 const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number.isNaN(Number(s)) ? (s as unknown as number) : Number(s));
 /** `on` / `off` (anything else is left for the check to refuse: it is not a boolean). */
@@ -133,14 +154,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
         fsync: { type: 'string' }, 'log-level': { type: 'string' }, statistics: { type: 'string' },
         'max-sockets-per-user': { type: 'string' }, 'max-sockets-per-ip': { type: 'string' },
         'commit-interval-ms': { type: 'string' }, 'checkpoint-every-ms': { type: 'string' },
+        nats: { type: 'string' }, 'node-id': { type: 'string' }, 'lease-ttl-ms': { type: 'string' },
       },
       strict: true,
     }).values;
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics --max-sockets-per-user --max-sockets-per-ip --commit-interval-ms --checkpoint-every-ms`);
+    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics --max-sockets-per-user --max-sockets-per-ip --commit-interval-ms --checkpoint-every-ms --nats --node-id --lease-ttl-ms`);
   }
   const configFile = values.config ?? env.DESK_CONFIG;
-  let file: { server?: Partial<ServerConfig>; apps?: DeclaredApp[] } = {};
+  let file: { server?: Partial<Omit<ServerConfig, 'nats'>> & { nats?: string }; apps?: DeclaredApp[] } = {};
   if (configFile) {
     let raw: unknown;
     try {
@@ -164,6 +186,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
     maxSocketsPerIp: num(values['max-sockets-per-ip']) ?? num(env.DESK_MAX_SOCKETS_PER_IP) ?? file.server?.maxSocketsPerIp ?? 0,
     commitIntervalMs: num(values['commit-interval-ms']) ?? num(env.DESK_COMMIT_INTERVAL_MS) ?? file.server?.commitIntervalMs,
     checkpointEveryMs: num(values['checkpoint-every-ms']) ?? num(env.DESK_CHECKPOINT_EVERY_MS) ?? file.server?.checkpointEveryMs ?? 5000,
+    nats: servers(values.nats ?? (env.DESK_NATS_URL || undefined) ?? file.server?.nats),
+    nodeId: values['node-id'] ?? (env.DESK_NODE_ID || undefined) ?? file.server?.nodeId,
+    leaseTtlMs: num(values['lease-ttl-ms']) ?? num(env.DESK_LEASE_TTL_MS) ?? file.server?.leaseTtlMs ?? 6000,
     apps: file.apps ?? [],
     defaultApp: {
       sdkAppId: num(env.DESK_SDKAPPID) ?? 1400000001,
@@ -174,6 +199,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
   };
   const res = settingsCheck(cfg);
   if (res !== true) throw new ConfigError(`configuration: ${describe(res as { message?: string }[], cfg)}`);
+  if (cfg.nats && cfg.nodeId === undefined) {
+    // A node id must be stable across restarts and unique in the cluster: the host and port are, unless the port is any.
+    if (cfg.port === 0) throw new ConfigError('cluster mode with --port 0 needs --node-id (DESK_NODE_ID): the default id is host:port');
+    cfg.nodeId = `${os.hostname()}:${cfg.port}`;
+  }
   const ids = new Set<number>();
   for (const a of cfg.apps) {
     if (ids.has(a.sdkAppId)) throw new ConfigError(`config file: app ${a.sdkAppId} declared twice`);

@@ -3,6 +3,7 @@
  * pushes and replies back to the sockets of a user or member (corked per batch).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
+import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { agentAddress, chatGroupOf, groupConvUser, sessionAddress } from '../../actors/address';
 import { messageFrame, type SessionState } from '../../actors/session';
@@ -72,6 +73,12 @@ export const defaultLimits: GatewayLimits = {
 
 const recipientKey = (role: string, app: number, id: string): string => `${role}|${app}|${id}`;
 
+/** In a cluster: the nodes that hold a recipient's sockets hear its pushes (src/bus/push-router.ts). */
+export interface RecipientInterest {
+  hold(to: Recipient): void;
+  release(to: Recipient): void;
+}
+
 export class Gateway implements Outlet {
   private readonly conns = new Map<number, WebSocket<ConnData>>();
   private readonly byRecipient = new Map<string, Set<number>>();
@@ -99,7 +106,12 @@ export class Gateway implements Outlet {
     private readonly metrics: Metrics | undefined,
     private readonly sigs: SigVerifier,
     private readonly limits: GatewayLimits = defaultLimits,
-  ) {}
+    private readonly interest?: RecipientInterest,
+  ) {
+    // Socket ids name sockets of any node in a cluster (an agent's sockets, the socket a message came from): each node
+    // numbers from its own random base.
+    if (interest) this.nextId = randomInt(1, 2 ** 31) * 2 ** 21 + 1;
+  }
 
   mount(app: TemplatedApp): void {
     app.ws<ConnData>('/v4/ws', {
@@ -183,6 +195,7 @@ export class Gateway implements Outlet {
     let set = this.byRecipient.get(key);
     if (!set) this.byRecipient.set(key, (set = new Set()));
     set.add(d.id);
+    this.interest?.hold({ role: d.role, app: d.app, id: d.identity });
     this.metrics?.connection(d.role, 1);
     if (d.role === Role.Agent) this.runtime.tell(agentAddress(d.app, d.identity), { type: 'connected', conn: d.id });
     else if (set.size === 1) this.presence(d, 'userOnline');
@@ -212,6 +225,7 @@ export class Gateway implements Outlet {
     const set = this.byRecipient.get(key);
     set?.delete(d.id);
     if (set && set.size === 0) this.byRecipient.delete(key);
+    this.interest?.release({ role: d.role, app: d.app, id: d.identity });
     this.metrics?.connection(d.role, -1);
     if (d.role === Role.Agent) this.runtime.tell(agentAddress(d.app, d.identity), { type: 'disconnected', conn: d.id });
     else if (!set || set.size === 0) this.presence(d, 'userOffline');
@@ -334,25 +348,29 @@ export class Gateway implements Outlet {
           });
         } else {
           const s = f.data as AgentSend;
-          const idx = this.store.lookupSession(s.sessionId);
-          if (!idx || idx.app !== d.app) { this.sendError(ws, f.ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
-          this.tell(ws, f.ref, idx.conv, { type: 'agentSend', memberId: d.identity, sessionId: s.sessionId, random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
+          this.tellSession(ws, d, f.ref, s.sessionId, { type: 'agentSend', memberId: d.identity, sessionId: s.sessionId, random: s.random, body: s.body, cloudCustomData: s.cloudCustomData, conn: d.id, replyTo: this.replyTo(d, f.ref, 'message.ack') });
         }
         return;
       case 'agent.status':
         this.tell(ws, f.ref, agentAddress(d.app, d.identity), { type: 'setStatus', status: f.data.status, reason: f.data.reason, replyTo: this.replyTo(d, f.ref, 'agent.status') });
         return;
       default: {
-        const idx = this.store.lookupSession(f.data.sessionId);
-        if (!idx || idx.app !== d.app) { this.sendError(ws, f.ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
         const action = f.type === 'typing' ? 'typing' : f.type.slice('session.'.length);
         const t = f.data as TransferRequest;
-        this.tell(ws, f.ref, idx.conv, {
+        this.tellSession(ws, d, f.ref, f.data.sessionId, {
           type: 'agentAction', action, memberId: d.identity, sessionId: f.data.sessionId, groupId: t.groupId, targetMemberId: t.memberId,
           replyTo: this.replyTo(d, f.ref, f.type === 'typing' ? 'ok' : `${f.type}.ok`),
         });
       }
     }
+  }
+
+  /** Hands a request to the conversation of a session: found here, or (in a cluster) on the node that holds it. */
+  private tellSession(ws: WebSocket<ConnData>, d: ConnData, ref: Ref | undefined, sessionId: string, msg: Record<string, unknown> & { replyTo: ReplyTo }): void {
+    const idx = this.store.lookupSession(sessionId);
+    if (idx && idx.app === d.app) this.tell(ws, ref, idx.conv, msg);
+    else if (!idx && this.runtime.tellBySession(sessionId, d.app, msg)) d.awaiting++;
+    else this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]);
   }
 
   /** The conversation a user writes to or reads: one with an account, or a group chat the user is a member of. */

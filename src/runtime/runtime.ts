@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { idOf, kindOf } from '../../actors/address';
 import type { ActorDef, Address, Ctx, Effect, RankedQuestion, RankRequest, Recipient, ReplyTo, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
-import { ErrorCode } from '../../protocol/errors';
+import { defaultInfo, ErrorCode } from '../../protocol/errors';
 import type { ServerFrame } from '../../protocol/frames';
 import type { OutboxEntry, Store } from '../store/store';
 import type { Clock } from './clock';
@@ -41,13 +41,21 @@ export interface Placement {
   /** True while `address`'s actor lives on this node. */
   isLocal(address: Address): boolean;
   /**
-   * Hands a message to the node that owns `to`. Resolves once that node has taken it: enqueued, or for a `durable`
-   * send, stored. Rejects when no node took it in time. The receiving node takes an `id` once.
+   * Hands a message to the node that owns `to` (or `partition`, for an address routed by session id). Resolves once
+   * that node has taken it: enqueued, or for a `durable` send, stored. Rejects when no node took it in time. The
+   * receiving node takes an `id` once.
    */
-  forward(to: Address, msg: unknown, id: string, durable: boolean): Promise<void>;
+  forward(to: Address, msg: unknown, id: string, durable: boolean, partition?: number): Promise<void>;
   /** Sends a reply to the node where its request was made. */
   reply(node: string, replyTo: ReplyTo, result: Reply): void;
+  /** A new session's id, naming the partition of its conversation `conv`. */
+  sessionId(conv: Address, uuid: string): string;
+  /** The partition a session id names when another node owns it. */
+  remoteSessionPartition(sessionId: string): number | undefined;
 }
+
+/** The kind of address a message routed by session id goes to: `bysession:<session id>`, resolved by its owner. */
+export const BY_SESSION = 'bysession';
 
 export interface RuntimeMetrics {
   turn(messages: number): void;
@@ -155,9 +163,12 @@ export class Runtime {
     for (const d of opts.defs) this.defs.set(d.kind, d);
     const knowledge = opts.knowledge;
     this.rank = knowledge && ((r) => knowledge.rank(r));
+    const placement = opts.placement;
+    this.sessionId = placement && ((conv) => placement.sessionId(conv, this.o.newId()));
   }
 
   private readonly rank?: (r: RankRequest) => RankedQuestion[];
+  private readonly sessionId?: (conv: Address) => string;
 
   /** Recovers committed work: re-arms timers, redelivers durable sends not yet handled. */
   start(): void {
@@ -206,10 +217,39 @@ export class Runtime {
   }
 
   /**
+   * In a cluster, a request that names a session this node does not hold (`msg` for the session's conversation,
+   * from app `app`): forwarded to the node that does, which resolves it. False when no other node holds it.
+   */
+  tellBySession(sessionId: string, app: number, msg: { replyTo?: ReplyTo }): boolean {
+    const p = this.o.placement;
+    const partition = p?.remoteSessionPartition(sessionId);
+    if (p === undefined || partition === undefined) return false;
+    p.forward(`${BY_SESSION}:${sessionId}`, { app, msg }, randomUUID(), false, partition).catch((err: unknown) => {
+      this.o.log.warn({ err, sessionId }, 'a request for a session of another node was not taken');
+      if (msg.replyTo) this.sendReply(msg.replyTo, { ok: false, code: ErrorCode.Internal, info: 'session unreachable, retry' });
+    });
+    return true;
+  }
+
+  /** The owner's side of `tellBySession`: the session's conversation, found here, gets the request. */
+  private resolveBySession(sessionId: string, m: { app?: unknown; msg?: { replyTo?: ReplyTo } }): void {
+    const idx = this.o.store.lookupSession(sessionId);
+    if (idx && idx.app === m.app && m.msg) {
+      if (!this.tellHere(idx.conv, m.msg)) throw new Error(`mailbox of ${idx.conv} is full`);
+      return;
+    }
+    if (m.msg?.replyTo) this.sendReply(m.msg.replyTo, { ok: false, code: ErrorCode.SessionNotFound, info: defaultInfo[ErrorCode.SessionNotFound] });
+  }
+
+  /**
    * A message forwarded by another node for an actor of this one: taken once enqueued, or for a durable send once
    * stored here (the sender then forgets it). Rejects when it cannot be taken, so the sender asks again.
    */
   async accept(to: Address, msg: unknown, durable: boolean): Promise<void> {
+    if (kindOf(to) === BY_SESSION) {
+      this.resolveBySession(idOf(to), msg as { app?: unknown; msg?: { replyTo?: ReplyTo } });
+      return;
+    }
     if (!this.defs.has(kindOf(to))) throw new Error(`no actor kind for address ${to}`);
     if (!durable) {
       if (!this.tellHere(to, msg)) throw new Error(`mailbox of ${to} is full`);
@@ -360,6 +400,10 @@ export class Runtime {
     while (this.ready.length > 0 && handled < this.o.tickBudget) {
       const cell = this.ready.shift()!;
       cell.queued = false;
+      if (this.o.placement && !this.o.placement.isLocal(cell.address)) {
+        this.evict(cell);
+        continue;
+      }
       let n = 0;
       while (cell.mailbox.length > 0 && n < this.o.turnBudget && !cell.failed) {
         this.handle(cell, cell.mailbox.shift()!, batch);
@@ -379,7 +423,7 @@ export class Runtime {
   private handle(cell: Cell, env: Envelope, batch: number): void {
     const store = this.o.store;
     const now = this.o.clock.now();
-    const ctx: Ctx = { now, app: this.o.apps, newId: this.o.newId, rank: this.rank };
+    const ctx: Ctx = { now, app: this.o.apps, newId: this.o.newId, rank: this.rank, sessionId: this.sessionId };
     const prev = cell.state;
     let effects: Effect[];
     let events: unknown[];
@@ -544,6 +588,25 @@ export class Runtime {
         outlet.ask?.(r.from, r.ask);
         break;
     }
+  }
+
+  /**
+   * An actor whose partition went to another node: what waits in its mailbox goes there, its wake-ups are the new
+   * owner's, and it leaves memory.
+   */
+  private evict(cell: Cell): void {
+    const p = this.o.placement!;
+    for (const env of cell.mailbox.splice(0)) {
+      if (env.mid !== undefined) this.deliver(cell.address, env.msg, env.mid);
+      else if (env.timer === undefined) this.tell(cell.address, env.msg);
+    }
+    for (const [k, h] of this.timers) {
+      if (!k.startsWith(`${cell.address}\u0000`)) continue;
+      this.o.clock.cancel(h.handle);
+      this.timers.delete(k);
+    }
+    this.cells.delete(cell.address);
+    this.o.log.debug({ actor: cell.address, node: p.nodeId }, 'actor left for its partition\'s new owner');
   }
 
   private sendReply(replyTo: ReplyTo, result: Reply): void {

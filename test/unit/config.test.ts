@@ -452,3 +452,20 @@ t.test('storage timing: the commit interval (default per fsync mode) and the che
   refuses(t, () => loadConfig(['--commit-interval-ms', '5000'], {}), /'commitIntervalMs' field .* \(got 5000\)/, 'a commit interval over a second');
   refuses(t, () => loadConfig(['--checkpoint-every-ms', '10'], {}), /'checkpointEveryMs' field .* \(got 10\)/, 'checkpoints more often than every 100 ms');
 });
+
+t.test('cluster mode: off unless NATS servers are given; the node id, host:port by default; bad values refused', async (t) => {
+  const alone = loadConfig([], {});
+  t.same([alone.nats, alone.nodeId], [undefined, undefined], 'without --nats the server runs alone');
+  const env = loadConfig(['--port', '9001'], { DESK_NATS_URL: 'nats://10.0.0.1:4222,nats://10.0.0.2:4222' });
+  t.same(env.nats, ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], 'servers from DESK_NATS_URL, comma-separated');
+  t.equal(env.nodeId, `${os.hostname()}:9001`, 'the node id defaults to host:port');
+  t.equal(env.leaseTtlMs, 6000);
+  const flags = loadConfig(['--nats', 'nats://127.0.0.1:4222', '--node-id', 'desk-1', '--lease-ttl-ms', '1500'], { DESK_NODE_ID: 'other' });
+  t.same([flags.nats, flags.nodeId, flags.leaseTtlMs], [['nats://127.0.0.1:4222'], 'desk-1', 1500], 'flags override the environment');
+  const file = writeConfig({ server: { nats: 'nats://n1:4222', nodeId: 'from-file', leaseTtlMs: 3000 } });
+  t.same([loadConfig(['--config', file], {}).nodeId, loadConfig(['--config', file], {}).nats], ['from-file', ['nats://n1:4222']], 'and the file');
+  refuses(t, () => loadConfig(['--nats', 'nats://a:1, nats://b:2'], {}), /nats: .* is not a list of NATS server URLs/, 'servers with spaces');
+  refuses(t, () => loadConfig(['--nats', 'nats://a:1', '--port', '0'], {}), /--port 0 needs --node-id/, 'any port and no node id');
+  refuses(t, () => loadConfig(['--nats', 'nats://a:1', '--node-id', 'has space'], {}), /'nodeId' field/, 'a node id with a space');
+  refuses(t, () => loadConfig(['--lease-ttl-ms', '100'], {}), /'leaseTtlMs' field .* \(got 100\)/, 'a lease shorter than 600 ms');
+});

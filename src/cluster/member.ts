@@ -1,0 +1,53 @@
+/** A server joining its cluster: the NATS connection, its partitions (ClusterNode) and its pushes (PushRouter). */
+import { connect, type NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { Recipient } from '../../actors/types';
+import type { ServerFrame } from '../../protocol/frames';
+import { PushRouter } from '../bus/push-router';
+import type { ServerConfig } from '../config/config';
+import type { Clock } from '../runtime/clock';
+import { StartRefused } from '../start-refused';
+import { ClusterNode } from './node';
+
+export interface ClusterMember {
+  node: ClusterNode;
+  pushes: PushRouter;
+  /** Gives up this node's partitions and closes the connection. */
+  leave(): Promise<void>;
+}
+
+export async function joinCluster(
+  cfg: Readonly<ServerConfig>,
+  clock: Clock,
+  log: Logger,
+  deliver: (to: Recipient, frame: ServerFrame, exceptConn?: number) => void,
+): Promise<ClusterMember> {
+  const nodeId = cfg.nodeId!;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: cfg.nats, name: `desk ${nodeId}`, maxReconnectAttempts: -1 });
+  } catch (err) {
+    throw new StartRefused(`cannot reach NATS at ${cfg.nats!.join(',')}: ${(err as Error).message}`);
+  }
+  try {
+    const node = await ClusterNode.start({ nc, nodeId, clock, log, leaseTtlMs: cfg.leaseTtlMs });
+    const pushes = new PushRouter(nc, nodeId, deliver);
+    log.warn({ node: nodeId, partitions: node.ownedPartitions().length },
+      'cluster mode is not complete: a partition that moves to another node starts there without its actors\' state (docs/cluster.md)');
+    let left = false;
+    return {
+      node,
+      pushes,
+      async leave() {
+        if (left) return;
+        left = true;
+        await node.leave();
+        pushes.close();
+        await nc.drain();
+      },
+    };
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+}

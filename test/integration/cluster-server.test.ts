@@ -1,0 +1,79 @@
+/**
+ * Three Desk processes in cluster mode over a real nats-server: a user on one node, the agent on another, and their
+ * session's actor on the third go through a whole conversation, every hop between them over NATS.
+ */
+import t from 'tap';
+import { agentAddress, sessionAddress } from '../../actors/address';
+import { DEFAULT_PARTITIONS, partitionOf, placement } from '../../src/cluster/partitions';
+import { testApp } from '../helpers/server';
+import { textBody, textOf } from '../helpers/client';
+import { natsForTests } from '../helpers/nats';
+import { APP, CS, connect, connectAgent, dataOf, httpGet, nextRandom, spawnServer, startsWith, tempDir, toHuman, waitUntil, writeConfig, type ChildServer } from './_support';
+
+const nats = natsForTests(t);
+const NODES = ['a', 'b', 'c'];
+
+/** A metric's value (summed over its labels) from a node's /metrics. */
+async function metric(s: ChildServer, name: string, labels = ''): Promise<number> {
+  const body = (await httpGet(s.port, '/metrics')).body;
+  let sum = 0;
+  for (const line of body.split('\n')) if (line.startsWith(`${name}${labels}`) && /^[^{ ]+(\{[^}]*\})? /.test(line)) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+/** The first name `prefix-<i>` whose conversation with the account lives on `node`. */
+function userOn(node: string, prefix: string): string {
+  const owners = placement(NODES, DEFAULT_PARTITIONS);
+  for (let i = 0; ; i++) if (owners[partitionOf(sessionAddress(APP, CS, `${prefix}-${i}`))] === node) return `${prefix}-${i}`;
+}
+
+t.test('a conversation whose user, agent and session live on three different nodes', async (t) => {
+  const url = nats.url();
+  const config = writeConfig(tempDir(), testApp(['alice@desk.test']));
+  const servers: ChildServer[] = [];
+  t.teardown(async () => { for (const s of servers) await s.stop(); });
+  for (const id of NODES) {
+    servers.push(await spawnServer({ script: 'main', dataDir: tempDir(), configFile: config, env: { DESK_NATS_URL: url, DESK_NODE_ID: id, DESK_LEASE_TTL_MS: '1500' } }));
+  }
+  const [a, b, c] = servers;
+  const want = placement(NODES, DEFAULT_PARTITIONS);
+  const expected = NODES.map((id) => want.filter((o) => o === id).length);
+  await waitUntil(async () => {
+    const owned = await Promise.all(servers.map((s) => metric(s, 'desk_cluster_partitions_owned')));
+    return owned.every((n, i) => n === expected[i]);
+  }, 20_000, `partitions placed ${expected.join('/')}`);
+  t.pass(`partitions settled: ${expected.join(' / ')} on a / b / c`);
+
+  const userId = userOn('c', 'u');
+  const agentNode = want[partitionOf(agentAddress(APP, 'alice@desk.test'))];
+  t.comment(`session actor on c, user socket on a, agent socket on b, agent actor on ${agentNode}`);
+  const agent = await connectAgent(b.port, 'alice@desk.test');
+  const user = await connect(a.port, userId, 'user');
+  t.teardown(() => { user.close(); agent.close(); });
+
+  const { sessionId } = await toHuman(user, agent);
+  t.equal(parseInt(sessionId.slice(0, 4), 16), partitionOf(sessionAddress(APP, CS, userId)), "the session id names its conversation's partition");
+
+  await user.request('message.send', { to: CS, random: nextRandom(), body: textBody('my order is late') });
+  const got = await agent.next((f) => f.type === 'message' && textOf(f) === 'my order is late', 5000, 'user message at the agent');
+  t.equal(dataOf<{ sessionId: string }>(got).sessionId, sessionId, "the user's message reached the agent on b");
+
+  const ack = await agent.request('message.send', { sessionId, random: nextRandom(), body: textBody('let me check') });
+  t.equal(ack.type, 'message.ack', "the agent's message, sent on b to a session held by c, is acknowledged");
+  const reply = await user.next((f) => textOf(f) === 'let me check', 5000, 'agent message at the user');
+  t.equal(dataOf<{ from: string }>(reply).from, CS, 'and reaches the user on a');
+
+  const unknown = await agent.request('message.send', { sessionId: '0001ffff-0000-4000-8000-000000000000', random: nextRandom(), body: textBody('x') });
+  t.match(unknown, { type: 'error', data: { code: 141005 } }, 'a session no node holds is refused as not found');
+
+  const end = await agent.request('session.end', { sessionId });
+  t.equal(end.type, 'session.end.ok');
+  await user.next(startsWith('本次服务已结束'), 5000, 'end prompt at the user');
+  const ended = await agent.next((f) => f.type === 'session.ended', 5000, 'session.ended at the agent');
+  t.equal(dataOf<{ endStatus: string }>(ended).endStatus, 'AgentEndedSession');
+
+  t.ok(await metric(a, 'desk_cluster_forwarded_total') > 0, "a forwarded the user's messages to c");
+  t.ok(await metric(b, 'desk_cluster_forwarded_total') > 0, "b forwarded the agent's requests");
+  t.ok(await metric(c, 'desk_messages_total') >= 4, 'the messages were stored on c, where the session lives');
+  t.equal(await metric(a, 'desk_messages_total') + await metric(b, 'desk_messages_total'), 0, 'and nowhere else');
+});
