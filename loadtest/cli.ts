@@ -18,7 +18,7 @@ import { rest } from './scenarios/rest';
 
 const scenarios: Record<string, (o: Options) => Promise<Summary>> = { relay, chat, burst, reconnect, connections, rest };
 const usage = `usage: npm run loadtest -- <${Object.keys(scenarios).join('|')}>… [--users N] [--agents N] [--rate MSG/S]
-  [--duration SEC] [--warmup SEC] [--size BYTES] [--messages N] [--connections N] [--fsync always|batch|none] [--msgpack]
+  [--duration SEC] [--warmup SEC] [--size BYTES] [--messages N] [--connections N] [--fsync always|batch|none] [--msgpack] [--nodes N]
   [--no-baseline] [--cpu-prof] [--json] [--no-report]`;
 
 function int(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     args: argv, allowPositionals: true, strict: true,
     options: {
       users: { type: 'string' }, agents: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
-      size: { type: 'string' }, messages: { type: 'string' }, connections: { type: 'string' }, fsync: { type: 'string' },
+      size: { type: 'string' }, messages: { type: 'string' }, connections: { type: 'string' }, fsync: { type: 'string' }, nodes: { type: 'string' },
       msgpack: { type: 'boolean' }, 'no-baseline': { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, json: { type: 'boolean' },
       'no-report': { type: 'boolean' }, help: { type: 'boolean' },
     },
@@ -58,7 +58,9 @@ export async function main(argv: string[]): Promise<number> {
     encoding: values.msgpack ? Encoding.Msgpack : Encoding.Json,
     baseline: !values['no-baseline'],
     cpuProf: !!values['cpu-prof'],
+    nodes: int(values.nodes, 'nodes', 0, 1, 8),
   };
+  if (base.nodes > 0 && positionals.some((p) => p !== 'relay' && p !== 'chat')) throw new Error('--nodes applies to relay and chat');
   const results: Summary[] = [];
   let failed = false;
   for (const name of positionals) {

@@ -2,8 +2,10 @@
 import WebSocket from 'ws';
 import { decodeServerFrame, encodeClientFrame, Encoding, type ServerFrame } from '../protocol/frames';
 import { genUserSig } from '../protocol/usersig';
+import { fnv1a } from '../src/cluster/partitions';
 
-export interface Target { kind: 'desk' | 'baseline'; port: number; sdkAppId: number; key: string; encoding: Encoding }
+/** `ports`: the nodes of a cluster; each identity connects to one of them, picked by its name. */
+export interface Target { kind: 'desk' | 'baseline'; port: number; ports?: number[]; sdkAppId: number; key: string; encoding: Encoding }
 
 export class LoadSocket {
   onFrame: (f: ServerFrame) => void = () => undefined;
@@ -25,7 +27,8 @@ export class LoadSocket {
 
   static desk(t: Target, identity: string, role: 'user' | 'agent', localAddress?: string): Promise<LoadSocket> {
     const q = new URLSearchParams({ sdkappid: String(t.sdkAppId), identifier: identity, usersig: genUserSig(t.sdkAppId, t.key, identity, 86400), role });
-    return LoadSocket.open(`ws://127.0.0.1:${t.port}/v4/ws?${q}`, t.encoding, localAddress);
+    const port = t.ports && t.ports.length > 1 ? t.ports[fnv1a(identity) % t.ports.length] : t.port;
+    return LoadSocket.open(`ws://127.0.0.1:${port}/v4/ws?${q}`, t.encoding, localAddress);
   }
 
   static baseline(t: Target, pair: number): Promise<LoadSocket> {

@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_PARTITIONS, placement } from '../src/cluster/partitions';
+import { startNats } from '../test/helpers/nats';
 
 const TICKS_PER_SEC = 100; // Linux USER_HZ
 
@@ -10,6 +12,9 @@ export interface ServerProc {
   kind: 'desk' | 'baseline';
   port: number;
   pid: number;
+  /** Every process of the server: one, or the nodes of a cluster (`port`/`pid` are the first node's). */
+  pids: number[];
+  ports: number[];
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -38,11 +43,14 @@ export function diskWriteBytes(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** What a server used from now on: its CPU time (µs) and the bytes it wrote to storage. */
-export function meter(pid: number): () => { cpuUs: number; diskBytes: number } {
-  const cpu0 = cpuMicros(pid);
-  const disk0 = diskWriteBytes(pid);
-  return () => ({ cpuUs: cpuMicros(pid) - cpu0, diskBytes: diskWriteBytes(pid) - disk0 });
+/** What a server (all its processes) used from now on: CPU time (µs) and the bytes written to storage. */
+export function meter(pids: number | readonly number[]): () => { cpuUs: number; diskBytes: number } {
+  const list = typeof pids === 'number' ? [pids] : pids;
+  const cpu = (): number => list.reduce((sum, pid) => sum + cpuMicros(pid), 0);
+  const disk = (): number => list.reduce((sum, pid) => sum + diskWriteBytes(pid), 0);
+  const cpu0 = cpu();
+  const disk0 = disk();
+  return () => ({ cpuUs: cpu() - cpu0, diskBytes: disk() - disk0 });
 }
 
 /** A Desk server's own figures over a run (from its /metrics): slow commits, event-loop stalls, garbage collection. */
@@ -56,7 +64,7 @@ export interface ServerFigures {
   gc_ms_per_s: number;
 }
 
-async function scrape(port: number): Promise<Map<string, number>> {
+export async function scrape(port: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
@@ -136,6 +144,8 @@ export interface DeskOptions {
   session?: Record<string, unknown>;
   fsync: 'always' | 'batch' | 'none';
   cpuProf?: boolean;
+  /** Extra environment (cluster mode). */
+  env?: Record<string, string>;
 }
 
 export const CS = '@customer_service_account';
@@ -154,13 +164,84 @@ export async function startDesk(o: DeskOptions): Promise<ServerProc> {
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   const args = [...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('loadtest/results')}`] : []),
     path.join(distRoot, 'src/main.js'), '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--config', path.join(dir, 'config.json'), '--fsync', o.fsync, '--log-level', 'info'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
   const port = await waitForPort(child, 'desk');
-  return { kind: 'desk', port, pid: child.pid!, child, stop: stopper(child, () => fs.rmSync(dir, { recursive: true, force: true })) };
+  return { kind: 'desk', port, pid: child.pid!, pids: [child.pid!], ports: [port], child, stop: stopper(child, () => fs.rmSync(dir, { recursive: true, force: true })) };
+}
+
+/**
+ * A cluster of `nodes` Desk processes over a nats-server of its own (all on loopback), once every partition is held
+ * by the node placement names.
+ */
+export async function startCluster(o: DeskOptions, nodes: number): Promise<ServerProc> {
+  const nats = await startNats();
+  const procs: ServerProc[] = [];
+  const stop = async (): Promise<void> => {
+    for (const p of procs) await p.stop();
+    await nats.stop();
+  };
+  try {
+    const ids = Array.from({ length: nodes }, (_, i) => `node-${i}`);
+    for (const id of ids) procs.push(await startDesk({ ...o, env: { ...o.env, DESK_NATS_URL: nats.url, DESK_NODE_ID: id, DESK_LEASE_TTL_MS: '3000' } }));
+    const want = placement(ids, DEFAULT_PARTITIONS);
+    const expected = ids.map((id) => want.filter((owner) => owner === id).length);
+    const settled = async (): Promise<boolean> => (await Promise.all(procs.map((p) => scrape(p.port)))).every((m, i) => m.get('desk_cluster_partitions_owned') === expected[i]);
+    const t0 = Date.now();
+    while (!(await settled())) {
+      if (Date.now() - t0 > 30_000) throw new Error(`the cluster's partitions did not settle (${expected.join('/')}) within 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { kind: 'desk', port: procs[0].port, pid: procs[0].pid, pids: procs.map((p) => p.pid), ports: procs.map((p) => p.port), child: procs[0].child, stop };
 }
 
 export async function startBaseline(): Promise<ServerProc> {
   const child = spawn(process.execPath, [path.join(__dirname, 'baseline-relay.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
   const port = await waitForPort(child, 'baseline relay');
-  return { kind: 'baseline', port, pid: child.pid!, child, stop: stopper(child, () => undefined) };
+  return { kind: 'baseline', port, pid: child.pid!, pids: [child.pid!], ports: [port], child, stop: stopper(child, () => undefined) };
+}
+
+/** A cluster's figures over a run: each node's CPU per delivered message, and the hops between nodes per message. */
+export interface ClusterRun {
+  nodes: number;
+  per_node_cpu_us_per_msg: number[];
+  hops_per_msg: { command: number; reply: number; push: number };
+}
+
+const HOP_KINDS = ['command', 'reply', 'push'] as const;
+
+async function hopTotals(ports: number[]): Promise<Record<(typeof HOP_KINDS)[number], number>> {
+  const out = { command: 0, reply: 0, push: 0 };
+  for (const m of await Promise.all(ports.map(scrape))) for (const k of HOP_KINDS) out[k] += m.get(`desk_cluster_hops_total{kind="${k}"}`) ?? 0;
+  return out;
+}
+
+/** Starts counting a cluster's per-node CPU and hops; the returned function gives them per delivered message. */
+export async function hopCounter(proc: ServerProc): Promise<(messages: number) => Promise<ClusterRun>> {
+  const meters = proc.pids.map((pid) => meter(pid));
+  const before = await hopTotals(proc.ports);
+  return async (messages) => {
+    const after = await hopTotals(proc.ports);
+    const per = (x: number): number => (messages > 0 ? Math.round((x / messages) * 100) / 100 : 0);
+    return {
+      nodes: proc.pids.length,
+      per_node_cpu_us_per_msg: meters.map((m) => per(m().cpuUs)),
+      hops_per_msg: { command: per(after.command - before.command), reply: per(after.reply - before.reply), push: per(after.push - before.push) },
+    };
+  };
+}
+
+/**
+ * A cluster run's report: with the same traffic's CPU per message on a one-node cluster, what one hop between nodes
+ * costs (the CPU the cluster spent beyond the one node, over the hops per message).
+ */
+export function clusterFigures(run: ClusterRun, oneNodeCpuUsPerMsg?: number): ClusterRun & { total_cpu_us_per_msg: number; one_node_cpu_us_per_msg?: number; hop_cost_us?: number } {
+  const total = Math.round(run.per_node_cpu_us_per_msg.reduce((a, b) => a + b, 0) * 100) / 100;
+  const hops = run.hops_per_msg.command + run.hops_per_msg.reply + run.hops_per_msg.push;
+  if (oneNodeCpuUsPerMsg === undefined || hops === 0) return { ...run, total_cpu_us_per_msg: total };
+  const one = Math.round(oneNodeCpuUsPerMsg * 100) / 100;
+  return { ...run, total_cpu_us_per_msg: total, one_node_cpu_us_per_msg: one, hop_cost_us: Math.round(((total - one) / hops) * 100) / 100 };
 }

@@ -5,6 +5,7 @@ import type { QueueState } from '../actors/queue';
 import type { SessionState } from '../actors/session';
 import type { DeliveryMetrics } from './callbacks/delivery';
 import type { AppRegistry } from './config/apps';
+import type { ClusterCounts } from './cluster/node';
 import type { Runtime, RuntimeMetrics } from './runtime/runtime';
 import type { Store } from './store/store';
 
@@ -59,12 +60,22 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
     new client.Gauge({ name: 'desk_callbacks_failed', help: 'Callbacks set aside after their last attempt (kept in the store)', registers: [this.registry], collect() { this.set(store.failedCallbackCount()); } });
   }
 
-  /** A cluster node's figures: partitions held, lease changes, messages sent to actors of other nodes. */
-  attachCluster(node: { ownedPartitions(): number[]; counts: { forwarded: number; leaseChanges: number } }): void {
+  /** A cluster node's figures: partitions held, lease changes, and the hops between nodes (cross-node traffic). */
+  attachCluster(node: { ownedPartitions(): number[]; counts: ClusterCounts }, pushes: { delivered: number }): void {
     new client.Gauge({ name: 'desk_cluster_partitions_owned', help: 'Partitions whose lease this node holds', registers: [this.registry], collect() { this.set(node.ownedPartitions().length); } });
     new client.Counter({ name: 'desk_cluster_lease_changes_total', help: 'Partitions gained or lost by this node', registers: [this.registry], collect() { this.reset(); this.inc(node.counts.leaseChanges); } });
-    new client.Counter({ name: 'desk_cluster_forwarded_total', help: 'Messages sent to actors on other nodes (cross-node hops)', registers: [this.registry], collect() { this.reset(); this.inc(node.counts.forwarded); } });
+    new client.Counter({
+      name: 'desk_cluster_hops_total', help: 'Messages between nodes: to actors on other nodes (command), replies to requests of other nodes (reply), pushes for sockets here (push)',
+      labelNames: ['kind'], registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc({ kind: 'command' }, node.counts.forwarded);
+        this.inc({ kind: 'reply' }, node.counts.replies);
+        this.inc({ kind: 'push' }, pushes.delivered);
+      },
+    });
   }
+
 
   connection(role: string, delta: number): void {
     this.connections.inc({ role }, delta);

@@ -101,7 +101,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   const sigs = new SigVerifier();
   gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, gatewayLimitsOf(cfg, opts.limits), cluster?.pushes);
   metrics.attach(runtime, store, apps);
-  if (cluster) metrics.attachCluster(cluster.node);
+  if (cluster) metrics.attachCluster(cluster.node, cluster.pushes);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.load(a.sdkAppId, robotId);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.warmUp(a.sdkAppId, robotId);
   await store.commit();

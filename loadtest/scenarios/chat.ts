@@ -4,15 +4,33 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { LoadSocket, frameText, src, srcOf, text } from '../client';
-import { CS, meter } from '../proc';
+import { clusterFigures, CS, hopCounter, meter, type ClusterRun } from '../proc';
 import { parseProbe, probeText, Tracker } from '../stats';
 import { agentName, baselineRun, desk, now, result, round, summarize, until, userName, type Options, type RunResult, type Summary } from './common';
 
 let probeId = 1_000_000_000;
 
+interface ChatRun { r: RunResult; finished: number; rated: number; limit: number; assignment: hdr.Histogram; cluster?: ClusterRun }
+
 export async function chat(o: Options): Promise<Summary> {
+  const { r, finished, rated, limit, assignment, cluster } = await run(o, o.nodes);
+  const base = o.baseline ? await baselineRun(o, Math.min(o.users, 100), r.sent, Math.max(100, Math.round(r.mps))) : undefined;
+  // What the hops between nodes cost: the same conversations on a one-node cluster.
+  const one = o.nodes > 1 ? await run(o, 1) : undefined;
+  const pct = (p: number) => (assignment.totalCount ? round(assignment.getValueAtPercentile(p) / 1000) : 0);
+  return summarize('chat', o, r, base, {
+    conversations: o.users, finished, rated, agents: o.agents, limit_per_agent: limit,
+    // The whole path (start, robot, transfer, queue, prompts, end, rating) per conversation, next to per message.
+    server_cpu_ms_per_conversation: finished ? round((r.cpu_us_per_msg * r.messages) / finished / 1000) : 0,
+    assignment_p50_ms: pct(50), assignment_p95_ms: pct(95), assignment_p99_ms: pct(99),
+    ...(cluster ? { cluster: clusterFigures(cluster, one?.r.cpu_us_per_msg) } : {}),
+  });
+}
+
+/** One run against Desk: `nodes` 0 is one server; otherwise a cluster of that many nodes. */
+async function run(o: Options, nodes: number): Promise<ChatRun> {
   const limit = Math.max(1, Math.ceil(o.users / o.agents / 2));
-  const { proc, target } = await desk(o, { maxConcurrentPerAgent: limit });
+  const { proc, target } = await desk(o, { maxConcurrentPerAgent: limit }, nodes);
   const tracker = new Tracker(now());
   const assignment = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
   const requestedAt = new Map<string, number>();
@@ -20,7 +38,9 @@ export async function chat(o: Options): Promise<Summary> {
   let rated = 0;
   let r: RunResult;
   const started = now();
-  const used = meter(proc.pid);
+  const used = meter(proc.pids);
+  const hops = nodes > 0 ? await hopCounter(proc) : undefined;
+  let cluster: ClusterRun | undefined;
   const sockets: LoadSocket[] = [];
   try {
     const replies = new Map<string, number>();
@@ -102,16 +122,10 @@ export async function chat(o: Options): Promise<Summary> {
     await until(() => tracker.delivered.size >= tracker.acked.size, 10_000);
     r = result(tracker, used(), (now() - started) / 1000);
     if (!done) r.lost += (o.users - finished) * o.messages * 2;
+    cluster = hops && await hops(r.messages);
   } finally {
     for (const s of sockets) s.close();
     await proc.stop();
   }
-  const base = o.baseline ? await baselineRun(o, Math.min(o.users, 100), r.sent, Math.max(100, Math.round(r.mps))) : undefined;
-  const pct = (p: number) => (assignment.totalCount ? round(assignment.getValueAtPercentile(p) / 1000) : 0);
-  return summarize('chat', o, r, base, {
-    conversations: o.users, finished, rated, agents: o.agents, limit_per_agent: limit,
-    // The whole path (start, robot, transfer, queue, prompts, end, rating) per conversation, next to per message.
-    server_cpu_ms_per_conversation: finished ? round((r.cpu_us_per_msg * r.messages) / finished / 1000) : 0,
-    assignment_p50_ms: pct(50), assignment_p95_ms: pct(95), assignment_p99_ms: pct(99),
-  });
+  return { r, finished, rated, limit, assignment, cluster };
 }

@@ -1,7 +1,7 @@
 /** What every scenario shares: options, the summary it reports, Desk setup, and the paced probe pump. */
 import { Encoding, type ServerFrame } from '../../protocol/frames';
 import { LoadSocket, frameText, src, text, type Target } from '../client';
-import { CS, meter, startBaseline, startDesk, type ServerProc } from '../proc';
+import { CS, meter, startBaseline, startCluster, startDesk, type ServerProc } from '../proc';
 import { parseProbe, PROBE_BASE, probeText, Tracker } from '../stats';
 
 export interface Options {
@@ -23,11 +23,13 @@ export interface Options {
   progress: (done: number, total: number) => void;
   /** Connections scenario target. */
   connections: number;
+  /** Cluster nodes (relay, chat): 0 runs one server without NATS. */
+  nodes: number;
 }
 
 export const defaults: Options = {
   users: 100, agents: 10, rate: 5000, durationSec: 10, warmupSec: 2, size: 100, messages: 5, fsync: 'always',
-  encoding: Encoding.Json, baseline: true, cpuProf: false, progress: () => undefined, connections: 20_000,
+  encoding: Encoding.Json, baseline: true, cpuProf: false, progress: () => undefined, connections: 20_000, nodes: 0,
 };
 
 /** What every run counts. */
@@ -74,13 +76,15 @@ export const userName = (i: number): string => `lt-user-${i}`;
 export const now = (): number => performance.now();
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function desk(o: Options, session: Record<string, unknown>): Promise<{ proc: ServerProc; target: Target }> {
-  const proc = await startDesk({
+/** Desk under test: one server, or with `nodes` a cluster whose clients spread over its nodes. */
+export async function desk(o: Options, session: Record<string, unknown>, nodes = 0): Promise<{ proc: ServerProc; target: Target }> {
+  const d = {
     sdkAppId: SDKAPPID, key: KEY, fsync: o.fsync, cpuProf: o.cpuProf,
     members: Array.from({ length: o.agents }, (_, i) => agentName(i)),
     session: { satisfaction: { enabled: true }, ...session },
-  });
-  return { proc, target: { kind: 'desk', port: proc.port, sdkAppId: SDKAPPID, key: KEY, encoding: o.encoding } };
+  };
+  const proc = nodes > 0 ? await startCluster(d, nodes) : await startDesk(d);
+  return { proc, target: { kind: 'desk', port: proc.port, ports: proc.ports, sdkAppId: SDKAPPID, key: KEY, encoding: o.encoding } };
 }
 
 /** One user ↔ agent conversation the pump drives. */
@@ -116,7 +120,7 @@ export async function until(done: () => boolean, ms: number): Promise<boolean> {
 let nextProbeId = PROBE_BASE;
 
 /** Runs the pairs at the offered rate for the warm-up time, counting nothing; the sockets are then tracked by `tracker`. */
-export async function warmUp(pairs: Pair[], o: Options, sockets: LoadSocket[], pid: number, acks: boolean, tracker: Tracker): Promise<void> {
+export async function warmUp(pairs: Pair[], o: Options, sockets: LoadSocket[], pid: number | number[], acks: boolean, tracker: Tracker): Promise<void> {
   if (o.warmupSec > 0) {
     const discarded = new Tracker(now());
     for (const s of sockets) track(s, discarded);
@@ -129,7 +133,7 @@ export async function warmUp(pairs: Pair[], o: Options, sockets: LoadSocket[], p
  * Sends probes over the pairs at the offered rate for the duration (alternating direction), waits for them to be
  * delivered, and measures the server's CPU over the whole window.
  */
-export async function pump(pairs: Pair[], o: Options, tracker: Tracker, pid: number, acks: boolean, total = Math.round(o.rate * o.durationSec)): Promise<RunResult> {
+export async function pump(pairs: Pair[], o: Options, tracker: Tracker, pid: number | number[], acks: boolean, total = Math.round(o.rate * o.durationSec)): Promise<RunResult> {
   const started = now();
   const used = meter(pid);
   const ids: number[] = [];

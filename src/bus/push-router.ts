@@ -15,6 +15,8 @@ interface Held { sub: Subscription; sockets: number }
 export class PushRouter {
   private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
   private readonly held = new Map<string, Held>();
+  /** Pushes delivered here from other nodes. */
+  delivered = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -68,6 +70,7 @@ export class PushRouter {
       return;
     }
     if (!m || m.from === this.nodeId || typeof m.frame !== 'object' || m.frame === null || typeof m.frame.type !== 'string') return;
+    this.delivered++;
     this.deliver(to, m.frame as ServerFrame, Number.isSafeInteger(m.except) ? (m.except as number) : undefined);
   }
 }

@@ -18,8 +18,8 @@ import { LeaseManager } from './leases';
 import { NatsLeaseStore } from './nats-lease-store';
 import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
 
-/** Counts for the node's metrics. */
-export interface ClusterCounts { forwarded: number; leaseChanges: number }
+/** Counts for the node's metrics: messages sent to actors on other nodes, replies sent to other nodes, lease changes. */
+export interface ClusterCounts { forwarded: number; replies: number; leaseChanges: number }
 
 /** What a node hands arriving messages to (the runtime). */
 export interface NodeTarget {
@@ -59,7 +59,7 @@ const checkReply = v.compile({
 });
 
 export class ClusterNode implements Placement {
-  readonly counts: ClusterCounts = { forwarded: 0, leaseChanges: 0 };
+  readonly counts: ClusterCounts = { forwarded: 0, replies: 0, leaseChanges: 0 };
   private target?: NodeTarget;
   private rounds?: NodeJS.Timeout;
   private round?: Promise<unknown>;
@@ -127,6 +127,7 @@ export class ClusterNode implements Placement {
   }
 
   reply(node: string, replyTo: ReplyTo, result: Reply): void {
+    this.counts.replies++;
     this.bus.toNode(node, { replyTo, result });
   }
 

@@ -72,8 +72,10 @@ t.test('a conversation whose user, agent and session live on three different nod
   const ended = await agent.next((f) => f.type === 'session.ended', 5000, 'session.ended at the agent');
   t.equal(dataOf<{ endStatus: string }>(ended).endStatus, 'AgentEndedSession');
 
-  t.ok(await metric(a, 'desk_cluster_forwarded_total') > 0, "a forwarded the user's messages to c");
-  t.ok(await metric(b, 'desk_cluster_forwarded_total') > 0, "b forwarded the agent's requests");
+  t.ok(await metric(a, 'desk_cluster_hops_total', '{kind="command"}') > 0, "a forwarded the user's messages to c");
+  t.ok(await metric(b, 'desk_cluster_hops_total', '{kind="command"}') > 0, "b forwarded the agent's requests");
+  t.ok(await metric(a, 'desk_cluster_hops_total', '{kind="push"}') > 0, 'pushes from c reached the user on a');
+  t.ok(await metric(c, 'desk_cluster_hops_total', '{kind="reply"}') > 0, "c answered the acknowledgements to the sockets' nodes");
   t.ok(await metric(c, 'desk_messages_total') >= 4, 'the messages were stored on c, where the session lives');
   t.equal(await metric(a, 'desk_messages_total') + await metric(b, 'desk_messages_total'), 0, 'and nowhere else');
 });

@@ -40,6 +40,22 @@ t.test('chat at a tiny size: whole path, K probes each way per conversation', as
   t.ok(Number(s.extra?.assignment_p50_ms) > 0, 'assignment latency measured');
 });
 
+t.test('relay and chat on a cluster of two nodes (a nats-server of their own): per-node CPU, hops and their cost', async (t) => {
+  type Cluster = { nodes: number; per_node_cpu_us_per_msg: number[]; hops_per_msg: { command: number; reply: number; push: number }; one_node_cpu_us_per_msg: number; hop_cost_us: number };
+  const r = await relay({ ...tiny, nodes: 2, baseline: false });
+  consistent(t, r, 300);
+  const rc = r.extra?.cluster as Cluster;
+  t.equal(rc.nodes, 2);
+  t.ok(rc.per_node_cpu_us_per_msg.length === 2 && rc.per_node_cpu_us_per_msg.every((x) => x > 0), 'both nodes worked');
+  t.ok(rc.hops_per_msg.command > 0 && rc.hops_per_msg.push > 0, 'messages and pushes crossed between the nodes');
+  t.ok(rc.one_node_cpu_us_per_msg > 0 && Number.isFinite(rc.hop_cost_us), 'a one-node run of the same traffic gives the cost of a hop');
+  const c = await chat({ ...tiny, nodes: 2, baseline: false });
+  consistent(t, c, tiny.users * tiny.messages * 2);
+  t.equal(c.extra?.rated, tiny.users, 'every conversation went the whole way across the nodes');
+  t.ok((c.extra?.cluster as Cluster).hops_per_msg.command > 0, 'with hops between the nodes');
+  await t.rejects(main(['burst', '--nodes', '2']), /--nodes applies to relay and chat/);
+});
+
 t.test('burst at a tiny size: drained in arrival order', async (t) => {
   const s = await burst({ ...tiny, users: 12, baseline: false });
   t.equal(s.extra?.assigned, 12, 'everyone was served');
