@@ -25,7 +25,8 @@ export async function joinCluster(
   const nodeId = cfg.nodeId!;
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: cfg.nats, name: `desk ${nodeId}`, maxReconnectAttempts: -1 });
+    // noEcho: a node delivers its own pushes itself; hearing them back from NATS would only cost it.
+    nc = await connect({ servers: cfg.nats, name: `desk ${nodeId}`, maxReconnectAttempts: -1, noEcho: true });
   } catch (err) {
     throw new StartRefused(`cannot reach NATS at ${cfg.nats!.join(',')}: ${(err as Error).message}`);
   }

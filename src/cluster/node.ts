@@ -9,11 +9,11 @@
 import Validator from 'fastest-validator';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
-import { kindOf } from '../../actors/address';
+import { idOf, kindOf } from '../../actors/address';
 import type { Address, ReplyTo } from '../../actors/types';
 import { NatsBus } from '../bus/nats-bus';
 import type { Clock } from '../runtime/clock';
-import { BY_SESSION, type Placement, type Reply } from '../runtime/runtime';
+import { BY_SESSION, IF_ACTIVE, type Placement, type Reply } from '../runtime/runtime';
 import { LeaseManager } from './leases';
 import { NatsLeaseStore } from './nats-lease-store';
 import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
@@ -119,6 +119,10 @@ export class ClusterNode implements Placement {
     return partitionOf(conv, this.partitions).toString(16).padStart(4, '0') + uuid.slice(4);
   }
 
+  partitionOf(address: Address): number {
+    return partitionOf(address, this.partitions);
+  }
+
   /** The partition a session id of this cluster names, when another node owns it (undefined: here, or not such an id). */
   remoteSessionPartition(sessionId: string): number | undefined {
     if (!/^[0-9a-f]{4}/.test(sessionId)) return undefined;
@@ -154,8 +158,14 @@ export class ClusterNode implements Placement {
 
   private async command(partition: number, payload: unknown): Promise<void> {
     const c = payload as { to: Address; msg: unknown; durable: boolean };
-    // An actor's command comes on its own partition's subject; one routed by session id, on the session's.
-    if (checkCommand(payload) !== true || (kindOf(c.to) !== BY_SESSION && partitionOf(c.to, this.partitions) !== partition)) {
+    // An actor's command comes on its own partition's subject; one routed by session id, on the session's; a
+    // presence change, on its conversation's.
+    const routedTo = (to: Address): number | undefined => {
+      const kind = kindOf(to);
+      if (kind === BY_SESSION) return partition;
+      return partitionOf(kind === IF_ACTIVE ? idOf(to) : to, this.partitions);
+    };
+    if (checkCommand(payload) !== true || routedTo(c.to) !== partition) {
       // Answered, so the sender does not ask again: no retry will make it valid.
       this.o.log.warn({ payload }, 'a command from another node was malformed; dropped');
       return;

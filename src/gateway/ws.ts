@@ -233,7 +233,10 @@ export class Gateway implements Outlet {
 
   /** Tells the user's active sessions that the user came or went (queue-offline auto-end, T17). */
   private presence(d: ConnData, type: 'userOnline' | 'userOffline'): void {
-    for (const s of this.store.activeSessionsOf(d.app, d.identity)) this.runtime.tell(sessionAddress(d.app, s.csAccount, d.identity), { type });
+    // In a cluster the user's conversations may be on other nodes: each account's is asked of its node.
+    const model = this.interest && this.apps.get(d.app);
+    if (model) for (const account of Object.keys(model.csAccounts)) this.runtime.tellIfActive(sessionAddress(d.app, account, d.identity), { type });
+    else for (const s of this.store.activeSessionsOf(d.app, d.identity)) this.runtime.tell(sessionAddress(d.app, s.csAccount, d.identity), { type });
   }
 
   private takeToken(d: ConnData): boolean {

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { idOf, kindOf } from '../../actors/address';
+import { idOf, kindOf, parseId } from '../../actors/address';
 import type { ActorDef, Address, Ctx, Effect, RankedQuestion, RankRequest, Recipient, ReplyTo, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
@@ -52,10 +52,13 @@ export interface Placement {
   sessionId(conv: Address, uuid: string): string;
   /** The partition a session id names when another node owns it. */
   remoteSessionPartition(sessionId: string): number | undefined;
+  partitionOf(address: Address): number;
 }
 
 /** The kind of address a message routed by session id goes to: `bysession:<session id>`, resolved by its owner. */
 export const BY_SESSION = 'bysession';
+/** The kind of address of a message for a conversation only if it has a session going: `ifactive:<conversation address>`. */
+export const IF_ACTIVE = 'ifactive';
 
 export interface RuntimeMetrics {
   turn(messages: number): void;
@@ -231,6 +234,26 @@ export class Runtime {
     return true;
   }
 
+  /**
+   * Tells a session actor (a conversation) only if it has a session going, as the index of its node says: a user's
+   * sockets coming and going concern those only. In a cluster, asked of the node that holds the conversation.
+   */
+  tellIfActive(conv: Address, msg: unknown): void {
+    const p = this.o.placement;
+    if (!p || p.isLocal(conv)) {
+      this.tellHereIfActive(conv, msg);
+      return;
+    }
+    p.forward(`${IF_ACTIVE}:${conv}`, msg, randomUUID(), false, p.partitionOf(conv)).catch((err: unknown) => {
+      this.o.log.warn({ err, conv }, 'a presence change for a conversation of another node was not taken');
+    });
+  }
+
+  private tellHereIfActive(conv: Address, msg: unknown): void {
+    const [app, csAccount, userId] = parseId(idOf(conv), 3);
+    if (this.o.store.activeSessionsOf(Number(app), userId).some((s) => s.csAccount === csAccount)) this.tellHere(conv, msg);
+  }
+
   /** The owner's side of `tellBySession`: the session's conversation, found here, gets the request. */
   private resolveBySession(sessionId: string, m: { app?: unknown; msg?: { replyTo?: ReplyTo } }): void {
     const idx = this.o.store.lookupSession(sessionId);
@@ -248,6 +271,10 @@ export class Runtime {
   async accept(to: Address, msg: unknown, durable: boolean): Promise<void> {
     if (kindOf(to) === BY_SESSION) {
       this.resolveBySession(idOf(to), msg as { app?: unknown; msg?: { replyTo?: ReplyTo } });
+      return;
+    }
+    if (kindOf(to) === IF_ACTIVE) {
+      this.tellHereIfActive(idOf(to), msg);
       return;
     }
     if (!this.defs.has(kindOf(to))) throw new Error(`no actor kind for address ${to}`);

@@ -2,13 +2,13 @@
  * Three Desk processes in cluster mode over a real nats-server: a user on one node, the agent on another, and their
  * session's actor on the third go through a whole conversation, every hop between them over NATS.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { agentAddress, sessionAddress } from '../../actors/address';
 import { DEFAULT_PARTITIONS, partitionOf, placement } from '../../src/cluster/partitions';
 import { testApp } from '../helpers/server';
-import { textBody, textOf } from '../helpers/client';
+import { srcBody, textBody, textOf, type TestClient } from '../helpers/client';
 import { natsForTests } from '../helpers/nats';
-import { APP, CS, connect, connectAgent, dataOf, httpGet, nextRandom, spawnServer, startsWith, tempDir, toHuman, waitUntil, writeConfig, type ChildServer } from './_support';
+import { APP, CS, connect, connectAgent, dataOf, httpGet, nextRandom, seen, spawnServer, startsWith, tempDir, toHuman, waitUntil, writeConfig, type ChildServer } from './_support';
 
 const nats = natsForTests(t);
 const NODES = ['a', 'b', 'c'];
@@ -27,15 +27,15 @@ function userOn(node: string, prefix: string): string {
   for (let i = 0; ; i++) if (owners[partitionOf(sessionAddress(APP, CS, `${prefix}-${i}`))] === node) return `${prefix}-${i}`;
 }
 
-t.test('a conversation whose user, agent and session live on three different nodes', async (t) => {
+/** Three nodes a, b, c over the test's nats-server, once every partition is held where placement says. */
+async function cluster(t: Test, session: Record<string, unknown> = {}): Promise<ChildServer[]> {
   const url = nats.url();
-  const config = writeConfig(tempDir(), testApp(['alice@desk.test']));
+  const config = writeConfig(tempDir(), testApp(['alice@desk.test'], session));
   const servers: ChildServer[] = [];
   t.teardown(async () => { for (const s of servers) await s.stop(); });
   for (const id of NODES) {
     servers.push(await spawnServer({ script: 'main', dataDir: tempDir(), configFile: config, env: { DESK_NATS_URL: url, DESK_NODE_ID: id, DESK_LEASE_TTL_MS: '1500' } }));
   }
-  const [a, b, c] = servers;
   const want = placement(NODES, DEFAULT_PARTITIONS);
   const expected = NODES.map((id) => want.filter((o) => o === id).length);
   await waitUntil(async () => {
@@ -43,6 +43,12 @@ t.test('a conversation whose user, agent and session live on three different nod
     return owned.every((n, i) => n === expected[i]);
   }, 20_000, `partitions placed ${expected.join('/')}`);
   t.pass(`partitions settled: ${expected.join(' / ')} on a / b / c`);
+  return servers;
+}
+
+t.test('a conversation whose user, agent and session live on three different nodes', async (t) => {
+  const [a, b, c] = await cluster(t);
+  const want = placement(NODES, DEFAULT_PARTITIONS);
 
   const userId = userOn('c', 'u');
   const agentNode = want[partitionOf(agentAddress(APP, 'alice@desk.test'))];
@@ -78,4 +84,34 @@ t.test('a conversation whose user, agent and session live on three different nod
   t.ok(await metric(c, 'desk_cluster_hops_total', '{kind="reply"}') > 0, "c answered the acknowledgements to the sockets' nodes");
   t.ok(await metric(c, 'desk_messages_total') >= 4, 'the messages were stored on c, where the session lives');
   t.equal(await metric(a, 'desk_messages_total') + await metric(b, 'desk_messages_total'), 0, 'and nowhere else');
+});
+
+async function askHuman(u: TestClient): Promise<string> {
+  await u.request('message.send', { to: CS, random: nextRandom(), body: srcBody('7') });
+  const ack = await u.request('message.send', { to: CS, random: nextRandom(), body: textBody('转人工') });
+  return dataOf<{ sessionId: string }>(ack).sessionId;
+}
+
+t.test("a queued user's socket closing on one node ends the queued session held by another (queue-offline grace)", async (t) => {
+  const [a, b, c] = await cluster(t, { maxConcurrentPerAgent: 1, queueOfflineGraceSec: 1 });
+  const alice = await connectAgent(b.port, 'alice@desk.test');
+  const first = await connect(b.port, userOn('b', 'first'), 'user');
+  const gone = await connect(a.port, userOn('c', 'gone'), 'user');
+  const stays = await connect(c.port, userOn('a', 'stays'), 'user');
+  t.teardown(() => { for (const x of [alice, first, gone, stays]) x.close(); });
+  const { sessionId: s1 } = await toHuman(first, alice);
+  const sGone = await askHuman(gone);
+  await seen(gone, startsWith('您的问题我们已经收到'), 'queued prompt');
+  const sStays = await askHuman(stays);
+  await seen(stays, startsWith('您的问题我们已经收到'), 'queued prompt');
+  t.equal(await metric(c, 'desk_sessions', '{state="Queueing"}'), 1, "c holds the gone user's queued session");
+
+  gone.close();
+  // The grace (1 s) passes on c, where the session lives, though the socket closed on a.
+  await waitUntil(async () => (await metric(c, 'desk_sessions', '{state="Queueing"}')) === 0, 8000, "the gone user's session to leave the queue");
+  const mark = alice.frames.length;
+  await alice.request('session.end', { sessionId: s1 });
+  const next = await seen(alice, (f) => f.type === 'session.assigned', 'next assignment', mark, 5000);
+  t.equal(dataOf<{ sessionId: string }>(next).sessionId, sStays, 'the next user served is the one still connected');
+  t.notOk(alice.frames.some((f) => dataOf<{ sessionId?: string }>(f)?.sessionId === sGone), 'the agent never saw the abandoned session');
 });
