@@ -12,11 +12,11 @@ import { desk, RestError, replied, type Endpoint, type RestContext } from './fac
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The session a `SessionId` names in this app, or the documented refusal. */
-function sessionOf(ctx: RestContext, notFound: number = ErrorCode.SessionNotFound): SessionIndex {
+/** The session a `SessionId` names in this app (on this node, or in a cluster on the node holding it), or the documented refusal. */
+async function sessionOf(ctx: RestContext, notFound: number = ErrorCode.SessionNotFound): Promise<SessionIndex> {
   const id = String(ctx.body.SessionId);
   if (!UUID.test(id)) throw new RestError(ErrorCode.SessionIdIllegal, 'SessionId is not a session id');
-  const idx = ctx.deps.store.lookupSession(id);
+  const idx = await ctx.deps.runtime.lookupSession(id);
   if (!idx || idx.app !== ctx.app.sdkAppId) throw new RestError(notFound, 'session does not exist');
   return idx;
 }
@@ -31,7 +31,7 @@ function currentState(phase: Phase | undefined): string {
 /** A command to the session named by `SessionId`, answered with an empty OK. */
 function sessionCommand(command: string, type: string): Endpoint {
   return desk(command, schema.sessionOnly, async (ctx) => {
-    replied(await ctx.call(sessionOf(ctx).conv, (replyTo) => ({ type, sessionId: ctx.body.SessionId, replyTo })));
+    replied(await ctx.call((await sessionOf(ctx)).conv, (replyTo) => ({ type, sessionId: ctx.body.SessionId, replyTo })));
     return ok();
   });
 }
@@ -66,7 +66,7 @@ export const waitsForBackend = { callTimeoutMs: ASSIGN_WAIT_MS + 5000 };
 export const deskSessionEndpoints: Endpoint[] = [
   desk('transfer_to_human', schema.transferToHuman, async (ctx) => {
     const b = ctx.body;
-    const idx = sessionOf(ctx);
+    const idx = await sessionOf(ctx);
     const r = replied(await ctx.call(idx.conv, (replyTo) => ({
       type: 'adminTransferToHuman', sessionId: b.SessionId, agentIds: b.AgentIdList, groupId: b.AgentGroupId,
       tipIfNoAgent: b.SendTipIfNoAgentOnline === 1, checkHours: b.CheckIfDuringWorkingHours === 1,
@@ -77,7 +77,7 @@ export const deskSessionEndpoints: Endpoint[] = [
   }, waitsForBackend),
 
   desk('transfer_session', schema.transferSession, async (ctx) => {
-    const idx = sessionOf(ctx);
+    const idx = await sessionOf(ctx);
     replied(await ctx.call(idx.conv, (replyTo) => ({ type: 'adminTransfer', sessionId: ctx.body.SessionId, groupId: ctx.body.GroupId, memberId: ctx.body.MemberId, replyTo })), transferCodes);
     return ok();
   }),
@@ -88,14 +88,14 @@ export const deskSessionEndpoints: Endpoint[] = [
   desk('mark_session', schema.markSession, async (ctx) => {
     if (typeof ctx.body.Mark === 'string' && Buffer.byteLength(ctx.body.Mark) > schema.MAX_MARK_BYTES) throw new RestError(ErrorCode.BadParameter, 'Mark exceeds 200 bytes');
     const b = ctx.body;
-    replied(await ctx.call(sessionOf(ctx).conv, (replyTo) => ({ type: 'adminMark', sessionId: b.SessionId, mark: b.Mark, star: b.StarStatus, userTimeoutSwitch: b.UserTimeoutSwitch, replyTo })));
+    replied(await ctx.call((await sessionOf(ctx)).conv, (replyTo) => ({ type: 'adminMark', sessionId: b.SessionId, mark: b.Mark, star: b.StarStatus, userTimeoutSwitch: b.UserTimeoutSwitch, replyTo })));
     return ok();
   }),
 
-  desk('get_session_state', schema.getSessionState, (ctx) => {
+  desk('get_session_state', schema.getSessionState, async (ctx) => {
     const b = ctx.body;
     if (b.SessionId !== undefined) {
-      const idx = sessionOf(ctx);
+      const idx = await sessionOf(ctx);
       const cur = ctx.deps.runtime.peek<SessionState>(idx.conv).cur;
       const live = cur?.sessionId === b.SessionId ? cur : undefined;
       return ok({ SessionId: b.SessionId, CurrentState: currentState(live?.phase), AgentId: live?.agentId && live.phase !== Phase.Queueing ? live.agentId : '' });
@@ -106,8 +106,8 @@ export const deskSessionEndpoints: Endpoint[] = [
     return ok({ SessionId: cur?.sessionId ?? '', CurrentState: currentState(cur?.phase), AgentId: cur?.agentId ?? '' });
   }),
 
-  desk('describe_chat_messages', schema.describeChatMessages, (ctx) => {
-    const idx = sessionOf(ctx, ErrorCode.ChatSessionNotFound);
+  desk('describe_chat_messages', schema.describeChatMessages, async (ctx) => {
+    const idx = await sessionOf(ctx, ErrorCode.ChatSessionNotFound);
     const all = [...ctx.deps.store.sessionMessages(idx.conv, String(ctx.body.SessionId))];
     if ((ctx.body.Order ?? 2) === 2) all.reverse();
     const offset = Number(ctx.body.Offset ?? 0);
@@ -125,7 +125,7 @@ export const deskSessionEndpoints: Endpoint[] = [
     const b = ctx.body;
     const { random, elements } = messageBody(b);
     let conv: string;
-    if (b.SessionId !== undefined) conv = sessionOf(ctx).conv;
+    if (b.SessionId !== undefined) conv = (await sessionOf(ctx)).conv;
     else if (typeof b.FromAccount === 'string' && typeof b.ToAccount === 'string') {
       if (!accountOf(ctx.app, b.FromAccount)) throw new RestError(ErrorCode.BadParameter, 'FromAccount must be a customer-service account');
       conv = sessionAddress(ctx.app.sdkAppId, b.FromAccount, b.ToAccount);
@@ -160,7 +160,7 @@ export const deskSessionEndpoints: Endpoint[] = [
 
   desk('modify_msg', schema.modifyMsg, async (ctx) => {
     const elements = elementsOf(ctx.body);
-    const idx = sessionOf(ctx);
+    const idx = await sessionOf(ctx);
     const key = String(ctx.body.MsgKey);
     const seq = Number(/^(\d+)_/.exec(key)?.[1]);
     const message = Number.isSafeInteger(seq) ? ctx.deps.store.getMessage(idx.conv, seq) : undefined;
@@ -170,7 +170,7 @@ export const deskSessionEndpoints: Endpoint[] = [
   }),
 
   desk('send_stream_msg', schema.sendStreamMsg, async (ctx) => {
-    const idx = sessionOf(ctx);
+    const idx = await sessionOf(ctx);
     const r = replied(await ctx.call(idx.conv, (replyTo) => ({ type: 'adminStream', sessionId: ctx.body.SessionId, msgKey: ctx.body.MsgKey, chunk: ctx.body.Chunk, finish: ctx.body.Finish === 1, replyTo })));
     return ok({ MsgKey: r.msgKey });
   }),

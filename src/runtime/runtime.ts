@@ -14,7 +14,7 @@ import type { ActorDef, Address, Ctx, Effect, RankedQuestion, RankRequest, Recip
 import type { AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
 import type { ServerFrame } from '../../protocol/frames';
-import type { OutboxEntry, Store } from '../store/store';
+import type { OutboxEntry, SessionIndex, Store } from '../store/store';
 import type { Clock } from './clock';
 
 /** Where outward effects go: the WebSocket gateway (and later the bus). */
@@ -57,6 +57,8 @@ export interface Placement {
 
 /** The kind of address a message routed by session id goes to: `bysession:<session id>`, resolved by its owner. */
 export const BY_SESSION = 'bysession';
+/** What `lookupSession` asks the node holding a session (answered with its index entry). */
+const LOOKUP = '$lookupSession';
 /** The kind of address of a message for a conversation only if it has a session going: `ifactive:<conversation address>`. */
 export const IF_ACTIVE = 'ifactive';
 
@@ -223,7 +225,7 @@ export class Runtime {
    * In a cluster, a request that names a session this node does not hold (`msg` for the session's conversation,
    * from app `app`): forwarded to the node that does, which resolves it. False when no other node holds it.
    */
-  tellBySession(sessionId: string, app: number, msg: { replyTo?: ReplyTo }): boolean {
+  tellBySession(sessionId: string, app: number | undefined, msg: { type?: string; replyTo?: ReplyTo }): boolean {
     const p = this.o.placement;
     const partition = p?.remoteSessionPartition(sessionId);
     if (p === undefined || partition === undefined) return false;
@@ -254,9 +256,28 @@ export class Runtime {
     if (this.o.store.activeSessionsOf(Number(app), userId).some((s) => s.csAccount === csAccount)) this.tellHere(conv, msg);
   }
 
-  /** The owner's side of `tellBySession`: the session's conversation, found here, gets the request. */
-  private resolveBySession(sessionId: string, m: { app?: unknown; msg?: { replyTo?: ReplyTo } }): void {
+  /** Where a session is (its conversation, app, account, user): in this node's index, or asked of the node holding it. */
+  lookupSession(sessionId: string): Promise<SessionIndex | undefined> {
+    const here = this.o.store.lookupSession(sessionId);
+    if (here) return Promise.resolve(here);
+    const id = ++this.callSeq;
+    const node = this.o.placement?.nodeId;
+    return new Promise((resolve) => {
+      this.calls.set(id, (r) => resolve(r.ok ? (r.data as SessionIndex) : undefined));
+      if (!this.tellBySession(sessionId, undefined, { type: LOOKUP, replyTo: { call: id, boot: this.boot, node } })) {
+        this.calls.delete(id);
+        resolve(undefined);
+      }
+    });
+  }
+
+  /** The owner's side of `tellBySession`: the session's conversation, found here, gets the request (or its index is answered). */
+  private resolveBySession(sessionId: string, m: { app?: unknown; msg?: { type?: unknown; replyTo?: ReplyTo } }): void {
     const idx = this.o.store.lookupSession(sessionId);
+    if (m.msg?.type === LOOKUP) {
+      if (m.msg.replyTo) this.sendReply(m.msg.replyTo, idx ? { ok: true, data: idx } : { ok: false, code: ErrorCode.SessionNotFound });
+      return;
+    }
     if (idx && idx.app === m.app && m.msg) {
       if (!this.tellHere(idx.conv, m.msg)) throw new Error(`mailbox of ${idx.conv} is full`);
       return;
@@ -270,7 +291,7 @@ export class Runtime {
    */
   async accept(to: Address, msg: unknown, durable: boolean): Promise<void> {
     if (kindOf(to) === BY_SESSION) {
-      this.resolveBySession(idOf(to), msg as { app?: unknown; msg?: { replyTo?: ReplyTo } });
+      this.resolveBySession(idOf(to), msg as { app?: unknown; msg?: { type?: unknown; replyTo?: ReplyTo } });
       return;
     }
     if (kindOf(to) === IF_ACTIVE) {

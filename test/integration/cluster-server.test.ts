@@ -5,7 +5,8 @@
 import t, { type Test } from 'tap';
 import { agentAddress, sessionAddress } from '../../actors/address';
 import { DEFAULT_PARTITIONS, partitionOf, placement } from '../../src/cluster/partitions';
-import { testApp } from '../helpers/server';
+import { KEY, testApp } from '../helpers/server';
+import { rest } from '../contract/rest-client';
 import { srcBody, textBody, textOf, type TestClient } from '../helpers/client';
 import { natsForTests } from '../helpers/nats';
 import { APP, CS, connect, connectAgent, dataOf, httpGet, nextRandom, seen, spawnServer, startsWith, tempDir, toHuman, waitUntil, writeConfig, type ChildServer } from './_support';
@@ -68,6 +69,13 @@ t.test('a conversation whose user, agent and session live on three different nod
   t.equal(ack.type, 'message.ack', "the agent's message, sent on b to a session held by c, is acknowledged");
   const reply = await user.next((f) => textOf(f) === 'let me check', 5000, 'agent message at the user');
   t.equal(dataOf<{ from: string }>(reply).from, CS, 'and reaches the user on a');
+
+  // The REST facade of a node that does not hold the session finds it where it is.
+  const viaRest = await rest({ port: b.port, sdkAppId: APP, key: KEY, admin: 'administrator' }, 'desk_http_svc/send_msg', { SessionId: sessionId, MsgRandom: nextRandom(), MsgBody: textBody('a note from the backend') });
+  t.match(viaRest, { ActionStatus: 'OK' }, 'send_msg on b to a session held by c');
+  await user.next((f) => textOf(f) === 'a note from the backend', 5000, 'the REST message at the user');
+  const state = await rest({ port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' }, 'desk_http_svc/end_session', { SessionId: '0002ffff-0000-4000-8000-000000000000' });
+  t.match(state, { ActionStatus: 'FAIL', ErrorCode: 141005 }, 'a SessionId no node holds is not found');
 
   const unknown = await agent.request('message.send', { sessionId: '0001ffff-0000-4000-8000-000000000000', random: nextRandom(), body: textBody('x') });
   t.match(unknown, { type: 'error', data: { code: 141005 } }, 'a session no node holds is refused as not found');
