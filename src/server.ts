@@ -11,7 +11,7 @@ import { CallbackDelivery, type DeliveryOptions } from './callbacks/delivery';
 import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
 import { publishedKeyWarning } from './config/keys';
-import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
+import { Gateway, defaultLimits, HISTORY_READER, historyReader, type GatewayLimits } from './gateway/ws';
 import { HttpFacade, type FacadeDeps } from './http/facade';
 import { restEndpoints } from './http/endpoints';
 import { mountHistoryExport } from './http/session-history';
@@ -81,10 +81,10 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   let gateway: Gateway | undefined;
   let delivery: CallbackDelivery | undefined;
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
-  const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
+  const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
   const runtime = new Runtime({
     store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, checkpointEveryMs: cfg.checkpointEveryMs, project: stats && ((a, es, n) => stats.apply(a, es, n)),
-    defs: [session, agent, queue], placement: cluster?.node,
+    defs: [session, agent, queue], placement: cluster?.node, readers: { [HISTORY_READER]: historyReader(store) },
     outlet: {
       push: (to, frame, exceptConn) => {
         gateway?.push(to, frame, exceptConn);
@@ -119,7 +119,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   const plain = (res: HttpResponse, status: string, body: string, type = 'text/plain'): void => {
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
-  const deps: FacadeDeps = { runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a) };
+  const deps: FacadeDeps = { runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a), sharedApps: cluster?.apps };
   const facade = new HttpFacade(deps);
   facade.register(...restEndpoints);
   facade.mount(app);

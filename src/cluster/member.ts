@@ -7,11 +7,17 @@ import { PushRouter } from '../bus/push-router';
 import type { ServerConfig } from '../config/config';
 import type { Clock } from '../runtime/clock';
 import { StartRefused } from '../start-refused';
+import { buildApp, type AppRegistry } from '../config/apps';
+import type { AppModel } from '../../protocol/app-model';
+import { ClusterApps } from './cluster-apps';
 import { ClusterNode } from './node';
+import { SharedApps } from './shared-apps';
 
 export interface ClusterMember {
   node: ClusterNode;
   pushes: PushRouter;
+  /** The app models, shared with the other nodes. */
+  apps: ClusterApps;
   /** Gives up this node's partitions and closes the connection. */
   leave(): Promise<void>;
 }
@@ -20,6 +26,7 @@ export async function joinCluster(
   cfg: Readonly<ServerConfig>,
   clock: Clock,
   log: Logger,
+  apps: AppRegistry,
   deliver: (to: Recipient, frame: ServerFrame, exceptConn?: number) => void,
 ): Promise<ClusterMember> {
   const nodeId = cfg.nodeId!;
@@ -33,15 +40,22 @@ export async function joinCluster(
   try {
     const node = await ClusterNode.start({ nc, nodeId, clock, log, leaseTtlMs: cfg.leaseTtlMs });
     const pushes = new PushRouter(nc, nodeId, deliver);
+    const declared = (model: AppModel): AppModel | undefined => {
+      const decl = cfg.apps.find((d) => d.sdkAppId === model.sdkAppId);
+      return decl && buildApp(decl, model, model.secretKey);
+    };
+    const shared = await ClusterApps.start(await SharedApps.open(nc), apps, log, declared);
     log.warn({ node: nodeId, partitions: node.ownedPartitions().length },
       'cluster mode is not complete: a partition that moves to another node starts there without its actors\' state (docs/cluster.md)');
     let left = false;
     return {
       node,
       pushes,
+      apps: shared,
       async leave() {
         if (left) return;
         left = true;
+        shared.stop();
         await node.leave();
         pushes.close();
         await nc.drain();

@@ -13,7 +13,7 @@ import { idOf, kindOf } from '../../actors/address';
 import type { Address, ReplyTo } from '../../actors/types';
 import { NatsBus } from '../bus/nats-bus';
 import type { Clock } from '../runtime/clock';
-import { BY_SESSION, IF_ACTIVE, type Placement, type Reply } from '../runtime/runtime';
+import { BY_SESSION, IF_ACTIVE, READ, type Placement, type Reply } from '../runtime/runtime';
 import { LeaseManager } from './leases';
 import { NatsLeaseStore } from './nats-lease-store';
 import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
@@ -159,11 +159,11 @@ export class ClusterNode implements Placement {
   private async command(partition: number, payload: unknown): Promise<void> {
     const c = payload as { to: Address; msg: unknown; durable: boolean };
     // An actor's command comes on its own partition's subject; one routed by session id, on the session's; a
-    // presence change, on its conversation's.
+    // presence change or a read, on its conversation's.
     const routedTo = (to: Address): number | undefined => {
       const kind = kindOf(to);
       if (kind === BY_SESSION) return partition;
-      return partitionOf(kind === IF_ACTIVE ? idOf(to) : to, this.partitions);
+      return partitionOf(kind === IF_ACTIVE || kind === READ ? idOf(to) : to, this.partitions);
     };
     if (checkCommand(payload) !== true || routedTo(c.to) !== partition) {
       // Answered, so the sender does not ask again: no retry will make it valid.

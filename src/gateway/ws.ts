@@ -3,11 +3,12 @@
  * pushes and replies back to the sockets of a user or member (corked per batch).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
+import Validator from 'fastest-validator';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { agentAddress, chatGroupOf, groupConvUser, sessionAddress } from '../../actors/address';
 import { messageFrame, type SessionState } from '../../actors/session';
-import type { Recipient, ReplyTo, StoredMessage } from '../../actors/types';
+import type { Recipient, ReplyTo } from '../../actors/types';
 import { CloseCode, defaultInfo, ErrorCode } from '../../protocol/errors';
 import {
   decodeRaw, encodeFrame, Encoding, MAX_FRAME_BYTES, Role, validateFrame,
@@ -19,7 +20,7 @@ import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
 import type { Clock } from '../runtime/clock';
 import type { Outlet, Reply, Runtime } from '../runtime/runtime';
-import type { Store } from '../store/store';
+import type { HistoryPage, HistoryQuery, SessionIndex, Store } from '../store/store';
 
 interface ConnData {
   id: number;
@@ -72,6 +73,29 @@ export const defaultLimits: GatewayLimits = {
 };
 
 const recipientKey = (role: string, app: number, id: string): string => `${role}|${app}|${id}`;
+
+/** The runtime's reader of a conversation's history page (run on the node that holds the conversation). */
+export const HISTORY_READER = 'history';
+
+const checkHistoryQuery = new Validator({ haltOnFirstError: true }).compile({
+  $$root: true,
+  type: 'object',
+  strict: true,
+  props: {
+    conv: { type: 'string', min: 9, max: 512, pattern: /^session:/ },
+    sessionId: { type: 'string', optional: true, min: 1, max: 64 },
+    afterSeq: { type: 'number', integer: true, min: 0 },
+    limit: { type: 'number', integer: true, min: 1, max: 1000 },
+  },
+});
+
+/** The history reader (RuntimeOptions.readers): its queries may come from other nodes, so they are checked first. */
+export function historyReader(store: Store): (query: unknown) => HistoryPage {
+  return (query) => {
+    if (checkHistoryQuery(query) !== true) throw new Error('malformed history query');
+    return store.historyPage(query as HistoryQuery);
+  };
+}
 
 /** In a cluster: the nodes that hold a recipient's sockets hear its pushes (src/bus/push-router.ts). */
 export interface RecipientInterest {
@@ -398,13 +422,25 @@ export class Gateway implements Outlet {
 
   /** Missed messages, in order. Users read their conversations; members read sessions of accounts their groups serve. */
   private history(ws: WebSocket<ConnData>, d: ConnData, ref: Ref | undefined, q: HistorySync): void {
+    const here = q.sessionId === undefined ? undefined : this.store.lookupSession(q.sessionId);
+    if (q.sessionId !== undefined && !here && this.interest) {
+      // In a cluster the session may be held by another node: its entry is asked of that node first.
+      void this.runtime.lookupSession(q.sessionId).then((idx) => {
+        if (this.conns.get(d.id) === ws) this.historyOf(ws, d, ref, q, idx);
+      });
+      return;
+    }
+    this.historyOf(ws, d, ref, q, here);
+  }
+
+  /** `history` once the session named (if any) is found: `idx`. */
+  private historyOf(ws: WebSocket<ConnData>, d: ConnData, ref: Ref | undefined, q: HistorySync, idx: SessionIndex | undefined): void {
     const model = this.apps.get(d.app)!;
     const limit = Math.min(q.limit ?? this.limits.historyPage, this.limits.historyPage);
     let conv: string;
     let account: string;
     let group: string | undefined;
     if (q.sessionId) {
-      const idx = this.store.lookupSession(q.sessionId);
       const allowed = idx && idx.app === d.app && (d.role === Role.User ? this.userMayRead(d, idx.userId) : this.mayRead(d.identity, idx.conv, idx.csAccount, model));
       if (!idx || !allowed) { this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
       conv = idx.conv;
@@ -418,18 +454,21 @@ export class Gateway implements Outlet {
       this.sendError(ws, ref, ErrorCode.BadParameter, d.role === Role.User ? "history.sync needs 'to' (a customer-service account), 'group' or 'sessionId'" : "history.sync needs 'sessionId'");
       return;
     }
-    const out: StoredMessage[] = [];
-    let after = q.afterSeq;
-    // Session filter: a conversation holds several sessions; read on until a page of this one is found.
-    for (;;) {
-      const page = this.store.messagesAfter(conv, after, limit + 1);
-      for (const m of page) if (!q.sessionId || m.sessionId === q.sessionId) out.push(m);
-      if (page.length <= limit || out.length > limit) break;
-      after = page[page.length - 1].seq;
+    const send = (page: HistoryPage): void => {
+      const messages = page.messages.map((m) => messageFrame(m, account, d.role === Role.User, group).data);
+      this.sendNow(ws, { type: 'history', ref, data: { sessionId: q.sessionId, account, ...(group !== undefined ? { group } : {}), messages, more: page.more } });
+    };
+    const query = { conv, sessionId: q.sessionId, afterSeq: q.afterSeq, limit };
+    if (this.runtime.isLocal(conv)) {
+      send(this.store.historyPage(query));
+      return;
     }
-    const more = out.length > limit;
-    const messages = out.slice(0, limit).map((m) => messageFrame(m, account, d.role === Role.User, group).data);
-    this.sendNow(ws, { type: 'history', ref, data: { sessionId: q.sessionId, account, ...(group !== undefined ? { group } : {}), messages, more } });
+    // The conversation's messages are where it lives: read on its node.
+    void this.runtime.read(conv, HISTORY_READER, query).then((r) => {
+      if (this.conns.get(d.id) !== ws) return;
+      if (r.ok) send(r.data as HistoryPage);
+      else this.sendError(ws, ref, r.code ?? ErrorCode.Internal, r.info ?? 'history unavailable, retry');
+    });
   }
 
   /**
@@ -439,6 +478,8 @@ export class Gateway implements Outlet {
   private mayRead(memberId: string, conv: string, csAccount: string, model: AppModel): boolean {
     const groups = memberOf(model, memberId)?.groupIds ?? [];
     if (groups.includes(accountOf(model, csAccount)?.agentGroupId ?? -1)) return true;
+    // (In a cluster, a session held by another node is read by the groups of its account only.)
+    if (!this.runtime.isLocal(conv)) return false;
     const cur = this.runtime.peek<SessionState>(conv).cur;
     return !!cur && (cur.agentId === memberId || groups.includes(cur.groupId));
   }

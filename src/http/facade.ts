@@ -67,6 +67,8 @@ export interface FacadeDeps {
   stats?: StatsProjection;
   /** Closes the sockets of a user or member (a member forced offline). */
   closeSockets?(role: 'user' | 'agent', app: number, id: string, code: number, reason: string): void;
+  /** In a cluster: app changes are written to the models the nodes share (src/cluster/cluster-apps.ts). */
+  sharedApps?: { revisionOf(sdkAppId: number): number; save(model: AppModel, basedOn: number): Promise<boolean> };
 }
 
 /** An endpoint of `service`; `options` adds its documented rate or a longer actor-call timeout. */
@@ -162,12 +164,16 @@ export class HttpFacade {
       return fail(FacadeCode.BadParameter[svc], 'request body could not be validated');
     }
     if (checked !== true) return fail(FacadeCode.BadParameter[svc], (checked as { message?: string }[])[0]?.message ?? 'illegal request parameter');
+    // The model this request reads is the one a change it makes is based on.
+    const basedOn = this.deps.sharedApps?.revisionOf(app.sdkAppId);
     try {
       return await found.endpoint.handle({
         service: svc, app, body, now: this.deps.clock.now(), deps: this.deps,
         call: (to, build) => this.call(to, build, found.endpoint.callTimeoutMs ?? CALL_TIMEOUT_MS),
         saveApp: async (model) => {
-          this.deps.apps.put(model);
+          const shared = this.deps.sharedApps;
+          if (shared && !(await shared.save(model, basedOn!))) throw new RestError(FacadeCode.Internal[svc], 'the app was changed on another node meanwhile; retry');
+          if (!shared) this.deps.apps.put(model);
           await this.deps.store.commit();
         },
       });

@@ -57,6 +57,10 @@ export interface Placement {
 
 /** The kind of address a message routed by session id goes to: `bysession:<session id>`, resolved by its owner. */
 export const BY_SESSION = 'bysession';
+/** The kind of address of a read (`read`) at a conversation's node: `read:<conversation address>`. */
+export const READ = 'read';
+/** How long a read at another node may take before it is answered with an error. */
+const READ_TIMEOUT_MS = 10_000;
 /** What `lookupSession` asks the node holding a session (answered with its index entry). */
 const LOOKUP = '$lookupSession';
 /** The kind of address of a message for a conversation only if it has a session going: `ifactive:<conversation address>`. */
@@ -96,6 +100,11 @@ export interface RuntimeOptions {
   project?: (address: Address, events: readonly unknown[], n: number) => void;
   /** The cluster's placement of actors, when this runtime is one node of a cluster. */
   placement?: Placement;
+  /**
+   * Reads of the store by conversation (`read`), run on the node that holds the conversation. Their queries may come
+   * from other nodes: a reader checks what it is given.
+   */
+  readers?: Record<string, (query: unknown) => unknown>;
 }
 
 export interface Knowledge {
@@ -152,7 +161,7 @@ export class Runtime {
   private idleWaiters: (() => void)[] = [];
   /** Wake-ups changed by the turn being handled, with what they were before (to put back if it is refused). */
   private timerUndo?: { address: Address; key: string; before?: number }[];
-  private readonly o: Required<Omit<RuntimeOptions, 'metrics' | 'knowledge' | 'project' | 'placement'>> & Pick<RuntimeOptions, 'metrics' | 'knowledge' | 'project' | 'placement'>;
+  private readonly o: Required<Omit<RuntimeOptions, 'metrics' | 'knowledge' | 'project' | 'placement' | 'readers'>> & Pick<RuntimeOptions, 'metrics' | 'knowledge' | 'project' | 'placement' | 'readers'>;
   private stopped = false;
 
   constructor(opts: RuntimeOptions) {
@@ -256,6 +265,45 @@ export class Runtime {
     if (this.o.store.activeSessionsOf(Number(app), userId).some((s) => s.csAccount === csAccount)) this.tellHere(conv, msg);
   }
 
+  /** True when `address`'s actor lives on this node (always, outside a cluster). */
+  isLocal(address: Address): boolean {
+    return !this.o.placement || this.o.placement.isLocal(address);
+  }
+
+  /** Runs reader `name` (RuntimeOptions.readers) on the node that holds conversation `conv`; its result is the reply's data. */
+  read(conv: Address, name: string, query: unknown): Promise<Reply> {
+    const p = this.o.placement;
+    if (!p || p.isLocal(conv)) return Promise.resolve(this.runReader(name, query));
+    const id = ++this.callSeq;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.calls.delete(id);
+        resolve({ ok: false, code: ErrorCode.Internal, info: 'read timed out, retry' });
+      }, READ_TIMEOUT_MS);
+      timer.unref();
+      this.calls.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      p.forward(`${READ}:${conv}`, { name, query, replyTo: { call: id, boot: this.boot, node: p.nodeId } }, randomUUID(), false, p.partitionOf(conv)).catch((err: unknown) => {
+        this.o.log.warn({ err, conv }, 'a read at another node was not taken');
+        this.calls.get(id)?.({ ok: false, code: ErrorCode.Internal, info: 'conversation unreachable, retry' });
+        this.calls.delete(id);
+      });
+    });
+  }
+
+  private runReader(name: unknown, query: unknown): Reply {
+    const reader = typeof name === 'string' && this.o.readers && Object.hasOwn(this.o.readers, name) ? this.o.readers[name] : undefined;
+    if (!reader) return { ok: false, code: ErrorCode.BadParameter, info: `no reader '${String(name)}'` };
+    try {
+      return { ok: true, data: reader(query) };
+    } catch (err) {
+      this.o.log.warn({ err, reader: name }, 'a read failed');
+      return { ok: false, code: ErrorCode.Internal, info: 'read failed, retry' };
+    }
+  }
+
   /** Where a session is (its conversation, app, account, user): in this node's index, or asked of the node holding it. */
   lookupSession(sessionId: string): Promise<SessionIndex | undefined> {
     const here = this.o.store.lookupSession(sessionId);
@@ -296,6 +344,11 @@ export class Runtime {
     }
     if (kindOf(to) === IF_ACTIVE) {
       this.tellHereIfActive(idOf(to), msg);
+      return;
+    }
+    if (kindOf(to) === READ) {
+      const m = msg as { name?: unknown; query?: unknown; replyTo?: ReplyTo };
+      if (m.replyTo) this.sendReply(m.replyTo, this.runReader(m.name, m.query));
       return;
     }
     if (!this.defs.has(kindOf(to))) throw new Error(`no actor kind for address ${to}`);

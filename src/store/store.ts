@@ -29,6 +29,8 @@ export interface OutboxEntry { app: number; key: string; command: string; body: 
 /** A group chat and the account that serves it. */
 export interface ChatGroupEntry { csAccount: string; group: ChatGroup }
 export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
+export interface HistoryQuery { conv: Address; sessionId?: string; afterSeq: number; limit: number }
+export interface HistoryPage { messages: StoredMessage[]; more: boolean }
 
 /** Session index entries kept in memory for lookups. */
 const SESSION_CACHE_SIZE = 100_000;
@@ -416,6 +418,21 @@ export class Store {
   }
 
   // Reads see committed data only.
+  /**
+   * A page of a conversation's messages after `afterSeq`, of one session if named: at most `limit`, and whether more
+   * follow. A conversation holds several sessions: with one named, it reads on until a page of that one is found.
+   */
+  historyPage(q: HistoryQuery): HistoryPage {
+    const out: StoredMessage[] = [];
+    let after = q.afterSeq;
+    for (;;) {
+      const page = this.messagesAfter(q.conv, after, q.limit + 1);
+      for (const m of page) if (!q.sessionId || m.sessionId === q.sessionId) out.push(m);
+      if (page.length <= q.limit || out.length > q.limit) break;
+      after = page[page.length - 1].seq;
+    }
+    return { messages: out.slice(0, q.limit), more: out.length > q.limit };
+  }
   messagesAfter(conv: Address, afterSeq: number, limit: number): StoredMessage[] {
     const { start, end } = messageRange(conv, afterSeq);
     const found = new Map<number, StoredMessage | MessageLocation>();

@@ -9,7 +9,8 @@ import { KEY, testApp } from '../helpers/server';
 import { rest } from '../contract/rest-client';
 import { srcBody, textBody, textOf, type TestClient } from '../helpers/client';
 import { natsForTests } from '../helpers/nats';
-import { APP, CS, connect, connectAgent, dataOf, httpGet, nextRandom, seen, spawnServer, startsWith, tempDir, toHuman, waitUntil, writeConfig, type ChildServer } from './_support';
+import { APP, CS, connect, connectAgent, dataOf, fullHistory, httpGet, nextRandom, rawConnect, seen, spawnServer, startsWith, tempDir, textsOf, toHuman, waitUntil, writeConfig, type ChildServer } from './_support';
+import { genUserSig } from '../../protocol/usersig';
 
 const nats = natsForTests(t);
 const NODES = ['a', 'b', 'c'];
@@ -86,6 +87,18 @@ t.test('a conversation whose user, agent and session live on three different nod
   const ended = await agent.next((f) => f.type === 'session.ended', 5000, 'session.ended at the agent');
   t.equal(dataOf<{ endStatus: string }>(ended).endStatus, 'AgentEndedSession');
 
+  // The user comes back on b (neither the node of the first socket nor the session's) and catches up.
+  user.close();
+  const back = await connect(b.port, userId, 'user');
+  t.teardown(() => back.close());
+  const texts = textsOf(await fullHistory(back, { to: CS }));
+  t.ok(['my order is late', 'let me check', 'a note from the backend'].every((x) => texts.includes(x)), 'history.sync on b returns the conversation held by c');
+  const agentView = await agent.request('history.sync', { sessionId, afterSeq: 0 });
+  t.ok(dataOf<{ messages: unknown[] }>(agentView).messages.length >= 3, "and the agent on b reads the session's history");
+  const paged = await back.request('history.sync', { to: CS, afterSeq: 0, limit: 2 });
+  t.match(dataOf(paged), { more: true }, 'in pages');
+  t.equal(dataOf<{ messages: unknown[] }>(paged).messages.length, 2);
+
   t.ok(await metric(a, 'desk_cluster_hops_total', '{kind="command"}') > 0, "a forwarded the user's messages to c");
   t.ok(await metric(b, 'desk_cluster_hops_total', '{kind="command"}') > 0, "b forwarded the agent's requests");
   t.ok(await metric(a, 'desk_cluster_hops_total', '{kind="push"}') > 0, 'pushes from c reached the user on a');
@@ -122,4 +135,36 @@ t.test("a queued user's socket closing on one node ends the queued session held 
   const next = await seen(alice, (f) => f.type === 'session.assigned', 'next assignment', mark, 5000);
   t.equal(dataOf<{ sessionId: string }>(next).sessionId, sStays, 'the next user served is the one still connected');
   t.notOk(alice.frames.some((f) => dataOf<{ sessionId?: string }>(f)?.sessionId === sGone), 'the agent never saw the abandoned session');
+});
+
+t.test('an app change made over REST on one node applies on every node (the shared app models)', async (t) => {
+  const [a, , c] = await cluster(t);
+  const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/create_members', { MemberList: [{ MemberMail: 'carol@desk.test' }] }), { ActionStatus: 'OK' }, 'carol created on a');
+  // On c the new member may connect as an agent once the change arrived there (it is watched, so it comes at once).
+  let carol: TestClient | undefined;
+  await waitUntil(async () => {
+    const r = await rawConnect(c.port, { sdkappid: String(APP), identifier: 'carol@desk.test', usersig: genUserSig(APP, KEY, 'carol@desk.test', 600), role: 'agent' }, 500);
+    if (r.code !== undefined && r.code !== 1000 && r.code !== 1005 && r.code !== 1006) return false;
+    return r.frames.every((f) => f.type !== 'error');
+  }, 5000, 'carol accepted on c');
+  carol = await connectAgent(c.port, 'carol@desk.test');
+  t.teardown(() => carol?.close());
+  t.pass('the member created on a connects as an agent on c');
+  const list = await rest({ ...api, port: c.port }, 'desk_http_svc/get_member_list', { PageSize: 100, PageNum: 0 });
+  t.match(JSON.stringify(list), /carol@desk\.test/, "c's member list has her");
+
+  // Two nodes changing the app from the same model: the second is told to retry rather than undo the first.
+  const b = { ...api, port: c.port };
+  const [x, y] = await Promise.all([
+    rest(api, 'desk_http_svc/create_members', { MemberList: [{ MemberMail: 'dave@desk.test' }] }),
+    rest(b, 'desk_http_svc/create_members', { MemberList: [{ MemberMail: 'erin@desk.test' }] }),
+  ]);
+  const oks = [x, y].filter((r) => r.ActionStatus === 'OK').length;
+  t.ok(oks >= 1, 'at least one of two concurrent changes lands');
+  await waitUntil(async () => {
+    const l = JSON.stringify(await rest(api, 'desk_http_svc/get_member_list', { PageSize: 100, PageNum: 0 }));
+    return (x.ActionStatus !== 'OK' || l.includes('dave@desk.test')) && (y.ActionStatus !== 'OK' || l.includes('erin@desk.test'));
+  }, 5000, 'every change that landed to be seen on a');
+  t.pass(`concurrent changes: ${oks} landed, none undone by the other`);
 });

@@ -2,9 +2,15 @@
  * App models shared through a real nats-server's KV bucket: what one node writes every other node reads and is
  * told of; two nodes changing one app at once cannot both win; a value that is not an app model is ignored.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
 import t from 'tap';
 import type { AppModel } from '../../protocol/app-model';
-import { buildApp } from '../../src/config/apps';
+import { AppRegistry, buildApp } from '../../src/config/apps';
+import { ClusterApps } from '../../src/cluster/cluster-apps';
+import { FsyncMode, Store } from '../../src/store/store';
 import { SharedApps, type SharedApp } from '../../src/cluster/shared-apps';
 import { natsForTests } from '../helpers/nats';
 
@@ -59,4 +65,37 @@ t.test('values that are not an app model are ignored', async (t) => {
   const loaded = await shared.load();
   t.notOk(loaded.has(77) || loaded.has(78) || loaded.has(79) || loaded.has(80), 'garbage, a key naming another app, an array: left out');
   t.ok(loaded.has(81), 'a real app is read');
+});
+
+t.test("nodes join the shared models: the config file applies over the cluster's model; a change based on an older model is refused", async (t) => {
+  const bucket = 'desk-test-cluster-apps';
+  const registry = (): AppRegistry => {
+    const store = new Store(fs.mkdtempSync(path.join(os.tmpdir(), 'desk-capps-')), FsyncMode.None);
+    t.teardown(() => store.close());
+    return new AppRegistry(store);
+  };
+  const id = 1400000077;
+  const ra = registry();
+  ra.put(app(id));
+  const declaredNone = (): undefined => undefined;
+  const a = await ClusterApps.start(await SharedApps.open(await nats.connect(), { bucket }), ra, pino({ level: 'silent' }), declaredNone);
+  t.teardown(() => a.stop());
+  t.ok(a.revisionOf(id) > 0, "the first node's app is written to the bucket");
+
+  // b declares a member for the app in its config file: applied over the bucket's model, and a sees it.
+  const rb = registry();
+  const declaresBob = (m: AppModel): AppModel | undefined => (m.sdkAppId === id ? withMember(m, 'bob@x.com') : undefined);
+  const b = await ClusterApps.start(await SharedApps.open(await nats.connect(), { bucket }), rb, pino({ level: 'silent' }), declaresBob);
+  t.teardown(() => b.stop());
+  t.ok(rb.get(id)?.members['bob@x.com'], "b's config applied");
+  await until(() => !!ra.get(id)?.members['bob@x.com']);
+  t.pass('and reached a');
+
+  // Both change the app from the same revision: the first lands, the second is told to redo it.
+  const basedOn = a.revisionOf(id);
+  await until(() => b.revisionOf(id) === basedOn);
+  t.ok(await a.save(withMember(ra.get(id)!, 'carol@x.com'), basedOn), "a's change lands");
+  t.notOk(await b.save(withMember(rb.get(id)!, 'dave@x.com'), basedOn), "b's, based on the model a changed, is refused");
+  await until(() => !!rb.get(id)?.members['carol@x.com']);
+  t.notOk(rb.get(id)?.members['dave@x.com'], "and nothing of it is applied; b has a's change");
 });
