@@ -38,13 +38,13 @@ export async function joinCluster(
     throw new StartRefused(`cannot reach NATS at ${cfg.nats!.join(',')}: ${(err as Error).message}`);
   }
   try {
-    const node = await ClusterNode.start({ nc, nodeId, clock, log, leaseTtlMs: cfg.leaseTtlMs });
+    const node = await ClusterNode.start({ nc, nodeId, clock, log, leaseTtlMs: cfg.leaseTtlMs, replicas: cfg.natsReplicas });
     const pushes = new PushRouter(nc, nodeId, deliver);
     const declared = (model: AppModel): AppModel | undefined => {
       const decl = cfg.apps.find((d) => d.sdkAppId === model.sdkAppId);
       return decl && buildApp(decl, model, model.secretKey);
     };
-    const shared = await ClusterApps.start(await SharedApps.open(nc), apps, log, declared);
+    const shared = await ClusterApps.start(await SharedApps.open(nc, { replicas: cfg.natsReplicas }), apps, log, declared);
     log.warn({ node: nodeId, partitions: node.ownedPartitions().length },
       'cluster mode is not complete: a partition that moves to another node starts there without its actors\' state (docs/cluster.md)');
     let left = false;

@@ -36,8 +36,9 @@ export interface ClusterNodeOptions {
   /** Lease life without renewal; rounds run three times as often. */
   leaseTtlMs?: number;
   skewMarginMs?: number;
-  /** The KV bucket of leases (tests use their own). */
+  /** The KV bucket of leases (tests use their own), and the copies JetStream keeps of it. */
   leaseBucket?: string;
+  replicas?: number;
   /** How long a forwarded message may wait for an owner to take it. */
   forwardDeadlineMs?: number;
 }
@@ -73,7 +74,7 @@ export class ClusterNode implements Placement {
   static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
     let node: ClusterNode | undefined;
     const leases = new LeaseManager({
-      store: await NatsLeaseStore.open(o.nc, o.leaseBucket),
+      store: await NatsLeaseStore.open(o.nc, o.leaseBucket, o.replicas),
       clock: o.clock, nodeId: o.nodeId, partitions: o.partitions, ttlMs: o.leaseTtlMs, skewMarginMs: o.skewMarginMs,
       onChange: ({ gained, lost }) => node?.leasesChanged(gained, lost),
     });

@@ -29,6 +29,8 @@ export interface ServerConfig {
   nats?: string[];
   nodeId?: string;
   leaseTtlMs: number;
+  /** Copies JetStream keeps of the cluster's buckets and streams: 3 on a 3-server NATS cluster, 1 on one server. */
+  natsReplicas: number;
   /** Apps declared in the config file (validated, not yet merged with defaults). */
   apps: DeclaredApp[];
   /** The default app created on first start when no app exists. */
@@ -55,6 +57,7 @@ const checkpointEvery = { type: 'number', integer: true, min: 100, max: 600_000 
 const natsServers = { type: 'string', min: 1, max: 4096, pattern: /^[^\s,]+(,[^\s,]+)*$/, messages: { stringPattern: "'{field}' must be NATS server URLs separated by commas" } } as const;
 const nodeIdRule = { type: 'string', min: 1, max: 128, pattern: /^[^\s\x00-\x1f\x7f]+$/ } as const;
 const leaseTtl = { type: 'number', integer: true, min: 600, max: 600_000 } as const;
+const natsReplicas = { type: 'number', integer: true, min: 1, max: 5 } as const;
 const fileCheck = v.compile({
   $$strict: true,
   server: {
@@ -73,6 +76,7 @@ const fileCheck = v.compile({
       nats: { ...natsServers, optional: true },
       nodeId: { ...nodeIdRule, optional: true },
       leaseTtlMs: { ...leaseTtl, optional: true },
+      natsReplicas: { ...natsReplicas, optional: true },
     },
   },
   apps: { type: 'array', optional: true, max: 100, items: appSchema },
@@ -91,6 +95,7 @@ const settingsCheck = v.compile({
   nats: { type: 'array', optional: true, min: 1, max: 32, items: { type: 'string', min: 1, max: 512 } },
   nodeId: { ...nodeIdRule, optional: true },
   leaseTtlMs: leaseTtl,
+  natsReplicas,
   defaultApp: {
     type: 'object',
     props: {
@@ -154,12 +159,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
         fsync: { type: 'string' }, 'log-level': { type: 'string' }, statistics: { type: 'string' },
         'max-sockets-per-user': { type: 'string' }, 'max-sockets-per-ip': { type: 'string' },
         'commit-interval-ms': { type: 'string' }, 'checkpoint-every-ms': { type: 'string' },
-        nats: { type: 'string' }, 'node-id': { type: 'string' }, 'lease-ttl-ms': { type: 'string' },
+        nats: { type: 'string' }, 'node-id': { type: 'string' }, 'lease-ttl-ms': { type: 'string' }, 'nats-replicas': { type: 'string' },
       },
       strict: true,
     }).values;
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics --max-sockets-per-user --max-sockets-per-ip --commit-interval-ms --checkpoint-every-ms --nats --node-id --lease-ttl-ms`);
+    throw new ConfigError(`${(e as Error).message}; flags: --port --host --data-dir --config --fsync --log-level --statistics --max-sockets-per-user --max-sockets-per-ip --commit-interval-ms --checkpoint-every-ms --nats --node-id --lease-ttl-ms --nats-replicas`);
   }
   const configFile = values.config ?? env.DESK_CONFIG;
   let file: { server?: Partial<Omit<ServerConfig, 'nats'>> & { nats?: string }; apps?: DeclaredApp[] } = {};
@@ -189,6 +194,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Ser
     nats: servers(values.nats ?? (env.DESK_NATS_URL || undefined) ?? file.server?.nats),
     nodeId: values['node-id'] ?? (env.DESK_NODE_ID || undefined) ?? file.server?.nodeId,
     leaseTtlMs: num(values['lease-ttl-ms']) ?? num(env.DESK_LEASE_TTL_MS) ?? file.server?.leaseTtlMs ?? 6000,
+    natsReplicas: num(values['nats-replicas']) ?? num(env.DESK_NATS_REPLICAS) ?? file.server?.natsReplicas ?? 1,
     apps: file.apps ?? [],
     defaultApp: {
       sdkAppId: num(env.DESK_SDKAPPID) ?? 1400000001,

@@ -5,10 +5,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, type NatsConnection } from 'nats';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export const NATS_MISSING = 'nats-server is not installed: run `sudo apt-get install -y nats-server` (Debian/Ubuntu; .ci/run does it), then run the tests again';
+export const NATS_MISSING = 'nats-server is not installed: run `sudo apt-get install -y nats-server haproxy` (Debian/Ubuntu; .ci/run does it), then run the tests again';
 
 export interface NatsServer {
   url: string;
@@ -16,9 +17,86 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-/** The nats-server to run: on the PATH, or where Debian puts it (/usr/sbin, not on every user's PATH). */
-function natsBinary(): string | undefined {
-  return ['nats-server', '/usr/sbin/nats-server'].find((bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0);
+/** A Debian program: on the PATH, or in /usr/sbin (not on every user's PATH). */
+export function sbinProgram(name: string): string | undefined {
+  return [name, `/usr/sbin/${name}`].find((bin) => spawnSync(bin, ['-v'], { stdio: 'ignore' }).status === 0);
+}
+
+const natsBinary = (): string | undefined => sbinProgram('nats-server');
+
+/** A free TCP port on loopback (free when asked: bound and released at once). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NatsCluster {
+  /** The servers' client URLs, comma-separated (as DESK_NATS_URL takes them). */
+  urls: string;
+  /** Kills one server at once (SIGKILL). */
+  kill(i: number): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Three nats-servers forming one JetStream cluster on loopback, each run with `conf` (deploy/cluster/nats.conf)
+ * and its settings in the environment, as the compose file runs them. Resolves once the cluster takes R3 writes.
+ */
+export async function startNatsCluster(conf: string): Promise<NatsCluster> {
+  const bin = natsBinary();
+  if (!bin) throw new Error(NATS_MISSING);
+  const clientPorts = [await freePort(), await freePort(), await freePort()];
+  const routePorts = [await freePort(), await freePort(), await freePort()];
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.map((c) => new Promise<void>((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+    })));
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < 3; i++) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-natsc-'));
+      dirs.push(dir);
+      const env = {
+        ...process.env, NATS_NAME: `n${i + 1}`, NATS_HOST: '127.0.0.1', NATS_PORT: String(clientPorts[i]), NATS_CLUSTER: String(routePorts[i]), NATS_STORE: dir,
+        NATS_ROUTE_1: `nats://127.0.0.1:${routePorts[0]}`, NATS_ROUTE_2: `nats://127.0.0.1:${routePorts[1]}`, NATS_ROUTE_3: `nats://127.0.0.1:${routePorts[2]}`,
+      };
+      const child = spawn(bin, ['-c', conf], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+      children.push(child);
+    }
+    const urls = clientPorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+    // Ready once JetStream has a cluster leader and takes a replicated write.
+    const t0 = Date.now();
+    for (;;) {
+      try {
+        const nc = await connect({ servers: urls, timeout: 1000 });
+        try {
+          const kv = await nc.jetstream().views.kv('desk-test-ready', { replicas: 3 });
+          await kv.put('ready', 'yes');
+          break;
+        } finally {
+          await nc.close();
+        }
+      } catch (err) {
+        if (Date.now() - t0 > 30_000) throw new Error(`the NATS cluster did not form within 30 s: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    return { urls, kill: (i) => { children[i].kill('SIGKILL'); }, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 export async function startNats(): Promise<NatsServer> {

@@ -469,3 +469,10 @@ t.test('cluster mode: off unless NATS servers are given; the node id, host:port 
   refuses(t, () => loadConfig(['--nats', 'nats://a:1', '--node-id', 'has space'], {}), /'nodeId' field/, 'a node id with a space');
   refuses(t, () => loadConfig(['--lease-ttl-ms', '100'], {}), /'leaseTtlMs' field .* \(got 100\)/, 'a lease shorter than 600 ms');
 });
+
+t.test('cluster mode: JetStream copies of the buckets, 1 by default, 1 to 5', async (t) => {
+  t.equal(loadConfig([], {}).natsReplicas, 1);
+  t.equal(loadConfig([], { DESK_NATS_REPLICAS: '3' }).natsReplicas, 3, 'from the environment');
+  t.equal(loadConfig(['--nats-replicas', '5'], { DESK_NATS_REPLICAS: '3' }).natsReplicas, 5, 'flags override it');
+  refuses(t, () => loadConfig(['--nats-replicas', '7'], {}), /'natsReplicas' field .* \(got 7\)/, 'more than 5 copies');
+});
