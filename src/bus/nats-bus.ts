@@ -9,6 +9,9 @@
  * - Messages for one node (the reply to a call it made) go to `desk.v1.node.<id>`, without an answer. Pushes to
  *   sockets go by recipient instead (push-router.ts).
  *
+ * What one event-loop turn sends to one partition, or to one node, leaves as one NATS message (a batch, taken in
+ * order and answered once): a message each would cost a request, its encoding and its syscalls every time.
+ *
  * Payloads are msgpack.
  */
 import { Packr } from 'msgpackr';
@@ -31,6 +34,10 @@ export interface CommandOptions {
 
 /** How many command ids an owner remembers having taken. */
 const TAKEN_IDS = 100_000;
+/** The most commands one batch may carry (a larger one is not a batch this bus sent). */
+const MAX_BATCH = 100_000;
+
+interface Outgoing { id: string; payload: unknown; deadline: number; attemptMs: number; resolve(): void; reject(err: unknown): void }
 
 export class NatsBus {
   private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -40,6 +47,10 @@ export class NatsBus {
   private readonly taking = new Map<string, Promise<void>>();
   private readonly inbox: Subscription;
   private closed = false;
+  /** Commands and node messages of this turn, sent together when it ends. */
+  private readonly outgoing = new Map<number, Outgoing[]>();
+  private readonly toNodes = new Map<string, unknown[]>();
+  private flushScheduled = false;
 
   /** Joins the bus: once this resolves, messages for the node reach it. */
   static async open(nc: NatsConnection, nodeId: string, handlers: BusHandlers): Promise<NatsBus> {
@@ -51,7 +62,14 @@ export class NatsBus {
   private constructor(private readonly nc: NatsConnection, readonly nodeId: string, private readonly handlers: BusHandlers) {
     this.inbox = nc.subscribe(nodeSubject(nodeId), {
       callback: (err, m) => {
-        if (!err) this.handlers.onNodeMessage(this.packr.unpack(m.data));
+        if (err) return;
+        let list: unknown;
+        try {
+          list = this.packr.unpack(m.data);
+        } catch {
+          return;
+        }
+        if (Array.isArray(list)) for (const payload of list) this.handlers.onNodeMessage(payload);
       },
     });
   }
@@ -71,25 +89,56 @@ export class NatsBus {
   }
 
   /** Sends a command to the owner of a partition; resolves once it has taken it. */
-  async command(partition: number, id: string, payload: unknown, o: CommandOptions = {}): Promise<void> {
-    const deadline = Date.now() + (o.deadlineMs ?? 30_000);
-    const data = this.packr.pack({ id, payload });
-    for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
-      try {
-        await this.nc.request(commandSubject(partition), data, { timeout: o.attemptMs ?? 2000 });
-        return;
-      } catch (err) {
-        const code = (err as NatsError).code;
-        if (this.closed || (code !== ErrorCode.NoResponders && code !== ErrorCode.Timeout)) throw err;
-        if (Date.now() + wait > deadline) throw new Error(`partition ${partition}: no owner took command ${id} within the deadline`);
-        await new Promise((r) => setTimeout(r, wait));
-      }
-    }
+  command(partition: number, id: string, payload: unknown, o: CommandOptions = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let batch = this.outgoing.get(partition);
+      if (!batch) this.outgoing.set(partition, (batch = []));
+      batch.push({ id, payload, deadline: Date.now() + (o.deadlineMs ?? 30_000), attemptMs: o.attemptMs ?? 2000, resolve, reject });
+      this.scheduleFlush();
+    });
   }
 
   /** Sends a message to one node (no answer). */
   toNode(nodeId: string, payload: unknown): void {
-    this.nc.publish(nodeSubject(nodeId), this.packr.pack(payload));
+    let list = this.toNodes.get(nodeId);
+    if (!list) this.toNodes.set(nodeId, (list = []));
+    list.push(payload);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const [partition, batch] of this.outgoing) void this.sendBatch(partition, batch);
+      this.outgoing.clear();
+      for (const [nodeId, list] of this.toNodes) this.nc.publish(nodeSubject(nodeId), this.packr.pack(list));
+      this.toNodes.clear();
+    });
+  }
+
+  /** Asks the partition's owner to take a batch until it answers; each command gives up at its own deadline. */
+  private async sendBatch(partition: number, batch: Outgoing[]): Promise<void> {
+    let pending = batch;
+    for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+      try {
+        await this.nc.request(commandSubject(partition), this.packr.pack(pending.map((c) => ({ id: c.id, payload: c.payload }))), { timeout: pending[0].attemptMs });
+        for (const c of pending) c.resolve();
+        return;
+      } catch (err) {
+        const code = (err as NatsError).code;
+        if (this.closed || (code !== ErrorCode.NoResponders && code !== ErrorCode.Timeout)) {
+          for (const c of pending) c.reject(err);
+          return;
+        }
+        const now = Date.now();
+        for (const c of pending) if (now + wait > c.deadline) c.reject(new Error(`partition ${partition}: no owner took command ${c.id} within the deadline`));
+        pending = pending.filter((c) => now + wait <= c.deadline);
+        if (pending.length === 0) return;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -98,28 +147,32 @@ export class NatsBus {
     await this.inbox.drain();
   }
 
+  /** A batch of commands: each taken in order (or answered at once if taken before); answered once all are. */
   private async take(partition: number, m: Msg): Promise<void> {
-    let command: { id?: unknown; payload?: unknown };
+    let batch: unknown;
     try {
-      command = this.packr.unpack(m.data) as { id?: unknown; payload?: unknown };
+      batch = this.packr.unpack(m.data);
     } catch {
       return;
     }
-    const id = command?.id;
-    if (typeof id !== 'string' || id.length === 0 || id.length > 200) return;
-    let pending = this.taking.get(id);
-    if (!pending && !this.taken.has(id)) {
-      pending = (async () => {
-        await this.handlers.onCommand(partition, id, command.payload);
-        if (this.taken.size >= TAKEN_IDS) this.taken.delete(this.taken.values().next().value!);
-        this.taken.add(id);
-      })().finally(() => this.taking.delete(id));
-      this.taking.set(id, pending);
-    }
+    if (!Array.isArray(batch) || batch.length > MAX_BATCH) return;
     try {
-      await pending;
+      for (const command of batch as { id?: unknown; payload?: unknown }[]) {
+        const id = command?.id;
+        if (typeof id !== 'string' || id.length === 0 || id.length > 200) continue;
+        let taking = this.taking.get(id);
+        if (!taking && !this.taken.has(id)) {
+          taking = (async () => {
+            await this.handlers.onCommand(partition, id, command.payload);
+            if (this.taken.size >= TAKEN_IDS) this.taken.delete(this.taken.values().next().value!);
+            this.taken.add(id);
+          })().finally(() => this.taking.delete(id));
+          this.taking.set(id, taking);
+        }
+        await taking;
+      }
     } catch {
-      // Not taken: no answer, so the sender asks again.
+      // Not all taken: no answer, so the sender asks again (what was taken is not taken twice).
       return;
     }
     m.respond();

@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import { NatsBus } from '../../src/bus/nats-bus';
+import { commandSubject, nodeSubject } from '../../src/bus/subjects';
 import { natsForTests } from '../helpers/nats';
 
 const nats = natsForTests(t);
@@ -24,6 +25,13 @@ async function node(id: string, onCommand?: (partition: number, cid: string) => 
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function until(ok: () => boolean, within = 5000): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > within) throw new Error('timed out');
+    await sleep(20);
+  }
+}
 
 t.test('commands go to the partition owner, also after the partition moves, and wait while it has none', async (t) => {
   const a = await node('a.example:8080');
@@ -74,4 +82,24 @@ t.test('messages for one node reach that node only', async (t) => {
   await sleep(200);
   t.same(b.messages, [{ push: 'frame', n: 1 }]);
   t.same(a.messages, [{ reply: 7 }]);
+});
+
+t.test("what one turn sends to a partition leaves as one message, taken in order; one node's messages too", async (t) => {
+  const owner = await node('batch-owner');
+  const sender = await node('batch-sender');
+  owner.bus.own(7);
+  const watcher = await nats.connect();
+  let requests = 0;
+  watcher.subscribe(commandSubject(7), { callback: () => { requests++; } });
+  let nodeMessages = 0;
+  watcher.subscribe(nodeSubject('batch-owner'), { callback: () => { nodeMessages++; } });
+  await watcher.flush();
+  const sent = Array.from({ length: 50 }, (_, i) => sender.bus.command(7, `b${i}`, { i }));
+  await Promise.all(sent);
+  t.equal(requests, 1, 'fifty commands of one turn: one request');
+  t.same(owner.commands.map((c) => (c.payload as { i: number }).i), Array.from({ length: 50 }, (_, i) => i), 'taken in the order sent');
+  for (let i = 0; i < 20; i++) sender.bus.toNode('batch-owner', { reply: i });
+  await until(() => owner.messages.length === 20);
+  t.equal(nodeMessages, 1, 'twenty messages for one node in one turn: one message');
+  t.same(owner.messages.map((m) => (m as { reply: number }).reply), Array.from({ length: 20 }, (_, i) => i), 'in order');
 });
