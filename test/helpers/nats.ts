@@ -5,9 +5,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, type NatsConnection } from 'nats';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports';
 
 export const NATS_MISSING = 'nats-server is not installed: run `sudo apt-get install -y nats-server haproxy` (Debian/Ubuntu; .ci/run does it), then run the tests again';
 
@@ -23,18 +23,6 @@ export function sbinProgram(name: string): string | undefined {
 }
 
 const natsBinary = (): string | undefined => sbinProgram('nats-server');
-
-/** A free TCP port on loopback (free when asked: bound and released at once). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface NatsCluster {
   /** The servers' client URLs, comma-separated (as DESK_NATS_URL takes them). */

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NatsConnection } from 'nats';
 import pino from 'pino';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { ReplyTo } from '../../actors/types';
 import { commandSubject } from '../../src/bus/subjects';
 import { ClusterNode } from '../../src/cluster/node';
@@ -54,6 +54,22 @@ async function settled(nodes: Node[]): Promise<void> {
   await until('settled', () => want.every((owner, p) => nodes.filter((n) => n.node.ownedPartitions().includes(p)).map((n) => n.id).join() === owner));
 }
 
+/** Nodes with the given ids, stopped after the test, once their partitions are placed. */
+async function startNodes(t: Test, ids: string[], bucket: string): Promise<Node[]> {
+  const nodes: Node[] = [];
+  t.teardown(async () => {
+    for (const n of nodes) {
+      n.runtime.stop();
+      await n.node.leave();
+      await n.store.close();
+      await n.nc.close();
+    }
+  });
+  for (const id of ids) nodes.push(await startNode(id, bucket));
+  await settled(nodes);
+  return nodes;
+}
+
 /** A counter address whose actor lives on `node`. */
 function addressOn(nodes: Node[], node: Node, name: string): string {
   const want = placement(nodes.map((n) => n.id), P);
@@ -70,17 +86,7 @@ async function get(from: Node, a: string): Promise<unknown> {
 }
 
 t.test('three nodes: every actor runs on its partition owner; tells, calls, socket replies and durable sends cross nodes', async (t) => {
-  const nodes: Node[] = [];
-  t.teardown(async () => {
-    for (const n of nodes) {
-      n.runtime.stop();
-      await n.node.leave();
-      await n.store.close();
-      await n.nc.close();
-    }
-  });
-  for (const id of ['a', 'b', 'c']) nodes.push(await startNode(id, 'desk-test-rt-leases'));
-  await settled(nodes);
+  const nodes = await startNodes(t, ['a', 'b', 'c'], 'desk-test-rt-leases');
   const [a, b, c] = nodes;
   const onB = addressOn(nodes, b, 'x');
   const onC = addressOn(nodes, c, 'y');
@@ -108,17 +114,7 @@ t.test('three nodes: every actor runs on its partition owner; tells, calls, sock
 });
 
 t.test('a durable send asked twice is taken once; a malformed command is dropped without harm', async (t) => {
-  const nodes: Node[] = [];
-  t.teardown(async () => {
-    for (const n of nodes) {
-      n.runtime.stop();
-      await n.node.leave();
-      await n.store.close();
-      await n.nc.close();
-    }
-  });
-  for (const id of ['a', 'b']) nodes.push(await startNode(id, 'desk-test-rt-leases-2'));
-  await settled(nodes);
+  const nodes = await startNodes(t, ['a', 'b'], 'desk-test-rt-leases-2');
   const [a, b] = nodes;
   const onB = addressOn(nodes, b, 'w');
   await a.node.forward(onB, { type: 'inc' }, 'same-id', true);

@@ -4,24 +4,12 @@
  * the next start on its data dir and port.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { textBody } from '../helpers/client';
 import { testApp } from '../helpers/server';
+import { freePort } from '../helpers/ports';
 import { connect, CS, dataOf, fullHistory, httpGet, nextRandom, runMain, spawnServer, tempDir, textsOf, writeConfig } from './_support';
-
-/** A port free right now (the kernel picks it), for the tests that need a fixed one. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 t.test('a second server on the same data dir or port is refused; a killed one does not block the next start', async (t) => {
   const dir = tempDir('desk-one-');
