@@ -15,6 +15,7 @@ import { Gateway, defaultLimits, HISTORY_READER, historyReader, type GatewayLimi
 import { HttpFacade, type FacadeDeps } from './http/facade';
 import { restEndpoints } from './http/endpoints';
 import { mountHistoryExport } from './http/session-history';
+import { sessionReaders } from './http/session-readers';
 import { KnowledgeBase } from './knowledge/knowledge-base';
 import { StatsProjection } from './stats/projection';
 import { Metrics } from './metrics';
@@ -82,9 +83,9 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   let delivery: CallbackDelivery | undefined;
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
   const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
-  const runtime = new Runtime({
+  const runtime: Runtime = new Runtime({
     store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, checkpointEveryMs: cfg.checkpointEveryMs, project: stats && ((a, es, n) => stats.apply(a, es, n)),
-    defs: [session, agent, queue], placement: cluster?.node, readers: { [HISTORY_READER]: historyReader(store) },
+    defs: [session, agent, queue], placement: cluster?.node, readers: { [HISTORY_READER]: historyReader(store), ...sessionReaders(store, (): Runtime => runtime) },
     outlet: {
       push: (to, frame, exceptConn) => {
         gateway?.push(to, frame, exceptConn);

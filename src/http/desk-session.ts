@@ -1,6 +1,6 @@
 /** desk_http_svc session and message endpoints (rest-api.md §2.35–2.45). */
 import { sessionAddress } from '../../actors/address';
-import { ASSIGN_WAIT_MS, Phase, messageFrame, type SessionState } from '../../actors/session';
+import { ASSIGN_WAIT_MS, Phase, messageFrame } from '../../actors/session';
 import { accountOf, memberOf } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import { checkMessageBody } from '../../protocol/message-body';
@@ -8,6 +8,8 @@ import type { TimMsgElement } from '../../protocol/im';
 import * as schema from '../../protocol/rest/desk-session';
 import { ok } from '../../protocol/rest/envelope';
 import type { SessionIndex } from '../store/store';
+import type { StoredMessage } from '../../actors/types';
+import { MESSAGE_READER, SESSION_MESSAGES_READER, SESSION_STATE_READER, type SessionStateView } from './session-readers';
 import { desk, RestError, replied, type Endpoint, type RestContext } from './facade';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -19,6 +21,13 @@ async function sessionOf(ctx: RestContext, notFound: number = ErrorCode.SessionN
   const idx = await ctx.deps.runtime.lookupSession(id);
   if (!idx || idx.app !== ctx.app.sdkAppId) throw new RestError(notFound, 'session does not exist');
   return idx;
+}
+
+/** A reader's answer (session-readers.ts), run where the conversation is. */
+async function readAt<T>(ctx: RestContext, conv: string, name: string, query: Record<string, unknown>): Promise<T> {
+  const r = await ctx.deps.runtime.read(conv, name, { conv, ...query });
+  if (!r.ok) throw new RestError(ErrorCode.Internal, r.info ?? 'read failed, retry');
+  return r.data as T;
 }
 
 /** The externally visible state (GAP: a transfer under way reports as queueing). */
@@ -96,19 +105,19 @@ export const deskSessionEndpoints: Endpoint[] = [
     const b = ctx.body;
     if (b.SessionId !== undefined) {
       const idx = await sessionOf(ctx);
-      const cur = ctx.deps.runtime.peek<SessionState>(idx.conv).cur;
+      const cur = await readAt<SessionStateView>(ctx, idx.conv, SESSION_STATE_READER, {});
       const live = cur?.sessionId === b.SessionId ? cur : undefined;
       return ok({ SessionId: b.SessionId, CurrentState: currentState(live?.phase), AgentId: live?.agentId && live.phase !== Phase.Queueing ? live.agentId : '' });
     }
     if (typeof b.ClientUserId !== 'string' || typeof b.CustomerServiceId !== 'string') throw new RestError(ErrorCode.BadParameter, 'give SessionId, or ClientUserId and CustomerServiceId');
     if (!accountOf(ctx.app, b.CustomerServiceId)) throw new RestError(ErrorCode.BadParameter, `'${b.CustomerServiceId}' is not a customer-service account`);
-    const cur = ctx.deps.runtime.peek<SessionState>(sessionAddress(ctx.app.sdkAppId, b.CustomerServiceId, b.ClientUserId)).cur;
+    const cur = await readAt<SessionStateView>(ctx, sessionAddress(ctx.app.sdkAppId, b.CustomerServiceId, b.ClientUserId), SESSION_STATE_READER, {});
     return ok({ SessionId: cur?.sessionId ?? '', CurrentState: currentState(cur?.phase), AgentId: cur?.agentId ?? '' });
   }),
 
   desk('describe_chat_messages', schema.describeChatMessages, async (ctx) => {
     const idx = await sessionOf(ctx, ErrorCode.ChatSessionNotFound);
-    const all = [...ctx.deps.store.sessionMessages(idx.conv, String(ctx.body.SessionId))];
+    const all = await readAt<StoredMessage[]>(ctx, idx.conv, SESSION_MESSAGES_READER, { sessionId: String(ctx.body.SessionId) });
     if ((ctx.body.Order ?? 2) === 2) all.reverse();
     const offset = Number(ctx.body.Offset ?? 0);
     const page = all.slice(offset, offset + Number(ctx.body.Limit ?? 20));
@@ -163,7 +172,7 @@ export const deskSessionEndpoints: Endpoint[] = [
     const idx = await sessionOf(ctx);
     const key = String(ctx.body.MsgKey);
     const seq = Number(/^(\d+)_/.exec(key)?.[1]);
-    const message = Number.isSafeInteger(seq) ? ctx.deps.store.getMessage(idx.conv, seq) : undefined;
+    const message = Number.isSafeInteger(seq) && seq > 0 ? await readAt<StoredMessage | undefined>(ctx, idx.conv, MESSAGE_READER, { seq }) : undefined;
     if (!message || message.msgKey !== key) throw new RestError(ErrorCode.BadParameter, 'MsgKey names no message of this session');
     replied(await ctx.call(idx.conv, (replyTo) => ({ type: 'adminEdit', sessionId: ctx.body.SessionId, message, body: elements, cloudCustomData: ctx.body.CloudCustomData, replyTo })));
     return ok();

@@ -75,7 +75,12 @@ t.test('a conversation whose user, agent and session live on three different nod
   const viaRest = await rest({ port: b.port, sdkAppId: APP, key: KEY, admin: 'administrator' }, 'desk_http_svc/send_msg', { SessionId: sessionId, MsgRandom: nextRandom(), MsgBody: textBody('a note from the backend') });
   t.match(viaRest, { ActionStatus: 'OK' }, 'send_msg on b to a session held by c');
   await user.next((f) => textOf(f) === 'a note from the backend', 5000, 'the REST message at the user');
-  const state = await rest({ port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' }, 'desk_http_svc/end_session', { SessionId: '0002ffff-0000-4000-8000-000000000000' });
+  const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { SessionId: sessionId }), { ActionStatus: 'OK', CurrentState: 'Agent', AgentId: 'alice@desk.test' }, "get_session_state on a reads c's session");
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { ClientUserId: userId, CustomerServiceId: CS }), { SessionId: sessionId, CurrentState: 'Agent' }, 'also by user and account');
+  const described = await rest(api, 'desk_http_svc/describe_chat_messages', { SessionId: sessionId, Order: 1 });
+  t.match(JSON.stringify(described), /my order is late[\s\S]*let me check[\s\S]*a note from the backend/, "describe_chat_messages on a lists c's messages in order");
+  const state = await rest(api, 'desk_http_svc/end_session', { SessionId: '0002ffff-0000-4000-8000-000000000000' });
   t.match(state, { ActionStatus: 'FAIL', ErrorCode: 141005 }, 'a SessionId no node holds is not found');
 
   const unknown = await agent.request('message.send', { sessionId: '0001ffff-0000-4000-8000-000000000000', random: nextRandom(), body: textBody('x') });
