@@ -98,7 +98,6 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
       ask: (from, a) => delivery?.ask(from, a, (to, msg) => runtime.tell(to, msg)),
     },
   });
-  cluster?.node.attach(runtime);
   const sigs = new SigVerifier();
   gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, gatewayLimitsOf(cfg, opts.limits), cluster?.pushes);
   metrics.attach(runtime, store, apps);
@@ -109,6 +108,9 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
 
   delivery = new CallbackDelivery(store, apps, clock, log, metrics, opts.delivery);
   runtime.start();
+  // Commands from other nodes are taken once the runtime has its own stored mail queued (one taken before would be
+  // queued twice).
+  cluster?.node.attach(runtime);
   delivery.start();
   // No socket survives a restart: members start their offline grace, queued users their offline grace.
   for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
@@ -140,6 +142,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   const stopServing = async (): Promise<void> => {
     // Frames already taken in are answered before the sockets close: no acknowledgement is lost to a restart.
     gateway!.stopIntake();
+    // Nor are commands from other nodes taken any more (they wait for the partitions' next owner).
+    await cluster?.node.stopTaking();
     await runtime.idle();
     gateway!.shutdown();
     // A clean stop leaves nothing for the next start to read again.

@@ -38,6 +38,10 @@ const TAKEN_IDS = 100_000;
 const MAX_BATCH = 100_000;
 
 interface Outgoing { id: string; payload: unknown; deadline: number; attemptMs: number; resolve(): void; reject(err: unknown): void }
+/** A message for a node, and what to send instead if it is too large for NATS. */
+interface NodeOut { payload: unknown; tooLarge?: unknown }
+/** Room left in a NATS message for its protocol line. */
+const PROTOCOL_ROOM = 1024;
 
 export class NatsBus {
   private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -49,8 +53,12 @@ export class NatsBus {
   private closed = false;
   /** Commands and node messages of this turn, sent together when it ends. */
   private readonly outgoing = new Map<number, Outgoing[]>();
-  private readonly toNodes = new Map<string, unknown[]>();
+  private readonly toNodes = new Map<string, NodeOut[]>();
   private flushScheduled = false;
+  /** Per partition, the batch being sent (batches to one partition go one after another, so they arrive in order). */
+  private readonly sending = new Map<number, Promise<void>>();
+  /** Per partition, the batch being taken (taken one after another, in the order they came). */
+  private readonly takingChain = new Map<number, Promise<void>>();
 
   /** Joins the bus: once this resolves, messages for the node reach it. */
   static async open(nc: NatsConnection, nodeId: string, handlers: BusHandlers): Promise<NatsBus> {
@@ -69,7 +77,14 @@ export class NatsBus {
         } catch {
           return;
         }
-        if (Array.isArray(list)) for (const payload of list) this.handlers.onNodeMessage(payload);
+        if (!Array.isArray(list)) return;
+        for (const payload of list) {
+          try {
+            this.handlers.onNodeMessage(payload);
+          } catch {
+            // One bad message must not stop the others (the handler checks what it is given).
+          }
+        }
       },
     });
   }
@@ -77,7 +92,7 @@ export class NatsBus {
   /** Starts taking the commands of a partition (its lease is ours). */
   own(partition: number): void {
     if (this.owned.has(partition)) return;
-    this.owned.set(partition, this.nc.subscribe(commandSubject(partition), { callback: (err, m) => { if (!err) void this.take(partition, m); } }));
+    this.owned.set(partition, this.nc.subscribe(commandSubject(partition), { callback: (err, m) => { if (!err) this.enqueueTake(partition, m); } }));
   }
 
   /** Stops taking them (the lease is handed over or lost); commands already being taken are answered. */
@@ -98,12 +113,36 @@ export class NatsBus {
     });
   }
 
-  /** Sends a message to one node (no answer). */
-  toNode(nodeId: string, payload: unknown): void {
+  /** Sends a message to one node (no answer); `tooLarge` goes instead if the message does not fit in a NATS message. */
+  toNode(nodeId: string, payload: unknown, tooLarge?: unknown): void {
     let list = this.toNodes.get(nodeId);
     if (!list) this.toNodes.set(nodeId, (list = []));
-    list.push(payload);
+    list.push({ payload, tooLarge });
     this.scheduleFlush();
+  }
+
+  private maxPayload(): number {
+    return (this.nc.info?.max_payload ?? 1024 * 1024) - PROTOCOL_ROOM;
+  }
+
+  /** Publishes a node's messages in as few NATS messages as fit. */
+  private publishToNode(nodeId: string, items: NodeOut[]): void {
+    const data = this.packr.pack(items.map((x) => x.payload));
+    if (data.length <= this.maxPayload()) {
+      try {
+        this.nc.publish(nodeSubject(nodeId), data);
+      } catch {
+        // The connection is closing: the asking node's request times out and it answers its caller.
+      }
+      return;
+    }
+    if (items.length > 1) {
+      const half = items.length >> 1;
+      this.publishToNode(nodeId, items.slice(0, half));
+      this.publishToNode(nodeId, items.slice(half));
+      return;
+    }
+    if (items[0].tooLarge !== undefined) this.publishToNode(nodeId, [{ payload: items[0].tooLarge }]);
   }
 
   private scheduleFlush(): void {
@@ -111,11 +150,30 @@ export class NatsBus {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      for (const [partition, batch] of this.outgoing) void this.sendBatch(partition, batch);
+      for (const [partition, batch] of this.outgoing) {
+        const next = (this.sending.get(partition) ?? Promise.resolve()).then(() => this.sendFitting(partition, batch));
+        this.sending.set(partition, next);
+        void next.then(() => { if (this.sending.get(partition) === next) this.sending.delete(partition); });
+      }
       this.outgoing.clear();
-      for (const [nodeId, list] of this.toNodes) this.nc.publish(nodeSubject(nodeId), this.packr.pack(list));
+      for (const [nodeId, list] of this.toNodes) this.publishToNode(nodeId, list);
       this.toNodes.clear();
     });
+  }
+
+  /** Sends a batch in pieces that fit in a NATS message, in order; a single command too large for one is refused. */
+  private async sendFitting(partition: number, batch: Outgoing[]): Promise<void> {
+    if (this.packr.pack(batch.map((c) => ({ id: c.id, payload: c.payload }))).length <= this.maxPayload()) {
+      await this.sendBatch(partition, batch);
+      return;
+    }
+    if (batch.length === 1) {
+      batch[0].reject(new Error(`command ${batch[0].id} is larger than a NATS message may be`));
+      return;
+    }
+    const half = batch.length >> 1;
+    await this.sendFitting(partition, batch.slice(0, half));
+    await this.sendFitting(partition, batch.slice(half));
   }
 
   /** Asks the partition's owner to take a batch until it answers; each command gives up at its own deadline. */
@@ -147,6 +205,12 @@ export class NatsBus {
     await this.inbox.drain();
   }
 
+  private enqueueTake(partition: number, m: Msg): void {
+    const next = (this.takingChain.get(partition) ?? Promise.resolve()).then(() => this.take(partition, m));
+    this.takingChain.set(partition, next);
+    void next.then(() => { if (this.takingChain.get(partition) === next) this.takingChain.delete(partition); });
+  }
+
   /** A batch of commands: each taken in order (or answered at once if taken before); answered once all are. */
   private async take(partition: number, m: Msg): Promise<void> {
     let batch: unknown;
@@ -175,6 +239,10 @@ export class NatsBus {
       // Not all taken: no answer, so the sender asks again (what was taken is not taken twice).
       return;
     }
-    m.respond();
+    try {
+      m.respond();
+    } catch {
+      // The connection is closing: the sender asks again, and the id is remembered as taken.
+    }
   }
 }

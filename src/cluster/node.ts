@@ -10,6 +10,7 @@ import Validator from 'fastest-validator';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { idOf, kindOf } from '../../actors/address';
+import { ErrorCode } from '../../protocol/errors';
 import type { Address, ReplyTo } from '../../actors/types';
 import { NatsBus } from '../bus/nats-bus';
 import type { Clock } from '../runtime/clock';
@@ -25,6 +26,8 @@ export interface ClusterCounts { forwarded: number; replies: number; leaseChange
 export interface NodeTarget {
   accept(to: Address, msg: unknown, durable: boolean): Promise<void>;
   receiveReply(replyTo: ReplyTo, result: Reply): void;
+  /** Partitions this node holds again (their stored wake-ups are armed again). */
+  partitionsGained(partitions: number[]): void;
 }
 
 export interface ClusterNodeOptions {
@@ -62,6 +65,8 @@ const checkReply = v.compile({
 export class ClusterNode implements Placement {
   readonly counts: ClusterCounts = { forwarded: 0, replies: 0, leaseChanges: 0 };
   private target?: NodeTarget;
+  /** False once draining: partitions gained are not served. */
+  private taking = true;
   private rounds?: NodeJS.Timeout;
   private round?: Promise<unknown>;
   private readonly partitions: number;
@@ -133,7 +138,14 @@ export class ClusterNode implements Placement {
 
   reply(node: string, replyTo: ReplyTo, result: Reply): void {
     this.counts.replies++;
-    this.bus.toNode(node, { replyTo, result });
+    this.bus.toNode(node, { replyTo, result }, { replyTo, result: { ok: false, code: ErrorCode.Internal, info: 'the answer is too large to pass between nodes' } });
+  }
+
+  /** Stops taking commands (a drain): the partitions' leases are still held until `leave`. */
+  async stopTaking(): Promise<void> {
+    this.taking = false;
+    this.target = undefined;
+    for (const p of this.leases.ownedPartitions()) await this.bus.disown(p);
   }
 
   /** Leaves the cluster: its partitions go to the other nodes at their next round. */
@@ -152,7 +164,8 @@ export class ClusterNode implements Placement {
 
   private leasesChanged(gained: number[], lost: number[]): void {
     this.counts.leaseChanges += gained.length + lost.length;
-    for (const p of gained) this.bus.own(p);
+    if (this.taking) for (const p of gained) this.bus.own(p);
+    if (gained.length > 0) this.target?.partitionsGained(gained);
     for (const p of lost) void this.bus.disown(p);
     this.o.log.info({ node: this.o.nodeId, gained, lost }, 'partitions changed');
   }

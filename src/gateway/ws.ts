@@ -425,8 +425,10 @@ export class Gateway implements Outlet {
     const here = q.sessionId === undefined ? undefined : this.store.lookupSession(q.sessionId);
     if (q.sessionId !== undefined && !here && this.interest) {
       // In a cluster the session may be held by another node: its entry is asked of that node first.
-      void this.runtime.lookupSession(q.sessionId).then((idx) => {
+      this.runtime.lookupSession(q.sessionId).then((idx) => {
         if (this.conns.get(d.id) === ws) this.historyOf(ws, d, ref, q, idx);
+      }, () => {
+        if (this.conns.get(d.id) === ws) this.sendError(ws, ref, ErrorCode.Internal, 'session unreachable, retry');
       });
       return;
     }
@@ -466,9 +468,11 @@ export class Gateway implements Outlet {
     // The conversation's messages are where it lives: read on its node.
     void this.runtime.read(conv, HISTORY_READER, query).then((r) => {
       if (this.conns.get(d.id) !== ws) return;
-      if (r.ok) send(r.data as HistoryPage);
-      else this.sendError(ws, ref, r.code ?? ErrorCode.Internal, r.info ?? 'history unavailable, retry');
-    });
+      // The page came from another node: its shape is checked before it is framed.
+      const page = r.data as HistoryPage | undefined;
+      if (r.ok && page && Array.isArray(page.messages) && typeof page.more === 'boolean') send(page);
+      else this.sendError(ws, ref, r.ok ? ErrorCode.Internal : r.code ?? ErrorCode.Internal, r.ok ? 'history unavailable, retry' : r.info ?? 'history unavailable, retry');
+    }).catch((err: unknown) => this.log.error({ err, conn: d.id }, 'history from another node could not be sent'));
   }
 
   /**

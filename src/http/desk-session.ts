@@ -9,7 +9,7 @@ import * as schema from '../../protocol/rest/desk-session';
 import { ok } from '../../protocol/rest/envelope';
 import type { SessionIndex } from '../store/store';
 import type { StoredMessage } from '../../actors/types';
-import { MESSAGE_READER, SESSION_MESSAGES_READER, SESSION_STATE_READER, type SessionStateView } from './session-readers';
+import { MESSAGE_READER, SESSION_MESSAGES_READER, SESSION_STATE_READER, type SessionMessagesPage, type SessionStateView } from './session-readers';
 import { desk, RestError, replied, type Endpoint, type RestContext } from './facade';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -117,16 +117,15 @@ export const deskSessionEndpoints: Endpoint[] = [
 
   desk('describe_chat_messages', schema.describeChatMessages, async (ctx) => {
     const idx = await sessionOf(ctx, ErrorCode.ChatSessionNotFound);
-    const all = await readAt<StoredMessage[]>(ctx, idx.conv, SESSION_MESSAGES_READER, { sessionId: String(ctx.body.SessionId) });
-    if ((ctx.body.Order ?? 2) === 2) all.reverse();
-    const offset = Number(ctx.body.Offset ?? 0);
-    const page = all.slice(offset, offset + Number(ctx.body.Limit ?? 20));
+    const found = await readAt<SessionMessagesPage>(ctx, idx.conv, SESSION_MESSAGES_READER, {
+      sessionId: String(ctx.body.SessionId), offset: Number(ctx.body.Offset ?? 0), limit: Number(ctx.body.Limit ?? 20), newestFirst: (ctx.body.Order ?? 2) === 2,
+    });
     return ok({
-      Messages: page.map((m) => {
+      Messages: found.messages.map((m) => {
         const f = messageFrame(m, idx.csAccount, false).data as { from: string };
         return { FromAccount: f.from, FromAccountRole: m.fromRole, MsgBody: m.body, Timestamp: m.time };
       }),
-      TotalCount: all.length,
+      TotalCount: found.total,
     });
   }),
 

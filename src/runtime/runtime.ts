@@ -274,23 +274,35 @@ export class Runtime {
   read(conv: Address, name: string, query: unknown): Promise<Reply> {
     const p = this.o.placement;
     if (!p || p.isLocal(conv)) return Promise.resolve(this.runReader(name, query));
+    const { replyTo, reply, settle } = this.awaitedReply(p.nodeId);
+    p.forward(`${READ}:${conv}`, { name, query, replyTo }, randomUUID(), false, p.partitionOf(conv)).catch((err: unknown) => {
+      this.o.log.warn({ err, conv }, 'a read at another node was not taken');
+      settle({ ok: false, code: ErrorCode.Internal, info: 'conversation unreachable, retry' });
+    });
+    return reply;
+  }
+
+  /**
+   * A reply address for a request to another node, and the reply: the answer, or an error once the request has been
+   * out for READ_TIMEOUT_MS (a node may be lost with the request taken).
+   */
+  private awaitedReply(node: string): { replyTo: ReplyTo; reply: Promise<Reply>; settle(r: Reply): void } {
     const id = ++this.callSeq;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.calls.delete(id);
-        resolve({ ok: false, code: ErrorCode.Internal, info: 'read timed out, retry' });
-      }, READ_TIMEOUT_MS);
+    let settle!: (r: Reply) => void;
+    const reply = new Promise<Reply>((resolve) => {
+      let done = false;
+      const timer = setTimeout(() => settle({ ok: false, code: ErrorCode.Internal, info: 'no answer from the node that holds it, retry' }), READ_TIMEOUT_MS);
       timer.unref();
-      this.calls.set(id, (r) => {
+      settle = (r) => {
+        if (done) return;
+        done = true;
+        this.calls.delete(id);
         clearTimeout(timer);
         resolve(r);
-      });
-      p.forward(`${READ}:${conv}`, { name, query, replyTo: { call: id, boot: this.boot, node: p.nodeId } }, randomUUID(), false, p.partitionOf(conv)).catch((err: unknown) => {
-        this.o.log.warn({ err, conv }, 'a read at another node was not taken');
-        this.calls.get(id)?.({ ok: false, code: ErrorCode.Internal, info: 'conversation unreachable, retry' });
-        this.calls.delete(id);
-      });
+      };
+      this.calls.set(id, settle);
     });
+    return { replyTo: { call: id, boot: this.boot, node }, reply, settle };
   }
 
   private runReader(name: unknown, query: unknown): Reply {
@@ -307,15 +319,15 @@ export class Runtime {
   /** Where a session is (its conversation, app, account, user): in this node's index, or asked of the node holding it. */
   lookupSession(sessionId: string): Promise<SessionIndex | undefined> {
     const here = this.o.store.lookupSession(sessionId);
-    if (here) return Promise.resolve(here);
-    const id = ++this.callSeq;
-    const node = this.o.placement?.nodeId;
-    return new Promise((resolve) => {
-      this.calls.set(id, (r) => resolve(r.ok ? (r.data as SessionIndex) : undefined));
-      if (!this.tellBySession(sessionId, undefined, { type: LOOKUP, replyTo: { call: id, boot: this.boot, node } })) {
-        this.calls.delete(id);
-        resolve(undefined);
-      }
+    const p = this.o.placement;
+    if (here || !p || p.remoteSessionPartition(sessionId) === undefined) return Promise.resolve(here);
+    const { replyTo, reply } = this.awaitedReply(p.nodeId);
+    this.tellBySession(sessionId, undefined, { type: LOOKUP, replyTo });
+    // Not found is an answer; no answer (a node lost, a partition between owners) is an error to retry.
+    return reply.then((r) => {
+      if (r.ok) return r.data as SessionIndex;
+      if (r.code === ErrorCode.SessionNotFound) return undefined;
+      throw new Error(r.info ?? 'session unreachable, retry');
     });
   }
 
@@ -359,6 +371,17 @@ export class Runtime {
     const mid = this.o.store.enqueueMail({ to, msg });
     await this.o.store.commit();
     this.enqueue(this.cell(to), { msg, mid });
+  }
+
+  /**
+   * Partitions this node holds again: the wake-ups stored for their actors are armed (they were dropped when the
+   * partitions left). Only the lease holder arms them, so each fires on one node.
+   */
+  partitionsGained(partitions: number[]): void {
+    const p = this.o.placement;
+    if (!p) return;
+    const gained = new Set(partitions);
+    for (const t of this.o.store.allTimers()) if (gained.has(p.partitionOf(t.a))) this.arm(t.a, t.key, t.at);
   }
 
   /** A reply from another node to a request made on this one. */
@@ -711,6 +734,8 @@ export class Runtime {
   }
 
   private sendReply(replyTo: ReplyTo, result: Reply): void {
+    // A reply address from another node's message is only as good as that message.
+    if (typeof replyTo !== 'object' || replyTo === null) return;
     const p = this.o.placement;
     if (p && replyTo.node !== undefined && replyTo.node !== p.nodeId) {
       p.reply(replyTo.node, replyTo, result);

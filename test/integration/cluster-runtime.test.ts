@@ -33,6 +33,8 @@ async function startNode(id: string, bucket: string): Promise<Node> {
   const replies: Node['replies'] = [];
   const runtime = new Runtime({
     store, clock: realClock, apps: () => undefined, log, defs: [counter], passivateAfterMs: 0, checkpointEveryMs: 0, placement: node,
+    // An answer larger than a NATS message may be (1 MB by default).
+    readers: { big: () => 'x'.repeat(2 * 1024 * 1024), small: (q) => q },
     outlet: { push() {}, reply: (replyTo, result) => replies.push({ replyTo, result }), beginBatch() {}, endBatch() {} },
   });
   node.attach(runtime);
@@ -136,4 +138,15 @@ t.test('a durable send asked twice is taken once; a malformed command is dropped
   const r = await a.runtime.call('nosuchkind:1', (replyTo) => ({ type: 'get', replyTo })).catch((err: unknown) => ({ ok: false, info: String(err) }));
   t.equal(r.ok, false, 'a message for an unknown kind is refused, and both nodes keep serving');
   t.equal(await get(b, onB), 3);
+});
+
+t.test('an answer too large to pass between nodes is refused, and the node that holds it keeps serving', async (t) => {
+  const nodes = await startNodes(t, ['a', 'b'], 'desk-test-rt-leases-3');
+  const [a, b] = nodes;
+  const onB = addressOn(nodes, b, 'big');
+  const r = await a.runtime.read(onB, 'big', {});
+  t.match(r, { ok: false, info: /too large/ }, 'the asking node is told');
+  t.same(await a.runtime.read(onB, 'small', { n: 1 }), { ok: true, data: { n: 1 } }, 'and b still answers');
+  a.runtime.tell(onB, { type: 'inc' });
+  t.equal(await get(a, onB), 1, "b's actors still run");
 });

@@ -103,3 +103,20 @@ t.test("what one turn sends to a partition leaves as one message, taken in order
   t.equal(nodeMessages, 1, 'twenty messages for one node in one turn: one message');
   t.same(owner.messages.map((m) => (m as { reply: number }).reply), Array.from({ length: 20 }, (_, i) => i), 'in order');
 });
+
+t.test('commands sent turn after turn are taken in the order sent, though taking some takes longer', async (t) => {
+  let n = 0;
+  const owner = await node('order-owner', async () => {
+    // Every third command is slow to take (a durable one waits for its commit).
+    if (++n % 3 === 0) await sleep(5);
+  });
+  const sender = await node('order-sender');
+  owner.bus.own(11);
+  const sent: Promise<void>[] = [];
+  for (let i = 0; i < 60; i++) {
+    sent.push(sender.bus.command(11, `o${i}`, { i }));
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(sent);
+  t.same(owner.commands.map((c) => (c.payload as { i: number }).i), Array.from({ length: 60 }, (_, i) => i), 'in order');
+});
