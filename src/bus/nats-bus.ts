@@ -190,6 +190,16 @@ export class NatsBus {
           for (const c of pending) c.reject(err);
           return;
         }
+        // The partition became this node's while the batch was out: NATS does not bring a node its own requests.
+        if (this.owned.has(partition)) {
+          try {
+            await this.takeAll(partition, pending);
+            for (const c of pending) c.resolve();
+            return;
+          } catch {
+            // Not taken here either (yet): asked again below.
+          }
+        }
         const now = Date.now();
         for (const c of pending) if (now + wait > c.deadline) c.reject(new Error(`partition ${partition}: no owner took command ${c.id} within the deadline`));
         pending = pending.filter((c) => now + wait <= c.deadline);
@@ -211,6 +221,24 @@ export class NatsBus {
     void next.then(() => { if (this.takingChain.get(partition) === next) this.takingChain.delete(partition); });
   }
 
+  /** Takes commands in order, each id once; rejects at the first not taken. */
+  private async takeAll(partition: number, commands: { id?: unknown; payload?: unknown }[]): Promise<void> {
+    for (const command of commands) {
+      const id = command?.id;
+      if (typeof id !== 'string' || id.length === 0 || id.length > 200) continue;
+      let taking = this.taking.get(id);
+      if (!taking && !this.taken.has(id)) {
+        taking = (async () => {
+          await this.handlers.onCommand(partition, id, command.payload);
+          if (this.taken.size >= TAKEN_IDS) this.taken.delete(this.taken.values().next().value!);
+          this.taken.add(id);
+        })().finally(() => this.taking.delete(id));
+        this.taking.set(id, taking);
+      }
+      await taking;
+    }
+  }
+
   /** A batch of commands: each taken in order (or answered at once if taken before); answered once all are. */
   private async take(partition: number, m: Msg): Promise<void> {
     let batch: unknown;
@@ -221,20 +249,7 @@ export class NatsBus {
     }
     if (!Array.isArray(batch) || batch.length > MAX_BATCH) return;
     try {
-      for (const command of batch as { id?: unknown; payload?: unknown }[]) {
-        const id = command?.id;
-        if (typeof id !== 'string' || id.length === 0 || id.length > 200) continue;
-        let taking = this.taking.get(id);
-        if (!taking && !this.taken.has(id)) {
-          taking = (async () => {
-            await this.handlers.onCommand(partition, id, command.payload);
-            if (this.taken.size >= TAKEN_IDS) this.taken.delete(this.taken.values().next().value!);
-            this.taken.add(id);
-          })().finally(() => this.taking.delete(id));
-          this.taking.set(id, taking);
-        }
-        await taking;
-      }
+      await this.takeAll(partition, batch as { id?: unknown; payload?: unknown }[]);
     } catch {
       // Not all taken: no answer, so the sender asks again (what was taken is not taken twice).
       return;

@@ -2,6 +2,7 @@
  * The node-to-node bus over a real nats-server: commands reach whichever node owns their partition, wait through a
  * moment with no owner, are taken once though asked again, and messages reach one node.
  */
+import { connect } from 'nats';
 import t from 'tap';
 import { NatsBus } from '../../src/bus/nats-bus';
 import { commandSubject, nodeSubject } from '../../src/bus/subjects';
@@ -119,4 +120,16 @@ t.test('commands sent turn after turn are taken in the order sent, though taking
   }
   await Promise.all(sent);
   t.same(owner.commands.map((c) => (c.payload as { i: number }).i), Array.from({ length: 60 }, (_, i) => i), 'in order');
+});
+
+t.test('a command for a partition the sending node owns itself is taken there (NATS brings a node none of its own requests)', async (t) => {
+  const nc = await connect({ servers: nats.url(), noEcho: true });
+  t.teardown(() => nc.close());
+  const taken: unknown[] = [];
+  const bus = await NatsBus.open(nc, 'self-owner', { onCommand: (_p, _id, payload) => { taken.push(payload); }, onNodeMessage: () => undefined });
+  bus.own(21);
+  await bus.command(21, 'self-1', { x: 1 }, { deadlineMs: 5000 });
+  await bus.command(21, 'self-1', { x: 1 }, { deadlineMs: 5000 });
+  t.same(taken, [{ x: 1 }], 'taken once, here');
+  await bus.close();
 });
