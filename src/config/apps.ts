@@ -2,7 +2,7 @@
  * The apps this server serves: loaded from the store, overlaid with what the config file declares, and a
  * default app created on first start. Each model is frozen; a change replaces the whole object.
  */
-import { randomBytes, scryptSync } from 'node:crypto';
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import {
   accountOf, DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf, workTimeOf,
   type AppModel, type CsAccount, type Member, type SessionSettings,
@@ -16,6 +16,15 @@ import { generatedKey, syncKeyFile } from './keys';
 export function hashPassword(password: string): string {
   const salt = randomBytes(16);
   return `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, 32).toString('base64')}`;
+}
+
+/** True when `hash` (hashPassword's) is of `password`. */
+export function passwordMatches(password: string, hash: string | undefined): boolean {
+  const [kind, salt, digest] = (hash ?? '').split('$');
+  if (kind !== 'scrypt' || !salt || !digest) return false;
+  const expected = Buffer.from(digest, 'base64');
+  const actual = scryptSync(password, Buffer.from(salt, 'base64'), expected.length || 32);
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
 function deepFreeze<T>(o: T): T {
@@ -53,7 +62,8 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
     const member: Member = {
       ...prev,
       mail: m.mail, nickname: m.nickname,
-      passwordHash: m.password ? hashPassword(m.password) : m.passwordHash ?? prev?.passwordHash ?? '',
+      // A password the stored hash already matches keeps that hash: a file applied again changes nothing.
+      passwordHash: m.password ? (passwordMatches(m.password, prev?.passwordHash) ? prev!.passwordHash : hashPassword(m.password)) : m.passwordHash ?? prev?.passwordHash ?? '',
       roles: m.roles ?? prev?.roles ?? ['staff'],
       groupIds: m.groupIds ?? prev?.groupIds ?? [DEFAULT_GROUP_ID],
       receptionLimit: m.receptionLimit ?? prev?.receptionLimit ?? 0,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { receptionLimit, type AppModel } from '../../protocol/app-model';
-import { AppRegistry, buildApp } from '../../src/config/apps';
+import { AppRegistry, buildApp, passwordMatches } from '../../src/config/apps';
 import { ConfigError, loadConfig, type DeclaredApp } from '../../src/config/config';
 import { keySourceOf, PUBLISHED_KEYS, publishedKeyWarning } from '../../src/config/keys';
 import { defaultLimits } from '../../src/gateway/ws';
@@ -308,6 +308,15 @@ t.test('passwords are stored as salted scrypt hashes, never in clear', async (t)
   }
   const again = build(decl);
   t.not(again.members['alice@example.com'].passwordHash, app.members['alice@example.com'].passwordHash, 'each hash has its own salt');
+  // Applied again over the model it built (a restart, a cluster node joining), the file changes no hash.
+  const reapplied = buildApp(decl, app, app.secretKey);
+  t.equal(reapplied.members['alice@example.com'].passwordHash, app.members['alice@example.com'].passwordHash, 'a password the stored hash matches keeps that hash');
+  t.same(reapplied, app, 'the whole model is unchanged');
+  const changed = structuredClone(decl);
+  changed.members!.find((m) => m.mail === 'alice@example.com')!.password = 'another-password-123';
+  const rehashed = buildApp(changed, app, app.secretKey).members['alice@example.com'].passwordHash;
+  t.not(rehashed, app.members['alice@example.com'].passwordHash, 'a changed password gets a new hash');
+  t.ok(passwordMatches('another-password-123', rehashed) && !passwordMatches('another-password-123', app.members['alice@example.com'].passwordHash), 'of the new password');
 
   const preHashed = exampleJson().apps[0];
   preHashed.members![0] = { mail: 'alice@example.com', nickname: 'Alice', passwordHash: app.members['alice@example.com'].passwordHash };
