@@ -9,12 +9,11 @@
 import Validator from 'fastest-validator';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
-import { idOf, kindOf } from '../../actors/address';
 import { ErrorCode } from '../../protocol/errors';
 import type { Address, ReplyTo } from '../../actors/types';
 import { NatsBus } from '../bus/nats-bus';
 import type { Clock } from '../runtime/clock';
-import { BY_SESSION, IF_ACTIVE, READ, type Placement, type Reply } from '../runtime/runtime';
+import { routedAddress, type Placement, type Reply } from '../runtime/runtime';
 import { LeaseManager } from './leases';
 import { NatsLeaseStore } from './nats-lease-store';
 import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
@@ -172,14 +171,10 @@ export class ClusterNode implements Placement {
 
   private async command(partition: number, payload: unknown): Promise<void> {
     const c = payload as { to: Address; msg: unknown; durable: boolean };
-    // An actor's command comes on its own partition's subject; one routed by session id, on the session's; a
-    // presence change or a read, on its conversation's.
-    const routedTo = (to: Address): number | undefined => {
-      const kind = kindOf(to);
-      if (kind === BY_SESSION) return partition;
-      return partitionOf(kind === IF_ACTIVE || kind === READ ? idOf(to) : to, this.partitions);
-    };
-    if (checkCommand(payload) !== true || routedTo(c.to) !== partition) {
+    // A command comes on the subject of the partition it names (one routed by session id: the session's).
+    const valid = checkCommand(payload) === true;
+    const routed = valid ? routedAddress(c.to) : undefined;
+    if (!valid || (routed !== undefined && partitionOf(routed, this.partitions) !== partition)) {
       // Answered, so the sender does not ask again: no retry will make it valid.
       this.o.log.warn({ payload }, 'a command from another node was malformed; dropped');
       return;

@@ -66,6 +66,16 @@ const LOOKUP = '$lookupSession';
 /** The kind of address of a message for a conversation only if it has a session going: `ifactive:<conversation address>`. */
 export const IF_ACTIVE = 'ifactive';
 
+/**
+ * The address whose partition a message to `to` goes to: an actor's own; for a read or a presence change, the
+ * conversation's; undefined for one routed by session id (the session id names the partition).
+ */
+export function routedAddress(to: Address): Address | undefined {
+  const kind = kindOf(to);
+  if (kind === BY_SESSION) return undefined;
+  return kind === IF_ACTIVE || kind === READ ? idOf(to) : to;
+}
+
 export interface RuntimeMetrics {
   turn(messages: number): void;
   commit(seconds: number): void;
@@ -331,6 +341,16 @@ export class Runtime {
     });
   }
 
+  /** The owner's side of the addresses that name no actor (`routedAddress`), by kind. */
+  private readonly routes: Record<string, (id: string, msg: unknown) => void> = {
+    [BY_SESSION]: (sessionId, msg) => this.resolveBySession(sessionId, msg as { app?: unknown; msg?: { type?: unknown; replyTo?: ReplyTo } }),
+    [IF_ACTIVE]: (conv, msg) => this.tellHereIfActive(conv, msg),
+    [READ]: (_conv, msg) => {
+      const m = msg as { name?: unknown; query?: unknown; replyTo?: ReplyTo };
+      if (m.replyTo) this.sendReply(m.replyTo, this.runReader(m.name, m.query));
+    },
+  };
+
   /** The owner's side of `tellBySession`: the session's conversation, found here, gets the request (or its index is answered). */
   private resolveBySession(sessionId: string, m: { app?: unknown; msg?: { type?: unknown; replyTo?: ReplyTo } }): void {
     const idx = this.o.store.lookupSession(sessionId);
@@ -350,17 +370,9 @@ export class Runtime {
    * stored here (the sender then forgets it). Rejects when it cannot be taken, so the sender asks again.
    */
   async accept(to: Address, msg: unknown, durable: boolean): Promise<void> {
-    if (kindOf(to) === BY_SESSION) {
-      this.resolveBySession(idOf(to), msg as { app?: unknown; msg?: { type?: unknown; replyTo?: ReplyTo } });
-      return;
-    }
-    if (kindOf(to) === IF_ACTIVE) {
-      this.tellHereIfActive(idOf(to), msg);
-      return;
-    }
-    if (kindOf(to) === READ) {
-      const m = msg as { name?: unknown; query?: unknown; replyTo?: ReplyTo };
-      if (m.replyTo) this.sendReply(m.replyTo, this.runReader(m.name, m.query));
+    const route = Object.hasOwn(this.routes, kindOf(to)) ? this.routes[kindOf(to)] : undefined;
+    if (route) {
+      route(idOf(to), msg);
       return;
     }
     if (!this.defs.has(kindOf(to))) throw new Error(`no actor kind for address ${to}`);
