@@ -162,6 +162,13 @@ export interface AppModel {
   nextGroupId?: number;
   /** Custom roles by id (ids from 1000; the built-in ones are 1, 5 and 7). */
   customRoles?: Record<string, CustomRole>;
+  web?: WebSettings;
+}
+
+/** What the server's web pages may do for this app. */
+export interface WebSettings {
+  /** The chat page may ask for a UserSig for any user (POST /web/v1/demo_usersig): a demo, not for production. */
+  demoUserSig: boolean;
 }
 
 export interface CustomRole {
@@ -347,3 +354,12 @@ export function receptionLimit(app: AppModel, member: Member): number {
 export const memberOf = (app: AppModel, id: string): Member | undefined => (Object.hasOwn(app.members, id) ? app.members[id] : undefined);
 export const accountOf = (app: AppModel, id: string): CsAccount | undefined => (Object.hasOwn(app.csAccounts, id) ? app.csAccounts[id] : undefined);
 export const groupOf = (app: AppModel, id: number): Group | undefined => (Object.hasOwn(app.groups, String(id)) ? app.groups[String(id)] : undefined);
+
+/** A UserID of the service side — a member, a customer-service account, the admin — which no user may take. */
+export const serviceSideId = (app: AppModel, id: string): boolean => !!memberOf(app, id) || !!accountOf(app, id) || id === app.adminIdentifier;
+
+/** The account users reach when they name none: the one marked default (the first, in a model that marks none). */
+export const defaultAccountOf = (app: AppModel): CsAccount | undefined => {
+  const accounts = Object.values(app.csAccounts);
+  return accounts.find((a) => a.isDefault) ?? accounts[0];
+};

@@ -138,5 +138,6 @@ export const appSchema = {
         token: { type: 'string', min: 16, max: 256 },
       },
     },
+    web: { type: 'object', optional: true, strict: true, props: { demoUserSig: { type: 'boolean' } } },
   },
 } as const;

@@ -18,6 +18,8 @@ export const ErrorCode = {
   SigExpired: 70001,
   SigUndecodable: 70003,
   SigBadSignature: 70009,
+  /** A page's sign-in with a wrong mail or a wrong password (never said which): a credential that does not check, like a bad sig. */
+  WrongLogin: 70009,
   SigIdentifierMismatch: 70013,
   SigAppMismatch: 70014,
   /** The requested sdkappid is not served here. */

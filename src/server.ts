@@ -16,6 +16,11 @@ import { HttpFacade, type FacadeDeps } from './http/facade';
 import { restEndpoints } from './http/endpoints';
 import { mountHistoryExport } from './http/session-history';
 import { sessionReaders } from './http/session-readers';
+import { mountWebApi } from './http/web-api';
+import { demoSigCommand } from './http/web-demo-sig';
+import { loginCommand } from './http/web-login';
+import { agentContextCommand } from './http/web-agent-context';
+import { mountWebPages } from './http/web-pages';
 import { KnowledgeBase } from './knowledge/knowledge-base';
 import { StatsProjection } from './stats/projection';
 import { Metrics } from './metrics';
@@ -32,6 +37,8 @@ export interface ServerOptions {
   newId?: () => string;
   limits?: Partial<GatewayLimits>;
   delivery?: Partial<DeliveryOptions>;
+  /** The folder of the built web pages (default: dist/web). */
+  webDir?: string;
 }
 
 export interface RunningServer {
@@ -127,6 +134,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   facade.register(...restEndpoints);
   facade.mount(app);
   mountHistoryExport(app, facade, deps);
+  mountWebPages(app, opts.webDir);
+  mountWebApi(app, log, [loginCommand(deps), demoSigCommand(deps), agentContextCommand(deps)]);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));
   app.get('/metrics', (res) => {

@@ -2,7 +2,8 @@
  * The apps this server serves: loaded from the store, overlaid with what the config file declares, and a
  * default app created on first start. Each model is frozen; a change replaces the whole object.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import {
   accountOf, DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf, workTimeOf,
   type AppModel, type CsAccount, type Member, type SessionSettings,
@@ -18,13 +19,27 @@ export function hashPassword(password: string): string {
   return `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, 32).toString('base64')}`;
 }
 
+/** The salt and digest of a hash of hashPassword's, if it is one. */
+function scryptParts(hash: string | undefined): { salt: Buffer; expected: Buffer } | undefined {
+  const [kind, salt, digest] = (hash ?? '').split('$');
+  if (kind !== 'scrypt' || !salt || !digest) return undefined;
+  return { salt: Buffer.from(salt, 'base64'), expected: Buffer.from(digest, 'base64') };
+}
+
+const sameDigest = (expected: Buffer, actual: Buffer): boolean => expected.length === actual.length && timingSafeEqual(expected, actual);
+
 /** True when `hash` (hashPassword's) is of `password`. */
 export function passwordMatches(password: string, hash: string | undefined): boolean {
-  const [kind, salt, digest] = (hash ?? '').split('$');
-  if (kind !== 'scrypt' || !salt || !digest) return false;
-  const expected = Buffer.from(digest, 'base64');
-  const actual = scryptSync(password, Buffer.from(salt, 'base64'), expected.length || 32);
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  const parts = scryptParts(hash);
+  return !!parts && sameDigest(parts.expected, scryptSync(password, parts.salt, parts.expected.length || 32));
+}
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+
+/** passwordMatches off the event loop: scrypt takes tens of milliseconds, which a login must not stall the server for. */
+export async function passwordMatchesAsync(password: string, hash: string | undefined): Promise<boolean> {
+  const parts = scryptParts(hash);
+  return !!parts && sameDigest(parts.expected, await scryptAsync(password, parts.salt, parts.expected.length || 32));
 }
 
 function deepFreeze<T>(o: T): T {
@@ -82,6 +97,7 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
     const c = decl.callbacks;
     app.callbacks = { url: c.url, sessionEvents: c.sessionEvents ?? true, thirdPartyBot: c.thirdPartyBot ?? false, memberEvents: c.memberEvents ?? false, token: c.token };
   }
+  if (decl.web) app.web = { demoUserSig: decl.web.demoUserSig };
   validateReferences(app);
   return app;
 }

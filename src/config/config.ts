@@ -48,6 +48,7 @@ export type DeclaredApp = {
   csAccounts?: Record<string, unknown>[];
   session?: Record<string, unknown>;
   callbacks?: { url: string; sessionEvents?: boolean; thirdPartyBot?: boolean; memberEvents?: boolean; token: string };
+  web?: { demoUserSig: boolean };
 };
 
 const v = new Validator({ haltOnFirstError: false });

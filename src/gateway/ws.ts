@@ -14,7 +14,7 @@ import {
   decodeRaw, encodeFrame, Encoding, MAX_FRAME_BYTES, Role, validateFrame,
   type AgentSend, type ClientFrame, type HistorySync, type Ref, type ServerFrame, type TransferRequest, type UserSend,
 } from '../../protocol/frames';
-import { accountOf, memberActive, memberOf, type AppModel } from '../../protocol/app-model';
+import { accountOf, memberActive, memberOf, serviceSideId, type AppModel } from '../../protocol/app-model';
 import { SigVerifier } from '../auth/sigs';
 import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
@@ -191,7 +191,7 @@ export class Gateway implements Outlet {
     if (!check.ok) return refuse(check.code, check.info);
     const member = memberOf(model, identity);
     if (role === Role.Agent && !memberActive(member)) return refuse(ErrorCode.BadIdentity, 'identifier is not an enabled member of this app; the agent role is refused');
-    if (role === Role.User && (member || accountOf(model, identity) || identity === model.adminIdentifier)) {
+    if (role === Role.User && serviceSideId(model, identity)) {
       return refuse(ErrorCode.BadIdentity, 'members, customer-service accounts and the admin cannot connect as users');
     }
     return { app, identity, role, enc };

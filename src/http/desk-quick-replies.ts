@@ -157,13 +157,15 @@ export const deskQuickReplyEndpoints: Endpoint[] = [
     return ok();
   }),
 
-  desk('get_available_quick_reply_list', schema.memberOnly, (ctx) => {
-    const m = member(ctx.app, ctx.body.MemberId);
-    const q = qr(ctx.app);
-    const shared = Object.values(q.groups).filter((g) => visibleTo(g, m)).map((g) => ({
-      GroupId: g.id, GroupName: g.name, QuickReplyList: Object.values(q.replies).filter((r) => r.groupId === g.id).map(schema.replyFields),
-    }));
-    const personal = Object.values(q.personal[m.mail] ?? {});
-    return ok({ Data: [...shared, ...(personal.length ? [{ GroupId: m.mail, GroupName: PERSONAL, QuickReplyList: personal.map(schema.replyFields) }] : [])] });
-  }),
+  desk('get_available_quick_reply_list', schema.memberOnly, (ctx) => ok({ Data: availableQuickReplies(ctx.app, member(ctx.app, ctx.body.MemberId)) })),
 ];
+
+/** The quick replies a member may use: the shared groups whose scope takes it in, then its personal ones. */
+export function availableQuickReplies(app: AppModel, m: Member): { GroupId: string; GroupName: string; QuickReplyList: ReturnType<typeof schema.replyFields>[] }[] {
+  const q = qr(app);
+  const shared = Object.values(q.groups).filter((g) => visibleTo(g, m)).map((g) => ({
+    GroupId: g.id, GroupName: g.name, QuickReplyList: Object.values(q.replies).filter((r) => r.groupId === g.id).map(schema.replyFields),
+  }));
+  const personal = Object.values(q.personal[m.mail] ?? {});
+  return [...shared, ...(personal.length ? [{ GroupId: m.mail, GroupName: PERSONAL, QuickReplyList: personal.map(schema.replyFields) }] : [])];
+}

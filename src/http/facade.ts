@@ -19,9 +19,9 @@ import type { AppRegistry } from '../config/apps';
 import type { Clock } from '../runtime/clock';
 import type { Reply, Runtime } from '../runtime/runtime';
 import type { Store } from '../store/store';
+import { jsonObject, MAX_REQUEST_BYTES, receiveJson } from './body';
+import { RateBuckets } from './rate';
 
-/** Bodies larger than this are not read further (message bodies have their own 12 KB limit). */
-const MAX_REQUEST_BYTES = 64 * 1024;
 /** How long a request waits for its actor before answering "internal error, retry". */
 const CALL_TIMEOUT_MS = 5000;
 
@@ -89,10 +89,12 @@ const v = new Validator({ haltOnFirstError: true });
 
 export class HttpFacade {
   private readonly endpoints = new Map<string, Compiled>();
-  /** Token buckets per app and endpoint, for endpoints with a documented rate. */
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** Per app and endpoint, for endpoints with a documented rate. */
+  private readonly buckets: RateBuckets;
 
-  constructor(private readonly deps: FacadeDeps) {}
+  constructor(private readonly deps: FacadeDeps) {
+    this.buckets = new RateBuckets(deps.clock);
+  }
 
   register(...endpoints: Endpoint[]): void {
     for (const e of endpoints) {
@@ -107,23 +109,7 @@ export class HttpFacade {
   private receive(res: HttpResponse, req: HttpRequest): void {
     const url = req.getUrl();
     const query = req.getQuery() ?? '';
-    let aborted = false;
-    res.onAborted(() => { aborted = true; });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.onData((chunk, isLast) => {
-      size += chunk.byteLength;
-      // uWS reuses the chunk's memory after this callback: copy it.
-      if (size <= MAX_REQUEST_BYTES) chunks.push(Buffer.from(chunk.slice(0)));
-      if (!isLast) return;
-      this.answer(url, query, size <= MAX_REQUEST_BYTES ? Buffer.concat(chunks) : undefined).then((envelope) => {
-        if (aborted) return;
-        res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(JSON.stringify(envelope)));
-      }, (err) => {
-        this.deps.log.error({ err, url }, 'rest request failed');
-        if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(JSON.stringify(fail(ErrorCode.Internal, 'internal error, retry'))));
-      });
-    });
+    receiveJson(res, this.deps.log, url, (raw) => this.answer(url, query, raw));
   }
 
   /** Authenticates, validates and runs one request; every outcome is an envelope. */
@@ -137,22 +123,17 @@ export class HttpFacade {
     if ('ActionStatus' in admin) return admin;
     const { app } = admin;
     const rate = found.endpoint.ratePerSec;
-    if (rate !== undefined && !this.take(`${app.sdkAppId}|${url}`, rate)) return fail(FacadeCode.RateLimited[svc], `at most ${rate} calls per second`);
+    if (rate !== undefined && !this.buckets.take(`${app.sdkAppId}|${url}`, rate)) return fail(FacadeCode.RateLimited[svc], `at most ${rate} calls per second`);
     const random = q.get('random');
     if (random !== null && !(/^\d{1,10}$/.test(random) && Number(random) <= 4294967295)) return fail(FacadeCode.BadParameter[svc], 'random must be a 32-bit unsigned integer');
     const contentType = q.get('contenttype');
     if (contentType !== null && contentType.toLowerCase() !== 'json') return fail(FacadeCode.BadParameter[svc], 'contenttype must be json');
     if (!raw) return fail(svc === Service.Desk ? ErrorCode.BodyTooLong : FacadeCode.BadParameter[svc], `request body over ${MAX_REQUEST_BYTES} bytes`);
-    let parsed: unknown;
-    try {
-      parsed = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    } catch {
-      return fail(FacadeCode.JsonParse[svc], 'request body is not valid JSON');
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return fail(FacadeCode.JsonParse[svc], 'request body must be a JSON object');
+    const parsed = jsonObject(raw);
+    if (typeof parsed === 'string') return fail(FacadeCode.JsonParse[svc], parsed);
     const shape = plainDataProblem(parsed, 'request body');
     if (shape) return fail(FacadeCode.BadParameter[svc], shape);
-    const known = knownFields(parsed as Record<string, unknown>, found.shape);
+    const known = knownFields(parsed, found.shape);
     if (typeof known === 'string') return fail(FacadeCode.BadParameter[svc], known);
     // Fields newer than this server (or misspelt) are ignored; the log says which.
     if (known.ignored.length > 0) this.deps.log.debug({ endpoint: `${service}/${command}`, fields: known.ignored.slice(0, 20) }, 'unknown request fields ignored');
@@ -195,17 +176,6 @@ export class HttpFacade {
     // A model stored before such clashes were refused: the member's sig must not pass as the admin's.
     if (memberOf(app, identifier)) return fail(FacadeCode.NotAdmin[svc], 'the admin identifier is also a member; declare another adminIdentifier');
     return { app };
-  }
-
-  private take(key: string, rate: number): boolean {
-    const now = this.deps.clock.now();
-    const b = this.buckets.get(key) ?? { tokens: rate, at: now };
-    b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
-    b.at = now;
-    this.buckets.set(key, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
   }
 
   private call(to: Address, build: (replyTo: ReplyTo) => unknown, timeoutMs: number): Promise<Reply> {

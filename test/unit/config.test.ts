@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { receptionLimit, type AppModel } from '../../protocol/app-model';
-import { AppRegistry, buildApp, passwordMatches } from '../../src/config/apps';
+import { AppRegistry, buildApp, passwordMatches, passwordMatchesAsync } from '../../src/config/apps';
 import { ConfigError, loadConfig, type DeclaredApp } from '../../src/config/config';
 import { keySourceOf, PUBLISHED_KEYS, publishedKeyWarning } from '../../src/config/keys';
 import { defaultLimits } from '../../src/gateway/ws';
@@ -317,6 +317,9 @@ t.test('passwords are stored as salted scrypt hashes, never in clear', async (t)
   const rehashed = buildApp(changed, app, app.secretKey).members['alice@example.com'].passwordHash;
   t.not(rehashed, app.members['alice@example.com'].passwordHash, 'a changed password gets a new hash');
   t.ok(passwordMatches('another-password-123', rehashed) && !passwordMatches('another-password-123', app.members['alice@example.com'].passwordHash), 'of the new password');
+  t.ok(await passwordMatchesAsync('another-password-123', rehashed), 'checked off the event loop too');
+  t.notOk(await passwordMatchesAsync('another-password-124', rehashed), 'off the event loop, a wrong password');
+  t.notOk(await passwordMatchesAsync('another-password-123', ''), 'no hash, no match');
 
   const preHashed = exampleJson().apps[0];
   preHashed.members![0] = { mail: 'alice@example.com', nickname: 'Alice', passwordHash: app.members['alice@example.com'].passwordHash };
@@ -343,6 +346,18 @@ t.test('statistics: on by default; off from the file, DESK_STATISTICS or --stati
   t.equal(loadConfig([], { DESK_STATISTICS: 'off' }).statistics, false);
   t.equal(loadConfig(['--statistics', 'on'], { DESK_STATISTICS: 'off' }).statistics, true, 'the flag wins');
   t.throws(() => loadConfig(['--statistics', 'maybe'], {}), /statistics/);
+});
+
+t.test('web.demoUserSig: off unless declared; a declaration sets it, a file without one keeps the stored value', async (t) => {
+  t.equal(build(exampleJson().apps[0]).web, undefined, 'not declared: off');
+  const on = loadConfig(['--config', exampleWith((a) => { a.web = { demoUserSig: true }; })], {}).apps[0];
+  const stored = build(on);
+  t.same(stored.web, { demoUserSig: true });
+  t.same(buildApp(exampleJson().apps[0], stored, stored.secretKey).web, { demoUserSig: true }, 'a file that does not declare it keeps it');
+  t.same(buildApp({ ...exampleJson().apps[0], web: { demoUserSig: false } }, stored, stored.secretKey).web, { demoUserSig: false }, 'declared off');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.web = { demoUserSig: 'yes' } as never; })], {}), /demoUserSig' field must be a boolean/, 'not a boolean');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.web = {} as never; })], {}), /demoUserSig' field is required/, 'web without the switch');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.web = { demoUserSig: true, open: true } as never; })], {}), /forbidden keys: 'open'/, 'unknown web key');
 });
 
 t.test('one default account, and no UserID used by two of the admin, an account and a member', async (t) => {

@@ -1,0 +1,59 @@
+/**
+ * The JSON endpoints of the browser pages, `POST /web/v1/<command>`, which hand the pages their UserSigs. They take no
+ * UserSig themselves; each answers the v4 envelope (HTTP 200), with desk_http_svc's codes for the body's faults.
+ */
+import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
+import Validator from 'fastest-validator';
+import type { Logger } from 'pino';
+import type { AppModel } from '../../protocol/app-model';
+import { appSchema } from '../../protocol/app-schema';
+import { ErrorCode } from '../../protocol/errors';
+import { fail, FacadeCode, type Envelope } from '../../protocol/rest/envelope';
+import { genUserSig } from '../../protocol/usersig';
+import type { AppRegistry } from '../config/apps';
+import type { Clock } from '../runtime/clock';
+import { jsonObject, MAX_REQUEST_BYTES, receiveJson } from './body';
+
+export interface WebDeps {
+  apps: AppRegistry;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface WebCommand {
+  name: string;
+  /** The body's schema (fastest-validator); `handle` gets only bodies that pass it. */
+  schema: Record<string, unknown>;
+  handle(body: Record<string, unknown>): Promise<Envelope> | Envelope;
+}
+
+/** An SdkAppId, as the config file takes it. */
+export const sdkAppIdRule = appSchema.props.sdkAppId;
+
+/** The refusal for an sdkappid this server does not serve. */
+export const notDeskApp = (sdkAppId: number): Envelope => fail(ErrorCode.NotDeskApp, `sdkappid '${sdkAppId}' is not a desk app on this server`);
+
+/** A UserSig for `identifier`, valid `validSec` from now, and when it expires (unix seconds). */
+export function pageSig(app: AppModel, identifier: string, validSec: number, nowMs: number): { UserSig: string; ExpireTime: number } {
+  const nowSec = Math.floor(nowMs / 1000);
+  return { UserSig: genUserSig(app.sdkAppId, app.secretKey, identifier, validSec, nowSec), ExpireTime: nowSec + validSec };
+}
+
+const v = new Validator({ haltOnFirstError: true });
+
+export function mountWebApi(app: TemplatedApp, log: Logger, commands: WebCommand[]): void {
+  const byUrl = new Map(commands.map((c) => [`/web/v1/${c.name}`, { command: c, check: v.compile(c.schema) }]));
+  app.post('/web/v1/*', (res, req) => {
+    const url = req.getUrl();
+    receiveJson(res, log, url, async (raw) => {
+      const found = byUrl.get(url);
+      if (!found) return fail(FacadeCode.UnknownCommand, `unknown API '${url}'`);
+      if (!raw) return fail(ErrorCode.BodyTooLong, `request body over ${MAX_REQUEST_BYTES} bytes`);
+      const body = jsonObject(raw);
+      if (typeof body === 'string') return fail(ErrorCode.ParseFailure, body);
+      const checked = await found.check(body);
+      if (checked !== true) return fail(ErrorCode.BadParameter, (checked as { message?: string }[])[0]?.message ?? 'illegal request parameter');
+      return found.command.handle(body);
+    });
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Debian's Chromium driven by playwright-core, for the web page tests. No browser is downloaded: the tests use the
+ * system's (`apt-get install -y chromium`; `.ci/run` installs it when absent) or the one `DESK_CHROMIUM` names.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+export const CHROMIUM_MISSING = 'the web page tests need Chromium: sudo apt-get install -y chromium (or set DESK_CHROMIUM to a Chrome/Chromium binary)';
+
+export function chromiumPath(): string | undefined {
+  const named = process.env.DESK_CHROMIUM;
+  if (named) return fs.existsSync(named) ? named : undefined;
+  return CANDIDATES.find((p) => fs.existsSync(p));
+}
+
+/** The screenshots a test run keeps (README's pictures come from here). */
+export const SCREENSHOT_DIR = path.resolve(__dirname, '../../../test-results/screenshots');
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+export async function launchBrowser(): Promise<Browser> {
+  const executablePath = chromiumPath();
+  if (!executablePath) throw new Error(CHROMIUM_MISSING);
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    // A closed network: Chromium's own background connections are refused (and would be retried) without these.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A browser context of its own (its own storage: another person), at a viewport size and UI language. */
+export async function person(browser: Browser, viewport = DESKTOP, locale = 'zh-CN'): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ viewport, locale, deviceScaleFactor: 1 });
+  ctx.setDefaultTimeout(15_000);
+  return ctx;
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
+/** Fails the test with what the page logged when it throws (a broken page shows up as a timeout otherwise). */
+export function watchErrors(page: Page, errors: string[]): void {
+  page.on('pageerror', (err) => errors.push(`${page.url()}: ${err.message}`));
+}
