@@ -186,6 +186,9 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
       ready = false;
       uws.us_listen_socket_close(listenSocket);
       await stopServing();
+      // Idle keep-alive HTTP connections too: left open, they would reach a stopped server. (The binding has the
+      // method, its type declarations lack it.)
+      (app as unknown as { close?: () => void }).close?.();
       await store.close();
       await lock.release();
     },

@@ -50,3 +50,15 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export function watchErrors(page: Page, errors: string[]): void {
   page.on('pageerror', (err) => errors.push(`${page.url()}: ${err.message}`));
 }
+
+/** The serious and critical accessibility faults axe-core finds on the page (WCAG 2 A and AA rules). */
+export async function accessibilityFaults(page: Page): Promise<string[]> {
+  // Evaluated through the debugging protocol: the page's Content-Security-Policy refuses injected script tags.
+  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+  });
+  return violations;
+}

@@ -3,7 +3,7 @@
  * (`/chat/?sdkappid=…&userid=…&usersig=…&account=…`) or, when the app allows it, a demo UserSig from the server.
  */
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import '../lib/style.css';
 import { webCall } from '../lib/api';
 import { lastSeq, syncHistory } from '../lib/history';
@@ -48,14 +48,15 @@ function Chat({ creds, account }: Entry) {
   const [fatal, setFatal] = useState<string>();
   const [toast, showToast] = useToast();
   const [, redraw] = useState(0);
+  // How far the conversation was read: pushes may skip messages (while offline), reads never do.
+  const synced = useRef(0);
 
   useEffect(() => {
     const offs = [
       socket.on('open', async () => {
         try {
-          let known = 0;
-          setMessages((list) => { known = lastSeq(list); return list; });
-          const earlier = await syncHistory(socket, { to: account }, known);
+          const earlier = await syncHistory(socket, { to: account }, synced.current);
+          synced.current = Math.max(synced.current, lastSeq(earlier));
           setMessages((list) => mergeMessages(list, earlier));
           // Entering the conversation (src 7) starts or continues the service flow and brings the flags.
           await socket.request('message.send', { to: account, random: newRandom(), body: deskBody({ src: '7' }) });

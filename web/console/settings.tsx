@@ -15,7 +15,8 @@ export function Settings({ admin }: { admin: AdminCredentials }) {
     const saved = await run(() => restCall(admin, 'desk_http_svc/update_satisfaction_settings', {
       SatisfactionEnabled: f.get('enabled') ? 1 : 0,
       InvitationMethod: Number(f.get('method')),
-      SatisfactionContent: { RatingInvitationMessage: String(f.get('invitation')), SubmissionMessage: String(f.get('submission')) },
+      // The API takes the whole content: the levels and validity stay as they are.
+      SatisfactionContent: { ...d?.SatisfactionContent, RatingInvitationMessage: String(f.get('invitation')), SubmissionMessage: String(f.get('submission')) },
     }));
     if (saved) {
       setNote(t('saved'));

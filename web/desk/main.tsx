@@ -56,11 +56,12 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
       return { ...all, [id]: { ...base, ...change(base) } };
     });
 
+  // How far each session's history was read: pushes may skip messages (while offline), reads never do.
+  const synced = useRef(new Map<string, number>());
   const loadHistory = async (id: string) => {
-    let after = 0;
-    setSessions((all) => { after = lastSeq(all[id]?.messages ?? []); return all; });
     try {
-      const earlier = await syncHistory(socket, { sessionId: id }, after);
+      const earlier = await syncHistory(socket, { sessionId: id }, synced.current.get(id) ?? 0);
+      synced.current.set(id, Math.max(synced.current.get(id) ?? 0, lastSeq(earlier)));
       update(id, (s) => ({ messages: mergeMessages(s.messages, earlier) }));
     } catch (err) {
       showToast((err as Error).message);

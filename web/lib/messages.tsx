@@ -150,14 +150,16 @@ function Payload({ p, m, actions }: { p: Record<string, any>; m: ChatMessage; ac
       return <p class="notice">{t('sessionEnded')}</p>;
     case '20':
       return <p class="notice">{t('sessionTimedOut')}</p>;
-    case '22':
+    case '22': {
+      const pic = safeUrl(c.pic);
       return (
         <a class="card product" href={safeUrl(c.url)} target="_blank" rel="noopener noreferrer">
-          {c.pic && <img src={safeUrl(c.pic)} alt="" />}
+          {pic && <img src={pic} alt="" />}
           <strong>{c.header}</strong>
           <span>{c.desc}</span>
         </a>
       );
+    }
     case '28':
       return (
         <div class="card order">

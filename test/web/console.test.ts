@@ -1,0 +1,130 @@
+/**
+ * The admin console in a real browser: who may sign in, and each section doing what it says against the v4 API
+ * (accounts, members, groups, rating settings, the robot's online test and publishing, analysis, history export).
+ */
+import t from 'tap';
+import type { Browser, Page } from 'playwright-core';
+import { textBody } from '../helpers/client';
+import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/server';
+import { DESKTOP, PHONE, accessibilityFaults, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { rest } from '../contract/rest-client';
+
+const ADMIN = 'boss@desk.test';
+const STAFF = 'alice@desk.test';
+
+let server: TestServer;
+let browser: Browser;
+const errors: string[] = [];
+
+t.before(async () => {
+  server = await startTestServer(testApp([], {}, {
+    members: [
+      { mail: ADMIN, nickname: 'Boss', password: 'boss-password-1', roles: ['admin'], groupIds: [1] },
+      { mail: STAFF, nickname: 'Alice', password: 'alice-password-1', groupIds: [1] },
+    ],
+  }));
+  browser = await launchBrowser();
+});
+t.teardown(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const api = () => ({ port: server.port, sdkAppId: server.apps.all()[0]!.sdkAppId, key: KEY, admin: 'administrator' });
+
+async function signIn(mail: string, password: string, viewport = DESKTOP): Promise<Page> {
+  const page = await (await person(browser, viewport, 'en-US')).newPage();
+  watchErrors(page, errors);
+  await page.goto(`http://127.0.0.1:${server.port}/console/?sdkappid=${api().sdkAppId}`);
+  await page.getByLabel('Mail').fill(mail);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  return page;
+}
+
+t.test('only administrators sign in', async (t) => {
+  const staff = await signIn(STAFF, 'alice-password-1', PHONE);
+  await staff.getByRole('alert').waitFor();
+  t.match(await staff.getByRole('alert').innerText(), /not an administrator/, 'a staff member is turned away');
+  await screenshot(staff, 'console-sign-in-phone');
+  await staff.getByLabel('Password').fill('wrong-password');
+  await staff.getByRole('button', { name: 'Sign in' }).click();
+  await staff.getByText('wrong mail or password').waitFor();
+  t.pass('a wrong password says so');
+  await staff.context().close();
+});
+
+t.test('each section works against the API', async (t) => {
+  const admin = await signIn(ADMIN, 'boss-password-1');
+  await admin.getByRole('heading', { name: 'Monitor' }).waitFor();
+  t.same(await accessibilityFaults(admin), [], 'no serious accessibility faults on the console');
+
+  // Accounts: the robot switch of an account.
+  await admin.getByRole('button', { name: 'Accounts' }).click();
+  await admin.getByRole('cell', { name: CS }).waitFor();
+  await admin.getByRole('button', { name: 'On', exact: true }).click();
+  await admin.getByRole('button', { name: 'Off', exact: true }).waitFor();
+  const accounts = await rest(api(), 'desk_http_svc/get_im_agent_list', {}) as { Data: { IMAgentUserID: string; ChatbotDisabled: number }[] };
+  t.equal(accounts.Data.find((a) => a.IMAgentUserID === CS)?.ChatbotDisabled, 1, 'the robot of the account is off');
+  await admin.getByRole('button', { name: 'Off', exact: true }).click();
+  await admin.getByRole('button', { name: 'On', exact: true }).waitFor();
+
+  // Members and groups.
+  await admin.getByRole('button', { name: 'Groups' }).click();
+  await admin.getByLabel('Name').fill('售后');
+  await admin.getByRole('button', { name: 'Add' }).click();
+  await admin.getByRole('cell', { name: '售后' }).waitFor();
+  await admin.getByRole('button', { name: 'Members' }).click();
+  await admin.getByLabel('Mail').fill('carol@desk.test');
+  await admin.getByLabel('Nickname').fill('Carol');
+  await admin.getByLabel('Groups').fill('1');
+  await admin.getByRole('button', { name: 'Add' }).click();
+  await admin.getByRole('cell', { name: 'carol@desk.test' }).waitFor();
+  t.ok(server.apps.all()[0]!.members['carol@desk.test'], 'the member exists on the server');
+  await admin.getByLabel('Mail').fill('carol@desk.test');
+  await admin.getByRole('button', { name: 'Add' }).click();
+  await admin.getByRole('alert').waitFor();
+  t.pass('adding an existing member shows the refusal');
+
+  // Rating settings.
+  await admin.getByRole('button', { name: 'Session settings' }).click();
+  await admin.getByLabel('Rate the service').fill('给我们打个分吧');
+  await admin.getByRole('button', { name: 'Save' }).click();
+  await admin.getByText('Saved').waitFor();
+  t.equal(server.apps.all()[0]!.session.satisfaction.invitationText, '给我们打个分吧', 'the invitation text changed');
+
+  // Knowledge: the online test finds a new FAQ in test; publishing names a version.
+  await admin.getByRole('button', { name: 'Robot knowledge' }).click();
+  await admin.getByLabel('Question', { exact: true }).first().fill('营业时间');
+  await admin.getByLabel('Answer', { exact: true }).fill('每天 9:00-21:00');
+  await admin.getByRole('button', { name: 'Add', exact: true }).click();
+  await admin.getByRole('cell', { name: '营业时间' }).waitFor();
+  await admin.locator('#faq-test ~ form').getByLabel('Question').fill('营业时间');
+  await admin.getByRole('button', { name: 'Test', exact: true }).click();
+  await admin.getByText(/Strategy: direct/).waitFor();
+  await admin.getByRole('button', { name: 'Publish' }).click();
+  await admin.getByText(/Published V\d/).waitFor();
+  t.pass('online test and publish');
+
+  // Analysis and history after a session.
+  const u = await server.user('user-9');
+  await u.request('message.send', { to: CS, random: 1, body: textBody('hello') });
+  await admin.getByRole('button', { name: 'Analysis' }).click();
+  await admin.locator('canvas').waitFor();
+  await admin.getByRole('cell', { name: /^\d{4}-\d{2}-\d{2}$/ }).first().waitFor();
+  t.ok(await admin.locator('canvas').evaluate((c: HTMLCanvasElement) => c.width > 0), 'the chart is drawn');
+  await screenshot(admin, 'console-analysis-desktop');
+  await admin.getByRole('button', { name: 'Session history' }).click();
+  await admin.getByRole('cell', { name: 'user-9' }).waitFor();
+  const download = admin.waitForEvent('download');
+  await admin.getByRole('link', { name: 'Export CSV' }).click();
+  const csv = await (await download).createReadStream();
+  let text = '';
+  for await (const chunk of csv) text += String(chunk);
+  t.match(text, /user-9/, 'the export holds the session');
+  t.match(text, /hello/, 'with its transcript');
+  await screenshot(admin, 'console-history-desktop');
+  await admin.setViewportSize(PHONE);
+  await screenshot(admin, 'console-history-phone');
+  t.same(errors, [], 'no page threw');
+});

@@ -1,0 +1,147 @@
+/**
+ * The agent workbench in a real browser: status switching, several sessions side by side with new-session
+ * notifications, quick replies, transfer to another member, suspend and resume, inviting a rating, and a dropped
+ * connection coming back with the sessions still held. Users are plain WebSocket clients here.
+ */
+import t from 'tap';
+import type { Browser, Page } from 'playwright-core';
+import { srcOf, textBody, type TestClient } from '../helpers/client';
+import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/server';
+import { DESKTOP, PHONE, accessibilityFaults, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { rest } from '../contract/rest-client';
+import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
+
+const ALICE = 'alice@desk.test';
+const BOB = 'bob@desk.test';
+const QUICK = '请稍等，我帮您查询一下';
+
+let server: TestServer;
+let browser: Browser;
+let proxy: TcpProxy;
+const errors: string[] = [];
+
+t.before(async () => {
+  server = await startTestServer(testApp([], {}, {
+    members: [
+      { mail: ALICE, nickname: 'Alice', password: 'alice-password-1', groupIds: [1] },
+      { mail: BOB, nickname: 'Bob', password: 'bob-password-1', groupIds: [1] },
+    ],
+  }));
+  proxy = await tcpProxy(server.port);
+  browser = await launchBrowser();
+});
+t.teardown(async () => {
+  await browser?.close();
+  await proxy?.close();
+  await server?.stop();
+});
+
+const api = () => ({ port: server.port, sdkAppId: server.apps.all()[0]!.sdkAppId, key: KEY, admin: 'administrator' });
+
+/** A signed-in workbench whose page counts the desktop notifications it shows (and believes it is in the background). */
+async function workbench(mail: string, password: string, viewport = DESKTOP): Promise<Page> {
+  const ctx = await person(browser, viewport);
+  await ctx.addInitScript(() => {
+    const shown: string[] = [];
+    (window as unknown as { __notifications: string[] }).__notifications = shown;
+    class FakeNotification {
+      static permission = 'granted';
+      static requestPermission = async () => 'granted';
+      constructor(title: string, o: { body?: string }) { shown.push(`${title}: ${o.body ?? ''}`); }
+    }
+    Object.defineProperty(window, 'Notification', { value: FakeNotification });
+    Object.defineProperty(Document.prototype, 'hidden', { get: () => true });
+  });
+  const page = await ctx.newPage();
+  watchErrors(page, errors);
+  await page.goto(`http://127.0.0.1:${proxy.port}/desk/?sdkappid=${api().sdkAppId}`);
+  await page.getByLabel(/^邮箱$/).fill(mail);
+  await page.getByLabel(/^密码$/).fill(password);
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByText('已连接').waitFor();
+  return page;
+}
+
+async function toHuman(userId: string): Promise<TestClient> {
+  const u = await server.user(userId);
+  await u.request('message.send', { to: CS, random: 1, body: textBody('转人工') });
+  return u;
+}
+
+t.test('serving several users from the workbench', async (t) => {
+  const group = await rest(api(), 'desk_http_svc/add_quick_reply_group', { GroupName: '常用', UseScopeType: 'all' }) as { GroupId: string };
+  await rest(api(), 'desk_http_svc/add_quick_reply', { GroupId: group.GroupId, Title: '查询中', Content: QUICK });
+
+  const alice = await workbench(ALICE, 'alice-password-1');
+  const bob = await workbench(BOB, 'bob-password-1');
+  await bob.getByLabel('状态').selectOption('busy');
+  await waitStatus(BOB, 2);
+  t.pass("bob's status switch reaches the server");
+
+  const u1 = await toHuman('user-1');
+  const u2 = await toHuman('user-2');
+  await alice.locator('.pane').nth(1).waitFor();
+  t.equal(await alice.locator('.pane').count(), 2, 'two sessions side by side');
+  t.same((await alice.evaluate(() => (window as unknown as { __notifications: string[] }).__notifications)).sort(), ['新会话: user-1', '新会话: user-2'], 'a desktop notification per new session');
+  await screenshot(alice, 'desk-two-sessions-desktop');
+  t.same(await accessibilityFaults(alice), [], 'no serious accessibility faults on the workbench');
+
+  // A quick reply goes to the user as a message.
+  const pane1 = alice.locator('.pane', { hasText: 'user-1' });
+  await pane1.getByLabel('快捷回复').selectOption({ label: '查询中' });
+  await u1.next((f) => f.type === 'message' && (f.data as { body: { MsgContent: { Text?: string } }[] }).body[0]?.MsgContent.Text === QUICK);
+  t.pass('the quick reply reached the user');
+
+  // Suspend, resume, invite a rating.
+  await pane1.getByRole('button', { name: '挂起' }).click();
+  await alice.locator('.session-item', { hasText: 'user-1 · 已挂起' }).waitFor();
+  await pane1.getByRole('button', { name: '恢复' }).click();
+  await alice.locator('.session-item', { hasText: 'user-1' }).filter({ hasNotText: '已挂起' }).waitFor();
+  await pane1.getByRole('button', { name: '邀请评价' }).click();
+  await u1.next((f) => f.type === 'message' && srcOf(f) === '9');
+  t.pass('suspended, resumed, and the rating card reached the user');
+
+  // Transfer user-2 to bob, who is free again.
+  await bob.getByLabel('状态').selectOption('free');
+  await waitStatus(BOB, 1);
+  const pane2 = alice.locator('.pane', { hasText: 'user-2' });
+  await pane2.getByRole('button', { name: '转接', exact: true }).click();
+  await pane2.getByLabel('客服（可选）').selectOption(BOB);
+  await pane2.locator('form.dialog').getByRole('button', { name: '转接' }).click();
+  await bob.locator('.pane', { hasText: 'user-2' }).getByText('转人工').waitFor();
+  await alice.locator('.session-item', { hasText: `已转接给 ${BOB}` }).waitFor();
+  t.pass('the session moved to bob, with its history');
+
+  // Rest with a reason.
+  await alice.getByLabel('状态').selectOption('rest');
+  await alice.getByLabel('小休原因').fill('午饭');
+  await alice.getByLabel('小休原因').blur();
+  await waitStatus(ALICE, 3);
+  t.pass('rest reaches the server');
+
+  // The connection drops: the page reconnects and still holds user-1, whose next message arrives.
+  proxy.drop();
+  await alice.getByText('正在重连…').waitFor();
+  await alice.getByText('已连接').waitFor({ timeout: 30_000 });
+  await u1.request('message.send', { to: CS, random: 2, body: textBody('我还在') });
+  await pane1.getByText('我还在').waitFor();
+  t.pass('after the reconnect the session and its messages are still there');
+
+  await alice.setViewportSize(PHONE);
+  await screenshot(alice, 'desk-two-sessions-phone');
+  await bob.setViewportSize(PHONE);
+  await bob.getByRole('button', { name: '退出' }).click();
+  await bob.getByRole('button', { name: '登录' }).waitFor();
+  await screenshot(bob, 'desk-sign-in-phone');
+  t.same(errors, [], 'no page threw');
+});
+
+/** Waits until the member's status on the server is `status` (0 offline, 1 free, 2 busy, 3 rest). */
+async function waitStatus(mail: string, status: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const r = await rest(api(), 'desk_http_svc/describe_member_realtime_statistics', { MemberIds: [mail] }) as { Data?: { MemberStatus: number }[] };
+    if (r.Data?.[0]?.MemberStatus === status) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${mail} never reached status ${status}`);
+}
