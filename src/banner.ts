@@ -22,6 +22,7 @@ export function startBanner(cfg: Readonly<ServerConfig>, server: { port: number;
   const lines = [
     `Desk is listening on ${cfg.host}:${server.port} (HTTP and WebSocket).`,
     `  WebSocket: ws://127.0.0.1:${server.port}/v4/ws?sdkappid=<id>&identifier=<UserID>&usersig=<UserSig>&role=user|agent`,
+    `  Pages: http://127.0.0.1:${server.port}/desk/ (agents), /chat/?sdkappid=<id> (users), /console/ (administrators)`,
   ];
   if (server.created) lines.push(`  Created the default app ${server.created.sdkAppId}; admin identifier '${server.created.adminIdentifier}'.`);
   for (const app of server.apps) {

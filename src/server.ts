@@ -18,7 +18,7 @@ import { mountHistoryExport } from './http/session-history';
 import { sessionReaders } from './http/session-readers';
 import { mountWebApi } from './http/web-api';
 import { demoSigCommand } from './http/web-demo-sig';
-import { loginCommand } from './http/web-login';
+import { passwordCommands } from './http/web-login';
 import { agentContextCommand } from './http/web-agent-context';
 import { mountWebPages } from './http/web-pages';
 import { KnowledgeBase } from './knowledge/knowledge-base';
@@ -135,7 +135,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   facade.mount(app);
   mountHistoryExport(app, facade, deps);
   mountWebPages(app, opts.webDir);
-  mountWebApi(app, log, [loginCommand(deps), demoSigCommand(deps), agentContextCommand(deps)]);
+  mountWebApi(app, log, [...passwordCommands(deps), demoSigCommand(deps), agentContextCommand(deps)]);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));
   app.get('/metrics', (res) => {

@@ -14,6 +14,8 @@ import type { DeclaredApp, ServerConfig } from './config';
 import { ConfigError, shown } from './config';
 import { generatedKey, syncKeyFile } from './keys';
 
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+
 export function hashPassword(password: string): string {
   const salt = randomBytes(16);
   return `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, 32).toString('base64')}`;
@@ -28,13 +30,17 @@ function scryptParts(hash: string | undefined): { salt: Buffer; expected: Buffer
 
 const sameDigest = (expected: Buffer, actual: Buffer): boolean => expected.length === actual.length && timingSafeEqual(expected, actual);
 
+/** hashPassword off the event loop. */
+export async function hashPasswordAsync(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  return `scrypt$${salt.toString('base64')}$${(await scryptAsync(password, salt, 32)).toString('base64')}`;
+}
+
 /** True when `hash` (hashPassword's) is of `password`. */
 export function passwordMatches(password: string, hash: string | undefined): boolean {
   const parts = scryptParts(hash);
   return !!parts && sameDigest(parts.expected, scryptSync(password, parts.salt, parts.expected.length || 32));
 }
-
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
 /** passwordMatches off the event loop: scrypt takes tens of milliseconds, which a login must not stall the server for. */
 export async function passwordMatchesAsync(password: string, hash: string | undefined): Promise<boolean> {

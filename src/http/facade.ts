@@ -152,10 +152,7 @@ export class HttpFacade {
         service: svc, app, body, now: this.deps.clock.now(), deps: this.deps,
         call: (to, build) => this.call(to, build, found.endpoint.callTimeoutMs ?? CALL_TIMEOUT_MS),
         saveApp: async (model) => {
-          const shared = this.deps.sharedApps;
-          if (shared && !(await shared.save(model, basedOn!))) throw new RestError(FacadeCode.Internal[svc], 'the app was changed on another node meanwhile; retry');
-          if (!shared) this.deps.apps.put(model);
-          await this.deps.store.commit();
+          if (!(await saveAppModel(this.deps, model, basedOn))) throw new RestError(FacadeCode.Internal[svc], 'the app was changed on another node meanwhile; retry');
         },
       });
     } catch (err) {
@@ -185,6 +182,18 @@ export class HttpFacade {
     });
     return Promise.race([this.deps.runtime.call(to, build), timeout]).finally(() => clearTimeout(timer));
   }
+}
+
+/**
+ * Replaces an app's model (in a cluster, the shared one, unless another node changed it since revision `basedOn`:
+ * then false) and resolves once it is stored.
+ */
+export async function saveAppModel(deps: Pick<FacadeDeps, 'apps' | 'store' | 'sharedApps'>, model: AppModel, basedOn: number | undefined): Promise<boolean> {
+  const shared = deps.sharedApps;
+  if (shared && !(await shared.save(model, basedOn!))) return false;
+  if (!shared) deps.apps.put(model);
+  await deps.store.commit();
+  return true;
 }
 
 /** The reply's data as envelope fields, or the refusal as a RestError (codes translated where the API differs). */

@@ -186,3 +186,33 @@ t.test('demo UserSigs: a guest or a named user chats with the default account; s
   clock.advance(1000);
   t.match(await web(t, s, 'demo_usersig', { SdkAppId: APP }), { ErrorCode: 0 }, 'the next second');
 });
+
+t.test('set_password: a member changes its own with the current one; the administrator sets anyone\'s', async (t) => {
+  const s = await startTestServer(app());
+  t.teardown(() => s.stop());
+  const target: RestTarget = { port: s.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.same(await web(t, s, 'set_password', { SdkAppId: APP, Mail: ALICE, Password: 'not-it-at-all', NewPassword: 'alice-password-2' }), WRONG, 'a wrong current password changes nothing');
+  t.match(await web(t, s, 'set_password', { SdkAppId: APP, Mail: ALICE, Password: PASSWORD, NewPassword: 'short' }), { ErrorCode: 141004 }, 'a new password under 8 characters is refused');
+  t.match(await web(t, s, 'set_password', { SdkAppId: APP, Mail: ALICE, Password: PASSWORD, NewPassword: 'alice-password-2' }), { ActionStatus: 'OK' });
+  t.same(await login(t, s, ALICE, PASSWORD), WRONG, 'the old password no longer signs in');
+  t.match(await login(t, s, ALICE, 'alice-password-2'), { ActionStatus: 'OK' }, 'the new one does');
+
+  // Erin was declared without a password: the administrator gives her one.
+  const adminSig = (await login(t, s, CAROL, 'carol-password-1', { Console: true })).UserSig as string;
+  t.match(await web(t, s, 'set_password', { SdkAppId: APP, Mail: ERIN, NewPassword: 'erin-password-1', Identifier: ALICE, UserSig: (await login(t, s, ALICE, 'alice-password-2')).UserSig }), { ErrorCode: 90009 }, "a member's own sig cannot set another's");
+  t.match(await web(t, s, 'set_password', { SdkAppId: APP, Mail: ERIN, NewPassword: 'erin-password-1', Identifier: 'administrator', UserSig: 'forged' }), { ErrorCode: 70003 }, 'a bad sig is refused');
+  t.match(await web(t, s, 'set_password', { SdkAppId: APP, Mail: ERIN, NewPassword: 'erin-password-1' }), { ErrorCode: 141004 }, 'neither the current password nor a sig: refused');
+  t.match(await web(t, s, 'set_password', { SdkAppId: APP, Mail: 'nobody@desk.test', NewPassword: 'erin-password-1', Identifier: 'administrator', UserSig: adminSig }), { ErrorCode: 141011 }, 'an unknown member');
+  t.match(await web(t, s, 'set_password', { SdkAppId: APP, Mail: ERIN, NewPassword: 'erin-password-1', Identifier: 'administrator', UserSig: adminSig }), { ActionStatus: 'OK' });
+  const erin = await login(t, s, ERIN, 'erin-password-1');
+  t.match(erin, { ActionStatus: 'OK', Identifier: ERIN }, 'Erin signs in');
+  await connectWith(t, s, ERIN, 'agent', erin.UserSig as string).then((c) => c.next((f) => f.type === 'agent.state'));
+  t.ok((await rest(target, 'desk_http_svc/get_member_list', { PageSize: 100, PageNum: 0 })).MemberList, 'the REST API still answers');
+
+  // The change is stored: it survives a restart.
+  const dataDir = s.dataDir;
+  await s.stop();
+  const again = await startTestServer(app(), { dataDir });
+  t.teardown(() => again.stop());
+  t.match(await login(t, again, ERIN, 'erin-password-1'), { ActionStatus: 'OK' }, 'after a restart too');
+});

@@ -349,12 +349,14 @@ t.test('statistics: on by default; off from the file, DESK_STATISTICS or --stati
 });
 
 t.test('web.demoUserSig: off unless declared; a declaration sets it, a file without one keeps the stored value', async (t) => {
-  t.equal(build(exampleJson().apps[0]).web, undefined, 'not declared: off');
+  // The example turns demo sign-in on; these start from the example without it.
+  const undeclared = (): DeclaredApp => { const a = exampleJson().apps[0]; delete a.web; return a; };
+  t.equal(build(undeclared()).web, undefined, 'not declared: off');
   const on = loadConfig(['--config', exampleWith((a) => { a.web = { demoUserSig: true }; })], {}).apps[0];
   const stored = build(on);
   t.same(stored.web, { demoUserSig: true });
-  t.same(buildApp(exampleJson().apps[0], stored, stored.secretKey).web, { demoUserSig: true }, 'a file that does not declare it keeps it');
-  t.same(buildApp({ ...exampleJson().apps[0], web: { demoUserSig: false } }, stored, stored.secretKey).web, { demoUserSig: false }, 'declared off');
+  t.same(buildApp(undeclared(), stored, stored.secretKey).web, { demoUserSig: true }, 'a file that does not declare it keeps it');
+  t.same(buildApp({ ...undeclared(), web: { demoUserSig: false } }, stored, stored.secretKey).web, { demoUserSig: false }, 'declared off');
   refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.web = { demoUserSig: 'yes' } as never; })], {}), /demoUserSig' field must be a boolean/, 'not a boolean');
   refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.web = {} as never; })], {}), /demoUserSig' field is required/, 'web without the switch');
   refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.web = { demoUserSig: true, open: true } as never; })], {}), /forbidden keys: 'open'/, 'unknown web key');

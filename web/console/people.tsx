@@ -1,5 +1,6 @@
 /** Customer-service accounts, members and member groups: lists, and adding members and groups. */
-import { restCall, type AdminCredentials } from '../lib/api';
+import { useState } from 'preact/hooks';
+import { restCall, webCall, type AdminCredentials } from '../lib/api';
 import { t } from '../lib/i18n';
 import { Failure, onSubmit, Table, useChange, useRest } from './use-rest';
 
@@ -37,6 +38,11 @@ export function Members({ admin }: { admin: AdminCredentials }) {
       MemberGroupIDList: String(f.get('groups') ?? '').split(/[\s,]+/).filter(Boolean).map(Number),
     }],
   }), list.reload);
+  const [note, setNote] = useState<string>();
+  // A member added here has no password until one is set (the workbench signs in with it).
+  const setPassword = onSubmit(run, (f) => webCall('set_password', {
+    SdkAppId: admin.sdkAppId, Identifier: admin.identifier, UserSig: admin.userSig, Mail: String(f.get('mail')), NewPassword: String(f.get('password')),
+  }), () => setNote(t('saved')));
   return (
     <section aria-labelledby="members">
       <h2 id="members">{t('members')}</h2>
@@ -45,6 +51,16 @@ export function Members({ admin }: { admin: AdminCredentials }) {
         <label>{t('nickname')}<input name="nickname" maxLength={32} /></label>
         <label>{t('groups')}<input name="groups" placeholder="1, 2" /></label>
         <button type="submit" class="primary">{t('add')}</button>
+      </form>
+      <form class="row" onSubmit={setPassword} aria-label={t('setPassword')}>
+        <label>{t('mail')}
+          <select name="mail" required>
+            {((list.data?.MemberList ?? []) as { MemberMail: string }[]).map((m) => <option key={m.MemberMail}>{m.MemberMail}</option>)}
+          </select>
+        </label>
+        <label>{t('newPassword')}<input name="password" type="password" autoComplete="new-password" required minLength={8} maxLength={128} /></label>
+        <button type="submit">{t('setPassword')}</button>
+        {note && <span role="status" class="muted">{note}</span>}
       </form>
       <Failure error={error ?? list.error} />
       <Table caption={t('members')} rows={(list.data?.MemberList ?? []) as Record<string, any>[]} columns={[
