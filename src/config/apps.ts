@@ -108,6 +108,13 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
   return app;
 }
 
+/** The app with its session settings changed by `patch` (as a config file's `session` would), or a ConfigError. */
+export function withSessionSettings(app: AppModel, patch: Record<string, unknown>): AppModel {
+  const next = { ...app, session: mergeSession(app.session, patch) };
+  validateReferences(next);
+  return next;
+}
+
 function validateReferences(app: AppModel): void {
   for (const m of Object.values(app.members)) {
     for (const g of m.groupIds) if (!app.groups[String(g)]) throw new ConfigError(`app ${app.sdkAppId}: member ${m.mail} names unknown group ${g}`);

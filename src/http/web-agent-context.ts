@@ -7,24 +7,20 @@ import { ErrorCode } from '../../protocol/errors';
 import { fail, ok, type Envelope } from '../../protocol/rest/envelope';
 import type { SigVerifier } from '../auth/sigs';
 import { availableQuickReplies } from './desk-quick-replies';
-import { notDeskApp, sdkAppIdRule, type WebCommand, type WebDeps } from './web-api';
+import { notDeskApp, sdkAppIdRule, signedBy, sigRefusal, type WebCommand, type WebDeps } from './web-api';
 
 interface ContextBody { SdkAppId: number; Identifier: string; UserSig: string }
 
 export function agentContextCommand(deps: WebDeps & { sigs: SigVerifier }): WebCommand {
   return {
     name: 'agent_context',
-    schema: {
-      SdkAppId: sdkAppIdRule,
-      Identifier: { type: 'string', min: 1, max: 128 },
-      UserSig: { type: 'string', min: 1, max: 4096 },
-    },
+    schema: { SdkAppId: sdkAppIdRule, ...signedBy },
     handle(body): Envelope {
       const { SdkAppId, Identifier, UserSig } = body as unknown as ContextBody;
       const app = deps.apps.get(SdkAppId);
       if (!app) return notDeskApp(SdkAppId);
-      const sig = deps.sigs.check(UserSig, app.sdkAppId, Identifier, app.secretKey, Math.floor(deps.clock.now() / 1000));
-      if (!sig.ok) return fail(sig.code, sig.info);
+      const refused = sigRefusal(deps, app, Identifier, UserSig);
+      if (refused) return refused;
       const me = memberOf(app, Identifier);
       if (!me || me.disabled) return fail(ErrorCode.BadIdentity, 'only an enabled member has a workbench');
       return ok({

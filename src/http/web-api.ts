@@ -8,8 +8,9 @@ import type { Logger } from 'pino';
 import type { AppModel } from '../../protocol/app-model';
 import { appSchema } from '../../protocol/app-schema';
 import { ErrorCode } from '../../protocol/errors';
-import { fail, FacadeCode, type Envelope } from '../../protocol/rest/envelope';
+import { fail, FacadeCode, Service, type Envelope } from '../../protocol/rest/envelope';
 import { genUserSig } from '../../protocol/usersig';
+import type { SigVerifier } from '../auth/sigs';
 import type { AppRegistry } from '../config/apps';
 import type { Clock } from '../runtime/clock';
 import { jsonObject, MAX_REQUEST_BYTES, receiveJson } from './body';
@@ -37,6 +38,22 @@ export const notDeskApp = (sdkAppId: number): Envelope => fail(ErrorCode.NotDesk
 export function pageSig(app: AppModel, identifier: string, validSec: number, nowMs: number): { UserSig: string; ExpireTime: number } {
   const nowSec = Math.floor(nowMs / 1000);
   return { UserSig: genUserSig(app.sdkAppId, app.secretKey, identifier, validSec, nowSec), ExpireTime: nowSec + validSec };
+}
+
+/** The body fields that sign a call as someone: `Identifier` and its `UserSig`. */
+export const signedBy = { Identifier: { type: 'string', min: 1, max: 128 }, UserSig: { type: 'string', min: 1, max: 4096 } } as const;
+
+/** The refusal when `UserSig` is not a valid sig of `identifier` for the app (undefined: it is). */
+export function sigRefusal(deps: WebDeps & { sigs: SigVerifier }, app: AppModel, identifier: string, userSig: string): Envelope | undefined {
+  const sig = deps.sigs.check(userSig, app.sdkAppId, identifier, app.secretKey, Math.floor(deps.clock.now() / 1000));
+  return sig.ok ? undefined : fail(sig.code, sig.info);
+}
+
+/** The refusal unless `UserSig` is a valid sig of the app's administrator (undefined: it is). */
+export function adminRefusal(deps: WebDeps & { sigs: SigVerifier }, app: AppModel, identifier: string, userSig: string): Envelope | undefined {
+  const refused = sigRefusal(deps, app, identifier, userSig);
+  if (refused) return refused;
+  return identifier === app.adminIdentifier ? undefined : fail(FacadeCode.NotAdmin[Service.Desk], 'this needs the app administrator');
 }
 
 const v = new Validator({ haltOnFirstError: true });

@@ -12,7 +12,7 @@ import type { SigVerifier } from '../auth/sigs';
 import type { Store } from '../store/store';
 import { saveAppModel, type FacadeDeps } from './facade';
 import { LoginThrottle } from './login-throttle';
-import { notDeskApp, pageSig, sdkAppIdRule, type WebCommand, type WebDeps } from './web-api';
+import { adminRefusal, notDeskApp, pageSig, sdkAppIdRule, signedBy, type WebCommand, type WebDeps } from './web-api';
 
 const WORKBENCH_SIG_SEC = 12 * 3600;
 const CONSOLE_SIG_SEC = 2 * 3600;
@@ -80,7 +80,7 @@ export function passwordCommands(deps: WebDeps & { sigs: SigVerifier; store: Sto
     name: 'set_password',
     schema: {
       SdkAppId: sdkAppIdRule, Mail: mailRule, NewPassword: { type: 'string', min: MIN_PASSWORD, max: 128 },
-      Password: { ...passwordRule, optional: true }, Identifier: { type: 'string', min: 1, max: 128, optional: true }, UserSig: { type: 'string', min: 1, max: 4096, optional: true },
+      Password: { ...passwordRule, optional: true }, Identifier: { ...signedBy.Identifier, optional: true }, UserSig: { ...signedBy.UserSig, optional: true },
     },
     async handle(body): Promise<Envelope> {
       const b = body as unknown as PasswordBody;
@@ -91,9 +91,8 @@ export function passwordCommands(deps: WebDeps & { sigs: SigVerifier; store: Sto
         if ('ActionStatus' in found) return found;
       } else {
         if (b.UserSig === undefined || b.Identifier === undefined) return fail(ErrorCode.BadParameter, 'give the current Password, or the administrator\'s Identifier and UserSig');
-        const sig = deps.sigs.check(b.UserSig, app.sdkAppId, b.Identifier, app.secretKey, Math.floor(deps.clock.now() / 1000));
-        if (!sig.ok) return fail(sig.code, sig.info);
-        if (b.Identifier !== app.adminIdentifier) return fail(FacadeCode.NotAdmin[Service.Desk], 'only the app administrator sets another member\'s password');
+        const refused = adminRefusal(deps, app, b.Identifier, b.UserSig);
+        if (refused) return refused;
       }
       const basedOn = deps.sharedApps?.revisionOf(b.SdkAppId);
       const hash = await hashPasswordAsync(b.NewPassword);

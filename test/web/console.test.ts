@@ -93,11 +93,19 @@ t.test('each section works against the API', async (t) => {
   await admin.getByRole('alert').waitFor();
   t.pass('adding an existing member shows the refusal');
 
-  // Rating settings.
+  // Reception settings.
   await admin.getByRole('button', { name: 'Session settings' }).click();
-  await admin.getByLabel('Rate the service').fill('给我们打个分吧');
-  await admin.getByRole('button', { name: 'Save' }).click();
+  await admin.getByLabel('Reception mode').selectOption('manual');
+  await admin.getByLabel('Accept timeout (s)').fill('45');
+  await admin.getByLabel(/To-human keywords/).fill('人工, 真人');
+  await admin.locator('#reception ~ form').getByRole('button', { name: 'Save' }).click();
   await admin.getByText('Saved').waitFor();
+  t.match(server.apps.all()[0]!.session, { receptionMode: 'manual', acceptTimeoutSec: 45, toHumanKeywords: ['人工', '真人'] }, 'reception settings changed');
+
+  // Rating settings.
+  await admin.getByLabel('Rate the service').fill('给我们打个分吧');
+  await admin.locator('#settings ~ form').getByRole('button', { name: 'Save' }).click();
+  await admin.locator('#settings ~ form').getByText('Saved').waitFor();
   t.equal(server.apps.all()[0]!.session.satisfaction.invitationText, '给我们打个分吧', 'the invitation text changed');
 
   // Knowledge: the online test finds a new FAQ in test; publishing names a version.

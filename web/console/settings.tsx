@@ -1,10 +1,59 @@
-/** Session settings the REST API changes: the satisfaction rating (switch, how it is offered, its texts). */
-import { useState } from 'preact/hooks';
-import { restCall, type AdminCredentials } from '../lib/api';
+/** Session settings: reception (mode, accept timeout, load per agent, to-human keywords) and the satisfaction rating. */
+import { useEffect, useState } from 'preact/hooks';
+import { restCall, webCall, type AdminCredentials } from '../lib/api';
 import { t } from '../lib/i18n';
 import { Failure, useChange, useRest } from './use-rest';
 
 export function Settings({ admin }: { admin: AdminCredentials }) {
+  return (
+    <>
+      <Reception admin={admin} />
+      <Satisfaction admin={admin} />
+    </>
+  );
+}
+
+interface Reception { receptionMode: 'auto' | 'manual'; acceptTimeoutSec: number; maxConcurrentPerAgent: number; toHumanKeywords: string[]; agentReplyTimeoutSec: number }
+
+function Reception({ admin }: { admin: AdminCredentials }) {
+  const signed = { SdkAppId: admin.sdkAppId, Identifier: admin.identifier, UserSig: admin.userSig };
+  const [current, setCurrent] = useState<Reception>();
+  const [error, run] = useChange();
+  const [note, setNote] = useState<string>();
+  useEffect(() => { void run(async () => setCurrent((await webCall('session_settings', signed)).Settings)); }, []);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget as HTMLFormElement);
+    const Settings = {
+      receptionMode: String(f.get('mode')), acceptTimeoutSec: Number(f.get('acceptTimeout')), maxConcurrentPerAgent: Number(f.get('maxConcurrent')),
+      agentReplyTimeoutSec: Number(f.get('agentReplyTimeout')), toHumanKeywords: String(f.get('keywords')).split(/[,，]/).map((k) => k.trim()).filter(Boolean),
+    };
+    if (await run(async () => setCurrent((await webCall('session_settings', { ...signed, Settings })).Settings))) setNote(t('saved'));
+  };
+  return (
+    <section aria-labelledby="reception">
+      <h2 id="reception">{t('settings')}</h2>
+      <Failure error={error} />
+      {current && (
+        <form onSubmit={save} key={JSON.stringify(current)}>
+          <label>{t('receptionMode')}
+            <select name="mode" defaultValue={current.receptionMode}>
+              <option value="auto">{t('auto')}</option>
+              <option value="manual">{t('manual')}</option>
+            </select>
+          </label>
+          <label>{t('acceptTimeout')}<input name="acceptTimeout" type="number" min={0} max={3600} required defaultValue={String(current.acceptTimeoutSec)} /></label>
+          <label>{t('maxConcurrent')}<input name="maxConcurrent" type="number" min={1} max={1000} required defaultValue={String(current.maxConcurrentPerAgent)} /></label>
+          <label>{t('agentReplyTimeout')}<input name="agentReplyTimeout" type="number" min={0} max={86400} required defaultValue={String(current.agentReplyTimeoutSec)} /></label>
+          <label>{t('keywords')}<input name="keywords" defaultValue={current.toHumanKeywords.join(', ')} /></label>
+          <div class="row"><button type="submit" class="primary">{t('save')}</button>{note && <span role="status" class="muted">{note}</span>}</div>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function Satisfaction({ admin }: { admin: AdminCredentials }) {
   const current = useRest(admin, 'desk_http_svc/get_satisfaction_settings');
   const [error, run] = useChange();
   const [note, setNote] = useState<string>();

@@ -156,7 +156,7 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
                   {s.acceptDeadline && <span class="muted">{t('acceptIn', { s: Math.max(0, Math.ceil((s.acceptDeadline - Date.now()) / 1000)) })}</span>}
                   <div class="row">
                     <button type="button" class="primary" onClick={async () => { if (await act('session.accept', { sessionId: s.sessionId })) show(s.sessionId); }}>{t('accept')}</button>
-                    <button type="button" onClick={() => show(s.sessionId)}>{t('robotPhase')}</button>
+                    <button type="button" onClick={() => show(s.sessionId)}>{t('view')}</button>
                   </div>
                 </li>
               ))}

@@ -1,0 +1,40 @@
+/**
+ * `POST /web/v1/session_settings`: the console reads and changes the app's session settings; only the administrator
+ * may, values are checked as the config file's are, and the change governs the next session at once.
+ */
+import t from 'tap';
+import { genUserSig } from '../../protocol/usersig';
+import { textBody } from '../helpers/client';
+import { APP, CS, KEY, startTestServer, testApp } from '../helpers/server';
+
+async function web(port: number, body: unknown): Promise<Record<string, any>> {
+  const res = await fetch(`http://127.0.0.1:${port}/web/v1/session_settings`, { method: 'POST', body: JSON.stringify(body) });
+  return (await res.json()) as Record<string, any>;
+}
+
+t.test('read, change, refuse', async (t) => {
+  const s = await startTestServer(testApp(['alice@desk.test']));
+  t.teardown(() => s.stop());
+  const admin = { SdkAppId: APP, Identifier: 'administrator', UserSig: genUserSig(APP, KEY, 'administrator', 3600) };
+
+  const read = await web(s.port, admin);
+  t.match(read, { ActionStatus: 'OK', Settings: { receptionMode: 'auto', acceptTimeoutSec: 60, maxConcurrentPerAgent: 5 } }, 'the settings in force');
+
+  t.match(await web(s.port, { ...admin, Identifier: 'alice@desk.test', UserSig: genUserSig(APP, KEY, 'alice@desk.test', 3600) }), { ErrorCode: 90009 }, 'a member is not the administrator');
+  t.match(await web(s.port, { ...admin, UserSig: genUserSig(APP, 'another-key-0123456789', 'administrator', 3600) }), { ErrorCode: 70009 }, 'a sig of another key');
+  t.match(await web(s.port, { ...admin, Settings: { acceptTimeoutSec: -1 } }), { ErrorCode: 141004 }, 'out of range');
+  t.match(await web(s.port, { ...admin, Settings: { receptionMode: 'sometimes' } }), { ErrorCode: 141004 }, 'not a mode');
+  t.match(await web(s.port, { ...admin, Settings: { timeZone: 'Mars/Olympus' } }), { ErrorCode: 141004, ErrorInfo: /unknown time zone/ }, 'checked as the config file is');
+  t.match(await web(s.port, { ...admin, Settings: { open: true } }), { ErrorCode: 141004 }, 'unknown fields');
+  t.equal(s.apps.get(APP)!.session.timeZone, 'Asia/Shanghai', 'nothing refused was kept');
+
+  const changed = await web(s.port, { ...admin, Settings: { receptionMode: 'manual', acceptTimeoutSec: 30, toHumanKeywords: ['真人'] } });
+  t.match(changed, { ActionStatus: 'OK', Settings: { receptionMode: 'manual', acceptTimeoutSec: 30, toHumanKeywords: ['真人'], maxConcurrentPerAgent: 5 } }, 'a change keeps what it does not name');
+
+  // The next session follows: the new keyword transfers, and the free agent gets an offer to accept.
+  const alice = await s.agent('alice@desk.test');
+  const u = await s.user('u1');
+  await u.request('message.send', { to: CS, random: 1, body: textBody('我要真人') });
+  const offer = await alice.next((f) => f.type === 'session.offer');
+  t.ok((offer.data as { acceptDeadline?: number }).acceptDeadline, 'manual reception, with the new accept timeout');
+});
