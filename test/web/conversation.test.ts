@@ -117,6 +117,7 @@ t.test('a whole conversation through the three pages', async (t) => {
   await admin.locator('[data-tile=serving] strong').filter({ hasText: '1' }).waitFor();
   await admin.getByRole('cell', { name: AGENT }).waitFor();
   t.pass('the monitor shows the session being served');
+  t.ok(await admin.locator('canvas[aria-label=Monitor]').evaluate((c: HTMLCanvasElement) => c.width > 0), 'with its live chart');
   await bothWidths(admin, 'console-monitor');
 
   // The agent ends it; the rating card reaches the user, who gives five stars.
