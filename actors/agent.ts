@@ -159,6 +159,8 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
         // GAP-45: a member who logs in while offline starts free; a reconnect keeps busy or rest.
         if (t.state.status === AgentStatus.Offline) t.emit({ type: 'StatusChanged', status: AgentStatus.Free, at: ctx.now, cause: 'login' });
         t.do({ t: 'push', to: selfOf(t.state), frame: { type: 'agent.state', data: stateFrame(t.state) } });
+        // A session still waiting for this member's accept offers itself again (the workbench shows the offer).
+        for (const [sessionId, held] of Object.entries(t.state.sessions)) t.do({ t: 'send', to: held.conv, msg: { type: 'agentReconnected', sessionId, memberId: t.state.memberId } });
         break;
       case 'disconnected':
         if (!t.state.conns.includes(msg.conn)) break;

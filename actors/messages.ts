@@ -62,6 +62,7 @@ export type SessionRoutingMsg =
   | { type: 'assigned'; sessionId: string; offerId: string; memberId: string; forwardFrom?: string; why: string }
   | { type: 'forwardFailed'; sessionId: string; code: number }
   | { type: 'offerRevoked'; sessionId: string; memberId: string }
+  | { type: 'agentReconnected'; sessionId: string; memberId: string }
   | { type: 'unsuspended'; sessionId: string; memberId: string }
   /** The business server's ChatBot.OnAssignHuman answer (already validated), or `ok: false` when it gave none. */
   | { type: 'assignAnswer'; sessionId: string; ok: boolean; answer?: AssignAnswer }

@@ -1218,6 +1218,11 @@ function routing(t: T, env: Env, msg: SessionRoutingMsg): void {
     case 'offerRevoked':
       if (current && cur.phase === Phase.Waiting && cur.agentId === msg.memberId) lapse(t, env, msg.memberId, false);
       return;
+    case 'agentReconnected':
+      if (current && cur.phase === Phase.Waiting && cur.agentId === msg.memberId) {
+        t.do({ t: 'push', to: agentOf(t.state, msg.memberId), frame: { type: 'session.offer', data: summary(t.state, { acceptDeadline: cur.deadlines.accept }) } });
+      }
+      return;
     case 'assignAnswer':
       if (current && cur.awaitingAssign) assignDecided(t, env, msg);
       return;

@@ -33,6 +33,12 @@ export function startBanner(cfg: Readonly<ServerConfig>, server: { port: number;
   for (const app of server.apps) {
     const warning = publishedKeyWarning(app, cfg.host, server.port);
     if (warning) lines.push(`  ${warning.loud ? '!! WARNING' : 'Warning'}: ${warning.text}`);
+    if (app.web?.demoUserSig) lines.push(`  Warning: ${demoSignInWarning(app.sdkAppId)}`);
   }
   return lines;
+}
+
+/** What an app with demo sign-in on allows (said at every start: a config without `web` keeps it on). */
+export function demoSignInWarning(sdkAppId: number): string {
+  return `app ${sdkAppId} lets anyone get a UserSig for any user id from /web/v1/demo_usersig (web.demoUserSig), and so read that user's conversations: for demos only. Declare "web": { "demoUserSig": false } to turn it off.`;
 }

@@ -11,6 +11,7 @@ import { CallbackDelivery, type DeliveryOptions } from './callbacks/delivery';
 import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
 import { publishedKeyWarning } from './config/keys';
+import { demoSignInWarning } from './banner';
 import { Gateway, defaultLimits, HISTORY_READER, historyReader, type GatewayLimits } from './gateway/ws';
 import { HttpFacade, type FacadeDeps } from './http/facade';
 import { restEndpoints } from './http/endpoints';
@@ -174,6 +175,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   for (const a of apps.all()) {
     const warning = publishedKeyWarning(a, cfg.host, port);
     if (warning) log[warning.loud ? 'error' : 'warn']({ sdkAppId: a.sdkAppId, host: cfg.host, port }, warning.text);
+    if (a.web?.demoUserSig) log.warn({ sdkAppId: a.sdkAppId }, demoSignInWarning(a.sdkAppId));
   }
   ready = true;
 

@@ -28,7 +28,8 @@ const NO_MEMBER_HASH = `scrypt$${randomBytes(16).toString('base64')}$${randomByt
 interface LoginBody { SdkAppId: number; Mail: string; Password: string; Console?: boolean }
 interface PasswordBody { SdkAppId: number; Mail: string; NewPassword: string; Password?: string; Identifier?: string; UserSig?: string }
 
-const mailRule = { type: 'string', min: 1, max: 64 } as const;
+/** As long as a member's mail may be. */
+const mailRule = { type: 'string', min: 1, max: 128 } as const;
 const passwordRule = { type: 'string', min: 1, max: 128 } as const;
 
 /**
@@ -40,15 +41,14 @@ async function signedInMember(deps: WebDeps, throttle: LoginThrottle, sdkAppId: 
   const key = `${sdkAppId}|${mail}`;
   const wait = throttle.waitSec(key);
   if (wait > 0) return fail(ErrorCode.RateLimited, `too many failed logins; try again in ${wait} s`);
+  // Counted before the check, so that guesses sent together count too; a success clears it.
+  throttle.failed(key);
   const hash = memberOf(deps.apps.get(sdkAppId)!, mail)?.passwordHash;
   const matches = await passwordMatchesAsync(password, hash || NO_MEMBER_HASH);
   // The model as it is now: the member may have changed while the password was checked.
   const app = deps.apps.get(sdkAppId);
   const member = app && memberOf(app, mail);
-  if (!app || !member || !matches || member.passwordHash !== hash) {
-    throttle.failed(key);
-    return fail(ErrorCode.WrongLogin, 'wrong mail or password');
-  }
+  if (!app || !member || !matches || member.passwordHash !== hash) return fail(ErrorCode.WrongLogin, 'wrong mail or password');
   throttle.succeeded(key);
   // Said only to whoever knows the password.
   if (member.disabled) return fail(ErrorCode.BadIdentity, 'this member is disabled');

@@ -29,7 +29,7 @@ const TYPES: Readonly<Record<string, string>> = {
 };
 
 /** The pages load only their own files and talk only to this server (REST and WebSocket); no site may frame them. */
-const PAGE_CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+const PAGE_CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 type Headers = [string, string][];
 

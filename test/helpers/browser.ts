@@ -62,3 +62,12 @@ export async function accessibilityFaults(page: Page): Promise<string[]> {
   });
   return violations;
 }
+
+/** True when something is drawn on the canvas (a fresh canvas is 300 px wide and blank). */
+export async function drawn(page: Page, selector: string): Promise<boolean> {
+  return page.locator(selector).evaluate((c: HTMLCanvasElement) => {
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) return true;
+    return false;
+  });
+}

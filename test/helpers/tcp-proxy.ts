@@ -10,13 +10,21 @@ export interface TcpProxy {
   retarget(port: number): void;
   /** Cuts every open connection (both sides see a reset). */
   drop(): void;
+  /** Refuses new connections (reset at once) until `resume`: the network is down. */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
 export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
   let target = targetPort;
+  let paused = false;
   const open = new Set<net.Socket>();
   const server = net.createServer((client) => {
+    if (paused) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(target, '127.0.0.1');
     for (const s of [client, upstream]) {
       open.add(s);
@@ -31,6 +39,8 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
     port: (server.address() as net.AddressInfo).port,
     retarget: (port) => { target = port; },
     drop,
+    pause: () => { paused = true; },
+    resume: () => { paused = false; },
     close: () => new Promise<void>((resolve) => { drop(); server.close(() => resolve()); }),
   };
 }

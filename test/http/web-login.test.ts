@@ -132,7 +132,7 @@ t.test('bad bodies are refused with an envelope and the server goes on', async (
     ['SdkAppId not an integer', { SdkAppId: 1.5, Mail: ALICE, Password: PASSWORD }, 141004],
     ['Mail a number', { SdkAppId: APP, Mail: 1, Password: PASSWORD }, 141004],
     ['Mail empty', { SdkAppId: APP, Mail: '', Password: PASSWORD }, 141004],
-    ['Mail over 64', { SdkAppId: APP, Mail: `${'m'.repeat(60)}@desk.test`, Password: PASSWORD }, 141004],
+    ['Mail over 128', { SdkAppId: APP, Mail: `${'m'.repeat(120)}@desk.test`, Password: PASSWORD }, 141004],
     ['Password over 128', { SdkAppId: APP, Mail: ALICE, Password: 'p'.repeat(129) }, 141004],
     ['Console a string', { SdkAppId: APP, Mail: ALICE, Password: PASSWORD, Console: 'yes' }, 141004],
     ['over 64 KB', { SdkAppId: APP, Mail: ALICE, Password: 'p'.repeat(70_000) }, 93000],
@@ -140,6 +140,8 @@ t.test('bad bodies are refused with an envelope and the server goes on', async (
   for (const [what, body, code] of cases) t.match(await web(t, s, 'login', body), { ActionStatus: 'FAIL', ErrorCode: code, ErrorInfo: /./ }, what);
   t.match(await web(t, s, 'demo_usersig', { SdkAppId: 'x' }), { ErrorCode: 141004 }, 'demo_usersig checks its body too');
   t.match(await web(t, s, 'demo_usersig', { SdkAppId: APP, UserId: 7 }), { ErrorCode: 141004 });
+  const form = await fetch(`http://127.0.0.1:${s.port}/web/v1/login`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ SdkAppId: APP, Mail: ALICE, Password: PASSWORD }) });
+  t.match(await form.json(), { ErrorCode: 141004, ErrorInfo: 'Content-Type must be application/json' }, 'a body that is not declared JSON (what a form on another site sends)');
   t.match(await web(t, s, 'nothing_here', {}), { ErrorCode: 60002 }, 'unknown endpoint');
   t.match(await web(t, s, 'login/more', {}), { ErrorCode: 60002 });
   t.match(await login(t, s, ALICE, PASSWORD), { ErrorCode: 0 }, 'still serving');
@@ -215,4 +217,15 @@ t.test('set_password: a member changes its own with the current one; the adminis
   const again = await startTestServer(app(), { dataDir });
   t.teardown(() => again.stop());
   t.match(await login(t, again, ERIN, 'erin-password-1'), { ActionStatus: 'OK' }, 'after a restart too');
+});
+
+t.test('guesses sent together are throttled as well as guesses sent one by one', async (t) => {
+  const s = await startTestServer(app());
+  t.teardown(() => s.stop());
+  const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => login(t, s, ALICE, `guess-${i}-xxxxxxxx`)));
+  const wrong = answers.filter((a) => a.ErrorCode === 70009).length;
+  const throttled = answers.filter((a) => a.ErrorCode === 141009).length;
+  t.ok(wrong <= 5, `at most 5 passwords were checked (${wrong})`);
+  t.equal(wrong + throttled, 30, 'the others were refused without a check');
+  t.match(await login(t, s, ALICE, PASSWORD), { ErrorCode: 141009 }, 'the right password too, until the window passes');
 });

@@ -46,7 +46,7 @@ function builtPages(): string {
   return dir;
 }
 
-const CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+const CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 t.test('the pages and their assets are served with their types, caching and security headers', async (t) => {
   const s = await startTestServer(testApp(), { webDir: builtPages() });

@@ -8,7 +8,7 @@ import { textBody } from '../helpers/client';
 import { APP, CS, KEY, startTestServer, testApp } from '../helpers/server';
 
 async function web(port: number, body: unknown): Promise<Record<string, any>> {
-  const res = await fetch(`http://127.0.0.1:${port}/web/v1/session_settings`, { method: 'POST', body: JSON.stringify(body) });
+  const res = await fetch(`http://127.0.0.1:${port}/web/v1/session_settings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return (await res.json()) as Record<string, any>;
 }
 
@@ -37,4 +37,14 @@ t.test('read, change, refuse', async (t) => {
   await u.request('message.send', { to: CS, random: 1, body: textBody('我要真人') });
   const offer = await alice.next((f) => f.type === 'session.offer');
   t.ok((offer.data as { acceptDeadline?: number }).acceptDeadline, 'manual reception, with the new accept timeout');
+  t.equal(s.apps.get(APP)!.session.timeZone, 'Asia/Shanghai', 'what the change did not name stays');
+
+  // Stored: a restart keeps it (the test config declares no session settings of its own).
+  const dataDir = s.dataDir;
+  await s.stop();
+  const again = await startTestServer(testApp(['alice@desk.test']), { dataDir });
+  t.teardown(() => again.stop());
+  t.match((await web(again.port, admin)).Settings, { receptionMode: 'manual', acceptTimeoutSec: 30, toHumanKeywords: ['真人'] }, 'after a restart');
+  const plain = await fetch(`http://127.0.0.1:${again.port}/web/v1/session_settings`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(admin) });
+  t.match(await plain.json(), { ErrorCode: 141004, ErrorInfo: /application\/json/ }, 'only JSON is taken (a form on another site cannot send it)');
 });

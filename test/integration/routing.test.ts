@@ -133,6 +133,12 @@ t.test('manual reception: an offer that is not accepted in time goes to the next
   await roundTrip(u);
   t.notOk(u.texts().some((x) => x.startsWith('转接人工成功')), 'no success prompt before the accept');
 
+  // A socket of the member that connects now is offered it again, with the same deadline.
+  const another = await s.agent(first === alice ? ALICE : BOB);
+  const reoffer = await another.next(isOffer, 3000, 'session.offer again');
+  t.equal(dataOf<Summary>(reoffer).acceptDeadline, clock.now() + 30_000, 'a reconnecting workbench sees the offer and its deadline');
+  await another.close();
+
   // The other agent cannot take it.
   const steal = await second.request('session.accept', { sessionId: sid });
   t.equal(steal.type, 'error');

@@ -38,7 +38,7 @@ async function open(url: string, viewport = PHONE, locale = 'zh-CN'): Promise<Pa
 const custom = (payload: Record<string, unknown>) => [{ MsgType: 'TIMCustomElem', MsgContent: { Data: JSON.stringify({ customerServicePlugin: 0, ...payload }) } }];
 
 async function sessionOf(userId: string): Promise<string> {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 150; i++) {
     const r = await rest(api(), 'desk_http_svc/get_session_state', { ClientUserId: userId, CustomerServiceId: CS }) as { SessionId?: string };
     if (r.SessionId) return r.SessionId;
     await new Promise((r) => setTimeout(r, 100));
@@ -58,7 +58,7 @@ t.test('a signed link opens the conversation; every src message renders and answ
   const sessionId = await sessionOf('visitor-1');
 
   await fromAccount(sessionId, custom({ src: '29', subtype: 'welcome_msg', content: { title: '猜你想问', content: '', items: [{ content: '怎么退货' }, { content: '运费多少' }] } }));
-  await fromAccount(sessionId, custom({ src: '30', content: '**加粗** 与 [链接](https://example.com)\n\n<img src=x onerror="window.__owned=1"><script>window.__owned=2</script>' }));
+  await fromAccount(sessionId, custom({ src: '30', content: '**加粗** 与 [链接](https://example.com)\n\n<img src=x onerror="window.__owned=1"><script>window.__owned=2</script><form><input type="password"></form><div style="position:fixed;inset:0">cover</div>' }));
   await fromAccount(sessionId, custom({ src: '32', status: 0, optionType: 1, taskInfo: { taskID: 7, nodeID: 'n1', env: 'production' }, content: { header: '请选择业务', items: [{ content: '查订单', desc: '' }, { content: '开发票', desc: '' }], tail: '' } }));
   await fromAccount(sessionId, custom({ src: '33', content: { tip: '请填写联系方式', nodeStatus: 0, inputVariables: [{ type: 'string', name: '手机号', formType: 0, isRequired: 1, variableValue: '' }, { type: 'string', name: '时段', formType: 1, chooseItemList: ['上午', '下午'], isRequired: 0, variableValue: '' }] } }));
   await fromAccount(sessionId, custom({ src: '22', content: { header: '无线耳机', desc: '¥199', pic: 'javascript:alert(1)', url: 'https://shop.example/item/1' } }));
@@ -70,6 +70,8 @@ t.test('a signed link opens the conversation; every src message renders and answ
   t.equal(await user.locator('.markdown a').getAttribute('href'), 'https://example.com', 'markdown links render');
   t.equal(await user.locator('.markdown script').count(), 0, 'no script element comes through');
   t.equal(await user.evaluate(() => (window as unknown as { __owned?: number }).__owned), undefined, 'markup in rich text does not run');
+  t.equal(await user.locator('.markdown form, .markdown input, .markdown [style]').count(), 0, 'nor draws forms or styled boxes');
+  t.equal(await user.locator('.markdown a').getAttribute('target'), '_blank', 'links open apart from the chat');
   await user.getByText('请选择业务').waitFor();
   await user.getByText('请填写联系方式').waitFor();
   t.equal(await user.locator('.card.product').getAttribute('href'), 'https://shop.example/item/1', 'a product card links to its page');
@@ -87,7 +89,7 @@ t.test('a signed link opens the conversation; every src message renders and answ
   const reader = await server.user('visitor-1');
   type Sent = { body: { MsgContent: { Text?: string; Data?: string } }[]; cloudCustomData?: string; fromRole: number };
   let mine: Sent[] = [];
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 150; i++) {
     const h = await reader.request('history.sync', { to: CS, afterSeq: 0, limit: 200 });
     mine = ((h.data as { messages: Sent[] }).messages).filter((m) => m.fromRole === 1);
     if (mine.some((m) => m.body[0]?.MsgContent.Data?.includes('13800000000'))) break;

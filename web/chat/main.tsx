@@ -10,7 +10,7 @@ import { lastSeq, syncHistory } from '../lib/history';
 import { t } from '../lib/i18n';
 import { deskBody, deskPayload, mergeMessages, textBody, type ChatMessage, type MessageElement } from '../lib/messages';
 import { DeskSocket, newRandom, type Credentials } from '../lib/socket';
-import { Composer, ConnectionBadge, LangSwitch, MessageList, Toast, useConnection, useToast } from '../lib/ui';
+import { Composer, ConnectionBadge, LangSwitch, MessageList, Toast, useConnection, useSocketTrouble, useToast } from '../lib/ui';
 
 interface Entry { creds: Credentials; account: string }
 
@@ -45,8 +45,8 @@ function Chat({ creds, account }: Entry) {
   const [inSeat, setInSeat] = useState(false);
   const [ruleFlag, setRuleFlag] = useState(0);
   const [typingUntil, setTypingUntil] = useState(0);
-  const [fatal, setFatal] = useState<string>();
   const [toast, showToast] = useToast();
+  const fatal = useSocketTrouble(socket, showToast);
   const [, redraw] = useState(0);
   // How far the conversation was read: pushes may skip messages (while offline), reads never do.
   const synced = useRef(0);
@@ -82,8 +82,6 @@ function Chat({ creds, account }: Entry) {
         if (e.account !== account) return;
         setMessages((list) => list.map((m) => (m.seq === e.seq && !m.pending ? { ...m, body: e.body } : m)));
       }),
-      socket.on('error', (e) => setFatal(`${e.info} (${e.code})`)),
-      socket.on('fatal', (e) => setFatal((f) => f ?? `${e.reason || t('error')} (${e.code})`)),
     ];
     socket.connect();
     return () => { offs.forEach((off) => off()); socket.close(); };
@@ -96,7 +94,7 @@ function Chat({ creds, account }: Entry) {
   }, [typingUntil]);
 
   const send = async (body: MessageElement[], cloudCustomData?: string, random = newRandom()) => {
-    const pending: ChatMessage = { sessionId: '', account, seq: 0, msgKey: '', from: creds.identifier, fromRole: 1, time: 0, body, pending: { random } };
+    const pending: ChatMessage = { sessionId: '', account, seq: 0, msgKey: '', from: creds.identifier, fromRole: 1, time: 0, body, pending: { random }, ...(cloudCustomData ? { cloudCustomData } : {}) };
     const transient = body[0]?.MsgType === 'TIMCustomElem';
     if (!transient) setMessages((list) => [...list.filter((m) => m.pending?.random !== random), pending]);
     try {

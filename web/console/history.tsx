@@ -4,7 +4,8 @@ import { adminQuery, type AdminCredentials } from '../lib/api';
 import { t } from '../lib/i18n';
 import { Failure, Table, useRest } from './use-rest';
 
-const day = (d: Date) => d.toISOString().slice(0, 10);
+/** A date input's value for a day of the browser's time zone. */
+const day = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 const seconds = (s: string, end: boolean) => Math.floor(new Date(`${s}T${end ? '23:59:59' : '00:00:00'}`).getTime() / 1000);
 
 export function History({ admin }: { admin: AdminCredentials }) {

@@ -9,7 +9,7 @@ import { lastSeq, syncHistory } from '../lib/history';
 import { t } from '../lib/i18n';
 import { mergeMessages, summary, textBody, type ChatMessage } from '../lib/messages';
 import { DeskSocket, newRandom, type Credentials } from '../lib/socket';
-import { Composer, ConnectionBadge, LangSwitch, MessageList, Toast, useConnection, useToast } from '../lib/ui';
+import { Composer, ConnectionBadge, LangSwitch, MessageList, Toast, useConnection, useSocketTrouble, useToast } from '../lib/ui';
 import { useAgentContext, type AgentContext } from './context';
 import { alertNewSession, enableNotifications } from './notify';
 import { SignIn, useSavedLogin, type Login } from '../lib/sign-in';
@@ -40,15 +40,20 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
   const [status, setStatus] = useState<{ status: Status; reason?: string }>({ status: 'offline' });
   const [sessions, setSessions] = useState<Record<string, SessionView>>({});
   const [open, setOpen] = useState<string[]>([]);
-  const [fatal, setFatal] = useState<string>();
   const [toast, showToast] = useToast();
+  const fatal = useSocketTrouble(socket, showToast, onSignOut);
   const [, redraw] = useState(0);
   const openRef = useRef(open);
   openRef.current = open;
+  const current = useRef(sessions);
+  current.current = sessions;
   const known = useRef(new Set<string>());
 
+  // A session is made known by an offer, an assignment or agent.state (`summaryOf`); other pushes for a session the
+  // page does not know (a rating after a reload, say) are not sessions to show.
   const update = (id: string, change: (s: SessionView) => Partial<SessionView>, summaryOf?: Record<string, any>) =>
     setSessions((all) => {
+      if (!all[id] && !summaryOf) return all;
       const base: SessionView = all[id] ?? {
         sessionId: id, userId: summaryOf?.userId ?? '', csAccount: summaryOf?.csAccount ?? '', groupId: summaryOf?.groupId,
         phase: 'serving', suspended: false, messages: [], unread: 0,
@@ -74,20 +79,27 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
 
   useEffect(() => {
     const arrived = (phase: Phase) => (d: Record<string, any>) => {
-      const isNew = !known.current.has(d.sessionId);
+      const isNew = !known.current.has(d.sessionId) || (phase === 'offer' && current.current[d.sessionId]?.phase !== 'offer' && current.current[d.sessionId]?.phase !== 'serving');
       known.current.add(d.sessionId);
       update(d.sessionId, () => ({ phase, acceptDeadline: d.acceptDeadline, userId: d.userId, csAccount: d.csAccount, groupId: d.groupId, note: undefined }), d);
       void loadHistory(d.sessionId);
-      if (phase === 'offer' || isNew) alertNewSession(d.userId);
+      if (isNew) alertNewSession(d.userId);
       if (phase === 'serving') show(d.sessionId);
     };
     const offs = [
       socket.on('agent.state', (d) => {
         setStatus({ status: d.status, reason: d.reason });
+        // What the member holds now; an offer among them is offered again right after (session.offer).
+        const held = new Set<string>();
         for (const s of d.sessions ?? []) {
+          held.add(s.sessionId);
           known.current.add(s.sessionId);
-          update(s.sessionId, () => ({ phase: 'serving', suspended: !!s.suspended, userId: s.userId, csAccount: s.csAccount }), s);
+          update(s.sessionId, (v) => ({ phase: v.phase === 'offer' ? 'offer' : 'serving', suspended: !!s.suspended, userId: s.userId, csAccount: s.csAccount }), s);
           void loadHistory(s.sessionId);
+        }
+        // Sessions that ended or moved while the page was away.
+        for (const v of Object.values(current.current)) {
+          if ((v.phase === 'offer' || v.phase === 'serving') && !held.has(v.sessionId)) update(v.sessionId, () => ({ phase: 'ended', note: t('sessionEnded') }));
         }
       }),
       socket.on('agent.status', (d) => setStatus({ status: d.status, reason: d.reason })),
@@ -101,8 +113,6 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
         update(msg.sessionId, (s) => ({ messages: mergeMessages(s.messages, [msg]), unread: openRef.current.includes(msg.sessionId) ? 0 : s.unread + 1 }));
       }),
       socket.on('message.edit', (e) => update(e.sessionId, (s) => ({ messages: s.messages.map((m) => (m.seq === e.seq && !m.pending ? { ...m, body: e.body } : m)) }))),
-      socket.on('error', (e) => setFatal(`${e.info} (${e.code})`)),
-      socket.on('fatal', (e) => setFatal((f) => f ?? `${e.reason || t('error')} (${e.code})`)),
     ];
     socket.connect();
     return () => { offs.forEach((off) => off()); socket.close(); };
@@ -141,7 +151,7 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
         <StatusSwitch status={status} onChange={setMyStatus} />
         <button type="button" onClick={() => void enableNotifications()}>{t('notifications')}</button>
         <LangSwitch onChange={() => redraw((n) => n + 1)} />
-        <button type="button" onClick={onSignOut}>{t('signOut')}</button>
+        <button type="button" onClick={async () => { await act('agent.status', { status: 'offline' }); onSignOut(); }}>{t('signOut')}</button>
       </header>
       <aside class="sessions" aria-label={t('inService')}>
         {fatal && <p class="banner error" role="alert">{fatal}</p>}
@@ -194,7 +204,8 @@ function StatusSwitch({ status, onChange }: { status: { status: Status; reason?:
       </label>
       {status.status === 'rest' && (
         <input aria-label={t('restReason')} placeholder={t('restReason')} maxLength={64} value={reason}
-          onChange={(e) => { const r = (e.currentTarget as HTMLInputElement).value; setReason(r); onChange('rest', r || undefined); }} />
+          onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)}
+          onChange={(e) => onChange('rest', (e.currentTarget as HTMLInputElement).value || undefined)} />
       )}
     </span>
   );
@@ -233,9 +244,10 @@ function Pane({ s, me, socket, context, act, onSent, onSuspended, onClose }: {
   const lastTyping = useRef(0);
   const serving = s.phase === 'serving';
   const id = s.sessionId;
-  const send = async (text: string) => {
+  const send = async (text: string): Promise<boolean> => {
     const ack = await act('message.send', { sessionId: id, random: newRandom(), body: textBody(text) });
     if (ack) onSent({ sessionId: id, account: s.csAccount, seq: ack.seq, msgKey: ack.msgKey, from: me, fromRole: 2, time: ack.time, body: textBody(text) });
+    return !!ack;
   };
   const typing = () => {
     if (!serving || Date.now() - lastTyping.current < TYPING_EVERY_MS) return;
@@ -264,7 +276,7 @@ function Pane({ s, me, socket, context, act, onSent, onSuspended, onClose }: {
       {serving && transferring && <TransferDialog context={context} groupId={s.groupId} onCancel={() => setTransferring(false)}
         onTransfer={async (target) => { if (await act('session.transfer', { sessionId: id, ...target })) setTransferring(false); }} />}
       {serving && (
-        <Composer id={`input-${id}`} onSend={(text) => void send(text)} onTyping={typing}
+        <Composer id={`input-${id}`} onSend={send} onTyping={typing}
           extra={context && context.quickReplies.length > 0 && (
             <label>
               <span class="sr-only">{t('quickReplies')}</span>
@@ -285,9 +297,10 @@ function TransferDialog({ context, groupId, onCancel, onTransfer }: {
   onCancel: () => void;
   onTransfer: (target: { groupId?: number; memberId?: string }) => void;
 }) {
-  const [group, setGroup] = useState(String(groupId ?? context?.groups[0]?.id ?? ''));
+  // No group chosen: the server takes the group bound to the session's account.
+  const [group, setGroup] = useState(groupId === undefined ? '' : String(groupId));
   const [member, setMember] = useState('');
-  const members = context?.members.filter((m) => m.groupIds.includes(Number(group))) ?? [];
+  const members = context?.members.filter((m) => group === '' || m.groupIds.includes(Number(group))) ?? [];
   return (
     <form class="dialog" onSubmit={(e) => { e.preventDefault(); onTransfer({ ...(group ? { groupId: Number(group) } : {}), ...(member ? { memberId: member } : {}) }); }}>
       <strong>{t('transferTo')}</strong>
@@ -295,6 +308,7 @@ function TransferDialog({ context, groupId, onCancel, onTransfer }: {
         <label>{t('group')}
           {context
             ? <select value={group} onChange={(e) => { setGroup((e.currentTarget as HTMLSelectElement).value); setMember(''); }}>
+                <option value="">{t('accountGroup')}</option>
                 {context.groups.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
               </select>
             : <input inputMode="numeric" value={group} onInput={(e) => setGroup((e.currentTarget as HTMLInputElement).value)} />}

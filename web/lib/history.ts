@@ -2,7 +2,8 @@
 import type { ChatMessage } from './messages';
 import type { DeskSocket } from './socket';
 
-const MAX_PAGES = 20;
+/** At most this many pages per read (40,000 messages); the next read goes on from where this one stopped. */
+const MAX_PAGES = 200;
 
 export async function syncHistory(socket: DeskSocket, query: { to?: string; sessionId?: string }, afterSeq: number): Promise<ChatMessage[]> {
   const out: ChatMessage[] = [];

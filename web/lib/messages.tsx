@@ -64,8 +64,22 @@ export interface MessageActions {
   sendPayload?(payload: Record<string, unknown>): void;
 }
 
+/**
+ * What rich text may hold: text formatting, links, pictures and tables. No forms, buttons, inputs or styles: an
+ * answer must not be able to draw a fake sign-in box or cover the page.
+ */
+const MARKDOWN_TAGS = ['p', 'br', 'hr', 'strong', 'b', 'em', 'i', 'del', 's', 'code', 'pre', 'blockquote', 'a', 'img', 'ul', 'ol', 'li',
+  'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'table', 'thead', 'tbody', 'tr', 'th', 'td'];
+const MARKDOWN_ATTRS = ['href', 'src', 'alt', 'title'];
+DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+  if (node.tagName === 'A') {
+    node.setAttribute('target', '_blank');
+    node.setAttribute('rel', 'noopener noreferrer');
+  }
+});
+
 function Markdown({ text }: { text: string }) {
-  const html = DOMPurify.sanitize(marked.parse(text, { async: false }) as string);
+  const html = DOMPurify.sanitize(marked.parse(text, { async: false }) as string, { ALLOWED_TAGS: MARKDOWN_TAGS, ALLOWED_ATTR: MARKDOWN_ATTRS });
   return <div class="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
 }
 
@@ -118,7 +132,7 @@ function FormCard({ p, actions }: { p: Record<string, any>; actions: MessageActi
           {f.name}{f.isRequired ? ' *' : ''}
           {f.formType === 1
             ? <select name={f.name} required={!!f.isRequired} disabled={done}>{(f.chooseItemList ?? []).map((o) => <option key={o}>{o}</option>)}</select>
-            : <input name={f.name} required={!!f.isRequired} placeholder={f.placeholder} value={f.variableValue} disabled={done} />}
+            : <input name={f.name} required={!!f.isRequired} placeholder={f.placeholder} defaultValue={f.variableValue} disabled={done} />}
         </label>
       ))}
       <button type="submit" disabled={done || !actions.sendPayload}>{done ? t('submitted') : t('submit')}</button>
@@ -216,16 +230,28 @@ function Element({ e }: { e: MessageElement }) {
   }
 }
 
+/**
+ * The Desk payloads a user may send (cards, orders, form answers). Anything else from a user is shown as its text:
+ * a user must not be able to draw rich text, rating cards or "session ended" notices on the agent's screen.
+ */
+const USER_PAYLOADS = new Set(['22', '28', '33']);
+
+function FormAnswer({ p }: { p: Record<string, any> }) {
+  const values = (p.content?.inputVariables ?? []) as { name: string; variableValue: string }[];
+  return <dl class="card answer">{values.map((v) => [<dt key={`t${v.name}`}>{String(v.name)}</dt>, <dd key={`d${v.name}`}>{String(v.variableValue)}</dd>])}</dl>;
+}
+
 /** One message as a bubble: on the viewer's side when `mine`. */
 export function MessageView({ m, mine, actions, label }: { m: ChatMessage; mine: boolean; actions: MessageActions; label?: string }) {
-  const p = deskPayload(m.body);
+  const payload = deskPayload(m.body);
+  const p = payload && (m.fromRole !== 1 || USER_PAYLOADS.has(payload.src)) ? payload : undefined;
   const wide = p && ['9', '19', '20', '29', '32', '33'].includes(p.src);
   const cls = ['msg', mine ? 'mine' : 'theirs', m.fromRole === 3 ? 'system' : '', wide ? 'wide' : '', m.pending ? 'pending' : ''].join(' ');
   return (
     <li class={cls} data-seq={m.seq || undefined}>
       {label && <span class="who">{label}</span>}
       <div class="bubble">
-        {p ? <Payload p={p} m={m} actions={actions} /> : m.body.map((e, i) => <Element key={i} e={e} />)}
+        {p && m.fromRole === 1 && p.src === '33' ? <FormAnswer p={p} /> : p ? <Payload p={p} m={m} actions={actions} /> : m.body.map((e, i) => <Element key={i} e={e} />)}
       </div>
       <span class="meta">
         {m.pending ? (m.pending.failed ? t('failed') : t('sending')) : m.time ? new Date(m.time).toLocaleTimeString() : ''}

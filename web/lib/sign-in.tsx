@@ -1,5 +1,5 @@
 /** The sign-in form of the workbench and the console: SDKAppID, member mail and password. */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { tabStore, webCall } from './api';
 import { t } from './i18n';
 import { LangSwitch } from './ui';
@@ -52,5 +52,12 @@ export function useSavedLogin(key: string): [Login | undefined, (l: Login) => vo
     const saved = tabStore.get<Login>(key);
     return saved && saved.expireTime * 1000 > Date.now() ? saved : undefined;
   });
-  return [login, (l) => { tabStore.set(key, l); setLogin(l); }, () => { tabStore.remove(key); setLogin(undefined); }];
+  const forget = (): void => { tabStore.remove(key); setLogin(undefined); };
+  // Back to the sign-in when the sig runs out.
+  useEffect(() => {
+    if (!login) return;
+    const timer = setTimeout(forget, Math.max(0, login.expireTime * 1000 - Date.now()));
+    return () => clearTimeout(timer);
+  }, [login]);
+  return [login, (l) => { tabStore.set(key, l); setLogin(l); }, forget];
 }

@@ -57,29 +57,56 @@ export function MessageList({ messages, mineRole, actions, labelOf, typing }: {
 
 /** A text box that sends on Enter (Shift+Enter: new line) and reports typing. */
 export function Composer({ onSend, onTyping, disabled, id, extra }: {
-  onSend: (text: string) => void;
+  /** Resolving to false gives the text back to the box (it was not sent). */
+  onSend: (text: string) => void | Promise<boolean>;
   onTyping?: () => void;
   disabled?: boolean;
   id: string;
   extra?: preact.ComponentChildren;
 }) {
   const [text, setText] = useState('');
-  const send = () => {
+  const send = async () => {
     const s = text.trim();
     if (!s || disabled) return;
-    onSend(s);
     setText('');
+    if ((await onSend(s)) === false) setText((now) => now || s);
   };
   return (
-    <form class="composer" onSubmit={(e) => { e.preventDefault(); send(); }}>
+    <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
       {extra}
       <label for={id} class="sr-only">{t('typeMessage')}</label>
       <textarea id={id} rows={2} value={text} placeholder={t('typeMessage')} disabled={disabled}
         onInput={(e) => { setText((e.currentTarget as HTMLTextAreaElement).value); onTyping?.(); }}
-        onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); } }} />
+        onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send(); } }} />
       <button type="submit" disabled={disabled || !text.trim()}>{t('send')}</button>
     </form>
   );
+}
+
+/** A refused sign-in sig (expired, or signed with another key): the page must sign in again. */
+const SIG_CODES = new Set([70001, 70003, 70009, 70013, 70014]);
+
+/**
+ * What went wrong on the socket: a refusal that ends it (close codes 4500–4999) is kept as a banner until the socket
+ * opens again; other `error` frames without a request (a rate limit, a late reply) are shown for a moment. A refused
+ * sig calls `onSigRefused` (the page goes back to its sign-in).
+ */
+export function useSocketTrouble(socket: DeskSocket, showToast: (s: string) => void, onSigRefused?: () => void): string | undefined {
+  const [fatal, setFatal] = useState<string>();
+  useEffect(() => {
+    let refusal: string | undefined;
+    const offs = [
+      socket.on('open', () => setFatal(undefined)),
+      socket.on('error', (e) => {
+        refusal = `${e.info} (${e.code})`;
+        if (SIG_CODES.has(e.code)) onSigRefused?.();
+        else showToast(refusal);
+      }),
+      socket.on('fatal', (e) => setFatal(refusal ?? `${e.reason || t('error')} (${e.code})`)),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [socket]);
+  return fatal;
 }
 
 /** Shows a failure for a few seconds. */
