@@ -119,6 +119,13 @@ t.test('serving several users from the workbench', async (t) => {
   t.equal(await pane1.locator('.messages form, .messages input').count(), 0, 'no form or input from a user');
   t.equal(await pane1.getByText('会话已结束').count(), 0, 'no fake "session ended" notice');
 
+  // A user's picture is loaded only when the agent asks for it.
+  await u1.request('message.send', { to: CS, random: 5, body: [{ MsgType: 'TIMImageElem', MsgContent: { UUID: 'p1', ImageFormat: 1, ImageInfoArray: [{ Type: 1, Size: 1, Width: 1, Height: 1, URL: 'https://img.example/p1.png' }] } }] });
+  await pane1.getByRole('button', { name: '显示图片' }).waitFor();
+  t.equal(await pane1.locator('img.image').count(), 0, 'not loaded by itself');
+  await pane1.getByRole('button', { name: '显示图片' }).click();
+  t.equal(await pane1.locator('img.image').getAttribute('src'), 'https://img.example/p1.png', 'loaded when asked');
+
   // Rest with a reason, typed slowly (the page redraws every second meanwhile).
   await alice.getByLabel('状态').selectOption('rest');
   await alice.getByLabel('小休原因').pressSequentially('午饭时间', { delay: 400 });
@@ -135,6 +142,15 @@ t.test('serving several users from the workbench', async (t) => {
   await alice.getByText('已连接').waitFor({ timeout: 30_000 });
   await pane1.getByText('我还在').waitFor();
   t.pass('after the reconnect the session is held and what was missed is shown');
+
+  // Alice changes her password on the workbench.
+  await alice.getByText('修改密码').click();
+  await alice.getByLabel('当前密码').fill('alice-password-1');
+  await alice.getByLabel('新密码').fill('alice-password-2');
+  await alice.locator('details.password').getByRole('button', { name: '保存' }).click();
+  await alice.locator('details.password').getByRole('status').waitFor();
+  const signIn = await fetch(`http://127.0.0.1:${server.port}/web/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ SdkAppId: api().sdkAppId, Mail: ALICE, Password: 'alice-password-2' }) });
+  t.match(await signIn.json(), { ActionStatus: 'OK' }, 'the new password signs in');
 
   await alice.setViewportSize(PHONE);
   await screenshot(alice, 'desk-two-sessions-phone');

@@ -12,6 +12,7 @@ import { DeskSocket, newRandom, type Credentials } from '../lib/socket';
 import { Composer, ConnectionBadge, LangSwitch, MessageList, Toast, useConnection, useSocketTrouble, useToast } from '../lib/ui';
 import { useAgentContext, type AgentContext } from './context';
 import { alertNewSession, enableNotifications } from './notify';
+import { PasswordChange } from './password';
 import { SignIn, useSavedLogin, type Login } from '../lib/sign-in';
 
 type Phase = 'offer' | 'serving' | 'transferred' | 'ended';
@@ -176,6 +177,7 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
         <SessionList title={t('inService')} items={serving} open={open} onOpen={show} />
         {done.length > 0 && <SessionList title={t('ended')} items={done} open={open} onOpen={show} />}
         {list.length === 0 && <p class="muted">{t('noSessions')}</p>}
+        <PasswordChange login={login} />
       </aside>
       <main class="panes">
         {open.map((id) => sessions[id]).filter(Boolean).map((s) => (

@@ -1,6 +1,7 @@
 /** A conversation's messages as both pages show them: text, Desk `src` payloads (docs/protocol.md), and other elements. */
 import DOMPurify from 'dompurify';
 import { marked } from 'marked';
+import { useState } from 'preact/hooks';
 import { t } from './i18n';
 
 export interface MessageElement { MsgType: string; MsgContent: Record<string, any> }
@@ -140,7 +141,7 @@ function FormCard({ p, actions }: { p: Record<string, any>; actions: MessageActi
   );
 }
 
-function Payload({ p, m, actions }: { p: Record<string, any>; m: ChatMessage; actions: MessageActions }) {
+function Payload({ p, m, actions, fromOther }: { p: Record<string, any>; m: ChatMessage; actions: MessageActions; fromOther: boolean }) {
   const c = p.content ?? {};
   switch (p.src) {
     case '9':
@@ -168,7 +169,7 @@ function Payload({ p, m, actions }: { p: Record<string, any>; m: ChatMessage; ac
       const pic = safeUrl(c.pic);
       return (
         <a class="card product" href={safeUrl(c.url)} target="_blank" rel="noopener noreferrer">
-          {pic && <img src={pic} alt="" />}
+          {pic && <Picture url={pic} held={fromOther && m.fromRole === 1} />}
           <strong>{c.header}</strong>
           <span>{c.desc}</span>
         </a>
@@ -208,14 +209,23 @@ function safeUrl(u: unknown): string | undefined {
   return typeof u === 'string' && /^https?:\/\//i.test(u) ? u : undefined;
 }
 
-function Element({ e }: { e: MessageElement }) {
+/**
+ * A picture; one a user sent is loaded only when asked for (loading it tells its host the viewer's address, and the
+ * viewer of a user's message is an agent).
+ */
+function Picture({ url, held, cls }: { url: string; held: boolean; cls?: string }) {
+  const [shown, setShown] = useState(!held);
+  return shown ? <img class={cls} src={url} alt="" /> : <button type="button" class="choice" onClick={() => setShown(true)}>{t('showPicture')}</button>;
+}
+
+function Element({ e, fromUser }: { e: MessageElement; fromUser: boolean }) {
   const c = e.MsgContent ?? {};
   switch (e.MsgType) {
     case 'TIMTextElem':
       return <p class="text">{String(c.Text ?? '')}</p>;
     case 'TIMImageElem': {
       const url = safeUrl(c.ImageInfoArray?.[0]?.URL);
-      return url ? <img class="image" src={url} alt="" /> : <p class="muted">[image]</p>;
+      return url ? <Picture cls="image" url={url} held={fromUser} /> : <p class="muted">[image]</p>;
     }
     case 'TIMFileElem':
       return <a href={safeUrl(c.Url)} target="_blank" rel="noopener noreferrer">{c.FileName ?? 'file'}</a>;
@@ -251,7 +261,7 @@ export function MessageView({ m, mine, actions, label }: { m: ChatMessage; mine:
     <li class={cls} data-seq={m.seq || undefined}>
       {label && <span class="who">{label}</span>}
       <div class="bubble">
-        {p && m.fromRole === 1 && p.src === '33' ? <FormAnswer p={p} /> : p ? <Payload p={p} m={m} actions={actions} /> : m.body.map((e, i) => <Element key={i} e={e} />)}
+        {p && m.fromRole === 1 && p.src === '33' ? <FormAnswer p={p} /> : p ? <Payload p={p} m={m} actions={actions} fromOther={!mine} /> : m.body.map((e, i) => <Element key={i} e={e} fromUser={m.fromRole === 1 && !mine} />)}
       </div>
       <span class="meta">
         {m.pending ? (m.pending.failed ? t('failed') : t('sending')) : m.time ? new Date(m.time).toLocaleTimeString() : ''}
