@@ -35,9 +35,10 @@ export const sdkAppIdRule = appSchema.props.sdkAppId;
 export const notDeskApp = (sdkAppId: number): Envelope => fail(ErrorCode.NotDeskApp, `sdkappid '${sdkAppId}' is not a desk app on this server`);
 
 /** A UserSig for `identifier`, valid `validSec` from now, and when it expires (unix seconds). */
-export function pageSig(app: AppModel, identifier: string, validSec: number, nowMs: number): { UserSig: string; ExpireTime: number } {
+export function pageSig(app: AppModel, identifier: string, validSec: number, nowMs: number): { UserSig: string; ExpireTime: number; ValidSec: number } {
   const nowSec = Math.floor(nowMs / 1000);
-  return { UserSig: genUserSig(app.sdkAppId, app.secretKey, identifier, validSec, nowSec), ExpireTime: nowSec + validSec };
+  // ValidSec too: a browser whose clock is off times the sig from when it got it.
+  return { UserSig: genUserSig(app.sdkAppId, app.secretKey, identifier, validSec, nowSec), ExpireTime: nowSec + validSec, ValidSec: validSec };
 }
 
 /** The body fields that sign a call as someone: `Identifier` and its `UserSig`. */

@@ -28,8 +28,8 @@ const NO_MEMBER_HASH = `scrypt$${randomBytes(16).toString('base64')}$${randomByt
 interface LoginBody { SdkAppId: number; Mail: string; Password: string; Console?: boolean }
 interface PasswordBody { SdkAppId: number; Mail: string; NewPassword: string; Password?: string; Identifier?: string; UserSig?: string }
 
-/** As long as a member's mail may be. */
-const mailRule = { type: 'string', min: 1, max: 128 } as const;
+/** As long as a WebSocket identifier may be (a longer member mail could not connect anyway). */
+const mailRule = { type: 'string', min: 1, max: 64 } as const;
 const passwordRule = { type: 'string', min: 1, max: 128 } as const;
 
 /**

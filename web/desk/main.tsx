@@ -43,6 +43,7 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
   const [open, setOpen] = useState<string[]>([]);
   const [toast, showToast] = useToast();
   const fatal = useSocketTrouble(socket, showToast, onSignOut);
+  const [leaving, setLeaving] = useState(false);
   const [, redraw] = useState(0);
   const openRef = useRef(open);
   openRef.current = open;
@@ -90,24 +91,24 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
     const offs = [
       socket.on('agent.state', (d) => {
         setStatus({ status: d.status, reason: d.reason });
-        // What the member holds now; an offer among them is offered again right after (session.offer).
+        // What the member holds now: in service, unless the session.offer that follows says it waits for an accept.
         const held = new Set<string>();
         for (const s of d.sessions ?? []) {
           held.add(s.sessionId);
           known.current.add(s.sessionId);
-          update(s.sessionId, (v) => ({ phase: v.phase === 'offer' ? 'offer' : 'serving', suspended: !!s.suspended, userId: s.userId, csAccount: s.csAccount }), s);
+          update(s.sessionId, () => ({ phase: 'serving', suspended: !!s.suspended, userId: s.userId, csAccount: s.csAccount }), s);
           void loadHistory(s.sessionId);
         }
         // Sessions that ended or moved while the page was away.
         for (const v of Object.values(current.current)) {
-          if ((v.phase === 'offer' || v.phase === 'serving') && !held.has(v.sessionId)) update(v.sessionId, () => ({ phase: 'ended', note: t('sessionEnded') }));
+          if ((v.phase === 'offer' || v.phase === 'serving') && !held.has(v.sessionId)) update(v.sessionId, () => ({ phase: 'ended', note: t('noLongerYours') }));
         }
       }),
       socket.on('agent.status', (d) => setStatus({ status: d.status, reason: d.reason })),
       socket.on('session.offer', arrived('offer')),
       socket.on('session.assigned', arrived('serving')),
-      socket.on('session.transferred', (d) => update(d.sessionId, () => ({ phase: 'transferred', note: d.to ? t('transferredAway', { to: d.to }) : d.reason }), d)),
-      socket.on('session.ended', (d) => update(d.sessionId, () => ({ phase: 'ended', note: `${t('sessionEnded')} · ${d.endStatus}` }), d)),
+      socket.on('session.transferred', (d) => update(d.sessionId, () => ({ phase: 'transferred', note: d.to ? t('transferredAway', { to: d.to }) : d.reason }))),
+      socket.on('session.ended', (d) => update(d.sessionId, () => ({ phase: 'ended', note: `${t('sessionEnded')} · ${d.endStatus}` }))),
       socket.on('message', (m) => {
         const msg = m as ChatMessage;
         if (!msg.sessionId || msg.transient) return;
@@ -152,7 +153,12 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
         <StatusSwitch status={status} onChange={setMyStatus} />
         <button type="button" onClick={() => void enableNotifications()}>{t('notifications')}</button>
         <LangSwitch onChange={() => redraw((n) => n + 1)} />
-        <button type="button" onClick={async () => { await act('agent.status', { status: 'offline' }); onSignOut(); }}>{t('signOut')}</button>
+        <button type="button" disabled={leaving} title={t('signOutOffline')} onClick={async () => {
+          setLeaving(true);
+          // Offline first (on every device of the member), but not waiting long for it.
+          await Promise.race([act('agent.status', { status: 'offline' }), new Promise((r) => setTimeout(r, 2000))]);
+          onSignOut();
+        }}>{t('signOut')}</button>
       </header>
       <aside class="sessions" aria-label={t('inService')}>
         {fatal && <p class="banner error" role="alert">{fatal}</p>}
@@ -300,9 +306,10 @@ function TransferDialog({ context, groupId, onCancel, onTransfer }: {
   onTransfer: (target: { groupId?: number; memberId?: string }) => void;
 }) {
   // No group chosen: the server takes the group bound to the session's account.
-  const [group, setGroup] = useState(groupId === undefined ? '' : String(groupId));
+  const [group, setGroup] = useState('');
   const [member, setMember] = useState('');
-  const members = context?.members.filter((m) => group === '' || m.groupIds.includes(Number(group))) ?? [];
+  const shown = group === '' ? groupId : Number(group);
+  const members = context?.members.filter((m) => shown === undefined || m.groupIds.includes(shown)) ?? [];
   return (
     <form class="dialog" onSubmit={(e) => { e.preventDefault(); onTransfer({ ...(group ? { groupId: Number(group) } : {}), ...(member ? { memberId: member } : {}) }); }}>
       <strong>{t('transferTo')}</strong>

@@ -1,6 +1,7 @@
 /** A conversation's messages as both pages show them: text, Desk `src` payloads (docs/protocol.md), and other elements. */
 import DOMPurify from 'dompurify';
 import { marked } from 'marked';
+import { Component, type ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { t } from './i18n';
 
@@ -88,8 +89,8 @@ function Choices({ items, act, disabled }: { items: { content: string; desc?: st
   return (
     <ul class="choices">
       {items.map((it) => (
-        <li key={it.content}>
-          <button type="button" class="choice" disabled={disabled || !act} onClick={() => act?.(it.content)} title={it.desc}>{it.content}</button>
+        <li key={String(it.content)}>
+          <button type="button" class="choice" disabled={disabled || !act} onClick={() => act?.(String(it.content))} title={typeof it.desc === 'string' ? it.desc : undefined}>{String(it.content)}</button>
         </li>
       ))}
     </ul>
@@ -103,7 +104,7 @@ function RatingCard({ p, actions }: { p: Record<string, any>; actions: MessageAc
     <div class="card rating">
       <p>{menu.head || t('ratingCard')}</p>
       <div class="stars" role="group" aria-label={t('ratingCard')}>
-        {(menu.menu ?? []).map((o: { id: string; content: string }, i: number) => (
+        {listOf<{ id: string; content: string }>(menu.menu).map((o, i) => (
           <button type="button" key={o.id} class={selected && o.id <= selected.id ? 'star on' : 'star'} disabled={!!selected || !actions.sendPayload}
             aria-label={o.content} title={o.content}
             onClick={() => actions.sendPayload?.({ src: '10', menuSelected: { id: o.id, content: o.content, sessionId: menu.sessionId } })}>
@@ -118,7 +119,7 @@ function RatingCard({ p, actions }: { p: Record<string, any>; actions: MessageAc
 
 function FormCard({ p, actions }: { p: Record<string, any>; actions: MessageActions }) {
   const c = p.content ?? {};
-  const fields = (c.inputVariables ?? []) as { name: string; formType: 0 | 1; placeholder?: string; chooseItemList?: string[]; isRequired: 0 | 1; variableValue?: string }[];
+  const fields = listOf<{ name: string; formType: 0 | 1; placeholder?: string; chooseItemList?: unknown; isRequired: 0 | 1; variableValue?: string }>(c.inputVariables);
   const done = c.nodeStatus !== undefined && c.nodeStatus !== 0;
   const submit = (e: Event) => {
     e.preventDefault();
@@ -132,7 +133,7 @@ function FormCard({ p, actions }: { p: Record<string, any>; actions: MessageActi
         <label key={f.name}>
           {f.name}{f.isRequired ? ' *' : ''}
           {f.formType === 1
-            ? <select name={f.name} required={!!f.isRequired} disabled={done}>{(f.chooseItemList ?? []).map((o) => <option key={o}>{o}</option>)}</select>
+            ? <select name={f.name} required={!!f.isRequired} disabled={done}>{(Array.isArray(f.chooseItemList) ? f.chooseItemList : []).map((o) => <option key={String(o)}>{String(o)}</option>)}</select>
             : <input name={f.name} required={!!f.isRequired} placeholder={f.placeholder} defaultValue={f.variableValue} disabled={done} />}
         </label>
       ))}
@@ -155,7 +156,7 @@ function Payload({ p, m, actions, fromOther }: { p: Record<string, any>; m: Chat
       return (
         <div class="card branch">
           {c.header && <p>{c.header}</p>}
-          <Choices items={c.items ?? []} disabled={chosen !== undefined || p.status === 1}
+          <Choices items={listOf(c.items)} disabled={chosen !== undefined || p.status === 1}
             act={actions.sendText && ((text) => actions.sendText!(text, fixed ? JSON.stringify({ BranchOptionInfo: taskInfo }) : undefined))} />
           {c.tail && <p class="muted">{c.tail}</p>}
         </div>
@@ -181,7 +182,7 @@ function Payload({ p, m, actions, fromOther }: { p: Record<string, any>; m: Chat
           <p>{c.guide}</p>
           <strong>{c.name}</strong>
           <span>{c.desc}</span>
-          <dl>{(c.customField ?? []).map((f: { name: string; value: string }) => [<dt key={`t${f.name}`}>{f.name}</dt>, <dd key={`d${f.name}`}>{f.value}</dd>])}</dl>
+          <dl>{listOf<{ name: unknown; value: unknown }>(c.customField).map((f, i) => [<dt key={`t${i}`}>{String(f.name)}</dt>, <dd key={`d${i}`}>{String(f.value)}</dd>])}</dl>
         </div>
       );
     case '29':
@@ -189,8 +190,8 @@ function Payload({ p, m, actions, fromOther }: { p: Record<string, any>; m: Chat
         <div class="card welcome">
           {c.title && <p><strong>{c.title}</strong></p>}
           {c.content && <p>{c.content}</p>}
-          {(c.items ?? []).length > 0 && <p class="muted">{t('chooseOne')}</p>}
-          <Choices items={c.items ?? []} act={actions.sendText} />
+          {listOf(c.items).length > 0 && <p class="muted">{t('chooseOne')}</p>}
+          <Choices items={listOf(c.items)} act={actions.sendText} />
         </div>
       );
     case '30':
@@ -202,6 +203,11 @@ function Payload({ p, m, actions, fromOther }: { p: Record<string, any>; m: Chat
     default:
       return <p class="muted">[{m.body[0]?.MsgContent?.Data ?? p.src}]</p>;
   }
+}
+
+/** The objects of a payload's list field; anything else (a string, null entries) is left out. */
+function listOf<T>(v: unknown): T[] {
+  return Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as T[]) : [];
 }
 
 /** Only http(s) links and pictures are followed (a `javascript:` URL in a card must not run). */
@@ -247,8 +253,19 @@ function Element({ e, fromUser }: { e: MessageElement; fromUser: boolean }) {
 const USER_PAYLOADS = new Set(['22', '28', '33']);
 
 function FormAnswer({ p }: { p: Record<string, any> }) {
-  const values = (p.content?.inputVariables ?? []) as { name: string; variableValue: string }[];
-  return <dl class="card answer">{values.map((v) => [<dt key={`t${v.name}`}>{String(v.name)}</dt>, <dd key={`d${v.name}`}>{String(v.variableValue)}</dd>])}</dl>;
+  const values = listOf<{ name: unknown; variableValue: unknown }>(p.content?.inputVariables);
+  return <dl class="card answer">{values.map((v, i) => [<dt key={`t${i}`}>{String(v.name)}</dt>, <dd key={`d${i}`}>{String(v.variableValue)}</dd>])}</dl>;
+}
+
+/** A message whose content cannot be drawn is shown as such; the rest of the page goes on. */
+export class MessageBoundary extends Component<{ children: ComponentChildren }, { failed: boolean }> {
+  override state = { failed: false };
+  override componentDidCatch(): void {
+    this.setState({ failed: true });
+  }
+  override render() {
+    return this.state.failed ? <li class="msg theirs muted">{t('unreadable')}</li> : this.props.children;
+  }
 }
 
 /** One message as a bubble: on the viewer's side when `mine`. */

@@ -5,7 +5,8 @@ import { t } from './i18n';
 import { LangSwitch } from './ui';
 
 /** A signed-in page's credentials: a UserSig for `identifier` (the member, or the app admin on the console). */
-export interface Login { sdkAppId: number; identifier: string; userSig: string; expireTime: number; nickname: string; mail: string }
+/** `expiresAt`: when the sig runs out by this browser's clock (from its validity, so a wrong clock does not matter). */
+export interface Login { sdkAppId: number; identifier: string; userSig: string; expiresAt: number; nickname: string; mail: string }
 
 export function SignIn({ purpose, title, onSignedIn, onLangChange }: {
   purpose: 'workbench' | 'console';
@@ -27,7 +28,7 @@ export function SignIn({ purpose, title, onSignedIn, onLangChange }: {
       const r = await webCall('login', { SdkAppId: Number(sdkAppId), Mail: mail, Password: password, ...(purpose === 'console' ? { Console: true } : {}) });
       localStorage.setItem('desk.sdkappid', sdkAppId);
       localStorage.setItem(`desk.mail.${purpose}`, mail);
-      onSignedIn({ sdkAppId: Number(sdkAppId), identifier: r.Identifier, userSig: r.UserSig, expireTime: r.ExpireTime, nickname: r.Nickname ?? '', mail });
+      onSignedIn({ sdkAppId: Number(sdkAppId), identifier: r.Identifier, userSig: r.UserSig, expiresAt: Date.now() + r.ValidSec * 1000, nickname: r.Nickname ?? '', mail });
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -50,13 +51,13 @@ export function SignIn({ purpose, title, onSignedIn, onLangChange }: {
 export function useSavedLogin(key: string): [Login | undefined, (l: Login) => void, () => void] {
   const [login, setLogin] = useState<Login | undefined>(() => {
     const saved = tabStore.get<Login>(key);
-    return saved && saved.expireTime * 1000 > Date.now() ? saved : undefined;
+    return saved && saved.expiresAt > Date.now() ? saved : undefined;
   });
   const forget = (): void => { tabStore.remove(key); setLogin(undefined); };
   // Back to the sign-in when the sig runs out.
   useEffect(() => {
     if (!login) return;
-    const timer = setTimeout(forget, Math.max(0, login.expireTime * 1000 - Date.now()));
+    const timer = setTimeout(forget, Math.max(0, login.expiresAt - Date.now()));
     return () => clearTimeout(timer);
   }, [login]);
   return [login, (l) => { tabStore.set(key, l); setLogin(l); }, forget];

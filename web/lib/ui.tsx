@@ -1,7 +1,7 @@
 /** Pieces the three pages share: the language switch, the connection badge, the message list and composer. */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { currentLang, setLang, t } from './i18n';
-import { MessageView, type ChatMessage, type MessageActions } from './messages';
+import { MessageBoundary, MessageView, type ChatMessage, type MessageActions } from './messages';
 import type { ConnectionState, DeskSocket } from './socket';
 
 export function LangSwitch({ onChange }: { onChange: () => void }) {
@@ -47,7 +47,9 @@ export function MessageList({ messages, mineRole, actions, labelOf, typing }: {
       onScroll={(e) => { const el = e.currentTarget; stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40; }}>
       <ol>
         {messages.map((m) => (
-          <MessageView key={m.pending ? `p${m.pending.random}` : m.seq} m={m} mine={m.fromRole === mineRole} actions={actions} label={labelOf?.(m)} />
+          <MessageBoundary key={m.pending ? `p${m.pending.random}` : m.seq}>
+            <MessageView m={m} mine={m.fromRole === mineRole} actions={actions} label={labelOf?.(m)} />
+          </MessageBoundary>
         ))}
         {typing && <li class="typing muted">{t('typing')}</li>}
       </ol>
