@@ -103,4 +103,5 @@ export type AdminMsg =
   /** destroy_group: the group is dismissed, and its session ends. */
   | { type: 'adminDestroyGroup'; groupId: string; replyTo?: ReplyTo }
   /** send_stream_msg: a first chunk starts a streaming message, later ones (with its msgKey) append to it. */
-  | { type: 'adminStream'; sessionId: string; msgKey?: string; chunk: string; finish: boolean; replyTo?: ReplyTo };
+  /** `robotOnly`: refused (141026) once the session has left the robot phase (a model's answer after a transfer). */
+  | { type: 'adminStream'; sessionId: string; msgKey?: string; chunk: string; finish: boolean; robotOnly?: boolean; replyTo?: ReplyTo };

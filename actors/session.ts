@@ -447,7 +447,26 @@ function robotTurn(t: T, env: Env, question: StoredMessage): void {
     requestHuman(t, env);
     return;
   }
+  if (env.app.llm && input.trim()) {
+    modelAnswers(t, env, r, input);
+    return;
+  }
   robotAnswers(t, env, r, response, question.seq, input);
+}
+
+/** FAQs the model may answer from: those at least this close to the question. */
+const LLM_PASSAGE_SCORE = 0.3;
+const LLM_PASSAGES = 3;
+
+/**
+ * The 大模型 mode: an empty `src 31` message now, which the model's answer fills as it streams (src/robot/llm.ts).
+ */
+function modelAnswers(t: T, env: Env, r: RobotHere, input: string): void {
+  robotIdle(t, env);
+  const m = system(t, env, [custom({ src: Src.Stream, chunks: [], isFinished: 0 })]);
+  t.emit({ type: 'StreamChunk', sessionId: m.sessionId, msgKey: m.msgKey, seq: m.seq, time: m.time, chunk: '', finished: false, at: env.ctx.now });
+  const passages = r.rank('faq', input, LLM_PASSAGES).filter((q) => q.score >= LLM_PASSAGE_SCORE).map((q) => `Q: ${q.question}\nA: ${q.answer}`);
+  t.do({ t: 'llm', app: t.state.app, sessionId: m.sessionId, msgKey: m.msgKey, question: input, passages });
 }
 
 function robotAnswers(t: T, env: Env, r: RobotHere, reply: RobotReply, questionSeq: number, input: string): void {
@@ -1062,6 +1081,7 @@ function adminStream(t: T, env: Env, msg: Extract<AdminMsg, { type: 'adminStream
   }
   const stream = cur.streams && Object.hasOwn(cur.streams, msg.msgKey) ? cur.streams[msg.msgKey] : undefined;
   if (!stream) { t.refuse(msg.replyTo, ErrorCode.BadParameter, 'MsgKey names no unfinished streaming message of this session'); return; }
+  if (msg.robotOnly && cur.phase !== Phase.Chatbot) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'the session has left the robot'); return; }
   const chunks = [...stream.chunks, msg.chunk];
   if (chunks.reduce((n, c) => n + Buffer.byteLength(c), 0) > MAX_BODY_BYTES) { t.refuse(msg.replyTo, ErrorCode.BodyTooLong, 'the streaming message would exceed 12 KB'); return; }
   t.emit({ type: 'StreamChunk', sessionId: cur.sessionId, msgKey: msg.msgKey, seq: stream.seq, time: stream.time, chunk: msg.chunk, finished: msg.finish, at: env.ctx.now });

@@ -163,7 +163,31 @@ export interface AppModel {
   /** Custom roles by id (ids from 1000; the built-in ones are 1, 5 and 7). */
   customRoles?: Record<string, CustomRole>;
   web?: WebSettings;
+  /** The robot answers through a large language model (the product's 大模型 mode) instead of matching FAQs. */
+  llm?: LlmSettings;
 }
+
+/**
+ * An OpenAI-compatible chat-completions provider (`POST <baseUrl>/chat/completions`, streamed) and its guardrails.
+ * The answer streams to the user as a `src 31` message.
+ */
+export interface LlmSettings {
+  /** e.g. `https://api.openai.com/v1`, or a local server's. */
+  baseUrl: string;
+  model: string;
+  /** Sent as `Authorization: Bearer …` when set. */
+  apiKey?: string;
+  /** The system prompt: who the robot is and how it answers. */
+  prompt: string;
+  /** Answer only from the robot's knowledge: with no FAQ close enough, the refusal, without asking the model. */
+  knowledgeOnly: boolean;
+  /** What the user gets when the model may not or cannot answer (refused, failed, timed out). */
+  refusal: string;
+  /** How long the model may take to start answering, and to finish. */
+  timeoutMs: number;
+}
+
+export const defaultLlmSettings = { prompt: '你是客服助手，请简洁、礼貌地回答用户的问题。', knowledgeOnly: false, refusal: '抱歉，这个问题我暂时无法回答，您可以输入“转人工”联系人工客服。', timeoutMs: 20_000 } as const;
 
 /** What the server's web pages may do for this app. */
 export interface WebSettings {

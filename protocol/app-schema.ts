@@ -118,6 +118,20 @@ export const sessionSettingsSchema = {
   },
 } as const;
 
+/** The LLM provider of an app (LlmSettings). */
+export const llmSettingsSchema = {
+  type: 'object', optional: true, strict: true,
+  props: {
+    baseUrl: { type: 'url' },
+    model: { type: 'string', min: 1, max: 200 },
+    apiKey: { type: 'string', min: 1, max: 1000, optional: true },
+    prompt: { type: 'string', min: 1, max: 8000, optional: true },
+    knowledgeOnly: { type: 'boolean', optional: true },
+    refusal: { type: 'string', min: 1, max: 2000, optional: true },
+    timeoutMs: { type: 'number', integer: true, min: 1000, max: 300_000, optional: true },
+  },
+} as const;
+
 export const appSchema = {
   type: 'object', strict: true,
   props: {
@@ -139,5 +153,6 @@ export const appSchema = {
       },
     },
     web: { type: 'object', optional: true, strict: true, props: { demoUserSig: { type: 'boolean' } } },
+    llm: llmSettingsSchema,
   },
 } as const;

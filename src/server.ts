@@ -24,6 +24,7 @@ import { agentContextCommand } from './http/web-agent-context';
 import { sessionSettingsCommand } from './http/web-session-settings';
 import { mountWebPages } from './http/web-pages';
 import { KnowledgeBase } from './knowledge/knowledge-base';
+import { LlmResponder } from './llm/responder';
 import { StatsProjection } from './stats/projection';
 import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
@@ -92,6 +93,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   let delivery: CallbackDelivery | undefined;
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
   const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
+  const models = new LlmResponder({ app: apps.get, log, call: (to, build) => runtime.call(to, build) });
   const runtime: Runtime = new Runtime({
     store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, checkpointEveryMs: cfg.checkpointEveryMs, project: stats && ((a, es, n) => stats.apply(a, es, n)),
     defs: [session, agent, queue], placement: cluster?.node, readers: { [HISTORY_READER]: historyReader(store), ...sessionReaders(store, (): Runtime => runtime) },
@@ -105,6 +107,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
       endBatch: () => gateway?.endBatch(),
       callback: (id, entry) => delivery?.add(id, entry),
       ask: (from, a) => delivery?.ask(from, a, (to, msg) => runtime.tell(to, msg)),
+      llm: (from, q) => models.answer(from, q),
     },
   });
   const sigs = new SigVerifier();

@@ -5,7 +5,7 @@
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import {
-  accountOf, DEFAULT_CS_ACCOUNT, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf, workTimeOf,
+  accountOf, DEFAULT_CS_ACCOUNT, defaultLlmSettings, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf, workTimeOf,
   type AppModel, type CsAccount, type Member, type SessionSettings,
 } from '../../protocol/app-model';
 import { isHttpUrl } from '../../protocol/app-schema';
@@ -104,6 +104,7 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
     app.callbacks = { url: c.url, sessionEvents: c.sessionEvents ?? true, thirdPartyBot: c.thirdPartyBot ?? false, memberEvents: c.memberEvents ?? false, token: c.token };
   }
   if (decl.web) app.web = { demoUserSig: decl.web.demoUserSig };
+  if (decl.llm) app.llm = { ...defaultLlmSettings, ...decl.llm };
   validateReferences(app);
   return app;
 }
@@ -132,7 +133,7 @@ function validateReferences(app: AppModel): void {
   for (const a of Object.values(app.csAccounts)) {
     if (memberOf(app, a.userId)) throw new ConfigError(`app ${app.sdkAppId}: csAccounts.userId ${shown(a.userId)} is also a member's mail`);
   }
-  for (const url of [app.callbacks?.url, ...Object.values(app.csAccounts).map((a) => a.assignedByWebhookURL)]) {
+  for (const url of [app.callbacks?.url, app.llm?.baseUrl, ...Object.values(app.csAccounts).map((a) => a.assignedByWebhookURL)]) {
     if (url !== undefined && !isHttpUrl(url)) throw new ConfigError(`app ${app.sdkAppId}: '${url}' is not a usable http(s) URL`);
   }
   try {

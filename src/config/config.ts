@@ -49,6 +49,7 @@ export type DeclaredApp = {
   session?: Record<string, unknown>;
   callbacks?: { url: string; sessionEvents?: boolean; thirdPartyBot?: boolean; memberEvents?: boolean; token: string };
   web?: { demoUserSig: boolean };
+  llm?: { baseUrl: string; model: string; apiKey?: string; prompt?: string; knowledgeOnly?: boolean; refusal?: string; timeoutMs?: number };
 };
 
 const v = new Validator({ haltOnFirstError: false });
@@ -112,7 +113,7 @@ export class ConfigError extends StartRefused {}
 /** Longest rendering of a refused value in a message. */
 const SHOWN_CHARS = 80;
 /** Fields whose values are secrets: a refusal describes them without printing them. */
-const SECRET_FIELD = /(^|\.)(secretKey|password|passwordHash|token)$/;
+const SECRET_FIELD = /(^|\.)(secretKey|password|passwordHash|token|apiKey)$/;
 
 /** A value as a message prints it: JSON, truncated. */
 export function shown(value: unknown): string {

@@ -28,6 +28,8 @@ export interface Outlet {
   callback?(id: number, entry: OutboxEntry): void;
   /** A question to an app's backend; the answer goes back to `from`. */
   ask?(from: Address, ask: Extract<Effect, { t: 'ask' }>): void;
+  /** A question to an app's language model; the answer streams back to `from`. */
+  llm?(from: Address, question: Extract<Effect, { t: 'llm' }>): void;
 }
 
 export interface Reply { ok: boolean; data?: unknown; code?: number; info?: string }
@@ -148,7 +150,8 @@ type Released =
   | { k: 'reply'; replyTo: ReplyTo; result: Reply }
   | { k: 'deliver'; to: Address; msg: unknown; mid: number }
   | { k: 'callback'; id: number; entry: OutboxEntry }
-  | { k: 'ask'; from: Address; ask: Extract<Effect, { t: 'ask' }> };
+  | { k: 'ask'; from: Address; ask: Extract<Effect, { t: 'ask' }> }
+  | { k: 'llm'; from: Address; llm: Extract<Effect, { t: 'llm' }> };
 
 export class Runtime {
   private readonly cells = new Map<Address, Cell>();
@@ -640,6 +643,9 @@ export class Runtime {
       case 'ask':
         this.released.push({ k: 'ask', from, ask: f });
         break;
+      case 'llm':
+        this.released.push({ k: 'llm', from, llm: f });
+        break;
       case 'record':
         store.mergeRecord(f.app, f.sessionId, f.fields, f.startedAt);
         break;
@@ -722,6 +728,9 @@ export class Runtime {
         break;
       case 'ask':
         outlet.ask?.(r.from, r.ask);
+        break;
+      case 'llm':
+        outlet.llm?.(r.from, r.llm);
         break;
     }
   }

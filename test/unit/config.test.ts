@@ -362,6 +362,23 @@ t.test('web.demoUserSig: off unless declared; a declaration sets it, a file with
   refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.web = { demoUserSig: true, open: true } as never; })], {}), /forbidden keys: 'open'/, 'unknown web key');
 });
 
+t.test('llm: a declared provider gets the defaults it omits; a bad URL is refused; the key is printed by its length', async (t) => {
+  const app = build({ ...exampleJson().apps[0], llm: { baseUrl: 'http://127.0.0.1:8000/v1', model: 'm1', apiKey: 'sk-secret-1234' } });
+  t.match(app.llm, { baseUrl: 'http://127.0.0.1:8000/v1', model: 'm1', apiKey: 'sk-secret-1234', knowledgeOnly: false, timeoutMs: 20_000, prompt: /./, refusal: /./ });
+  refuses(t, () => build({ ...exampleJson().apps[0], llm: { baseUrl: 'ftp://models.example/v1', model: 'm1' } }), /not a usable http\(s\) URL/, 'not http(s)');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.llm = { baseUrl: 'http://x.example/v1' } as never; })], {}), /model' field is required/, 'no model');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.llm = { baseUrl: 'http://x.example/v1', model: 'm', timeoutMs: 10 } as never; })], {}), /timeoutMs/, 'timeout too short');
+  const tooLong = `sk-${'q'.repeat(1200)}`;
+  let message = '';
+  try {
+    loadConfig(['--config', exampleWith((a) => { a.llm = { baseUrl: 'http://x.example/v1', model: 'm', apiKey: tooLong }; })], {});
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  t.match(message, /apiKey/, 'a key over 1,000 characters is refused');
+  t.notMatch(message, /qqqq/, 'and not printed');
+});
+
 t.test('one default account, and no UserID used by two of the admin, an account and a member', async (t) => {
   const example = (): DeclaredApp => exampleJson().apps[0];
 

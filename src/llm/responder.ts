@@ -1,0 +1,96 @@
+/**
+ * The 大模型 mode's model calls: a question the session actor asked (`llm` effect) goes to the app's OpenAI-compatible
+ * chat-completions endpoint with `stream: true`, and the answer is written into the session's `src 31` message as it
+ * arrives (`adminStream` with `robotOnly`). A session that left the robot meanwhile refuses the next piece: the call
+ * is aborted and the message closed as it stands. A model that fails, times out or says nothing gives the refusal.
+ */
+import type { Logger } from 'pino';
+import type { Address, Effect, ReplyTo } from '../../actors/types';
+import type { AppModel, LlmSettings } from '../../protocol/app-model';
+import type { Reply } from '../runtime/runtime';
+import { sseDeltas } from './sse';
+
+export type LlmQuestion = Extract<Effect, { t: 'llm' }>;
+
+export interface LlmDeps {
+  app(sdkAppId: number): AppModel | undefined;
+  log: Logger;
+  /** A command to an actor that answers (`replyTo`). */
+  call(to: Address, build: (replyTo: ReplyTo) => unknown): Promise<Reply>;
+}
+
+/** Pieces of the answer gather this long before they are written (each write is a stored edit and a push). */
+const FLUSH_MS = 150;
+
+export class LlmResponder {
+  constructor(private readonly deps: LlmDeps) {}
+
+  answer(from: Address, q: LlmQuestion): void {
+    this.run(from, q).catch((err: unknown) => this.deps.log.error({ err, sessionId: q.sessionId }, 'model answer failed'));
+  }
+
+  private async run(from: Address, q: LlmQuestion): Promise<void> {
+    const write = (chunk: string, finish: boolean, robotOnly = true): Promise<Reply> =>
+      this.deps.call(from, (replyTo) => ({ type: 'adminStream', sessionId: q.sessionId, msgKey: q.msgKey, chunk, finish, robotOnly, replyTo }));
+    const llm = this.deps.app(q.app)?.llm;
+    if (!llm) {
+      await write('', true, false);
+      return;
+    }
+    if (llm.knowledgeOnly && q.passages.length === 0) {
+      await write(llm.refusal, true);
+      return;
+    }
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), llm.timeoutMs);
+    let written = false;
+    let pending = '';
+    let lastWrite = Date.now();
+    let left = false;
+    // False once the session refuses (it left the robot, or the message is full): the message is then closed as it is.
+    const flush = async (finish: boolean): Promise<boolean> => {
+      const r = await write(pending, finish);
+      if (r.ok) {
+        written ||= pending.length > 0;
+        pending = '';
+        lastWrite = Date.now();
+        return true;
+      }
+      left = true;
+      abort.abort();
+      await write('', true, false);
+      return false;
+    };
+    try {
+      const res = await fetch(`${llm.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(llm.apiKey ? { authorization: `Bearer ${llm.apiKey}` } : {}) },
+        body: JSON.stringify({ model: llm.model, stream: true, messages: messagesFor(llm, q) }),
+        signal: abort.signal,
+      });
+      if (!res.ok || !res.body) throw new Error(`the model answered HTTP ${res.status}`);
+      for await (const delta of sseDeltas(res.body)) {
+        pending += delta;
+        if (Date.now() - lastWrite >= FLUSH_MS && !(await flush(false))) return;
+      }
+      if (!written && !pending.trim()) pending = llm.refusal;
+      await flush(true);
+    } catch (err) {
+      if (left) return;
+      this.deps.log.warn({ sessionId: q.sessionId, err: (err as Error).message }, 'no usable answer from the model; the refusal answers');
+      // What was already written stays; with nothing written, the refusal.
+      if (!written) pending = llm.refusal;
+      await flush(true);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The system prompt with the knowledge the model may use and, when it must keep to it, what to say otherwise. */
+export function messagesFor(llm: LlmSettings, q: Pick<LlmQuestion, 'question' | 'passages'>): { role: 'system' | 'user'; content: string }[] {
+  const parts = [llm.prompt];
+  if (q.passages.length > 0) parts.push(`Knowledge (answer from it when it applies):\n\n${q.passages.join('\n\n')}`);
+  if (llm.knowledgeOnly) parts.push(`Answer only from the knowledge above. If it does not answer the question, reply exactly: ${llm.refusal}`);
+  return [{ role: 'system', content: parts.join('\n\n') }, { role: 'user', content: q.question }];
+}
