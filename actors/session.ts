@@ -466,7 +466,7 @@ function modelAnswers(t: T, env: Env, r: RobotHere, input: string): void {
   const m = system(t, env, [custom({ src: Src.Stream, chunks: [], isFinished: 0 })]);
   t.emit({ type: 'StreamChunk', sessionId: m.sessionId, msgKey: m.msgKey, seq: m.seq, time: m.time, chunk: '', finished: false, at: env.ctx.now });
   const passages = r.rank('faq', input, LLM_PASSAGES).filter((q) => q.score >= LLM_PASSAGE_SCORE).map((q) => `Q: ${q.question}\nA: ${q.answer}`);
-  t.do({ t: 'llm', app: t.state.app, sessionId: m.sessionId, msgKey: m.msgKey, question: input, passages });
+  t.do({ t: 'llm', app: t.state.app, sessionId: m.sessionId, msgKey: m.msgKey, seq: m.seq, question: input, passages });
 }
 
 function robotAnswers(t: T, env: Env, r: RobotHere, reply: RobotReply, questionSeq: number, input: string): void {

@@ -61,9 +61,10 @@ export type Effect =
   | { t: 'activeSession'; app: number; userId: string; csAccount: string; sessionId: string | null }
   /**
    * A question for the app's language model (LlmSettings): its answer streams into the session's `src 31` message
-   * `msgKey` (`adminStream` with `robotOnly`), after commit. `passages`: the knowledge the model may answer from.
+   * `msgKey` (message `seq`; `adminStream` with `robotOnly`), after commit. `passages`: the knowledge the model may
+   * answer from.
    */
-  | { t: 'llm'; app: number; sessionId: string; msgKey: string; question: string; passages: string[] }
+  | { t: 'llm'; app: number; sessionId: string; msgKey: string; seq: number; question: string; passages: string[] }
   /** A question the robot could not answer (fallback), kept for QA optimisation. */
   | { t: 'unanswered'; app: number; robotId: string; language: string; question: string; sessionId: string }
   /** Maintain the directory of group chats (who may send to a group, and which account serves it); null removes it. */

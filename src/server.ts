@@ -93,7 +93,10 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   let delivery: CallbackDelivery | undefined;
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
   const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
-  const models = new LlmResponder({ app: apps.get, log, call: (to, build) => runtime.call(to, build) });
+  const models = new LlmResponder({
+    app: apps.get, log, call: (to, build) => runtime.call(to, build),
+    earlier: (conv, sessionId, fromSeq, beforeSeq) => store.historyPage({ conv, sessionId, afterSeq: fromSeq - 1, limit: Math.max(0, beforeSeq - fromSeq) }).messages,
+  });
   const runtime: Runtime = new Runtime({
     store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, checkpointEveryMs: cfg.checkpointEveryMs, project: stats && ((a, es, n) => stats.apply(a, es, n)),
     defs: [session, agent, queue], placement: cluster?.node, readers: { [HISTORY_READER]: historyReader(store), ...sessionReaders(store, (): Runtime => runtime) },

@@ -5,16 +5,22 @@
  * is aborted and the message closed as it stands. A model that fails, times out or says nothing gives the refusal.
  */
 import type { Logger } from 'pino';
-import type { Address, Effect, ReplyTo } from '../../actors/types';
+import type { Address, Effect, ReplyTo, StoredMessage } from '../../actors/types';
 import type { AppModel, LlmSettings } from '../../protocol/app-model';
+import { deskPayload, FromRole, plainText, Src, type TimMsgElement } from '../../protocol/im';
 import type { Reply } from '../runtime/runtime';
 import { sseDeltas } from './sse';
 
 export type LlmQuestion = Extract<Effect, { t: 'llm' }>;
 
+/** A turn of the conversation as the model sees it. */
+export interface Turn { role: 'user' | 'assistant'; content: string }
+
 export interface LlmDeps {
   app(sdkAppId: number): AppModel | undefined;
   log: Logger;
+  /** The session's stored messages with seqs from `fromSeq` up to (not including) `beforeSeq`. */
+  earlier(conv: Address, sessionId: string, fromSeq: number, beforeSeq: number): StoredMessage[];
   /** A command to an actor that answers (`replyTo`). */
   call(to: Address, build: (replyTo: ReplyTo) => unknown): Promise<Reply>;
 }
@@ -65,7 +71,7 @@ export class LlmResponder {
       const res = await fetch(`${llm.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(llm.apiKey ? { authorization: `Bearer ${llm.apiKey}` } : {}) },
-        body: JSON.stringify({ model: llm.model, stream: true, messages: messagesFor(llm, q) }),
+        body: JSON.stringify({ model: llm.model, stream: true, messages: messagesFor(llm, q, this.history(from, q)) }),
         signal: abort.signal,
       });
       if (!res.ok || !res.body) throw new Error(`the model answered HTTP ${res.status}`);
@@ -85,12 +91,36 @@ export class LlmResponder {
       clearTimeout(timer);
     }
   }
+
+  /** The session's last turns before the question (which is the message just before the answer). */
+  private history(from: Address, q: LlmQuestion): Turn[] {
+    const questionSeq = q.seq - 1;
+    return this.deps.earlier(from, q.sessionId, Math.max(1, questionSeq - HISTORY_MESSAGES), questionSeq)
+      .filter((m) => m.seq < questionSeq)
+      .map((m) => ({ role: m.fromRole === FromRole.User ? 'user' as const : 'assistant' as const, content: textOf(m.body as TimMsgElement[]) }))
+      .filter((turn) => turn.content.length > 0);
+  }
 }
 
-/** The system prompt with the knowledge the model may use and, when it must keep to it, what to say otherwise. */
-export function messagesFor(llm: LlmSettings, q: Pick<LlmQuestion, 'question' | 'passages'>): { role: 'system' | 'user'; content: string }[] {
+/** Messages of the conversation the model sees before the question. */
+const HISTORY_MESSAGES = 10;
+
+/** A message's text for the model: its text elements, or a rich-text or streamed answer's text. */
+function textOf(body: readonly TimMsgElement[]): string {
+  const payload = deskPayload(body);
+  if (!payload) return plainText(body);
+  if (payload.src === Src.RichText && typeof payload.content === 'string') return payload.content;
+  if (payload.src === Src.Stream && Array.isArray(payload.chunks)) return payload.chunks.filter((c): c is string => typeof c === 'string').join('');
+  return '';
+}
+
+/**
+ * The system prompt with the knowledge the model may use and, when it must keep to it, what to say otherwise; then
+ * the conversation so far and the question.
+ */
+export function messagesFor(llm: LlmSettings, q: Pick<LlmQuestion, 'question' | 'passages'>, history: Turn[] = []): { role: 'system' | 'user' | 'assistant'; content: string }[] {
   const parts = [llm.prompt];
   if (q.passages.length > 0) parts.push(`Knowledge (answer from it when it applies):\n\n${q.passages.join('\n\n')}`);
   if (llm.knowledgeOnly) parts.push(`Answer only from the knowledge above. If it does not answer the question, reply exactly: ${llm.refusal}`);
-  return [{ role: 'system', content: parts.join('\n\n') }, { role: 'user', content: q.question }];
+  return [{ role: 'system', content: parts.join('\n\n') }, ...history, { role: 'user', content: q.question }];
 }

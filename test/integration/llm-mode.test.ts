@@ -97,10 +97,21 @@ t.test('the answer streams into one src 31 message; the request carries the mode
   t.equal(req.auth, 'Bearer sk-test-123', 'the key');
   t.match(req.body, { model: 'fake-model-1', stream: true }, 'the model, streamed');
   t.match(req.body.messages[0], { role: 'system', content: /你是 Desk 商城的客服。[\s\S]*Q: 退款多久到账\nA: 退款 1-3 个工作日到账。/ }, 'the prompt and the FAQ it may answer from');
-  t.same(req.body.messages[1], { role: 'user', content: '退款多久到账' });
+  t.same(req.body.messages.slice(1), [{ role: 'assistant', content: '您好请问有什么可以帮助您的?' }, { role: 'user', content: '退款多久到账' }], 'the welcome so far, then the question');
+
+  // A second question: the model sees the conversation so far.
+  const before = u.frames.length;
+  await u.request('message.send', { to: CS, random: nextRandom(), body: textBody('那运费呢') });
+  await waitUntil(() => model.requests.length === 2 && u.frames.slice(before).some((f) => f.type === 'message.edit' && payloadOf(f).isFinished === 1), 10_000, 'the second answer');
+  const second = model.requests[1].body.messages;
+  t.same(second.slice(-3), [
+    { role: 'user', content: '退款多久到账' },
+    { role: 'assistant', content: '您好，退款会在 3 个工作日内到账。' },
+    { role: 'user', content: '那运费呢' },
+  ], 'the earlier question and answer come before the new question');
 
   const stored = (await fullHistory(u, { to: CS })).filter((m) => JSON.stringify(m.body).includes('\\"src\\":\\"31\\"'));
-  t.equal(stored.length, 1, 'stored once');
+  t.equal(stored.length, 2, 'each answer stored once');
   t.match(JSON.stringify(stored[0].body), /isFinished\\":1/, 'stored finished, for history.sync');
 });
 
