@@ -21,7 +21,7 @@ import { mountWebApi } from './http/web-api';
 import { demoSigCommand } from './http/web-demo-sig';
 import { passwordCommands } from './http/web-login';
 import { agentContextCommand } from './http/web-agent-context';
-import { sessionSettingsCommand } from './http/web-session-settings';
+import { settingsCommands } from './http/web-settings';
 import { mountWebPages } from './http/web-pages';
 import { KnowledgeBase } from './knowledge/knowledge-base';
 import { LlmResponder } from './llm/responder';
@@ -143,7 +143,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   facade.mount(app);
   mountHistoryExport(app, facade, deps);
   mountWebPages(app, opts.webDir);
-  mountWebApi(app, log, [...passwordCommands(deps), demoSigCommand(deps), agentContextCommand(deps), sessionSettingsCommand(deps)]);
+  mountWebApi(app, log, [...passwordCommands(deps), demoSigCommand(deps), agentContextCommand(deps), ...settingsCommands(deps)]);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));
   app.get('/readyz', (res) => plain(res, ready ? '200 OK' : '503 Service Unavailable', ready ? 'ready\n' : 'starting\n'));
   app.get('/metrics', (res) => {

@@ -111,9 +111,13 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
 
 /** The app with its session settings changed by `patch` (as a config file's `session` would), or a ConfigError. */
 export function withSessionSettings(app: AppModel, patch: Record<string, unknown>): AppModel {
-  const next = { ...app, session: mergeSession(app.session, patch) };
-  validateReferences(next);
-  return next;
+  return checkedApp({ ...app, session: mergeSession(app.session, patch) });
+}
+
+/** `app` when its references hold (groups, accounts, identifiers, URLs, time zone), else a ConfigError. */
+export function checkedApp(app: AppModel): AppModel {
+  validateReferences(app);
+  return app;
 }
 
 function validateReferences(app: AppModel): void {

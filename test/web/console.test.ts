@@ -108,6 +108,21 @@ t.test('each section works against the API', async (t) => {
   await admin.locator('#settings ~ form').getByText('Saved').waitFor();
   t.equal(server.apps.all()[0]!.session.satisfaction.invitationText, '给我们打个分吧', 'the invitation text changed');
 
+  // The language model: set, the key kept and never shown, then off.
+  const llm = admin.locator('#llm ~ form');
+  await llm.getByLabel('Base URL (OpenAI-compatible)').fill('http://127.0.0.1:9/v1');
+  await llm.getByLabel('Model').fill('qwen-test');
+  await llm.getByLabel('API key').fill('sk-console-secret');
+  await llm.getByLabel('Prompt').fill('你是客服。');
+  await llm.getByLabel('Refusal text').fill('请转人工。');
+  await llm.getByRole('button', { name: 'Save' }).click();
+  await admin.locator('#llm ~ form').getByRole('button', { name: 'Turn off' }).waitFor();
+  t.match(server.apps.all()[0]!.llm, { baseUrl: 'http://127.0.0.1:9/v1', model: 'qwen-test', apiKey: 'sk-console-secret', prompt: '你是客服。', refusal: '请转人工。' }, 'the provider is set');
+  t.equal(await admin.locator('#llm ~ form').getByLabel('API key').inputValue(), '', 'the key is not shown');
+  await admin.locator('#llm ~ form').getByRole('button', { name: 'Turn off' }).click();
+  await admin.locator('#llm ~ form').getByRole('button', { name: 'Turn off' }).waitFor({ state: 'detached' });
+  t.equal(server.apps.all()[0]!.llm, undefined, 'and turned off');
+
   // Knowledge: the online test finds a new FAQ in test; publishing names a version.
   await admin.getByRole('button', { name: 'Robot knowledge' }).click();
   await admin.getByLabel('Question', { exact: true }).first().fill('营业时间');

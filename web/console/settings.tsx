@@ -9,6 +9,7 @@ export function Settings({ admin }: { admin: AdminCredentials }) {
     <>
       <Reception admin={admin} />
       <Satisfaction admin={admin} />
+      <LanguageModel admin={admin} />
     </>
   );
 }
@@ -91,6 +92,50 @@ function Satisfaction({ admin }: { admin: AdminCredentials }) {
           <div class="row"><button type="submit" class="primary">{t('save')}</button>{note && <span role="status" class="muted">{note}</span>}</div>
         </form>
       )}
+    </section>
+  );
+}
+
+interface LlmShown { baseUrl: string; model: string; prompt: string; knowledgeOnly: boolean; refusal: string; timeoutMs: number; ApiKeySet: boolean }
+
+/** The robot's language-model provider (大模型 mode): set, change, or turn off (the FAQs answer again). */
+function LanguageModel({ admin }: { admin: AdminCredentials }) {
+  const signed = { SdkAppId: admin.sdkAppId, Identifier: admin.identifier, UserSig: admin.userSig };
+  const [current, setCurrent] = useState<LlmShown | null>();
+  const [error, run] = useChange();
+  const [note, setNote] = useState<string>();
+  const answer = async (body: Record<string, unknown>) => setCurrent((await webCall('llm_settings', { ...signed, ...body })).Settings);
+  useEffect(() => { void run(() => answer({})); }, []);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget as HTMLFormElement);
+    const key = String(f.get('apiKey'));
+    const Settings = {
+      baseUrl: String(f.get('baseUrl')), model: String(f.get('model')), prompt: String(f.get('prompt')), refusal: String(f.get('refusal')),
+      knowledgeOnly: f.get('knowledgeOnly') === 'on', timeoutMs: Number(f.get('timeoutSec')) * 1000, ...(key ? { apiKey: key } : {}),
+    };
+    if (await run(() => answer({ Settings }))) setNote(t('saved'));
+  };
+  if (current === undefined) return <Failure error={error} />;
+  return (
+    <section aria-labelledby="llm">
+      <h2 id="llm">{t('languageModel')}</h2>
+      <p class="muted">{t('languageModelHelp')}</p>
+      <Failure error={error} />
+      <form onSubmit={save} key={JSON.stringify(current)}>
+        <label>{t('baseUrl')}<input name="baseUrl" type="url" required placeholder="https://api.example.com/v1" defaultValue={current?.baseUrl} /></label>
+        <label>{t('model')}<input name="model" required maxLength={200} defaultValue={current?.model} /></label>
+        <label>{t('apiKey')}<input name="apiKey" type="password" autoComplete="off" maxLength={1000} placeholder={current?.ApiKeySet ? t('apiKeyKept') : ''} /></label>
+        <label>{t('prompt')}<textarea name="prompt" rows={3} required maxLength={8000} defaultValue={current?.prompt ?? ''} /></label>
+        <label class="row"><input type="checkbox" name="knowledgeOnly" defaultChecked={current?.knowledgeOnly} /> {t('knowledgeOnly')}</label>
+        <label>{t('refusal')}<input name="refusal" required maxLength={2000} defaultValue={current?.refusal ?? ''} /></label>
+        <label>{t('timeoutSec')}<input name="timeoutSec" type="number" min={1} max={300} required defaultValue={String((current?.timeoutMs ?? 20_000) / 1000)} /></label>
+        <div class="row">
+          <button type="submit" class="primary">{t('save')}</button>
+          {current && <button type="button" onClick={() => void run(() => answer({ Off: true })).then((done) => done && setNote(t('saved')))}>{t('turnOff')}</button>}
+          {note && <span role="status" class="muted">{note}</span>}
+        </div>
+      </form>
     </section>
   );
 }

@@ -48,3 +48,24 @@ t.test('read, change, refuse', async (t) => {
   const plain = await fetch(`http://127.0.0.1:${again.port}/web/v1/session_settings`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(admin) });
   t.match(await plain.json(), { ErrorCode: 141004, ErrorInfo: /application\/json/ }, 'only JSON is taken (a form on another site cannot send it)');
 });
+
+t.test('llm_settings: the console sets the provider, the key is never answered, Off turns it off', async (t) => {
+  const s = await startTestServer(testApp(['alice@desk.test']));
+  t.teardown(() => s.stop());
+  const admin = { SdkAppId: APP, Identifier: 'administrator', UserSig: genUserSig(APP, KEY, 'administrator', 3600) };
+  const post = (body: unknown) => fetch(`http://127.0.0.1:${s.port}/web/v1/llm_settings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, any>>);
+
+  t.match(await post(admin), { ActionStatus: 'OK', Settings: null }, 'none at first');
+  t.match(await post({ ...admin, Settings: { baseUrl: 'ftp://x.example', model: 'm' } }), { ErrorCode: 141004 }, 'not an http(s) URL');
+  t.match(await post({ ...admin, Settings: { model: 'm' } }), { ErrorCode: 141004 }, 'no URL');
+  t.match(await post({ ...admin, Identifier: 'alice@desk.test', UserSig: genUserSig(APP, KEY, 'alice@desk.test', 3600), Settings: { baseUrl: 'http://x.example/v1', model: 'm' } }), { ErrorCode: 90009 }, 'a member is not the administrator');
+
+  const set = await post({ ...admin, Settings: { baseUrl: 'http://127.0.0.1:9/v1', model: 'm1', apiKey: 'sk-very-secret', knowledgeOnly: true } });
+  t.match(set, { ActionStatus: 'OK', Settings: { baseUrl: 'http://127.0.0.1:9/v1', model: 'm1', knowledgeOnly: true, ApiKeySet: true, timeoutMs: 20_000 } }, 'set, with the defaults');
+  t.notMatch(JSON.stringify(set), /sk-very-secret/, 'the key is not answered');
+  t.equal(s.apps.get(APP)!.llm?.apiKey, 'sk-very-secret', 'but kept');
+  await post({ ...admin, Settings: { baseUrl: 'http://127.0.0.1:9/v1', model: 'm2' } });
+  t.match(s.apps.get(APP)!.llm, { model: 'm2', apiKey: 'sk-very-secret', knowledgeOnly: true }, 'a change without the key keeps it, and what it does not name');
+  t.match(await post({ ...admin, Off: true }), { ActionStatus: 'OK', Settings: null }, 'off');
+  t.equal(s.apps.get(APP)!.llm, undefined, 'the robot answers from the FAQs again');
+});
