@@ -4,55 +4,14 @@
  * guardrails (knowledge only, failures, timeouts) give the refusal; a transfer while the model writes stops the call
  * and closes the message as it stands.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import type { ServerFrame } from '../../protocol/frames';
 import type { DeclaredApp } from '../../src/config/config';
 import { textBody, type TestClient } from '../helpers/client';
 import { rest } from '../contract/rest-client';
+import { fakeModel, type Behaviour, type FakeModel } from '../helpers/fake-model';
 import { startTestServer, testApp, type TestServer } from '../helpers/server';
 import { CS, KEY, APP, dataOf, fullHistory, nextRandom, waitUntil } from './_support';
-
-interface FakeModel {
-  url: string;
-  requests: { auth?: string; body: { model: string; stream: boolean; messages: { role: string; content: string }[] } }[];
-  /** Connections the fake saw closed before it finished answering. */
-  cutOff: number;
-  close(): Promise<void>;
-}
-
-type Behaviour = { kind: 'stream'; pieces: string[]; gapMs: number } | { kind: 'fail' } | { kind: 'hang' };
-
-async function fakeModel(behaviour: Behaviour): Promise<FakeModel> {
-  const fake: FakeModel = { url: '', requests: [], cutOff: 0, close: async () => undefined };
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => { raw += String(c); });
-    req.on('end', async () => {
-      fake.requests.push({ auth: req.headers.authorization, body: JSON.parse(raw) });
-      if (behaviour.kind === 'fail') { res.writeHead(500).end('{"error":"overloaded"}'); return; }
-      if (behaviour.kind === 'hang') return;
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      let done = false;
-      res.on('close', () => { if (!done) fake.cutOff++; });
-      res.write(': a comment line the client skips\n\n');
-      for (const piece of behaviour.pieces) {
-        if (res.destroyed) return;
-        res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: piece } }] })}\n\n`);
-        await new Promise((r) => setTimeout(r, behaviour.gapMs));
-      }
-      res.write('data: not json at all\n\n');
-      res.write('data: [DONE]\n\n');
-      done = true;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-  fake.close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
-  return fake;
-}
 
 async function withModel(t: Tap, behaviour: Behaviour, llm: Partial<NonNullable<DeclaredApp['llm']>> = {}): Promise<{ s: TestServer; model: FakeModel }> {
   const model = await fakeModel(behaviour);
