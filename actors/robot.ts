@@ -15,7 +15,19 @@ export const AnswerType = { Text: 0, RichText: 2 } as const;
 export type RobotReply =
   | { strategy: 'direct' | 'chitchat'; score: number; question: RankedQuestion }
   | { strategy: 'clarify'; score: number; candidates: RankedQuestion[] }
-  | { strategy: 'fallback'; score: number; best?: RankedQuestion };
+  | { strategy: 'fallback'; score: number; best?: RankedQuestion }
+  /** A passage of the robot's documents answers (document QA), as a finished `src 31` message. */
+  | { strategy: 'document'; score: number; passage: RankedQuestion };
+
+/** How close a document passage must be to answer a question the FAQs do not (calibrated like FAQ scores). */
+export const DOCUMENT_ANSWER_SCORE = 0.7;
+
+/** A fallback becomes the best document passage's answer when that passage is close enough. */
+export function withDocuments(reply: RobotReply, rankDocuments: (limit: number) => RankedQuestion[]): RobotReply {
+  if (reply.strategy !== 'fallback') return reply;
+  const best = rankDocuments(1)[0];
+  return best && best.score >= DOCUMENT_ANSWER_SCORE ? { strategy: 'document', score: best.score, passage: best } : reply;
+}
 
 const asciiWord = /^[\x20-\x7e]+$/;
 
@@ -97,6 +109,8 @@ export function replyBody(config: RobotConfig, r: RobotReply): TimMsgElement[] {
     }
     case 'fallback':
       return [text(config.fallbackMsg)];
+    case 'document':
+      return [custom({ src: Src.Stream, chunks: [r.passage.answer], isFinished: 1 })];
   }
 }
 
@@ -119,5 +133,7 @@ export function replySource(r: RobotReply): { strategy: RobotReply['strategy']; 
       return { strategy: r.strategy, score: r.score, candidates: r.candidates.map((q) => q.id) };
     case 'fallback':
       return { strategy: r.strategy, score: r.score, ...(r.best ? { questionId: r.best.id, question: r.best.question, matched: r.best.matched } : {}) };
+    case 'document':
+      return { strategy: r.strategy, score: r.score, questionId: r.passage.id, question: r.passage.question, matched: r.passage.matched };
   }
 }

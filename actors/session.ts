@@ -13,7 +13,7 @@ import {
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
 import type { AdminMsg, AssignAnswer, EnqueueRequest, SessionMsg, SessionRoutingMsg } from './messages';
 import { Turn } from './turn';
-import { replyBody, replySource, respond, welcomeCard, type RobotReply } from './robot';
+import { replyBody, replySource, respond, welcomeCard, withDocuments, type RobotReply } from './robot';
 import type { ActorDef, ChatGroup, Ctx, KnowledgeLibrary, Recipient, ReplyTo, StoredMessage } from './types';
 import { ASSIGN_HUMAN, BEFORE_CONTACT_USER } from '../protocol/rest/callbacks';
 import { sessionNotifications } from './session-notify';
@@ -451,7 +451,7 @@ function robotTurn(t: T, env: Env, question: StoredMessage): void {
     modelAnswers(t, env, r, input);
     return;
   }
-  robotAnswers(t, env, r, response, question.seq, input);
+  robotAnswers(t, env, r, withDocuments(response, (limit) => (input ? r.rank('document', input, limit) : [])), question.seq, input);
 }
 
 /** FAQs the model may answer from: those at least this close to the question. */
@@ -465,7 +465,10 @@ function modelAnswers(t: T, env: Env, r: RobotHere, input: string): void {
   robotIdle(t, env);
   const m = system(t, env, [custom({ src: Src.Stream, chunks: [], isFinished: 0 })]);
   t.emit({ type: 'StreamChunk', sessionId: m.sessionId, msgKey: m.msgKey, seq: m.seq, time: m.time, chunk: '', finished: false, at: env.ctx.now });
-  const passages = r.rank('faq', input, LLM_PASSAGES).filter((q) => q.score >= LLM_PASSAGE_SCORE).map((q) => `Q: ${q.question}\nA: ${q.answer}`);
+  const passages = [
+    ...r.rank('faq', input, LLM_PASSAGES).filter((q) => q.score >= LLM_PASSAGE_SCORE).map((q) => `Q: ${q.question}\nA: ${q.answer}`),
+    ...r.rank('document', input, LLM_PASSAGES).filter((q) => q.score >= LLM_PASSAGE_SCORE).map((q) => `${q.question}: ${q.answer}`),
+  ];
   t.do({ t: 'llm', app: t.state.app, sessionId: m.sessionId, msgKey: m.msgKey, seq: m.seq, question: input, passages });
 }
 

@@ -91,7 +91,8 @@ export interface ChatGroup {
 }
 
 /** A robot's knowledge libraries; `toHuman` is the built-in set of ways to ask for a human. */
-export type KnowledgeLibrary = 'faq' | 'chitchat' | 'toHuman';
+/** `document`: passages of the robot's documents (the question is the document's name, the answer the passage). */
+export type KnowledgeLibrary = 'faq' | 'chitchat' | 'toHuman' | 'document';
 
 /** A standard question of a library, scored 0–1 against a user's question; `matched` is the text that scored. */
 export interface RankedQuestion { id: string; question: string; answer: string; answerType: 0 | 2; score: number; matched: string }

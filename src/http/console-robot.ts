@@ -5,7 +5,7 @@
  * otherwise an edit sets both environments (the console's set-and-publish) and a read shows production.
  */
 import { randomBytes } from 'node:crypto';
-import { replyBody, replySource, respond } from '../../actors/robot';
+import { replyBody, replySource, respond, withDocuments } from '../../actors/robot';
 import type { KnowledgeLibrary } from '../../actors/types';
 import {
   DEFAULT_ROBOT_ID, defaultRobotConfig, languagesOf, MAX_LANGUAGES, robotConfig, robotIdsOf, robotOf, type AppModel, type Robot,
@@ -129,8 +129,9 @@ export const consoleRobotEndpoints: Endpoint[] = [
     const config = robotConfig(ctx.app, robotId, tag, true);
     const rank = (library: KnowledgeLibrary, limit: number) => ctx.deps.knowledge.rank({ app: ctx.app.sdkAppId, robotId, language: tag, library, text: input, limit, test: true });
     const candidates = rank('faq', TEST_CANDIDATES).map((q) => ({ StandardQuestionId: q.id, StandardQuestion: q.question, Matched: q.matched, Score: round(q.score) }));
-    const reply = respond(config, ctx.app.session.toHumanKeywords, rank, input);
-    if (reply.strategy === 'toHuman') return ok({ Strategy: 'toHuman', Score: round(reply.score), MsgBody: [], Source: {}, Candidates: candidates });
+    const response = respond(config, ctx.app.session.toHumanKeywords, rank, input);
+    if (response.strategy === 'toHuman') return ok({ Strategy: 'toHuman', Score: round(response.score), MsgBody: [], Source: {}, Candidates: candidates });
+    const reply = withDocuments(response, (limit) => rank('document', limit));
     const src = replySource(reply);
     return ok({
       Strategy: reply.strategy, Score: round(reply.score), MsgBody: replyBody(config, reply),

@@ -1,5 +1,6 @@
 /** Every REST endpoint the facade serves. */
 import { chatGroupEndpoints } from './chat-groups';
+import { documentEndpoints } from './console-documents';
 import { consoleKnowledgeEndpoints } from './console-knowledge';
 import { consoleRobotEndpoints } from './console-robot';
 import { deskAccountEndpoints } from './desk-accounts';
@@ -14,5 +15,5 @@ import { sessionHistoryEndpoints } from './session-history';
 
 export const restEndpoints: readonly Endpoint[] = [
   ...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints,
-  ...consoleRobotEndpoints, ...consoleKnowledgeEndpoints, ...chatGroupEndpoints, ...deskStatisticsEndpoints, ...sessionHistoryEndpoints,
+  ...consoleRobotEndpoints, ...consoleKnowledgeEndpoints, ...documentEndpoints, ...chatGroupEndpoints, ...deskStatisticsEndpoints, ...sessionHistoryEndpoints,
 ];

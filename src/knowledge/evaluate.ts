@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { decideReply, type RobotReply } from '../../actors/robot';
-import type { RankedQuestion } from '../../actors/types';
+import type { KnowledgeLibrary, RankedQuestion } from '../../actors/types';
 import { defaultRobotConfig, type RobotConfig } from '../../protocol/app-model';
 import { Matcher } from './matcher';
 
@@ -43,7 +43,7 @@ export function evaluate(set: EvalSet, config: RobotConfig): EvalResult {
   const r: EvalResult = { cases: 0, correct: 0, falseAnswers: 0, clarified: 0, clarifiedWithExpected: 0, fellBack: 0, offTopic: 0, offTopicFellBack: 0, byKind: {} };
   for (const c of set.cases) {
     const m = matchers.get(c.lang)!;
-    const rank = (library: 'faq' | 'chitchat' | 'toHuman', limit: number): RankedQuestion[] => (library === 'toHuman' ? [] : m[library].rank(c.q, limit)).map((hit) => {
+    const rank = (library: KnowledgeLibrary, limit: number): RankedQuestion[] => (library === 'faq' || library === 'chitchat' ? m[library].rank(c.q, limit) : []).map((hit) => {
       const e = m.entries.get(hit.questionId)!;
       return { id: e.id, question: e.question, answer: e.answer, answerType: 0, score: hit.score, matched: hit.matched };
     });

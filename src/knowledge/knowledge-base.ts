@@ -10,11 +10,12 @@ import type { Database } from 'lmdb';
 import type { KnowledgeLibrary, RankedQuestion, RankRequest } from '../../actors/types';
 import type { Store } from '../store/store';
 import { features, type Features } from './features';
+import { DocumentLibrary } from './documents';
 import { Matcher } from './matcher';
 import { presetCategories, presetChitchat, toHumanPhrases } from './presets';
 
 export type Environment = 'test' | 'production';
-export type Library = Exclude<KnowledgeLibrary, 'toHuman'>;
+export type Library = Exclude<KnowledgeLibrary, 'toHuman' | 'document'>;
 export const environments: readonly Environment[] = ['test', 'production'];
 
 /** Question status: 4 enabled, 5 disabled (6, "deleted", removes it). */
@@ -72,8 +73,11 @@ export class KnowledgeBase {
   private unansweredSeq = 0;
   /** The last category id handed out per app (the stored one is read from committed data only). */
   private readonly issued = new Map<number, number>();
+  /** The robots' documents (document QA), ranked as the library `document`. */
+  readonly documents: DocumentLibrary;
 
   constructor(private readonly store: Store) {
+    this.documents = new DocumentLibrary(store);
     this.rows = store.table('knowledge');
     this.unansweredRows = store.table('unanswered');
     // Keys are (time, n): counting on from the rows kept, a restart cannot reuse a key even on a clock set back.
@@ -135,6 +139,7 @@ export class KnowledgeBase {
       this.toHuman ??= new Matcher(toHumanPhrases.map((text) => ({ questionId: 'toHuman', text })));
       return this.toHuman.rankFeatures(query, 1).map((m) => ({ id: m.questionId, question: m.matched, answer: '', answerType: 0, score: m.score, matched: m.matched }));
     }
+    if (r.library === 'document') return this.documents.rank(r.app, r.robotId, query, r.limit);
     const env: Environment = r.test ? 'test' : 'production';
     const lib = this.lib(r.app, r.robotId, env, r.library);
     const answers = (q: Question): boolean => q.status === QuestionStatus.Enabled && q.language === r.language;
