@@ -16,6 +16,7 @@ import { Gateway, defaultLimits, HISTORY_READER, historyReader, type GatewayLimi
 import { HttpFacade, type FacadeDeps } from './http/facade';
 import { restEndpoints } from './http/endpoints';
 import { mountHistoryExport } from './http/session-history';
+import { mountDocumentUpload } from './http/document-upload';
 import { sessionReaders } from './http/session-readers';
 import { mountWebApi } from './http/web-api';
 import { demoSigCommand } from './http/web-demo-sig';
@@ -142,6 +143,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   facade.register(...restEndpoints);
   facade.mount(app);
   mountHistoryExport(app, facade, deps);
+  mountDocumentUpload(app, facade, deps);
   mountWebPages(app, opts.webDir);
   mountWebApi(app, log, [...passwordCommands(deps), demoSigCommand(deps), agentContextCommand(deps), ...settingsCommands(deps)]);
   app.get('/healthz', (res) => plain(res, '200 OK', 'ok\n'));

@@ -8,10 +8,11 @@ import { fail, type Envelope } from '../../protocol/rest/envelope';
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
 /**
- * Reads the body (`undefined` to `answer` when it is over MAX_REQUEST_BYTES) and sends the envelope `answer` resolves
- * to; a handler that throws answers "internal error, retry". `url` names the request in the log.
+ * Reads the body (`undefined` to `answer` when it is over `maxBytes`: what comes after is not kept) and sends the
+ * envelope `answer` resolves to; a handler that throws answers "internal error, retry". `url` names the request in
+ * the log.
  */
-export function receiveJson(res: HttpResponse, log: Logger, url: string, answer: (raw: Buffer | undefined) => Promise<Envelope>): void {
+export function receiveJson(res: HttpResponse, log: Logger, url: string, answer: (raw: Buffer | undefined) => Promise<Envelope>, maxBytes = MAX_REQUEST_BYTES): void {
   let aborted = false;
   res.onAborted(() => { aborted = true; });
   const send = (envelope: Envelope): void => {
@@ -22,9 +23,9 @@ export function receiveJson(res: HttpResponse, log: Logger, url: string, answer:
   res.onData((chunk, isLast) => {
     size += chunk.byteLength;
     // uWS reuses the chunk's memory after this callback: copy it.
-    if (size <= MAX_REQUEST_BYTES) chunks.push(Buffer.from(chunk.slice(0)));
+    if (size <= maxBytes) chunks.push(Buffer.from(chunk.slice(0)));
     if (!isLast) return;
-    answer(size <= MAX_REQUEST_BYTES ? Buffer.concat(chunks) : undefined).then(send, (err) => {
+    answer(size <= maxBytes ? Buffer.concat(chunks) : undefined).then(send, (err) => {
       log.error({ err, url }, 'rest request failed');
       send(fail(ErrorCode.Internal, 'internal error, retry'));
     });

@@ -10,11 +10,13 @@ import type { Store } from '../store/store';
 import type { Features } from './features';
 import { Matcher } from './matcher';
 
-export type DocumentFormat = 'txt' | 'md';
+export type DocumentFormat = 'txt' | 'md' | 'pdf' | 'docx';
 export interface RobotDocument { id: string; name: string; format: DocumentFormat; addedAt: number; size: number; passages: string[] }
 
 /** A passage stops growing past this many characters (at a sentence end): short passages match sharply and answer briefly. */
 const PASSAGE_CHARS = 120;
+/** A line alone up to this long, without sentence punctuation, is taken for a title. */
+const TITLE_CHARS = 40;
 /** Documents one robot may hold. */
 export const MAX_DOCUMENTS = 200;
 
@@ -84,7 +86,8 @@ export function plainMarkdown(md: string): string {
 
 /**
  * Passages: a few sentences of one paragraph (cut after the sentence end that passes PASSAGE_CHARS), each led by the
- * title of its section (a markdown heading), which says what the passage is about even when its words do not.
+ * title of its section (a markdown heading, or a short line alone), which says what the passage is about even when
+ * its words do not.
  */
 export function passagesOf(text: string): string[] {
   // A full stop ends a sentence only before a space or the end ("3.5" and "v1.2" do not).
@@ -100,6 +103,12 @@ export function passagesOf(text: string): string[] {
       else body.push(line);
     }
     if (body.length === 0) continue;
+    // A short line alone, without sentence punctuation, is a title too (text, Word and PDF documents have no heading
+    // marks).
+    if (body.length === 1 && body[0]!.length <= TITLE_CHARS && !/[。！？!?.:：;；，,]/.test(body[0]!)) {
+      title = body[0]!;
+      continue;
+    }
     let cur = '';
     const push = (): void => {
       if (cur) out.push(title ? `${title}: ${cur}` : cur);

@@ -9,7 +9,7 @@ import t from 'tap';
 import type { ServerFrame } from '../../protocol/frames';
 import { textBody, textOf } from '../helpers/client';
 import { fakeModel } from '../helpers/fake-model';
-import { rest } from '../contract/rest-client';
+import { adminSig, rest } from '../contract/rest-client';
 import { startTestServer, testApp, type TestServer } from '../helpers/server';
 import { APP, CS, KEY, dataOf, nextRandom, waitUntil } from './_support';
 import type { DocQaSet } from '../../src/knowledge/evaluate-documents';
@@ -65,6 +65,33 @@ t.test('add, list, answer, delete', async (t) => {
   t.teardown(() => again.stop());
   t.match(await console_(again, 'desk_robot_doc_list', {}), { Total: 1, Documents: [{ Name: 'shipping-guide.md' }] }, 'after a restart');
   t.match(streamText(await ask(again, 'u5', 'How much does express shipping cost?')), /15 yuan/, 'and still answer');
+});
+
+t.test('uploads: PDF and Word documents are read; what is not a document is refused', async (t) => {
+  const s = await startTestServer(testApp());
+  t.teardown(() => s.stop());
+  const upload = async (name: string, body: Buffer, q: Record<string, string> = {}) => {
+    const query = new URLSearchParams({ sdkappid: String(APP), identifier: 'administrator', usersig: adminSig(api(s)), Name: name, ...q });
+    const res = await fetch(`http://127.0.0.1:${s.port}/v4/desk_upload/robot_document?${query}`, { method: 'POST', body: new Uint8Array(body) });
+    t.equal(res.status, 200);
+    return (await res.json()) as Record<string, any>;
+  };
+  const fixture = (f: string) => fs.readFileSync(path.resolve(__dirname, '../../../test/fixtures/documents', f));
+  t.match(await upload('warranty.pdf', fixture('warranty.pdf')), { ActionStatus: 'OK', DocumentId: /^doc-/, Passages: 1 }, 'a PDF');
+  t.match(await upload('members.docx', fixture('members.docx')), { ActionStatus: 'OK', Passages: 1 }, 'a Word document');
+  t.match(streamText(await ask(s, 'u7', 'How long are electronics covered by the warranty?')), /one year/, 'the PDF answers');
+  t.match(streamText(await ask(s, 'u8', '金卡会员每月有什么')), /2 张免运费券/, 'the Word document answers');
+  t.match(await console_(s, 'desk_robot_doc_list', {}), { Total: 2, Documents: [{ Format: 'docx' }, { Format: 'pdf' }] });
+
+  t.match(await upload('fake.pdf', Buffer.from('just text')), { ErrorCode: -7, ErrorInfo: /not a PDF/ }, 'a file that is not what its name says');
+  t.match(await upload('broken.docx', Buffer.from('PK not a zip')), { ErrorCode: -7, ErrorInfo: /Word document cannot be read/ });
+  t.match(await upload('tool.exe', Buffer.from('MZ')), { ErrorCode: -7, ErrorInfo: /\.txt, \.md, \.pdf or \.docx/ }, 'an unknown kind');
+  t.match(await upload('latin1.txt', Buffer.from([0x63, 0x61, 0x66, 0xe9])), { ErrorCode: -7, ErrorInfo: /UTF-8/ }, 'text that is not UTF-8');
+  t.match(await upload('empty.txt', Buffer.alloc(0)), { ErrorCode: -7 }, 'nothing');
+  t.match(await upload('big.txt', Buffer.alloc(10 * 1024 * 1024 + 1, 0x61)), { ErrorCode: -7, ErrorInfo: /at most/ }, 'over 10 MB');
+  t.match(await upload('x.txt', Buffer.from('hello'), { RobotId: 'no-such-robot' }), { ErrorCode: -50003 }, 'an unknown robot');
+  t.match(await upload('x.txt', Buffer.from('hello'), { usersig: 'forged' }), { ErrorCode: 70003 }, 'not the administrator');
+  t.match(await console_(s, 'desk_robot_doc_list', {}), { Total: 2 }, 'none of those was kept');
 });
 
 t.test('language-model mode: the passages are the model\'s knowledge', async (t) => {

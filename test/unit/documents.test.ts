@@ -18,6 +18,7 @@ t.test('passages: each led by its section title, cut after a sentence end, markd
   t.ok(cut.every((p) => /。$/.test(p)), 'at sentence ends');
   t.equal(cut.join(''), long, 'nothing lost');
   t.same(passagesOf('Price is 3.5 yuan. Next sentence.'), ['Price is 3.5 yuan. Next sentence.'], 'a decimal point is not a sentence end');
+  t.same(passagesOf('会员权益\n\n金卡会员每月可领取 2 张免运费券。'), ['会员权益: 金卡会员每月可领取 2 张免运费券。'], 'a short line alone is a title (Word, PDF, text)');
 });
 
 t.test('the labelled set at the default threshold', async (t) => {
