@@ -2,6 +2,7 @@
  * The admin console in a real browser: who may sign in, and each section doing what it says against the v4 API
  * (accounts, members, groups, rating settings, the robot's online test and publishing, analysis, history export).
  */
+import path from 'node:path';
 import t from 'tap';
 import type { Browser, Page } from 'playwright-core';
 import { textBody } from '../helpers/client';
@@ -135,6 +136,15 @@ t.test('each section works against the API', async (t) => {
   await admin.getByRole('button', { name: 'Publish' }).click();
   await admin.getByText(/Published V\d/).waitFor();
   t.pass('online test and publish');
+
+  // Documents: a Word file uploaded, listed, answering the online test, deleted.
+  await admin.getByLabel('File').setInputFiles(path.resolve(__dirname, '../../../test/fixtures/documents/members.docx'));
+  await admin.getByRole('button', { name: 'Upload' }).click();
+  await admin.getByRole('cell', { name: 'members.docx', exact: true }).waitFor();
+  t.match(await rest(api(), 'openim_console_http_svc/desk_robot_doc_list', {}), { Total: 1, Documents: [{ Name: 'members.docx', Format: 'docx' }] }, 'the document is kept');
+  await admin.getByRole('button', { name: 'Delete members.docx' }).click();
+  await admin.getByRole('cell', { name: 'members.docx', exact: true }).waitFor({ state: 'detached' });
+  t.match(await rest(api(), 'openim_console_http_svc/desk_robot_doc_list', {}), { Total: 0 }, 'and deleted');
 
   // Analysis and history after a session.
   const u = await server.user('user-9');

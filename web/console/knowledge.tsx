@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { restCall, type AdminCredentials } from '../lib/api';
 import { t } from '../lib/i18n';
+import { Documents } from './documents';
 import { Failure, onSubmit, Table, useChange, useRest } from './use-rest';
 
 export function Knowledge({ admin }: { admin: AdminCredentials }) {
@@ -34,6 +35,7 @@ export function Knowledge({ admin }: { admin: AdminCredentials }) {
         </form>
       </section>
       <OnlineTest admin={admin} />
+      <Documents admin={admin} />
       <section aria-labelledby="faq-list">
         <h2 id="faq-list">{t('knowledge')}</h2>
         <Failure error={list.error} />
