@@ -120,6 +120,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   if (cluster) metrics.attachCluster(cluster.node, cluster.pushes);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.load(a.sdkAppId, robotId);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.warmUp(a.sdkAppId, robotId);
+  // The robots' documents answer from the first question on.
+  await Promise.all(apps.all().flatMap((a) => robotIdsOf(a).map((robotId) => knowledge.documents.ready(a.sdkAppId, robotId))));
   await store.commit();
 
   delivery = new CallbackDelivery(store, apps, clock, log, metrics, opts.delivery);

@@ -4,7 +4,7 @@
  */
 import { ok } from '../../protocol/rest/envelope';
 import { extensions } from '../../protocol/rest/knowledge';
-import { MAX_DOCUMENTS, type DocumentFormat } from '../knowledge/documents';
+import { documentsFull, type DocumentFormat } from '../knowledge/documents';
 import { KnowledgeCode } from '../knowledge/knowledge-base';
 import { consoleEndpoint, knowledgeChange, robotIdOf } from './console-common';
 import { RestError, type Endpoint } from './facade';
@@ -22,7 +22,8 @@ export const documentEndpoints: Endpoint[] = [
     const b = ctx.body as { Name: string; Format?: DocumentFormat; Content: string };
     const format: DocumentFormat = b.Format ?? (/\.(md|markdown)$/i.test(b.Name) ? 'md' : 'txt');
     const doc = await knowledgeChange(ctx, (kb, robotId) => {
-      if (kb.documents.list(ctx.app.sdkAppId, robotId).length >= MAX_DOCUMENTS) throw new RestError(KnowledgeCode.BadParameter, `a robot holds at most ${MAX_DOCUMENTS} documents`);
+      const full = documentsFull(kb.documents, ctx.app.sdkAppId, robotId);
+      if (full) throw new RestError(KnowledgeCode.BadParameter, full);
       return kb.documents.add(ctx.app.sdkAppId, robotId, b.Name, format, b.Content, ctx.now);
     });
     return ok({ DocumentId: doc.id, Passages: doc.passages.length });

@@ -7,7 +7,7 @@ import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { DEFAULT_ROBOT_ID, robotOf } from '../../protocol/app-model';
 import { fail, ok, Service } from '../../protocol/rest/envelope';
 import { documentText, DocumentUnreadable, formatOfName } from '../knowledge/document-text';
-import { MAX_DOCUMENTS } from '../knowledge/documents';
+import { documentsFull } from '../knowledge/documents';
 import { KnowledgeCode } from '../knowledge/knowledge-base';
 import { receiveJson } from './body';
 import type { FacadeDeps, HttpFacade } from './facade';
@@ -30,7 +30,8 @@ export function mountDocumentUpload(app: TemplatedApp, facade: HttpFacade, deps:
       if (!robotOf(a, robotId)) return fail(KnowledgeCode.ResourceInvalid, `no robot '${robotId}'`);
       if (!bytes) return fail(KnowledgeCode.BadParameter, `a document is at most ${MAX_UPLOAD_BYTES} bytes`);
       if (bytes.length === 0) return fail(KnowledgeCode.BadParameter, 'the document is empty');
-      if (deps.knowledge.documents.list(a.sdkAppId, robotId).length >= MAX_DOCUMENTS) return fail(KnowledgeCode.BadParameter, `a robot holds at most ${MAX_DOCUMENTS} documents`);
+      const full = documentsFull(deps.knowledge.documents, a.sdkAppId, robotId);
+      if (full) return fail(KnowledgeCode.BadParameter, full);
       let text: string;
       try {
         text = await documentText(bytes, format);
@@ -40,7 +41,7 @@ export function mountDocumentUpload(app: TemplatedApp, facade: HttpFacade, deps:
       }
       if (!text.trim()) return fail(KnowledgeCode.BadParameter, 'the document holds no text (a scanned PDF has only pictures)');
       if (text.length > MAX_TEXT_CHARS) return fail(KnowledgeCode.BadParameter, `a document holds at most ${MAX_TEXT_CHARS} characters of text`);
-      const doc = deps.knowledge.documents.add(a.sdkAppId, robotId, name, format, text, deps.clock.now());
+      const doc = await deps.knowledge.documents.add(a.sdkAppId, robotId, name, format, text, deps.clock.now());
       await deps.store.commit();
       return ok({ DocumentId: doc.id, Passages: doc.passages.length });
     }, MAX_UPLOAD_BYTES);

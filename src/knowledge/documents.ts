@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Database } from 'lmdb';
 import type { RankedQuestion } from '../../actors/types';
 import type { Store } from '../store/store';
-import type { Features } from './features';
+import { features, type Features } from './features';
 import { Matcher } from './matcher';
 
 export type DocumentFormat = 'txt' | 'md' | 'pdf' | 'docx';
@@ -20,10 +20,31 @@ const TITLE_CHARS = 40;
 /** Documents one robot may hold. */
 export const MAX_DOCUMENTS = 200;
 
+/** Passages one robot's documents may hold in all (about 2 MB of text): the index of them is rebuilt on each change. */
+export const MAX_PASSAGES = 20_000;
+/** Passages whose features are worked out between two looks at the event loop (each takes about a millisecond). */
+const FEATURES_PER_STEP = 50;
+
+/** Why a robot takes no more documents, if it does not. */
+export function documentsFull(lib: DocumentLibrary, app: number, robotId: string): string | undefined {
+  if (lib.list(app, robotId).length >= MAX_DOCUMENTS) return `a robot holds at most ${MAX_DOCUMENTS} documents`;
+  if (lib.passageCount(app, robotId) >= MAX_PASSAGES) return `a robot's documents hold at most ${MAX_PASSAGES} passages (about 2 MB of text)`;
+  return undefined;
+}
+
+interface Loaded {
+  docs: Map<string, RobotDocument>;
+  /** Each document's passages' features, worked out once (they cost most of building the index). */
+  features: Map<string, Features[]>;
+  index?: Matcher;
+  /** The rebuild under way, if any; another change waits for it and rebuilds again. */
+  building?: Promise<void>;
+  stale: boolean;
+}
+
 export class DocumentLibrary {
   private readonly rows: Database<RobotDocument, [number, string, string]>;
-  /** By `app|robotId`: the documents, and the index of their passages (built when first ranked). */
-  private readonly loaded = new Map<string, { docs: Map<string, RobotDocument>; index?: Matcher }>();
+  private readonly loaded = new Map<string, Loaded>();
 
   constructor(private readonly store: Store) {
     this.rows = store.table<RobotDocument, [number, string, string]>('documents');
@@ -33,28 +54,69 @@ export class DocumentLibrary {
     return [...this.of(app, robotId).docs.values()].sort((a, b) => b.addedAt - a.addedAt);
   }
 
-  add(app: number, robotId: string, name: string, format: DocumentFormat, text: string, now: number): RobotDocument {
+  /** Passages the robot's documents hold in all. */
+  passageCount(app: number, robotId: string): number {
+    let n = 0;
+    for (const d of this.of(app, robotId).docs.values()) n += d.passages.length;
+    return n;
+  }
+
+  /** Adds a document; resolves once it answers (its passages are in the index). */
+  async add(app: number, robotId: string, name: string, format: DocumentFormat, text: string, now: number): Promise<RobotDocument> {
     const doc: RobotDocument = { id: `doc-${randomBytes(8).toString('hex')}`, name, format, addedAt: now, size: Buffer.byteLength(text), passages: passagesOf(format === 'md' ? plainMarkdown(text) : text) };
-    const lib = this.of(app, robotId);
-    lib.docs.set(doc.id, doc);
-    lib.index = undefined;
+    this.of(app, robotId).docs.set(doc.id, doc);
     this.store.write(() => this.rows.putSync([app, robotId, doc.id], doc));
+    await this.ready(app, robotId);
     return doc;
   }
 
   remove(app: number, robotId: string, id: string): boolean {
     const lib = this.of(app, robotId);
     if (!lib.docs.delete(id)) return false;
-    lib.index = undefined;
+    lib.features.delete(id);
     this.store.write(() => this.rows.removeSync([app, robotId, id]));
+    void this.ready(app, robotId);
     return true;
+  }
+
+  /**
+   * Resolves once the index holds every document: the passages' features are worked out a few at a time, so that a
+   * large document does not hold up the server's other work; the index in use meanwhile is the previous one.
+   */
+  ready(app: number, robotId: string): Promise<void> {
+    const lib = this.of(app, robotId);
+    lib.stale = true;
+    lib.building ??= this.rebuild(lib).finally(() => {
+      lib.building = undefined;
+      // A change that came after the last round of the rebuild.
+      if (lib.stale) void this.ready(app, robotId);
+    });
+    return lib.building;
+  }
+
+  private async rebuild(lib: Loaded): Promise<void> {
+    while (lib.stale) {
+      lib.stale = false;
+      for (const d of [...lib.docs.values()]) {
+        if (lib.features.has(d.id)) continue;
+        const feats: Features[] = [];
+        for (let i = 0; i < d.passages.length; i++) {
+          feats.push(features(d.passages[i]!));
+          if (i % FEATURES_PER_STEP === FEATURES_PER_STEP - 1) await new Promise((r) => setImmediate(r));
+        }
+        if (lib.docs.has(d.id)) lib.features.set(d.id, feats);
+      }
+      const docs = [...lib.docs.values()].filter((d) => lib.features.has(d.id));
+      lib.index = docs.length > 0
+        ? new Matcher(docs.flatMap((d) => d.passages.map((text, i) => ({ questionId: `${d.id}#${i}`, text, features: lib.features.get(d.id)![i] }))))
+        : undefined;
+    }
   }
 
   /** The passages closest to a question, as ranked entries: `question` is the document's name, `answer` the passage. */
   rank(app: number, robotId: string, query: Features, limit: number): RankedQuestion[] {
     const lib = this.of(app, robotId);
-    if (lib.docs.size === 0) return [];
-    lib.index ??= new Matcher([...lib.docs.values()].flatMap((d) => d.passages.map((text, i) => ({ questionId: `${d.id}#${i}`, text }))));
+    if (!lib.index) return [];
     return lib.index.rankFeatures(query, limit).flatMap((m) => {
       const [docId, i] = m.questionId.split('#');
       const doc = lib.docs.get(docId!);
@@ -62,13 +124,13 @@ export class DocumentLibrary {
     });
   }
 
-  private of(app: number, robotId: string): { docs: Map<string, RobotDocument>; index?: Matcher } {
+  private of(app: number, robotId: string): Loaded {
     const key = `${app}|${robotId}`;
     let lib = this.loaded.get(key);
     if (!lib) {
       const docs = new Map<string, RobotDocument>();
       for (const { value } of this.rows.getRange({ start: [app, robotId], end: [app, robotId, '\uffff'] })) docs.set(value.id, value);
-      this.loaded.set(key, (lib = { docs }));
+      this.loaded.set(key, (lib = { docs, features: new Map(), stale: false }));
     }
     return lib;
   }

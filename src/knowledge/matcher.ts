@@ -6,7 +6,8 @@
  */
 import { features, featureWeight, rarity, type Features } from './features';
 
-export interface MatchDoc { questionId: string; text: string }
+/** `features`: the text's features when worked out already (they cost most of building an index). */
+export interface MatchDoc { questionId: string; text: string; features?: Features }
 export interface Match { questionId: string; score: number; matched: string }
 
 /** Weights are kept in single precision: a similarity this close to 1 is an identical text. */
@@ -33,7 +34,7 @@ export class Matcher {
    */
   constructor(phrasings: readonly MatchDoc[], private readonly idfFrom?: Matcher) {
     const docs = withCombined(phrasings);
-    const feats = docs.map((d) => features(d.text));
+    const feats = docs.map((d) => d.features ?? features(d.text));
     const idf = new Map<string, number>();
     if (idfFrom) {
       for (const f of feats) for (const k of f.keys()) idf.set(k, idfFrom.idfOf(k));
