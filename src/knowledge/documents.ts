@@ -8,7 +8,7 @@ import type { Database } from 'lmdb';
 import type { RankedQuestion } from '../../actors/types';
 import type { Store } from '../store/store';
 import { features, type Features } from './features';
-import { Matcher } from './matcher';
+import { Matcher, type MatchDoc } from './matcher';
 
 export type DocumentFormat = 'txt' | 'md' | 'pdf' | 'docx';
 export interface RobotDocument { id: string; name: string; format: DocumentFormat; addedAt: number; size: number; passages: string[] }
@@ -20,26 +20,45 @@ const TITLE_CHARS = 40;
 /** Documents one robot may hold. */
 export const MAX_DOCUMENTS = 200;
 
-/** Passages one robot's documents may hold in all (about 2 MB of text): the index of them is rebuilt on each change. */
-export const MAX_PASSAGES = 20_000;
+/** Passages one robot's documents may hold in all (about 1 MB of text): what rebuilding the main index costs. */
+export const MAX_PASSAGES = 10_000;
+/** Hits asked of the main index beyond those wanted, for those of deleted documents. */
+const RANK_SPARE = 20;
 /** Passages whose features are worked out between two looks at the event loop (each takes about a millisecond). */
 const FEATURES_PER_STEP = 50;
 
 /** Why a robot takes no more documents, if it does not. */
 export function documentsFull(lib: DocumentLibrary, app: number, robotId: string): string | undefined {
   if (lib.list(app, robotId).length >= MAX_DOCUMENTS) return `a robot holds at most ${MAX_DOCUMENTS} documents`;
-  if (lib.passageCount(app, robotId) >= MAX_PASSAGES) return `a robot's documents hold at most ${MAX_PASSAGES} passages (about 2 MB of text)`;
+  if (lib.passageCount(app, robotId) >= MAX_PASSAGES) return `a robot's documents hold at most ${MAX_PASSAGES} passages (about 1 MB of text)`;
   return undefined;
 }
 
 interface Loaded {
   docs: Map<string, RobotDocument>;
-  /** Each document's passages' features, worked out once (they cost most of building the index). */
+  /** Each document's passages' features, worked out once (they cost most of building an index). */
   features: Map<string, Features[]>;
-  index?: Matcher;
+  /**
+   * The index: a main one, rebuilt only when enough has changed since (it takes about 150 ms per 1,000 passages), and
+   * a small one of the documents added since, weighing words as the main one does so that their scores compare.
+   * Passages of deleted documents are dropped when ranked.
+   */
+  main?: Matcher;
+  mainDocs: Set<string>;
+  /** Passages of documents deleted since the main index was built. */
+  removedPassages: number;
+  delta?: Matcher;
   /** The rebuild under way, if any; another change waits for it and rebuilds again. */
   building?: Promise<void>;
   stale: boolean;
+}
+
+/** The added or deleted passages past which the main index is rebuilt: this many, or this share of it. */
+const MIN_DELTA = 500;
+const DELTA_SHARE = 0.2;
+
+function docsOf(docs: readonly RobotDocument[], lib: Loaded): MatchDoc[] {
+  return docs.flatMap((d) => d.passages.map((text, i) => ({ questionId: `${d.id}#${i}`, text, features: lib.features.get(d.id)![i] })));
 }
 
 export class DocumentLibrary {
@@ -72,8 +91,11 @@ export class DocumentLibrary {
 
   remove(app: number, robotId: string, id: string): boolean {
     const lib = this.of(app, robotId);
-    if (!lib.docs.delete(id)) return false;
+    const doc = lib.docs.get(id);
+    if (!doc) return false;
+    lib.docs.delete(id);
     lib.features.delete(id);
+    if (lib.mainDocs.delete(id)) lib.removedPassages += doc.passages.length;
     this.store.write(() => this.rows.removeSync([app, robotId, id]));
     void this.ready(app, robotId);
     return true;
@@ -106,22 +128,31 @@ export class DocumentLibrary {
         }
         if (lib.docs.has(d.id)) lib.features.set(d.id, feats);
       }
-      const docs = [...lib.docs.values()].filter((d) => lib.features.has(d.id));
-      lib.index = docs.length > 0
-        ? new Matcher(docs.flatMap((d) => d.passages.map((text, i) => ({ questionId: `${d.id}#${i}`, text, features: lib.features.get(d.id)![i] }))))
-        : undefined;
+      const indexed = [...lib.docs.values()].filter((d) => lib.features.has(d.id));
+      const added = indexed.filter((d) => !lib.mainDocs.has(d.id));
+      const mainSize = indexed.reduce((n, d) => n + (lib.mainDocs.has(d.id) ? d.passages.length : 0), 0);
+      const changed = added.reduce((n, d) => n + d.passages.length, 0) + lib.removedPassages;
+      if (!lib.main || changed > Math.max(MIN_DELTA, mainSize * DELTA_SHARE)) {
+        lib.main = indexed.length > 0 ? new Matcher(docsOf(indexed, lib)) : undefined;
+        lib.mainDocs = new Set(indexed.map((d) => d.id));
+        lib.removedPassages = 0;
+        lib.delta = undefined;
+      } else {
+        lib.delta = added.length > 0 ? new Matcher(docsOf(added, lib), lib.main) : undefined;
+      }
     }
   }
 
   /** The passages closest to a question, as ranked entries: `question` is the document's name, `answer` the passage. */
   rank(app: number, robotId: string, query: Features, limit: number): RankedQuestion[] {
     const lib = this.of(app, robotId);
-    if (!lib.index) return [];
-    return lib.index.rankFeatures(query, limit).flatMap((m) => {
+    // Deleted documents' passages may still be in the main index: ask it for more.
+    const hits = [...(lib.main?.rankFeatures(query, limit + RANK_SPARE) ?? []), ...(lib.delta?.rankFeatures(query, limit) ?? [])];
+    return hits.sort((a, b) => b.score - a.score).flatMap((m) => {
       const [docId, i] = m.questionId.split('#');
       const doc = lib.docs.get(docId!);
       return doc ? [{ id: m.questionId, question: doc.name, answer: doc.passages[Number(i)]!, answerType: 0 as const, score: m.score, matched: m.matched }] : [];
-    });
+    }).slice(0, limit);
   }
 
   private of(app: number, robotId: string): Loaded {
@@ -130,7 +161,7 @@ export class DocumentLibrary {
     if (!lib) {
       const docs = new Map<string, RobotDocument>();
       for (const { value } of this.rows.getRange({ start: [app, robotId], end: [app, robotId, '\uffff'] })) docs.set(value.id, value);
-      this.loaded.set(key, (lib = { docs, features: new Map(), stale: false }));
+      this.loaded.set(key, (lib = { docs, features: new Map(), mainDocs: new Set(), removedPassages: 0, stale: false }));
     }
     return lib;
   }
