@@ -75,6 +75,8 @@ t.test('a whole conversation through the three pages', async (t) => {
   const agent = await open(`${base()}/desk/`);
   await signIn(agent, AGENT, 'alice-password-1');
   await agent.getByText('已连接').waitFor();
+  // The status comes with agent.state, just after the socket opens.
+  await agent.waitForFunction(() => (document.querySelector('select[aria-label="状态"]') as HTMLSelectElement | null)?.value === 'free', undefined, { timeout: 10_000 }).catch(() => undefined);
   t.equal(await agent.getByLabel('状态').inputValue(), 'free', 'the agent is free once connected');
 
   // The user opens the chat page (phone, demo sign-in): the robot welcomes, then answers the FAQ.
