@@ -21,7 +21,7 @@ export const SCREENSHOT_DIR = path.resolve(__dirname, '../../../test-results/scr
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
-export async function launchBrowser(): Promise<Browser> {
+async function launchBrowser(): Promise<Browser> {
   const executablePath = chromiumPath();
   if (!executablePath) throw new Error(CHROMIUM_MISSING);
   return chromium.launch({
@@ -32,9 +32,22 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+let shared: Browser | undefined;
+
+/** The test file's browser, started again if it went away (a crashed browser would fail every later test). */
+async function browser(): Promise<Browser> {
+  if (!shared?.isConnected()) shared = await launchBrowser();
+  return shared;
+}
+
+export async function closeBrowser(): Promise<void> {
+  await shared?.close();
+  shared = undefined;
+}
+
 /** A browser context of its own (its own storage: another person), at a viewport size and UI language. */
-export async function person(browser: Browser, viewport = DESKTOP, locale = 'zh-CN'): Promise<BrowserContext> {
-  const ctx = await browser.newContext({ viewport, locale, deviceScaleFactor: 1 });
+export async function person(viewport = DESKTOP, locale = 'zh-CN'): Promise<BrowserContext> {
+  const ctx = await (await browser()).newContext({ viewport, locale, deviceScaleFactor: 1 });
   ctx.setDefaultTimeout(15_000);
   return ctx;
 }

@@ -4,24 +4,22 @@
  * both UI languages, and no serious accessibility faults.
  */
 import t from 'tap';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { genUserSig } from '../../protocol/usersig';
 import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/server';
-import { PHONE, DESKTOP, accessibilityFaults, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { PHONE, DESKTOP, accessibilityFaults, closeBrowser, person, screenshot, watchErrors } from '../helpers/browser';
 import { rest } from '../contract/rest-client';
 import { tcpProxy } from '../helpers/tcp-proxy';
 import { fakeModel } from '../helpers/fake-model';
 
 let server: TestServer;
-let browser: Browser;
 const errors: string[] = [];
 
 t.before(async () => {
   server = await startTestServer(testApp(['alice@desk.test'], {}, { web: { demoUserSig: true } }));
-  browser = await launchBrowser();
 });
 t.teardown(async () => {
-  await browser?.close();
+  await closeBrowser();
   await server?.stop();
 });
 
@@ -30,7 +28,7 @@ const signedLink = (userId: string, extra = '') =>
   `http://127.0.0.1:${server.port}/chat/?sdkappid=${api().sdkAppId}&userid=${userId}&usersig=${encodeURIComponent(genUserSig(api().sdkAppId, KEY, userId, 3600))}${extra}`;
 
 async function open(url: string, viewport = PHONE, locale = 'zh-CN'): Promise<Page> {
-  const page = await (await person(browser, viewport, locale)).newPage();
+  const page = await (await person(viewport, locale)).newPage();
   watchErrors(page, errors);
   await page.goto(url);
   return page;

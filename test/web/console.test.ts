@@ -4,17 +4,16 @@
  */
 import path from 'node:path';
 import t from 'tap';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { textBody } from '../helpers/client';
 import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/server';
-import { DESKTOP, PHONE, accessibilityFaults, drawn, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { DESKTOP, PHONE, accessibilityFaults, drawn, closeBrowser, person, screenshot, watchErrors } from '../helpers/browser';
 import { rest } from '../contract/rest-client';
 
 const ADMIN = 'boss@desk.test';
 const STAFF = 'alice@desk.test';
 
 let server: TestServer;
-let browser: Browser;
 const errors: string[] = [];
 
 t.before(async () => {
@@ -24,17 +23,16 @@ t.before(async () => {
       { mail: STAFF, nickname: 'Alice', password: 'alice-password-1', groupIds: [1] },
     ],
   }));
-  browser = await launchBrowser();
 });
 t.teardown(async () => {
-  await browser?.close();
+  await closeBrowser();
   await server?.stop();
 });
 
 const api = () => ({ port: server.port, sdkAppId: server.apps.all()[0]!.sdkAppId, key: KEY, admin: 'administrator' });
 
 async function signIn(mail: string, password: string, viewport = DESKTOP): Promise<Page> {
-  const page = await (await person(browser, viewport, 'en-US')).newPage();
+  const page = await (await person(viewport, 'en-US')).newPage();
   watchErrors(page, errors);
   await page.goto(`http://127.0.0.1:${server.port}/console/?sdkappid=${api().sdkAppId}`);
   await page.getByLabel('Mail').fill(mail);

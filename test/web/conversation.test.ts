@@ -5,9 +5,9 @@
  * at desktop and phone widths are saved under test-results/screenshots.
  */
 import t from 'tap';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { CS, startTestServer, testApp, type TestServer } from '../helpers/server';
-import { DESKTOP, PHONE, drawn, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { DESKTOP, PHONE, drawn, closeBrowser, person, screenshot, watchErrors } from '../helpers/browser';
 
 const AGENT = 'alice@desk.test';
 const ADMIN = 'boss@desk.test';
@@ -15,7 +15,6 @@ const FAQ_QUESTION = '如何申请退款';
 const FAQ_ANSWER = '在订单详情页点击“申请退款”，1-3 个工作日内原路退回。';
 
 let server: TestServer;
-let browser: Browser;
 const errors: string[] = [];
 
 t.before(async () => {
@@ -26,17 +25,16 @@ t.before(async () => {
     ],
     web: { demoUserSig: true },
   }));
-  browser = await launchBrowser();
 });
 t.teardown(async () => {
-  await browser?.close();
+  await closeBrowser();
   await server?.stop();
 });
 
 const base = () => `http://127.0.0.1:${server.port}`;
 
 async function open(url: string, viewport = DESKTOP, locale = 'zh-CN'): Promise<Page> {
-  const ctx = await person(browser, viewport, locale);
+  const ctx = await person(viewport, locale);
   const page = await ctx.newPage();
   watchErrors(page, errors);
   await page.goto(url);

@@ -4,10 +4,10 @@
  * connection coming back with the sessions still held. Users are plain WebSocket clients here.
  */
 import t from 'tap';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { srcBody, srcOf, textBody, type TestClient } from '../helpers/client';
 import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/server';
-import { DESKTOP, PHONE, accessibilityFaults, launchBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { DESKTOP, PHONE, accessibilityFaults, closeBrowser, person, screenshot, watchErrors } from '../helpers/browser';
 import { rest } from '../contract/rest-client';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 
@@ -16,7 +16,6 @@ const BOB = 'bob@desk.test';
 const QUICK = '请稍等，我帮您查询一下';
 
 let server: TestServer;
-let browser: Browser;
 let proxy: TcpProxy;
 const errors: string[] = [];
 
@@ -28,10 +27,9 @@ t.before(async () => {
     ],
   }));
   proxy = await tcpProxy(server.port);
-  browser = await launchBrowser();
 });
 t.teardown(async () => {
-  await browser?.close();
+  await closeBrowser();
   await proxy?.close();
   await server?.stop();
 });
@@ -40,7 +38,7 @@ const api = () => ({ port: server.port, sdkAppId: server.apps.all()[0]!.sdkAppId
 
 /** A signed-in workbench whose page counts the desktop notifications it shows (and believes it is in the background). */
 async function workbench(mail: string, password: string, viewport = DESKTOP): Promise<Page> {
-  const ctx = await person(browser, viewport);
+  const ctx = await person(viewport);
   await ctx.addInitScript(() => {
     const shown: string[] = [];
     (window as unknown as { __notifications: string[] }).__notifications = shown;
