@@ -165,6 +165,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
     gateway!.stopIntake();
     // Nor are commands from other nodes taken any more (they wait for the partitions' next owner).
     await cluster?.node.stopTaking();
+    // Nor are models' answers written any more (their sessions keep what was written).
+    models.stop();
     await runtime.idle();
     gateway!.shutdown();
     // A clean stop leaves nothing for the next start to read again.
@@ -199,9 +201,6 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
       ready = false;
       uws.us_listen_socket_close(listenSocket);
       await stopServing();
-      // Idle keep-alive HTTP connections too: left open, they would reach a stopped server. (The binding has the
-      // method, its type declarations lack it.)
-      (app as unknown as { close?: () => void }).close?.();
       await store.close();
       await lock.release();
     },

@@ -16,8 +16,8 @@ export const documentEndpoints: Endpoint[] = [
     $$strict: true, RobotId: extensions.RobotId,
     Name: { type: 'string', min: 1, max: 200 },
     Format: { type: 'enum', values: ['txt', 'md'], optional: true },
-    // The request body stops at 64 KB; a longer document goes in parts, as several documents.
-    Content: { type: 'string', min: 1, max: 60_000 },
+    // A longer document is uploaded as a file (desk_upload/robot_document).
+    Content: { type: 'string', min: 1, max: 20_000 },
   }, async (ctx) => {
     const b = ctx.body as { Name: string; Format?: DocumentFormat; Content: string };
     const format: DocumentFormat = b.Format ?? (/\.(md|markdown)$/i.test(b.Name) ? 'md' : 'txt');

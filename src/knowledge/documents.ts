@@ -20,8 +20,11 @@ const TITLE_CHARS = 40;
 /** Documents one robot may hold. */
 export const MAX_DOCUMENTS = 200;
 
-/** Passages one robot's documents may hold in all (about 1 MB of text): what rebuilding the main index costs. */
-export const MAX_PASSAGES = 10_000;
+/**
+ * Passages one robot's documents may hold in all (about 360 KB of text): rebuilding the main index is one synchronous
+ * step (about 150 ms per 1,000 passages here), so this bounds how long it holds up everything else.
+ */
+export const MAX_PASSAGES = 3_000;
 /** Hits asked of the main index beyond those wanted, for those of deleted documents. */
 const RANK_SPARE = 20;
 /** Passages whose features are worked out between two looks at the event loop (each takes about a millisecond). */
@@ -30,7 +33,7 @@ const FEATURES_PER_STEP = 50;
 /** Why a robot takes no more documents, if it does not. */
 export function documentsFull(lib: DocumentLibrary, app: number, robotId: string): string | undefined {
   if (lib.list(app, robotId).length >= MAX_DOCUMENTS) return `a robot holds at most ${MAX_DOCUMENTS} documents`;
-  if (lib.passageCount(app, robotId) >= MAX_PASSAGES) return `a robot's documents hold at most ${MAX_PASSAGES} passages (about 1 MB of text)`;
+  if (lib.passageCount(app, robotId) >= MAX_PASSAGES) return `a robot's documents hold at most ${MAX_PASSAGES} passages (about 360 KB of text)`;
   return undefined;
 }
 
@@ -171,8 +174,9 @@ export class DocumentLibrary {
 export function plainMarkdown(md: string): string {
   return md
     .replace(/```[^\n]*\n?/g, '')
-    .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    // Bounded, so that text full of brackets takes linear time.
+    .replace(/!\[[^\]\n]{0,300}\]\([^)\n]{0,500}\)/g, '')
+    .replace(/\[([^\]\n]{0,300})\]\([^)\n]{0,500}\)/g, '$1')
     .replace(/^\s{0,3}(>|[-*+]|\d+[.)])\s+/gm, '')
     .replace(/(\*\*|__|\*|_|`)/g, '');
 }

@@ -28,16 +28,31 @@ export interface LlmDeps {
 /** Pieces of the answer gather this long before they are written (each write is a stored edit and a push). */
 const FLUSH_MS = 150;
 
+/** What a write answers once the server is stopping: nothing more goes to the actors. */
+const STOPPED: Reply = { ok: false, info: 'stopping' };
+
 export class LlmResponder {
+  /** The model calls under way, aborted when the server stops. */
+  private readonly calls = new Set<AbortController>();
+  private stopped = false;
+
   constructor(private readonly deps: LlmDeps) {}
 
   answer(from: Address, q: LlmQuestion): void {
+    if (this.stopped) return;
     this.run(from, q).catch((err: unknown) => this.deps.log.error({ err, sessionId: q.sessionId }, 'model answer failed'));
   }
 
+  /** Aborts the calls under way and takes no more (a stopping server's actors must not be written to). */
+  stop(): void {
+    this.stopped = true;
+    for (const abort of this.calls) abort.abort();
+  }
+
   private async run(from: Address, q: LlmQuestion): Promise<void> {
-    const write = (chunk: string, finish: boolean, robotOnly = true): Promise<Reply> =>
-      this.deps.call(from, (replyTo) => ({ type: 'adminStream', sessionId: q.sessionId, msgKey: q.msgKey, chunk, finish, robotOnly, replyTo }));
+    const write = (chunk: string, finish: boolean, robotOnly = true): Promise<Reply> => this.stopped
+      ? Promise.resolve(STOPPED)
+      : this.deps.call(from, (replyTo) => ({ type: 'adminStream', sessionId: q.sessionId, msgKey: q.msgKey, chunk, finish, robotOnly, replyTo }));
     const llm = this.deps.app(q.app)?.llm;
     if (!llm) {
       await write('', true, false);
@@ -48,6 +63,7 @@ export class LlmResponder {
       return;
     }
     const abort = new AbortController();
+    this.calls.add(abort);
     const timer = setTimeout(() => abort.abort(), llm.timeoutMs);
     let written = false;
     let pending = '';
@@ -82,13 +98,14 @@ export class LlmResponder {
       if (!written && !pending.trim()) pending = llm.refusal;
       await flush(true);
     } catch (err) {
-      if (left) return;
+      if (left || this.stopped) return;
       this.deps.log.warn({ sessionId: q.sessionId, err: (err as Error).message }, 'no usable answer from the model; the refusal answers');
       // What was already written stays; with nothing written, the refusal.
       if (!written) pending = llm.refusal;
       await flush(true);
     } finally {
       clearTimeout(timer);
+      this.calls.delete(abort);
     }
   }
 

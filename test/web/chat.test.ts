@@ -10,7 +10,6 @@ import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/s
 import { PHONE, DESKTOP, accessibilityFaults, closeBrowser, person, screenshot, watchErrors } from '../helpers/browser';
 import { rest } from '../contract/rest-client';
 import { tcpProxy } from '../helpers/tcp-proxy';
-import { fakeModel } from '../helpers/fake-model';
 
 let server: TestServer;
 const errors: string[] = [];
@@ -132,21 +131,6 @@ t.test('the server restarting: the page reconnects and goes on', async (t) => {
   await user.getByLabel('输入消息').press('Enter');
   await user.locator('.msg.mine').filter({ hasText: '重连后' }).locator('.meta').filter({ hasNotText: '发送中' }).waitFor();
   t.equal(await user.getByText('您好请问有什么可以帮助您的?').count(), 1, 'the history is not shown twice');
-  await user.context().close();
-});
-
-t.test('a language-model answer streams into the page as it is written', async (t) => {
-  const model = await fakeModel({ kind: 'stream', pieces: ['您好！', '我们的营业时间', '是每天 9:00', '到 21:00。'], gapMs: 250 });
-  const llmServer = await startTestServer(testApp([], {}, { llm: { baseUrl: model.url, model: 'fake' } }));
-  t.teardown(async () => { await llmServer.stop(); await model.close(); });
-  const link = `http://127.0.0.1:${llmServer.port}/chat/?sdkappid=${api().sdkAppId}&userid=visitor-9&usersig=${encodeURIComponent(genUserSig(api().sdkAppId, KEY, 'visitor-9', 3600))}`;
-  const user = await open(link);
-  await user.getByLabel('输入消息').fill('你们几点营业');
-  await user.getByLabel('输入消息').press('Enter');
-  await user.locator('.markdown').filter({ hasText: '我们的营业时间' }).filter({ hasNotText: '21:00' }).waitFor();
-  t.pass('part of the answer shows while the model writes');
-  await user.locator('.markdown').filter({ hasText: '您好！我们的营业时间是每天 9:00到 21:00。' }).waitFor();
-  t.pass('then the whole answer');
   await user.context().close();
 });
 
