@@ -4,6 +4,7 @@
  */
 import { ok } from '../../protocol/rest/envelope';
 import { extensions } from '../../protocol/rest/knowledge';
+import { formatOfName } from '../knowledge/document-text';
 import { documentsFull, type DocumentFormat } from '../knowledge/documents';
 import { KnowledgeCode } from '../knowledge/knowledge-base';
 import { consoleEndpoint, knowledgeChange, robotIdOf } from './console-common';
@@ -20,7 +21,7 @@ export const documentEndpoints: Endpoint[] = [
     Content: { type: 'string', min: 1, max: 20_000 },
   }, async (ctx) => {
     const b = ctx.body as { Name: string; Format?: DocumentFormat; Content: string };
-    const format: DocumentFormat = b.Format ?? (/\.(md|markdown)$/i.test(b.Name) ? 'md' : 'txt');
+    const format: DocumentFormat = b.Format ?? (formatOfName(b.Name) === 'md' ? 'md' : 'txt');
     const doc = await knowledgeChange(ctx, (kb, robotId) => {
       const full = documentsFull(kb.documents, ctx.app.sdkAppId, robotId);
       if (full) throw new RestError(KnowledgeCode.BadParameter, full);

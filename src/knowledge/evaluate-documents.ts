@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DOCUMENT_ANSWER_SCORE } from '../../actors/robot';
+import { formatOfName } from './document-text';
 import { passagesOf, plainMarkdown } from './documents';
 import { Matcher } from './matcher';
 
@@ -17,7 +18,7 @@ export interface DocQaSet { documents: { name: string; content: string }[]; case
 export interface DocQaResult { answerable: number; right: number; outOfScope: number; fellBack: number; falseAnswers: number; misses: string[]; outOfScopeBest: number[] }
 
 export function evaluateDocuments(set: DocQaSet, threshold = DOCUMENT_ANSWER_SCORE): DocQaResult {
-  const passages = set.documents.flatMap((d) => passagesOf(/\.(md|markdown)$/i.test(d.name) ? plainMarkdown(d.content) : d.content));
+  const passages = set.documents.flatMap((d) => passagesOf(formatOfName(d.name) === 'md' ? plainMarkdown(d.content) : d.content));
   const matcher = new Matcher(passages.map((text, i) => ({ questionId: String(i), text })));
   const r: DocQaResult = { answerable: 0, right: 0, outOfScope: 0, fellBack: 0, falseAnswers: 0, misses: [], outOfScopeBest: [] };
   for (const c of set.cases) {
