@@ -111,7 +111,10 @@ t.test('the example config on a data dir with a generated key: the banner names 
   t.match(p.out(), /^ {2}Warning: app 1400000001 uses the secret key published in config\/desk\.example\.json: anyone can sign its UserSigs, the admin's included\. Set your own secretKey\.$/m, 'the banner warns on loopback');
   t.ok(logs.some((l) => l.level === 40 && /published/.test(l.msg)), 'so does the log, at warn level');
   t.match(p.out(), /^ {2}Warning: app 1400000001 lets anyone get a UserSig for any user id from \/web\/v1\/demo_usersig/m, 'the example turns demo sign-in on, and the banner says what that allows');
-  t.ok(logs.some((l) => l.level === 40 && /demo_usersig/.test(l.msg)), 'so does the log');
+  // Logged just after the lines the start waited for.
+  await until(() => /demo_usersig/.test(p.out().split('\n').filter((l) => l.startsWith('{')).join('\n')));
+  const later = p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+  t.ok(later.some((l) => l.level === 40 && /demo_usersig/.test(l.msg)), 'so does the log');
   p.child.kill('SIGTERM');
   t.equal(await p.exited, 0);
 
