@@ -67,7 +67,9 @@ export type SessionRoutingMsg =
   /** The business server's ChatBot.OnAssignHuman answer (already validated), or `ok: false` when it gave none. */
   | { type: 'assignAnswer'; sessionId: string; ok: boolean; answer?: AssignAnswer }
   /** The backend's Desk.CallbackBeforeIMContactUser answer (an envelope), or `ok: false` when it gave none. */
-  | { type: 'contactAnswer'; sessionId: string; ok: boolean; answer?: { ErrorCode: number; ErrorInfo?: string } };
+  | { type: 'contactAnswer'; sessionId: string; ok: boolean; answer?: { ErrorCode: number; ErrorInfo?: string } }
+  /** A task flow's Chatbot.InterfaceInvocation answer (already validated), or `ok: false` when it gave none. */
+  | { type: 'taskCallAnswer'; sessionId: string; ok: boolean; answer?: { Body?: Record<string, unknown> }; tag?: string };
 
 export interface AssignAnswer { AgentGroupId?: number; AgentIdList?: string[]; Priority?: number; AgentTransferDenied?: 0 | 1 }
 

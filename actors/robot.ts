@@ -68,6 +68,16 @@ export function respond(config: RobotConfig, keywords: readonly string[], rank: 
   return reply;
 }
 
+/**
+ * The task flow a text starts (its id), if any: the best flow intent scores at least DirectAnsweringReaches and no
+ * less than the answer the knowledge would give (GAP-3).
+ */
+export function startingFlow(config: RobotConfig, response: RobotResponse, bestIntent: RankedQuestion | undefined): string | undefined {
+  if (!bestIntent || response.strategy === 'toHuman') return undefined;
+  const answered = response.strategy === 'direct' || response.strategy === 'chitchat' ? response.score : 0;
+  return bestIntent.score >= config.directAnsweringReaches && bestIntent.score >= answered ? bestIntent.id : undefined;
+}
+
 /** Candidates ranked for a clarification when ClarifyNumber asks for more than one. */
 const MAX_CLARIFY = 10;
 

@@ -3,7 +3,7 @@
  * through the robot phase, transfer, queue, agent service and its end, keeps the conversation's message
  * sequence, its prompts and timers, and the rating cards it sent.
  */
-import { accountOf, DEFAULT_ROBOT_ID, groupOf, knowledgeLanguage, memberOf, prompt, ReceptionMode, robotConfig, robotOf, type AppModel, type CsAccount, type RobotConfig } from '../protocol/app-model';
+import { accountOf, DEFAULT_ROBOT_ID, groupOf, knowledgeLanguage, memberOf, prompt, ReceptionMode, robotConfig, robotOf, taskFlowsOf, type AppModel, type CsAccount, type RobotConfig } from '../protocol/app-model';
 import { ErrorCode } from '../protocol/errors';
 import { MAX_BODY_BYTES, type ServerFrame, type SessionSummary } from '../protocol/frames';
 import {
@@ -13,9 +13,11 @@ import {
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
 import type { AdminMsg, AssignAnswer, EnqueueRequest, SessionMsg, SessionRoutingMsg } from './messages';
 import { Turn } from './turn';
-import { replyBody, replySource, respond, welcomeCard, withDocuments, type RobotReply } from './robot';
+import { replyBody, replySource, respond, startingFlow, welcomeCard, withDocuments, type RobotReply } from './robot';
 import type { ActorDef, ChatGroup, Ctx, KnowledgeLibrary, Recipient, ReplyTo, StoredMessage } from './types';
-import { ASSIGN_HUMAN, BEFORE_CONTACT_USER } from '../protocol/rest/callbacks';
+import { ASSIGN_HUMAN, BEFORE_CONTACT_USER, INTERFACE_INVOCATION } from '../protocol/rest/callbacks';
+import { nodeOf, type TaskFlow } from '../protocol/task-flow';
+import { afterBranch, afterCall, afterForm, branchBody, filler, formBody, formValues, pickedOption, startFlow, type SystemValues, type TaskEnd, type TaskRun, type TaskStep } from './task-flow';
 import { sessionNotifications } from './session-notify';
 import { withinWorkingHours } from './working-hours';
 
@@ -43,7 +45,7 @@ export type EndStatus = (typeof EndStatus)[keyof typeof EndStatus];
 export type EndEvent = 'SessionUserEnd' | 'SessionAgentEnd' | 'SessionUserTimeoutEnd' | 'SessionAgentTimeoutEnd' | 'SessionPendingAutoFinishEnd' | 'SessionEnd';
 export type CloseBy = 'client' | 'seat' | 'admin' | 'timer';
 
-export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline', 'assignAnswer', 'queueTimeout', 'contactAnswer'] as const;
+export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline', 'assignAnswer', 'queueTimeout', 'contactAnswer', 'taskCall'] as const;
 export type TimerKey = (typeof timerKeys)[number];
 
 export interface CurrentSession {
@@ -80,6 +82,8 @@ export interface CurrentSession {
   awaitingAssign?: boolean;
   /** Streaming messages not finished yet (send_stream_msg), by msgKey. */
   streams?: Record<string, { seq: number; time: number; chunks: string[] }>;
+  /** A task flow under way in the robot phase, and its waiting node's message (a branch or a form). */
+  task?: TaskRun & { msg?: { seq: number; msgKey: string; time: number } };
   /** mark_session's mark and star. */
   mark?: string;
   starred?: boolean;
@@ -165,6 +169,8 @@ export type SessionEvent =
   | { type: 'ChatGroupOpened'; groupId: string; at: number }
   | { type: 'ChatGroupClosed'; groupId: string; at: number }
   | { type: 'LanguageSet'; language: string }
+  /** A task flow started, moved on, or ended (`task` absent; `ended` says how). */
+  | { type: 'TaskChanged'; sessionId: string; at: number; flowId: number; task?: CurrentSession['task']; ended?: TaskEnd }
   /** The robot answered the question of message `questionSeq` with message `seq`: strategy, score, question (its source). */
   | { type: 'RobotAnswered'; sessionId: string; seq: number; questionSeq: number; at: number; source: ReturnType<typeof replySource> };
 
@@ -216,7 +222,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
           placeNow: e.placeNow, allowBusy: e.allowBusy, agentIds: e.agentIds, endIfNoneOnline: e.endIfNoneOnline, tipIfNoAgent: e.tipIfNoAgent,
           queueDeadlineAt: e.queueTimeoutSec ? e.at + e.queueTimeoutSec * 1000 : undefined,
         },
-        choosingGroup: undefined,
+        choosingGroup: undefined, task: undefined,
       });
     case 'TransferAnswered':
       return patchCur(s, e.sessionId, { pendingTransfer: undefined });
@@ -298,6 +304,8 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return { ...s, chatGroup: undefined };
     case 'LanguageSet':
       return { ...s, language: e.language };
+    case 'TaskChanged':
+      return patchCur(s, e.sessionId, { task: e.task });
     case 'RobotAnswered':
     case 'TransferRefused':
     case 'MessageEdited':
@@ -425,26 +433,45 @@ function begin(t: T, env: Env, welcome = true): void {
 
 const robotServes = (env: Env): boolean => !env.account.chatbotDisabled && !env.app.callbacks?.thirdPartyBot;
 
-interface RobotHere { robotId: string; language: string; config: RobotConfig; rank(library: KnowledgeLibrary, text: string, limit: number): ReturnType<NonNullable<Ctx['rank']>> }
+interface RobotHere {
+  robotId: string; language: string; config: RobotConfig;
+  /** Its enabled task flows (production: sessions run what is published). */
+  flows: TaskFlow[];
+  rank(library: KnowledgeLibrary, text: string, limit: number): ReturnType<NonNullable<Ctx['rank']>>;
+}
 
 /** The account's robot (the default one if its robot is gone) in the conversation's language. */
 function robot(t: T, env: Env): RobotHere {
   const language = knowledgeLanguage(env.app, t.state.language);
   const robotId = robotOf(env.app, env.account.robotId) ? env.account.robotId : DEFAULT_ROBOT_ID;
+  // The whole list goes to the ranking, which keeps an index per list.
+  const all = taskFlowsOf(env.app, robotId, 'production');
   return {
-    robotId, language,
+    robotId, language, flows: all.filter((f) => f.enabled),
     config: robotConfig(env.app, robotId, language),
-    rank: (library, text, limit) => env.ctx.rank?.({ app: t.state.app, robotId, language, library, text, limit }) ?? [],
+    rank: (library, text, limit) => env.ctx.rank?.({ app: t.state.app, robotId, language, library, text, limit, ...(library === 'task' ? { tasks: all } : {}) }) ?? [],
   };
 }
 
-/** A user's text in the robot phase (product.md §4.3): a human is asked for, or the robot answers and records why. */
+/**
+ * A user's text in the robot phase (product.md §4.3; the order is GAP-3's): a running task flow takes a branch pick or
+ * a form first; then a human is asked for; then a task flow whose intent matches at least as well as the best FAQ
+ * starts; otherwise the robot answers and records why. A text the running flow does not take leaves it.
+ */
 function robotTurn(t: T, env: Env, question: StoredMessage): void {
   const input = plainText(question.body as TimMsgElement[]);
   const r = robot(t, env);
+  if (taskTakes(t, env, r, question, input)) return;
+  leaveTask(t, env);
   const response = respond(r.config, env.app.session.toHumanKeywords, (library, limit) => (input ? r.rank(library, input, limit) : []), input);
   if (response.strategy === 'toHuman') {
     requestHuman(t, env);
+    return;
+  }
+  const flowId = input.trim() && r.flows.length > 0 ? startingFlow(r.config, response, r.rank('task', input, 1)[0]) : undefined;
+  const flow = flowId !== undefined ? r.flows.find((f) => String(f.id) === flowId) : undefined;
+  if (flow) {
+    runTask(t, env, r, flow.id, startFlow(flow, 'production', systemValues(t)));
     return;
   }
   if (env.app.llm && input.trim()) {
@@ -452,6 +479,131 @@ function robotTurn(t: T, env: Env, question: StoredMessage): void {
     return;
   }
   robotAnswers(t, env, r, withDocuments(response, (limit) => (input ? r.rank('document', input, limit) : [])), question.seq, input);
+}
+
+/** How long an API-call node waits for the app backend's answer before its flow takes the error way. */
+export const TASK_CALL_WAIT_MS = 10_000;
+
+const systemValues = (t: T): SystemValues => ({ SystemClientUserID: t.state.userId, SystemSessionID: t.state.cur!.sessionId, SystemCustomerServiceID: t.state.csAccount });
+
+/** A fixed button's click names its flow and node (`cloudCustomData` {"BranchOptionInfo": {taskID, nodeID}}). */
+function branchInfo(cloudCustomData: string | undefined): { taskID: number; nodeID: string } | undefined {
+  if (!cloudCustomData?.includes('BranchOptionInfo')) return undefined;
+  try {
+    const info = (JSON.parse(cloudCustomData) as { BranchOptionInfo?: { taskID?: unknown; nodeID?: unknown } } | null)?.BranchOptionInfo;
+    return typeof info?.taskID === 'number' && typeof info.nodeID === 'string' ? { taskID: info.taskID, nodeID: info.nodeID } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The running flow's answer to the user: the option of its waiting branch (or of a fixed button clicked earlier, which
+ * resumes its flow there), or its waiting form submitted.
+ */
+function taskTakes(t: T, env: Env, r: RobotHere, question: StoredMessage, input: string): boolean {
+  const task = t.state.cur!.task;
+  const info = branchInfo(question.cloudCustomData);
+  if (info && !(task?.flowId === info.taskID && task.node === info.nodeID)) {
+    const flow = r.flows.find((f) => f.id === info.taskID);
+    const node = flow && nodeOf(flow, info.nodeID);
+    const option = node?.kind === 'branch' && node.optionType === 1 ? pickedOption(node, input) : undefined;
+    if (!flow || !option) return false;
+    const vars = task?.flowId === flow.id ? task.vars : {};
+    leaveTask(t, env);
+    runTask(t, env, r, flow.id, afterBranch(flow, { env: 'production', vars }, option, systemValues(t)));
+    return true;
+  }
+  if (!task) return false;
+  const flow = r.flows.find((f) => f.id === task.flowId);
+  const node = flow && nodeOf(flow, task.node);
+  if (!flow || !node) return false;
+  if (node.kind === 'branch') {
+    const option = pickedOption(node, input);
+    if (!option) return false;
+    // Quick options are spent once picked; fixed buttons stay as they are.
+    if (node.optionType === 0) rewriteWaiting(t, env, task, branchBody(flow, task.env, node, filler(task.vars, systemValues(t)), 2, option.content));
+    runTask(t, env, r, flow.id, afterBranch(flow, task, option, systemValues(t)));
+    return true;
+  }
+  if (node.kind === 'form') {
+    const payload = deskPayload(question.body as TimMsgElement[]);
+    const values = payload?.src === Src.TaskForm ? formValues(node, payload.content) : undefined;
+    if (!values || typeof values === 'string') return false;
+    rewriteWaiting(t, env, task, formBody(flow, task.env, node, 2, values));
+    runTask(t, env, r, flow.id, afterForm(flow, task, node, values, systemValues(t)));
+    return true;
+  }
+  return false;
+}
+
+/** What is wrong with a src 33 answering the form the running flow waits at; undefined when none waits (an integrator's own form). */
+function formProblem(t: T, env: Env, payload: DeskCustomData): string | undefined {
+  const cur = t.state.cur;
+  if (!cur?.task || cur.phase !== Phase.Chatbot) return undefined;
+  const node = robot(t, env).flows.find((f) => f.id === cur.task!.flowId)?.nodes.find((n) => n.id === cur.task!.node);
+  if (node?.kind !== 'form') return undefined;
+  const values = formValues(node, payload.content);
+  return typeof values === 'string' ? values : undefined;
+}
+
+/** A running flow the user walked away from ends; its branch or form shows it can no longer be answered. */
+function leaveTask(t: T, env: Env): void {
+  const cur = t.state.cur!;
+  const task = cur.task;
+  if (!task) return;
+  const flow = robot(t, env).flows.find((f) => f.id === task.flowId);
+  const node = flow && nodeOf(flow, task.node);
+  if (node?.kind === 'branch' && node.optionType === 0) rewriteWaiting(t, env, task, branchBody(flow!, task.env, node, filler(task.vars, systemValues(t)), 1));
+  if (node?.kind === 'form') rewriteWaiting(t, env, task, formBody(flow!, task.env, node, 1));
+  if (task.call) setDeadline(t, 'taskCall', undefined);
+  t.emit({ type: 'TaskChanged', sessionId: cur.sessionId, at: env.ctx.now, flowId: task.flowId, ended: 'left' });
+}
+
+function rewriteWaiting(t: T, env: Env, task: NonNullable<CurrentSession['task']>, body: TimMsgElement[]): void {
+  if (!task.msg) return;
+  rewrite(t, env, { sessionId: t.state.cur!.sessionId, seq: task.msg.seq, msgKey: task.msg.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: task.msg.time, random: 0, body });
+}
+
+/**
+ * Carries out a step of a flow: its messages, then where it waits (asking the app backend for an API call), or how
+ * it ended: a transfer asks for a human, a flow that broke off (failed call, no condition held, a node gone) says
+ * the robot's fallback message.
+ */
+function runTask(t: T, env: Env, r: RobotHere, flowId: number, step: TaskStep): void {
+  const cur = t.state.cur!;
+  for (const body of step.say) system(t, env, body);
+  let task: CurrentSession['task'];
+  if (step.run) {
+    const m = step.ask && system(t, env, step.ask);
+    task = { ...step.run, ...(m ? { msg: { seq: m.seq, msgKey: m.msgKey, time: m.time } } : {}) };
+  }
+  if (step.call && task) {
+    task.call = env.ctx.newId();
+    t.do({ t: 'ask', app: t.state.app, url: step.call.url, command: INTERFACE_INVOCATION, reply: 'taskCallAnswer', sessionId: cur.sessionId, tag: task.call, body: {
+      CallbackCommand: INTERFACE_INVOCATION, Body: step.call.body, EventTime: env.ctx.now,
+    } });
+    setDeadline(t, 'taskCall', env.ctx.now + TASK_CALL_WAIT_MS);
+  }
+  t.emit({ type: 'TaskChanged', sessionId: cur.sessionId, at: env.ctx.now, flowId, task, ...(step.ended ? { ended: step.ended } : {}) });
+  if (step.ended && step.ended !== 'end' && step.ended !== 'transfer' && step.ended !== 'left') systemText(t, env, r.config.fallbackMsg);
+  if (step.transfer) {
+    // A group deleted since the flow was written: the account's own group instead.
+    const groupId = step.transfer.groupId !== undefined && groupOf(env.app, step.transfer.groupId) ? step.transfer.groupId : undefined;
+    requestHuman(t, env, groupId === undefined ? {} : { groupId });
+    return;
+  }
+  robotIdle(t, env);
+}
+
+/** The app backend answered an API-call node (or did not in time: `ok` false); a late answer to an earlier call is ignored. */
+function taskCallAnswered(t: T, env: Env, a: { ok: boolean; answer?: { Body?: Record<string, unknown> }; tag?: string }): void {
+  const task = t.state.cur?.task;
+  if (!task?.call || task.call !== a.tag || t.state.cur!.phase !== Phase.Chatbot) return;
+  setDeadline(t, 'taskCall', undefined);
+  const r = robot(t, env);
+  const flow = r.flows.find((f) => f.id === task.flowId);
+  runTask(t, env, r, task.flowId, flow ? afterCall(flow, task, a.ok, a.answer?.Body, systemValues(t)) : { say: [], ended: 'missing' });
 }
 
 /** FAQs the model may answer from: those at least this close to the question. */
@@ -511,6 +663,7 @@ interface TransferOptions {
 
 function requestHuman(t: T, env: Env, opts: TransferOptions = {}): void {
   const cur = t.state.cur!;
+  leaveTask(t, env);
   if ((opts.checkHours ?? true) && !withinWorkingHours(env.account.workTime, env.ctx.now, env.app.session)) {
     t.emit({ type: 'TransferRefused', sessionId: cur.sessionId, at: env.ctx.now, reason: 'outsideHours' });
     if (opts.promptOutsideHours ?? true) systemText(t, env, prompt(env.app, env.account, 'nonWorkingHours'));
@@ -846,6 +999,11 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
     case Src.UserEnd:
       userEnd(t, env, msg.replyTo, msg.random);
       return;
+    case Src.TaskForm: {
+      const problem = formProblem(t, env, payload);
+      if (problem) { t.refuse(msg.replyTo, ErrorCode.BadParameter, problem); return; }
+      break;
+    }
     case Src.RatingChoice:
       rate(t, env, payload, msg.replyTo, msg.random);
       return;
@@ -1194,6 +1352,9 @@ function timer(t: T, env: Env, key: TimerKey): void {
     case 'contactAnswer':
       if (cur.pendingContact?.asked) contactAnswered(t, env, { ok: false });
       break;
+    case 'taskCall':
+      if (cur.task?.call) taskCallAnswered(t, env, { ok: false, tag: cur.task.call });
+      break;
     case 'queueTimeout':
       if (cur.phase === Phase.Queueing) transferFailed(t, env, ErrorCode.AllAgentsBusy);
       // While an agent decides, the limit waits: a lapse re-queues with it (see requeue).
@@ -1251,6 +1412,9 @@ function routing(t: T, env: Env, msg: SessionRoutingMsg): void {
       return;
     case 'contactAnswer':
       if (current && cur.pendingContact?.asked) contactAnswered(t, env, msg);
+      return;
+    case 'taskCallAnswer':
+      if (current) taskCallAnswered(t, env, msg);
       return;
     case 'unsuspended':
       if (current && cur.agentId === msg.memberId && cur.suspended) t.emit({ type: 'SuspendChanged', sessionId: cur.sessionId, suspended: false, at: env.ctx.now });

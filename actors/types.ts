@@ -1,6 +1,7 @@
 /** The actor contract: pure reducers plus the effects the runtime carries out. */
 import type { AppModel } from '../protocol/app-model';
 import type { ServerFrame } from '../protocol/frames';
+import type { TaskFlow } from '../protocol/task-flow';
 
 /** `<kind>:<id>`; ids are built in actors/address.ts. */
 export type Address = string;
@@ -48,10 +49,10 @@ export type Effect =
   | { t: 'callback'; app: number; key: string; command: string; body: Record<string, unknown> }
   /**
    * A request to the app's backend whose answer decides what happens next (ChatBot.OnAssignHuman): sent after
-   * commit; the answer comes back to the actor as `{ type: reply, ok, answer }`. Not durable: the actor keeps a
-   * timer for the case it never comes.
+   * commit; the answer comes back to the actor as `{ type: reply, ok, answer, tag }`. Not durable: the actor keeps a
+   * timer for the case it never comes. `tag` tells a late answer from the one awaited.
    */
-  | { t: 'ask'; app: number; url: string; command: string; body: Record<string, unknown>; reply: string; sessionId: string }
+  | { t: 'ask'; app: number; url: string; command: string; body: Record<string, unknown>; reply: string; sessionId: string; tag?: string }
   /**
    * The session's service record (describe_im_cdr_list): fields merged into the stored record; `startedAt` (ms)
    * files a new record under its start time.
@@ -92,7 +93,7 @@ export interface ChatGroup {
 
 /** A robot's knowledge libraries; `toHuman` is the built-in set of ways to ask for a human. */
 /** `document`: passages of the robot's documents (the question is the document's name, the answer the passage). */
-export type KnowledgeLibrary = 'faq' | 'chitchat' | 'toHuman' | 'document';
+export type KnowledgeLibrary = 'faq' | 'chitchat' | 'toHuman' | 'document' | 'task';
 
 /** A standard question of a library, scored 0–1 against a user's question; `matched` is the text that scored. */
 export interface RankedQuestion { id: string; question: string; answer: string; answerType: 0 | 2; score: number; matched: string }
@@ -106,6 +107,8 @@ export interface RankRequest {
   limit: number;
   /** Rank the test environment's knowledge (the online test) instead of production's. */
   test?: boolean;
+  /** Library 'task': the task flows whose intents are ranked (each flow's id is its question id). */
+  tasks?: readonly TaskFlow[];
 }
 
 export interface Ctx {

@@ -2,6 +2,7 @@
  * The app model: what an app is configured with. The config file declares it, the REST layer writes it,
  * the actors read it (frozen) from their context.
  */
+import type { TaskEnvironment, TaskFlow } from './task-flow';
 
 export const ReceptionMode = { Auto: 'auto', Manual: 'manual' } as const;
 export type ReceptionMode = (typeof ReceptionMode)[keyof typeof ReceptionMode];
@@ -243,6 +244,16 @@ export interface Robot {
   config: Record<string, RobotConfig>;
   /** The test environment's configuration, where it differs from production (edited, not yet published). */
   testConfig?: Record<string, RobotConfig>;
+  /** Task flows sessions run (production). */
+  taskFlows?: TaskFlow[];
+  /** The test environment's task flows, while they differ from production (edited, not yet published). */
+  testTaskFlows?: TaskFlow[];
+}
+
+/** A robot's task flows in an environment (test: production's until edited). */
+export function taskFlowsOf(app: AppModel, robotId: string, env: TaskEnvironment): TaskFlow[] {
+  const r = robotOf(app, robotId);
+  return (env === 'test' ? r?.testTaskFlows ?? r?.taskFlows : r?.taskFlows) ?? [];
 }
 
 export const defaultRobotConfig: Readonly<RobotConfig> = Object.freeze({

@@ -33,6 +33,8 @@ export const Src = {
   RobotCard: '29',
   RichText: '30',
   Stream: '31',
+  TaskBranch: '32',
+  TaskForm: '33',
 } as const;
 
 export interface DeskCustomData { customerServicePlugin: 0; src: string; [k: string]: unknown }

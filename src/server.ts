@@ -140,7 +140,13 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   const plain = (res: HttpResponse, status: string, body: string, type = 'text/plain'): void => {
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
-  const deps: FacadeDeps = { runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a), sharedApps: cluster?.apps };
+  const deps: FacadeDeps = {
+    runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a), sharedApps: cluster?.apps,
+    askBackend: (a) => new Promise((resolve) => {
+      if (!delivery) resolve({ ok: false });
+      else delivery.ask('', { ...a, reply: 'answer', sessionId: '' }, (_to, msg) => resolve(msg as { ok: boolean; answer?: unknown }));
+    }),
+  };
   const facade = new HttpFacade(deps);
   facade.register(...restEndpoints);
   facade.mount(app);

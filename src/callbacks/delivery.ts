@@ -149,9 +149,9 @@ export class CallbackDelivery {
    * reply checked against the command's reply schema; anything else — an error, a timeout, a malformed reply — is
    * answered as `ok: false` and logged, and the asking actor applies its fallback.
    */
-  ask(from: string, a: { app: number; url: string; command: string; body: Record<string, unknown>; reply: string; sessionId: string }, tell: (to: string, msg: unknown) => void): void {
+  ask(from: string, a: { app: number; url: string; command: string; body: Record<string, unknown>; reply: string; sessionId: string; tag?: string }, tell: (to: string, msg: unknown) => void): void {
     const token = this.apps.get(a.app)?.callbacks?.token ?? '';
-    const answer = (ok: boolean, result?: unknown): void => tell(from, { type: a.reply, sessionId: a.sessionId, ok, answer: result });
+    const answer = (ok: boolean, result?: unknown): void => tell(from, { type: a.reply, sessionId: a.sessionId, ok, answer: result, ...(a.tag !== undefined ? { tag: a.tag } : {}) });
     const check = replyChecks.get(a.command);
     let sent: Promise<Response>;
     try {

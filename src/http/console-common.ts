@@ -1,5 +1,5 @@
 /** What the openim_console_http_svc endpoints share: their rate, the language and robot a call names, knowledge changes. */
-import { DEFAULT_ROBOT_ID, languagesOf, robotOf } from '../../protocol/app-model';
+import { DEFAULT_ROBOT_ID, languagesOf, robotOf, type AppModel, type Robot } from '../../protocol/app-model';
 import { Service } from '../../protocol/rest/envelope';
 import { KnowledgeCode, KnowledgeError, type KnowledgeBase } from '../knowledge/knowledge-base';
 import { endpoint, RestError, type Endpoint, type RestContext } from './facade';
@@ -10,6 +10,14 @@ export const UNSUPPORTED_LANGUAGE = -50051;
 
 export function consoleEndpoint(command: string, s: Record<string, unknown>, handle: Endpoint['handle']): Endpoint {
   return endpoint(Service.Console, command, s, handle, { ratePerSec: RATE_PER_SEC });
+}
+
+/** The app with one of its robots replaced (the default robot written out, if it was implicit). */
+export function withRobot(app: AppModel, robot: Robot): AppModel {
+  const robots = { ...(app.robots ?? {}) };
+  if (!robots[DEFAULT_ROBOT_ID]) robots[DEFAULT_ROBOT_ID] = robotOf(app, DEFAULT_ROBOT_ID)!;
+  robots[robot.id] = robot;
+  return { ...app, robots };
 }
 
 /** The call's LanguageTag ('' when none), which must have been added. */

@@ -5,16 +5,17 @@
  * otherwise an edit sets both environments (the console's set-and-publish) and a read shows production.
  */
 import { randomBytes } from 'node:crypto';
-import { replyBody, replySource, respond, withDocuments } from '../../actors/robot';
+import { replyBody, replySource, respond, startingFlow, withDocuments } from '../../actors/robot';
+import { startFlow, testSystemValues } from '../../actors/task-flow';
 import type { KnowledgeLibrary } from '../../actors/types';
 import {
-  DEFAULT_ROBOT_ID, defaultRobotConfig, languagesOf, MAX_LANGUAGES, robotConfig, robotIdsOf, robotOf, type AppModel, type Robot,
+  defaultRobotConfig, languagesOf, MAX_LANGUAGES, robotConfig, robotIdsOf, robotOf, taskFlowsOf,
 } from '../../protocol/app-model';
 import { ok } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/robot';
 import * as knowledgeSchema from '../../protocol/rest/knowledge';
 import { KnowledgeCode } from '../knowledge/knowledge-base';
-import { consoleEndpoint, language, robotIdOf, UNSUPPORTED_LANGUAGE } from './console-common';
+import { consoleEndpoint, language, robotIdOf, UNSUPPORTED_LANGUAGE, withRobot } from './console-common';
 import { RestError, type Endpoint } from './facade';
 
 const Code = { BadParameter: -7, UnsupportedLanguage: UNSUPPORTED_LANGUAGE, TooManyLanguages: -50052, DefaultLanguage: -50055, LanguageHasQuestions: KnowledgeCode.LanguageHasQuestions } as const;
@@ -22,13 +23,6 @@ const Code = { BadParameter: -7, UnsupportedLanguage: UNSUPPORTED_LANGUAGE, TooM
 const MAX_ROBOTS = 3;
 /** Candidates the online test lists besides its answer. */
 const TEST_CANDIDATES = 5;
-
-function withRobot(app: AppModel, robot: Robot): AppModel {
-  const robots = { ...(app.robots ?? {}) };
-  if (!robots[DEFAULT_ROBOT_ID]) robots[DEFAULT_ROBOT_ID] = robotOf(app, DEFAULT_ROBOT_ID)!;
-  robots[robot.id] = robot;
-  return { ...app, robots };
-}
 
 export const consoleRobotEndpoints: Endpoint[] = [
   consoleEndpoint('desc_robot_config', schema.descRobotConfig, (ctx) => ok(schema.robotConfigFields(robotConfig(ctx.app, robotIdOf(ctx), language(ctx), ctx.body.Environment === 'test')))),
@@ -98,10 +92,10 @@ export const consoleRobotEndpoints: Endpoint[] = [
 
   consoleEndpoint('desk_robot_publish', knowledgeSchema.publish, async (ctx) => {
     const robotId = robotIdOf(ctx);
-    const { testConfig, ...robot } = robotOf(ctx.app, robotId)!;
+    const { testConfig, testTaskFlows, ...robot } = robotOf(ctx.app, robotId)!;
     const record = ctx.deps.knowledge.publish(ctx.app.sdkAppId, robotId, (ctx.body.Note as string | undefined) ?? '', ctx.now, ctx.app.session.timeZone);
-    // One commit carries the knowledge copied and the configuration published.
-    await ctx.saveApp(withRobot(ctx.app, { ...robot, config: { ...robot.config, ...testConfig } }));
+    // One commit carries the knowledge copied and the configuration and task flows published.
+    await ctx.saveApp(withRobot(ctx.app, { ...robot, config: { ...robot.config, ...testConfig }, ...(testTaskFlows ? { taskFlows: testTaskFlows } : {}) }));
     return ok({ Version: record.version, PublishTime: Math.floor(record.publishedAt / 1000) });
   }),
 
@@ -117,7 +111,8 @@ export const consoleRobotEndpoints: Endpoint[] = [
 
   consoleEndpoint('desk_robot_publish_status', knowledgeSchema.publishRecords, (ctx) => {
     const robotId = robotIdOf(ctx);
-    const configChanged = Object.keys(robotOf(ctx.app, robotId)!.testConfig ?? {}).length > 0;
+    const robot = robotOf(ctx.app, robotId)!;
+    const configChanged = Object.keys(robot.testConfig ?? {}).length > 0 || robot.testTaskFlows !== undefined;
     return ok({ Unpublished: configChanged || ctx.deps.knowledge.unpublished(ctx.app.sdkAppId, robotId) ? 1 : 0 });
   }),
 
@@ -131,6 +126,18 @@ export const consoleRobotEndpoints: Endpoint[] = [
     const candidates = rank('faq', TEST_CANDIDATES).map((q) => ({ StandardQuestionId: q.id, StandardQuestion: q.question, Matched: q.matched, Score: round(q.score) }));
     const response = respond(config, ctx.app.session.toHumanKeywords, rank, input);
     if (response.strategy === 'toHuman') return ok({ Strategy: 'toHuman', Score: round(response.score), MsgBody: [], Source: {}, Candidates: candidates });
+    // A task flow of test whose intent matches starts, as it would in a session.
+    const flows = taskFlowsOf(ctx.app, robotId, 'test');
+    const intent = ctx.deps.knowledge.rank({ app: ctx.app.sdkAppId, robotId, language: tag, library: 'task', text: input, limit: 1, tasks: flows })[0];
+    const flow = flows.find((f) => f.id === Number(startingFlow(config, response, intent)));
+    if (flow && intent) {
+      const step = startFlow(flow, 'test', testSystemValues);
+      const bodies = [...step.say, ...(step.ask ? [step.ask] : [])];
+      return ok({
+        Strategy: 'task', Score: round(intent.score), MsgBody: bodies[0] ?? [], MsgBodies: bodies,
+        Source: { TaskFlowId: flow.id, TaskFlowName: flow.name, Matched: intent.matched, Score: round(intent.score) }, Candidates: candidates,
+      });
+    }
     const reply = withDocuments(response, (limit) => rank('document', limit));
     const src = replySource(reply);
     return ok({

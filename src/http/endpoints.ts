@@ -1,6 +1,7 @@
 /** Every REST endpoint the facade serves. */
 import { chatGroupEndpoints } from './chat-groups';
 import { documentEndpoints } from './console-documents';
+import { taskFlowEndpoints } from './console-task-flows';
 import { consoleKnowledgeEndpoints } from './console-knowledge';
 import { consoleRobotEndpoints } from './console-robot';
 import { deskAccountEndpoints } from './desk-accounts';
@@ -15,5 +16,5 @@ import { sessionHistoryEndpoints } from './session-history';
 
 export const restEndpoints: readonly Endpoint[] = [
   ...deskSessionEndpoints, ...deskAccountEndpoints, ...deskSettingsEndpoints, ...deskMemberEndpoints, ...deskQuickReplyEndpoints, ...deskRoleEndpoints,
-  ...consoleRobotEndpoints, ...consoleKnowledgeEndpoints, ...documentEndpoints, ...chatGroupEndpoints, ...deskStatisticsEndpoints, ...sessionHistoryEndpoints,
+  ...consoleRobotEndpoints, ...consoleKnowledgeEndpoints, ...documentEndpoints, ...taskFlowEndpoints, ...chatGroupEndpoints, ...deskStatisticsEndpoints, ...sessionHistoryEndpoints,
 ];

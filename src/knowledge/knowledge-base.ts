@@ -12,10 +12,11 @@ import type { Store } from '../store/store';
 import { features, type Features } from './features';
 import { DocumentLibrary } from './documents';
 import { Matcher } from './matcher';
+import { TaskIntents } from './task-intents';
 import { presetCategories, presetChitchat, toHumanPhrases } from './presets';
 
 export type Environment = 'test' | 'production';
-export type Library = Exclude<KnowledgeLibrary, 'toHuman' | 'document'>;
+export type Library = Exclude<KnowledgeLibrary, 'toHuman' | 'document' | 'task'>;
 export const environments: readonly Environment[] = ['test', 'production'];
 
 /** Question status: 4 enabled, 5 disabled (6, "deleted", removes it). */
@@ -69,6 +70,7 @@ export class KnowledgeBase {
   private readonly loaded = new Map<string, Loaded>();
   private readonly indexes = new Map<string, Index>();
   private toHuman?: Matcher;
+  private readonly taskIntents = new TaskIntents();
   private lastQuery?: { text: string; features: Features };
   private unansweredSeq = 0;
   /** The last category id handed out per app (the stored one is read from committed data only). */
@@ -140,6 +142,7 @@ export class KnowledgeBase {
       return this.toHuman.rankFeatures(query, 1).map((m) => ({ id: m.questionId, question: m.matched, answer: '', answerType: 0, score: m.score, matched: m.matched }));
     }
     if (r.library === 'document') return this.documents.rank(r.app, r.robotId, query, r.limit);
+    if (r.library === 'task') return this.taskIntents.rank(r.tasks ?? [], query, r.limit);
     const env: Environment = r.test ? 'test' : 'production';
     const lib = this.lib(r.app, r.robotId, env, r.library);
     const answers = (q: Question): boolean => q.status === QuestionStatus.Enabled && q.language === r.language;

@@ -46,6 +46,8 @@ export interface SimOptions {
   accounts?: Record<string, Partial<CsAccount>>;
   /** 'fifo' (default) or a seed for random interleaving. */
   order?: 'fifo' | { seed: number };
+  /** The knowledge ranking the robot uses (none by default: every question falls back). */
+  rank?: Ctx['rank'];
   start?: number;
 }
 
@@ -119,6 +121,8 @@ export class Sim {
   readonly replies = new Map<number, Reply>();
   /** Every stored message (the `message` effects), in order. */
   readonly stored: { conv: string; message: StoredMessage }[] = [];
+  /** Questions asked of the app's backend (`ask` effects), in order. */
+  readonly asks: { from: Address; ask: Extract<Effect, { t: 'ask' }> }[] = [];
   /** Every handled delivery with what it produced. */
   readonly trace: Step[] = [];
   /** Called after every handled delivery (property tests check invariants here). */
@@ -129,6 +133,7 @@ export class Sim {
   private pending: Delivery[] = [];
   private readonly timers = new Map<string, { address: Address; key: string; at: number; handle: unknown }>();
   private readonly random?: () => number;
+  private readonly rank?: Ctx['rank'];
   private ids = 0;
   private calls = 0;
   private conns = 0;
@@ -137,6 +142,7 @@ export class Sim {
     this.app = buildApp(o);
     this.clock = new ManualClock(o.start ?? T0);
     if (o.order && o.order !== 'fifo') this.random = rng(o.order.seed);
+    this.rank = o.rank;
   }
 
   get now(): number {
@@ -144,7 +150,7 @@ export class Sim {
   }
 
   private ctx(): Ctx {
-    return { now: this.clock.now(), app: (id) => (id === this.app.sdkAppId ? this.app : undefined), newId: () => `sid-${++this.ids}` };
+    return { now: this.clock.now(), app: (id) => (id === this.app.sdkAppId ? this.app : undefined), newId: () => `sid-${++this.ids}`, ...(this.rank ? { rank: this.rank } : {}) };
   }
 
   /** An actor's state (its initial state if it never got a message). */
@@ -237,6 +243,7 @@ export class Sim {
       case 'reply': if ('call' in f.replyTo) this.replies.set(f.replyTo.call, { ok: f.ok, data: f.data, code: f.code, info: f.info }); break;
       case 'message': this.stored.push({ conv: f.conv, message: f.message }); break;
       case 'activeSession': break;
+      case 'ask': this.asks.push({ from, ask: f }); break;
       case 'timer': {
         const k = `${from}\u0000${f.key}`;
         const old = this.timers.get(k);
