@@ -68,6 +68,8 @@ export type SessionRoutingMsg =
   | { type: 'assignAnswer'; sessionId: string; ok: boolean; answer?: AssignAnswer }
   /** The backend's Desk.CallbackBeforeIMContactUser answer (an envelope), or `ok: false` when it gave none. */
   | { type: 'contactAnswer'; sessionId: string; ok: boolean; answer?: { ErrorCode: number; ErrorInfo?: string } }
+  /** The vector of question `seq` is known, or could not be had: the robot answers it now. */
+  | { type: 'questionEmbedded'; sessionId: string; seq: number }
   /** A task flow's Chatbot.InterfaceInvocation answer (already validated), or `ok: false` when it gave none. */
   | { type: 'taskCallAnswer'; sessionId: string; ok: boolean; answer?: { Body?: Record<string, unknown> }; tag?: string };
 

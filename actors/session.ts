@@ -13,7 +13,7 @@ import {
 import { agentAddress, parseId, queueAddress, sessionAddress } from './address';
 import type { AdminMsg, AssignAnswer, EnqueueRequest, SessionMsg, SessionRoutingMsg } from './messages';
 import { Turn } from './turn';
-import { replyBody, replySource, respond, startingFlow, welcomeCard, withDocuments, type RobotReply } from './robot';
+import { matchesToHuman, replyBody, replySource, respond, startingFlow, welcomeCard, withDocuments, type RobotReply } from './robot';
 import type { ActorDef, ChatGroup, Ctx, KnowledgeLibrary, Recipient, ReplyTo, StoredMessage } from './types';
 import { ASSIGN_HUMAN, BEFORE_CONTACT_USER, INTERFACE_INVOCATION } from '../protocol/rest/callbacks';
 import { nodeOf, type TaskFlow } from '../protocol/task-flow';
@@ -45,7 +45,7 @@ export type EndStatus = (typeof EndStatus)[keyof typeof EndStatus];
 export type EndEvent = 'SessionUserEnd' | 'SessionAgentEnd' | 'SessionUserTimeoutEnd' | 'SessionAgentTimeoutEnd' | 'SessionPendingAutoFinishEnd' | 'SessionEnd';
 export type CloseBy = 'client' | 'seat' | 'admin' | 'timer';
 
-export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline', 'assignAnswer', 'queueTimeout', 'contactAnswer', 'taskCall'] as const;
+export const timerKeys = ['userReply', 'agentReply', 'accept', 'robotIdle', 'queueOffline', 'assignAnswer', 'queueTimeout', 'contactAnswer', 'taskCall', 'embedQuery'] as const;
 export type TimerKey = (typeof timerKeys)[number];
 
 export interface CurrentSession {
@@ -82,6 +82,8 @@ export interface CurrentSession {
   awaitingAssign?: boolean;
   /** Streaming messages not finished yet (send_stream_msg), by msgKey. */
   streams?: Record<string, { seq: number; time: number; chunks: string[] }>;
+  /** A question the robot answers once its vector is known (matching by meaning). */
+  pendingQuestion?: { seq: number; text: string };
   /** A task flow under way in the robot phase, and its waiting node's message (a branch or a form). */
   task?: TaskRun & { msg?: { seq: number; msgKey: string; time: number } };
   /** mark_session's mark and star. */
@@ -169,6 +171,9 @@ export type SessionEvent =
   | { type: 'ChatGroupOpened'; groupId: string; at: number }
   | { type: 'ChatGroupClosed'; groupId: string; at: number }
   | { type: 'LanguageSet'; language: string }
+  /** A question waits for its vector before the robot answers it; `QuestionTaken` when it is answered. */
+  | { type: 'QuestionWaiting'; sessionId: string; seq: number; text: string }
+  | { type: 'QuestionTaken'; sessionId: string }
   /** A task flow started, moved on, or ended (`task` absent; `ended` says how). */
   | { type: 'TaskChanged'; sessionId: string; at: number; flowId: number; task?: CurrentSession['task']; ended?: TaskEnd }
   /** The robot answered the question of message `questionSeq` with message `seq`: strategy, score, question (its source). */
@@ -306,6 +311,10 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
       return { ...s, language: e.language };
     case 'TaskChanged':
       return patchCur(s, e.sessionId, { task: e.task });
+    case 'QuestionWaiting':
+      return patchCur(s, e.sessionId, { pendingQuestion: { seq: e.seq, text: e.text } });
+    case 'QuestionTaken':
+      return patchCur(s, e.sessionId, { pendingQuestion: undefined });
     case 'RobotAnswered':
     case 'TransferRefused':
     case 'MessageEdited':
@@ -461,8 +470,37 @@ function robot(t: T, env: Env): RobotHere {
 function robotTurn(t: T, env: Env, question: StoredMessage): void {
   const input = plainText(question.body as TimMsgElement[]);
   const r = robot(t, env);
+  // A question still waiting for its vector is answered first, by words (it may hand the user over).
+  answerWaiting(t, env);
+  if (t.state.cur?.phase !== Phase.Chatbot) return;
   if (taskTakes(t, env, r, question, input)) return;
   leaveTask(t, env);
+  if (input.trim() && env.ctx.awaitsMeaning?.(t.state.app, input) && !matchesToHuman(env.app.session.toHumanKeywords, input)) {
+    const cur = t.state.cur;
+    t.emit({ type: 'QuestionWaiting', sessionId: cur.sessionId, seq: question.seq, text: input });
+    t.do({ t: 'embed', app: t.state.app, sessionId: cur.sessionId, seq: question.seq, text: input, robotId: r.robotId, language: r.language });
+    // A backstop: the answer is normally told long before (the embedder's own timeout).
+    setDeadline(t, 'embedQuery', env.ctx.now + (env.app.embeddings?.timeoutMs ?? 0) + EMBED_GRACE_MS);
+    return;
+  }
+  robotReplies(t, env, r, question.seq, input);
+}
+
+/** How long past the embedder's timeout a question waits for the word that its vector is there. */
+const EMBED_GRACE_MS = 2000;
+
+/** The waiting question (if any) is answered with what is known now. */
+function answerWaiting(t: T, env: Env): void {
+  const cur = t.state.cur;
+  const p = cur?.pendingQuestion;
+  if (!p) return;
+  t.emit({ type: 'QuestionTaken', sessionId: cur.sessionId });
+  setDeadline(t, 'embedQuery', undefined);
+  if (cur.phase === Phase.Chatbot) robotReplies(t, env, robot(t, env), p.seq, p.text);
+}
+
+/** The robot's reply to a question (after the running flow declined it). */
+function robotReplies(t: T, env: Env, r: RobotHere, questionSeq: number, input: string): void {
   const response = respond(r.config, env.app.session.toHumanKeywords, (library, limit) => (input ? r.rank(library, input, limit) : []), input);
   if (response.strategy === 'toHuman') {
     requestHuman(t, env);
@@ -478,7 +516,7 @@ function robotTurn(t: T, env: Env, question: StoredMessage): void {
     modelAnswers(t, env, r, input);
     return;
   }
-  robotAnswers(t, env, r, withDocuments(response, (limit) => (input ? r.rank('document', input, limit) : [])), question.seq, input);
+  robotAnswers(t, env, r, withDocuments(response, (limit) => (input ? r.rank('document', input, limit) : [])), questionSeq, input);
 }
 
 /** How long an API-call node waits for the app backend's answer before its flow takes the error way. */
@@ -1355,6 +1393,9 @@ function timer(t: T, env: Env, key: TimerKey): void {
     case 'taskCall':
       if (cur.task?.call) taskCallAnswered(t, env, { ok: false, tag: cur.task.call });
       break;
+    case 'embedQuery':
+      answerWaiting(t, env);
+      break;
     case 'queueTimeout':
       if (cur.phase === Phase.Queueing) transferFailed(t, env, ErrorCode.AllAgentsBusy);
       // While an agent decides, the limit waits: a lapse re-queues with it (see requeue).
@@ -1415,6 +1456,9 @@ function routing(t: T, env: Env, msg: SessionRoutingMsg): void {
       return;
     case 'taskCallAnswer':
       if (current) taskCallAnswered(t, env, msg);
+      return;
+    case 'questionEmbedded':
+      if (current && cur.pendingQuestion?.seq === msg.seq) answerWaiting(t, env);
       return;
     case 'unsuspended':
       if (current && cur.agentId === msg.memberId && cur.suspended) t.emit({ type: 'SuspendChanged', sessionId: cur.sessionId, suspended: false, at: env.ctx.now });

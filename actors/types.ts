@@ -66,6 +66,11 @@ export type Effect =
    * answer from.
    */
   | { t: 'llm'; app: number; sessionId: string; msgKey: string; seq: number; question: string; passages: string[] }
+  /**
+   * A question's vector, asked of the app's embedder after commit; `{ type: 'questionEmbedded', sessionId, seq }`
+   * comes back when it is known or could not be had.
+   */
+  | { t: 'embed'; app: number; sessionId: string; seq: number; text: string; robotId: string; language: string }
   /** A question the robot could not answer (fallback), kept for QA optimisation. */
   | { t: 'unanswered'; app: number; robotId: string; language: string; question: string; sessionId: string }
   /** Maintain the directory of group chats (who may send to a group, and which account serves it); null removes it. */
@@ -120,6 +125,8 @@ export interface Ctx {
   sessionId?(conv: Address): string;
   /** The robot's knowledge, best first; without it the robot knows nothing and falls back. */
   rank?(r: RankRequest): RankedQuestion[];
+  /** True when the app matches questions by meaning and this text's vector is still to be asked for (`embed`). */
+  awaitsMeaning?(app: number, text: string): boolean;
 }
 
 /**

@@ -166,7 +166,25 @@ export interface AppModel {
   web?: WebSettings;
   /** The robot answers through a large language model (the product's 大模型 mode) instead of matching FAQs. */
   llm?: LlmSettings;
+  /** The robot also matches questions by meaning, with an embeddings model (paraphrases that share no words). */
+  embeddings?: EmbeddingSettings;
 }
+
+/**
+ * An OpenAI-compatible embeddings provider (`POST <baseUrl>/embeddings`). A question's and each FAQ phrasing's
+ * vectors are compared by cosine; `scoreFrom`..`scoreTo` of cosine map onto 0..1 of the robot's scores.
+ */
+export interface EmbeddingSettings {
+  baseUrl: string;
+  model: string;
+  apiKey?: string;
+  /** How long a question waits for its vector before the robot answers by words alone. */
+  timeoutMs: number;
+  scoreFrom: number;
+  scoreTo: number;
+}
+
+export const defaultEmbeddingSettings = { timeoutMs: 3000, scoreFrom: 0.5, scoreTo: 0.9 } as const;
 
 /**
  * An OpenAI-compatible chat-completions provider (`POST <baseUrl>/chat/completions`, streamed) and its guardrails.

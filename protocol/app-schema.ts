@@ -118,17 +118,33 @@ export const sessionSettingsSchema = {
   },
 } as const;
 
+/** Where a model is served (an OpenAI-compatible API), and the key to it. */
+const modelProvider = {
+  baseUrl: { type: 'url' },
+  model: { type: 'string', min: 1, max: 200 },
+  apiKey: { type: 'string', min: 1, max: 1000, optional: true },
+} as const;
+
 /** The LLM provider of an app (LlmSettings). */
 export const llmSettingsSchema = {
   type: 'object', optional: true, strict: true,
   props: {
-    baseUrl: { type: 'url' },
-    model: { type: 'string', min: 1, max: 200 },
-    apiKey: { type: 'string', min: 1, max: 1000, optional: true },
+    ...modelProvider,
     prompt: { type: 'string', min: 1, max: 8000, optional: true },
     knowledgeOnly: { type: 'boolean', optional: true },
     refusal: { type: 'string', min: 1, max: 2000, optional: true },
     timeoutMs: { type: 'number', integer: true, min: 1000, max: 300_000, optional: true },
+  },
+} as const;
+
+/** The embeddings provider of an app (EmbeddingSettings). */
+export const embeddingSettingsSchema = {
+  type: 'object', optional: true, strict: true,
+  props: {
+    ...modelProvider,
+    timeoutMs: { type: 'number', integer: true, min: 100, max: 60_000, optional: true },
+    scoreFrom: { type: 'number', min: -1, max: 1, optional: true },
+    scoreTo: { type: 'number', min: -1, max: 1, optional: true },
   },
 } as const;
 
@@ -154,5 +170,6 @@ export const appSchema = {
     },
     web: { type: 'object', optional: true, strict: true, props: { demoUserSig: { type: 'boolean' } } },
     llm: llmSettingsSchema,
+    embeddings: embeddingSettingsSchema,
   },
 } as const;

@@ -29,6 +29,7 @@ import { LlmResponder } from './llm/responder';
 import { StatsProjection } from './stats/projection';
 import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
+import { SemanticVectors } from './knowledge/semantic';
 import { Runtime } from './runtime/runtime';
 import { joinCluster, type ClusterMember } from './cluster/member';
 import { Store } from './store/store';
@@ -83,6 +84,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   const clock = opts.clock ?? realClock;
   const apps = new AppRegistry(store);
   const knowledge = new KnowledgeBase(store);
+  const semantic = new SemanticVectors({ app: (id) => apps.get(id), log, now: () => clock.now() });
+  knowledge.semantic = semantic;
   const boot = apps.bootstrap(cfg);
   for (const keyFile of boot.rewrittenKeyFiles) log.warn({ keyFile }, `key file ${keyFile} held another key than the app's key in force; it now holds the key in force`);
   // The "today" sums start from the sessions of the last two days.
@@ -112,6 +115,10 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
       callback: (id, entry) => delivery?.add(id, entry),
       ask: (from, a) => delivery?.ask(from, a, (to, msg) => runtime.tell(to, msg)),
       llm: (from, q) => models.answer(from, q),
+      embed: (from, q) => {
+        knowledge.wantMeaning(q.app, q.robotId, q.language);
+        void semantic.query(q.app, q.text).then(() => runtime.tell(from, { type: 'questionEmbedded', sessionId: q.sessionId, seq: q.seq }));
+      },
     },
   });
   const sigs = new SigVerifier();
@@ -173,6 +180,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
     await cluster?.node.stopTaking();
     // Nor are models' answers written any more (their sessions keep what was written).
     models.stop();
+    semantic.stop();
     await runtime.idle();
     gateway!.shutdown();
     // A clean stop leaves nothing for the next start to read again.

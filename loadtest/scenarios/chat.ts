@@ -72,9 +72,11 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
       const u = await LoadSocket.desk(target, userName(i), 'user');
       sockets.push(u);
       let sent = 0;
+      const mine: number[] = [];
       let step: 'welcome' | 'robot' | 'human' | 'talk' | 'rate' | 'done' = 'welcome';
       const sendProbe = () => {
         const id = probeId++;
+        mine.push(id);
         sent++;
         tracker.send();
         u.send('message.send', { to: CS, random: id, body: text(probeText(id, now(), o.size)) });
@@ -107,6 +109,9 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
         };
         u.send('message.send', { to: CS, random: 1, body: src('7') });
       });
+      // On a cluster an acknowledgement (a reply from the session's node) may come after the pushes that followed it
+      // (by recipient interest): the socket stays open until its own probes are acknowledged.
+      await until(() => mine.every((id) => tracker.acked.has(id)), 10_000);
       finished++;
       o.progress(finished, o.users);
       u.close();
@@ -119,6 +124,8 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
       new Promise<boolean>((res) => { timer = setTimeout(() => res(false), Math.max(60_000, o.durationSec * 1000 * 6)); }),
     ]);
     clearTimeout(timer);
+    // The agents' last acknowledgements may still be on their way (their sockets stay open until the end).
+    await until(() => tracker.acked.size >= tracker.sent, 10_000);
     await until(() => tracker.delivered.size >= tracker.acked.size, 10_000);
     r = result(tracker, used(), (now() - started) / 1000);
     if (!done) r.lost += (o.users - finished) * o.messages * 2;

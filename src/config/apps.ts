@@ -5,7 +5,7 @@
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import {
-  accountOf, DEFAULT_CS_ACCOUNT, defaultLlmSettings, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf, workTimeOf,
+  accountOf, DEFAULT_CS_ACCOUNT, defaultEmbeddingSettings, defaultLlmSettings, DEFAULT_GROUP_ID, defaultCsAccount, defaultSessionSettings, memberOf, workTimeOf,
   type AppModel, type CsAccount, type Member, type SessionSettings,
 } from '../../protocol/app-model';
 import { isHttpUrl } from '../../protocol/app-schema';
@@ -105,6 +105,7 @@ export function buildApp(decl: DeclaredApp, existing: AppModel | undefined, secr
   }
   if (decl.web) app.web = { demoUserSig: decl.web.demoUserSig };
   if (decl.llm) app.llm = { ...defaultLlmSettings, ...decl.llm };
+  if (decl.embeddings) app.embeddings = { ...defaultEmbeddingSettings, ...decl.embeddings };
   validateReferences(app);
   return app;
 }
@@ -137,7 +138,8 @@ function validateReferences(app: AppModel): void {
   for (const a of Object.values(app.csAccounts)) {
     if (memberOf(app, a.userId)) throw new ConfigError(`app ${app.sdkAppId}: csAccounts.userId ${shown(a.userId)} is also a member's mail`);
   }
-  for (const url of [app.callbacks?.url, app.llm?.baseUrl, ...Object.values(app.csAccounts).map((a) => a.assignedByWebhookURL)]) {
+  if (app.embeddings && app.embeddings.scoreFrom >= app.embeddings.scoreTo) throw new ConfigError(`app ${app.sdkAppId}: embeddings.scoreFrom must be below scoreTo`);
+  for (const url of [app.callbacks?.url, app.llm?.baseUrl, app.embeddings?.baseUrl, ...Object.values(app.csAccounts).map((a) => a.assignedByWebhookURL)]) {
     if (url !== undefined && !isHttpUrl(url)) throw new ConfigError(`app ${app.sdkAppId}: '${url}' is not a usable http(s) URL`);
   }
   try {

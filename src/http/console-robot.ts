@@ -117,10 +117,15 @@ export const consoleRobotEndpoints: Endpoint[] = [
   }),
 
   // The online test: the test environment answers as it would in a session, and says why.
-  consoleEndpoint('desk_robot_online_test', knowledgeSchema.onlineTest, (ctx) => {
+  consoleEndpoint('desk_robot_online_test', knowledgeSchema.onlineTest, async (ctx) => {
     const robotId = robotIdOf(ctx);
     const tag = language(ctx);
     const input = ctx.body.Question as string;
+    // Matching by meaning, as a session would (the question's vector, and the phrasings' asked for meanwhile).
+    if (ctx.deps.knowledge.awaitsMeaning(ctx.app.sdkAppId, input)) {
+      ctx.deps.knowledge.wantMeaning(ctx.app.sdkAppId, robotId, tag, 'test');
+      await ctx.deps.knowledge.semantic?.query(ctx.app.sdkAppId, input);
+    }
     const config = robotConfig(ctx.app, robotId, tag, true);
     const rank = (library: KnowledgeLibrary, limit: number) => ctx.deps.knowledge.rank({ app: ctx.app.sdkAppId, robotId, language: tag, library, text: input, limit, test: true });
     const candidates = rank('faq', TEST_CANDIDATES).map((q) => ({ StandardQuestionId: q.id, StandardQuestion: q.question, Matched: q.matched, Score: round(q.score) }));

@@ -11,7 +11,8 @@ import type { KnowledgeLibrary, RankedQuestion, RankRequest } from '../../actors
 import type { Store } from '../store/store';
 import { features, type Features } from './features';
 import { DocumentLibrary } from './documents';
-import { Matcher } from './matcher';
+import { Matcher, type Match } from './matcher';
+import { blendByMeaning, type SemanticVectors } from './semantic';
 import { TaskIntents } from './task-intents';
 import { presetCategories, presetChitchat, toHumanPhrases } from './presets';
 
@@ -71,6 +72,8 @@ export class KnowledgeBase {
   private readonly indexes = new Map<string, Index>();
   private toHuman?: Matcher;
   private readonly taskIntents = new TaskIntents();
+  /** Matching by meaning, for apps with embeddings configured. */
+  semantic?: SemanticVectors;
   private lastQuery?: { text: string; features: Features };
   private unansweredSeq = 0;
   /** The last category id handed out per app (the stored one is read from committed data only). */
@@ -159,12 +162,42 @@ export class KnowledgeBase {
       idx.delta = changed.length > 0 ? new Matcher(docs(changed), idx.main) : undefined;
       idx.deltaStale = false;
     }
-    const hits = idx.main.rankFeatures(query, r.limit, idx.changed);
+    let hits = idx.main.rankFeatures(query, r.limit, idx.changed);
     if (idx.delta) hits.push(...idx.delta.rankFeatures(query, r.limit));
+    const byMeaning = this.semantic?.vectorOf(r.app, r.text);
+    if (byMeaning) hits = this.blend(r.app, byMeaning, hits, [...lib.questions.values()].filter(answers));
     return hits.sort((a, b) => b.score - a.score).slice(0, r.limit).flatMap((hit) => {
       const q = lib.questions.get(hit.questionId);
       return q ? [{ id: q.id, question: q.question, answer: q.answer, answerType: q.answerType, score: hit.score, matched: hit.matched }] : [];
     });
+  }
+
+  /** Word scores blended with meaning (blendByMeaning); phrasings without a vector yet are asked for. */
+  private blend(app: number, query: Float32Array, hits: Match[], questions: readonly Question[]): Match[] {
+    const semantic = this.semantic!;
+    const missing: string[] = [];
+    const vectorOf = (s: string): Float32Array | undefined => {
+      const v = semantic.vectorOf(app, s);
+      if (!v) missing.push(s);
+      return v;
+    };
+    const blended = blendByMeaning(hits, questions.map((q) => ({ id: q.id, phrasings: [q.question, ...q.similar] })), query, vectorOf, semantic.settingsOf(app)!);
+    semantic.want(app, missing);
+    return blended;
+  }
+
+  /** The vectors of the FAQ and chitchat phrasings a robot answers from in a language, asked for those without. */
+  wantMeaning(app: number, robotId: string, language: string, env: Environment = 'production'): void {
+    if (!this.semantic) return;
+    for (const library of ['faq', 'chitchat'] as const) {
+      const qs = [...this.lib(app, robotId, env, library).questions.values()].filter((q) => q.status === QuestionStatus.Enabled && q.language === language);
+      this.semantic.want(app, qs.flatMap((q) => [q.question, ...q.similar]));
+    }
+  }
+
+  /** A question of this app should wait for its vector before it is ranked (see SemanticVectors.awaits). */
+  awaitsMeaning(app: number, text: string): boolean {
+    return this.semantic?.awaits(app, text) ?? false;
   }
 
   /** A robot turn ranks one text against several libraries: its features are worked out once. */

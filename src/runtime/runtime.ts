@@ -30,6 +30,8 @@ export interface Outlet {
   ask?(from: Address, ask: Extract<Effect, { t: 'ask' }>): void;
   /** A question to an app's language model; the answer streams back to `from`. */
   llm?(from: Address, question: Extract<Effect, { t: 'llm' }>): void;
+  /** A question's vector to work out; `from` is told when it is known or could not be had. */
+  embed?(from: Address, question: Extract<Effect, { t: 'embed' }>): void;
 }
 
 export interface Reply { ok: boolean; data?: unknown; code?: number; info?: string }
@@ -121,6 +123,7 @@ export interface RuntimeOptions {
 
 export interface Knowledge {
   rank(r: RankRequest): RankedQuestion[];
+  awaitsMeaning?(app: number, text: string): boolean;
   recordUnanswered(app: number, robotId: string, u: { question: string; language: string; sessionId: string; at: number }): void;
 }
 
@@ -151,7 +154,8 @@ type Released =
   | { k: 'deliver'; to: Address; msg: unknown; mid: number }
   | { k: 'callback'; id: number; entry: OutboxEntry }
   | { k: 'ask'; from: Address; ask: Extract<Effect, { t: 'ask' }> }
-  | { k: 'llm'; from: Address; llm: Extract<Effect, { t: 'llm' }> };
+  | { k: 'llm'; from: Address; llm: Extract<Effect, { t: 'llm' }> }
+  | { k: 'embed'; from: Address; embed: Extract<Effect, { t: 'embed' }> };
 
 export class Runtime {
   private readonly cells = new Map<Address, Cell>();
@@ -190,11 +194,13 @@ export class Runtime {
     for (const d of opts.defs) this.defs.set(d.kind, d);
     const knowledge = opts.knowledge;
     this.rank = knowledge && ((r) => knowledge.rank(r));
+    this.awaitsMeaning = knowledge?.awaitsMeaning && ((app, text) => knowledge.awaitsMeaning!(app, text));
     const placement = opts.placement;
     this.sessionId = placement && ((conv) => placement.sessionId(conv, this.o.newId()));
   }
 
   private readonly rank?: (r: RankRequest) => RankedQuestion[];
+  private readonly awaitsMeaning?: (app: number, text: string) => boolean;
   private readonly sessionId?: (conv: Address) => string;
 
   /** Recovers committed work: re-arms timers, redelivers durable sends not yet handled. */
@@ -562,7 +568,7 @@ export class Runtime {
   private handle(cell: Cell, env: Envelope, batch: number): void {
     const store = this.o.store;
     const now = this.o.clock.now();
-    const ctx: Ctx = { now, app: this.o.apps, newId: this.o.newId, rank: this.rank, sessionId: this.sessionId };
+    const ctx: Ctx = { now, app: this.o.apps, newId: this.o.newId, rank: this.rank, awaitsMeaning: this.awaitsMeaning, sessionId: this.sessionId };
     const prev = cell.state;
     let effects: Effect[];
     let events: unknown[];
@@ -645,6 +651,9 @@ export class Runtime {
         break;
       case 'llm':
         this.released.push({ k: 'llm', from, llm: f });
+        break;
+      case 'embed':
+        this.released.push({ k: 'embed', from, embed: f });
         break;
       case 'record':
         store.mergeRecord(f.app, f.sessionId, f.fields, f.startedAt);
@@ -731,6 +740,9 @@ export class Runtime {
         break;
       case 'llm':
         outlet.llm?.(r.from, r.llm);
+        break;
+      case 'embed':
+        outlet.embed?.(r.from, r.embed);
         break;
     }
   }

@@ -48,6 +48,8 @@ export interface SimOptions {
   order?: 'fifo' | { seed: number };
   /** The knowledge ranking the robot uses (none by default: every question falls back). */
   rank?: Ctx['rank'];
+  /** Whether a question waits for its vector (matching by meaning); never by default. */
+  awaitsMeaning?: Ctx['awaitsMeaning'];
   start?: number;
 }
 
@@ -123,6 +125,8 @@ export class Sim {
   readonly stored: { conv: string; message: StoredMessage }[] = [];
   /** Questions asked of the app's backend (`ask` effects), in order. */
   readonly asks: { from: Address; ask: Extract<Effect, { t: 'ask' }> }[] = [];
+  /** Questions whose vectors were asked for (`embed` effects), in order. */
+  readonly embeds: Extract<Effect, { t: 'embed' }>[] = [];
   /** Every handled delivery with what it produced. */
   readonly trace: Step[] = [];
   /** Called after every handled delivery (property tests check invariants here). */
@@ -134,6 +138,7 @@ export class Sim {
   private readonly timers = new Map<string, { address: Address; key: string; at: number; handle: unknown }>();
   private readonly random?: () => number;
   private readonly rank?: Ctx['rank'];
+  private readonly awaitsMeaning?: Ctx['awaitsMeaning'];
   private ids = 0;
   private calls = 0;
   private conns = 0;
@@ -143,6 +148,7 @@ export class Sim {
     this.clock = new ManualClock(o.start ?? T0);
     if (o.order && o.order !== 'fifo') this.random = rng(o.order.seed);
     this.rank = o.rank;
+    this.awaitsMeaning = o.awaitsMeaning;
   }
 
   get now(): number {
@@ -150,7 +156,7 @@ export class Sim {
   }
 
   private ctx(): Ctx {
-    return { now: this.clock.now(), app: (id) => (id === this.app.sdkAppId ? this.app : undefined), newId: () => `sid-${++this.ids}`, ...(this.rank ? { rank: this.rank } : {}) };
+    return { now: this.clock.now(), app: (id) => (id === this.app.sdkAppId ? this.app : undefined), newId: () => `sid-${++this.ids}`, ...(this.rank ? { rank: this.rank } : {}), ...(this.awaitsMeaning ? { awaitsMeaning: this.awaitsMeaning } : {}) };
   }
 
   /** An actor's state (its initial state if it never got a message). */
@@ -244,6 +250,7 @@ export class Sim {
       case 'message': this.stored.push({ conv: f.conv, message: f.message }); break;
       case 'activeSession': break;
       case 'ask': this.asks.push({ from, ask: f }); break;
+      case 'embed': this.embeds.push(f); break;
       case 'timer': {
         const k = `${from}\u0000${f.key}`;
         const old = this.timers.get(k);
