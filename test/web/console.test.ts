@@ -2,6 +2,7 @@
  * The admin console in a real browser: who may sign in, and each section doing what it says against the v4 API
  * (accounts, members, groups, rating settings, the robot's online test and publishing, analysis, history export).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { Page } from 'playwright-core';
@@ -143,6 +144,26 @@ t.test('each section works against the API', async (t) => {
   await admin.getByRole('button', { name: 'Delete members.docx' }).click();
   await admin.getByRole('cell', { name: 'members.docx', exact: true }).waitFor({ state: 'detached' });
   t.match(await rest(api(), 'openim_console_http_svc/desk_robot_doc_list', {}), { Total: 0 }, 'and deleted');
+
+  // Task flows: written as JSON to test, refused when broken, walked dry, switched off, deleted.
+  const flow = fs.readFileSync(path.resolve(__dirname, '../../../test/fixtures/task-flow-order.json'), 'utf8');
+  await admin.getByLabel('Definition (JSON)').fill(flow.replace('"start": "greet"', '"start": "nowhere"'));
+  await admin.getByRole('button', { name: 'Save', exact: true }).click();
+  await admin.getByRole('alert').filter({ hasText: "start: no node 'nowhere'" }).waitFor();
+  await admin.getByLabel('Definition (JSON)').fill(flow);
+  await admin.getByRole('button', { name: 'Save', exact: true }).click();
+  await admin.getByRole('cell', { name: '订单查询', exact: true }).waitFor();
+  t.match(await rest(api(), 'openim_console_http_svc/desk_robot_task_flow_list', { Environment: 'test' }), { Total: 1, TaskFlows: [{ Name: '订单查询', Enabled: 1 }] }, 'saved to test');
+  await admin.getByLabel(/Inputs, one per line/).fill('查物流\n[{"name": "订单号", "variableValue": "A1"}]');
+  await admin.getByRole('button', { name: 'Dry run' }).click();
+  // Port 9 answers nothing: the API node takes its error way, to a human.
+  await admin.getByText(/查询服务暂时不可用。.*transfer/).waitFor();
+  t.pass('the dry run walks the flow');
+  await admin.getByRole('button', { name: 'Disable 订单查询' }).click();
+  await admin.getByRole('button', { name: 'Enable 订单查询' }).waitFor();
+  t.match(await rest(api(), 'openim_console_http_svc/desk_robot_task_flow_list', { Environment: 'test' }), { TaskFlows: [{ Enabled: 0 }] }, 'switched off');
+  await admin.getByRole('button', { name: 'Delete 订单查询' }).click();
+  await admin.getByRole('cell', { name: '订单查询', exact: true }).waitFor({ state: 'detached' });
 
   // Analysis and history after a session.
   const u = await server.user('user-9');

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { restCall, type AdminCredentials } from '../lib/api';
 import { t } from '../lib/i18n';
 import { Documents } from './documents';
+import { TaskFlows } from './task-flows';
 import { Failure, onSubmit, Table, useChange, useRest } from './use-rest';
 
 export function Knowledge({ admin }: { admin: AdminCredentials }) {
@@ -36,6 +37,7 @@ export function Knowledge({ admin }: { admin: AdminCredentials }) {
       </section>
       <OnlineTest admin={admin} />
       <Documents admin={admin} />
+      <TaskFlows admin={admin} />
       <section aria-labelledby="faq-list">
         <h2 id="faq-list">{t('knowledge')}</h2>
         <Failure error={list.error} />
