@@ -5,43 +5,18 @@
  * flow's group, and the agent serving the user.
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import type { ServerFrame } from '../../protocol/frames';
 import type { TaskFlowDraft } from '../../protocol/task-flow';
 import { srcBody, textBody, textOf, type TestClient } from '../helpers/client';
 import { rest } from '../contract/rest-client';
+import { fakeBackend as backend, type FakeBackend as Backend } from '../helpers/fake-backend';
 import { startTestServer, testApp, type TestServer } from '../helpers/server';
 import { APP, CS, KEY, connectAgent, dataOf, nextRandom, waitUntil } from './_support';
 
 const fixture = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../test/fixtures/task-flow-order.json'), 'utf8')) as TaskFlowDraft;
 const CAROL = 'carol@desk.test';
-
-interface Backend { url: string; calls: { query: URLSearchParams; body: any }[]; answer: (body: any) => unknown; close(): Promise<void> }
-
-/** The app's backend: records each InterfaceInvocation and answers as `answer` says. */
-async function backend(): Promise<Backend> {
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => { raw += c.toString(); });
-    req.on('end', () => {
-      const body = JSON.parse(raw);
-      b.calls.push({ query: new URL(req.url!, 'http://x').searchParams, body });
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(b.answer(body)));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const b: Backend = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/order`,
-    calls: [],
-    answer: () => ({ ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '', Body: {} }),
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
-  return b;
-}
 
 const flowFor = (b: Backend): TaskFlowDraft => ({ ...fixture, nodes: fixture.nodes.map((n) => (n.kind === 'api' ? { ...n, url: b.url } : n)) });
 const app = () => ({

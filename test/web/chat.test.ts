@@ -10,6 +10,9 @@ import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/s
 import { PHONE, DESKTOP, accessibilityFaults, closeBrowser, person, screenshot, watchErrors } from '../helpers/browser';
 import { rest } from '../contract/rest-client';
 import { tcpProxy } from '../helpers/tcp-proxy';
+import { fakeBackend } from '../helpers/fake-backend';
+import fs from 'node:fs';
+import path from 'node:path';
 
 let server: TestServer;
 const errors: string[] = [];
@@ -82,6 +85,7 @@ t.test('a signed link opens the conversation; every src message renders and answ
   await user.getByRole('button', { name: '运费多少', exact: true }).click();
   await user.getByRole('button', { name: '开发票', exact: true }).click();
   await user.getByLabel(/手机号/).fill('13800000000');
+  await user.getByLabel(/时段/).selectOption('上午');
   await user.getByRole('button', { name: '提交' }).click();
   // The same user's other socket reads what the page sent.
   const reader = await server.user('visitor-1');
@@ -98,6 +102,30 @@ t.test('a signed link opens the conversation; every src message renders and answ
   t.same(JSON.parse(branch?.cloudCustomData ?? '{}'), { BranchOptionInfo: { taskID: 7, nodeID: 'n1', env: 'production' } }, 'a fixed branch button resumes its node');
   const form = mine.find((m) => m.body[0]?.MsgContent.Data?.includes('13800000000'));
   t.match(JSON.parse(form!.body[0]!.MsgContent.Data!), { src: '33', content: { inputVariables: [{ name: '手机号', variableValue: '13800000000' }, { name: '时段', variableValue: '上午' }] } }, 'the form went as src 33 with its values');
+  await user.context().close();
+});
+
+t.test('a task flow on the page: an option tapped, a form filled, the backend\'s answer shown', async (t) => {
+  const backend = await fakeBackend();
+  t.teardown(() => backend.close());
+  backend.answer = (body) => ({ ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '', Body: { status: body.Body.orderId === 'A1' ? '运输中' : '?', eta: '明天' } });
+  const flow = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../test/fixtures/task-flow-order.json'), 'utf8'));
+  flow.nodes = flow.nodes.map((n: { kind: string }) => (n.kind === 'api' ? { ...n, url: backend.url } : n));
+  t.match(await rest(api(), 'openim_console_http_svc/desk_robot_task_flow_add', { TaskFlow: flow }), { ActionStatus: 'OK' });
+  t.teardown(() => rest(api(), 'openim_console_http_svc/desk_robot_task_flow_delete', { TaskFlowId: 1 }));
+
+  const user = await open(signedLink('visitor-flow'));
+  await user.getByText('您好请问有什么可以帮助您的?').waitFor();
+  await user.getByLabel('输入消息').fill('我想查一下我的订单');
+  await user.getByLabel('输入消息').press('Enter');
+  await user.getByRole('button', { name: '查物流', exact: true }).click();
+  await user.getByLabel(/订单号/).fill('A1');
+  await user.getByRole('button', { name: '提交' }).click();
+  await user.getByText('订单 A1 状态：运输中，预计 明天 送达。').waitFor();
+  await user.getByText('感谢咨询，再见！').waitFor();
+  t.equal(backend.calls.length, 1, 'the backend was asked once');
+  t.match(backend.calls[0]!.body.Body, { orderId: 'A1', SystemClientUserID: 'visitor-flow' });
+  await screenshot(user, 'chat-task-flow-phone');
   await user.context().close();
 });
 

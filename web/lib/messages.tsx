@@ -133,7 +133,13 @@ function FormCard({ p, actions }: { p: Record<string, any>; actions: MessageActi
         <label key={f.name}>
           {f.name}{f.isRequired ? ' *' : ''}
           {f.formType === 1
-            ? <select name={f.name} required={!!f.isRequired} disabled={done}>{(Array.isArray(f.chooseItemList) ? f.chooseItemList : []).map((o) => <option key={String(o)}>{String(o)}</option>)}</select>
+            // Nothing chosen at first: an optional choice may stay empty, a required one must be made.
+            ? (
+              <select name={f.name} required={!!f.isRequired} disabled={done} defaultValue={f.variableValue ?? ''}>
+                <option value="">{f.placeholder ?? '—'}</option>
+                {(Array.isArray(f.chooseItemList) ? f.chooseItemList : []).map((o) => <option key={String(o)}>{String(o)}</option>)}
+              </select>
+            )
             : <input name={f.name} required={!!f.isRequired} placeholder={f.placeholder} defaultValue={f.variableValue} disabled={done} />}
         </label>
       ))}
