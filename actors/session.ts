@@ -86,6 +86,8 @@ export interface CurrentSession {
   pendingQuestion?: { seq: number; text: string };
   /** A task flow under way in the robot phase, and its waiting node's message (a branch or a form). */
   task?: TaskRun & { msg?: { seq: number; msgKey: string; time: number } };
+  /** The fixed-button branches this session showed (`flowId:nodeId`, the last few): a click resumes only those. */
+  buttons?: string[];
   /** mark_session's mark and star. */
   mark?: string;
   starred?: boolean;
@@ -175,13 +177,15 @@ export type SessionEvent =
   | { type: 'QuestionWaiting'; sessionId: string; seq: number; text: string }
   | { type: 'QuestionTaken'; sessionId: string }
   /** A task flow started, moved on, or ended (`task` absent; `ended` says how). */
-  | { type: 'TaskChanged'; sessionId: string; at: number; flowId: number; task?: CurrentSession['task']; ended?: TaskEnd }
+  | { type: 'TaskChanged'; sessionId: string; at: number; flowId: number; task?: CurrentSession['task']; ended?: TaskEnd; buttons?: string }
   /** The robot answered the question of message `questionSeq` with message `seq`: strategy, score, question (its source). */
   | { type: 'RobotAnswered'; sessionId: string; seq: number; questionSeq: number; at: number; source: ReturnType<typeof replySource> };
 
 const RECENT_SENDS = 16;
 const RECENT_SENDS_GROUP = 64;
 const RATINGS_KEPT = 5;
+/** Fixed-button branches a session remembers showing. */
+const BUTTONS_KEPT = 20;
 const DEFAULT_PRIORITY = 5;
 
 function patchCur(s: SessionState, sessionId: string, patch: Partial<CurrentSession>): SessionState {
@@ -310,7 +314,7 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'LanguageSet':
       return { ...s, language: e.language };
     case 'TaskChanged':
-      return patchCur(s, e.sessionId, { task: e.task });
+      return patchCur(s, e.sessionId, e.buttons ? { task: e.task, buttons: [...(s.cur?.buttons ?? []).filter((b) => b !== e.buttons).slice(1 - BUTTONS_KEPT), e.buttons] } : { task: e.task });
     case 'QuestionWaiting':
       return patchCur(s, e.sessionId, { pendingQuestion: { seq: e.seq, text: e.text } });
     case 'QuestionTaken':
@@ -474,7 +478,9 @@ function robotTurn(t: T, env: Env, question: StoredMessage): void {
   answerWaiting(t, env);
   if (t.state.cur?.phase !== Phase.Chatbot) return;
   if (taskTakes(t, env, r, question, input)) return;
-  leaveTask(t, env);
+  // A flow waiting for its API call's answer goes on when it comes (the call has been made); one waiting for the user
+  // is left.
+  if (!t.state.cur.task?.call) leaveTask(t, env);
   if (input.trim() && env.ctx.awaitsMeaning?.(t.state.app, input) && !matchesToHuman(env.app.session.toHumanKeywords, input)) {
     const cur = t.state.cur;
     t.emit({ type: 'QuestionWaiting', sessionId: cur.sessionId, seq: question.seq, text: input });
@@ -509,6 +515,7 @@ function robotReplies(t: T, env: Env, r: RobotHere, questionSeq: number, input: 
   const flowId = input.trim() && r.flows.length > 0 ? startingFlow(r.config, response, r.rank('task', input, 1)[0]) : undefined;
   const flow = flowId !== undefined ? r.flows.find((f) => String(f.id) === flowId) : undefined;
   if (flow) {
+    leaveTask(t, env);
     runTask(t, env, r, flow.id, startFlow(flow, 'production', systemValues(t)));
     return;
   }
@@ -542,7 +549,8 @@ function branchInfo(cloudCustomData: string | undefined): { taskID: number; node
 function taskTakes(t: T, env: Env, r: RobotHere, question: StoredMessage, input: string): boolean {
   const task = t.state.cur!.task;
   const info = branchInfo(question.cloudCustomData);
-  if (info && !(task?.flowId === info.taskID && task.node === info.nodeID)) {
+  // A click names its branch; only a branch this session showed is taken (a client cannot jump into a flow).
+  if (info && !(task?.flowId === info.taskID && task.node === info.nodeID) && t.state.cur!.buttons?.includes(`${info.taskID}:${info.nodeID}`)) {
     const flow = r.flows.find((f) => f.id === info.taskID);
     const node = flow && nodeOf(flow, info.nodeID);
     const option = node?.kind === 'branch' && node.optionType === 1 ? pickedOption(node, input) : undefined;
@@ -581,6 +589,9 @@ function formProblem(t: T, env: Env, payload: DeskCustomData): string | undefine
   if (!cur?.task || cur.phase !== Phase.Chatbot) return undefined;
   const node = robot(t, env).flows.find((f) => f.id === cur.task!.flowId)?.nodes.find((n) => n.id === cur.task!.node);
   if (node?.kind !== 'form') return undefined;
+  // The submission's own taskInfo, when it has one (the docs' submission carries none), must name this form.
+  const info = payload.taskInfo as { taskID?: unknown; nodeID?: unknown } | undefined;
+  if (info && typeof info === 'object' && (info.taskID !== cur.task.flowId || info.nodeID !== node.id)) return 'that form is no longer waiting for an answer';
   const values = formValues(node, payload.content);
   return typeof values === 'string' ? values : undefined;
 }
@@ -612,18 +623,21 @@ function runTask(t: T, env: Env, r: RobotHere, flowId: number, step: TaskStep): 
   const cur = t.state.cur!;
   for (const body of step.say) system(t, env, body);
   let task: CurrentSession['task'];
+  let buttons: string | undefined;
   if (step.run) {
     const m = step.ask && system(t, env, step.ask);
     task = { ...step.run, ...(m ? { msg: { seq: m.seq, msgKey: m.msgKey, time: m.time } } : {}) };
+    const p = step.ask && deskPayload(step.ask);
+    if (p?.src === Src.TaskBranch && p.optionType === 1) buttons = `${flowId}:${step.run.node}`;
   }
   if (step.call && task) {
     task.call = env.ctx.newId();
-    t.do({ t: 'ask', app: t.state.app, url: step.call.url, command: INTERFACE_INVOCATION, reply: 'taskCallAnswer', sessionId: cur.sessionId, tag: task.call, body: {
+    t.do({ t: 'ask', app: t.state.app, url: step.call.url, command: INTERFACE_INVOCATION, reply: 'taskCallAnswer', sessionId: cur.sessionId, tag: task.call, timeoutMs: TASK_CALL_WAIT_MS, body: {
       CallbackCommand: INTERFACE_INVOCATION, Body: step.call.body, EventTime: env.ctx.now,
     } });
     setDeadline(t, 'taskCall', env.ctx.now + TASK_CALL_WAIT_MS);
   }
-  t.emit({ type: 'TaskChanged', sessionId: cur.sessionId, at: env.ctx.now, flowId, task, ...(step.ended ? { ended: step.ended } : {}) });
+  t.emit({ type: 'TaskChanged', sessionId: cur.sessionId, at: env.ctx.now, flowId, task, ...(step.ended ? { ended: step.ended } : {}), ...(buttons ? { buttons } : {}) });
   if (step.ended && step.ended !== 'end' && step.ended !== 'transfer' && step.ended !== 'left') systemText(t, env, r.config.fallbackMsg);
   if (step.transfer) {
     // A group deleted since the flow was written: the account's own group instead.
@@ -641,7 +655,7 @@ function taskCallAnswered(t: T, env: Env, a: { ok: boolean; answer?: { Body?: Re
   setDeadline(t, 'taskCall', undefined);
   const r = robot(t, env);
   const flow = r.flows.find((f) => f.id === task.flowId);
-  runTask(t, env, r, task.flowId, flow ? afterCall(flow, task, a.ok, a.answer?.Body, systemValues(t)) : { say: [], ended: 'missing' });
+  runTask(t, env, r, task.flowId, flow ? afterCall(flow, task, a.ok, a.answer?.Body, systemValues(t)) : { say: [], vars: task.vars, ended: 'missing' });
 }
 
 /** FAQs the model may answer from: those at least this close to the question. */

@@ -32,6 +32,8 @@ export interface TaskStep {
   ask?: TimMsgElement[];
   /** Where the flow waits now; absent when it ended. */
   run?: TaskRun;
+  /** The flow's variables after the step (also when it ended). */
+  vars: Record<string, string>;
   /** The API call to make now (`run` waits at its node). */
   call?: { url: string; body: Record<string, string> };
   /** The flow hands the user to a human: the account's strategy, or this group. */
@@ -55,31 +57,32 @@ export function pickedOption(node: BranchNode, input: string): BranchNode['optio
 
 /** Goes on from a branch after the user picked `option`. */
 export function afterBranch(flow: TaskFlow, run: Pick<TaskRun, 'env' | 'vars'>, option: BranchNode['options'][number], sys: SystemValues): TaskStep {
-  return option.next ? walk(flow, run.env, { ...run.vars }, option.next, sys, []) : { say: [], ended: 'end' };
+  return option.next ? walk(flow, run.env, { ...run.vars }, option.next, sys, []) : { say: [], vars: run.vars, ended: 'end' };
 }
 
 /** Goes on from a form with the values it was submitted with (see `formValues`). */
 export function afterForm(flow: TaskFlow, run: TaskRun, node: FormNode, values: Record<string, string>, sys: SystemValues): TaskStep {
   const vars = { ...run.vars };
   for (const f of node.fields) setVar(vars, f.variable ?? f.name, values[f.name] ?? '');
-  return node.next ? walk(flow, run.env, vars, node.next, sys, []) : { say: [], ended: 'end' };
+  return node.next ? walk(flow, run.env, vars, node.next, sys, []) : { say: [], vars, ended: 'end' };
 }
 
 /** Goes on from an API call: its reply's `Body` fills the output variables; a failure goes to `onError`. */
 export function afterCall(flow: TaskFlow, run: TaskRun, ok: boolean, body: Record<string, unknown> | undefined, sys: SystemValues): TaskStep {
   const node = nodeOf(flow, run.node);
-  if (node?.kind !== 'api') return { say: [], ended: 'missing' };
+  if (node?.kind !== 'api') return { say: [], vars: run.vars, ended: 'missing' };
   const vars = { ...run.vars };
-  if (!ok) return node.onError ? walk(flow, run.env, vars, node.onError, sys, []) : { say: [], ended: 'failed' };
+  if (!ok) return node.onError ? walk(flow, run.env, vars, node.onError, sys, []) : { say: [], vars, ended: 'failed' };
   for (const o of node.outputs) {
     if (body && Object.hasOwn(body, o.field)) setVar(vars, o.variable, valueText(body[o.field]));
   }
-  return node.next ? walk(flow, run.env, vars, node.next, sys, []) : { say: [], ended: 'end' };
+  return node.next ? walk(flow, run.env, vars, node.next, sys, []) : { say: [], vars, ended: 'end' };
 }
 
 /**
- * A submitted form's values by field name, or what is wrong with them: required fields filled, a choice one of its
- * options, values no longer than a variable holds. Fields the form does not have are ignored.
+ * A submitted form's values by field name, or what is wrong with them: only this form's fields (a copy of another
+ * form is not taken for it), required fields filled, a choice one of its options, values no longer than a variable
+ * holds.
  */
 export function formValues(node: FormNode, content: unknown): Record<string, string> | string {
   const list = (content as { inputVariables?: unknown } | undefined)?.inputVariables;
@@ -88,7 +91,9 @@ export function formValues(node: FormNode, content: unknown): Record<string, str
   for (const item of list) {
     const name = (item as { name?: unknown } | null)?.name;
     const value = (item as { variableValue?: unknown } | null)?.variableValue;
-    if (typeof name === 'string' && typeof value === 'string') given.set(name, value.trim());
+    if (typeof name !== 'string' || typeof value !== 'string') continue;
+    if (!node.fields.some((f) => f.name === name)) return `'${name.slice(0, 64)}' is not a field of the form waiting`;
+    given.set(name, value.trim());
   }
   const values: Record<string, string> = {};
   for (const f of node.fields) {
@@ -105,7 +110,7 @@ function walk(flow: TaskFlow, env: TaskEnvironment, vars: Record<string, string>
   let id = from;
   for (let steps = 0; steps < MAX_STEPS; steps++) {
     const node = nodeOf(flow, id);
-    if (!node) return { say, ended: 'missing' };
+    if (!node) return { say, vars, ended: 'missing' };
     const fill = filler(vars, sys);
     let next: string | undefined;
     switch (node.kind) {
@@ -120,30 +125,30 @@ function walk(flow: TaskFlow, env: TaskEnvironment, vars: Record<string, string>
       case 'condition': {
         const group = node.groups.find((g) => (g.join === 'and' ? g.conditions.every : g.conditions.some).call(g.conditions, (c: Condition) => holds(c, lookup(vars, sys, c.variable), fill(c.value ?? ''))));
         if (!group) {
-          if (!node.otherwise) return { say, ended: 'noMatch' };
+          if (!node.otherwise) return { say, vars, ended: 'noMatch' };
           next = node.otherwise;
         } else next = group.next;
         break;
       }
       case 'branch':
-        return { say, ask: branchBody(flow, env, node, fill, 0), run: { flowId: flow.id, env, node: node.id, vars } };
+        return { say, vars, ask: branchBody(flow, env, node, fill, 0), run: { flowId: flow.id, env, node: node.id, vars } };
       case 'form':
-        return { say, ask: formBody(flow, env, node, 0), run: { flowId: flow.id, env, node: node.id, vars } };
+        return { say, vars, ask: formBody(flow, env, node, 0), run: { flowId: flow.id, env, node: node.id, vars } };
       case 'api': {
         const body: Record<string, string> = {};
         for (const p of node.inputs) body[p.name] = p.source === 'fixed' ? fill(p.value) : lookup(vars, sys, p.value);
-        return { say, call: { url: node.url, body }, run: { flowId: flow.id, env, node: node.id, vars } };
+        return { say, vars, call: { url: node.url, body }, run: { flowId: flow.id, env, node: node.id, vars } };
       }
       case 'transfer':
-        return { say, transfer: node.groupId === undefined ? {} : { groupId: node.groupId }, ended: 'transfer' };
+        return { say, vars, transfer: node.groupId === undefined ? {} : { groupId: node.groupId }, ended: 'transfer' };
       case 'end':
         if (node.text) say.push([text(fill(node.text))]);
-        return { say, ended: 'end' };
+        return { say, vars, ended: 'end' };
     }
-    if (next === undefined) return { say, ended: 'end' };
+    if (next === undefined) return { say, vars, ended: 'end' };
     id = next;
   }
-  return { say, ended: 'tooLong' };
+  return { say, vars, ended: 'tooLong' };
 }
 
 /** Fills a template's `${name}` with the variable's value ('' for one not set). */

@@ -50,9 +50,10 @@ export type Effect =
   /**
    * A request to the app's backend whose answer decides what happens next (ChatBot.OnAssignHuman): sent after
    * commit; the answer comes back to the actor as `{ type: reply, ok, answer, tag }`. Not durable: the actor keeps a
-   * timer for the case it never comes. `tag` tells a late answer from the one awaited.
+   * timer for the case it never comes. `tag` tells a late answer from the one awaited; `timeoutMs`: how long the
+   * request may take (default: the callbacks' timeout).
    */
-  | { t: 'ask'; app: number; url: string; command: string; body: Record<string, unknown>; reply: string; sessionId: string; tag?: string }
+  | { t: 'ask'; app: number; url: string; command: string; body: Record<string, unknown>; reply: string; sessionId: string; tag?: string; timeoutMs?: number }
   /**
    * The session's service record (describe_im_cdr_list): fields merged into the stored record; `startedAt` (ms)
    * files a new record under its start time.

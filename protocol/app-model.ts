@@ -266,6 +266,8 @@ export interface Robot {
   taskFlows?: TaskFlow[];
   /** The test environment's task flows, while they differ from production (edited, not yet published). */
   testTaskFlows?: TaskFlow[];
+  /** The id the next task flow gets (ids are never reused: a session or a button may still name a deleted one). */
+  nextTaskFlowId?: number;
 }
 
 /** A robot's task flows in an environment (test: production's until edited). */

@@ -2,8 +2,8 @@
 
 /** A reply that says yes: `OK` and error code 0. */
 const okEnvelope = {
-  ActionStatus: { type: 'equal', value: 'OK' },
-  ErrorCode: { type: 'equal', value: 0 },
+  ActionStatus: { type: 'equal', value: 'OK', strict: true },
+  ErrorCode: { type: 'equal', value: 0, strict: true },
   ErrorInfo: { type: 'string', optional: true, max: 1000 },
 } as const;
 
@@ -29,7 +29,7 @@ export const interfaceInvocationReply = {
   type: 'object',
   props: {
     ...okEnvelope,
-    Body: { type: 'record', optional: true, key: { type: 'string', max: 64 }, value: { type: 'any' } },
+    Body: { type: 'record', optional: true, key: { type: 'string' }, value: { type: 'any' } },
   },
 } as const;
 

@@ -10,6 +10,7 @@
 import Validator from 'fastest-validator';
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Effect } from '../../actors/types';
 import { replySchemas } from '../../protocol/rest/callbacks';
 import type { AppRegistry } from '../config/apps';
 import type { Clock } from '../runtime/clock';
@@ -37,6 +38,9 @@ export function sign(token: string, timestamp: number, body: string): string {
 }
 
 interface Pending { id: number; entry: OutboxEntry; attempts: number }
+
+/** An `ask` effect as the delivery takes it. */
+export type AskRequest = Omit<Extract<Effect, { t: 'ask' }>, 't'>;
 
 export class CallbackDelivery {
   /** Waiting callbacks per key, head first; a key with an entry here is being worked on. */
@@ -121,7 +125,7 @@ export class CallbackDelivery {
     return res.ok ? undefined : `HTTP ${res.status}`;
   }
 
-  private request(url: string, token: string, app: number, command: string, payload: Record<string, unknown>, key: string): Promise<Response> {
+  private request(url: string, token: string, app: number, command: string, payload: Record<string, unknown>, key: string, timeoutMs = this.o.timeoutMs): Promise<Response> {
     const body = JSON.stringify(payload);
     const timestamp = this.clock.now();
     const target = new URL(url);
@@ -140,46 +144,46 @@ export class CallbackDelivery {
         'x-desk-timestamp': String(timestamp),
         'x-desk-signature': sign(token, timestamp, body),
       },
-      signal: AbortSignal.timeout(this.o.timeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   }
 
   /**
-   * A question whose answer decides (ChatBot.OnAssignHuman, Desk.CallbackBeforeIMContactUser): one attempt, the
-   * reply checked against the command's reply schema; anything else — an error, a timeout, a malformed reply — is
-   * answered as `ok: false` and logged, and the asking actor applies its fallback.
+   * A question whose answer decides (ChatBot.OnAssignHuman, Desk.CallbackBeforeIMContactUser, a task flow's
+   * Chatbot.InterfaceInvocation): one attempt within `timeoutMs` (default: the callbacks'), the reply checked against
+   * the command's reply schema; anything else — an error, a timeout, a reply cut off or malformed — is answered as
+   * `ok: false` and logged, and the asking actor applies its fallback. `tag` comes back with the answer and makes the
+   * request's idempotency key its own.
    */
-  ask(from: string, a: { app: number; url: string; command: string; body: Record<string, unknown>; reply: string; sessionId: string; tag?: string }, tell: (to: string, msg: unknown) => void): void {
+  ask(from: string, a: AskRequest, tell: (to: string, msg: unknown) => void): void {
     const token = this.apps.get(a.app)?.callbacks?.token ?? '';
     const answer = (ok: boolean, result?: unknown): void => tell(from, { type: a.reply, sessionId: a.sessionId, ok, answer: result, ...(a.tag !== undefined ? { tag: a.tag } : {}) });
     const check = replyChecks.get(a.command);
-    let sent: Promise<Response>;
-    try {
-      sent = this.request(a.url, token, a.app, a.command, a.body, `${a.app}-${a.command}-${a.sessionId}-${String(a.body.EventTime)}`);
-    } catch (err) {
-      this.log.warn({ command: a.command, err: (err as Error).message }, 'cannot ask the app backend; the fallback decides');
-      answer(false);
-      return;
-    }
-    sent
-      .then(async (res) => {
-        const text = await res.text();
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        if (!res.ok || !check || check(parsed) !== true) {
-          this.log.warn({ command: a.command, status: res.status, reply: text.slice(0, 200) }, 'unusable answer from the app backend; the fallback decides');
-          answer(false);
-          return;
-        }
-        answer(true, parsed);
-      }, (err: unknown) => {
+    const key = `${a.app}-${a.command}-${a.sessionId}-${String(a.body.EventTime)}${a.tag !== undefined ? `-${a.tag}` : ''}`;
+    void (async () => {
+      let res: Response;
+      let text: string;
+      try {
+        res = await this.request(a.url, token, a.app, a.command, a.body, key, a.timeoutMs);
+        text = await res.text();
+      } catch (err) {
         this.log.warn({ command: a.command, err: (err as Error).message }, 'no answer from the app backend; the fallback decides');
         answer(false);
-      });
+        return;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      if (!res.ok || !check || check(parsed) !== true) {
+        this.log.warn({ command: a.command, status: res.status, reply: text.slice(0, 200) }, 'unusable answer from the app backend; the fallback decides');
+        answer(false);
+        return;
+      }
+      answer(true, parsed);
+    })();
   }
 
   /** Done with the head: removed (accepted) or set aside (failed); then the next of the same key. */

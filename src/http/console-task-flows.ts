@@ -4,6 +4,8 @@
  * a write goes to both environments unless it names `Environment: "test"`; desk_robot_publish makes production a
  * copy of test. Sessions run production's enabled flows.
  */
+import { randomUUID } from 'node:crypto';
+import { TASK_CALL_WAIT_MS } from '../../actors/session';
 import { afterBranch, afterCall, afterForm, formValues, pickedOption, startFlow, testSystemValues, type TaskRun, type TaskStep } from '../../actors/task-flow';
 import { robotOf, taskFlowsOf, type Robot } from '../../protocol/app-model';
 import { INTERFACE_INVOCATION } from '../../protocol/rest/callbacks';
@@ -27,14 +29,14 @@ function draftOf(ctx: RestContext): TaskFlowDraft {
  * Writes the robot's flows: test only (`Environment: "test"`), or both environments, each changed from its own list
  * (so test's unpublished edits stay). Test keeps its own list only while it differs from production.
  */
-async function writeFlows(ctx: RestContext, change: (flows: TaskFlow[], env: TaskEnvironment) => TaskFlow[]): Promise<void> {
+async function writeFlows(ctx: RestContext, change: (flows: TaskFlow[], env: TaskEnvironment) => TaskFlow[], patch: Partial<Robot> = {}): Promise<void> {
   const robotId = robotIdOf(ctx);
   const robot: Robot = robotOf(ctx.app, robotId)!;
   const test = change(taskFlowsOf(ctx.app, robotId, 'test'), 'test');
   const production = envOf(ctx) === 'test' ? robot.taskFlows : change(robot.taskFlows ?? [], 'production');
   const { testTaskFlows: _old, ...rest } = robot;
   const same = JSON.stringify(test) === JSON.stringify(production ?? []);
-  await ctx.saveApp(withRobot(ctx.app, { ...rest, ...(production ? { taskFlows: production } : {}), ...(same ? {} : { testTaskFlows: test }) }));
+  await ctx.saveApp(withRobot(ctx.app, { ...rest, ...patch, ...(production ? { taskFlows: production } : {}), ...(same ? {} : { testTaskFlows: test }) }));
 }
 
 function flowIn(flows: readonly TaskFlow[], id: number, env: TaskEnvironment): TaskFlow {
@@ -57,12 +59,12 @@ export const taskFlowEndpoints: Endpoint[] = [
     const draft = draftOf(ctx);
     const robotId = robotIdOf(ctx);
     const everyId = [...taskFlowsOf(ctx.app, robotId, 'test'), ...taskFlowsOf(ctx.app, robotId, 'production')].map((f) => f.id);
-    const id = Math.max(0, ...everyId) + 1;
+    const id = Math.max((robotOf(ctx.app, robotId)!.nextTaskFlowId ?? 1) - 1, ...everyId) + 1;
     const flow: TaskFlow = { ...draft, id, enabled: draft.enabled ?? true, updatedAt: ctx.now };
     await writeFlows(ctx, (flows) => {
       if (flows.length >= TaskFlowLimits.flows) throw new RestError(KnowledgeCode.BadParameter, `a robot has at most ${TaskFlowLimits.flows} task flows`);
       return [...flows, flow];
-    });
+    }, { nextTaskFlowId: id + 1 });
     return ok({ TaskFlowId: id });
   }),
 
@@ -87,8 +89,9 @@ export const taskFlowEndpoints: Endpoint[] = [
 
   consoleEndpoint('desk_robot_task_flow_get', schema.oneTaskFlow, (ctx) => {
     const env = envOf(ctx);
-    const { updatedAt, ...flow } = flowIn(taskFlowsOf(ctx.app, robotIdOf(ctx), env), ctx.body.TaskFlowId as number, env);
-    return ok({ TaskFlow: flow, UpdateTime: Math.floor((updatedAt ?? 0) / 1000) });
+    // The definition as update takes it back: its id and time are fields of the answer.
+    const { updatedAt, id, ...flow } = flowIn(taskFlowsOf(ctx.app, robotIdOf(ctx), env), ctx.body.TaskFlowId as number, env);
+    return ok({ TaskFlowId: id, TaskFlow: flow, UpdateTime: Math.floor((updatedAt ?? 0) / 1000) });
   }),
 
   consoleEndpoint('desk_robot_task_flow_list', schema.listTaskFlows, (ctx) => {
@@ -127,7 +130,7 @@ async function dryRun(ctx: RestContext, flow: TaskFlow, env: TaskEnvironment): P
       ...(step.call ? { Call: { Url: step.call.url, Body: step.call.body } } : {}),
       ...(step.transfer ? { Transfer: { GroupId: step.transfer.groupId ?? null } } : {}),
       ...(step.ended ? { Ended: step.ended } : {}),
-      Variables: step.run?.vars ?? {},
+      Variables: step.vars,
     });
   };
   let step = startFlow(flow, env, sys);
@@ -148,7 +151,7 @@ async function dryRun(ctx: RestContext, flow: TaskFlow, env: TaskEnvironment): P
     if (!input) break;
     if (node.kind === 'branch') {
       const option = input.Text !== undefined ? pickedOption(node, input.Text) : undefined;
-      step = option ? afterBranch(flow, run, option, sys) : { say: [], ended: 'left' };
+      step = option ? afterBranch(flow, run, option, sys) : { say: [], vars: run.vars, ended: 'left' };
     } else if (node.kind === 'form') {
       const values = input.Form ? formValues(node, { inputVariables: input.Form }) : undefined;
       if (typeof values === 'string') {
@@ -156,7 +159,7 @@ async function dryRun(ctx: RestContext, flow: TaskFlow, env: TaskEnvironment): P
         steps.push({ Input: input, Refused: values, MsgBodies: [], ...waitingAt(run), Variables: run.vars });
         continue;
       }
-      step = values ? afterForm(flow, run, node, values, sys) : { say: [], ended: 'left' };
+      step = values ? afterForm(flow, run, node, values, sys) : { say: [], vars: run.vars, ended: 'left' };
     }
     record(step, input);
   }
@@ -166,6 +169,9 @@ async function dryRun(ctx: RestContext, flow: TaskFlow, env: TaskEnvironment): P
 
 /** One real call of an API node, as a session would make it; undefined when it gave no usable answer. */
 async function called(ctx: RestContext, call: NonNullable<TaskStep['call']>): Promise<ApiReply | undefined> {
-  const answer = await ctx.deps.askBackend?.({ app: ctx.app.sdkAppId, url: call.url, command: INTERFACE_INVOCATION, body: { CallbackCommand: INTERFACE_INVOCATION, Body: call.body, EventTime: ctx.now } });
+  const answer = await ctx.deps.askBackend?.({
+    app: ctx.app.sdkAppId, url: call.url, command: INTERFACE_INVOCATION, tag: randomUUID(), timeoutMs: TASK_CALL_WAIT_MS,
+    body: { CallbackCommand: INTERFACE_INVOCATION, Body: call.body, EventTime: ctx.now },
+  });
   return answer?.ok ? { Body: (answer.answer as { Body?: Record<string, unknown> } | undefined)?.Body ?? {} } : undefined;
 }

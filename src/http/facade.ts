@@ -70,7 +70,7 @@ export interface FacadeDeps {
   /** In a cluster: app changes are written to the models the nodes share (src/cluster/cluster-apps.ts). */
   sharedApps?: { revisionOf(sdkAppId: number): number; save(model: AppModel, basedOn: number): Promise<boolean> };
   /** Asks the app's backend and waits for its checked answer (a task flow's dry run calls its API nodes). */
-  askBackend?(a: { app: number; url: string; command: string; body: Record<string, unknown> }): Promise<{ ok: boolean; answer?: unknown }>;
+  askBackend?(a: { app: number; url: string; command: string; body: Record<string, unknown>; tag: string; timeoutMs: number }): Promise<{ ok: boolean; answer?: unknown }>;
 }
 
 /** An endpoint of `service`; `options` adds its documented rate or a longer actor-call timeout. */

@@ -9,8 +9,13 @@ import type { AppModel, EmbeddingSettings } from '../../protocol/app-model';
 import { dot, EMBED_BATCH, OpenAiEmbedder, type Embedder } from './embedder';
 import type { Match } from './matcher';
 
-/** Vectors kept per app (phrasings and questions); the oldest go first past it. */
-const MAX_VECTORS = 20_000;
+/**
+ * Phrasing vectors kept per app. Past it further phrasings are matched by words only: evicting some would have them
+ * asked for again at every question, and each ranking compares the question with every phrasing of its library.
+ */
+export const MAX_PHRASINGS = 5000;
+/** Question vectors kept per app (recent questions); the oldest go first. */
+const MAX_QUESTIONS = 1000;
 /** After a failed request, the embedder is left alone this long (questions are answered by words meanwhile). */
 const BACKOFF_MS = 30_000;
 
@@ -18,8 +23,11 @@ interface AppVectors {
   /** The settings the vectors were made with: other settings (another model) start afresh. */
   key: string;
   embedder: Embedder;
-  vectors: Map<string, Float32Array>;
+  phrasings: Map<string, Float32Array>;
+  questions: Map<string, Float32Array>;
   wanted: Set<string>;
+  /** The phrasings outgrew MAX_PHRASINGS (said once in the log). */
+  full?: boolean;
   /** The background batches under way, if any. */
   draining?: Promise<void>;
   failedAt?: number;
@@ -45,20 +53,29 @@ export class SemanticVectors {
   }
 
   vectorOf(app: number, text: string): Float32Array | undefined {
-    return this.current(app)?.vectors.get(text);
+    const a = this.current(app);
+    return a && (a.phrasings.get(text) ?? a.questions.get(text));
   }
 
   /** True when a question of this app should wait for its vector: matching by meaning is on, working, and it has none. */
   awaits(app: number, text: string): boolean {
     const a = this.current(app);
-    return !!a && !this.resting(a) && !a.vectors.has(text);
+    return !!a && !this.resting(a) && !a.phrasings.has(text) && !a.questions.has(text);
   }
 
   /** Vectors for texts that have none yet, worked out in batches in the background. */
   want(app: number, texts: Iterable<string>): void {
     const a = this.current(app);
     if (!a || this.resting(a)) return;
-    for (const s of texts) if (!a.vectors.has(s)) a.wanted.add(s);
+    for (const s of texts) {
+      if (a.phrasings.has(s) || a.wanted.has(s)) continue;
+      if (a.phrasings.size + a.wanted.size >= MAX_PHRASINGS) {
+        if (!a.full) this.deps.log.warn({ app, max: MAX_PHRASINGS }, 'more FAQ phrasings than are matched by meaning; the rest are matched by words');
+        a.full = true;
+        break;
+      }
+      a.wanted.add(s);
+    }
     if (a.wanted.size > 0 && !a.draining) a.draining = this.drain(app, a).finally(() => { a.draining = undefined; });
   }
 
@@ -69,13 +86,14 @@ export class SemanticVectors {
   async query(app: number, text: string): Promise<boolean> {
     const a = this.current(app);
     if (!a) return false;
-    if (a.vectors.has(text)) return true;
+    if (a.phrasings.has(text) || a.questions.has(text)) return true;
     if (this.resting(a)) return false;
     const timeoutMs = this.settingsOf(app)!.timeoutMs;
     const until = Date.now() + timeoutMs;
     try {
       const [v] = await a.embedder.embed([text], AbortSignal.timeout(timeoutMs));
-      this.keep(a, text, v!);
+      a.questions.set(text, v!);
+      if (a.questions.size > MAX_QUESTIONS) a.questions.delete(a.questions.keys().next().value!);
     } catch (err) {
       this.failed(app, a, err);
       return false;
@@ -98,7 +116,7 @@ export class SemanticVectors {
     const key = `${s.baseUrl}|${s.model}|${s.apiKey ?? ''}`;
     let a = this.apps.get(app);
     if (!a || a.key !== key) {
-      a = { key, embedder: this.deps.embedderFor?.(s) ?? new OpenAiEmbedder(s), vectors: new Map(), wanted: new Set() };
+      a = { key, embedder: this.deps.embedderFor?.(s) ?? new OpenAiEmbedder(s), phrasings: new Map(), questions: new Map(), wanted: new Set() };
       this.apps.set(app, a);
     }
     return a;
@@ -106,12 +124,6 @@ export class SemanticVectors {
 
   private resting(a: AppVectors): boolean {
     return a.failedAt !== undefined && this.deps.now() - a.failedAt < BACKOFF_MS;
-  }
-
-  private keep(a: AppVectors, text: string, v: Float32Array): void {
-    a.vectors.delete(text);
-    a.vectors.set(text, v);
-    if (a.vectors.size > MAX_VECTORS) a.vectors.delete(a.vectors.keys().next().value!);
   }
 
   private failed(app: number, a: AppVectors, err: unknown): void {
@@ -125,7 +137,7 @@ export class SemanticVectors {
         const batch = [...a.wanted].slice(0, EMBED_BATCH);
         for (const s of batch) a.wanted.delete(s);
         const vs = await a.embedder.embed(batch);
-        batch.forEach((s, i) => this.keep(a, s, vs[i]!));
+        batch.forEach((s, i) => a.phrasings.set(s, vs[i]!));
       }
     } catch (err) {
       a.wanted.clear();

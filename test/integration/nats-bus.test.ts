@@ -97,10 +97,13 @@ t.test("what one turn sends to a partition leaves as one message, taken in order
   await watcher.flush();
   const sent = Array.from({ length: 50 }, (_, i) => sender.bus.command(7, `b${i}`, { i }));
   await Promise.all(sent);
+  // The watcher's copies travel on its own connection: a round trip of it brings what was sent before.
+  await watcher.flush();
   t.equal(requests, 1, 'fifty commands of one turn: one request');
   t.same(owner.commands.map((c) => (c.payload as { i: number }).i), Array.from({ length: 50 }, (_, i) => i), 'taken in the order sent');
   for (let i = 0; i < 20; i++) sender.bus.toNode('batch-owner', { reply: i });
   await until(() => owner.messages.length === 20);
+  await watcher.flush();
   t.equal(nodeMessages, 1, 'twenty messages for one node in one turn: one message');
   t.same(owner.messages.map((m) => (m as { reply: number }).reply), Array.from({ length: 20 }, (_, i) => i), 'in order');
 });

@@ -59,6 +59,7 @@ t.test('REST: checked, written to test, tried, published, enabled, deleted, kept
     ApiReplies: [{ Body: { status: '运输中', eta: '明天' } }],
   });
   t.equal(dry.Ended, 'end', 'the dry run reaches the end');
+  t.match(dry.Variables, { orderId: 'A1', status: '运输中', eta: '明天' }, 'and shows the variables it ended with');
   t.match(dry.Steps.find((x: any) => x.Refused), { Refused: /'订单号' is required/ }, 'an empty required field is refused as in a session');
   t.match(dry.Steps.find((x: any) => x.Call), { Call: { Url: b.url, Body: { orderId: 'A1', channel: 'desk', SystemClientUserID: 'test-user' } }, CallReply: { Body: { status: '运输中' } } });
   t.match(JSON.stringify(dry.Steps.at(-1).MsgBodies), /订单 A1 状态：运输中，预计 明天 送达。.*感谢咨询，再见！/, 'the replies with the variables filled');
@@ -72,7 +73,9 @@ t.test('REST: checked, written to test, tried, published, enabled, deleted, kept
 
   t.match(await call(s, 'desk_robot_publish', { Note: 'order flow' }), { ActionStatus: 'OK' });
   t.match(await call(s, 'desk_robot_publish_status', {}), { Unpublished: 0 });
-  t.match(await call(s, 'desk_robot_task_flow_get', { TaskFlowId: 1 }), { TaskFlow: { id: 1, name: '订单查询', start: 'greet', enabled: true } }, 'published');
+  const got = await call(s, 'desk_robot_task_flow_get', { TaskFlowId: 1 });
+  t.match(got, { TaskFlowId: 1, TaskFlow: { name: '订单查询', start: 'greet', enabled: true } }, 'published');
+  t.match(await call(s, 'desk_robot_task_flow_update', { TaskFlowId: 1, TaskFlow: got.TaskFlow }), { ActionStatus: 'OK' }, 'what get answers, update takes back');
 
   t.match(await call(s, 'desk_robot_task_flow_update', { TaskFlowId: 1, TaskFlow: { ...flow, name: '订单查询二' } }), { ActionStatus: 'OK' });
   t.match(await call(s, 'desk_robot_task_flow_enable', { TaskFlowId: 1, Enabled: 0 }), { ActionStatus: 'OK' });
@@ -87,6 +90,7 @@ t.test('REST: checked, written to test, tried, published, enabled, deleted, kept
   t.match(await call(again, 'desk_robot_task_flow_delete', { TaskFlowId: 1 }), { ActionStatus: 'OK' });
   t.match(await call(again, 'desk_robot_task_flow_list', {}), { Total: 0 });
   t.match(await call(again, 'desk_robot_task_flow_get', { TaskFlowId: 1 }), { ErrorCode: -50003 });
+  t.match(await call(again, 'desk_robot_task_flow_add', { TaskFlow: flow }), { TaskFlowId: 2 }, 'a deleted flow\'s id is not given again');
 });
 
 t.test('over WebSocket: intent, branch, form, API call, transfer to the flow\'s group, the agent serves', async (t) => {

@@ -187,6 +187,35 @@ t.test('fixed buttons stay, and a click later resumes the flow at their node', a
   t.match(sim.texts('u1').at(-1), /还没有学会/, 'a click naming no flow is an ordinary text');
 });
 
+t.test('a form answers only the form waiting: a copy of an earlier one, or one naming another, is refused', async (t) => {
+  const sim = atForm();
+  t.match(submit(sim, { 订单号: 'A1', 手机: '123' }), { ok: false, info: /'手机' is not a field of the form waiting/ });
+  const stale = sim.userSend('u1', srcBody('33', { taskInfo: { taskID: 7, nodeID: 'menu', env: 'production' }, content: { inputVariables: [{ name: '订单号', variableValue: 'A1' }] } }));
+  t.match(stale, { ok: false, info: /no longer waiting/ }, 'taskInfo naming another node');
+  t.match(sim.session('u1').cur!.task, { node: 'order-form' }, 'the form still waits');
+});
+
+t.test('while the API call is out, what the user writes is answered and the flow goes on when the answer comes', async (t) => {
+  const sim = atForm();
+  submit(sim, { 订单号: 'B1' });
+  const tag = sim.asks[0]!.ask.tag;
+  sim.say('u1', '好的谢谢');
+  t.match(sim.texts('u1').at(-1), /还没有学会/, 'answered as usual');
+  t.match(sim.session('u1').cur!.task, { node: 'lookup', call: tag }, 'the flow still waits for its call');
+  sim.tell(sim.conv('u1'), { type: 'taskCallAnswer', sessionId: sim.sid('u1'), ok: true, answer: { Body: { status: '运输中', eta: '明天' } }, tag });
+  sim.run();
+  t.same(sim.texts('u1').slice(-2), ['订单 B1 状态：运输中，预计 明天 送达。', '感谢咨询，再见！']);
+});
+
+t.test('a fixed button\'s click is taken only for a branch this session showed', async (t) => {
+  const flow: TaskFlow = { ...FLOW, nodes: FLOW.nodes.map((n) => (n.kind === 'branch' ? { ...n, optionType: 1 as const } : n)) };
+  const sim = simWith([flow]);
+  sim.enter('u1');
+  sim.call(sim.conv('u1'), (replyTo) => ({ type: 'userSend', random: 77, body: textBody('不用了'), cloudCustomData: JSON.stringify({ BranchOptionInfo: { taskID: 7, nodeID: 'menu', env: 'production' } }), conn: 1, replyTo }));
+  t.match(sim.texts('u1').at(-1), /还没有学会/, 'a forged click is an ordinary text');
+  t.equal(sim.session('u1').cur!.task, undefined);
+});
+
 t.test('a flow starts only when enabled and published, and only when its intent matches as well as the FAQ', async (t) => {
   const disabled = simWith([{ ...FLOW, enabled: false }]);
   disabled.enter('u1');

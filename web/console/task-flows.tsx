@@ -39,7 +39,7 @@ export function TaskFlows({ admin }: { admin: AdminCredentials }) {
     else await restCall(admin, 'openim_console_http_svc/desk_robot_task_flow_update', { ...TEST, TaskFlowId: editing, TaskFlow: flow });
   }).then(list.reload);
   const edit = (id: number) => run(async () => {
-    const { id: _id, ...flow } = (await restCall(admin, 'openim_console_http_svc/desk_robot_task_flow_get', { ...TEST, TaskFlowId: id })).TaskFlow as Record<string, unknown>;
+    const flow = (await restCall(admin, 'openim_console_http_svc/desk_robot_task_flow_get', { ...TEST, TaskFlowId: id })).TaskFlow;
     setEditing(id);
     setJson(JSON.stringify(flow, null, 2));
   });
