@@ -82,13 +82,15 @@ export function startingFlow(config: RobotConfig, response: RobotResponse, bestI
 const MAX_CLARIFY = 10;
 
 export function decideReply(config: RobotConfig, rank: (library: KnowledgeLibrary, limit: number) => RankedQuestion[]): RobotReply {
-  const faq = rank('faq', Math.max(1, Math.min(MAX_CLARIFY, config.clarifyNumber)));
+  // Two at least: a match by meaning must lead the runner-up (RankedQuestion.lead).
+  const faq = rank('faq', Math.max(2, Math.min(MAX_CLARIFY, config.clarifyNumber)));
   const top = faq[0];
   const score = top?.score ?? 0;
-  if (top && score >= config.directAnsweringReaches) return { strategy: 'direct', score, question: top };
+  const leads = (q: RankedQuestion, runnerUp?: RankedQuestion): boolean => q.lead === undefined || !runnerUp || q.score - runnerUp.score >= q.lead;
+  if (top && score >= config.directAnsweringReaches && leads(top, faq[1])) return { strategy: 'direct', score, question: top };
   if (config.chitchatEnable) {
-    const chat = rank('chitchat', 1)[0];
-    if (chat && chat.score >= config.chitchatReaches) return { strategy: 'chitchat', score: chat.score, question: chat };
+    const [chat, next] = rank('chitchat', 2);
+    if (chat && chat.score >= config.chitchatReaches && leads(chat, next)) return { strategy: 'chitchat', score: chat.score, question: chat };
   }
   // The band is (ClarifyReaches, DirectAnsweringReaches): "exceeds" the lower bound, below the direct threshold.
   const candidates = faq.filter((q) => q.score > config.clarifyReaches).slice(0, config.clarifyNumber);

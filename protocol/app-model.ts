@@ -182,9 +182,11 @@ export interface EmbeddingSettings {
   timeoutMs: number;
   scoreFrom: number;
   scoreTo: number;
+  /** How far (in score) a question matched by meaning must lead the runner-up to be answered directly. */
+  margin: number;
 }
 
-export const defaultEmbeddingSettings = { timeoutMs: 3000, scoreFrom: 0.5, scoreTo: 0.9 } as const;
+export const defaultEmbeddingSettings = { timeoutMs: 3000, scoreFrom: 0.5, scoreTo: 0.9, margin: 0.05 } as const;
 
 /**
  * An OpenAI-compatible chat-completions provider (`POST <baseUrl>/chat/completions`, streamed) and its guardrails.

@@ -145,6 +145,7 @@ export const embeddingSettingsSchema = {
     timeoutMs: { type: 'number', integer: true, min: 100, max: 60_000, optional: true },
     scoreFrom: { type: 'number', min: -1, max: 1, optional: true },
     scoreTo: { type: 'number', min: -1, max: 1, optional: true },
+    margin: { type: 'number', min: 0, max: 0.5, optional: true },
   },
 } as const;
 

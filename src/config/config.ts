@@ -50,7 +50,7 @@ export type DeclaredApp = {
   callbacks?: { url: string; sessionEvents?: boolean; thirdPartyBot?: boolean; memberEvents?: boolean; token: string };
   web?: { demoUserSig: boolean };
   llm?: { baseUrl: string; model: string; apiKey?: string; prompt?: string; knowledgeOnly?: boolean; refusal?: string; timeoutMs?: number };
-  embeddings?: { baseUrl: string; model: string; apiKey?: string; timeoutMs?: number; scoreFrom?: number; scoreTo?: number };
+  embeddings?: { baseUrl: string; model: string; apiKey?: string; timeoutMs?: number; scoreFrom?: number; scoreTo?: number; margin?: number };
 };
 
 const v = new Validator({ haltOnFirstError: false });

@@ -3,7 +3,7 @@
  * the robot takes with the given thresholds and whether its answer is the expected one.
  *
  *   node dist/src/knowledge/evaluate.js [fixture] [--direct 0.8] [--chitchat 0.8] [--clarify 0.6] [--json]
- *     [--embeddings <baseUrl> --model <name> [--api-key <key>] [--score-from 0.5] [--score-to 0.9]]
+ *     [--embeddings <baseUrl> --model <name> [--api-key <key>] [--score-from 0.5] [--score-to 0.9] [--margin 0.05]]
  *
  * With `--embeddings` the questions are also matched by meaning, as the server does with an app's `embeddings`.
  */
@@ -42,7 +42,7 @@ export interface EvalResult {
 interface Tally { cases: number; correct: number; falseAnswers: number; clarified: number }
 
 /** Matching by meaning: the vectors of the set's texts, and the cosine band of the scores. */
-export interface Meaning { vectorOf(text: string): Float32Array | undefined; settings: Pick<EmbeddingSettings, 'scoreFrom' | 'scoreTo'> }
+export interface Meaning { vectorOf(text: string): Float32Array | undefined; settings: Pick<EmbeddingSettings, 'scoreFrom' | 'scoreTo' | 'margin'> }
 
 const phrasingsOf = (e: Entry): string[] => [e.question, ...e.similar];
 
@@ -65,7 +65,7 @@ export function evaluate(set: EvalSet, config: RobotConfig, meaning?: Meaning): 
     };
     const rank = (library: KnowledgeLibrary, limit: number): RankedQuestion[] => (library === 'faq' || library === 'chitchat' ? hitsOf(library, limit) : []).map((hit) => {
       const e = m.entries.get(hit.questionId)!;
-      return { id: e.id, question: e.question, answer: e.answer, answerType: 0, score: hit.score, matched: hit.matched };
+      return { id: e.id, question: e.question, answer: e.answer, answerType: 0, score: hit.score, matched: hit.matched, ...(hit.lead !== undefined ? { lead: hit.lead } : {}) };
     });
     const reply: RobotReply = decideReply(config, rank);
     const tallies = [(r.byKind[c.kind] ??= { cases: 0, correct: 0, falseAnswers: 0, clarified: 0 }), (r.byLanguage[c.lang] ??= { cases: 0, correct: 0, falseAnswers: 0, clarified: 0 })];
@@ -97,7 +97,7 @@ const tallyLines = (t: Record<string, Tally>): string[] =>
   Object.entries(t).map(([k, v]) => `  ${k.padEnd(11)} ${String(v.cases).padStart(4)}  ${pct(v.correct, v.cases).padStart(6)} ${pct(v.falseAnswers, v.cases).padStart(6)} ${pct(v.clarified, v.cases).padStart(6)}`);
 
 /** The vectors of every phrasing and question of the set, from an embeddings server. */
-async function meaningOf(set: EvalSet, s: Pick<EmbeddingSettings, 'baseUrl' | 'model' | 'apiKey' | 'timeoutMs' | 'scoreFrom' | 'scoreTo'>): Promise<Meaning> {
+async function meaningOf(set: EvalSet, s: EmbeddingSettings): Promise<Meaning> {
   const texts = [...new Set([
     ...Object.values(set.knowledge).flatMap((k) => [...k.faqs, ...k.chitchat].flatMap(phrasingsOf)),
     ...set.cases.map((c) => c.q),
@@ -132,7 +132,7 @@ if (require.main === module) {
     allowPositionals: true,
     options: {
       direct: { type: 'string' }, chitchat: { type: 'string' }, clarify: { type: 'string' }, json: { type: 'boolean' },
-      embeddings: { type: 'string' }, model: { type: 'string' }, 'api-key': { type: 'string' }, 'score-from': { type: 'string' }, 'score-to': { type: 'string' },
+      embeddings: { type: 'string' }, model: { type: 'string' }, 'api-key': { type: 'string' }, 'score-from': { type: 'string' }, 'score-to': { type: 'string' }, margin: { type: 'string' },
     },
   });
   const file = positionals[0] ?? path.join(__dirname, '../../../test/fixtures/robot-eval.json');
@@ -146,6 +146,7 @@ if (require.main === module) {
   const meaning = values.embeddings ? meaningOf(set, {
     ...defaultEmbeddingSettings, baseUrl: values.embeddings, model: values.model ?? '', apiKey: values['api-key'], timeoutMs: 30_000,
     scoreFrom: Number(values['score-from'] ?? defaultEmbeddingSettings.scoreFrom), scoreTo: Number(values['score-to'] ?? defaultEmbeddingSettings.scoreTo),
+    margin: Number(values.margin ?? defaultEmbeddingSettings.margin),
   }) : Promise.resolve(undefined);
   meaning.then((m) => {
     const result = evaluate(set, config, m);

@@ -168,7 +168,7 @@ export class KnowledgeBase {
     if (byMeaning) hits = this.blend(r.app, byMeaning, hits, [...lib.questions.values()].filter(answers));
     return hits.sort((a, b) => b.score - a.score).slice(0, r.limit).flatMap((hit) => {
       const q = lib.questions.get(hit.questionId);
-      return q ? [{ id: q.id, question: q.question, answer: q.answer, answerType: q.answerType, score: hit.score, matched: hit.matched }] : [];
+      return q ? [{ id: q.id, question: q.question, answer: q.answer, answerType: q.answerType, score: hit.score, matched: hit.matched, ...(hit.lead !== undefined ? { lead: hit.lead } : {}) }] : [];
     });
   }
 

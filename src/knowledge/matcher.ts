@@ -8,7 +8,8 @@ import { features, featureWeight, rarity, type Features } from './features';
 
 /** `features`: the text's features when worked out already (they cost most of building an index). */
 export interface MatchDoc { questionId: string; text: string; features?: Features }
-export interface Match { questionId: string; score: number; matched: string }
+/** `lead`: how far the score must lead the runner-up's to answer directly (a match by meaning's margin). */
+export interface Match { questionId: string; score: number; matched: string; lead?: number }
 
 /** Weights are kept in single precision: a similarity this close to 1 is an identical text. */
 const SAME = 1 - 1e-6;

@@ -154,18 +154,19 @@ export function calibrated(cos: number, s: Pick<EmbeddingSettings, 'scoreFrom' |
 /**
  * Word scores blended with meaning: each question scores the better of its word score and its calibrated cosine
  * (its closest phrasing with a vector). A paraphrase that shares no word is found; a question the words match well
- * keeps its score.
+ * keeps its score. A question that scores by meaning answers directly only with `margin` over the runner-up: close
+ * meanings are many, and a near tie is a guess.
  */
 export function blendByMeaning(
   hits: readonly Match[], questions: readonly { id: string; phrasings: readonly string[] }[], query: Float32Array,
-  vectorOf: (s: string) => Float32Array | undefined, s: Pick<EmbeddingSettings, 'scoreFrom' | 'scoreTo'>,
+  vectorOf: (s: string) => Float32Array | undefined, s: Pick<EmbeddingSettings, 'scoreFrom' | 'scoreTo' | 'margin'>,
 ): Match[] {
   const byId = new Map(hits.map((h) => [h.questionId, h]));
   for (const q of questions) {
     const near = closest(query, q.phrasings, vectorOf);
     if (!near) continue;
     const score = calibrated(near.cos, s);
-    if (score > (byId.get(q.id)?.score ?? 0)) byId.set(q.id, { questionId: q.id, score, matched: near.matched });
+    if (score > (byId.get(q.id)?.score ?? 0)) byId.set(q.id, { questionId: q.id, score, matched: near.matched, lead: s.margin });
   }
   return [...byId.values()];
 }

@@ -15,6 +15,16 @@ function decide(c: RobotConfig, faq: RankedQuestion[], chitchat: RankedQuestion[
   return decideReply(c, (library: KnowledgeLibrary, limit: number) => (library === 'faq' ? faq : library === 'chitchat' ? chitchat : []).slice(0, limit));
 }
 
+t.test('a match by meaning answers directly only with its lead over the runner-up', async (t) => {
+  const meaning = (id: string, score: number): RankedQuestion => ({ ...q(id, score), lead: 0.05 });
+  t.match(decide(config(), [meaning('a', 0.9), q('b', 0.84)]), { strategy: 'direct', question: { id: 'a' } }, 'a lead of 0.06');
+  t.match(decide(config(), [meaning('a', 0.9), q('b', 0.87)]), { strategy: 'clarify', candidates: [{ id: 'a' }, { id: 'b' }] }, 'a near tie is asked about');
+  t.match(decide(config({ clarifyEnable: false }), [meaning('a', 0.9), meaning('b', 0.88)]), { strategy: 'fallback' }, 'or falls back');
+  t.match(decide(config(), [meaning('a', 0.9)]), { strategy: 'direct' }, 'alone, it answers');
+  t.match(decide(config(), [q('a', 0.9), q('b', 0.89)]), { strategy: 'direct' }, 'words need no lead');
+  t.match(decide(config(), [], [meaning('hi', 0.9), meaning('yo', 0.88)]), { strategy: 'fallback' }, 'chitchat by meaning too');
+});
+
 t.test('direct answer from exactly DirectAnsweringReaches; just under is not', async (t) => {
   t.match(decide(config(), [q('a', 0.8)]), { strategy: 'direct', question: { id: 'a' } }, 'at the threshold (reaches = ≥)');
   t.match(decide(config(), [q('a', 0.7999)]), { strategy: 'clarify' }, 'just under: the clarify band');
