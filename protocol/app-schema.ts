@@ -41,6 +41,9 @@ export function isHttpUrl(s: string): boolean {
   }
 }
 
+/** How long a member's mail (its identifier) may be. */
+export const MAX_MAIL = 128;
+
 /** A UserID usable as an actor address part: no '|' (the address separator) and no control characters. */
 export const userIdSchema = { type: 'string', min: 1, max: 64, pattern: /^[^|\x00-\x1f]+$/ } as const;
 
@@ -52,7 +55,7 @@ export const groupChoicesSchema = { type: 'array', optional: true, max: 100, ite
 export const memberSchema = {
   type: 'object', strict: true,
   props: {
-    mail: { type: 'email', max: 128 },
+    mail: { type: 'email', max: MAX_MAIL },
     nickname: { type: 'string', min: 1, max: 64 },
     password: { type: 'string', min: 8, max: 128, optional: true },
     passwordHash: { type: 'string', max: 512, optional: true },

@@ -215,6 +215,9 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
       ready = false;
       uws.us_listen_socket_close(listenSocket);
       await stopServing();
+      // Every request has its answer by now: what is left open (idle keep-alive connections) is closed, so that it
+      // neither holds the port nor reaches a stopped server. The binding has the call, its types do not.
+      (app as unknown as { close(): void }).close();
       await store.close();
       await lock.release();
     },

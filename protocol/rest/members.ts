@@ -1,7 +1,8 @@
 /** Member and member-group endpoints (rest-api-extensions.md §1–2): schemas and the wire form of the model. */
 import { receptionLimit, type AppModel, type Member } from '../app-model';
+import { MAX_MAIL } from '../app-schema';
 
-const mail = { type: 'email', max: 128 } as const;
+const mail = { type: 'email', max: MAX_MAIL } as const;
 const nick = { type: 'string', min: 1, max: 32, optional: true } as const;
 /** Built-in roles: 1 super administrator, 5 online agent, 7 online administrator (custom roles are not served). */
 export const RoleId = { SuperAdmin: 1, Staff: 5, Admin: 7 } as const;

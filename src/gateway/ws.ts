@@ -15,6 +15,7 @@ import {
   type AgentSend, type ClientFrame, type HistorySync, type Ref, type ServerFrame, type TransferRequest, type UserSend,
 } from '../../protocol/frames';
 import { accountOf, memberActive, memberOf, serviceSideId, type AppModel } from '../../protocol/app-model';
+import { MAX_MAIL } from '../../protocol/app-schema';
 import { SigVerifier } from '../auth/sigs';
 import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
@@ -186,7 +187,8 @@ export class Gateway implements Outlet {
     if (encoding !== null && encoding !== 'json' && encoding !== 'msgpack') return refuse(ErrorCode.BadParameter, "encoding must be 'json' or 'msgpack'", CloseCode.ProtocolViolation);
     const model = Number.isInteger(app) ? this.apps.get(app) : undefined;
     if (!model) return refuse(ErrorCode.NotDeskApp, defaultInfo[ErrorCode.NotDeskApp]);
-    if (!identity || identity.length > 64 || identity.includes('|') || /[\x00-\x1f]/.test(identity)) return refuse(ErrorCode.BadIdentity, 'identifier missing or invalid');
+    // A user's UserID is at most 64 characters; an agent's is its member mail, at most 128.
+    if (!identity || identity.length > (role === Role.Agent ? MAX_MAIL : 64) || identity.includes('|') || /[\x00-\x1f]/.test(identity)) return refuse(ErrorCode.BadIdentity, 'identifier missing or invalid');
     const check = this.sigs.check(q.get('usersig') ?? '', app, identity, model.secretKey, Math.floor(this.clock.now() / 1000));
     if (!check.ok) return refuse(check.code, check.info);
     const member = memberOf(model, identity);

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { memberOf, type AppModel, type Member } from '../../protocol/app-model';
+import { MAX_MAIL } from '../../protocol/app-schema';
 import { ErrorCode } from '../../protocol/errors';
 import { fail, FacadeCode, ok, Service, type Envelope } from '../../protocol/rest/envelope';
 import { hashPasswordAsync, passwordMatchesAsync } from '../config/apps';
@@ -28,8 +29,8 @@ const NO_MEMBER_HASH = `scrypt$${randomBytes(16).toString('base64')}$${randomByt
 interface LoginBody { SdkAppId: number; Mail: string; Password: string; Console?: boolean }
 interface PasswordBody { SdkAppId: number; Mail: string; NewPassword: string; Password?: string; Identifier?: string; UserSig?: string }
 
-/** As long as a WebSocket identifier may be (a longer member mail could not connect anyway). */
-const mailRule = { type: 'string', min: 1, max: 64 } as const;
+/** As long as a member's mail may be. */
+const mailRule = { type: 'string', min: 1, max: MAX_MAIL } as const;
 const passwordRule = { type: 'string', min: 1, max: 128 } as const;
 
 /**

@@ -132,7 +132,7 @@ t.test('bad bodies are refused with an envelope and the server goes on', async (
     ['SdkAppId not an integer', { SdkAppId: 1.5, Mail: ALICE, Password: PASSWORD }, 141004],
     ['Mail a number', { SdkAppId: APP, Mail: 1, Password: PASSWORD }, 141004],
     ['Mail empty', { SdkAppId: APP, Mail: '', Password: PASSWORD }, 141004],
-    ['Mail over 64', { SdkAppId: APP, Mail: `${'m'.repeat(60)}@desk.test`, Password: PASSWORD }, 141004],
+    ['Mail over 128', { SdkAppId: APP, Mail: `${'m'.repeat(120)}@desk.test`, Password: PASSWORD }, 141004],
     ['Password over 128', { SdkAppId: APP, Mail: ALICE, Password: 'p'.repeat(129) }, 141004],
     ['Console a string', { SdkAppId: APP, Mail: ALICE, Password: PASSWORD, Console: 'yes' }, 141004],
     ['over 64 KB', { SdkAppId: APP, Mail: ALICE, Password: 'p'.repeat(70_000) }, 93000],

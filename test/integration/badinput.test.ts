@@ -259,6 +259,19 @@ t.test('a refused socket cannot send anything: frames after refusal are ignored'
 });
 
 
+t.test('a member mail up to 128 characters connects as an agent; a UserID stops at 64', async (t) => {
+  const long = `agent@${'d'.repeat(50)}.${'e'.repeat(40)}.test`;
+  const s = await startTestServer(testApp([long]));
+  t.teardown(() => s.stop());
+  const agent = await connect(s.port, long, 'agent');
+  const u1 = await connect(s.port, 'u1', 'user');
+  await toHuman(u1, agent);
+  t.pass('the long mail signs in and serves');
+  await refused(t, s.port, q('u'.repeat(65), genUserSig(APP, KEY, 'u'.repeat(65), 86400)), 20003, 4500, 'a 65-character UserID');
+  await u1.close();
+  await agent.close();
+});
+
 t.test('identifiers and account names that are Object.prototype keys are not members or accounts', async (t) => {
   // members / csAccounts are plain objects: a lookup by 'constructor' or '__proto__' finds Object.prototype's.
   const s = await startTestServer(testApp([ALICE]));
