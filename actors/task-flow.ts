@@ -151,9 +151,19 @@ function walk(flow: TaskFlow, env: TaskEnvironment, vars: Record<string, string>
   return { say, vars, ended: 'tooLong' };
 }
 
-/** Fills a template's `${name}` with the variable's value ('' for one not set). */
+/** Fills a template's `${name}` with the variable's value ('' for one not set), at most MAX_FILLED_BYTES of it. */
 export const filler = (vars: Record<string, string>, sys: SystemValues) => (s: string): string =>
-  s.replace(/\$\{([^}]{1,64})\}/g, (_, name: string) => lookup(vars, sys, name.trim()));
+  bounded(s.replace(/\$\{([^}]{1,64})\}/g, (_, name: string) => lookup(vars, sys, name.trim())));
+
+/** What a filled template may grow to, in UTF-8 bytes: an FAQ answer's limit (a message body stops at 12 KB). */
+export const MAX_FILLED_BYTES = 10_000;
+
+function bounded(s: string): string {
+  if (Buffer.byteLength(s) <= MAX_FILLED_BYTES) return s;
+  let cut = s.slice(0, MAX_FILLED_BYTES);
+  while (Buffer.byteLength(cut) > MAX_FILLED_BYTES) cut = cut.slice(0, Math.floor(cut.length * 0.9));
+  return cut;
+}
 
 function lookup(vars: Record<string, string>, sys: SystemValues, name: string): string {
   if (Object.hasOwn(vars, name)) return vars[name]!;

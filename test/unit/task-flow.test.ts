@@ -8,6 +8,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { SessionEvent } from '../../actors/session';
 import { TASK_CALL_WAIT_MS } from '../../actors/session';
+import { MAX_FILLED_BYTES } from '../../actors/task-flow';
 import { DEFAULT_ROBOT_ID } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import { INTERFACE_INVOCATION } from '../../protocol/rest/callbacks';
@@ -152,6 +153,23 @@ t.test('a failed call with no error way ends the flow with the fallback message'
   t.match(sim.texts('u1').at(-1), /还没有学会/, 'the robot\'s fallback');
   t.equal(sim.session('u1').cur!.task, undefined);
   t.equal(sim.phase('u1'), 'Chatbot');
+});
+
+t.test('a reply filled with long variables stays within a message\'s size', async (t) => {
+  const flow: TaskFlow = {
+    id: 8, name: 'echo', enabled: true, intents: ['echo'], start: 'set',
+    nodes: [
+      { kind: 'variables', id: 'set', set: [{ variable: 'a', value: '字'.repeat(1000) }], next: 'say' },
+      { kind: 'reply', id: 'say', text: '${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}' },
+    ],
+  };
+  const { id: _id, ...draft } = flow;
+  t.same(checkTaskFlow(draft), [], 'a definition that may be written');
+  const sim = simWith([flow]);
+  sim.enter('u1');
+  sim.say('u1', 'echo');
+  const said = sim.texts('u1').at(-1)!;
+  t.ok(said.startsWith('字字字') && Buffer.byteLength(said) <= MAX_FILLED_BYTES, `cut to ${Buffer.byteLength(said)} bytes`);
 });
 
 t.test('a user who walks away: the branch or form closes, and the text is answered as any other', async (t) => {
