@@ -69,14 +69,19 @@ export function respond(config: RobotConfig, keywords: readonly string[], rank: 
 }
 
 /**
- * The task flow a text starts (its id), if any: the best flow intent scores at least DirectAnsweringReaches and no
- * less than the answer the knowledge would give (GAP-3).
+ * The task flow a text starts (its id), if any: the best flow intent (of `intents`, best first) scores at least
+ * DirectAnsweringReaches, no less than the answer the knowledge would give (GAP-3), and, matched by meaning, leads
+ * the runner-up by its margin.
  */
-export function startingFlow(config: RobotConfig, response: RobotResponse, bestIntent: RankedQuestion | undefined): string | undefined {
-  if (!bestIntent || response.strategy === 'toHuman') return undefined;
+export function startingFlow(config: RobotConfig, response: RobotResponse, intents: readonly RankedQuestion[]): string | undefined {
+  const [best, next] = intents;
+  if (!best || response.strategy === 'toHuman' || !leads(best, next)) return undefined;
   const answered = response.strategy === 'direct' || response.strategy === 'chitchat' ? response.score : 0;
-  return bestIntent.score >= config.directAnsweringReaches && bestIntent.score >= answered ? bestIntent.id : undefined;
+  return best.score >= config.directAnsweringReaches && best.score >= answered ? best.id : undefined;
 }
+
+/** A score that needs a lead (a match by meaning) has it over the runner-up. */
+const leads = (q: RankedQuestion, runnerUp?: RankedQuestion): boolean => q.lead === undefined || !runnerUp || q.score - runnerUp.score >= q.lead;
 
 /** Candidates ranked for a clarification when ClarifyNumber asks for more than one. */
 const MAX_CLARIFY = 10;
@@ -86,7 +91,6 @@ export function decideReply(config: RobotConfig, rank: (library: KnowledgeLibrar
   const faq = rank('faq', Math.max(2, Math.min(MAX_CLARIFY, config.clarifyNumber)));
   const top = faq[0];
   const score = top?.score ?? 0;
-  const leads = (q: RankedQuestion, runnerUp?: RankedQuestion): boolean => q.lead === undefined || !runnerUp || q.score - runnerUp.score >= q.lead;
   if (top && score >= config.directAnsweringReaches && leads(top, faq[1])) return { strategy: 'direct', score, question: top };
   if (config.chitchatEnable) {
     const [chat, next] = rank('chitchat', 2);

@@ -512,7 +512,7 @@ function robotReplies(t: T, env: Env, r: RobotHere, questionSeq: number, input: 
     requestHuman(t, env);
     return;
   }
-  const flowId = input.trim() && r.flows.length > 0 ? startingFlow(r.config, response, r.rank('task', input, 1)[0]) : undefined;
+  const flowId = input.trim() && r.flows.length > 0 ? startingFlow(r.config, response, r.rank('task', input, 2)) : undefined;
   const flow = flowId !== undefined ? r.flows.find((f) => String(f.id) === flowId) : undefined;
   if (flow) {
     leaveTask(t, env);

@@ -5,7 +5,7 @@ import { agentAddress, sessionAddress } from '../actors/address';
 import { agent } from '../actors/agent';
 import { queue } from '../actors/queue';
 import { session } from '../actors/session';
-import { robotIdsOf } from '../protocol/app-model';
+import { robotIdsOf, taskFlowsOf } from '../protocol/app-model';
 import { SigVerifier } from './auth/sigs';
 import { CallbackDelivery, type DeliveryOptions } from './callbacks/delivery';
 import { AppRegistry } from './config/apps';
@@ -116,7 +116,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
       ask: (from, a) => delivery?.ask(from, a, (to, msg) => runtime.tell(to, msg)),
       llm: (from, q) => models.answer(from, q),
       embed: (from, q) => {
-        knowledge.wantMeaning(q.app, q.robotId, q.language);
+        const model = apps.get(q.app);
+        knowledge.wantMeaning(q.app, q.robotId, q.language, 'production', model ? taskFlowsOf(model, q.robotId, 'production') : []);
         void semantic.query(q.app, q.text).then(() => runtime.tell(from, { type: 'questionEmbedded', sessionId: q.sessionId, seq: q.seq }));
       },
     },

@@ -123,7 +123,7 @@ export const consoleRobotEndpoints: Endpoint[] = [
     const input = ctx.body.Question as string;
     // Matching by meaning, as a session would (the question's vector, and the phrasings' asked for meanwhile).
     if (ctx.deps.knowledge.awaitsMeaning(ctx.app.sdkAppId, input)) {
-      ctx.deps.knowledge.wantMeaning(ctx.app.sdkAppId, robotId, tag, 'test');
+      ctx.deps.knowledge.wantMeaning(ctx.app.sdkAppId, robotId, tag, 'test', taskFlowsOf(ctx.app, robotId, 'test'));
       await ctx.deps.knowledge.semantic?.query(ctx.app.sdkAppId, input);
     }
     const config = robotConfig(ctx.app, robotId, tag, true);
@@ -133,8 +133,9 @@ export const consoleRobotEndpoints: Endpoint[] = [
     if (response.strategy === 'toHuman') return ok({ Strategy: 'toHuman', Score: round(response.score), MsgBody: [], Source: {}, Candidates: candidates });
     // A task flow of test whose intent matches starts, as it would in a session.
     const flows = taskFlowsOf(ctx.app, robotId, 'test');
-    const intent = ctx.deps.knowledge.rank({ app: ctx.app.sdkAppId, robotId, language: tag, library: 'task', text: input, limit: 1, tasks: flows })[0];
-    const flow = flows.find((f) => f.id === Number(startingFlow(config, response, intent)));
+    const intents = ctx.deps.knowledge.rank({ app: ctx.app.sdkAppId, robotId, language: tag, library: 'task', text: input, limit: 2, tasks: flows });
+    const intent = intents[0];
+    const flow = flows.find((f) => f.id === Number(startingFlow(config, response, intents)));
     if (flow && intent) {
       const step = startFlow(flow, 'test', testSystemValues);
       const bodies = [...step.say, ...(step.ask ? [step.ask] : [])];

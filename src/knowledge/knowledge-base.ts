@@ -13,7 +13,8 @@ import { features, type Features } from './features';
 import { DocumentLibrary } from './documents';
 import { Matcher, type Match } from './matcher';
 import { blendByMeaning, type SemanticVectors } from './semantic';
-import { TaskIntents } from './task-intents';
+import { intentsOf, TaskIntents } from './task-intents';
+import type { TaskFlow } from '../../protocol/task-flow';
 import { presetCategories, presetChitchat, toHumanPhrases } from './presets';
 
 export type Environment = 'test' | 'production';
@@ -145,7 +146,10 @@ export class KnowledgeBase {
       return this.toHuman.rankFeatures(query, 1).map((m) => ({ id: m.questionId, question: m.matched, answer: '', answerType: 0, score: m.score, matched: m.matched }));
     }
     if (r.library === 'document') return this.documents.rank(r.app, r.robotId, query, r.limit);
-    if (r.library === 'task') return this.taskIntents.rank(r.tasks ?? [], query, r.limit);
+    if (r.library === 'task') {
+      const byMeaning = this.semantic?.vectorOf(r.app, r.text);
+      return this.taskIntents.rank(r.tasks ?? [], query, r.limit, byMeaning && ((hits, candidates) => this.blend(r.app, byMeaning, hits, candidates)));
+    }
     const env: Environment = r.test ? 'test' : 'production';
     const lib = this.lib(r.app, r.robotId, env, r.library);
     const answers = (q: Question): boolean => q.status === QuestionStatus.Enabled && q.language === r.language;
@@ -165,7 +169,7 @@ export class KnowledgeBase {
     let hits = idx.main.rankFeatures(query, r.limit, idx.changed);
     if (idx.delta) hits.push(...idx.delta.rankFeatures(query, r.limit));
     const byMeaning = this.semantic?.vectorOf(r.app, r.text);
-    if (byMeaning) hits = this.blend(r.app, byMeaning, hits, [...lib.questions.values()].filter(answers));
+    if (byMeaning) hits = this.blend(r.app, byMeaning, hits, [...lib.questions.values()].filter(answers).map((q) => ({ id: q.id, phrasings: [q.question, ...q.similar] })));
     return hits.sort((a, b) => b.score - a.score).slice(0, r.limit).flatMap((hit) => {
       const q = lib.questions.get(hit.questionId);
       return q ? [{ id: q.id, question: q.question, answer: q.answer, answerType: q.answerType, score: hit.score, matched: hit.matched, ...(hit.lead !== undefined ? { lead: hit.lead } : {}) }] : [];
@@ -173,7 +177,7 @@ export class KnowledgeBase {
   }
 
   /** Word scores blended with meaning (blendByMeaning); phrasings without a vector yet are asked for. */
-  private blend(app: number, query: Float32Array, hits: Match[], questions: readonly Question[]): Match[] {
+  private blend(app: number, query: Float32Array, hits: Match[], questions: readonly { id: string; phrasings: readonly string[] }[]): Match[] {
     const semantic = this.semantic!;
     const missing: string[] = [];
     const vectorOf = (s: string): Float32Array | undefined => {
@@ -181,14 +185,18 @@ export class KnowledgeBase {
       if (!v) missing.push(s);
       return v;
     };
-    const blended = blendByMeaning(hits, questions.map((q) => ({ id: q.id, phrasings: [q.question, ...q.similar] })), query, vectorOf, semantic.settingsOf(app)!);
+    const blended = blendByMeaning(hits, questions, query, vectorOf, semantic.settingsOf(app)!);
     semantic.want(app, missing);
     return blended;
   }
 
-  /** The vectors of the FAQ and chitchat phrasings a robot answers from in a language, asked for those without. */
-  wantMeaning(app: number, robotId: string, language: string, env: Environment = 'production'): void {
+  /**
+   * The vectors of the FAQ and chitchat phrasings a robot answers from in a language, and of its task flows' intents,
+   * asked for those without.
+   */
+  wantMeaning(app: number, robotId: string, language: string, env: Environment = 'production', flows: readonly TaskFlow[] = []): void {
     if (!this.semantic) return;
+    this.semantic.want(app, flows.filter((f) => f.enabled).flatMap(intentsOf));
     for (const library of ['faq', 'chitchat'] as const) {
       const qs = [...this.lib(app, robotId, env, library).questions.values()].filter((q) => q.status === QuestionStatus.Enabled && q.language === language);
       this.semantic.want(app, qs.flatMap((q) => [q.question, ...q.similar]));

@@ -52,6 +52,12 @@ t.test('a paraphrase gets the FAQ\'s answer by meaning; without embeddings it fa
   const tried = await rest(api, 'openim_console_http_svc/desk_robot_online_test', { Question: 'is my package shipped yet' }) as Record<string, any>;
   t.match(tried, { Strategy: 'direct', Source: { StandardQuestion: 'How do I track my order' } }, 'the online test matches by meaning too');
 
+  // A task flow's intents are matched by meaning too.
+  t.match(await rest(api, 'openim_console_http_svc/desk_robot_task_flow_add', {
+    TaskFlow: { name: 'invoices', intents: ['I need an invoice'], start: 'hello', nodes: [{ kind: 'reply', id: 'hello', text: 'Invoice desk: send your order number.' }] },
+  }), { ActionStatus: 'OK' });
+  t.equal(await answerTo(u, 'can I get a receipt for my purchase'), 'Invoice desk: send your order number.', 'a flow started by a paraphrase of its intent');
+
   const words = await serverWith(t);
   const w = await words.user('u1');
   t.match(await answerTo(w, 'where is my parcel now'), FALLBACK, 'the control: by words alone the paraphrase is not understood');

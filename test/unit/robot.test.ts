@@ -1,6 +1,6 @@
 /** The Q&A robot's decision order and thresholds (product.md §4.3), the matcher, and the clustering of QA optimisation. */
 import t from 'tap';
-import { decideReply, replyBody, respond, welcomeCard, type RobotReply } from '../../actors/robot';
+import { decideReply, replyBody, respond, startingFlow, welcomeCard, type RobotReply } from '../../actors/robot';
 import type { KnowledgeLibrary, RankedQuestion } from '../../actors/types';
 import { defaultRobotConfig, type RobotConfig } from '../../protocol/app-model';
 import { MAX_BODY_BYTES } from '../../protocol/frames';
@@ -23,6 +23,9 @@ t.test('a match by meaning answers directly only with its lead over the runner-u
   t.match(decide(config(), [meaning('a', 0.9)]), { strategy: 'direct' }, 'alone, it answers');
   t.match(decide(config(), [q('a', 0.9), q('b', 0.89)]), { strategy: 'direct' }, 'words need no lead');
   t.match(decide(config(), [], [meaning('hi', 0.9), meaning('yo', 0.88)]), { strategy: 'fallback' }, 'chitchat by meaning too');
+  const none = { strategy: 'fallback', score: 0 } as const;
+  t.equal(startingFlow(config(), none, [meaning('7', 0.9), meaning('8', 0.88)]), undefined, 'nor does a task flow start on a near tie');
+  t.equal(startingFlow(config(), none, [meaning('7', 0.9), meaning('8', 0.8)]), '7', 'with its lead it does');
 });
 
 t.test('direct answer from exactly DirectAnsweringReaches; just under is not', async (t) => {
