@@ -75,13 +75,19 @@ export function respond(config: RobotConfig, keywords: readonly string[], rank: 
  */
 export function startingFlow(config: RobotConfig, response: RobotResponse, intents: readonly RankedQuestion[]): string | undefined {
   const [best, next] = intents;
-  if (!best || response.strategy === 'toHuman' || !leads(best, next)) return undefined;
+  if (!best || response.strategy === 'toHuman' || !reaches(best, next, config.directAnsweringReaches)) return undefined;
   const answered = response.strategy === 'direct' || response.strategy === 'chitchat' ? response.score : 0;
-  return best.score >= config.directAnsweringReaches && best.score >= answered ? best.id : undefined;
+  return best.score >= answered ? best.id : undefined;
 }
 
-/** A score that needs a lead (a match by meaning) has it over the runner-up. */
-const leads = (q: RankedQuestion, runnerUp?: RankedQuestion): boolean => q.lead === undefined || !runnerUp || q.score - runnerUp.score >= q.lead;
+/**
+ * Whether `q` is close enough to answer: at `threshold`, and a match by meaning with its lead over the runner-up
+ * (unless its words alone reach the threshold: meaning never makes a question the words answer worse).
+ */
+function reaches(q: RankedQuestion, runnerUp: RankedQuestion | undefined, threshold: number): boolean {
+  if (q.score < threshold) return false;
+  return q.lead === undefined || (q.words ?? 0) >= threshold || !runnerUp || q.score - runnerUp.score >= q.lead;
+}
 
 /** Candidates ranked for a clarification when ClarifyNumber asks for more than one. */
 const MAX_CLARIFY = 10;
@@ -91,10 +97,10 @@ export function decideReply(config: RobotConfig, rank: (library: KnowledgeLibrar
   const faq = rank('faq', Math.max(2, Math.min(MAX_CLARIFY, config.clarifyNumber)));
   const top = faq[0];
   const score = top?.score ?? 0;
-  if (top && score >= config.directAnsweringReaches && leads(top, faq[1])) return { strategy: 'direct', score, question: top };
+  if (top && reaches(top, faq[1], config.directAnsweringReaches)) return { strategy: 'direct', score, question: top };
   if (config.chitchatEnable) {
     const [chat, next] = rank('chitchat', 2);
-    if (chat && chat.score >= config.chitchatReaches && leads(chat, next)) return { strategy: 'chitchat', score: chat.score, question: chat };
+    if (chat && reaches(chat, next, config.chitchatReaches)) return { strategy: 'chitchat', score: chat.score, question: chat };
   }
   // The band is (ClarifyReaches, DirectAnsweringReaches): "exceeds" the lower bound, below the direct threshold.
   const candidates = faq.filter((q) => q.score > config.clarifyReaches).slice(0, config.clarifyNumber);

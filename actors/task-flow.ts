@@ -155,14 +155,26 @@ function walk(flow: TaskFlow, env: TaskEnvironment, vars: Record<string, string>
 export const filler = (vars: Record<string, string>, sys: SystemValues) => (s: string): string =>
   bounded(s.replace(/\$\{([^}]{1,64})\}/g, (_, name: string) => lookup(vars, sys, name.trim())));
 
-/** What a filled template may grow to, in UTF-8 bytes: an FAQ answer's limit (a message body stops at 12 KB). */
+/**
+ * What a filled template may grow to, in UTF-8 bytes of its JSON string (as a message carries it, quotes and
+ * backslashes escaped): an FAQ answer's limit, a message body stopping at 12 KB.
+ */
 export const MAX_FILLED_BYTES = 10_000;
 
+const jsonBytes = (s: string): number => Buffer.byteLength(JSON.stringify(s));
+
+/** The longest start of `s` within MAX_FILLED_BYTES, cut between characters (never inside a surrogate pair). */
 function bounded(s: string): string {
-  if (Buffer.byteLength(s) <= MAX_FILLED_BYTES) return s;
-  let cut = s.slice(0, MAX_FILLED_BYTES);
-  while (Buffer.byteLength(cut) > MAX_FILLED_BYTES) cut = cut.slice(0, Math.floor(cut.length * 0.9));
-  return cut;
+  if (jsonBytes(s) <= MAX_FILLED_BYTES) return s;
+  const chars = Array.from(s);
+  let lo = 0;
+  let hi = chars.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (jsonBytes(chars.slice(0, mid).join('')) <= MAX_FILLED_BYTES) lo = mid;
+    else hi = mid - 1;
+  }
+  return chars.slice(0, lo).join('');
 }
 
 function lookup(vars: Record<string, string>, sys: SystemValues, name: string): string {

@@ -102,8 +102,11 @@ export interface ChatGroup {
 export type KnowledgeLibrary = 'faq' | 'chitchat' | 'toHuman' | 'document' | 'task';
 
 /** A standard question of a library, scored 0–1 against a user's question; `matched` is the text that scored. */
-/** `lead`: how far the score must lead the runner-up's for a direct answer (set for matches by meaning). */
-export interface RankedQuestion { id: string; question: string; answer: string; answerType: 0 | 2; score: number; matched: string; lead?: number }
+/**
+ * `lead`: how far the score must lead the runner-up's for a direct answer (set for matches by meaning); `words`: the
+ * word score a match by meaning replaced (what the question scores without meaning).
+ */
+export interface RankedQuestion { id: string; question: string; answer: string; answerType: 0 | 2; score: number; matched: string; lead?: number; words?: number }
 
 export interface RankRequest {
   app: number;

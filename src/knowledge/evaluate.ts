@@ -65,7 +65,7 @@ export function evaluate(set: EvalSet, config: RobotConfig, meaning?: Meaning): 
     };
     const rank = (library: KnowledgeLibrary, limit: number): RankedQuestion[] => (library === 'faq' || library === 'chitchat' ? hitsOf(library, limit) : []).map((hit) => {
       const e = m.entries.get(hit.questionId)!;
-      return { id: e.id, question: e.question, answer: e.answer, answerType: 0, score: hit.score, matched: hit.matched, ...(hit.lead !== undefined ? { lead: hit.lead } : {}) };
+      return { id: e.id, question: e.question, answer: e.answer, answerType: 0, score: hit.score, matched: hit.matched, ...(hit.lead !== undefined ? { lead: hit.lead } : {}), ...(hit.words !== undefined ? { words: hit.words } : {}) };
     });
     const reply: RobotReply = decideReply(config, rank);
     const tallies = [(r.byKind[c.kind] ??= { cases: 0, correct: 0, falseAnswers: 0, clarified: 0 }), (r.byLanguage[c.lang] ??= { cases: 0, correct: 0, falseAnswers: 0, clarified: 0 })];

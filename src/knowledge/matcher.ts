@@ -8,8 +8,11 @@ import { features, featureWeight, rarity, type Features } from './features';
 
 /** `features`: the text's features when worked out already (they cost most of building an index). */
 export interface MatchDoc { questionId: string; text: string; features?: Features }
-/** `lead`: how far the score must lead the runner-up's to answer directly (a match by meaning's margin). */
-export interface Match { questionId: string; score: number; matched: string; lead?: number }
+/**
+ * `lead`: how far the score must lead the runner-up's to answer directly (a match by meaning's margin); `words`: the
+ * word score it replaced, which answers as before without a lead.
+ */
+export interface Match { questionId: string; score: number; matched: string; lead?: number; words?: number }
 
 /** Weights are kept in single precision: a similarity this close to 1 is an identical text. */
 const SAME = 1 - 1e-6;

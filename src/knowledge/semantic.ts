@@ -10,10 +10,12 @@ import { dot, EMBED_BATCH, OpenAiEmbedder, type Embedder } from './embedder';
 import type { Match } from './matcher';
 
 /**
- * Phrasing vectors kept per app. Past it further phrasings are matched by words only: evicting some would have them
- * asked for again at every question, and each ranking compares the question with every phrasing of its library.
+ * Phrasing vectors kept per app; each ranking compares the question with every phrasing of its library. Past it,
+ * phrasings no ranking used for STALE_MS (edited or deleted FAQs, a robot or language nobody asks) make room; if none
+ * did, further phrasings are matched by words only (evicting ones in use would have them asked for at every question).
  */
 export const MAX_PHRASINGS = 5000;
+const STALE_MS = 10 * 60_000;
 /** Question vectors kept per app (recent questions); the oldest go first. */
 const MAX_QUESTIONS = 1000;
 /** After a failed request, the embedder is left alone this long (questions are answered by words meanwhile). */
@@ -23,7 +25,8 @@ interface AppVectors {
   /** The settings the vectors were made with: other settings (another model) start afresh. */
   key: string;
   embedder: Embedder;
-  phrasings: Map<string, Float32Array>;
+  /** Vectors of phrasings, and when a ranking last used each. */
+  phrasings: Map<string, { v: Float32Array; usedAt: number }>;
   questions: Map<string, Float32Array>;
   wanted: Set<string>;
   /** The phrasings outgrew MAX_PHRASINGS (said once in the log). */
@@ -54,7 +57,11 @@ export class SemanticVectors {
 
   vectorOf(app: number, text: string): Float32Array | undefined {
     const a = this.current(app);
-    return a && (a.phrasings.get(text) ?? a.questions.get(text));
+    if (!a) return undefined;
+    const p = a.phrasings.get(text);
+    if (!p) return a.questions.get(text);
+    p.usedAt = this.deps.now();
+    return p.v;
   }
 
   /** True when a question of this app should wait for its vector: matching by meaning is on, working, and it has none. */
@@ -69,8 +76,8 @@ export class SemanticVectors {
     if (!a || this.resting(a)) return;
     for (const s of texts) {
       if (a.phrasings.has(s) || a.wanted.has(s)) continue;
-      if (a.phrasings.size + a.wanted.size >= MAX_PHRASINGS) {
-        if (!a.full) this.deps.log.warn({ app, max: MAX_PHRASINGS }, 'more FAQ phrasings than are matched by meaning; the rest are matched by words');
+      if (a.phrasings.size + a.wanted.size >= MAX_PHRASINGS && !this.madeRoom(a)) {
+        if (!a.full) this.deps.log.warn({ app, max: MAX_PHRASINGS }, 'more FAQ phrasings in use than are matched by meaning; the rest are matched by words');
         a.full = true;
         break;
       }
@@ -122,6 +129,15 @@ export class SemanticVectors {
     return a;
   }
 
+  /** Drops the phrasings no ranking used for STALE_MS; true when that made room. */
+  private madeRoom(a: AppVectors): boolean {
+    const before = this.deps.now() - STALE_MS;
+    for (const [text, p] of a.phrasings) if (p.usedAt < before) a.phrasings.delete(text);
+    const room = a.phrasings.size + a.wanted.size < MAX_PHRASINGS;
+    if (room) a.full = false;
+    return room;
+  }
+
   private resting(a: AppVectors): boolean {
     return a.failedAt !== undefined && this.deps.now() - a.failedAt < BACKOFF_MS;
   }
@@ -137,7 +153,8 @@ export class SemanticVectors {
         const batch = [...a.wanted].slice(0, EMBED_BATCH);
         for (const s of batch) a.wanted.delete(s);
         const vs = await a.embedder.embed(batch);
-        batch.forEach((s, i) => a.phrasings.set(s, vs[i]!));
+        const now = this.deps.now();
+        batch.forEach((s, i) => a.phrasings.set(s, { v: vs[i]!, usedAt: now }));
       }
     } catch (err) {
       a.wanted.clear();
@@ -166,7 +183,8 @@ export function blendByMeaning(
     const near = closest(query, q.phrasings, vectorOf);
     if (!near) continue;
     const score = calibrated(near.cos, s);
-    if (score > (byId.get(q.id)?.score ?? 0)) byId.set(q.id, { questionId: q.id, score, matched: near.matched, lead: s.margin });
+    const words = byId.get(q.id)?.score ?? 0;
+    if (score > words) byId.set(q.id, { questionId: q.id, score, matched: near.matched, lead: s.margin, ...(words > 0 ? { words } : {}) });
   }
   return [...byId.values()];
 }

@@ -23,7 +23,7 @@ export class TaskIntents {
     if (byMeaning) hits = byMeaning(hits, enabled.map((f) => ({ id: String(f.id), phrasings: intentsOf(f) }))).sort((a, b) => b.score - a.score).slice(0, limit);
     return hits.map((hit) => ({
       id: hit.questionId, question: flows.find((f) => String(f.id) === hit.questionId)?.name ?? '', answer: '', answerType: 0, score: hit.score, matched: hit.matched,
-      ...(hit.lead !== undefined ? { lead: hit.lead } : {}),
+      ...(hit.lead !== undefined ? { lead: hit.lead } : {}), ...(hit.words !== undefined ? { words: hit.words } : {}),
     }));
   }
 }

@@ -7,7 +7,7 @@ import t from 'tap';
 import pino from 'pino';
 import { defaultEmbeddingSettings, type AppModel, type EmbeddingSettings } from '../../protocol/app-model';
 import { vectorsOf, type Embedder } from '../../src/knowledge/embedder';
-import { calibrated, SemanticVectors } from '../../src/knowledge/semantic';
+import { calibrated, MAX_PHRASINGS, SemanticVectors } from '../../src/knowledge/semantic';
 import { Sim } from '../helpers/sim';
 import { conceptVector } from '../helpers/fake-embeddings';
 
@@ -64,6 +64,25 @@ t.test('SemanticVectors: batches in the background, a failing embedder left alon
   t.equal(calls, 1, 'nor is it asked');
   failing.tick(30_000);
   t.ok(failing.v.awaits(1, 'y'), 'until the pause is over');
+});
+
+t.test('past 5,000 phrasings, those no ranking used for ten minutes make room; those in use stay', async (t) => {
+  const ok: Embedder['embed'] = async (texts) => texts.map((s) => Float32Array.from(conceptVector(s)));
+  const { v, tick } = vectorsWith(ok);
+  v.want(1, Array.from({ length: MAX_PHRASINGS }, (_, i) => `old ${i}`));
+  await v.query(1, 'never asked');
+  t.ok(v.vectorOf(1, `old ${MAX_PHRASINGS - 1}`), 'full');
+  v.want(1, ['new 1']);
+  await v.query(1, 'q2');
+  t.notOk(v.vectorOf(1, 'new 1'), 'no room while every phrasing is fresh');
+  tick(5 * 60_000);
+  t.ok(v.vectorOf(1, 'old 0'), 'a ranking uses one');
+  tick(6 * 60_000);
+  v.want(1, ['new 1']);
+  await v.query(1, 'q3');
+  t.ok(v.vectorOf(1, 'new 1'), 'room made by the unused ones');
+  t.ok(v.vectorOf(1, 'old 0'), 'the one in use was kept');
+  t.notOk(v.vectorOf(1, 'old 1'), 'an unused one went');
 });
 
 t.test('a session waits for the question\'s vector, then answers; the next question or its deadline answers it too', async (t) => {

@@ -22,6 +22,7 @@ t.test('a match by meaning answers directly only with its lead over the runner-u
   t.match(decide(config({ clarifyEnable: false }), [meaning('a', 0.9), meaning('b', 0.88)]), { strategy: 'fallback' }, 'or falls back');
   t.match(decide(config(), [meaning('a', 0.9)]), { strategy: 'direct' }, 'alone, it answers');
   t.match(decide(config(), [q('a', 0.9), q('b', 0.89)]), { strategy: 'direct' }, 'words need no lead');
+  t.match(decide(config(), [{ ...meaning('a', 1), words: 0.85 }, meaning('b', 1)]), { strategy: 'direct', question: { id: 'a' } }, 'nor a question its words answer, whatever meaning adds');
   t.match(decide(config(), [], [meaning('hi', 0.9), meaning('yo', 0.88)]), { strategy: 'fallback' }, 'chitchat by meaning too');
   const none = { strategy: 'fallback', score: 0 } as const;
   t.equal(startingFlow(config(), none, [meaning('7', 0.9), meaning('8', 0.88)]), undefined, 'nor does a task flow start on a near tie');

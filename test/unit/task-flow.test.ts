@@ -8,7 +8,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { SessionEvent } from '../../actors/session';
 import { TASK_CALL_WAIT_MS } from '../../actors/session';
-import { MAX_FILLED_BYTES } from '../../actors/task-flow';
+import { filler, MAX_FILLED_BYTES, testSystemValues } from '../../actors/task-flow';
 import { DEFAULT_ROBOT_ID } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import { INTERFACE_INVOCATION } from '../../protocol/rest/callbacks';
@@ -169,7 +169,13 @@ t.test('a reply filled with long variables stays within a message\'s size', asyn
   sim.enter('u1');
   sim.say('u1', 'echo');
   const said = sim.texts('u1').at(-1)!;
-  t.ok(said.startsWith('字字字') && Buffer.byteLength(said) <= MAX_FILLED_BYTES, `cut to ${Buffer.byteLength(said)} bytes`);
+  const size = Buffer.byteLength(JSON.stringify(said));
+  t.ok(said.startsWith('字字字') && size <= MAX_FILLED_BYTES && size > MAX_FILLED_BYTES - 10, `cut to ${size} bytes of JSON`);
+  const fill = filler({ a: `${'"\\'.repeat(3000)}${'😀'.repeat(600)}` }, testSystemValues);
+  const escaped = fill('${a}${a}');
+  t.ok(Buffer.byteLength(JSON.stringify(escaped)) <= MAX_FILLED_BYTES, 'quotes and backslashes count as a message carries them');
+  const emoji = filler({ a: 'a'.repeat(8001) + '😀'.repeat(600) }, testSystemValues)('${a}');
+  t.notMatch(emoji, /[\ud800-\udbff]$/, 'never cut inside a surrogate pair');
 });
 
 t.test('a user who walks away: the branch or form closes, and the text is answered as any other', async (t) => {
