@@ -25,8 +25,8 @@ export const DOCUMENT_ANSWER_SCORE = 0.7;
 /** A fallback becomes the best document passage's answer when that passage is close enough. */
 export function withDocuments(reply: RobotReply, rankDocuments: (limit: number) => RankedQuestion[]): RobotReply {
   if (reply.strategy !== 'fallback') return reply;
-  const best = rankDocuments(1)[0];
-  return best && best.score >= DOCUMENT_ANSWER_SCORE ? { strategy: 'document', score: best.score, passage: best } : reply;
+  const [best, next] = rankDocuments(2);
+  return best && reaches(best, next, DOCUMENT_ANSWER_SCORE) ? { strategy: 'document', score: best.score, passage: best } : reply;
 }
 
 const asciiWord = /^[\x20-\x7e]+$/;

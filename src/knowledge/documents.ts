@@ -8,7 +8,7 @@ import type { Database } from 'lmdb';
 import type { RankedQuestion } from '../../actors/types';
 import type { Store } from '../store/store';
 import { features, type Features } from './features';
-import { Matcher, type MatchDoc } from './matcher';
+import { Matcher, meaningOf, type Match, type MatchDoc } from './matcher';
 
 export type DocumentFormat = 'txt' | 'md' | 'pdf' | 'docx';
 export interface RobotDocument { id: string; name: string; format: DocumentFormat; addedAt: number; size: number; passages: string[] }
@@ -146,16 +146,28 @@ export class DocumentLibrary {
     }
   }
 
-  /** The passages closest to a question, as ranked entries: `question` is the document's name, `answer` the passage. */
-  rank(app: number, robotId: string, query: Features, limit: number): RankedQuestion[] {
+  /**
+   * The passages closest to a question, as ranked entries: `question` is the document's name, `answer` the passage.
+   * `byMeaning`: word matches blended with meaning (the knowledge base's blend), when the app matches by meaning.
+   */
+  rank(app: number, robotId: string, query: Features, limit: number, byMeaning?: (hits: Match[], candidates: { id: string; phrasings: string[] }[]) => Match[]): RankedQuestion[] {
     const lib = this.of(app, robotId);
     // Deleted documents' passages may still be in the main index: ask it for more.
-    const hits = [...(lib.main?.rankFeatures(query, limit + RANK_SPARE) ?? []), ...(lib.delta?.rankFeatures(query, limit) ?? [])];
+    let hits = [...(lib.main?.rankFeatures(query, limit + RANK_SPARE) ?? []), ...(lib.delta?.rankFeatures(query, limit) ?? [])];
+    if (byMeaning) hits = byMeaning(hits, this.passages(app, robotId).map((p) => ({ id: p.id, phrasings: [p.text] })));
     return hits.sort((a, b) => b.score - a.score).flatMap((m) => {
       const [docId, i] = m.questionId.split('#');
       const doc = lib.docs.get(docId!);
-      return doc ? [{ id: m.questionId, question: doc.name, answer: doc.passages[Number(i)]!, answerType: 0 as const, score: m.score, matched: m.matched }] : [];
+      return doc ? [{
+        id: m.questionId, question: doc.name, answer: doc.passages[Number(i)]!, answerType: 0 as const, score: m.score, matched: m.matched,
+        ...meaningOf(m),
+      }] : [];
     }).slice(0, limit);
+  }
+
+  /** Every passage of a robot's documents, with its id. */
+  passages(app: number, robotId: string): { id: string; text: string }[] {
+    return [...this.of(app, robotId).docs.values()].flatMap((d) => d.passages.map((text, i) => ({ id: `${d.id}#${i}`, text })));
   }
 
   private of(app: number, robotId: string): Loaded {

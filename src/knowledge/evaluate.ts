@@ -14,7 +14,7 @@ import { decideReply, type RobotReply } from '../../actors/robot';
 import type { KnowledgeLibrary, RankedQuestion } from '../../actors/types';
 import { defaultEmbeddingSettings, defaultRobotConfig, type EmbeddingSettings, type RobotConfig } from '../../protocol/app-model';
 import { EMBED_BATCH, OpenAiEmbedder } from './embedder';
-import { Matcher } from './matcher';
+import { Matcher, meaningOf } from './matcher';
 import { blendByMeaning } from './semantic';
 
 interface Entry { id: string; question: string; similar: string[]; answer: string }
@@ -65,7 +65,7 @@ export function evaluate(set: EvalSet, config: RobotConfig, meaning?: Meaning): 
     };
     const rank = (library: KnowledgeLibrary, limit: number): RankedQuestion[] => (library === 'faq' || library === 'chitchat' ? hitsOf(library, limit) : []).map((hit) => {
       const e = m.entries.get(hit.questionId)!;
-      return { id: e.id, question: e.question, answer: e.answer, answerType: 0, score: hit.score, matched: hit.matched, ...(hit.lead !== undefined ? { lead: hit.lead } : {}), ...(hit.words !== undefined ? { words: hit.words } : {}) };
+      return { id: e.id, question: e.question, answer: e.answer, answerType: 0, score: hit.score, matched: hit.matched, ...meaningOf(hit) };
     });
     const reply: RobotReply = decideReply(config, rank);
     const tallies = [(r.byKind[c.kind] ??= { cases: 0, correct: 0, falseAnswers: 0, clarified: 0 }), (r.byLanguage[c.lang] ??= { cases: 0, correct: 0, falseAnswers: 0, clarified: 0 })];
@@ -97,7 +97,7 @@ const tallyLines = (t: Record<string, Tally>): string[] =>
   Object.entries(t).map(([k, v]) => `  ${k.padEnd(11)} ${String(v.cases).padStart(4)}  ${pct(v.correct, v.cases).padStart(6)} ${pct(v.falseAnswers, v.cases).padStart(6)} ${pct(v.clarified, v.cases).padStart(6)}`);
 
 /** The vectors of every phrasing and question of the set, from an embeddings server. */
-async function meaningOf(set: EvalSet, s: EmbeddingSettings): Promise<Meaning> {
+async function embeddedSet(set: EvalSet, s: EmbeddingSettings): Promise<Meaning> {
   const texts = [...new Set([
     ...Object.values(set.knowledge).flatMap((k) => [...k.faqs, ...k.chitchat].flatMap(phrasingsOf)),
     ...set.cases.map((c) => c.q),
@@ -143,7 +143,7 @@ if (require.main === module) {
     chitchatReaches: Number(values.chitchat ?? defaultRobotConfig.chitchatReaches),
     clarifyReaches: Number(values.clarify ?? defaultRobotConfig.clarifyReaches),
   };
-  const meaning = values.embeddings ? meaningOf(set, {
+  const meaning = values.embeddings ? embeddedSet(set, {
     ...defaultEmbeddingSettings, baseUrl: values.embeddings, model: values.model ?? '', apiKey: values['api-key'], timeoutMs: 30_000,
     scoreFrom: Number(values['score-from'] ?? defaultEmbeddingSettings.scoreFrom), scoreTo: Number(values['score-to'] ?? defaultEmbeddingSettings.scoreTo),
     margin: Number(values.margin ?? defaultEmbeddingSettings.margin),

@@ -11,7 +11,7 @@ import type { KnowledgeLibrary, RankedQuestion, RankRequest } from '../../actors
 import type { Store } from '../store/store';
 import { features, type Features } from './features';
 import { DocumentLibrary } from './documents';
-import { Matcher, type Match } from './matcher';
+import { Matcher, meaningOf, type Match } from './matcher';
 import { blendByMeaning, type SemanticVectors } from './semantic';
 import { intentsOf, TaskIntents } from './task-intents';
 import type { TaskFlow } from '../../protocol/task-flow';
@@ -145,7 +145,10 @@ export class KnowledgeBase {
       this.toHuman ??= new Matcher(toHumanPhrases.map((text) => ({ questionId: 'toHuman', text })));
       return this.toHuman.rankFeatures(query, 1).map((m) => ({ id: m.questionId, question: m.matched, answer: '', answerType: 0, score: m.score, matched: m.matched }));
     }
-    if (r.library === 'document') return this.documents.rank(r.app, r.robotId, query, r.limit);
+    if (r.library === 'document') {
+      const byMeaning = this.semantic?.vectorOf(r.app, r.text);
+      return this.documents.rank(r.app, r.robotId, query, r.limit, byMeaning && ((hits, candidates) => this.blend(r.app, byMeaning, hits, candidates)));
+    }
     if (r.library === 'task') {
       const byMeaning = this.semantic?.vectorOf(r.app, r.text);
       return this.taskIntents.rank(r.tasks ?? [], query, r.limit, byMeaning && ((hits, candidates) => this.blend(r.app, byMeaning, hits, candidates)));
@@ -172,7 +175,7 @@ export class KnowledgeBase {
     if (byMeaning) hits = this.blend(r.app, byMeaning, hits, [...lib.questions.values()].filter(answers).map((q) => ({ id: q.id, phrasings: [q.question, ...q.similar] })));
     return hits.sort((a, b) => b.score - a.score).slice(0, r.limit).flatMap((hit) => {
       const q = lib.questions.get(hit.questionId);
-      return q ? [{ id: q.id, question: q.question, answer: q.answer, answerType: q.answerType, score: hit.score, matched: hit.matched, ...(hit.lead !== undefined ? { lead: hit.lead } : {}), ...(hit.words !== undefined ? { words: hit.words } : {}) }] : [];
+      return q ? [{ id: q.id, question: q.question, answer: q.answer, answerType: q.answerType, score: hit.score, matched: hit.matched, ...meaningOf(hit) }] : [];
     });
   }
 
@@ -191,12 +194,13 @@ export class KnowledgeBase {
   }
 
   /**
-   * The vectors of the FAQ and chitchat phrasings a robot answers from in a language, and of its task flows' intents,
-   * asked for those without.
+   * The vectors of the FAQ and chitchat phrasings a robot answers from in a language, of its task flows' intents and
+   * of its documents' passages, asked for those without.
    */
   wantMeaning(app: number, robotId: string, language: string, env: Environment = 'production', flows: readonly TaskFlow[] = []): void {
     if (!this.semantic) return;
     this.semantic.want(app, flows.filter((f) => f.enabled).flatMap(intentsOf));
+    this.semantic.want(app, this.documents.passages(app, robotId).map((p) => p.text));
     for (const library of ['faq', 'chitchat'] as const) {
       const qs = [...this.lib(app, robotId, env, library).questions.values()].filter((q) => q.status === QuestionStatus.Enabled && q.language === language);
       this.semantic.want(app, qs.flatMap((q) => [q.question, ...q.similar]));

@@ -14,6 +14,9 @@ export interface MatchDoc { questionId: string; text: string; features?: Feature
  */
 export interface Match { questionId: string; score: number; matched: string; lead?: number; words?: number }
 
+/** A match's fields about meaning (`lead`, `words`), for the ranked entry made of it. */
+export const meaningOf = (m: Match): Pick<Match, 'lead' | 'words'> => ({ ...(m.lead !== undefined ? { lead: m.lead } : {}), ...(m.words !== undefined ? { words: m.words } : {}) });
+
 /** Weights are kept in single precision: a similarity this close to 1 is an identical text. */
 const SAME = 1 - 1e-6;
 

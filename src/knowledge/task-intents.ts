@@ -2,7 +2,7 @@
 import type { RankedQuestion } from '../../actors/types';
 import type { TaskFlow } from '../../protocol/task-flow';
 import { features, type Features } from './features';
-import { Matcher, type Match } from './matcher';
+import { Matcher, meaningOf, type Match } from './matcher';
 
 /** What a flow is matched by: its name and its intents. */
 export const intentsOf = (f: TaskFlow): string[] => [f.name, ...f.intents];
@@ -23,7 +23,7 @@ export class TaskIntents {
     if (byMeaning) hits = byMeaning(hits, enabled.map((f) => ({ id: String(f.id), phrasings: intentsOf(f) }))).sort((a, b) => b.score - a.score).slice(0, limit);
     return hits.map((hit) => ({
       id: hit.questionId, question: flows.find((f) => String(f.id) === hit.questionId)?.name ?? '', answer: '', answerType: 0, score: hit.score, matched: hit.matched,
-      ...(hit.lead !== undefined ? { lead: hit.lead } : {}), ...(hit.words !== undefined ? { words: hit.words } : {}),
+      ...meaningOf(hit),
     }));
   }
 }

@@ -4,6 +4,7 @@
  * the online test matches the same way; an embeddings server that fails leaves the robot answering by words, at once.
  */
 import t from 'tap';
+import type { ServerFrame } from '../../protocol/frames';
 import { textBody, textOf, type TestClient } from '../helpers/client';
 import { fakeEmbeddings, type FakeEmbeddings } from '../helpers/fake-embeddings';
 import { rest } from '../contract/rest-client';
@@ -26,6 +27,14 @@ async function serverWith(t: Tap, embeddings?: FakeEmbeddings): Promise<TestServ
   return s;
 }
 type Tap = { teardown(fn: () => unknown): void };
+
+/** A `src 31` message's payload, if the frame is one. */
+function streamOf(f: ServerFrame): { chunks: string[]; isFinished: number } | undefined {
+  const e = dataOf<{ body?: { MsgType: string; MsgContent: { Data?: string } }[] }>(f).body?.[0];
+  if (e?.MsgType !== 'TIMCustomElem') return undefined;
+  const p = JSON.parse(e.MsgContent.Data ?? '{}') as { src?: string; chunks: string[]; isFinished: number };
+  return p.src === '31' ? p : undefined;
+}
 
 /** The robot's answer to a question (the next text from the account after it). */
 async function answerTo(u: TestClient, question: string): Promise<string> {
@@ -57,6 +66,13 @@ t.test('a paraphrase gets the FAQ\'s answer by meaning; without embeddings it fa
     TaskFlow: { name: 'invoices', intents: ['I need an invoice'], start: 'hello', nodes: [{ kind: 'reply', id: 'hello', text: 'Invoice desk: send your order number.' }] },
   }), { ActionStatus: 'OK' });
   t.equal(await answerTo(u, 'can I get a receipt for my purchase'), 'Invoice desk: send your order number.', 'a flow started by a paraphrase of its intent');
+
+  // And documents' passages: an English passage answers a Chinese question about the same thing.
+  t.match(await rest(api, 'openim_console_http_svc/desk_robot_doc_add', { Name: 'store.txt', Content: 'Our store opens at 9 in the morning and closes at 21 in the evening.' }), { ActionStatus: 'OK' });
+  const mark = u.frames.length;
+  await u.request('message.send', { to: CS, random: nextRandom(), body: textBody('你们几点营业') });
+  const passage = await u.next((f) => u.frames.indexOf(f) >= mark && f.type === 'message' && streamOf(f)?.isFinished === 1, 8000, 'the passage');
+  t.match(streamOf(passage)!.chunks.join(''), /opens at 9/, 'the passage, as a finished src 31 message');
 
   const words = await serverWith(t);
   const w = await words.user('u1');
