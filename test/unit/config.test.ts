@@ -379,6 +379,16 @@ t.test('llm: a declared provider gets the defaults it omits; a bad URL is refuse
   t.notMatch(message, /qqqq/, 'and not printed');
 });
 
+t.test('embeddings: a declared provider gets the defaults it omits; bad values are refused', async (t) => {
+  const app = build({ ...exampleJson().apps[0], embeddings: { baseUrl: 'http://127.0.0.1:8080/v1', model: 'bge-m3' } });
+  t.match(app.embeddings, { baseUrl: 'http://127.0.0.1:8080/v1', model: 'bge-m3', timeoutMs: 3000, scoreFrom: 0.5, scoreTo: 0.9, margin: 0.05 });
+  refuses(t, () => build({ ...exampleJson().apps[0], embeddings: { baseUrl: 'ftp://models.example/v1', model: 'm' } }), /not a usable http\(s\) URL/, 'not http(s)');
+  refuses(t, () => build({ ...exampleJson().apps[0], embeddings: { baseUrl: 'http://x.example/v1', model: 'm', scoreFrom: 0.9, scoreTo: 0.5 } }), /scoreFrom must be below scoreTo/, 'an empty band');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.embeddings = { baseUrl: 'http://x.example/v1' } as never; })], {}), /model' field is required/, 'no model');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.embeddings = { baseUrl: 'http://x.example/v1', model: 'm', margin: 2 } as never; })], {}), /margin/, 'a margin past 0.5');
+  refuses(t, () => loadConfig(['--config', exampleWith((a) => { a.embeddings = { baseUrl: 'http://x.example/v1', model: 'm', dims: 3 } as never; })], {}), /forbidden keys: 'dims'/, 'an unknown key');
+});
+
 t.test('one default account, and no UserID used by two of the admin, an account and a member', async (t) => {
   const example = (): DeclaredApp => exampleJson().apps[0];
 
