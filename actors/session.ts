@@ -16,7 +16,7 @@ import { Turn } from './turn';
 import { matchesToHuman, replyBody, replySource, respond, startingFlow, welcomeCard, withDocuments, type RobotReply } from './robot';
 import type { ActorDef, ChatGroup, Ctx, KnowledgeLibrary, Recipient, ReplyTo, StoredMessage } from './types';
 import { ASSIGN_HUMAN, BEFORE_CONTACT_USER, INTERFACE_INVOCATION } from '../protocol/rest/callbacks';
-import { nodeOf, type TaskFlow } from '../protocol/task-flow';
+import { nodeOf, type TaskFlow, type TaskNode } from '../protocol/task-flow';
 import { afterBranch, afterCall, afterForm, branchBody, filler, formBody, formValues, pickedOption, startFlow, type SystemValues, type TaskEnd, type TaskRun, type TaskStep } from './task-flow';
 import { sessionNotifications } from './session-notify';
 import { withinWorkingHours } from './working-hours';
@@ -475,7 +475,7 @@ function robotTurn(t: T, env: Env, question: StoredMessage): void {
   const input = plainText(question.body as TimMsgElement[]);
   const r = robot(t, env);
   // A question still waiting for its vector is answered first, by words (it may hand the user over).
-  answerWaiting(t, env);
+  answerWaiting(t, env, r);
   if (t.state.cur?.phase !== Phase.Chatbot) return;
   if (taskTakes(t, env, r, question, input)) return;
   // A flow waiting for its API call's answer goes on when it comes (the call has been made); one waiting for the user
@@ -496,13 +496,13 @@ function robotTurn(t: T, env: Env, question: StoredMessage): void {
 const EMBED_GRACE_MS = 2000;
 
 /** The waiting question (if any) is answered with what is known now. */
-function answerWaiting(t: T, env: Env): void {
+function answerWaiting(t: T, env: Env, r?: RobotHere): void {
   const cur = t.state.cur;
   const p = cur?.pendingQuestion;
   if (!p) return;
   t.emit({ type: 'QuestionTaken', sessionId: cur.sessionId });
   setDeadline(t, 'embedQuery', undefined);
-  if (cur.phase === Phase.Chatbot) robotReplies(t, env, robot(t, env), p.seq, p.text);
+  if (cur.phase === Phase.Chatbot) robotReplies(t, env, r ?? robot(t, env), p.seq, p.text);
 }
 
 /** The robot's reply to a question (after the running flow declined it). */
@@ -542,6 +542,13 @@ function branchInfo(cloudCustomData: string | undefined): { taskID: number; node
   }
 }
 
+/** The running flow's definition (published, enabled) and the node it waits at, when both still exist. */
+function waitingAt(r: RobotHere, task: TaskRun): { flow: TaskFlow; node: TaskNode } | undefined {
+  const flow = r.flows.find((f) => f.id === task.flowId);
+  const node = flow && nodeOf(flow, task.node);
+  return node && { flow: flow!, node };
+}
+
 /**
  * The running flow's answer to the user: the option of its waiting branch (or of a fixed button clicked earlier, which
  * resumes its flow there), or its waiting form submitted.
@@ -560,10 +567,9 @@ function taskTakes(t: T, env: Env, r: RobotHere, question: StoredMessage, input:
     runTask(t, env, r, flow.id, afterBranch(flow, { env: 'production', vars }, option, systemValues(t)));
     return true;
   }
-  if (!task) return false;
-  const flow = r.flows.find((f) => f.id === task.flowId);
-  const node = flow && nodeOf(flow, task.node);
-  if (!flow || !node) return false;
+  const at = task ? waitingAt(r, task) : undefined;
+  if (!task || !at) return false;
+  const { flow, node } = at;
   if (node.kind === 'branch') {
     const option = pickedOption(node, input);
     if (!option) return false;
@@ -587,7 +593,7 @@ function taskTakes(t: T, env: Env, r: RobotHere, question: StoredMessage, input:
 function formProblem(t: T, env: Env, payload: DeskCustomData): string | undefined {
   const cur = t.state.cur;
   if (!cur?.task || cur.phase !== Phase.Chatbot) return undefined;
-  const node = robot(t, env).flows.find((f) => f.id === cur.task!.flowId)?.nodes.find((n) => n.id === cur.task!.node);
+  const node = waitingAt(robot(t, env), cur.task)?.node;
   if (node?.kind !== 'form') return undefined;
   // The submission's own taskInfo, when it has one (the docs' submission carries none), must name this form.
   const info = payload.taskInfo as { taskID?: unknown; nodeID?: unknown } | undefined;
@@ -601,10 +607,9 @@ function leaveTask(t: T, env: Env): void {
   const cur = t.state.cur!;
   const task = cur.task;
   if (!task) return;
-  const flow = robot(t, env).flows.find((f) => f.id === task.flowId);
-  const node = flow && nodeOf(flow, task.node);
-  if (node?.kind === 'branch' && node.optionType === 0) rewriteWaiting(t, env, task, branchBody(flow!, task.env, node, filler(task.vars, systemValues(t)), 1));
-  if (node?.kind === 'form') rewriteWaiting(t, env, task, formBody(flow!, task.env, node, 1));
+  const at = waitingAt(robot(t, env), task);
+  if (at?.node.kind === 'branch' && at.node.optionType === 0) rewriteWaiting(t, env, task, branchBody(at.flow, task.env, at.node, filler(task.vars, systemValues(t)), 1));
+  if (at?.node.kind === 'form') rewriteWaiting(t, env, task, formBody(at.flow, task.env, at.node, 1));
   if (task.call) setDeadline(t, 'taskCall', undefined);
   t.emit({ type: 'TaskChanged', sessionId: cur.sessionId, at: env.ctx.now, flowId: task.flowId, ended: 'left' });
 }
@@ -623,13 +628,11 @@ function runTask(t: T, env: Env, r: RobotHere, flowId: number, step: TaskStep): 
   const cur = t.state.cur!;
   for (const body of step.say) system(t, env, body);
   let task: CurrentSession['task'];
-  let buttons: string | undefined;
   if (step.run) {
     const m = step.ask && system(t, env, step.ask);
     task = { ...step.run, ...(m ? { msg: { seq: m.seq, msgKey: m.msgKey, time: m.time } } : {}) };
-    const p = step.ask && deskPayload(step.ask);
-    if (p?.src === Src.TaskBranch && p.optionType === 1) buttons = `${flowId}:${step.run.node}`;
   }
+  const buttons = step.buttons && step.run ? `${flowId}:${step.run.node}` : undefined;
   if (step.call && task) {
     task.call = env.ctx.newId();
     t.do({ t: 'ask', app: t.state.app, url: step.call.url, command: INTERFACE_INVOCATION, reply: 'taskCallAnswer', sessionId: cur.sessionId, tag: task.call, timeoutMs: TASK_CALL_WAIT_MS, body: {

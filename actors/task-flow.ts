@@ -30,6 +30,8 @@ export interface TaskStep {
   say: TimMsgElement[][];
   /** The waiting node's own message (src 32 or src 33), sent after `say`. */
   ask?: TimMsgElement[];
+  /** The flow waits at fixed buttons (a click may come back to them later). */
+  buttons?: true;
   /** Where the flow waits now; absent when it ended. */
   run?: TaskRun;
   /** The flow's variables after the step (also when it ended). */
@@ -131,7 +133,7 @@ function walk(flow: TaskFlow, env: TaskEnvironment, vars: Record<string, string>
         break;
       }
       case 'branch':
-        return { say, vars, ask: branchBody(flow, env, node, fill, 0), run: { flowId: flow.id, env, node: node.id, vars } };
+        return { say, vars, ask: branchBody(flow, env, node, fill, 0), run: { flowId: flow.id, env, node: node.id, vars }, ...(node.optionType === 1 ? { buttons: true as const } : {}) };
       case 'form':
         return { say, vars, ask: formBody(flow, env, node, 0), run: { flowId: flow.id, env, node: node.id, vars } };
       case 'api': {

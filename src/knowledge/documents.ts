@@ -8,7 +8,8 @@ import type { Database } from 'lmdb';
 import type { RankedQuestion } from '../../actors/types';
 import type { Store } from '../store/store';
 import { features, type Features } from './features';
-import { Matcher, meaningOf, type Match, type MatchDoc } from './matcher';
+import { Matcher, meaningOf, type MatchDoc } from './matcher';
+import type { Blend } from './semantic';
 
 export type DocumentFormat = 'txt' | 'md' | 'pdf' | 'docx';
 export interface RobotDocument { id: string; name: string; format: DocumentFormat; addedAt: number; size: number; passages: string[] }
@@ -150,7 +151,7 @@ export class DocumentLibrary {
    * The passages closest to a question, as ranked entries: `question` is the document's name, `answer` the passage.
    * `byMeaning`: word matches blended with meaning (the knowledge base's blend), when the app matches by meaning.
    */
-  rank(app: number, robotId: string, query: Features, limit: number, byMeaning?: (hits: Match[], candidates: { id: string; phrasings: string[] }[]) => Match[]): RankedQuestion[] {
+  rank(app: number, robotId: string, query: Features, limit: number, byMeaning?: Blend): RankedQuestion[] {
     const lib = this.of(app, robotId);
     // Deleted documents' passages may still be in the main index: ask it for more.
     let hits = [...(lib.main?.rankFeatures(query, limit + RANK_SPARE) ?? []), ...(lib.delta?.rankFeatures(query, limit) ?? [])];

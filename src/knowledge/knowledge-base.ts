@@ -11,8 +11,8 @@ import type { KnowledgeLibrary, RankedQuestion, RankRequest } from '../../actors
 import type { Store } from '../store/store';
 import { features, type Features } from './features';
 import { DocumentLibrary } from './documents';
-import { Matcher, meaningOf, type Match } from './matcher';
-import { blendByMeaning, type SemanticVectors } from './semantic';
+import { Matcher, meaningOf } from './matcher';
+import { blendByMeaning, type Blend, type SemanticVectors } from './semantic';
 import { intentsOf, TaskIntents } from './task-intents';
 import type { TaskFlow } from '../../protocol/task-flow';
 import { presetCategories, presetChitchat, toHumanPhrases } from './presets';
@@ -145,14 +145,9 @@ export class KnowledgeBase {
       this.toHuman ??= new Matcher(toHumanPhrases.map((text) => ({ questionId: 'toHuman', text })));
       return this.toHuman.rankFeatures(query, 1).map((m) => ({ id: m.questionId, question: m.matched, answer: '', answerType: 0, score: m.score, matched: m.matched }));
     }
-    if (r.library === 'document') {
-      const byMeaning = this.semantic?.vectorOf(r.app, r.text);
-      return this.documents.rank(r.app, r.robotId, query, r.limit, byMeaning && ((hits, candidates) => this.blend(r.app, byMeaning, hits, candidates)));
-    }
-    if (r.library === 'task') {
-      const byMeaning = this.semantic?.vectorOf(r.app, r.text);
-      return this.taskIntents.rank(r.tasks ?? [], query, r.limit, byMeaning && ((hits, candidates) => this.blend(r.app, byMeaning, hits, candidates)));
-    }
+    const byMeaning = this.blendFor(r.app, r.text);
+    if (r.library === 'document') return this.documents.rank(r.app, r.robotId, query, r.limit, byMeaning);
+    if (r.library === 'task') return this.taskIntents.rank(r.tasks ?? [], query, r.limit, byMeaning);
     const env: Environment = r.test ? 'test' : 'production';
     const lib = this.lib(r.app, r.robotId, env, r.library);
     const answers = (q: Question): boolean => q.status === QuestionStatus.Enabled && q.language === r.language;
@@ -171,26 +166,32 @@ export class KnowledgeBase {
     }
     let hits = idx.main.rankFeatures(query, r.limit, idx.changed);
     if (idx.delta) hits.push(...idx.delta.rankFeatures(query, r.limit));
-    const byMeaning = this.semantic?.vectorOf(r.app, r.text);
-    if (byMeaning) hits = this.blend(r.app, byMeaning, hits, [...lib.questions.values()].filter(answers).map((q) => ({ id: q.id, phrasings: [q.question, ...q.similar] })));
+    if (byMeaning) hits = byMeaning(hits, [...lib.questions.values()].filter(answers).map((q) => ({ id: q.id, phrasings: [q.question, ...q.similar] })));
     return hits.sort((a, b) => b.score - a.score).slice(0, r.limit).flatMap((hit) => {
       const q = lib.questions.get(hit.questionId);
       return q ? [{ id: q.id, question: q.question, answer: q.answer, answerType: q.answerType, score: hit.score, matched: hit.matched, ...meaningOf(hit) }] : [];
     });
   }
 
-  /** Word scores blended with meaning (blendByMeaning); phrasings without a vector yet are asked for. */
-  private blend(app: number, query: Float32Array, hits: Match[], questions: readonly { id: string; phrasings: readonly string[] }[]): Match[] {
-    const semantic = this.semantic!;
-    const missing: string[] = [];
-    const vectorOf = (s: string): Float32Array | undefined => {
-      const v = semantic.vectorOf(app, s);
-      if (!v) missing.push(s);
-      return v;
+  /**
+   * When the question's vector is known: word scores blended with meaning (blendByMeaning), phrasings without a vector
+   * yet asked for.
+   */
+  private blendFor(app: number, text: string): Blend | undefined {
+    const semantic = this.semantic;
+    const query = semantic?.vectorOf(app, text);
+    if (!semantic || !query) return undefined;
+    return (hits, questions) => {
+      const missing: string[] = [];
+      const vectorOf = (s: string): Float32Array | undefined => {
+        const v = semantic.vectorOf(app, s);
+        if (!v) missing.push(s);
+        return v;
+      };
+      const blended = blendByMeaning(hits, questions, query, vectorOf, semantic.settingsOf(app)!);
+      semantic.want(app, missing);
+      return blended;
     };
-    const blended = blendByMeaning(hits, questions, query, vectorOf, semantic.settingsOf(app)!);
-    semantic.want(app, missing);
-    return blended;
   }
 
   /**

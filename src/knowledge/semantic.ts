@@ -189,6 +189,9 @@ export function blendByMeaning(
   return [...byId.values()];
 }
 
+/** Word matches blended with meaning, over the candidates (each with its phrasings) a library has. */
+export type Blend = (hits: Match[], candidates: readonly { id: string; phrasings: readonly string[] }[]) => Match[];
+
 /** A question's best cosine over its phrasings' vectors (those known), and the phrasing. */
 export function closest(query: Float32Array, phrasings: readonly string[], vectorOf: (s: string) => Float32Array | undefined): { cos: number; matched: string } | undefined {
   let best: { cos: number; matched: string } | undefined;

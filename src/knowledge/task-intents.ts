@@ -2,7 +2,8 @@
 import type { RankedQuestion } from '../../actors/types';
 import type { TaskFlow } from '../../protocol/task-flow';
 import { features, type Features } from './features';
-import { Matcher, meaningOf, type Match } from './matcher';
+import { Matcher, meaningOf } from './matcher';
+import type { Blend } from './semantic';
 
 /** What a flow is matched by: its name and its intents. */
 export const intentsOf = (f: TaskFlow): string[] => [f.name, ...f.intents];
@@ -12,7 +13,7 @@ export class TaskIntents {
   private readonly indexes = new WeakMap<readonly TaskFlow[], Matcher>();
 
   /** `byMeaning`: word matches blended with meaning (the knowledge base's blend), when the app matches by meaning. */
-  rank(flows: readonly TaskFlow[], query: Features | string, limit: number, byMeaning?: (hits: Match[], candidates: { id: string; phrasings: string[] }[]) => Match[]): RankedQuestion[] {
+  rank(flows: readonly TaskFlow[], query: Features | string, limit: number, byMeaning?: Blend): RankedQuestion[] {
     let m = this.indexes.get(flows);
     const enabled = flows.filter((f) => f.enabled);
     if (!m) {
