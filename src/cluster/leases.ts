@@ -130,10 +130,8 @@ export class LeaseManager {
     const mine = this.owned.get(p);
     const value: LeaseValue = { node: me, until: now + this.ttlMs };
     if (mine) {
-      if (!entry || entry.revision !== mine.revision) {
-        this.drop(p, lost);
-        return;
-      }
+      // What was read is not consulted: a read may come from a replica that lags, and the revision-checked write
+      // below is what says whether the lease is still ours.
       if (owner !== me) {
         await this.o.release?.(p);
         this.drop(p, lost);

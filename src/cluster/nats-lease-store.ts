@@ -2,18 +2,18 @@
  * Leases in a JetStream KV bucket: each write names the revision it read (`update`), or that there is none (`create`),
  * and the server refuses it otherwise; that refusal is what keeps two nodes from holding one partition.
  */
-import type { KV, NatsConnection } from 'nats';
+import type { JetStreamManager, KV, NatsConnection } from 'nats';
 import type { LeaseEntry, LeaseStore, LeaseValue } from './leases';
 import { LEASE_BUCKET } from '../bus/subjects';
 import { isWrongLastSequence } from './jetstream-errors';
 
 export class NatsLeaseStore implements LeaseStore {
-  private constructor(private readonly kv: KV) {}
+  private constructor(private readonly kv: KV, private readonly jsm: JetStreamManager, private readonly bucket: string) {}
 
   /** Opens (creating if needed) the bucket; `replicas` 3 on a 3-server NATS cluster, 1 on one server. */
   static async open(nc: NatsConnection, bucket = LEASE_BUCKET, replicas = 1): Promise<NatsLeaseStore> {
     const kv = await nc.jetstream().views.kv(bucket, { history: 1, replicas });
-    return new NatsLeaseStore(kv);
+    return new NatsLeaseStore(kv, await nc.jetstreamManager(), bucket);
   }
 
   async get(key: string): Promise<LeaseEntry | undefined> {
@@ -50,9 +50,15 @@ export class NatsLeaseStore implements LeaseStore {
     }
   }
 
+  /**
+   * The keys come from the stream's subject counts (one request to its leader), not from `kv.keys()`: that creates a
+   * consumer per call, which on a clustered JetStream is a proposal to the meta leader, and every node lists twice a
+   * round; under load those proposals queued up until rounds outlasted the leases.
+   */
   async list(prefix: string): Promise<Map<string, LeaseEntry>> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(`${prefix}>`)) keys.push(k);
+    const subjectPrefix = `$KV.${this.bucket}.`;
+    const info = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: `${subjectPrefix}${prefix}>` });
+    const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(subjectPrefix.length));
     const out = new Map<string, LeaseEntry>();
     await Promise.all(keys.map(async (k) => {
       const e = await this.get(k);

@@ -69,11 +69,14 @@ t.test('three nodes behind HAProxy over a three-server NATS cluster: one port se
     t.comment(`haproxy log:\n${log.slice(-3000)}`);
     for (const n of nodes) t.comment(`node log:\n${n.stdout().split('\n').filter((l) => !l.includes('"level":30')).slice(-15).join('\n').slice(0, 4000)}`);
   });
+  let owned: number[] = [];
   const ownedAsPlaced = async (): Promise<boolean> => {
-    const owned = await Promise.all(nodes.map(async (n) => Number(/^desk_cluster_partitions_owned (\d+)/m.exec((await httpGet(n.port, '/metrics')).body)?.[1] ?? -1)));
+    owned = await Promise.all(nodes.map(async (n) => Number(/^desk_cluster_partitions_owned (\d+)/m.exec((await httpGet(n.port, '/metrics')).body)?.[1] ?? -1)));
     return owned.every((k, i) => k === expected[i]);
   };
-  await waitUntil(ownedAsPlaced, 60_000, 'every partition owned as placed');
+  await waitUntil(ownedAsPlaced, 60_000, 'every partition owned as placed').catch((e: Error) => {
+    throw new Error(`${e.message}: owned ${owned.join('/')}, placed ${expected.join('/')}`);
+  });
 
   const agent = await connectAgent(lb.port, 'alice@desk.test');
   const users = await Promise.all([1, 2, 3].map((i) => connect(lb.port, `deploy-user-${i}`, 'user')));
