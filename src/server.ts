@@ -97,6 +97,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   let delivery: CallbackDelivery | undefined;
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
   const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
+  if (cluster) store.replicateTo(cluster.node.replicator);
   const models = new LlmResponder({
     app: apps.get, log, call: (to, build) => runtime.call(to, build),
     earlier: (conv, sessionId, fromSeq, beforeSeq) => store.historyPage({ conv, sessionId, afterSeq: fromSeq - 1, limit: Math.max(0, beforeSeq - fromSeq) }).messages,

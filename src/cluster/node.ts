@@ -15,6 +15,8 @@ import { NatsBus } from '../bus/nats-bus';
 import type { Clock } from '../runtime/clock';
 import { routedAddress, type Placement, type Reply } from '../runtime/runtime';
 import { LeaseManager } from './leases';
+import { LogReplicator } from './log-replicator';
+import { PartitionLogs } from './partition-log';
 import { NatsLeaseStore } from './nats-lease-store';
 import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
 
@@ -38,9 +40,11 @@ export interface ClusterNodeOptions {
   /** Lease life without renewal; rounds run three times as often. */
   leaseTtlMs?: number;
   skewMarginMs?: number;
-  /** The KV bucket of leases (tests use their own), and the copies JetStream keeps of it. */
+  /** The KV bucket of leases (tests use their own), and the copies JetStream keeps of it and of the partition logs. */
   leaseBucket?: string;
   replicas?: number;
+  /** The stream of the partition logs (tests use their own). */
+  logStream?: string;
   /** How long a forwarded message may wait for an owner to take it. */
   forwardDeadlineMs?: number;
 }
@@ -70,8 +74,14 @@ export class ClusterNode implements Placement {
   private round?: Promise<unknown>;
   private readonly partitions: number;
 
-  private constructor(private readonly o: ClusterNodeOptions, private readonly leases: LeaseManager, private bus: NatsBus) {
+  /** Where the store copies this node's committed turns: their partitions' logs. */
+  readonly replicator: LogReplicator;
+
+  private constructor(private readonly o: ClusterNodeOptions, private readonly leases: LeaseManager, private bus: NatsBus, logs: PartitionLogs) {
     this.partitions = o.partitions ?? DEFAULT_PARTITIONS;
+    this.replicator = new LogReplicator({
+      logs, nodeId: o.nodeId, log: o.log, owns: (p) => leases.owns(p), partitionOf: (a) => partitionOf(a, this.partitions),
+    });
   }
 
   /** Joins the cluster: the bus, then a first lease round (the node owns its partitions once it returns). */
@@ -86,7 +96,8 @@ export class ClusterNode implements Placement {
       onCommand: (p, _id, payload) => node!.command(p, payload),
       onNodeMessage: (payload) => node?.nodeMessage(payload),
     });
-    node = new ClusterNode(o, leases, bus);
+    const logs = await PartitionLogs.open(o.nc, { stream: o.logStream, replicas: o.replicas });
+    node = new ClusterNode(o, leases, bus, logs);
     await node.tick();
     const ttl = o.leaseTtlMs ?? 6000;
     node.rounds = setInterval(() => void node!.tick(), Math.max(50, Math.floor(ttl / 3)));
@@ -163,6 +174,8 @@ export class ClusterNode implements Placement {
 
   private leasesChanged(gained: number[], lost: number[]): void {
     this.counts.leaseChanges += gained.length + lost.length;
+    for (const p of gained) this.replicator.gained(p);
+    for (const p of lost) this.replicator.lost(p);
     if (this.taking) for (const p of gained) this.bus.own(p);
     if (gained.length > 0) this.target?.partitionsGained(gained);
     for (const p of lost) void this.bus.disown(p);

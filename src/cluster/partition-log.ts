@@ -98,12 +98,16 @@ export class PartitionWriter {
 
   constructor(private readonly js: JetStreamClient, readonly partition: number, private last: number) {}
 
-  /** Resolves with the record's stream sequence once JetStream has it; `FencedError` once another node claimed it. */
-  async append(record: Uint8Array): Promise<number> {
+  /**
+   * Resolves with the record's stream sequence once JetStream has it; `FencedError` once another node claimed it.
+   * `msgId` makes asking again after a lost answer safe: JetStream answers a repeat with the first one's sequence
+   * (it checks repeats before the expected sequence).
+   */
+  async append(record: Uint8Array, msgId?: string): Promise<number> {
     if (this.busy) throw new Error('one append at a time per partition');
     this.busy = true;
     try {
-      const ack = await this.js.publish(logSubject(this.partition), record, { expect: { lastSubjectSequence: this.last } });
+      const ack = await this.js.publish(logSubject(this.partition), record, { msgID: msgId, expect: { lastSubjectSequence: this.last } });
       this.last = ack.seq;
       return ack.seq;
     } catch (err) {

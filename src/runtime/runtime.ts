@@ -148,14 +148,18 @@ interface Cell {
   snapshotPending: boolean;
 }
 
-type Released =
+/** An effect released once its turn is durable; `p`: the partition of the actor whose turn it is (cluster nodes). */
+type Released = ({ p?: number } & (
   | { k: 'push'; to: Recipient; frame: ServerFrame; exceptConn?: number }
   | { k: 'reply'; replyTo: ReplyTo; result: Reply }
   | { k: 'deliver'; to: Address; msg: unknown; mid: number }
   | { k: 'callback'; id: number; entry: OutboxEntry }
   | { k: 'ask'; from: Address; ask: Extract<Effect, { t: 'ask' }> }
   | { k: 'llm'; from: Address; llm: Extract<Effect, { t: 'llm' }> }
-  | { k: 'embed'; from: Address; embed: Extract<Effect, { t: 'embed' }> };
+  | { k: 'embed'; from: Address; embed: Extract<Effect, { t: 'embed' }> }));
+
+/** The answer to a request whose turn could not be copied to its partition's log (the partition left this node). */
+const NOT_REPLICATED: Reply = { ok: false, code: ErrorCode.Internal, info: 'internal error, retry' };
 
 export class Runtime {
   private readonly cells = new Map<Address, Cell>();
@@ -594,6 +598,10 @@ export class Runtime {
       for (const f of effects) if (f.t === 'message') (messages ??= []).push(f.message);
       if (events.length > 0 || messages) store.appendTurn(cell.address, events.length > 0 ? cell.n + 1 : cell.n, now, events, messages ?? []);
       for (const f of effects) this.effect(cell.address, f, now);
+      if (this.o.placement && this.released.length > releasedMark) {
+        const p = this.o.placement.partitionOf(cell.address);
+        for (let i = releasedMark; i < this.released.length; i++) this.released[i].p = p;
+      }
     } catch (err) {
       store.rollback(mark);
       this.released.length = releasedMark;
@@ -695,21 +703,30 @@ export class Runtime {
     this.released = [];
     this.inFlight++;
     const started = process.hrtime.bigint();
-    this.o.store.commit().then(() => {
+    this.o.store.commit().then((abandoned) => {
       this.o.metrics?.commit(Number(process.hrtime.bigint() - started) / 1e9);
       this.committedBatch = Math.max(this.committedBatch, batch);
-      this.release(released);
+      this.release(released, abandoned instanceof Set ? abandoned as ReadonlySet<number> : undefined);
       this.inFlight--;
       if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
     }, (e) => this.fatal(e));
   }
 
-  private release(list: Released[]): void {
+  /**
+   * What turns produced, now that they are durable. The effects of turns whose partition's log did not take them
+   * (`abandoned`) are not released, as the turns never happened for the cluster: a request among them is answered
+   * "retry" instead.
+   */
+  private release(list: Released[], abandoned?: ReadonlySet<number>): void {
     const outlet = this.o.outlet;
     outlet.beginBatch();
     try {
       for (const r of list) {
         try {
+          if (abandoned && r.p !== undefined && abandoned.has(r.p)) {
+            if (r.k === 'reply') this.sendReply(r.replyTo, NOT_REPLICATED);
+            continue;
+          }
           this.releaseOne(outlet, r);
         } catch (err) {
           // One failing outward effect (a socket, a backend) must not hold back the rest of the batch.

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { activeKey, activeRange, appKey, chatGroupKey, eventRange, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
-import { TurnLog, type MessageLocation, type SealedRecord } from './turn-log';
+import { splitRecord, TurnLog, type MessageLocation, type SealedRecord } from './turn-log';
 import { TurnWal } from './turn-wal';
 
 export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as const;
@@ -31,6 +31,23 @@ export interface ChatGroupEntry { csAccount: string; group: ChatGroup }
 export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
 export interface HistoryQuery { conv: Address; sessionId?: string; afterSeq: number; limit: number }
 export interface HistoryPage { messages: StoredMessage[]; more: boolean }
+
+/**
+ * Where a cluster node's turns are copied as they are committed: each transaction's turns, grouped by partition, go
+ * to the partitions' logs, and the transaction is durable only once every group is there too.
+ */
+export interface TurnReplicator {
+  /** The partition of an actor's turns. */
+  partitionOf(a: Address): number;
+  /**
+   * Resolves true once the record is in the partition's log, false when it never will be: the partition is no longer
+   * this node's to write. Never rejects.
+   */
+  append(partition: number, record: Buffer): Promise<boolean>;
+}
+
+/** What a commit resolves with: the partitions whose turns could not be copied to their logs (cluster nodes only). */
+export type Abandoned = ReadonlySet<number> | undefined;
 
 /** Session index entries kept in memory for lookups. */
 const SESSION_CACHE_SIZE = 100_000;
@@ -88,6 +105,7 @@ export class Store {
   private readonly waitFlush: boolean;
   private readonly commitIntervalMs: number;
   private readonly packr = plainPackr();
+  private replicator?: TurnReplicator;
 
   constructor(dataDir: string, fsync: FsyncMode, opts: StoreOptions = {}) {
     this.waitFlush = fsync !== FsyncMode.None;
@@ -138,6 +156,11 @@ export class Store {
     return () => this.checkpointHooks.splice(this.checkpointHooks.indexOf(fn), 1);
   }
 
+  /** From now on every committed turn is also copied to its partition's log (a cluster node). */
+  replicateTo(replicator: TurnReplicator): void {
+    this.replicator = replicator;
+  }
+
   /** Queues a write for the next commit (modules with tables of their own use it too). */
   write(op: () => void): void {
     (this.collecting ?? this.queued).push(op);
@@ -170,7 +193,9 @@ export class Store {
 
   /**
    * Resolves when every write issued so far is committed (and, unless fsync is 'none', flushed to disk: lmdb-js
-   * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed.
+   * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed. On a cluster node it
+   * resolves once the turns are in their partitions' logs too, with the partitions whose turns never will be
+   * (`Abandoned`).
    */
   commit(): Promise<unknown> {
     if (this.broken !== undefined) return Promise.reject(this.broken);
@@ -211,7 +236,8 @@ export class Store {
     const now = this.turnLog.seal();
     if (now) sealed.push(now);
     for (const r of sealed) this.afterCommit.push(r.committed);
-    const durable = this.queued.length === 0 && sealed.length > 0 ? this.appendTurns(sealed) : this.transact(sealed);
+    const local = this.queued.length === 0 && sealed.length > 0 ? this.appendTurns(sealed) : this.transact(sealed);
+    const durable = this.replicator && sealed.length > 0 ? Promise.all([local, this.replicate(this.replicator, sealed)]).then(([, abandoned]) => abandoned) : local;
     const after = this.afterCommit;
     this.afterCommit = [];
     this.last = durable;
@@ -230,6 +256,31 @@ export class Store {
       this.upcoming = undefined;
     });
     upcoming.resolve(durable);
+  }
+
+  /**
+   * The sealed records' turns, split by partition, appended to the partitions' logs (each partition's records in
+   * order); resolves with the partitions whose turns will never be there.
+   */
+  private async replicate(replicator: TurnReplicator, sealed: SealedRecord[]): Promise<Abandoned> {
+    const byPartition = new Map<number, Buffer[]>();
+    for (const r of sealed) {
+      for (const [p, record] of splitRecord(this.packr, r.value, (a) => replicator.partitionOf(a))) {
+        const list = byPartition.get(p);
+        if (list) list.push(record);
+        else byPartition.set(p, [record]);
+      }
+    }
+    const abandoned = new Set<number>();
+    await Promise.all([...byPartition].map(async ([p, records]) => {
+      for (const record of records) {
+        if (!(await replicator.append(p, record))) {
+          abandoned.add(p);
+          return;
+        }
+      }
+    }));
+    return abandoned.size > 0 ? abandoned : undefined;
   }
 
   /** Nothing but turns to write: their records are entries of the write-ahead file. */
@@ -518,7 +569,8 @@ export class Store {
   }
 }
 
-function plainPackr(): Packr {
+/** How the hot tables and the turn-log records are encoded: plain msgpack, objects as objects. */
+export function plainPackr(): Packr {
   return new Packr({ useRecords: false, mapsAsObjects: true });
 }
 

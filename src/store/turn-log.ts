@@ -76,7 +76,7 @@ export class TurnLog {
     for (const { key, value } of log.getRange({ start: checkpointed + 1 })) {
       this.seq = key;
       this.records.set(key, value);
-      for (const turn of this.turnsOf(value)) {
+      for (const turn of turnsOf(this.packr, value)) {
         const d = this.decode(value, turn.offset, turn.length);
         if (d.es.length > 0) {
           push(this.tail, turn.a, turn.n, key, turn.offset, turn.length);
@@ -129,22 +129,11 @@ export class TurnLog {
     const turns = this.turns;
     this.turns = [];
     const record = ++this.seq;
-    const header: [Address, number, number, number][] = [];
-    let offset = 0;
-    for (const turn of turns) {
-      header.push([turn.a, turn.n, offset, turn.bytes.length]);
-      offset += turn.bytes.length;
-    }
-    const head = this.packr.pack(header);
-    const base = HEADER_BYTES + head.length;
-    const value = Buffer.allocUnsafe(base + offset);
-    value.writeUInt32LE(head.length, 0);
-    head.copy(value, HEADER_BYTES);
+    const { value, base } = encodeRecord(this.packr, turns);
     const located: number[] = [];
     const convs: Address[] = [];
     let at = base;
     for (const turn of turns) {
-      turn.bytes.copy(value, at);
       const length = turn.bytes.length;
       if (turn.events) push(this.tail, turn.a, turn.n, record, at, length);
       if (turn.seqs) {
@@ -270,7 +259,7 @@ export class TurnLog {
   *all(): Generator<{ a: Address; n: number; t: number; es: unknown[] }> {
     const inWal = this.walOnly.map((r) => ({ key: r, value: this.records.get(r)! }));
     for (const { value } of mergeByKey(this.log.getRange(), inWal)) {
-      for (const turn of this.turnsOf(value)) {
+      for (const turn of turnsOf(this.packr, value)) {
         const d = this.decode(value, turn.offset, turn.length);
         yield { a: turn.a, n: turn.n, t: d.t, es: d.es };
       }
@@ -309,13 +298,58 @@ export class TurnLog {
     return this.packr.unpack(value.subarray(offset, offset + length)) as Decoded;
   }
 
-  /** A record's turns: actor, turn number and where the turn's bytes are. */
-  private *turnsOf(value: Buffer): Generator<{ a: Address; n: number; offset: number; length: number }> {
-    const headLength = value.readUInt32LE(0);
-    const header = this.packr.unpack(value.subarray(HEADER_BYTES, HEADER_BYTES + headLength)) as [Address, number, number, number][];
-    const base = HEADER_BYTES + headLength;
-    for (const [a, n, offset, length] of header) yield { a, n, offset: base + offset, length };
+}
+
+/** A record of turns: the header (actor, turn number, where its bytes are), then the turns' bytes in order. */
+function encodeRecord(packr: Packr, turns: readonly { a: Address; n: number; bytes: Buffer }[]): { value: Buffer; base: number } {
+  const header: [Address, number, number, number][] = [];
+  let offset = 0;
+  for (const turn of turns) {
+    header.push([turn.a, turn.n, offset, turn.bytes.length]);
+    offset += turn.bytes.length;
   }
+  const head = packr.pack(header);
+  const base = HEADER_BYTES + head.length;
+  const value = Buffer.allocUnsafe(base + offset);
+  value.writeUInt32LE(head.length, 0);
+  head.copy(value, HEADER_BYTES);
+  let at = base;
+  for (const turn of turns) {
+    turn.bytes.copy(value, at);
+    at += turn.bytes.length;
+  }
+  return { value, base };
+}
+
+/** A record's turns: actor, turn number and where the turn's bytes are. */
+function* turnsOf(packr: Packr, value: Buffer): Generator<{ a: Address; n: number; offset: number; length: number }> {
+  const headLength = value.readUInt32LE(0);
+  const header = packr.unpack(value.subarray(HEADER_BYTES, HEADER_BYTES + headLength)) as [Address, number, number, number][];
+  const base = HEADER_BYTES + headLength;
+  for (const [a, n, offset, length] of header) yield { a, n, offset: base + offset, length };
+}
+
+/**
+ * A record's turns regrouped by `groupOf` of their actor: one record of the same form per group, in the record's
+ * order (a cluster node's share of a transaction for each partition's log).
+ */
+export function splitRecord(packr: Packr, value: Buffer, groupOf: (a: Address) => number): Map<number, Buffer> {
+  const groups = new Map<number, { a: Address; n: number; bytes: Buffer }[]>();
+  for (const turn of turnsOf(packr, value)) {
+    const g = groupOf(turn.a);
+    const part = { a: turn.a, n: turn.n, bytes: value.subarray(turn.offset, turn.offset + turn.length) };
+    const list = groups.get(g);
+    if (list) list.push(part);
+    else groups.set(g, [part]);
+  }
+  const out = new Map<number, Buffer>();
+  for (const [g, turns] of groups) out.set(g, encodeRecord(packr, turns).value);
+  return out;
+}
+
+/** The turns of a record as written: actor, turn number, time, events and the messages stored (tests, tools). */
+export function decodeRecord(packr: Packr, value: Buffer): { a: Address; n: number; t: number; es: unknown[]; ms?: StoredMessage[] }[] {
+  return [...turnsOf(packr, value)].map((turn) => ({ a: turn.a, n: turn.n, ...(packr.unpack(value.subarray(turn.offset, turn.offset + turn.length)) as Decoded) }));
 }
 
 /** Two lists of records, each in key order, as one in key order; a record in both (being copied) comes once. */

@@ -1,10 +1,11 @@
-/** A small actor for runtime tests: counts `inc`s, answers `get`, forwards an `inc` as a durable send, arms timers. */
+/** A small actor for runtime tests: counts `inc`s, answers `get`, pushes counts, forwards an `inc` as a durable send, arms timers. */
 import type { ActorDef } from '../../actors/types';
 
 export interface Counter { n: number; fired: string[] }
 export type CounterMsg =
   | { type: 'inc'; replyTo?: never }
   | { type: 'get'; replyTo: { call: number } }
+  | { type: 'incAndTell'; replyTo: { call: number } }
   | { type: 'boom'; replyTo?: { call: number } }
   | { type: 'poison'; depth: number; disarm?: string; replyTo: { call: number } }
   | { type: 'arm'; key: string; at: number }
@@ -18,6 +19,14 @@ export const counter: ActorDef<Counter, CounterMsg, { type: 'inc' } | { type: 'f
     switch (m.type) {
       case 'inc': return { events: [{ type: 'inc' }], effects: [] };
       case 'get': return { events: [], effects: [{ t: 'reply', replyTo: m.replyTo, ok: true, data: s.n }] };
+      // An inc that pushes the new count to a user and answers with it.
+      case 'incAndTell': return {
+        events: [{ type: 'inc' }],
+        effects: [
+          { t: 'push', to: { role: 'user', app: 1, id: 'watcher' }, frame: { type: 'pong', data: { n: s.n + 1 } } },
+          { t: 'reply', replyTo: m.replyTo, ok: true, data: s.n + 1 },
+        ],
+      };
       case 'boom': throw new Error('boom');
       case 'poison': {
         // An event too deep to encode, after a wake-up moved and another cancelled in the same turn.

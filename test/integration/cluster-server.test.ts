@@ -9,6 +9,9 @@ import { KEY, testApp } from '../helpers/server';
 import { rest } from '../contract/rest-client';
 import { srcBody, textBody, textOf, type TestClient } from '../helpers/client';
 import { natsForTests } from '../helpers/nats';
+import { PartitionLogs } from '../../src/cluster/partition-log';
+import { plainPackr } from '../../src/store/store';
+import { decodeRecord } from '../../src/store/turn-log';
 import { APP, CS, connect, connectAgent, dataOf, fullHistory, httpGet, nextRandom, rawConnect, seen, spawnServer, startsWith, tempDir, textsOf, toHuman, waitUntil, writeConfig, type ChildServer } from './_support';
 import { genUserSig } from '../../protocol/usersig';
 
@@ -172,4 +175,36 @@ t.test('an app change made over REST on one node applies on every node (the shar
     return (x.ActionStatus !== 'OK' || l.includes('dave@desk.test')) && (y.ActionStatus !== 'OK' || l.includes('erin@desk.test'));
   }, 5000, 'every change that landed to be seen on a');
   t.pass(`concurrent changes: ${oks} landed, none undone by the other`);
+});
+
+t.test("an acknowledged message is in its partition's log in JetStream; a node whose log was claimed from under it claims it back", async (t) => {
+  const [a] = await cluster(t);
+  const nc = await nats.connect();
+  t.teardown(() => nc.close());
+  const logs = await PartitionLogs.open(nc);
+  const userId = userOn('c', 'logged');
+  const p = partitionOf(sessionAddress(APP, CS, userId));
+  const user = await connect(a.port, userId, 'user');
+  t.teardown(() => user.close());
+  /** The texts of the messages the partition's log holds, in order. */
+  const logged = async (): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const r of logs.read(p)) {
+      for (const turn of decodeRecord(plainPackr(), Buffer.from(r.record))) {
+        for (const m of turn.ms ?? []) out.push(textOf({ type: 'message', data: m }) ?? '');
+      }
+    }
+    return out;
+  };
+
+  const ack = await user.request('message.send', { to: CS, random: nextRandom(), body: textBody('where is my order') });
+  t.equal(ack.type, 'message.ack');
+  t.ok((await logged()).includes('where is my order'), 'once acknowledged, the message is in the log of its partition (held by c, sent on a)');
+
+  // Another writer claims the log; c still holds the lease, so it claims the log back and its message is written.
+  await logs.claim(p, 'intruder');
+  const second = await user.request('message.send', { to: CS, random: nextRandom(), body: textBody('are you there') }, 10_000);
+  t.equal(second.type, 'message.ack', 'the next message is acknowledged');
+  const texts = await logged();
+  t.ok(texts.indexOf('are you there') > texts.indexOf('where is my order'), 'and is in the log after the claim');
 });

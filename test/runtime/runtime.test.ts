@@ -5,8 +5,9 @@ import pino from 'pino';
 import t from 'tap';
 import { counter, type Counter } from '../helpers/counter-actor';
 import { ManualClock } from '../../src/runtime/clock';
-import { Runtime, type Outlet } from '../../src/runtime/runtime';
-import { FsyncMode, Store } from '../../src/store/store';
+import { Runtime, type Outlet, type Placement } from '../../src/runtime/runtime';
+import { FsyncMode, plainPackr, Store } from '../../src/store/store';
+import { decodeRecord } from '../../src/store/turn-log';
 
 const outlet: Outlet = { push() {}, reply() {}, beginBatch() {}, endBatch() {} };
 
@@ -166,4 +167,64 @@ t.test('an actor of the log that cannot be loaded holds back the checkpoint, not
   await runtime.checkpoint();
   t.equal(store.eventsAfter('ghost:1', 0).length, 1, "the unloadable actor's turns stay in the log");
   t.equal(await get(runtime, 'counter:alive'), 1, 'the server goes on serving');
+});
+
+t.test('on a cluster node a turn is released once its partition log has it, and not at all when its partition left', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-rt-'));
+  const store = new Store(dir, FsyncMode.None);
+  // Two partitions: 'counter:lost' is on 1, whose log this node can no longer write; the rest on 0.
+  const partitionOf = (a: string): number => (a === 'counter:lost' ? 1 : 0);
+  const placement: Placement = {
+    nodeId: 'n1', isLocal: () => true, forward: () => Promise.reject(new Error('one node')), reply() {},
+    sessionId: (_conv, uuid) => uuid, remoteSessionPartition: () => undefined, partitionOf,
+  };
+  const logs = new Map<number, { a: string; n: number; es: unknown[] }[]>();
+  let hold: Promise<void> | undefined;
+  store.replicateTo({
+    partitionOf,
+    async append(p, record) {
+      await hold;
+      if (p === 1) return false;
+      const list = logs.get(p) ?? [];
+      for (const turn of decodeRecord(plainPackr(), record)) list.push({ a: turn.a, n: turn.n, es: turn.es });
+      logs.set(p, list);
+      return true;
+    },
+  });
+  const pushed: unknown[] = [];
+  const runtime = new Runtime({
+    store, clock: new ManualClock(), apps: () => undefined, log: pino({ level: 'silent' }), defs: [counter], placement, passivateAfterMs: 0, checkpointEveryMs: 0,
+    outlet: { ...outlet, push: (_to, frame) => { pushed.push(frame.data); } },
+  });
+  runtime.start();
+  t.teardown(async () => {
+    await runtime.idle();
+    runtime.stop();
+    await store.close();
+  });
+
+  const first = await runtime.call('counter:a', (replyTo) => ({ type: 'incAndTell', replyTo }));
+  t.same({ ok: first.ok, data: first.data }, { ok: true, data: 1 }, 'answered');
+  t.same(logs.get(0), [{ a: 'counter:a', n: 1, es: [{ type: 'inc' }] }], "by then the turn is in its partition's log, as the store wrote it");
+  t.same(pushed, [{ n: 1 }], 'and its push went out');
+
+  // The log is slow to take the next turn: nothing of it is released before.
+  let open!: () => void;
+  hold = new Promise((r) => { open = r; });
+  let answered = false;
+  const second = runtime.call('counter:a', (replyTo) => ({ type: 'incAndTell', replyTo })).then((r) => { answered = true; return r; });
+  await new Promise((r) => setTimeout(r, 50));
+  t.notOk(answered, 'no answer while the log has not taken the turn');
+  t.same(pushed, [{ n: 1 }], 'no push either');
+  open();
+  hold = undefined;
+  t.same((await second).data, 2, 'answered once it has');
+  t.same(pushed, [{ n: 1 }, { n: 2 }]);
+
+  const lost = await runtime.call('counter:lost', (replyTo) => ({ type: 'incAndTell', replyTo }));
+  t.same({ ok: lost.ok, code: lost.code }, { ok: false, code: 141002 }, 'a turn its partition log never took is answered "retry"');
+  t.same(pushed, [{ n: 1 }, { n: 2 }], 'and pushes nothing');
+  t.equal(logs.has(1), false);
+  const again = await runtime.call('counter:a', (replyTo) => ({ type: 'incAndTell', replyTo }));
+  t.same(again.data, 3, "the other partition's turns go on as before");
 });
