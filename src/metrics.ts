@@ -61,15 +61,15 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
   }
 
   /** A cluster node's figures: partitions held, lease changes, and the hops between nodes (cross-node traffic). */
-  attachCluster(node: { ownedPartitions(): number[]; counts: ClusterCounts; replicator: { abandoned: number; onAppend?: (seconds: number) => void } }, pushes: { delivered: number }): void {
+  attachCluster(node: { ownedPartitions(): number[]; counts: ClusterCounts; replicator: { givenUp: number; onAppend?: (seconds: number) => void } }, pushes: { delivered: number }): void {
     const append = new client.Histogram({
       name: 'desk_cluster_log_append_seconds', help: "Time for JetStream to acknowledge a transaction's record for one partition log",
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [this.registry],
     });
     node.replicator.onAppend = (seconds) => append.observe(seconds);
     new client.Counter({
-      name: 'desk_cluster_log_abandoned_total', help: 'Partition records given up because the partition left this node (their requests answered "retry")',
-      registers: [this.registry], collect() { this.reset(); this.inc(node.replicator.abandoned); },
+      name: 'desk_cluster_log_given_up_total', help: 'Partition log records given up because another node claimed the log (their requests answered "retry")',
+      registers: [this.registry], collect() { this.reset(); this.inc(node.replicator.givenUp); },
     });
     new client.Gauge({ name: 'desk_cluster_partitions_owned', help: 'Partitions whose lease this node holds', registers: [this.registry], collect() { this.set(node.ownedPartitions().length); } });
     new client.Counter({ name: 'desk_cluster_lease_changes_total', help: 'Partitions gained or lost by this node', registers: [this.registry], collect() { this.reset(); this.inc(node.counts.leaseChanges); } });

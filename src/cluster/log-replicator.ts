@@ -2,10 +2,12 @@
  * The cluster's part of the commit pipeline: a node's committed turns, grouped by partition (store.ts), appended to
  * the partitions' logs (partition-log.ts), so a turn is acknowledged only once JetStream holds it.
  *
- * A partition's writer is claimed when the node gains the partition (which fences off the node that had it) and
- * dropped when it loses it. An append that fails for a passing reason (no JetStream leader for a moment, a lost
- * answer, another node's claim) is asked again, with the same message id, while the node still holds the partition's
- * lease; it is given up (`false`) once the lease is gone.
+ * The log decides who writes a partition, not the lease: the node claims a partition's log each time it gains the
+ * partition (which fences off whoever wrote it before), and keeps its writer when it loses the lease, so turns made
+ * while it held the partition still land unless another node has claimed the log since. An append that fails for a
+ * passing reason (no JetStream leader for a moment, a lost answer) is asked again with the same message id; one that
+ * another node's claim fenced off is given up. A partition with a record given up is "diverged": its later records are
+ * given up too (the log must not skip turns) until the node gains the partition again.
  */
 import type { Logger } from 'pino';
 import type { Address } from '../../actors/types';
@@ -19,73 +21,82 @@ export interface ReplicatorOptions {
   owns: (partition: number) => boolean;
   partitionOf: (a: Address) => number;
   log: Logger;
+  /** The largest message the NATS servers take. */
+  maxPayload: number;
   /** How long to wait before asking again after a passing failure. */
   retryMs?: number;
 }
 
+/** Room left in a NATS message for the headers of an append (message id, expected sequence). */
+const HEADER_ROOM = 4096;
+
 export class LogReplicator implements TurnReplicator {
   private readonly writers = new Map<number, Promise<PartitionWriter>>();
+  private readonly diverged = new Set<number>();
   /** Records appended by this process: with the node id, a message id no other append shares. */
   private appended = 0;
   private readonly instance = Date.now().toString(36);
-  /** Appends given up because the partition's lease was no longer this node's. */
-  abandoned = 0;
+  /** Records given up. */
+  givenUp = 0;
   /** Told each append's time to JetStream's acknowledgement, in seconds (the metrics). */
   onAppend?: (seconds: number) => void;
 
   constructor(private readonly o: ReplicatorOptions) {}
 
+  get maxRecordBytes(): number {
+    return this.o.maxPayload - HEADER_ROOM;
+  }
+
   partitionOf(a: Address): number {
     return this.o.partitionOf(a);
   }
 
-  /** The node gained a partition: its log is claimed now, so the node that had it can no longer write to it. */
-  gained(partition: number): void {
-    this.writerOf(partition).catch(() => undefined);
+  abandoned(): ReadonlySet<number> {
+    return this.diverged;
   }
 
-  lost(partition: number): void {
-    this.writers.delete(partition);
+  /** The node gained a partition: its log is claimed now, so whoever wrote it before can no longer. */
+  gained(partition: number): void {
+    this.diverged.delete(partition);
+    const claim = this.o.logs.claim(partition, this.o.nodeId);
+    claim.catch((err: unknown) => this.o.log.warn({ err, partition }, 'claiming a partition log failed; claiming it again at the next append'));
+    this.writers.set(partition, claim);
   }
 
   async append(partition: number, record: Buffer): Promise<boolean> {
+    if (this.diverged.has(partition)) return false;
     const msgId = `${this.o.nodeId}/${this.instance}/${++this.appended}`;
     for (;;) {
-      if (!this.o.owns(partition)) return this.giveUp(partition);
+      const claim = this.writers.get(partition);
+      if (!claim) return this.giveUp(partition, 'this node never claimed its log');
       const started = process.hrtime.bigint();
-      const claim = this.writerOf(partition);
       try {
         await (await claim).append(record, msgId);
         this.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9);
         return true;
       } catch (err) {
         if (err instanceof FencedError) {
-          // Another node claimed the log while this one holds the lease (the lease is what decides): claim it back
-          // and append again, unless the lease is gone by now (checked first thing in the loop).
+          // This node's own later claim (it lost the partition and gained it again): write with that one.
+          if (this.writers.get(partition) !== claim) continue;
           this.writers.delete(partition);
-          this.o.log.warn({ partition }, 'another node claimed a partition log this node holds the lease of; claiming it back');
-          continue;
+          return this.giveUp(partition, 'another node claimed its log');
         }
-        // A claim that failed is made again on the next attempt.
-        if (!(await claim.then(() => true, () => false)) && this.writers.get(partition) === claim) this.writers.delete(partition);
+        if ((err as { code?: string }).code === 'MAX_PAYLOAD_EXCEEDED') return this.giveUp(partition, 'a turn is larger than NATS takes');
+        if (!(await claim.then(() => true, () => false)) && this.writers.get(partition) === claim) {
+          // The claim itself failed: claimed again while this node holds the partition, else left to its new owner.
+          if (!this.o.owns(partition)) return this.giveUp(partition, 'it left this node before its log was claimed');
+          this.gained(partition);
+        }
         this.o.log.warn({ err, partition }, 'appending to a partition log failed; trying again');
         await new Promise((r) => setTimeout(r, this.o.retryMs ?? 200));
       }
     }
   }
 
-  private writerOf(partition: number): Promise<PartitionWriter> {
-    let w = this.writers.get(partition);
-    if (!w) {
-      w = this.o.logs.claim(partition, this.o.nodeId);
-      this.writers.set(partition, w);
-    }
-    return w;
-  }
-
-  private giveUp(partition: number): false {
-    this.abandoned++;
-    this.o.log.error({ partition }, 'turns not copied to their partition log: the partition left this node; their requests are answered "retry"');
+  private giveUp(partition: number, why: string): false {
+    this.givenUp++;
+    this.diverged.add(partition);
+    this.o.log.error({ partition }, `turns not copied to their partition log (${why}); the partition's requests are answered "retry" until this node gains it again`);
     return false;
   }
 }

@@ -81,6 +81,7 @@ export class ClusterNode implements Placement {
     this.partitions = o.partitions ?? DEFAULT_PARTITIONS;
     this.replicator = new LogReplicator({
       logs, nodeId: o.nodeId, log: o.log, owns: (p) => leases.owns(p), partitionOf: (a) => partitionOf(a, this.partitions),
+      maxPayload: o.nc.info?.max_payload ?? 1024 * 1024,
     });
   }
 
@@ -174,11 +175,11 @@ export class ClusterNode implements Placement {
 
   private leasesChanged(gained: number[], lost: number[]): void {
     this.counts.leaseChanges += gained.length + lost.length;
+    // Lost first: a lease that lapsed and was taken again in one round is in both, and ends up owned.
+    for (const p of lost) void this.bus.disown(p);
     for (const p of gained) this.replicator.gained(p);
-    for (const p of lost) this.replicator.lost(p);
     if (this.taking) for (const p of gained) this.bus.own(p);
     if (gained.length > 0) this.target?.partitionsGained(gained);
-    for (const p of lost) void this.bus.disown(p);
     this.o.log.info({ node: this.o.nodeId, gained, lost }, 'partitions changed');
   }
 

@@ -108,6 +108,9 @@ export class PartitionWriter {
     this.busy = true;
     try {
       const ack = await this.js.publish(logSubject(this.partition), record, { msgID: msgId, expect: { lastSubjectSequence: this.last } });
+      // A repeat answered with a sequence not after the last one: servers have answered so for a message they never
+      // stored; it is not taken as written.
+      if (ack.duplicate && ack.seq <= this.last) throw new FencedError(this.partition);
       this.last = ack.seq;
       return ack.seq;
     } catch (err) {

@@ -703,10 +703,11 @@ export class Runtime {
     this.released = [];
     this.inFlight++;
     const started = process.hrtime.bigint();
-    this.o.store.commit().then((abandoned) => {
+    this.o.store.commit().then(() => {
       this.o.metrics?.commit(Number(process.hrtime.bigint() - started) / 1e9);
       this.committedBatch = Math.max(this.committedBatch, batch);
-      this.release(released, abandoned instanceof Set ? abandoned as ReadonlySet<number> : undefined);
+      // Asked now, not of the transaction: a batch's turns may be spread over more than one (a failed turn commits).
+      this.release(released, this.o.store.abandonedPartitions());
       this.inFlight--;
       if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
     }, (e) => this.fatal(e));
@@ -723,7 +724,7 @@ export class Runtime {
     try {
       for (const r of list) {
         try {
-          if (abandoned && r.p !== undefined && abandoned.has(r.p)) {
+          if (r.p !== undefined && abandoned?.has(r.p)) {
             if (r.k === 'reply') this.sendReply(r.replyTo, NOT_REPLICATED);
             continue;
           }

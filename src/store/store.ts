@@ -39,15 +39,16 @@ export interface HistoryPage { messages: StoredMessage[]; more: boolean }
 export interface TurnReplicator {
   /** The partition of an actor's turns. */
   partitionOf(a: Address): number;
+  /** The largest record `append` takes. */
+  readonly maxRecordBytes: number;
   /**
-   * Resolves true once the record is in the partition's log, false when it never will be: the partition is no longer
-   * this node's to write. Never rejects.
+   * Resolves true once the record is in the partition's log, false when it never will be (this node may no longer
+   * write the partition). Never rejects.
    */
   append(partition: number, record: Buffer): Promise<boolean>;
+  /** The partitions whose turns this node can no longer copy to their logs: nothing of their turns is released. */
+  abandoned(): ReadonlySet<number>;
 }
-
-/** What a commit resolves with: the partitions whose turns could not be copied to their logs (cluster nodes only). */
-export type Abandoned = ReadonlySet<number> | undefined;
 
 /** Session index entries kept in memory for lookups. */
 const SESSION_CACHE_SIZE = 100_000;
@@ -194,8 +195,7 @@ export class Store {
   /**
    * Resolves when every write issued so far is committed (and, unless fsync is 'none', flushed to disk: lmdb-js
    * may resolve a commit before its fsync when syncs overlap); rejects if a commit failed. On a cluster node it
-   * resolves once the turns are in their partitions' logs too, with the partitions whose turns never will be
-   * (`Abandoned`).
+   * resolves once the turns are in their partitions' logs too, or given up (`abandonedPartitions`).
    */
   commit(): Promise<unknown> {
     if (this.broken !== undefined) return Promise.reject(this.broken);
@@ -237,7 +237,7 @@ export class Store {
     if (now) sealed.push(now);
     for (const r of sealed) this.afterCommit.push(r.committed);
     const local = this.queued.length === 0 && sealed.length > 0 ? this.appendTurns(sealed) : this.transact(sealed);
-    const durable = this.replicator && sealed.length > 0 ? Promise.all([local, this.replicate(this.replicator, sealed)]).then(([, abandoned]) => abandoned) : local;
+    const durable = this.replicator && sealed.length > 0 ? Promise.all([local, this.replicate(this.replicator, sealed)]) : local;
     const after = this.afterCommit;
     this.afterCommit = [];
     this.last = durable;
@@ -259,28 +259,26 @@ export class Store {
   }
 
   /**
-   * The sealed records' turns, split by partition, appended to the partitions' logs (each partition's records in
-   * order); resolves with the partitions whose turns will never be there.
+   * The sealed records' turns, split by partition, appended to the partitions' logs, each partition's records in
+   * order (a partition whose record is given up has its later ones given up by the replicator).
    */
-  private async replicate(replicator: TurnReplicator, sealed: SealedRecord[]): Promise<Abandoned> {
+  private async replicate(replicator: TurnReplicator, sealed: SealedRecord[]): Promise<void> {
     const byPartition = new Map<number, Buffer[]>();
     for (const r of sealed) {
-      for (const [p, record] of splitRecord(this.packr, r.value, (a) => replicator.partitionOf(a))) {
+      for (const [p, records] of splitRecord(this.packr, r.value, (a) => replicator.partitionOf(a), replicator.maxRecordBytes)) {
         const list = byPartition.get(p);
-        if (list) list.push(record);
-        else byPartition.set(p, [record]);
+        if (list) list.push(...records);
+        else byPartition.set(p, records);
       }
     }
-    const abandoned = new Set<number>();
     await Promise.all([...byPartition].map(async ([p, records]) => {
-      for (const record of records) {
-        if (!(await replicator.append(p, record))) {
-          abandoned.add(p);
-          return;
-        }
-      }
+      for (const record of records) if (!(await replicator.append(p, record))) return;
     }));
-    return abandoned.size > 0 ? abandoned : undefined;
+  }
+
+  /** The partitions whose turns are not released (cluster nodes): their logs no longer take this node's turns. */
+  abandonedPartitions(): ReadonlySet<number> | undefined {
+    return this.replicator?.abandoned();
   }
 
   /** Nothing but turns to write: their records are entries of the write-ahead file. */

@@ -330,20 +330,30 @@ function* turnsOf(packr: Packr, value: Buffer): Generator<{ a: Address; n: numbe
 }
 
 /**
- * A record's turns regrouped by `groupOf` of their actor: one record of the same form per group, in the record's
- * order (a cluster node's share of a transaction for each partition's log).
+ * A record's turns regrouped by `groupOf` of their actor, in the record's order: per group, records of the same form
+ * of at most `maxBytes` each (a cluster node's share of a transaction for each partition's log). A turn larger than
+ * that is a record of its own.
  */
-export function splitRecord(packr: Packr, value: Buffer, groupOf: (a: Address) => number): Map<number, Buffer> {
-  const groups = new Map<number, { a: Address; n: number; bytes: Buffer }[]>();
+export function splitRecord(packr: Packr, value: Buffer, groupOf: (a: Address) => number, maxBytes = Infinity): Map<number, Buffer[]> {
+  const groups = new Map<number, { a: Address; n: number; bytes: Buffer }[][]>();
+  const sizes = new Map<number, number>();
   for (const turn of turnsOf(packr, value)) {
     const g = groupOf(turn.a);
     const part = { a: turn.a, n: turn.n, bytes: value.subarray(turn.offset, turn.offset + turn.length) };
-    const list = groups.get(g);
-    if (list) list.push(part);
-    else groups.set(g, [part]);
+    // A turn's share of a record: its bytes and its header entry (the address, three numbers, msgpack overhead).
+    const size = turn.length + Buffer.byteLength(turn.a) + 32;
+    const chunks = groups.get(g);
+    if (!chunks || sizes.get(g)! + size > maxBytes) {
+      if (chunks) chunks.push([part]);
+      else groups.set(g, [[part]]);
+      sizes.set(g, HEADER_BYTES + size);
+    } else {
+      chunks[chunks.length - 1].push(part);
+      sizes.set(g, sizes.get(g)! + size);
+    }
   }
-  const out = new Map<number, Buffer>();
-  for (const [g, turns] of groups) out.set(g, encodeRecord(packr, turns).value);
+  const out = new Map<number, Buffer[]>();
+  for (const [g, chunks] of groups) out.set(g, chunks.map((turns) => encodeRecord(packr, turns).value));
   return out;
 }
 

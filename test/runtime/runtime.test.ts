@@ -179,12 +179,18 @@ t.test('on a cluster node a turn is released once its partition log has it, and 
     sessionId: (_conv, uuid) => uuid, remoteSessionPartition: () => undefined, partitionOf,
   };
   const logs = new Map<number, { a: string; n: number; es: unknown[] }[]>();
+  const abandoned = new Set<number>();
   let hold: Promise<void> | undefined;
   store.replicateTo({
     partitionOf,
+    maxRecordBytes: 1024 * 1024,
+    abandoned: () => abandoned,
     async append(p, record) {
       await hold;
-      if (p === 1) return false;
+      if (p === 1) {
+        abandoned.add(1);
+        return false;
+      }
       const list = logs.get(p) ?? [];
       for (const turn of decodeRecord(plainPackr(), record)) list.push({ a: turn.a, n: turn.n, es: turn.es });
       logs.set(p, list);
@@ -208,7 +214,7 @@ t.test('on a cluster node a turn is released once its partition log has it, and 
   t.same(logs.get(0), [{ a: 'counter:a', n: 1, es: [{ type: 'inc' }] }], "by then the turn is in its partition's log, as the store wrote it");
   t.same(pushed, [{ n: 1 }], 'and its push went out');
 
-  // The log is slow to take the next turn: nothing of it is released before.
+  // The log is slow to take the next turn: nothing of it is released before it has.
   let open!: () => void;
   hold = new Promise((r) => { open = r; });
   let answered = false;
@@ -221,10 +227,19 @@ t.test('on a cluster node a turn is released once its partition log has it, and 
   t.same((await second).data, 2, 'answered once it has');
   t.same(pushed, [{ n: 1 }, { n: 2 }]);
 
-  const lost = await runtime.call('counter:lost', (replyTo) => ({ type: 'incAndTell', replyTo }));
-  t.same({ ok: lost.ok, code: lost.code }, { ok: false, code: 141002 }, 'a turn its partition log never took is answered "retry"');
-  t.same(pushed, [{ n: 1 }, { n: 2 }], 'and pushes nothing');
+  // In one batch: a turn of the partition that left, then a turn that fails (which commits what came before it in a
+  // transaction of its own), then a turn of the other partition.
+  const lost = runtime.call('counter:lost', (replyTo) => ({ type: 'incAndTell', replyTo }));
+  const boom = runtime.call('counter:b', (replyTo) => ({ type: 'boom', replyTo }));
+  const kept = runtime.call('counter:a', (replyTo) => ({ type: 'incAndTell', replyTo }));
+  const l = await lost;
+  t.same({ ok: l.ok, code: l.code }, { ok: false, code: 141002 }, 'a turn its partition log never took is answered "retry"');
+  t.equal((await boom).ok, false);
+  t.same((await kept).data, 3, "the other partition's turn of the batch is answered");
+  t.same(pushed, [{ n: 1 }, { n: 2 }, { n: 3 }], 'nothing of the turn that was given up is pushed');
   t.equal(logs.has(1), false);
-  const again = await runtime.call('counter:a', (replyTo) => ({ type: 'incAndTell', replyTo }));
-  t.same(again.data, 3, "the other partition's turns go on as before");
+  const read = await runtime.call('counter:lost', (replyTo) => ({ type: 'get', replyTo }));
+  t.equal(read.ok, false, "while this node cannot write the partition's log, even a read of it is answered \"retry\"");
+  abandoned.clear();
+  t.equal((await runtime.call('counter:a', (replyTo) => ({ type: 'get', replyTo }))).data, 3, 'the other partition is answered as before');
 });

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import type { StoredMessage } from '../../actors/types';
-import { FsyncMode, Store } from '../../src/store/store';
+import { FsyncMode, plainPackr, Store } from '../../src/store/store';
+import { decodeRecord } from '../../src/store/turn-log';
 
 const CONV = 'session:1|acct|u1';
 const OTHER = 'session:1|acct|u2';
@@ -314,4 +315,30 @@ t.test('an entry left from an earlier pass is not read, even where a new entry o
   store = open(dir);
   t.same(store.eventsAfter(CONV, 0).map((r) => r.es), [[added(1)], [added(2)]], "the earlier pass's second entry does not come back");
   await store.close();
+});
+
+t.test("a cluster node's transaction reaches each partition's log as that partition's turns, in order, in records no larger than NATS takes", async (t) => {
+  const store = open(tempDir());
+  t.teardown(() => store.close());
+  const appended = new Map<number, Buffer[]>();
+  const partitionOf = (a: string): number => (a === CONV ? 7 : 9);
+  store.replicateTo({
+    partitionOf,
+    maxRecordBytes: 600,
+    abandoned: () => new Set(),
+    async append(p, record) {
+      appended.set(p, [...(appended.get(p) ?? []), record]);
+      return true;
+    },
+  });
+  turns(store, CONV, 1, 12);
+  turns(store, OTHER, 1, 3);
+  await store.commit();
+  turns(store, CONV, 13, 2);
+  await store.commit();
+  const read = (p: number): { a: string; n: number; texts: string[] }[] => (appended.get(p) ?? []).flatMap((r) => decodeRecord(plainPackr(), r).map((d) => ({ a: d.a, n: d.n, texts: texts(d.ms ?? []) })));
+  t.same(read(7), Array.from({ length: 14 }, (_, i) => ({ a: CONV, n: i + 1, texts: [`${i + 1}:m${i + 1}`] })), "one partition's log: its turns, in order, once each");
+  t.same(read(9), [1, 2, 3].map((i) => ({ a: OTHER, n: i, texts: [`${i}:m${i}`] })), "the other's: its own");
+  t.ok(appended.get(7)!.length > 2, `a transaction's share larger than a record is several (${appended.get(7)!.length} records)`);
+  t.ok(appended.get(7)!.every((r) => r.length <= 600), 'each at most the largest record the log takes');
 });
