@@ -3,7 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_PARTITIONS, placement } from '../src/cluster/partitions';
+import { connect } from 'nats';
+import { checkPartitionLogs, type LogCheck } from '../src/cluster/log-check';
+import { PartitionLogs } from '../src/cluster/partition-log';
+import { DEFAULT_PARTITIONS, partitionOf, placement } from '../src/cluster/partitions';
 import { startNats } from '../test/helpers/nats';
 
 const TICKS_PER_SEC = 100; // Linux USER_HZ
@@ -16,6 +19,8 @@ export interface ServerProc {
   pids: number[];
   ports: number[];
   child: ChildProcess;
+  /** A cluster's nats-server. */
+  natsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -197,7 +202,7 @@ export async function startCluster(o: DeskOptions, nodes: number): Promise<Serve
     await stop();
     throw err;
   }
-  return { kind: 'desk', port: procs[0].port, pid: procs[0].pid, pids: procs.map((p) => p.pid), ports: procs.map((p) => p.port), child: procs[0].child, stop };
+  return { kind: 'desk', port: procs[0].port, pid: procs[0].pid, pids: procs.map((p) => p.pid), ports: procs.map((p) => p.port), child: procs[0].child, natsUrl: nats.url, stop };
 }
 
 export async function startBaseline(): Promise<ServerProc> {
@@ -211,6 +216,8 @@ export interface ClusterRun {
   nodes: number;
   per_node_cpu_us_per_msg: number[];
   hops_per_msg: { command: number; reply: number; push: number };
+  /** The partition logs read back after the run (log-check.ts): every acknowledged turn there once, in order. */
+  log?: LogCheck;
 }
 
 const HOP_KINDS = ['command', 'reply', 'push'] as const;
@@ -232,8 +239,18 @@ export async function hopCounter(proc: ServerProc): Promise<(messages: number) =
       nodes: proc.pids.length,
       per_node_cpu_us_per_msg: meters.map((m) => per(m().cpuUs)),
       hops_per_msg: { command: per(after.command - before.command), reply: per(after.reply - before.reply), push: per(after.push - before.push) },
+      ...(proc.natsUrl ? { log: await readLogs(proc.natsUrl) } : {}),
     };
   };
+}
+
+async function readLogs(url: string): Promise<LogCheck> {
+  const nc = await connect({ servers: url });
+  try {
+    return await checkPartitionLogs(await PartitionLogs.open(nc), DEFAULT_PARTITIONS, (a) => partitionOf(a, DEFAULT_PARTITIONS));
+  } finally {
+    await nc.close();
+  }
 }
 
 /**

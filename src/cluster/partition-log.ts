@@ -7,7 +7,7 @@
  * on, appends of the node that had it fail with `FencedError`, so a node that lost its lease cannot write even if
  * its clock let it think it still held it.
  */
-import { DeliverPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type MsgRequest, type NatsConnection } from 'nats';
 import { LOG_STREAM, LOG_SUBJECTS, logSubject } from '../bus/subjects';
 import { isNotFound, isWrongLastSequence } from './jetstream-errors';
 
@@ -67,22 +67,21 @@ export class PartitionLogs {
     }
   }
 
-  /** The partition's records after stream sequence `after`, in order (claim markers left out). */
-  async *read(partition: number, after = 0): AsyncGenerator<{ seq: number; record: Uint8Array }> {
+  /**
+   * The partition's records after stream sequence `after`, in order, and with `claims` its claim markers (the node
+   * that claimed). Read one by one from the stream's leader ("next message on this subject from this sequence"), not
+   * through a consumer: creating one is a proposal to JetStream's meta leader, and consumers of a stream that had just
+   * lost a server stalled here.
+   */
+  read(partition: number, after?: number): AsyncGenerator<{ seq: number; record: Uint8Array }>;
+  read(partition: number, after: number, o: { claims: true }): AsyncGenerator<{ seq: number; record: Uint8Array } | { seq: number; claim: string }>;
+  async *read(partition: number, after = 0, o: { claims?: boolean } = {}): AsyncGenerator<{ seq: number; record: Uint8Array } | { seq: number; claim: string }> {
     const last = await this.lastSequence(partition);
-    if (last <= after) return;
-    const consumer = await this.js.consumers.get(this.stream, {
-      filterSubjects: logSubject(partition), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1,
-    });
-    for (;;) {
-      const batch = await consumer.fetch({ max_messages: 500, expires: 2000 });
-      let seen = 0;
-      for await (const m of batch) {
-        seen++;
-        if (m.headers?.get(KIND_HEADER) !== CLAIM) yield { seq: m.seq, record: m.data };
-        if (m.seq >= last) return;
-      }
-      if (seen === 0) return;
+    for (let seq = after + 1; seq <= last;) {
+      const m = await this.jsm.streams.getMessage(this.stream, { seq, next_by_subj: logSubject(partition) } as unknown as MsgRequest);
+      if (m.header?.get(KIND_HEADER) !== CLAIM) yield { seq: m.seq, record: m.data };
+      else if (o.claims) yield { seq: m.seq, claim: String((m.json<{ node?: unknown }>()).node) };
+      seq = m.seq + 1;
     }
   }
 

@@ -8,7 +8,10 @@ import path from 'node:path';
 import t from 'tap';
 import { textBody, textOf, type TestClient } from '../helpers/client';
 import { ErrorCode } from '../../protocol/errors';
-import { DEFAULT_PARTITIONS, placement } from '../../src/cluster/partitions';
+import { connect as natsConnect } from 'nats';
+import { checkPartitionLogs, type LogCheck } from '../../src/cluster/log-check';
+import { PartitionLogs } from '../../src/cluster/partition-log';
+import { DEFAULT_PARTITIONS, partitionOf, placement } from '../../src/cluster/partitions';
 import { sbinProgram, startNatsCluster, type NatsCluster } from '../helpers/nats';
 import { freePort } from '../helpers/ports';
 import { KEY, testApp } from '../helpers/server';
@@ -62,7 +65,7 @@ t.test('three nodes behind HAProxy over a three-server NATS cluster: one port se
   const placed = placement(ids, DEFAULT_PARTITIONS);
   const expected = ids.map((id) => placed.filter((o) => o === id).length);
   for (const id of ids) {
-    nodes.push(await spawnServer({ script: 'main', dataDir: tempDir(), configFile: config, env: { DESK_NATS_URL: nats.urls, DESK_NATS_REPLICAS: '3', DESK_NODE_ID: id } }));
+    nodes.push(await spawnServer({ script: 'main', dataDir: tempDir(), configFile: config, env: { DESK_NATS_URL: nats.urls, DESK_NATS_REPLICAS: '3', DESK_LEASE_TTL_MS: '15000', DESK_NODE_ID: id } }));
   }
   const lb = await startHaproxy(nodes.map((n) => n.port));
   t.teardown(() => lb.stop());
@@ -140,4 +143,19 @@ t.test('three nodes behind HAProxy over a three-server NATS cluster: one port se
   // The balancer's health checks pass: a check that fails takes a node out within inter (2 s) + timeout (5 s).
   await sleep(Math.max(0, lb.startedAt + 8000 - Date.now()));
   t.notMatch(log, /is DOWN/, 'the balancer never took a node out of service');
+
+  // What a node taking a partition over would read: every turn once, in order, despite the appends asked again.
+  const nc = await natsConnect({ servers: nats.urls.split(',') });
+  t.teardown(() => nc.close());
+  // Read once JetStream answers again (its log stream may still be electing a leader after the loss).
+  let check: LogCheck | undefined;
+  for (const until = Date.now() + 30_000; !check;) {
+    check = await PartitionLogs.open(nc).then((logs) => checkPartitionLogs(logs, DEFAULT_PARTITIONS, (a) => partitionOf(a, DEFAULT_PARTITIONS))).catch((err: Error) => {
+      if (Date.now() > until) throw err;
+      return undefined;
+    });
+    if (!check) await sleep(500);
+  }
+  t.ok(check.turns > 0, `the partition logs hold ${check.turns} turns of ${check.actors} actors (${check.restarts} started again in a partition that moved while the nodes joined)`);
+  t.same(check.problems, [], "each actor's turns are in its partition's log once each, in order");
 });

@@ -41,7 +41,10 @@ t.test('chat at a tiny size: whole path, K probes each way per conversation', as
 });
 
 t.test('relay and chat on a cluster of two nodes (a nats-server of their own): per-node CPU, hops and their cost', async (t) => {
-  type Cluster = { nodes: number; per_node_cpu_us_per_msg: number[]; hops_per_msg: { command: number; reply: number; push: number }; one_node_cpu_us_per_msg: number; hop_cost_us: number };
+  type Cluster = {
+    nodes: number; per_node_cpu_us_per_msg: number[]; hops_per_msg: { command: number; reply: number; push: number }; one_node_cpu_us_per_msg: number; hop_cost_us: number;
+    log: { turns: number; actors: number; restarts: number; problems: string[] };
+  };
   const r = await relay({ ...tiny, nodes: 2, baseline: false });
   consistent(t, r, 300);
   const rc = r.extra?.cluster as Cluster;
@@ -49,10 +52,13 @@ t.test('relay and chat on a cluster of two nodes (a nats-server of their own): p
   t.ok(rc.per_node_cpu_us_per_msg.length === 2 && rc.per_node_cpu_us_per_msg.every((x) => x > 0), 'both nodes worked');
   t.ok(rc.hops_per_msg.command > 0 && rc.hops_per_msg.push > 0, 'messages and pushes crossed between the nodes');
   t.ok(rc.one_node_cpu_us_per_msg > 0 && Number.isFinite(rc.hop_cost_us), 'a one-node run of the same traffic gives the cost of a hop');
+  t.ok(rc.log.turns >= 300 && rc.log.actors > 0, `the partition logs hold the run's turns (${rc.log.turns} turns of ${rc.log.actors} actors; ${rc.log.restarts} started again in a partition that moved while the nodes joined)`);
+  t.same(rc.log.problems, [], "each actor's turns are in its partition's log once each, in order");
   const c = await chat({ ...tiny, nodes: 2, baseline: false });
   consistent(t, c, tiny.users * tiny.messages * 2);
   t.equal(c.extra?.rated, tiny.users, 'every conversation went the whole way across the nodes');
   t.ok((c.extra?.cluster as Cluster).hops_per_msg.command > 0, 'with hops between the nodes');
+  t.same((c.extra?.cluster as Cluster).log.problems, [], "the chat's partition logs too");
   await t.rejects(main(['burst', '--nodes', '2']), /--nodes applies to relay and chat/);
 });
 
