@@ -6,20 +6,21 @@ import * as hdr from 'hdr-histogram-js';
 import { LoadSocket, frameText, src, srcOf, text } from '../client';
 import { clusterFigures, CS, hopCounter, meter, type ClusterRun } from '../proc';
 import { parseProbe, probeText, Tracker } from '../stats';
-import { agentName, baselineRun, desk, now, result, round, summarize, until, userName, type Options, type RunResult, type Summary } from './common';
+import { agentName, ASK_AGAIN_LIMIT, baselineRun, desk, NO_AGENT_ONLINE, now, result, round, summarize, until, userName, type Options, type RunResult, type Summary } from './common';
 
 let probeId = 1_000_000_000;
 
-interface ChatRun { r: RunResult; finished: number; rated: number; limit: number; assignment: hdr.Histogram; cluster?: ClusterRun }
+/** `unfinished`: when the run timed out, how many conversations stopped at each step. */
+interface ChatRun { r: RunResult; finished: number; rated: number; limit: number; assignment: hdr.Histogram; cluster?: ClusterRun; unfinished?: Record<string, number> }
 
 export async function chat(o: Options): Promise<Summary> {
-  const { r, finished, rated, limit, assignment, cluster } = await run(o, o.nodes);
+  const { r, finished, rated, limit, assignment, cluster, unfinished } = await run(o, o.nodes);
   const base = o.baseline ? await baselineRun(o, Math.min(o.users, 100), r.sent, Math.max(100, Math.round(r.mps))) : undefined;
   // What the hops between nodes cost: the same conversations on a one-node cluster.
   const one = o.nodes > 1 ? await run(o, 1) : undefined;
   const pct = (p: number) => (assignment.totalCount ? round(assignment.getValueAtPercentile(p) / 1000) : 0);
   return summarize('chat', o, r, base, {
-    conversations: o.users, finished, rated, agents: o.agents, limit_per_agent: limit,
+    conversations: o.users, finished, rated, agents: o.agents, limit_per_agent: limit, ...(unfinished ? { unfinished } : {}),
     // The whole path (start, robot, transfer, queue, prompts, end, rating) per conversation, next to per message.
     server_cpu_ms_per_conversation: finished ? round((r.cpu_us_per_msg * r.messages) / finished / 1000) : 0,
     assignment_p50_ms: pct(50), assignment_p95_ms: pct(95), assignment_p99_ms: pct(99),
@@ -41,6 +42,7 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
   const used = meter(proc.pids);
   const hops = nodes > 0 ? await hopCounter(proc) : undefined;
   let cluster: ClusterRun | undefined;
+  let unfinished: Record<string, number> | undefined;
   const sockets: LoadSocket[] = [];
   try {
     const replies = new Map<string, number>();
@@ -68,12 +70,16 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
         if (n >= o.messages) a.send('session.end', { sessionId });
       };
     }
+    // Where each conversation is, to say where unfinished ones stopped.
+    const steps: string[] = [];
     const conversation = async (i: number): Promise<void> => {
       const u = await LoadSocket.desk(target, userName(i), 'user');
       sockets.push(u);
       let sent = 0;
       const mine: number[] = [];
       let step: 'welcome' | 'robot' | 'human' | 'talk' | 'rate' | 'done' = 'welcome';
+      // Randoms 1–4 are the steps' own; asking again for a human uses 5 on.
+      let asked = 4;
       const sendProbe = () => {
         const id = probeId++;
         mine.push(id);
@@ -83,6 +89,7 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
       };
       await new Promise<void>((resolve) => {
         u.onFrame = (f) => {
+          steps[i] = step;
           if (f.type === 'message.ack') { tracker.ack((f.data as { random: number }).random); return; }
           if (f.type === 'message.edit' && step === 'rate') { step = 'done'; rated++; resolve(); return; }
           if (f.type !== 'message') return;
@@ -101,6 +108,12 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
             return;
           }
           if (step === 'human' && t && t.startsWith('转接人工成功')) { step = 'talk'; sendProbe(); return; }
+          // On a cluster the agents' arrival reaches the queue over NATS; a user asking first is told nobody is online
+          // and, like a person, asks again a moment later.
+          if (step === 'human' && t?.startsWith(NO_AGENT_ONLINE) && asked < ASK_AGAIN_LIMIT) {
+            setTimeout(() => u.send('message.send', { to: CS, random: ++asked, body: text('转人工') }), 200);
+            return;
+          }
           if (srcOf(f) === '9') {
             step = 'rate';
             const card = JSON.parse((f.data as { body: { MsgContent: { Data: string } }[] }).body[0].MsgContent.Data);
@@ -112,6 +125,7 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
       // On a cluster an acknowledgement (a reply from the session's node) may come after the pushes that followed it
       // (by recipient interest): the socket stays open until its own probes are acknowledged.
       await until(() => mine.every((id) => tracker.acked.has(id)), 10_000);
+      steps[i] = 'finished';
       finished++;
       o.progress(finished, o.users);
       u.close();
@@ -128,11 +142,16 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
     await until(() => tracker.acked.size >= tracker.sent, 10_000);
     await until(() => tracker.delivered.size >= tracker.acked.size, 10_000);
     r = result(tracker, used(), (now() - started) / 1000);
-    if (!done) r.lost += (o.users - finished) * o.messages * 2;
+    if (!done) {
+      r.lost += (o.users - finished) * o.messages * 2;
+      const at: Record<string, number> = {};
+      for (let i = 0; i < o.users; i++) if (steps[i] !== 'finished') at[steps[i] ?? 'connecting'] = (at[steps[i] ?? 'connecting'] ?? 0) + 1;
+      unfinished = at;
+    }
     cluster = hops && await hops(r.messages);
   } finally {
     for (const s of sockets) s.close();
     await proc.stop();
   }
-  return { r, finished, rated, limit, assignment, cluster };
+  return { r, finished, rated, limit, assignment, cluster, unfinished };
 }

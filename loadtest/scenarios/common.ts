@@ -179,9 +179,9 @@ export function result(tracker: Tracker, used: { cpuUs: number; diskBytes: numbe
 }
 
 /** The default transfer-failed prompt's start. */
-const NO_AGENT_ONLINE = '抱歉，当前无客服在线';
+export const NO_AGENT_ONLINE = '抱歉，当前无客服在线';
 /** Randoms a user's requests for a human may use (1 is its src 7; probes start at PROBE_BASE). */
-const ASK_AGAIN_LIMIT = 50;
+export const ASK_AGAIN_LIMIT = 50;
 
 /** Brings `users` users into service with the agents: src 7, then the to-human keyword, until assigned. */
 export async function inService(target: Target, o: Options, session: { onAssigned?: (userId: string) => void } = {}): Promise<{ pairs: Pair[]; users: LoadSocket[]; agents: LoadSocket[]; sessions: Map<string, { sessionId: string; agent: LoadSocket }> }> {

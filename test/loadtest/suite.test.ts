@@ -56,7 +56,7 @@ t.test('relay and chat on a cluster of two nodes (a nats-server of their own): p
   t.same(rc.log.problems, [], "each actor's turns are in its partition's log once each, in order");
   const c = await chat({ ...tiny, nodes: 2, baseline: false });
   consistent(t, c, tiny.users * tiny.messages * 2);
-  t.equal(c.extra?.rated, tiny.users, 'every conversation went the whole way across the nodes');
+  t.equal(c.extra?.rated, tiny.users, `every conversation went the whole way across the nodes${c.extra?.unfinished ? ` (unfinished, by step: ${JSON.stringify(c.extra.unfinished)})` : ''}`);
   t.ok((c.extra?.cluster as Cluster).hops_per_msg.command > 0, 'with hops between the nodes');
   t.same((c.extra?.cluster as Cluster).log.problems, [], "the chat's partition logs too");
   await t.rejects(main(['burst', '--nodes', '2']), /--nodes applies to relay and chat/);
