@@ -6,7 +6,7 @@ import * as hdr from 'hdr-histogram-js';
 import { LoadSocket, frameText, src, srcOf, text } from '../client';
 import { clusterFigures, CS, hopCounter, meter, type ClusterRun } from '../proc';
 import { parseProbe, probeText, Tracker } from '../stats';
-import { agentName, ASK_AGAIN_LIMIT, baselineRun, desk, NO_AGENT_ONLINE, now, result, round, summarize, until, userName, type Options, type RunResult, type Summary } from './common';
+import { agentName, askingAgain, baselineRun, desk, now, result, round, summarize, until, userName, type Options, type RunResult, type Summary } from './common';
 
 let probeId = 1_000_000_000;
 
@@ -79,7 +79,7 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
       const mine: number[] = [];
       let step: 'welcome' | 'robot' | 'human' | 'talk' | 'rate' | 'done' = 'welcome';
       // Randoms 1–4 are the steps' own; asking again for a human uses 5 on.
-      let asked = 4;
+      const toldNobody = askingAgain(u, 4);
       const sendProbe = () => {
         const id = probeId++;
         mine.push(id);
@@ -108,12 +108,7 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
             return;
           }
           if (step === 'human' && t && t.startsWith('转接人工成功')) { step = 'talk'; sendProbe(); return; }
-          // On a cluster the agents' arrival reaches the queue over NATS; a user asking first is told nobody is online
-          // and, like a person, asks again a moment later.
-          if (step === 'human' && t?.startsWith(NO_AGENT_ONLINE) && asked < ASK_AGAIN_LIMIT) {
-            setTimeout(() => u.send('message.send', { to: CS, random: ++asked, body: text('转人工') }), 200);
-            return;
-          }
+          if (step === 'human' && toldNobody(f)) return;
           if (srcOf(f) === '9') {
             step = 'rate';
             const card = JSON.parse((f.data as { body: { MsgContent: { Data: string } }[] }).body[0].MsgContent.Data);

@@ -179,9 +179,25 @@ export function result(tracker: Tracker, used: { cpuUs: number; diskBytes: numbe
 }
 
 /** The default transfer-failed prompt's start. */
-export const NO_AGENT_ONLINE = '抱歉，当前无客服在线';
+const NO_AGENT_ONLINE = '抱歉，当前无客服在线';
 /** Randoms a user's requests for a human may use (1 is its src 7; probes start at PROBE_BASE). */
-export const ASK_AGAIN_LIMIT = 50;
+const ASK_AGAIN_LIMIT = 50;
+
+/**
+ * On a cluster an agent's arrival reaches its group's queue over NATS, and a user asking first is told nobody is
+ * online: like a person, the user asks again a moment later. Returns the way to see a frame (true when it was that
+ * answer); `random` is the last random the user's requests for a human used.
+ */
+export function askingAgain(u: LoadSocket, random: number): (f: ServerFrame) => boolean {
+  return (f) => {
+    if (f.type !== 'message' || !frameText(f)?.startsWith(NO_AGENT_ONLINE)) return false;
+    if (random < ASK_AGAIN_LIMIT) {
+      const next = ++random;
+      setTimeout(() => u.send('message.send', { to: CS, random: next, body: text('转人工') }), 200);
+    }
+    return true;
+  };
+}
 
 /** Brings `users` users into service with the agents: src 7, then the to-human keyword, until assigned. */
 export async function inService(target: Target, o: Options, session: { onAssigned?: (userId: string) => void } = {}): Promise<{ pairs: Pair[]; users: LoadSocket[]; agents: LoadSocket[]; sessions: Map<string, { sessionId: string; agent: LoadSocket }> }> {
@@ -199,21 +215,14 @@ export async function inService(target: Target, o: Options, session: { onAssigne
     agents.push(s);
   }
   const users: LoadSocket[] = [];
-  // On a cluster an agent's arrival reaches its group's queue over NATS, and a user asking first is told nobody is
-  // online: like a person, the user asks again a moment later.
   let noAgent = 0;
-  const ask = (u: LoadSocket, random: number) => u.send('message.send', { to: CS, random, body: text('转人工') });
   for (let start = 0; start < o.users; start += 200) {
     const batch = await Promise.all(Array.from({ length: Math.min(200, o.users - start) }, (_, k) => LoadSocket.desk(target, userName(start + k), 'user')));
     for (const u of batch) {
-      let asked = 2;
-      u.onFrame = (f) => {
-        if (f.type !== 'message' || !frameText(f)?.startsWith(NO_AGENT_ONLINE) || asked >= ASK_AGAIN_LIMIT) return;
-        noAgent++;
-        setTimeout(() => ask(u, ++asked), 200);
-      };
+      const toldNobody = askingAgain(u, 2);
+      u.onFrame = (f) => { if (toldNobody(f)) noAgent++; };
       u.send('message.send', { to: CS, random: 1, body: src('7') });
-      ask(u, asked);
+      u.send('message.send', { to: CS, random: 2, body: text('转人工') });
     }
     users.push(...batch);
   }

@@ -297,7 +297,6 @@ export class TurnLog {
   private decode(value: Buffer, offset: number, length: number): Decoded {
     return this.packr.unpack(value.subarray(offset, offset + length)) as Decoded;
   }
-
 }
 
 /** A record of turns: the header (actor, turn number, where its bytes are), then the turns' bytes in order. */
