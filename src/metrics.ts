@@ -61,7 +61,16 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
   }
 
   /** A cluster node's figures: partitions held, lease changes, and the hops between nodes (cross-node traffic). */
-  attachCluster(node: { ownedPartitions(): number[]; counts: ClusterCounts; replicator: { givenUp: number; onAppend?: (seconds: number) => void } }, pushes: { delivered: number }): void {
+  attachCluster(node: { ownedPartitions(): number[]; counts: ClusterCounts; onTakeover?: (seconds: number) => void; replicator: { givenUp: number; onAppend?: (seconds: number) => void } }, pushes: { delivered: number }): void {
+    const takeover = new client.Histogram({
+      name: 'desk_cluster_takeover_seconds', help: 'Time from gaining partitions to serving them: their logs claimed, read and imported',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [this.registry],
+    });
+    node.onTakeover = (seconds) => takeover.observe(seconds);
+    new client.Counter({
+      name: 'desk_cluster_imported_turns_total', help: "Turns imported from partition logs at takeovers (other nodes' turns)",
+      registers: [this.registry], collect() { this.reset(); this.inc(node.counts.importedTurns); },
+    });
     const append = new client.Histogram({
       name: 'desk_cluster_log_append_seconds', help: "Time for JetStream to acknowledge a transaction's record for one partition log",
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [this.registry],
@@ -71,7 +80,7 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
       name: 'desk_cluster_log_given_up_total', help: 'Partition log records given up because another node claimed the log (their requests answered "retry")',
       registers: [this.registry], collect() { this.reset(); this.inc(node.replicator.givenUp); },
     });
-    new client.Gauge({ name: 'desk_cluster_partitions_owned', help: 'Partitions whose lease this node holds', registers: [this.registry], collect() { this.set(node.ownedPartitions().length); } });
+    new client.Gauge({ name: 'desk_cluster_partitions_owned', help: 'Partitions this node serves: their lease held and their log taken over', registers: [this.registry], collect() { this.set(node.ownedPartitions().length); } });
     new client.Counter({ name: 'desk_cluster_lease_changes_total', help: 'Partitions gained or lost by this node', registers: [this.registry], collect() { this.reset(); this.inc(node.counts.leaseChanges); } });
     new client.Counter({
       name: 'desk_cluster_hops_total', help: 'Messages between nodes: to actors on other nodes (command), replies to requests of other nodes (reply), pushes for sockets here (push)',
@@ -84,7 +93,6 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
       },
     });
   }
-
 
   connection(role: string, delta: number): void {
     this.connections.inc({ role }, delta);

@@ -5,7 +5,7 @@
  * repeat a turn written twice.
  *
  * An actor whose numbering starts again after a claim marker is counted apart (`restarts`): its partition moved to
- * a node that started it without its state (docs/cluster.md, the takeover still to be built).
+ * a node that started it without its state, which a takeover (the new owner imports the log first) never does.
  */
 import type { Address } from '../../actors/types';
 import { plainPackr } from '../store/store';
@@ -38,7 +38,7 @@ export async function checkPartitionLogs(logs: PartitionLogs, partitions: number
         out.turns++;
         if (partitionOf(turn.a) !== p) problem(`record ${entry.seq} of partition ${p} holds a turn of ${turn.a}, of partition ${partitionOf(turn.a)}`);
         let before = last.get(turn.a);
-        if (before && before.claim !== claim && turn.n <= 1) {
+        if (before && before.claim !== claim && before.n >= 1 && turn.n <= 1) {
           out.restarts++;
           before = undefined;
         }

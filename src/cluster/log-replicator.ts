@@ -8,6 +8,10 @@
  * passing reason (no JetStream leader for a moment, a lost answer) is asked again with the same message id; one that
  * another node's claim fenced off is given up. A partition with a record given up is "diverged": its later records are
  * given up too (the log must not skip turns) until the node gains the partition again.
+ *
+ * It also knows, per partition, up to which sequence of its log this node's own state of the partition is exactly
+ * the log's (its own appends, and what a takeover imported): a partition gained again is then brought up to date
+ * from there, and one whose state is unknown (not held since this process started) or diverged is imported whole.
  */
 import type { Logger } from 'pino';
 import type { Address } from '../../actors/types';
@@ -33,6 +37,8 @@ const HEADER_ROOM = 4096;
 export class LogReplicator implements TurnReplicator {
   private readonly writers = new Map<number, Promise<PartitionWriter>>();
   private readonly diverged = new Set<number>();
+  /** Per partition, the log sequence through which this node's state of it is the log's. */
+  private readonly known = new Map<number, number>();
   /** Records appended by this process: with the node id, a message id no other append shares. */
   private appended = 0;
   private readonly instance = Date.now().toString(36);
@@ -55,12 +61,21 @@ export class LogReplicator implements TurnReplicator {
     return this.diverged;
   }
 
-  /** The node gained a partition: its log is claimed now, so whoever wrote it before can no longer. */
-  gained(partition: number): void {
+  /**
+   * The node gained a partition: its log is claimed now, so whoever wrote it before can no longer. Resolves with
+   * what the node must import before it serves the partition: the log's records after `after` through `through`,
+   * over its own state of the partition, or (`fresh`) instead of it. Rejects when the claim failed.
+   */
+  async claim(partition: number): Promise<{ after: number; through: number; fresh: boolean }> {
+    const fresh = this.diverged.has(partition) || !this.known.has(partition);
     this.diverged.delete(partition);
-    const claim = this.o.logs.claim(partition, this.o.nodeId);
-    claim.catch((err: unknown) => this.o.log.warn({ err, partition }, 'claiming a partition log failed; claiming it again at the next append'));
-    this.writers.set(partition, claim);
+    const writer = await this.startClaim(partition);
+    return { after: fresh ? 0 : this.known.get(partition)!, through: writer.before, fresh };
+  }
+
+  /** The node's state of a partition is now its log's through `seq` (a takeover imported it). */
+  caughtUp(partition: number, seq: number): void {
+    this.known.set(partition, seq);
   }
 
   async append(partition: number, record: Buffer): Promise<boolean> {
@@ -71,8 +86,9 @@ export class LogReplicator implements TurnReplicator {
       if (!claim) return this.giveUp(partition, 'this node never claimed its log');
       const started = process.hrtime.bigint();
       try {
-        await (await claim).append(record, msgId);
+        const seq = await (await claim).append(record, msgId);
         this.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9);
+        if (!this.diverged.has(partition)) this.known.set(partition, seq);
         return true;
       } catch (err) {
         if (err instanceof FencedError) {
@@ -85,7 +101,7 @@ export class LogReplicator implements TurnReplicator {
         if (!(await claim.then(() => true, () => false)) && this.writers.get(partition) === claim) {
           // The claim itself failed: claimed again while this node holds the partition, else left to its new owner.
           if (!this.o.owns(partition)) return this.giveUp(partition, 'it left this node before its log was claimed');
-          this.gained(partition);
+          this.startClaim(partition);
         }
         this.o.log.warn({ err, partition }, 'appending to a partition log failed; trying again');
         await new Promise((r) => setTimeout(r, this.o.retryMs ?? 200));
@@ -93,9 +109,18 @@ export class LogReplicator implements TurnReplicator {
     }
   }
 
+  /** Claims a partition's log; its appends wait for the claim (a failed one is claimed again by `append`). */
+  private startClaim(partition: number): Promise<PartitionWriter> {
+    const claim = this.o.logs.claim(partition, this.o.nodeId);
+    claim.catch((err: unknown) => this.o.log.warn({ err, partition }, 'claiming a partition log failed'));
+    this.writers.set(partition, claim);
+    return claim;
+  }
+
   private giveUp(partition: number, why: string): false {
     this.givenUp++;
     this.diverged.add(partition);
+    this.known.delete(partition);
     this.o.log.error({ partition }, `turns not copied to their partition log (${why}); the partition's requests are answered "retry" until this node gains it again`);
     return false;
   }

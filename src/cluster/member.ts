@@ -45,8 +45,8 @@ export async function joinCluster(
       return decl && buildApp(decl, model, model.secretKey);
     };
     const shared = await ClusterApps.start(await SharedApps.open(nc, { replicas: cfg.natsReplicas }), apps, log, declared);
-    log.warn({ node: nodeId, partitions: node.ownedPartitions().length },
-      'cluster mode is not complete: a partition that moves to another node starts there without its actors\' state (docs/cluster.md)');
+    log.warn({ node: nodeId },
+      'cluster mode is not complete: durable sends and callbacks a lost node had not passed on wait for it to come back (docs/cluster.md)');
     let left = false;
     return {
       node,

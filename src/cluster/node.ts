@@ -3,8 +3,11 @@
  * partitions whose lease this node holds; a message for another actor goes as a command to its partition's owner, a
  * reply to a request made elsewhere goes to the node that made it.
  *
- * The node runs its lease rounds, listens for the commands of the partitions it owns, and hands what arrives to its
+ * The node runs its lease rounds, listens for the commands of the partitions it serves, and hands what arrives to its
  * runtime once one is attached — a checked shape first: other nodes are outside this process.
+ *
+ * A partition gained is served only once it is taken over: its log claimed (fencing off its previous writer) and
+ * its records imported into the runtime, so its actors continue from where the log leaves them, wherever they were.
  */
 import Validator from 'fastest-validator';
 import type { NatsConnection } from 'nats';
@@ -20,15 +23,21 @@ import { PartitionLogs } from './partition-log';
 import { NatsLeaseStore } from './nats-lease-store';
 import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
 
-/** Counts for the node's metrics: messages sent to actors on other nodes, replies sent to other nodes, lease changes. */
-export interface ClusterCounts { forwarded: number; replies: number; leaseChanges: number }
+/**
+ * Counts for the node's metrics: messages sent to actors on other nodes, replies sent to other nodes, lease changes,
+ * and the takeovers (partitions, turns imported, seconds from the lease gained to the partition served).
+ */
+export interface ClusterCounts { forwarded: number; replies: number; leaseChanges: number; takeovers: number; importedTurns: number }
+
+/** A partition's log to import at a takeover: its records, and whether they replace what the node kept of it. */
+export interface PartitionImport { partition: number; records: Buffer[]; fresh: boolean }
 
 /** What a node hands arriving messages to (the runtime). */
 export interface NodeTarget {
   accept(to: Address, msg: unknown, durable: boolean): Promise<void>;
   receiveReply(replyTo: ReplyTo, result: Reply): void;
-  /** Partitions this node holds again (their stored wake-ups are armed again). */
-  partitionsGained(partitions: number[]): void;
+  /** Takes partitions over: `load` is called once the turns in flight are durable (Runtime.takeOver). */
+  takeOver(load: () => Promise<PartitionImport[]>): Promise<{ partitions: number[]; turns: number }>;
 }
 
 export interface ClusterNodeOptions {
@@ -66,8 +75,17 @@ const checkReply = v.compile({
 });
 
 export class ClusterNode implements Placement {
-  readonly counts: ClusterCounts = { forwarded: 0, replies: 0, leaseChanges: 0 };
+  readonly counts: ClusterCounts = { forwarded: 0, replies: 0, leaseChanges: 0, takeovers: 0, importedTurns: 0 };
+  /** Told each takeover's time from the lease gained to the partitions served, in seconds (the metrics). */
+  onTakeover?: (seconds: number) => void;
   private target?: NodeTarget;
+  private attached!: (t: NodeTarget) => void;
+  private readonly targetReady = new Promise<NodeTarget>((r) => { this.attached = r; });
+  /** Partitions taken over and not lost since: their actors are here. */
+  private readonly serving = new Set<number>();
+  /** Takeovers run one after another, in the order their partitions were gained. */
+  private takeovers: Promise<void> = Promise.resolve();
+  private left = false;
   /** False once draining: partitions gained are not served. */
   private taking = true;
   private rounds?: NodeJS.Timeout;
@@ -77,7 +95,7 @@ export class ClusterNode implements Placement {
   /** Where the store copies this node's committed turns: their partitions' logs. */
   readonly replicator: LogReplicator;
 
-  private constructor(private readonly o: ClusterNodeOptions, private readonly leases: LeaseManager, private bus: NatsBus, logs: PartitionLogs) {
+  private constructor(private readonly o: ClusterNodeOptions, private readonly leases: LeaseManager, private bus: NatsBus, private readonly logs: PartitionLogs) {
     this.partitions = o.partitions ?? DEFAULT_PARTITIONS;
     this.replicator = new LogReplicator({
       logs, nodeId: o.nodeId, log: o.log, owns: (p) => leases.owns(p), partitionOf: (a) => partitionOf(a, this.partitions),
@@ -110,17 +128,22 @@ export class ClusterNode implements Placement {
     return this.o.nodeId;
   }
 
-  /** The runtime that takes this node's messages; until then, commands are refused (their senders ask again). */
+  /**
+   * The runtime that takes this node's messages; until then, commands are refused (their senders ask again), and
+   * no partition is taken over.
+   */
   attach(target: NodeTarget): void {
     this.target = target;
+    this.attached(target);
   }
 
   isLocal(address: Address): boolean {
-    return this.leases.owns(partitionOf(address, this.partitions));
+    return this.serving.has(partitionOf(address, this.partitions));
   }
 
+  /** The partitions this node serves (held and taken over). */
   ownedPartitions(): number[] {
-    return this.leases.ownedPartitions();
+    return [...this.serving].sort((x, y) => x - y);
   }
 
   forward(to: Address, msg: unknown, id: string, durable: boolean, partition = partitionOf(to, this.partitions)): Promise<void> {
@@ -144,7 +167,7 @@ export class ClusterNode implements Placement {
   remoteSessionPartition(sessionId: string): number | undefined {
     if (!/^[0-9a-f]{4}/.test(sessionId)) return undefined;
     const p = parseInt(sessionId.slice(0, 4), 16);
-    return p < this.partitions && !this.leases.owns(p) ? p : undefined;
+    return p < this.partitions && !this.serving.has(p) ? p : undefined;
   }
 
   reply(node: string, replyTo: ReplyTo, result: Reply): void {
@@ -161,6 +184,7 @@ export class ClusterNode implements Placement {
 
   /** Leaves the cluster: its partitions go to the other nodes at their next round. */
   async leave(): Promise<void> {
+    this.left = true;
     clearInterval(this.rounds);
     await this.round;
     await this.leases.leave();
@@ -175,12 +199,60 @@ export class ClusterNode implements Placement {
 
   private leasesChanged(gained: number[], lost: number[]): void {
     this.counts.leaseChanges += gained.length + lost.length;
-    // Lost first: a lease that lapsed and was taken again in one round is in both, and ends up owned.
-    for (const p of lost) void this.bus.disown(p);
-    for (const p of gained) this.replicator.gained(p);
-    if (this.taking) for (const p of gained) this.bus.own(p);
-    if (gained.length > 0) this.target?.partitionsGained(gained);
+    // Lost first: a lease that lapsed and was taken again in one round is in both, and is taken over again.
+    for (const p of lost) {
+      this.serving.delete(p);
+      void this.bus.disown(p);
+    }
+    if (gained.length > 0) {
+      const at = performance.now();
+      this.takeovers = this.takeovers.then(() => this.takeOver(gained, at));
+    }
     this.o.log.info({ node: this.o.nodeId, gained, lost }, 'partitions changed');
+  }
+
+  /**
+   * Takes gained partitions over once the runtime is attached: each log claimed and read (asked again while the
+   * partition stays here, as JetStream may be electing a leader), imported by the runtime, then served.
+   */
+  private async takeOver(gained: number[], since: number): Promise<void> {
+    const target = await this.targetReady;
+    try {
+      const { partitions, turns } = await target.takeOver(() => Promise.all(gained.map((p) => this.loadPartition(p))).then((l) => l.filter((x) => x !== undefined)));
+      for (const p of partitions) {
+        if (!this.leases.owns(p) || this.left) continue;
+        this.serving.add(p);
+        if (this.taking) this.bus.own(p);
+      }
+      this.counts.takeovers += partitions.length;
+      this.counts.importedTurns += turns;
+      const seconds = (performance.now() - since) / 1000;
+      this.onTakeover?.(seconds);
+      this.o.log.info({ node: this.o.nodeId, partitions, turns, ms: Math.round(seconds * 1000) }, 'partitions taken over');
+    } catch (err) {
+      // The runtime could not commit the import (it exits on a failed commit): nothing is served from it.
+      this.o.log.error({ err, gained }, 'taking partitions over failed');
+    }
+  }
+
+  /** A gained partition's log to import, claimed first; undefined once it is no longer this node's. */
+  private async loadPartition(p: number): Promise<PartitionImport | undefined> {
+    for (;;) {
+      if (!this.leases.owns(p) || this.left) return undefined;
+      try {
+        const { after, through, fresh } = await this.replicator.claim(p);
+        const records: Buffer[] = [];
+        for await (const r of this.logs.read(p, after)) {
+          if (r.seq > through) break;
+          records.push(Buffer.from(r.record));
+        }
+        this.replicator.caughtUp(p, through);
+        return { partition: p, records, fresh };
+      } catch (err) {
+        this.o.log.warn({ err, partition: p }, 'reading a partition log to take it over failed; trying again');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 
   private async command(partition: number, payload: unknown): Promise<void> {
@@ -195,7 +267,7 @@ export class ClusterNode implements Placement {
     }
     if (!this.target) throw new Error('this node is not serving yet');
     // Ownership may have moved since the command was routed here: refused, it is asked again of the new owner.
-    if (!this.leases.owns(partition)) throw new Error(`partition ${partition} is not owned here`);
+    if (!this.serving.has(partition)) throw new Error(`partition ${partition} is not served here`);
     await this.target.accept(c.to, c.msg, c.durable);
   }
 

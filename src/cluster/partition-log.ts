@@ -59,7 +59,7 @@ export class PartitionLogs {
       const last = await this.lastSequence(partition);
       try {
         const ack = await this.js.publish(logSubject(partition), JSON.stringify({ node: nodeId }), { headers: h, expect: { lastSubjectSequence: last } });
-        return new PartitionWriter(this.js, partition, ack.seq);
+        return new PartitionWriter(this.js, partition, ack.seq, last);
       } catch (err) {
         // The old owner wrote in between: read the new last sequence and try again.
         if (!isWrongLastSequence(err) || attempt >= 20) throw err;
@@ -95,7 +95,8 @@ export class PartitionLogs {
 export class PartitionWriter {
   private busy = false;
 
-  constructor(private readonly js: JetStreamClient, readonly partition: number, private last: number) {}
+  /** `before`: the partition's last sequence before the claim (what its writer took over). */
+  constructor(private readonly js: JetStreamClient, readonly partition: number, private last: number, readonly before = 0) {}
 
   /**
    * Resolves with the record's stream sequence once JetStream has it; `FencedError` once another node claimed it.

@@ -15,6 +15,7 @@ import type { AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
 import type { ServerFrame } from '../../protocol/frames';
 import type { OutboxEntry, SessionIndex, Store } from '../store/store';
+import type { TurnWrite } from '../store/turn-log';
 import type { Clock } from './clock';
 
 /** Where outward effects go: the WebSocket gateway (and later the bus). */
@@ -179,6 +180,9 @@ export class Runtime {
   private passivateTimer?: NodeJS.Timeout;
   private checkpointTimer?: NodeJS.Timeout;
   private checkpointing = false;
+  private checkpointRun?: Promise<void>;
+  /** Takeovers under way (`takeOver`): no checkpoint or passivation meanwhile. */
+  private takingOver = 0;
   private idleWaiters: (() => void)[] = [];
   /** Wake-ups changed by the turn being handled, with what they were before (to put back if it is refused). */
   private timerUndo?: { address: Address; key: string; before?: number }[];
@@ -207,9 +211,12 @@ export class Runtime {
   private readonly awaitsMeaning?: (app: number, text: string) => boolean;
   private readonly sessionId?: (conv: Address) => string;
 
-  /** Recovers committed work: re-arms timers, redelivers durable sends not yet handled. */
+  /**
+   * Recovers committed work: re-arms timers, redelivers durable sends not yet handled. A cluster node arms the
+   * timers of a partition when it takes the partition over.
+   */
   start(): void {
-    for (const t of this.o.store.allTimers()) this.arm(t.a, t.key, t.at);
+    if (!this.o.placement) for (const t of this.o.store.allTimers()) this.arm(t.a, t.key, t.at);
     for (const m of this.o.store.allMail()) this.deliver(m.entry.to, m.entry.msg, m.id);
     if (this.o.passivateAfterMs > 0) {
       this.passivateTimer = setInterval(() => this.passivate(), Math.max(1000, this.o.passivateAfterMs / 2));
@@ -399,14 +406,50 @@ export class Runtime {
   }
 
   /**
-   * Partitions this node holds again: the wake-ups stored for their actors are armed (they were dropped when the
-   * partitions left). Only the lease holder arms them, so each fires on one node.
+   * Partitions this node takes over (a cluster node that gained them). Once the turns in flight are durable, `load`
+   * claims the partitions' logs and reads what to import (each partition's records, and whether they replace what
+   * this node kept of it or follow it); the actors of the partitions leave memory, the records are imported and
+   * committed, and the wake-ups stored for those actors are armed (only the partition's holder arms them, so each
+   * fires on one node). Checkpoints and passivation wait meanwhile: they would write snapshots of the old state.
+   * Resolves with the partitions imported (`load` may leave out some, lost meanwhile) and their turns.
    */
-  partitionsGained(partitions: number[]): void {
-    const p = this.o.placement;
-    if (!p) return;
-    const gained = new Set(partitions);
-    for (const t of this.o.store.allTimers()) if (gained.has(p.partitionOf(t.a))) this.arm(t.a, t.key, t.at);
+  async takeOver(load: () => Promise<{ partition: number; records: Buffer[]; fresh: boolean }[]>): Promise<{ partitions: number[]; turns: number }> {
+    const placement = this.o.placement;
+    if (!placement) throw new Error('only a cluster node takes partitions over');
+    const store = this.o.store;
+    this.takingOver++;
+    try {
+      await this.checkpointRun;
+      await store.commit();
+      const parts = await load();
+      const taken = new Set(parts.map((x) => x.partition));
+      const fresh = new Set(parts.filter((x) => x.fresh).map((x) => x.partition));
+      const inTaken = (a: Address): boolean => taken.has(placement.partitionOf(a));
+      this.forgetActors(inTaken);
+      if (fresh.size > 0) store.resetActors((a) => fresh.has(placement.partitionOf(a)));
+      let turns = 0;
+      for (const part of parts) turns += store.importRecords(part.records);
+      await store.commit();
+      // Any brought into memory meanwhile (a read) has the state from before the import.
+      this.forgetActors(inTaken);
+      for (const t of store.allTimers()) if (inTaken(t.a)) this.arm(t.a, t.key, t.at);
+      return { partitions: [...taken], turns };
+    } finally {
+      this.takingOver--;
+    }
+  }
+
+  /** The actors `drop` names leave memory (as to another node) and their wake-ups are disarmed. */
+  private forgetActors(drop: (a: Address) => boolean): void {
+    for (const cell of [...this.cells.values()]) {
+      // One waiting for its turn is evicted by the drain, its mailbox with it.
+      if (drop(cell.address) && !cell.queued && !cell.failed) this.evict(cell);
+    }
+    for (const [k, h] of this.timers) {
+      if (!drop(k.slice(0, k.indexOf('\u0000')))) continue;
+      this.o.clock.cancel(h.handle);
+      this.timers.delete(k);
+    }
   }
 
   /** A reply from another node to a request made on this one. */
@@ -593,11 +636,15 @@ export class Runtime {
     this.timerUndo = [];
     try {
       if (env.mid !== undefined) store.removeMail(env.mid);
-      if (env.timer !== undefined) store.removeTimer(cell.address, env.timer);
+      const writes: TurnWrite[] = [];
+      if (env.timer !== undefined) writes.push(['t', env.timer, null]);
       let messages: StoredMessage[] | undefined;
-      for (const f of effects) if (f.t === 'message') (messages ??= []).push(f.message);
-      if (events.length > 0 || messages) store.appendTurn(cell.address, events.length > 0 ? cell.n + 1 : cell.n, now, events, messages ?? []);
-      for (const f of effects) this.effect(cell.address, f, now);
+      for (const f of effects) {
+        if (f.t === 'message') (messages ??= []).push(f.message);
+        else this.effect(cell.address, f, now, writes);
+      }
+      if (events.length > 0 || messages || writes.length > 0) store.appendTurn(cell.address, events.length > 0 ? cell.n + 1 : cell.n, now, events, messages ?? [], writes);
+      if (messages) for (let i = 0; i < messages.length; i++) this.o.metrics?.message();
       if (this.o.placement && this.released.length > releasedMark) {
         const p = this.o.placement.partitionOf(cell.address);
         for (let i = releasedMark; i < this.released.length; i++) this.released[i].p = p;
@@ -620,7 +667,8 @@ export class Runtime {
     if (events.length > 0 || env.mid !== undefined || env.timer !== undefined) cell.lastBatch = batch;
   }
 
-  private effect(from: Address, f: Effect, now: number): void {
+  /** One effect of a turn: queued for release, or written (`writes`, stored with the turn's record). */
+  private effect(from: Address, f: Effect, now: number, writes: TurnWrite[]): void {
     const store = this.o.store;
     switch (f.t) {
       case 'send': {
@@ -635,24 +683,23 @@ export class Runtime {
         this.released.push({ k: 'reply', replyTo: f.replyTo, result: { ok: f.ok, data: f.data, code: f.code, info: f.info } });
         break;
       case 'timer':
-        if (this.arm(from, f.key, f.at)) store.putTimer(from, f.key, f.at);
+        if (this.arm(from, f.key, f.at)) writes.push(['t', f.key, f.at]);
         break;
       case 'cancelTimer':
         // Every stored timer is armed in memory (re-armed at start), so an unarmed one has no row to remove.
-        if (this.disarm(from, f.key)) store.removeTimer(from, f.key);
+        if (this.disarm(from, f.key)) writes.push(['t', f.key, null]);
         break;
       case 'message':
         // Stored with the turn (appendTurn).
-        this.o.metrics?.message();
         break;
       case 'activeSession':
-        store.setActiveSession(f.app, f.userId, f.csAccount, f.sessionId, from, now);
+        writes.push(['a', f.app, f.userId, f.csAccount, f.sessionId]);
         break;
       case 'unanswered':
         this.o.knowledge?.recordUnanswered(f.app, f.robotId, { question: f.question, language: f.language, sessionId: f.sessionId, at: now });
         break;
       case 'chatGroup':
-        store.setChatGroup(f.app, f.groupId, f.group && { csAccount: f.csAccount, group: f.group });
+        writes.push(['g', f.app, f.groupId, f.group ? { csAccount: f.csAccount, group: f.group } : null]);
         break;
       case 'ask':
         this.released.push({ k: 'ask', from, ask: f });
@@ -664,7 +711,7 @@ export class Runtime {
         this.released.push({ k: 'embed', from, embed: f });
         break;
       case 'record':
-        store.mergeRecord(f.app, f.sessionId, f.fields, f.startedAt);
+        writes.push(['r', f.app, f.sessionId, f.fields, f.startedAt ?? null]);
         break;
       case 'callback': {
         const entry: OutboxEntry = { app: f.app, key: f.key, command: f.command, body: f.body, createdAt: now, uid: randomUUID() };
@@ -834,10 +881,16 @@ export class Runtime {
   /**
    * Writes the snapshots of the actors that changed since the last checkpoint, then the store's checkpoint; after it
    * a restart reads only the turns that came later. Skipped while an actor that changed is restarting from the
-   * store (its state in memory is not to be trusted): the next one covers it.
+   * store (its state in memory is not to be trusted), or while a partition is being taken over: the next one covers
+   * it. Resolves when the one running (if any) is done.
    */
-  async checkpoint(): Promise<void> {
-    if (this.checkpointing) return;
+  checkpoint(): Promise<void> {
+    if (this.takingOver > 0) return Promise.resolve();
+    this.checkpointRun ??= this.writeCheckpoint().finally(() => { this.checkpointRun = undefined; });
+    return this.checkpointRun;
+  }
+
+  private async writeCheckpoint(): Promise<void> {
     const changed: Cell[] = [];
     for (const a of this.o.store.actorsSinceCheckpoint()) {
       // One not in memory is brought back from the store: after a restart, the turns read again at start are
@@ -884,8 +937,9 @@ export class Runtime {
    * goes at the next round, once that is committed too.
    */
   private passivateIdle(cutoff: number): void {
-    // A checkpoint's snapshots commit after it started: one written now could be overwritten by an older one.
-    if (this.checkpointing) return;
+    // A checkpoint's snapshots commit after it started: one written now could be overwritten by an older one. During
+    // a takeover, a snapshot would be of the state before the import.
+    if (this.checkpointing || this.takingOver > 0) return;
     let wrote = false;
     for (const [a, c] of this.cells) {
       if (c.mailbox.length > 0 || c.queued || c.failed || c.snapshotPending || c.lastActive > cutoff || c.lastBatch > this.committedBatch) continue;

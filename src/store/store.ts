@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { activeKey, activeRange, appKey, chatGroupKey, eventRange, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
-import { splitRecord, TurnLog, type MessageLocation, type SealedRecord } from './turn-log';
+import { sessionAddress } from '../../actors/address';
+import { splitRecord, TurnLog, type MessageLocation, type SealedRecord, type TurnWrite } from './turn-log';
 import { TurnWal } from './turn-wal';
 
 export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as const;
@@ -372,11 +373,73 @@ export class Store {
     this.write(() => this.snapshots.putSync(snapshotKey(a), value));
   }
   /**
-   * An actor turn: its events (n: the actor's turn count with them) and the messages it stored, encoded now (a
-   * turn that cannot be encoded throws here, leaving nothing behind) and written as part of the next log record.
+   * An actor turn: its events (n: the actor's turn count with them), the messages it stored and its other writes,
+   * encoded now (a turn that cannot be encoded throws here, leaving nothing behind) and written as part of the next
+   * log record; the writes are made in the tables too.
    */
-  appendTurn(a: Address, n: number, t: number, es: readonly unknown[], ms: readonly StoredMessage[]): void {
-    this.turnLog.append(a, n, t, es, ms);
+  appendTurn(a: Address, n: number, t: number, es: readonly unknown[], ms: readonly StoredMessage[], w: readonly TurnWrite[] = []): void {
+    this.turnLog.append(a, n, t, es, ms, w);
+    this.applyWrites(a, t, w);
+  }
+
+  /**
+   * Forgets what this node kept of the actors `drop` names (a partition about to be imported whole from its log):
+   * their snapshots, wake-ups, sessions going, session index entries, turns and messages.
+   * Service records and group chats are not removed: importing merges the same fields, and sets the same entries.
+   */
+  resetActors(drop: (a: Address) => boolean): void {
+    const snapshots = [...this.snapshots.getKeys()].filter((k) => drop(k as Address));
+    const timers = [...this.timers.getKeys()].filter((k) => drop(k[0]));
+    const active = [...this.active.getKeys()].filter((k) => drop(sessionAddress(k[0], k[2], k[1])));
+    const sessions = [...this.sessionIndex.getRange()].filter((e) => drop(e.value.conv)).map((e) => e.key);
+    for (const id of sessions) this.sessionCache.delete(id);
+    const messages = this.turnLog.forget(drop, snapshots as Address[]);
+    this.write(() => {
+      for (const k of snapshots) this.snapshots.removeSync(k);
+      for (const k of timers) this.timers.removeSync(k);
+      for (const k of active) this.active.removeSync(k);
+      for (const k of sessions) this.sessionIndex.removeSync(k);
+      messages();
+    });
+  }
+
+  /**
+   * Records of a partition's log, made on other nodes, taken in as this node's own turns would have been (marked
+   * imported: not copied back to the log, not counted again by statistics), their writes made here too.
+   */
+  importRecords(records: Iterable<Buffer>): number {
+    let turns = 0;
+    for (const value of records) {
+      for (const turn of this.turnLog.importRecord(value)) {
+        this.applyWrites(turn.a, turn.t, turn.w ?? []);
+        turns++;
+      }
+    }
+    return turns;
+  }
+
+  /** A turn's writes (TurnWrite), made in the tables at the next commit. */
+  private applyWrites(a: Address, t: number, w: readonly TurnWrite[]): void {
+    for (const x of w) {
+      switch (x[0]) {
+        case 't': {
+          const key = timerKey(a, x[1]);
+          const at = x[2];
+          if (at === null) this.write(() => this.timers.removeSync(key));
+          else this.write(() => this.timers.putSync(key, at));
+          break;
+        }
+        case 'a':
+          this.setActiveSession(x[1], x[2], x[3], x[4], a, t);
+          break;
+        case 'g':
+          this.setChatGroup(x[1], x[2], x[3]);
+          break;
+        case 'r':
+          this.mergeRecord(x[1], x[2], x[3], x[4] ?? undefined);
+          break;
+      }
+    }
   }
   /** Every event record of every actor, each actor's in order (committed data). */
   *eventLog(): Generator<{ address: Address; n: number; record: EventRecord }> {
@@ -388,12 +451,6 @@ export class Store {
     const { start, end } = eventRange(a, n);
     return [...this.events.getRange({ start, end }).map((e) => e.value), ...this.turnLog.turnsAfter(a, n)];
   }
-  putTimer(a: Address, key: string, at: number): void {
-    this.write(() => this.timers.putSync(timerKey(a, key), at));
-  }
-  removeTimer(a: Address, key: string): void {
-    this.write(() => this.timers.removeSync(timerKey(a, key)));
-  }
   enqueueMail(entry: MailboxEntry): number {
     const id = ++this.mailboxSeq;
     this.write(() => this.mailbox.putSync(id, entry));
@@ -403,7 +460,7 @@ export class Store {
     this.write(() => this.mailbox.removeSync(id));
   }
   /** Merges fields into a session's service record; a start time files it in the time index (value: the user). */
-  mergeRecord(app: number, sessionId: string, fields: Record<string, unknown>, startedAt?: number): void {
+  private mergeRecord(app: number, sessionId: string, fields: Record<string, unknown>, startedAt?: number): void {
     this.write(() => {
       const key: [number, string] = [app, sessionId];
       this.records.putSync(key, { ...(this.records.get(key) ?? {}), ...fields });
@@ -443,7 +500,7 @@ export class Store {
   failedCallbackCount(): number {
     return this.failedCallbacks.getCount();
   }
-  setActiveSession(app: number, userId: string, csAccount: string, sessionId: string | null, conv: Address, at: number): void {
+  private setActiveSession(app: number, userId: string, csAccount: string, sessionId: string | null, conv: Address, at: number): void {
     if (sessionId === null) {
       this.write(() => this.active.removeSync(activeKey(app, userId, csAccount)));
       return;
@@ -453,7 +510,7 @@ export class Store {
       this.sessionIndex.putSync(sessionIndexKey(sessionId), { conv, app, csAccount, userId, startedAt: at });
     });
   }
-  setChatGroup(app: number, groupId: string, entry: ChatGroupEntry | null): void {
+  private setChatGroup(app: number, groupId: string, entry: ChatGroupEntry | null): void {
     const key = chatGroupKey(app, groupId);
     this.write(() => {
       if (entry) this.chatGroups.putSync(key, entry);

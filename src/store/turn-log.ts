@@ -12,12 +12,26 @@
  * A checkpoint (the runtime's, every few seconds) writes the actors' snapshots, the index rows and the
  * statistics facts, then records which log record it covers; at start the records after it are read again.
  *
- * A record is [u32 header length][header: msgpack [address, n, offset, length][]][turn][turn]…, each turn a msgpack
- * `{ t, es, ms? }` encoded when the turn was handled (so a value that cannot be encoded fails its own turn).
+ * A record is [u32 header length][header: msgpack [address, n, offset, length, imported?][]][turn][turn]…, each turn a
+ * msgpack `{ t, es, ms?, w? }` encoded when the turn was handled (so a value that cannot be encoded fails its own turn):
+ * its time, events, the messages it stored and its other writes (`TurnWrite`), so a node taking a partition over
+ * rebuilds everything from the partition's log. A turn marked imported was copied from a partition's log at a
+ * takeover: another node made it (and counted it in its statistics), and it is not copied back.
  */
 import type { Database } from 'lmdb';
 import type { Packr } from 'msgpackr';
-import type { Address, StoredMessage } from '../../actors/types';
+import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
+
+/**
+ * A write of a turn besides its events and messages, kept in its record: a wake-up set (`at`) or cleared (null), the
+ * user's session with an account begun or ended (the turn's actor is the conversation), a group chat's entry set or
+ * removed, fields merged into a session's service record.
+ */
+export type TurnWrite =
+  | ['t', key: string, at: number | null]
+  | ['a', app: number, userId: string, csAccount: string, sessionId: string | null]
+  | ['g', app: number, groupId: string, entry: { csAccount: string; group: ChatGroup } | null]
+  | ['r', app: number, sessionId: string, fields: Record<string, unknown>, startedAt: number | null];
 
 /** A record sealed for a commit: its number and bytes, the write that puts it in the table, what to do once durable. */
 export interface SealedRecord { record: number; value: Buffer; write: () => void; committed: () => void }
@@ -25,8 +39,10 @@ export interface SealedRecord { record: number; value: Buffer; write: () => void
 /** Where a stored message is: the log record, and its turn's bytes in it. */
 export type MessageLocation = [record: number, offset: number, length: number];
 
-interface Turn { a: Address; n: number; bytes: Buffer; seqs: number[] | undefined; events: boolean }
-interface Decoded { t: number; es: unknown[]; ms?: StoredMessage[] }
+interface Turn { a: Address; n: number; bytes: Buffer; seqs: number[] | undefined; events: boolean; imported: boolean }
+interface Decoded { t: number; es: unknown[]; ms?: StoredMessage[]; w?: TurnWrite[] }
+/** A turn as a record holds it: actor, turn number, whether it was imported, where its bytes are. */
+interface Located { a: Address; n: number; imported: boolean; offset: number; length: number }
 
 /** Index rows: a run of new messages from a first seq (`r`), or one edited older message (`e`). */
 type IndexKey = [conv: string, kind: 'r' | 'e', seq: number];
@@ -80,7 +96,7 @@ export class TurnLog {
         const d = this.decode(value, turn.offset, turn.length);
         if (d.es.length > 0) {
           push(this.tail, turn.a, turn.n, key, turn.offset, turn.length);
-          this.replayed.push({ a: turn.a, n: turn.n, es: d.es });
+          if (!turn.imported) this.replayed.push({ a: turn.a, n: turn.n, es: d.es });
         }
         for (const m of d.ms ?? []) {
           push(this.recent, turn.a, m.seq, key, turn.offset, turn.length);
@@ -91,14 +107,47 @@ export class TurnLog {
   }
 
   /** Adds a turn to the record being gathered; throws (leaving nothing behind) if it cannot be encoded. */
-  append(a: Address, n: number, t: number, es: readonly unknown[], ms: readonly StoredMessage[]): void {
-    const bytes = this.packr.pack(ms.length > 0 ? { t, es, ms } : { t, es });
-    let seqs: number[] | undefined;
-    if (ms.length > 0) {
-      seqs = [];
-      for (const m of ms) seqs.push(m.seq);
+  append(a: Address, n: number, t: number, es: readonly unknown[], ms: readonly StoredMessage[], w: readonly TurnWrite[] = []): void {
+    const turn: { t: number; es: readonly unknown[]; ms?: readonly StoredMessage[]; w?: readonly TurnWrite[] } = { t, es };
+    if (ms.length > 0) turn.ms = ms;
+    if (w.length > 0) turn.w = w;
+    this.turns.push({ a, n, bytes: this.packr.pack(turn), seqs: seqsOf(ms), events: es.length > 0, imported: false });
+  }
+
+  /**
+   * Adds the turns of a record of a partition's log (made on another node) to the record being gathered, marked
+   * imported; returns them decoded, for their writes to be made here too.
+   */
+  importRecord(value: Buffer): { a: Address; n: number; t: number; es: unknown[]; ms?: StoredMessage[]; w?: TurnWrite[] }[] {
+    const out = [];
+    for (const turn of turnsOf(this.packr, value)) {
+      const d = this.decode(value, turn.offset, turn.length);
+      this.turns.push({ a: turn.a, n: turn.n, bytes: value.subarray(turn.offset, turn.offset + turn.length), seqs: d.ms && seqsOf(d.ms), events: d.es.length > 0, imported: true });
+      out.push({ a: turn.a, n: turn.n, ...d });
     }
-    this.turns.push({ a, n, bytes, seqs, events: es.length > 0 });
+    return out;
+  }
+
+  /**
+   * Forgets what is kept of the actors `drop` names (a partition taken over from scratch: its log, imported after, is
+   * their history): their turns and messages since the last checkpoint, now, and the returned write removes the
+   * index rows of their messages (of those among `stored`, the actors with snapshots, and those with turns here).
+   */
+  forget(drop: (a: Address) => boolean, stored: Iterable<Address>): () => void {
+    const convs = new Set<Address>();
+    for (const a of stored) if (drop(a)) convs.add(a);
+    for (const lists of [this.tail, this.recent, this.unindexed]) {
+      for (const a of lists.keys()) {
+        if (!drop(a)) continue;
+        lists.delete(a);
+        convs.add(a);
+      }
+    }
+    return () => {
+      for (const conv of convs) {
+        for (const key of this.index.getKeys({ start: [conv, 'e', 0], end: [conv, 'r', Number.MAX_SAFE_INTEGER] })) this.index.removeSync(key);
+      }
+    };
   }
 
   /** Where the turn list stands (to take back a failed turn's part with `rollback`). */
@@ -233,8 +282,13 @@ export class TurnLog {
     const list = this.tail.get(a);
     const out: { t: number; es: readonly unknown[] }[] = [];
     if (!list) return out;
+    let last = n;
     for (let i = 0; i < list.length; i += TURN_FIELDS) {
       if (list[i] <= n) continue;
+      // Numbering that starts again (a partition imported from its log after this node's own turns, read again at
+      // start): the later record is the actor's history from that number on.
+      if (list[i] <= last) out.length -= last - list[i] + 1;
+      last = list[i];
       const d = this.decode(this.records.get(list[i + 1])!, list[i + 2], list[i + 3]);
       out.push({ t: d.t, es: d.es });
     }
@@ -255,11 +309,12 @@ export class TurnLog {
     return turns;
   }
 
-  /** Every turn of every record, in log order (the statistics rebuild). */
+  /** Every turn this node made, of every record, in log order (the statistics rebuild). */
   *all(): Generator<{ a: Address; n: number; t: number; es: unknown[] }> {
     const inWal = this.walOnly.map((r) => ({ key: r, value: this.records.get(r)! }));
     for (const { value } of mergeByKey(this.log.getRange(), inWal)) {
       for (const turn of turnsOf(this.packr, value)) {
+        if (turn.imported) continue;
         const d = this.decode(value, turn.offset, turn.length);
         yield { a: turn.a, n: turn.n, t: d.t, es: d.es };
       }
@@ -300,11 +355,11 @@ export class TurnLog {
 }
 
 /** A record of turns: the header (actor, turn number, where its bytes are), then the turns' bytes in order. */
-function encodeRecord(packr: Packr, turns: readonly { a: Address; n: number; bytes: Buffer }[]): { value: Buffer; base: number } {
-  const header: [Address, number, number, number][] = [];
+function encodeRecord(packr: Packr, turns: readonly { a: Address; n: number; bytes: Buffer; imported?: boolean }[]): { value: Buffer; base: number } {
+  const header: ([Address, number, number, number] | [Address, number, number, number, 1])[] = [];
   let offset = 0;
   for (const turn of turns) {
-    header.push([turn.a, turn.n, offset, turn.bytes.length]);
+    header.push(turn.imported ? [turn.a, turn.n, offset, turn.bytes.length, 1] : [turn.a, turn.n, offset, turn.bytes.length]);
     offset += turn.bytes.length;
   }
   const head = packr.pack(header);
@@ -320,23 +375,31 @@ function encodeRecord(packr: Packr, turns: readonly { a: Address; n: number; byt
   return { value, base };
 }
 
-/** A record's turns: actor, turn number and where the turn's bytes are. */
-function* turnsOf(packr: Packr, value: Buffer): Generator<{ a: Address; n: number; offset: number; length: number }> {
+/** A record's turns: actor, turn number, whether imported and where the turn's bytes are. */
+function* turnsOf(packr: Packr, value: Buffer): Generator<Located> {
   const headLength = value.readUInt32LE(0);
-  const header = packr.unpack(value.subarray(HEADER_BYTES, HEADER_BYTES + headLength)) as [Address, number, number, number][];
+  const header = packr.unpack(value.subarray(HEADER_BYTES, HEADER_BYTES + headLength)) as [Address, number, number, number, 1?][];
   const base = HEADER_BYTES + headLength;
-  for (const [a, n, offset, length] of header) yield { a, n, offset: base + offset, length };
+  for (const [a, n, offset, length, imported] of header) yield { a, n, imported: imported === 1, offset: base + offset, length };
+}
+
+function seqsOf(ms: readonly StoredMessage[]): number[] | undefined {
+  if (ms.length === 0) return undefined;
+  const seqs: number[] = [];
+  for (const m of ms) seqs.push(m.seq);
+  return seqs;
 }
 
 /**
  * A record's turns regrouped by `groupOf` of their actor, in the record's order: per group, records of the same form
  * of at most `maxBytes` each (a cluster node's share of a transaction for each partition's log). A turn larger than
- * that is a record of its own.
+ * that is a record of its own. Imported turns are left out: they came from those logs.
  */
 export function splitRecord(packr: Packr, value: Buffer, groupOf: (a: Address) => number, maxBytes = Infinity): Map<number, Buffer[]> {
   const groups = new Map<number, { a: Address; n: number; bytes: Buffer }[][]>();
   const sizes = new Map<number, number>();
   for (const turn of turnsOf(packr, value)) {
+    if (turn.imported) continue;
     const g = groupOf(turn.a);
     const part = { a: turn.a, n: turn.n, bytes: value.subarray(turn.offset, turn.offset + turn.length) };
     // A turn's share of a record: its bytes and its header entry (the address, three numbers, msgpack overhead).
@@ -356,8 +419,8 @@ export function splitRecord(packr: Packr, value: Buffer, groupOf: (a: Address) =
   return out;
 }
 
-/** The turns of a record as written: actor, turn number, time, events and the messages stored (tests, tools). */
-export function decodeRecord(packr: Packr, value: Buffer): { a: Address; n: number; t: number; es: unknown[]; ms?: StoredMessage[] }[] {
+/** The turns of a record as written: actor, turn number, time, events, the messages stored and the other writes. */
+export function decodeRecord(packr: Packr, value: Buffer): { a: Address; n: number; t: number; es: unknown[]; ms?: StoredMessage[]; w?: TurnWrite[] }[] {
   return [...turnsOf(packr, value)].map((turn) => ({ a: turn.a, n: turn.n, ...(packr.unpack(value.subarray(turn.offset, turn.offset + turn.length)) as Decoded) }));
 }
 

@@ -2,57 +2,24 @@
  * Three Desk processes in cluster mode over a real nats-server: a user on one node, the agent on another, and their
  * session's actor on the third go through a whole conversation, every hop between them over NATS.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { agentAddress, sessionAddress } from '../../actors/address';
 import { DEFAULT_PARTITIONS, partitionOf, placement } from '../../src/cluster/partitions';
-import { KEY, testApp } from '../helpers/server';
+import { KEY } from '../helpers/server';
 import { rest } from '../contract/rest-client';
 import { srcBody, textBody, textOf, type TestClient } from '../helpers/client';
 import { natsForTests } from '../helpers/nats';
 import { PartitionLogs } from '../../src/cluster/partition-log';
 import { plainPackr } from '../../src/store/store';
 import { decodeRecord } from '../../src/store/turn-log';
-import { APP, CS, connect, connectAgent, dataOf, fullHistory, httpGet, nextRandom, rawConnect, seen, spawnServer, startsWith, tempDir, textsOf, toHuman, waitUntil, writeConfig, type ChildServer } from './_support';
+import { APP, CS, connect, connectAgent, dataOf, fullHistory, nextRandom, rawConnect, seen, startsWith, textsOf, toHuman, waitUntil } from './_support';
+import { cluster, metric, NODES, userOn } from './_cluster';
 import { genUserSig } from '../../protocol/usersig';
 
 const nats = natsForTests(t);
-const NODES = ['a', 'b', 'c'];
-
-/** A metric's value (summed over its labels) from a node's /metrics. */
-async function metric(s: ChildServer, name: string, labels = ''): Promise<number> {
-  const body = (await httpGet(s.port, '/metrics')).body;
-  let sum = 0;
-  for (const line of body.split('\n')) if (line.startsWith(`${name}${labels}`) && /^[^{ ]+(\{[^}]*\})? /.test(line)) sum += Number(line.split(' ').pop());
-  return sum;
-}
-
-/** The first name `prefix-<i>` whose conversation with the account lives on `node`. */
-function userOn(node: string, prefix: string): string {
-  const owners = placement(NODES, DEFAULT_PARTITIONS);
-  for (let i = 0; ; i++) if (owners[partitionOf(sessionAddress(APP, CS, `${prefix}-${i}`))] === node) return `${prefix}-${i}`;
-}
-
-/** Three nodes a, b, c over the test's nats-server, once every partition is held where placement says. */
-async function cluster(t: Test, session: Record<string, unknown> = {}): Promise<ChildServer[]> {
-  const url = nats.url();
-  const config = writeConfig(tempDir(), testApp(['alice@desk.test'], session));
-  const servers: ChildServer[] = [];
-  t.teardown(async () => { for (const s of servers) await s.stop(); });
-  for (const id of NODES) {
-    servers.push(await spawnServer({ script: 'main', dataDir: tempDir(), configFile: config, env: { DESK_NATS_URL: url, DESK_NODE_ID: id, DESK_LEASE_TTL_MS: '1500' } }));
-  }
-  const want = placement(NODES, DEFAULT_PARTITIONS);
-  const expected = NODES.map((id) => want.filter((o) => o === id).length);
-  await waitUntil(async () => {
-    const owned = await Promise.all(servers.map((s) => metric(s, 'desk_cluster_partitions_owned')));
-    return owned.every((n, i) => n === expected[i]);
-  }, 20_000, `partitions placed ${expected.join('/')}`);
-  t.pass(`partitions settled: ${expected.join(' / ')} on a / b / c`);
-  return servers;
-}
 
 t.test('a conversation whose user, agent and session live on three different nodes', async (t) => {
-  const [a, b, c] = await cluster(t);
+  const [a, b, c] = await cluster(t, nats);
   const want = placement(NODES, DEFAULT_PARTITIONS);
 
   const userId = userOn('c', 'u');
@@ -122,7 +89,7 @@ async function askHuman(u: TestClient): Promise<string> {
 }
 
 t.test("a queued user's socket closing on one node ends the queued session held by another (queue-offline grace)", async (t) => {
-  const [a, b, c] = await cluster(t, { maxConcurrentPerAgent: 1, queueOfflineGraceSec: 1 });
+  const [a, b, c] = await cluster(t, nats, { maxConcurrentPerAgent: 1, queueOfflineGraceSec: 1 });
   const alice = await connectAgent(b.port, 'alice@desk.test');
   const first = await connect(b.port, userOn('b', 'first'), 'user');
   const gone = await connect(a.port, userOn('c', 'gone'), 'user');
@@ -146,7 +113,7 @@ t.test("a queued user's socket closing on one node ends the queued session held 
 });
 
 t.test('an app change made over REST on one node applies on every node (the shared app models)', async (t) => {
-  const [a, , c] = await cluster(t);
+  const [a, , c] = await cluster(t, nats);
   const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
   t.match(await rest(api, 'desk_http_svc/create_members', { MemberList: [{ MemberMail: 'carol@desk.test' }] }), { ActionStatus: 'OK' }, 'carol created on a');
   // On c the new member may connect as an agent once the change arrived there (it is watched, so it comes at once).
@@ -178,7 +145,7 @@ t.test('an app change made over REST on one node applies on every node (the shar
 });
 
 t.test("an acknowledged message is in its partition's log in JetStream; once another writer claimed the log, the node acknowledges nothing more of it", async (t) => {
-  const [a] = await cluster(t);
+  const [a] = await cluster(t, nats);
   const nc = await nats.connect();
   t.teardown(() => nc.close());
   const logs = await PartitionLogs.open(nc);

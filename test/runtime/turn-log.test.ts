@@ -342,3 +342,56 @@ t.test("a cluster node's transaction reaches each partition's log as that partit
   t.ok(appended.get(7)!.length > 2, `a transaction's share larger than a record is several (${appended.get(7)!.length} records)`);
   t.ok(appended.get(7)!.every((r) => r.length <= 600), 'each at most the largest record the log takes');
 });
+
+t.test("a partition's log imported at a takeover: the actors' history, messages and writes as the old owner left them, over what the node kept", async (t) => {
+  // The old owner: turns of CONV with their writes, copied to the partition's log.
+  const old = open(tempDir());
+  t.teardown(() => old.close());
+  const log: Buffer[] = [];
+  old.replicateTo({ partitionOf: () => 3, maxRecordBytes: 1 << 20, abandoned: () => new Set(), async append(_p, r) { log.push(r); return true; } });
+  old.appendTurn(CONV, 1, 1000, [added(1)], [msg(1, 'hello')], [['a', 1, 'u1', 'acct', 's1'], ['r', 1, 's1', { ClientUserId: 'u1' }, 1000], ['t', 'robotIdle', 9000]]);
+  await old.commit();
+  old.appendTurn(CONV, 2, 2000, [added(2)], [msg(2, 'world')], [['t', 'robotIdle', null], ['t', 'userReply', 12_000]]);
+  await old.commit();
+
+  // The new owner kept an older, different state of CONV (it held the partition before): a snapshot, turns, rows.
+  const dir = tempDir();
+  let node = open(dir);
+  const copied: Buffer[] = [];
+  node.replicateTo({ partitionOf: () => 3, maxRecordBytes: 1 << 20, abandoned: () => new Set(), async append(_p, r) { copied.push(r); return true; } });
+  node.appendTurn(CONV, 1, 500, [added(1)], [msg(1, 'stale one')], [['t', 'accept', 7000], ['a', 1, 'u1', 'acct', 'stale']]);
+  node.appendTurn(CONV, 2, 600, [added(2)], [msg(2, 'stale two')]);
+  node.appendTurn(CONV, 3, 700, [added(3)], [msg(3, 'stale three')]);
+  node.putSnapshot(CONV, { n: 1, state: 'stale' });
+  await node.commit();
+  copied.length = 0;
+
+  node.resetActors((a) => a === CONV);
+  t.equal(node.importRecords(log), 2, 'both turns of the log imported');
+  await node.commit();
+  t.equal(node.loadSnapshot(CONV), undefined, "the node's own snapshot is gone");
+  t.same(node.eventsAfter(CONV, 0).map((r) => r.es), [[added(1)], [added(2)]], "the actor's history is the log's");
+  t.same(texts(node.messagesAfter(CONV, 0, 10)), ['1:hello', '2:world'], "its messages are the log's");
+  t.same(node.allTimers(), [{ a: CONV, key: 'userReply', at: 12_000 }], "its wake-ups are the log's: one set, one set and cleared; the node's own gone");
+  t.same(node.activeSessionsOf(1, 'u1'), [{ csAccount: 'acct', sessionId: 's1' }], 'its session going');
+  t.match(node.lookupSession('s1'), { conv: CONV, app: 1, csAccount: 'acct', userId: 'u1' }, 'found by session id');
+  t.equal(node.lookupSession('stale'), undefined, 'the session id only the node knew is gone');
+  t.same(node.recordsBetween(1, 0, 10).page(0, 10), [{ ClientUserId: 'u1' }], 'its service record');
+  t.same(copied, [], 'imported turns are not copied back to the log');
+
+  // Imported turns stay the node's history after a restart, but are not its statistics: another node counted them.
+  await node.close();
+  node = open(dir);
+  t.same(node.eventsAfter(CONV, 0).map((r) => r.es), [[added(1)], [added(2)]], 'after a restart, the later record (the import) is the history from turn 1 on');
+  t.same(node.takeReplayedTurns().map((x) => x.es), [[added(1)], [added(2)], [added(3)]], "only the node's own turns are folded again by its statistics");
+  t.same([...node.eventLog()].map((e) => e.record.t), [500, 600, 700], 'and by a statistics rebuild');
+
+  // Brought up to date later (the node held the partition since the log's last record it has): turns follow on.
+  old.appendTurn(CONV, 3, 3000, [added(3)], [msg(3, 'again')]);
+  await old.commit();
+  node.importRecords(log.slice(2));
+  await node.commit();
+  t.same(node.eventsAfter(CONV, 1).map((r) => r.es), [[added(2)], [added(3)]], 'the next turn follows the imported ones');
+  t.same(texts(node.messagesAfter(CONV, 0, 10)), ['1:hello', '2:world', '3:again']);
+  await node.close();
+});

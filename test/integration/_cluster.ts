@@ -1,0 +1,46 @@
+/**
+ * Helpers for the tests of three Desk processes a, b, c in cluster mode over one test nats-server (not a test file):
+ * the cluster itself, once every partition is served where placement says, a node's metrics, and user names whose
+ * conversations live on a chosen node.
+ */
+import type { Test } from 'tap';
+import { sessionAddress } from '../../actors/address';
+import { DEFAULT_PARTITIONS, partitionOf, placement } from '../../src/cluster/partitions';
+import { testApp } from '../helpers/server';
+import type { natsForTests } from '../helpers/nats';
+import { APP, CS, httpGet, spawnServer, tempDir, waitUntil, writeConfig, type ChildServer } from './_support';
+
+export const NODES = ['a', 'b', 'c'];
+
+/** A metric's value (summed over its labels) from a node's /metrics. */
+export async function metric(s: ChildServer, name: string, labels = ''): Promise<number> {
+  const body = (await httpGet(s.port, '/metrics')).body;
+  let sum = 0;
+  for (const line of body.split('\n')) if (line.startsWith(`${name}${labels}`) && /^[^{ ]+(\{[^}]*\})? /.test(line)) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+/** The first name `prefix-<i>` whose conversation with the account lives on `node`. */
+export function userOn(node: string, prefix: string): string {
+  const owners = placement(NODES, DEFAULT_PARTITIONS);
+  for (let i = 0; ; i++) if (owners[partitionOf(sessionAddress(APP, CS, `${prefix}-${i}`))] === node) return `${prefix}-${i}`;
+}
+
+/** Three nodes a, b, c over the test's nats-server, once every partition is served where placement says. */
+export async function cluster(t: Test, nats: ReturnType<typeof natsForTests>, session: Record<string, unknown> = {}): Promise<ChildServer[]> {
+  const url = nats.url();
+  const config = writeConfig(tempDir(), testApp(['alice@desk.test'], session));
+  const servers: ChildServer[] = [];
+  t.teardown(async () => { for (const s of servers) await s.stop(); });
+  for (const id of NODES) {
+    servers.push(await spawnServer({ script: 'main', dataDir: tempDir(), configFile: config, env: { DESK_NATS_URL: url, DESK_NODE_ID: id, DESK_LEASE_TTL_MS: '1500' } }));
+  }
+  const want = placement(NODES, DEFAULT_PARTITIONS);
+  const expected = NODES.map((id) => want.filter((o) => o === id).length);
+  await waitUntil(async () => {
+    const owned = await Promise.all(servers.map((s) => metric(s, 'desk_cluster_partitions_owned')));
+    return owned.every((n, i) => n === expected[i]);
+  }, 20_000, `partitions placed ${expected.join('/')}`);
+  t.pass(`partitions settled: ${expected.join(' / ')} on a / b / c`);
+  return servers;
+}

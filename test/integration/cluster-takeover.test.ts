@@ -1,0 +1,92 @@
+/**
+ * A node lost: three Desk processes over a real nats-server, one of them killed (SIGKILL) while it holds a user's
+ * session with an agent and a robot session waiting on its idle timer. The other nodes take its partitions over from
+ * their logs in JetStream: the served session goes on with the same agent, every acknowledged message is in its
+ * history, and the robot session's timer fires once, on its new node.
+ */
+import t from 'tap';
+import { DEFAULT_PARTITIONS } from '../../src/cluster/partitions';
+import { PartitionLogs } from '../../src/cluster/partition-log';
+import { checkPartitionLogs } from '../../src/cluster/log-check';
+import { partitionOf } from '../../src/cluster/partitions';
+import { KEY } from '../helpers/server';
+import { rest } from '../contract/rest-client';
+import { srcOf, textBody, textOf, type TestClient } from '../helpers/client';
+import { natsForTests } from '../helpers/nats';
+import type { ServerFrame } from '../../protocol/frames';
+import { APP, CS, connect, connectAgent, dataOf, fullHistory, nextRandom, seen, sleep, textsOf, toHuman, waitUntil } from './_support';
+import { cluster, metric, userOn } from './_cluster';
+
+const nats = natsForTests(t);
+
+/** Sends until acknowledged: a message sent while its partition moves is answered "retry", and sent again as is. */
+async function sendAcked(c: TestClient, data: Record<string, unknown>, timeoutMs = 20_000): Promise<ServerFrame> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const f = await c.request('message.send', data, 15_000);
+    if (f.type === 'message.ack' || Date.now() > until) return f;
+    await sleep(250);
+  }
+}
+
+t.test("a node killed: the sessions it held go on at the other nodes, from their partitions' logs", async (t) => {
+  const [a, b, c] = await cluster(t, nats, { robotIdleTimeoutSec: 10 });
+  const agent = await connectAgent(a.port, 'alice@desk.test');
+  const user = await connect(b.port, userOn('c', 'served'), 'user');
+  const idle = await connect(a.port, userOn('c', 'idle'), 'user');
+  t.teardown(() => { for (const x of [agent, user, idle]) x.close(); });
+
+  const { sessionId } = await toHuman(user, agent);
+  const acked: string[] = [];
+  for (let i = 1; i <= 5; i++) {
+    const u = `user says ${i}`;
+    t.equal((await user.request('message.send', { to: CS, random: nextRandom(), body: textBody(u) })).type, 'message.ack');
+    await agent.next((f) => textOf(f) === u, 5000, u);
+    const r = `agent says ${i}`;
+    t.equal((await agent.request('message.send', { sessionId, random: nextRandom(), body: textBody(r) })).type, 'message.ack');
+    await user.next((f) => textOf(f) === r, 5000, r);
+    acked.push(u, r);
+  }
+  // A robot session on c: its idle timer (10 s) is due after c is gone.
+  t.equal((await idle.request('message.send', { to: CS, random: nextRandom(), body: textBody('hello robot') })).type, 'message.ack');
+
+  c.proc.kill('SIGKILL');
+  const killed = Date.now();
+  await c.exited;
+  await waitUntil(async () => (await metric(a, 'desk_cluster_partitions_owned')) + (await metric(b, 'desk_cluster_partitions_owned')) === DEFAULT_PARTITIONS, 30_000, "c's partitions served by a and b");
+  const tookMs = Date.now() - killed;
+  const imported = (await metric(a, 'desk_cluster_imported_turns_total')) + (await metric(b, 'desk_cluster_imported_turns_total'));
+  t.ok(imported > 0, `a and b took c's partitions over ${tookMs} ms after the kill (lease 1.5 s), importing ${imported} turns from their logs`);
+
+  // The session goes on where it was: with alice, its messages numbered on from the last one.
+  const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { SessionId: sessionId }), { ActionStatus: 'OK', CurrentState: 'Agent', AgentId: 'alice@desk.test' }, "the session taken over is still alice's");
+  const after = await sendAcked(user, { to: CS, random: nextRandom(), body: textBody('are you still there') });
+  t.equal(after.type, 'message.ack', "the user's next message is acknowledged");
+  t.equal(dataOf<{ sessionId: string }>(after).sessionId, sessionId, 'in the same session');
+  const got = await agent.next((f) => textOf(f) === 'are you still there', 10_000, 'the message after the takeover at the agent');
+  t.equal(dataOf<{ sessionId: string }>(got).sessionId, sessionId, 'and reaches alice in that session');
+  const reply = await sendAcked(agent, { sessionId, random: nextRandom(), body: textBody('yes, still here') });
+  t.equal(reply.type, 'message.ack', "alice's answer is acknowledged");
+  await user.next((f) => textOf(f) === 'yes, still here', 10_000, "alice's answer at the user");
+  acked.push('are you still there', 'yes, still here');
+
+  const history = await fullHistory(user, { to: CS });
+  const texts = textsOf(history).filter((x) => acked.includes(x));
+  t.same(texts, acked, 'every acknowledged message is in the history, in order, once');
+  const seqs = history.map((m) => m.seq);
+  t.same(seqs, [...seqs].sort((x, y) => x - y).filter((s, i, l) => l.indexOf(s) === i), 'message numbers rise without a repeat');
+
+  // The robot session's idle timer was armed again by its new node, and fires there once.
+  const ended = (f: ServerFrame): boolean => srcOf(f) === '19';
+  await seen(idle, ended, "the robot session's end at its idle timeout", 0, 20_000);
+  await sleep(1500);
+  t.equal(idle.frames.filter(ended).length, 1, 'the idle timer fired once');
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { ClientUserId: userOn('c', 'idle'), CustomerServiceId: CS }), { ActionStatus: 'OK' });
+
+  // The logs: every turn once, in order; the actors of c's partitions numbered on, not started again.
+  const nc = await nats.connect();
+  const check = await checkPartitionLogs(await PartitionLogs.open(nc), DEFAULT_PARTITIONS, (x) => partitionOf(x));
+  t.same(check.problems, [], `partition logs: ${check.records} records, ${check.turns} turns, no gaps or repeats`);
+  t.equal(check.restarts, 0, 'no actor started again without its state');
+});
