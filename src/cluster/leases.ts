@@ -85,17 +85,23 @@ export class LeaseManager {
     const lost: number[] = [];
     // Leases not renewed in time are not ours to act on any more.
     for (const [p, e] of this.owned) if (e.value.until <= now) this.drop(p, lost);
-    await this.beat(now);
-    const live = [...(await this.o.store.list('node.')).values()]
-      .filter((e) => e.value.until > now)
-      .map((e) => e.value.node)
-      .sort();
-    if (!live.includes(this.o.nodeId)) live.push(this.o.nodeId);
-    const desired = placement(live, this.partitions);
-    const leases = await this.o.store.list('p.');
-    await Promise.all(desired.map((owner, p) => this.settle(p, owner, leases.get(partitionKey(p)), now, gained, lost)));
-    if (gained.length > 0 || lost.length > 0) this.o.onChange?.({ gained: gained.sort((a, b) => a - b), lost: lost.sort((a, b) => a - b) });
-    return live;
+    // What changed is reported even when the round fails part way: a lease dropped or taken is so already.
+    try {
+      await this.beat(now);
+      const live = [...(await this.o.store.list('node.')).values()]
+        .filter((e) => e.value.until > now)
+        .map((e) => e.value.node)
+        .sort();
+      if (!live.includes(this.o.nodeId)) live.push(this.o.nodeId);
+      const desired = placement(live, this.partitions);
+      const leases = await this.o.store.list('p.');
+      const settled = await Promise.allSettled(desired.map((owner, p) => this.settle(p, owner, leases.get(partitionKey(p)), now, gained, lost)));
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return live;
+    } finally {
+      if (gained.length > 0 || lost.length > 0) this.o.onChange?.({ gained: gained.sort((a, b) => a - b), lost: lost.sort((a, b) => a - b) });
+    }
   }
 
   /** Gives up every lease (after `release`) and the heartbeat: the other nodes take over at their next round. */

@@ -12,7 +12,7 @@ import { plainPackr } from '../store/store';
 import { decodeRecord } from '../store/turn-log';
 import type { PartitionLogs } from './partition-log';
 
-export interface LogCheck { records: number; turns: number; actors: number; restarts: number; problems: string[] }
+export interface LogCheck { records: number; turns: number; actors: number; restarts: number; problems: string[]; restarted: string[] }
 
 /** At most this many problems are listed (they are counted in full). */
 const LISTED = 20;
@@ -21,7 +21,7 @@ export async function checkPartitionLogs(logs: PartitionLogs, partitions: number
   const packr = plainPackr();
   /** Per actor: its last turn number, and the claim (of its partition) its turns were written under. */
   const last = new Map<Address, { n: number; claim: number }>();
-  const out: LogCheck = { records: 0, turns: 0, actors: 0, restarts: 0, problems: [] };
+  const out: LogCheck = { records: 0, turns: 0, actors: 0, restarts: 0, problems: [], restarted: [] };
   let problems = 0;
   const problem = (text: string): void => {
     if (++problems <= LISTED) out.problems.push(text);
@@ -39,7 +39,7 @@ export async function checkPartitionLogs(logs: PartitionLogs, partitions: number
         if (partitionOf(turn.a) !== p) problem(`record ${entry.seq} of partition ${p} holds a turn of ${turn.a}, of partition ${partitionOf(turn.a)}`);
         let before = last.get(turn.a);
         if (before && before.claim !== claim && before.n >= 1 && turn.n <= 1) {
-          out.restarts++;
+          if (++out.restarts <= LISTED) out.restarted.push(`${turn.a} at record ${entry.seq} of partition ${p}, after turn ${before.n}`);
           before = undefined;
         }
         const n = before?.n ?? 0;

@@ -83,9 +83,12 @@ export class ClusterNode implements Placement {
   private readonly targetReady = new Promise<NodeTarget>((r) => { this.attached = r; });
   /** Partitions taken over and not lost since: their actors are here. */
   private readonly serving = new Set<number>();
+  /** Per partition, how many times this node lost it: a takeover serves only partitions not lost since it began. */
+  private readonly losses = new Map<number, number>();
+  /** Set by a drain: takeovers under way stop reading logs, and no more start. */
+  private stopping = false;
   /** Takeovers run one after another, in the order their partitions were gained. */
   private takeovers: Promise<void> = Promise.resolve();
-  private left = false;
   /** False once draining: partitions gained are not served. */
   private taking = true;
   private rounds?: NodeJS.Timeout;
@@ -138,7 +141,12 @@ export class ClusterNode implements Placement {
   }
 
   isLocal(address: Address): boolean {
-    return this.serving.has(partitionOf(address, this.partitions));
+    return this.serves(partitionOf(address, this.partitions));
+  }
+
+  /** Taken over, and its lease still valid by this node's clock (a lease round that failed may not have said so). */
+  private serves(p: number): boolean {
+    return this.serving.has(p) && this.leases.owns(p);
   }
 
   /** The partitions this node serves (held and taken over). */
@@ -167,7 +175,7 @@ export class ClusterNode implements Placement {
   remoteSessionPartition(sessionId: string): number | undefined {
     if (!/^[0-9a-f]{4}/.test(sessionId)) return undefined;
     const p = parseInt(sessionId.slice(0, 4), 16);
-    return p < this.partitions && !this.serving.has(p) ? p : undefined;
+    return p < this.partitions && !this.serves(p) ? p : undefined;
   }
 
   reply(node: string, replyTo: ReplyTo, result: Reply): void {
@@ -178,13 +186,16 @@ export class ClusterNode implements Placement {
   /** Stops taking commands (a drain): the partitions' leases are still held until `leave`. */
   async stopTaking(): Promise<void> {
     this.taking = false;
+    this.stopping = true;
     this.target = undefined;
+    // A takeover under way ends (reading no more logs) before the runtime stops.
+    await this.takeovers;
     for (const p of this.leases.ownedPartitions()) await this.bus.disown(p);
   }
 
   /** Leaves the cluster: its partitions go to the other nodes at their next round. */
   async leave(): Promise<void> {
-    this.left = true;
+    this.stopping = true;
     clearInterval(this.rounds);
     await this.round;
     await this.leases.leave();
@@ -202,25 +213,42 @@ export class ClusterNode implements Placement {
     // Lost first: a lease that lapsed and was taken again in one round is in both, and is taken over again.
     for (const p of lost) {
       this.serving.delete(p);
+      this.losses.set(p, (this.losses.get(p) ?? 0) + 1);
       void this.bus.disown(p);
     }
     if (gained.length > 0) {
       const at = performance.now();
-      this.takeovers = this.takeovers.then(() => this.takeOver(gained, at));
+      const losses = new Map(gained.map((p) => [p, this.losses.get(p) ?? 0]));
+      this.takeovers = this.takeovers.then(() => this.takeOver(losses, at));
     }
     this.o.log.info({ node: this.o.nodeId, gained, lost }, 'partitions changed');
   }
 
   /**
    * Takes gained partitions over once the runtime is attached: each log claimed and read (asked again while the
-   * partition stays here, as JetStream may be electing a leader), imported by the runtime, then served.
+   * partition stays here, as JetStream may be electing a leader), imported by the runtime, then served. `gained`:
+   * the partitions, each with how many times it had been lost when gained; one lost since is not served from this
+   * takeover (it may be gained again, and taken over by a later one).
    */
-  private async takeOver(gained: number[], since: number): Promise<void> {
+  private async takeOver(gained: Map<number, number>, since: number): Promise<void> {
     const target = await this.targetReady;
+    const current = (p: number): boolean => this.leases.owns(p) && !this.stopping && (this.losses.get(p) ?? 0) === gained.get(p);
+    const read = new Map<number, number>();
     try {
-      const { partitions, turns } = await target.takeOver(() => Promise.all(gained.map((p) => this.loadPartition(p))).then((l) => l.filter((x) => x !== undefined)));
+      const { partitions, turns } = await target.takeOver(async () => {
+        const loaded = await Promise.all([...gained.keys()].map((p) => this.loadPartition(p, () => current(p))));
+        const parts: PartitionImport[] = [];
+        for (const x of loaded) {
+          if (!x) continue;
+          read.set(x.partition, x.through);
+          parts.push(x);
+        }
+        return parts;
+      });
       for (const p of partitions) {
-        if (!this.leases.owns(p) || this.left) continue;
+        // Its state is the log's through what was read, whether or not it is still here to serve.
+        this.replicator.caughtUp(p, read.get(p)!);
+        if (!current(p)) continue;
         this.serving.add(p);
         if (this.taking) this.bus.own(p);
       }
@@ -230,15 +258,17 @@ export class ClusterNode implements Placement {
       this.onTakeover?.(seconds);
       this.o.log.info({ node: this.o.nodeId, partitions, turns, ms: Math.round(seconds * 1000) }, 'partitions taken over');
     } catch (err) {
-      // The runtime could not commit the import (it exits on a failed commit): nothing is served from it.
-      this.o.log.error({ err, gained }, 'taking partitions over failed');
+      // Nothing is served from a takeover that failed; the partitions still here are taken over again.
+      this.o.log.error({ err, gained: [...gained.keys()] }, 'taking partitions over failed; trying again');
+      const again = new Map([...gained].filter(([p]) => current(p)));
+      if (again.size > 0) this.takeovers = this.takeovers.then(() => new Promise((r) => setTimeout(r, 1000))).then(() => this.takeOver(again, since));
     }
   }
 
   /** A gained partition's log to import, claimed first; undefined once it is no longer this node's. */
-  private async loadPartition(p: number): Promise<PartitionImport | undefined> {
+  private async loadPartition(p: number, current: () => boolean): Promise<(PartitionImport & { through: number }) | undefined> {
     for (;;) {
-      if (!this.leases.owns(p) || this.left) return undefined;
+      if (!current()) return undefined;
       try {
         const { after, through, fresh } = await this.replicator.claim(p);
         const records: Buffer[] = [];
@@ -246,8 +276,7 @@ export class ClusterNode implements Placement {
           if (r.seq > through) break;
           records.push(Buffer.from(r.record));
         }
-        this.replicator.caughtUp(p, through);
-        return { partition: p, records, fresh };
+        return { partition: p, records, fresh, through };
       } catch (err) {
         this.o.log.warn({ err, partition: p }, 'reading a partition log to take it over failed; trying again');
         await new Promise((r) => setTimeout(r, 500));
@@ -267,7 +296,7 @@ export class ClusterNode implements Placement {
     }
     if (!this.target) throw new Error('this node is not serving yet');
     // Ownership may have moved since the command was routed here: refused, it is asked again of the new owner.
-    if (!this.serving.has(partition)) throw new Error(`partition ${partition} is not served here`);
+    if (!this.serves(partition)) throw new Error(`partition ${partition} is not served here`);
     await this.target.accept(c.to, c.msg, c.durable);
   }
 

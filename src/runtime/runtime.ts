@@ -426,11 +426,20 @@ export class Runtime {
       const fresh = new Set(parts.filter((x) => x.fresh).map((x) => x.partition));
       const inTaken = (a: Address): boolean => taken.has(placement.partitionOf(a));
       this.forgetActors(inTaken);
-      if (fresh.size > 0) store.resetActors((a) => fresh.has(placement.partitionOf(a)));
+      const mark = store.mark();
       let turns = 0;
-      for (const part of parts) turns += store.importRecords(part.records);
+      try {
+        if (fresh.size > 0) store.resetActors((a) => fresh.has(placement.partitionOf(a)));
+        for (const part of parts) turns += store.importRecords(part.records);
+      } catch (err) {
+        store.rollback(mark);
+        throw err;
+      }
       await store.commit();
-      // Any brought into memory meanwhile (a read) has the state from before the import.
+      // A checkpoint at once: the node's own turns of these actors, still in the log records after the last one,
+      // would otherwise be read again at a restart.
+      await this.writeCheckpoint();
+      // Any brought into memory meanwhile (a read, the checkpoint) is dropped: it is loaded again when needed.
       this.forgetActors(inTaken);
       for (const t of store.allTimers()) if (inTaken(t.a)) this.arm(t.a, t.key, t.at);
       return { partitions: [...taken], turns };
@@ -441,9 +450,22 @@ export class Runtime {
 
   /** The actors `drop` names leave memory (as to another node) and their wake-ups are disarmed. */
   private forgetActors(drop: (a: Address) => boolean): void {
+    let unqueued = false;
     for (const cell of [...this.cells.values()]) {
-      // One waiting for its turn is evicted by the drain, its mailbox with it.
-      if (drop(cell.address) && !cell.queued && !cell.failed) this.evict(cell);
+      // One restarting from the store after a failed turn reads it again once its commit lands.
+      if (!drop(cell.address) || cell.failed) continue;
+      // One waiting for its turn leaves the queue: its state is from before the import, and its mailbox goes on to
+      // the partition's owner (this node, once it serves the partition).
+      if (cell.queued) {
+        cell.queued = false;
+        unqueued = true;
+      }
+      this.evict(cell);
+    }
+    if (unqueued) {
+      const kept = this.ready.filter((c) => c.queued);
+      this.ready.length = 0;
+      this.ready.push(...kept);
     }
     for (const [k, h] of this.timers) {
       if (!drop(k.slice(0, k.indexOf('\u0000')))) continue;

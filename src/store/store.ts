@@ -392,7 +392,10 @@ export class Store {
     const timers = [...this.timers.getKeys()].filter((k) => drop(k[0]));
     const active = [...this.active.getKeys()].filter((k) => drop(sessionAddress(k[0], k[2], k[1])));
     const sessions = [...this.sessionIndex.getRange()].filter((e) => drop(e.value.conv)).map((e) => e.key);
-    for (const id of sessions) this.sessionCache.delete(id);
+    // Dropped from the cache now and once the rows are gone (a lookup in between would cache them again).
+    const uncache = (): void => { for (const id of sessions) this.sessionCache.delete(id); };
+    uncache();
+    this.afterCommit.push(uncache);
     const messages = this.turnLog.forget(drop, snapshots as Address[]);
     this.write(() => {
       for (const k of snapshots) this.snapshots.removeSync(k);

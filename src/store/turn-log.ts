@@ -282,13 +282,16 @@ export class TurnLog {
     const list = this.tail.get(a);
     const out: { t: number; es: readonly unknown[] }[] = [];
     if (!list) return out;
-    let last = n;
+    const numbers: number[] = [];
     for (let i = 0; i < list.length; i += TURN_FIELDS) {
       if (list[i] <= n) continue;
       // Numbering that starts again (a partition imported from its log after this node's own turns, read again at
       // start): the later record is the actor's history from that number on.
-      if (list[i] <= last) out.length -= last - list[i] + 1;
-      last = list[i];
+      while (numbers.length > 0 && numbers[numbers.length - 1] >= list[i]) {
+        numbers.pop();
+        out.pop();
+      }
+      numbers.push(list[i]);
       const d = this.decode(this.records.get(list[i + 1])!, list[i + 2], list[i + 3]);
       out.push({ t: d.t, es: d.es });
     }

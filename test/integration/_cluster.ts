@@ -26,21 +26,34 @@ export function userOn(node: string, prefix: string): string {
   for (let i = 0; ; i++) if (owners[partitionOf(sessionAddress(APP, CS, `${prefix}-${i}`))] === node) return `${prefix}-${i}`;
 }
 
-/** Three nodes a, b, c over the test's nats-server, once every partition is served where placement says. */
-export async function cluster(t: Test, nats: ReturnType<typeof natsForTests>, session: Record<string, unknown> = {}): Promise<ChildServer[]> {
+/**
+ * Three nodes a, b, c over the test's nats-server, once every partition is served where placement says. `respawn(i)`
+ * starts node i again on its data dir (once it has stopped), and resolves once the partitions are placed again.
+ */
+export async function cluster(t: Test, nats: ReturnType<typeof natsForTests>, session: Record<string, unknown> = {}): Promise<ChildServer[] & { respawn(i: number): Promise<ChildServer> }> {
   const url = nats.url();
   const config = writeConfig(tempDir(), testApp(['alice@desk.test'], session));
+  const dirs = NODES.map(() => tempDir());
+  const start = (i: number): Promise<ChildServer> => spawnServer({ script: 'main', dataDir: dirs[i], configFile: config, env: { DESK_NATS_URL: url, DESK_NODE_ID: NODES[i], DESK_LEASE_TTL_MS: '1500' } });
   const servers: ChildServer[] = [];
   t.teardown(async () => { for (const s of servers) await s.stop(); });
-  for (const id of NODES) {
-    servers.push(await spawnServer({ script: 'main', dataDir: tempDir(), configFile: config, env: { DESK_NATS_URL: url, DESK_NODE_ID: id, DESK_LEASE_TTL_MS: '1500' } }));
-  }
+  for (let i = 0; i < NODES.length; i++) servers.push(await start(i));
   const want = placement(NODES, DEFAULT_PARTITIONS);
   const expected = NODES.map((id) => want.filter((o) => o === id).length);
-  await waitUntil(async () => {
-    const owned = await Promise.all(servers.map((s) => metric(s, 'desk_cluster_partitions_owned')));
+  let owned: number[] = [];
+  const placed = (): Promise<void> => waitUntil(async () => {
+    owned = await Promise.all(servers.map((s) => metric(s, 'desk_cluster_partitions_owned')));
     return owned.every((n, i) => n === expected[i]);
-  }, 20_000, `partitions placed ${expected.join('/')}`);
+  }, 20_000, `partitions placed ${expected.join('/')}`).catch((err: Error) => {
+    throw new Error(`${err.message} (served: ${owned.join('/')}); the nodes said: ${servers.map((s) => s.stderr().slice(-1500)).join('\n---\n')}`);
+  });
+  await placed();
   t.pass(`partitions settled: ${expected.join(' / ')} on a / b / c`);
-  return servers;
+  return Object.assign(servers, {
+    async respawn(i: number): Promise<ChildServer> {
+      servers[i] = await start(i);
+      await placed();
+      return servers[i];
+    },
+  });
 }

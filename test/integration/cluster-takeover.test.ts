@@ -1,15 +1,20 @@
 /**
- * A node lost: three Desk processes over a real nats-server, one of them killed (SIGKILL) while it holds a user's
- * session with an agent and a robot session waiting on its idle timer. The other nodes take its partitions over from
- * their logs in JetStream: the served session goes on with the same agent, every acknowledged message is in its
- * history, and the robot session's timer fires once, on its new node.
+ * Partitions moving with their state: three Desk processes over a real nats-server.
+ * - One killed (SIGKILL) while it holds a user's session with an agent and a robot session waiting on its idle timer.
+ *   The other nodes take its partitions over from their logs in JetStream: the served session goes on with the same
+ *   agent, every acknowledged message is in its history, and the robot session's timer fires once, on its new node.
+ * - One stopped (SIGTERM) and started again on its data dir, as a rolling restart does: the session moves away and
+ *   back, and goes on each time; the node back imports what the others wrote meanwhile over what it kept.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DEFAULT_PARTITIONS } from '../../src/cluster/partitions';
 import { PartitionLogs } from '../../src/cluster/partition-log';
 import { checkPartitionLogs } from '../../src/cluster/log-check';
 import { partitionOf } from '../../src/cluster/partitions';
 import { KEY } from '../helpers/server';
+import { sessionAddress } from '../../actors/address';
+import { plainPackr } from '../../src/store/store';
+import { decodeRecord } from '../../src/store/turn-log';
 import { rest } from '../contract/rest-client';
 import { srcOf, textBody, textOf, type TestClient } from '../helpers/client';
 import { natsForTests } from '../helpers/nats';
@@ -29,6 +34,23 @@ async function sendAcked(c: TestClient, data: Record<string, unknown>, timeoutMs
   }
 }
 
+/** The partition logs hold every turn once, in order, and no actor started again without its state. */
+async function logsWhole(t: Test): Promise<void> {
+  const check = await checkPartitionLogs(await PartitionLogs.open(await nats.connect()), DEFAULT_PARTITIONS, (x) => partitionOf(x));
+  t.same(check.problems, [], `the partition logs: ${check.records} records, ${check.turns} turns, each once, in order`);
+  t.same(check.restarted, [], 'no actor started again without its state');
+}
+
+/** A user's message sent and seen by the agent, then the agent's answer sent and seen by the user; both acknowledged. */
+async function exchange(t: Test, user: TestClient, agent: TestClient, sessionId: string, u: string, r: string): Promise<void> {
+  const ack = await sendAcked(user, { to: CS, random: nextRandom(), body: textBody(u) });
+  t.equal(dataOf<{ sessionId?: string }>(ack).sessionId, sessionId, `"${u}" acknowledged in the session`);
+  const got = await agent.next((f) => textOf(f) === u, 10_000, u);
+  t.equal(dataOf<{ sessionId: string }>(got).sessionId, sessionId, `"${u}" reaches the agent in it`);
+  t.equal((await sendAcked(agent, { sessionId, random: nextRandom(), body: textBody(r) })).type, 'message.ack', `"${r}" acknowledged`);
+  await user.next((f) => textOf(f) === r, 10_000, r);
+}
+
 t.test("a node killed: the sessions it held go on at the other nodes, from their partitions' logs", async (t) => {
   const [a, b, c] = await cluster(t, nats, { robotIdleTimeoutSec: 10 });
   const agent = await connectAgent(a.port, 'alice@desk.test');
@@ -39,36 +61,26 @@ t.test("a node killed: the sessions it held go on at the other nodes, from their
   const { sessionId } = await toHuman(user, agent);
   const acked: string[] = [];
   for (let i = 1; i <= 5; i++) {
-    const u = `user says ${i}`;
-    t.equal((await user.request('message.send', { to: CS, random: nextRandom(), body: textBody(u) })).type, 'message.ack');
-    await agent.next((f) => textOf(f) === u, 5000, u);
-    const r = `agent says ${i}`;
-    t.equal((await agent.request('message.send', { sessionId, random: nextRandom(), body: textBody(r) })).type, 'message.ack');
-    await user.next((f) => textOf(f) === r, 5000, r);
-    acked.push(u, r);
+    await exchange(t, user, agent, sessionId, `user says ${i}`, `agent says ${i}`);
+    acked.push(`user says ${i}`, `agent says ${i}`);
   }
   // A robot session on c: its idle timer (10 s) is due after c is gone.
   t.equal((await idle.request('message.send', { to: CS, random: nextRandom(), body: textBody('hello robot') })).type, 'message.ack');
 
+  const importedBefore = (await metric(a, 'desk_cluster_imported_turns_total')) + (await metric(b, 'desk_cluster_imported_turns_total'));
   c.proc.kill('SIGKILL');
   const killed = Date.now();
   await c.exited;
   await waitUntil(async () => (await metric(a, 'desk_cluster_partitions_owned')) + (await metric(b, 'desk_cluster_partitions_owned')) === DEFAULT_PARTITIONS, 30_000, "c's partitions served by a and b");
   const tookMs = Date.now() - killed;
-  const imported = (await metric(a, 'desk_cluster_imported_turns_total')) + (await metric(b, 'desk_cluster_imported_turns_total'));
+  const imported = (await metric(a, 'desk_cluster_imported_turns_total')) + (await metric(b, 'desk_cluster_imported_turns_total')) - importedBefore;
   t.ok(imported > 0, `a and b took c's partitions over ${tookMs} ms after the kill (lease 1.5 s), importing ${imported} turns from their logs`);
 
   // The session goes on where it was: with alice, its messages numbered on from the last one.
   const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
   t.match(await rest(api, 'desk_http_svc/get_session_state', { SessionId: sessionId }), { ActionStatus: 'OK', CurrentState: 'Agent', AgentId: 'alice@desk.test' }, "the session taken over is still alice's");
-  const after = await sendAcked(user, { to: CS, random: nextRandom(), body: textBody('are you still there') });
-  t.equal(after.type, 'message.ack', "the user's next message is acknowledged");
-  t.equal(dataOf<{ sessionId: string }>(after).sessionId, sessionId, 'in the same session');
-  const got = await agent.next((f) => textOf(f) === 'are you still there', 10_000, 'the message after the takeover at the agent');
-  t.equal(dataOf<{ sessionId: string }>(got).sessionId, sessionId, 'and reaches alice in that session');
-  const reply = await sendAcked(agent, { sessionId, random: nextRandom(), body: textBody('yes, still here') });
-  t.equal(reply.type, 'message.ack', "alice's answer is acknowledged");
-  await user.next((f) => textOf(f) === 'yes, still here', 10_000, "alice's answer at the user");
+  // The next messages are acknowledged in the same session and reach alice, and her answer the user.
+  await exchange(t, user, agent, sessionId, 'are you still there', 'yes, still here');
   acked.push('are you still there', 'yes, still here');
 
   const history = await fullHistory(user, { to: CS });
@@ -81,12 +93,46 @@ t.test("a node killed: the sessions it held go on at the other nodes, from their
   const ended = (f: ServerFrame): boolean => srcOf(f) === '19';
   await seen(idle, ended, "the robot session's end at its idle timeout", 0, 20_000);
   await sleep(1500);
-  t.equal(idle.frames.filter(ended).length, 1, 'the idle timer fired once');
-  t.match(await rest(api, 'desk_http_svc/get_session_state', { ClientUserId: userOn('c', 'idle'), CustomerServiceId: CS }), { ActionStatus: 'OK' });
+  t.equal(idle.frames.filter(ended).length, 1, 'the user is told once');
+  const idleConv = sessionAddress(APP, CS, userOn('c', 'idle'));
+  const ends: unknown[] = [];
+  for await (const r of (await PartitionLogs.open(await nats.connect())).read(partitionOf(idleConv))) {
+    for (const turn of decodeRecord(plainPackr(), Buffer.from(r.record))) {
+      if (turn.a === idleConv) ends.push(...turn.es.filter((e) => (e as { type?: string }).type === 'SessionEnded'));
+    }
+  }
+  t.match(ends, [{ endStatus: 'ChatbotReception', closeBy: 'timer' }], 'the idle timer fired once: one end in the log, by the timer');
+  t.equal(ends.length, 1);
 
-  // The logs: every turn once, in order; the actors of c's partitions numbered on, not started again.
-  const nc = await nats.connect();
-  const check = await checkPartitionLogs(await PartitionLogs.open(nc), DEFAULT_PARTITIONS, (x) => partitionOf(x));
-  t.same(check.problems, [], `partition logs: ${check.records} records, ${check.turns} turns, no gaps or repeats`);
-  t.equal(check.restarts, 0, 'no actor started again without its state');
+  // The actors of c's partitions numbered on in their logs, not started again.
+  await logsWhole(t);
+});
+
+t.test('a rolling restart: a node stopped (SIGTERM) and started again on its data; the session it held goes on each time', async (t) => {
+  const servers = await cluster(t, nats);
+  const [a, b] = servers;
+  const agent = await connectAgent(a.port, 'alice@desk.test');
+  const userId = userOn('c', 'rolled');
+  const user = await connect(b.port, userId, 'user');
+  t.teardown(() => { agent.close(); user.close(); });
+  const { sessionId } = await toHuman(user, agent);
+  const said: string[] = [];
+  const talk = async (step: string): Promise<void> => {
+    await exchange(t, user, agent, sessionId, `user ${step}`, `agent ${step}`);
+    said.push(`user ${step}`, `agent ${step}`);
+  };
+  await talk('before');
+
+  await servers[2].stop();
+  await waitUntil(async () => (await metric(a, 'desk_cluster_partitions_owned')) + (await metric(b, 'desk_cluster_partitions_owned')) === DEFAULT_PARTITIONS, 20_000, "c's partitions served by a and b");
+  await talk('while c is away');
+
+  const c = await servers.respawn(2);
+  t.ok(await metric(c, 'desk_cluster_imported_turns_total') > 0, 'c back imports the partitions it gains, over what it kept of them');
+  await talk('after c is back');
+
+  const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { SessionId: sessionId }), { CurrentState: 'Agent', AgentId: 'alice@desk.test' }, "the session is still alice's");
+  t.same(textsOf(await fullHistory(user, { to: CS })).filter((x) => said.includes(x)), said, 'every acknowledged message is in the history, in order, once');
+  await logsWhole(t);
 });

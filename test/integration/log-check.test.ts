@@ -46,7 +46,7 @@ t.test('the check finds gaps, repeats and misplaced turns, and counts restarts a
 
   const whole = await records('counter:whole-0', 4);
   await write(0, whole);
-  t.same(await check(), { records: 4, turns: 4, actors: 1, restarts: 0, problems: [] }, "an actor's turns in order: nothing found");
+  t.same(await check(), { records: 4, turns: 4, actors: 1, restarts: 0, problems: [], restarted: [] }, "an actor's turns in order: nothing found");
 
   const gap = await records('counter:gap-1', 4);
   await write(1, [gap[0], gap[1], gap[3]]);
