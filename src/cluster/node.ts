@@ -16,7 +16,7 @@ import { ErrorCode } from '../../protocol/errors';
 import type { Address, ReplyTo } from '../../actors/types';
 import { NatsBus } from '../bus/nats-bus';
 import type { Clock } from '../runtime/clock';
-import { routedAddress, type Placement, type Reply } from '../runtime/runtime';
+import { routedAddress, type PartitionImport, type Placement, type Reply } from '../runtime/runtime';
 import { LeaseManager } from './leases';
 import { LogReplicator } from './log-replicator';
 import { PartitionLogs } from './partition-log';
@@ -29,15 +29,12 @@ import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
  */
 export interface ClusterCounts { forwarded: number; replies: number; leaseChanges: number; takeovers: number; importedTurns: number }
 
-/** A partition's log to import at a takeover: its records, and whether they replace what the node kept of it. */
-export interface PartitionImport { partition: number; records: Buffer[]; fresh: boolean }
-
 /** What a node hands arriving messages to (the runtime). */
 export interface NodeTarget {
   accept(to: Address, msg: unknown, durable: boolean): Promise<void>;
   receiveReply(replyTo: ReplyTo, result: Reply): void;
   /** Takes partitions over: `load` is called once the turns in flight are durable (Runtime.takeOver). */
-  takeOver(load: () => Promise<PartitionImport[]>): Promise<{ partitions: number[]; turns: number }>;
+  takeOver(load: () => Promise<PartitionImport[]>): Promise<number>;
 }
 
 export interface ClusterNodeOptions {
@@ -233,21 +230,17 @@ export class ClusterNode implements Placement {
   private async takeOver(gained: Map<number, number>, since: number): Promise<void> {
     const target = await this.targetReady;
     const current = (p: number): boolean => this.leases.owns(p) && !this.stopping && (this.losses.get(p) ?? 0) === gained.get(p);
-    const read = new Map<number, number>();
+    let parts: (PartitionImport & { through: number })[] = [];
     try {
-      const { partitions, turns } = await target.takeOver(async () => {
+      const turns = await target.takeOver(async () => {
         const loaded = await Promise.all([...gained.keys()].map((p) => this.loadPartition(p, () => current(p))));
-        const parts: PartitionImport[] = [];
-        for (const x of loaded) {
-          if (!x) continue;
-          read.set(x.partition, x.through);
-          parts.push(x);
-        }
+        parts = loaded.filter((x) => x !== undefined);
         return parts;
       });
-      for (const p of partitions) {
+      const partitions = parts.map((x) => x.partition);
+      for (const { partition: p, through } of parts) {
         // Its state is the log's through what was read, whether or not it is still here to serve.
-        this.replicator.caughtUp(p, read.get(p)!);
+        this.replicator.caughtUp(p, through);
         if (!current(p)) continue;
         this.serving.add(p);
         if (this.taking) this.bus.own(p);

@@ -37,6 +37,9 @@ export interface Outlet {
 
 export interface Reply { ok: boolean; data?: unknown; code?: number; info?: string }
 
+/** A partition's log to import at a takeover: its records, and whether they replace what the node kept of it. */
+export interface PartitionImport { partition: number; records: Buffer[]; fresh: boolean }
+
 /**
  * Where actors live when this runtime is one node of a cluster (src/cluster/node.ts); without it every actor is
  * local. Messages for actors of other nodes, and replies to requests made on other nodes, go through it.
@@ -411,9 +414,10 @@ export class Runtime {
    * this node kept of it or follow it); the actors of the partitions leave memory, the records are imported and
    * committed, and the wake-ups stored for those actors are armed (only the partition's holder arms them, so each
    * fires on one node). Checkpoints and passivation wait meanwhile: they would write snapshots of the old state.
-   * Resolves with the partitions imported (`load` may leave out some, lost meanwhile) and their turns.
+   * Resolves with the number of turns imported (of the partitions `load` returned: it may leave out some, lost
+   * meanwhile).
    */
-  async takeOver(load: () => Promise<{ partition: number; records: Buffer[]; fresh: boolean }[]>): Promise<{ partitions: number[]; turns: number }> {
+  async takeOver(load: () => Promise<PartitionImport[]>): Promise<number> {
     const placement = this.o.placement;
     if (!placement) throw new Error('only a cluster node takes partitions over');
     const store = this.o.store;
@@ -442,7 +446,7 @@ export class Runtime {
       // Any brought into memory meanwhile (a read, the checkpoint) is dropped: it is loaded again when needed.
       this.forgetActors(inTaken);
       for (const t of store.allTimers()) if (inTaken(t.a)) this.arm(t.a, t.key, t.at);
-      return { partitions: [...taken], turns };
+      return turns;
     } finally {
       this.takingOver--;
     }

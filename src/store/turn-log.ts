@@ -41,6 +41,8 @@ export type MessageLocation = [record: number, offset: number, length: number];
 
 interface Turn { a: Address; n: number; bytes: Buffer; seqs: number[] | undefined; events: boolean; imported: boolean }
 interface Decoded { t: number; es: unknown[]; ms?: StoredMessage[]; w?: TurnWrite[] }
+/** A turn as written: its actor and turn number, time, events, the messages stored and the other writes. */
+export type DecodedTurn = { a: Address; n: number } & Decoded;
 /** A turn as a record holds it: actor, turn number, whether it was imported, where its bytes are. */
 interface Located { a: Address; n: number; imported: boolean; offset: number; length: number }
 
@@ -118,8 +120,8 @@ export class TurnLog {
    * Adds the turns of a record of a partition's log (made on another node) to the record being gathered, marked
    * imported; returns them decoded, for their writes to be made here too.
    */
-  importRecord(value: Buffer): { a: Address; n: number; t: number; es: unknown[]; ms?: StoredMessage[]; w?: TurnWrite[] }[] {
-    const out = [];
+  importRecord(value: Buffer): DecodedTurn[] {
+    const out: DecodedTurn[] = [];
     for (const turn of turnsOf(this.packr, value)) {
       const d = this.decode(value, turn.offset, turn.length);
       this.turns.push({ a: turn.a, n: turn.n, bytes: value.subarray(turn.offset, turn.offset + turn.length), seqs: d.ms && seqsOf(d.ms), events: d.es.length > 0, imported: true });
@@ -423,7 +425,7 @@ export function splitRecord(packr: Packr, value: Buffer, groupOf: (a: Address) =
 }
 
 /** The turns of a record as written: actor, turn number, time, events, the messages stored and the other writes. */
-export function decodeRecord(packr: Packr, value: Buffer): { a: Address; n: number; t: number; es: unknown[]; ms?: StoredMessage[]; w?: TurnWrite[] }[] {
+export function decodeRecord(packr: Packr, value: Buffer): DecodedTurn[] {
   return [...turnsOf(packr, value)].map((turn) => ({ a: turn.a, n: turn.n, ...(packr.unpack(value.subarray(turn.offset, turn.offset + turn.length)) as Decoded) }));
 }
 
