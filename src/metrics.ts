@@ -33,11 +33,14 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
   /** Gauges read from actor state at scrape time. */
   attach(runtime: Runtime, store: Store, apps: AppRegistry): void {
     new client.Gauge({
-      name: 'desk_sessions', help: 'Active sessions by state', labelNames: ['state'], registers: [this.registry],
+      name: 'desk_sessions', help: 'Active sessions by state (on a cluster node: those it serves)', labelNames: ['state'], registers: [this.registry],
       collect() {
         const counts: Record<string, number> = { Chatbot: 0, Transferring: 0, Queueing: 0, WaitingForAgentAnswering: 0, Agent: 0 };
         for (const a of store.allActiveSessions()) {
-          const s = runtime.peek<SessionState>(sessionAddress(a.app, a.csAccount, a.userId));
+          const conv = sessionAddress(a.app, a.csAccount, a.userId);
+          // A cluster node counts the sessions it serves: the cluster's figure is the sum over its nodes.
+          if (!runtime.isLocal(conv)) continue;
+          const s = runtime.peek<SessionState>(conv);
           if (s.cur) counts[s.cur.phase]++;
         }
         this.reset();
@@ -45,12 +48,14 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
       },
     });
     new client.Gauge({
-      name: 'desk_queue_length', help: 'Sessions waiting per group', labelNames: ['app', 'group'], registers: [this.registry],
+      name: 'desk_queue_length', help: 'Sessions waiting per group (on a cluster node: the groups whose queue it serves)', labelNames: ['app', 'group'], registers: [this.registry],
       collect() {
         this.reset();
         for (const app of apps.all()) {
           for (const g of Object.values(app.groups)) {
-            const q = runtime.peek<QueueState>(queueAddress(app.sdkAppId, g.id));
+            const queue = queueAddress(app.sdkAppId, g.id);
+            if (!runtime.isLocal(queue)) continue;
+            const q = runtime.peek<QueueState>(queue);
             this.set({ app: String(app.sdkAppId), group: String(g.id) }, q.waiting.length);
           }
         }

@@ -440,11 +440,12 @@ export class Runtime {
         throw err;
       }
       await store.commit();
+      // Any brought into memory while the import was committed (a read: a metrics scrape, a REST call) holds the
+      // state from before it, which the checkpoint would take as already snapshotted: dropped, loaded again below.
+      this.forgetActors(inTaken);
       // A checkpoint at once: the node's own turns of these actors, still in the log records after the last one,
       // would otherwise be read again at a restart.
       await this.writeCheckpoint();
-      // Any brought into memory meanwhile (a read, the checkpoint) is dropped: it is loaded again when needed.
-      this.forgetActors(inTaken);
       for (const t of store.allTimers()) if (inTaken(t.a)) this.arm(t.a, t.key, t.at);
       return turns;
     } finally {

@@ -27,9 +27,10 @@ export function userOn(node: string, prefix: string): string {
 }
 
 /**
- * Three nodes a, b, c over the test's nats-server, once every partition is served where placement says.
+ * Three nodes a, b, c over the test's nats-server, once every partition is served where placement says. `respawn(i)`
+ * starts node i again on its data dir (once it has stopped), and resolves once the partitions are placed again.
  */
-export async function cluster(t: Test, nats: ReturnType<typeof natsForTests>, session: Record<string, unknown> = {}): Promise<ChildServer[]> {
+export async function cluster(t: Test, nats: ReturnType<typeof natsForTests>, session: Record<string, unknown> = {}): Promise<ChildServer[] & { respawn(i: number): Promise<ChildServer> }> {
   const url = nats.url();
   const config = writeConfig(tempDir(), testApp(['alice@desk.test'], session));
   const dirs = NODES.map(() => tempDir());
@@ -48,5 +49,11 @@ export async function cluster(t: Test, nats: ReturnType<typeof natsForTests>, se
   });
   await placed();
   t.pass(`partitions settled: ${expected.join(' / ')} on a / b / c`);
-  return servers;
+  return Object.assign(servers, {
+    async respawn(i: number): Promise<ChildServer> {
+      servers[i] = await start(i);
+      await placed();
+      return servers[i];
+    },
+  });
 }

@@ -3,6 +3,8 @@
  * - One killed (SIGKILL) while it holds a user's session with an agent and a robot session waiting on its idle timer.
  *   The other nodes take its partitions over from their logs in JetStream: the served session goes on with the same
  *   agent, every acknowledged message is in its history, and the robot session's timer fires once, on its new node.
+ * - One stopped (SIGTERM) and started again on its data dir, as a rolling restart does: the session moves away and
+ *   back, and goes on each time; the node back imports what the others wrote meanwhile over what it kept.
  */
 import t, { type Test } from 'tap';
 import { DEFAULT_PARTITIONS } from '../../src/cluster/partitions';
@@ -21,6 +23,8 @@ import { APP, CS, connect, connectAgent, dataOf, fullHistory, nextRandom, seen, 
 import { cluster, metric, userOn } from './_cluster';
 
 const nats = natsForTests(t);
+/** The rolling restart's own JetStream: a cluster started over another run's partition logs is not what it tests. */
+const natsOfRestart = natsForTests(t);
 
 /** Sends until acknowledged: a message sent while its partition moves is answered "retry", and sent again as is. */
 async function sendAcked(c: TestClient, data: Record<string, unknown>, timeoutMs = 20_000): Promise<ServerFrame> {
@@ -33,8 +37,8 @@ async function sendAcked(c: TestClient, data: Record<string, unknown>, timeoutMs
 }
 
 /** The partition logs hold every turn once, in order, and no actor started again without its state. */
-async function logsWhole(t: Test): Promise<void> {
-  const check = await checkPartitionLogs(await PartitionLogs.open(await nats.connect()), DEFAULT_PARTITIONS, (x) => partitionOf(x));
+async function logsWhole(t: Test, on = nats): Promise<void> {
+  const check = await checkPartitionLogs(await PartitionLogs.open(await on.connect()), DEFAULT_PARTITIONS, (x) => partitionOf(x));
   t.same(check.problems, [], `the partition logs: ${check.records} records, ${check.turns} turns, each once, in order`);
   t.same(check.restarted, [], 'no actor started again without its state');
 }
@@ -104,4 +108,35 @@ t.test("a node killed: the sessions it held go on at the other nodes, from their
 
   // The actors of c's partitions numbered on in their logs, not started again.
   await logsWhole(t);
+});
+
+t.test('a rolling restart: a node stopped (SIGTERM) and started again on its data; the session it held goes on each time', async (t) => {
+  const servers = await cluster(t, natsOfRestart);
+  const [a, b] = servers;
+  const agent = await connectAgent(a.port, 'alice@desk.test');
+  const userId = userOn('c', 'rolled');
+  const user = await connect(b.port, userId, 'user');
+  t.teardown(() => { agent.close(); user.close(); });
+  const { sessionId } = await toHuman(user, agent);
+  const said: string[] = [];
+  const talk = async (step: string): Promise<void> => {
+    await exchange(t, user, agent, sessionId, `user ${step}`, `agent ${step}`);
+    said.push(`user ${step}`, `agent ${step}`);
+  };
+  await talk('before');
+
+  await servers[2].stop();
+  await waitUntil(async () => (await metric(a, 'desk_cluster_partitions_owned')) + (await metric(b, 'desk_cluster_partitions_owned')) === DEFAULT_PARTITIONS, 20_000, "c's partitions served by a and b");
+  await talk('while c is away');
+
+  const c = await servers.respawn(2);
+  t.ok(await metric(c, 'desk_cluster_imported_turns_total') > 0, 'c back imports the partitions it gains, over what it kept of them');
+  await talk('after c is back');
+
+  const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/get_session_state', { SessionId: sessionId }), { CurrentState: 'Agent', AgentId: 'alice@desk.test' }, "the session is still alice's");
+  t.same(textsOf(await fullHistory(user, { to: CS })).filter((x) => said.includes(x)), said, 'every acknowledged message is in the history, in order, once');
+  const counted = await Promise.all(servers.map((s) => metric(s, 'desk_sessions', '{state="Agent"}')));
+  t.same(counted, [0, 0, 1], 'the session is counted once, by the node that serves it (not also by those that held it meanwhile)');
+  await logsWhole(t, natsOfRestart);
 });
