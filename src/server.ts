@@ -133,12 +133,11 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   await Promise.all(apps.all().flatMap((a) => robotIdsOf(a).map((robotId) => knowledge.documents.ready(a.sdkAppId, robotId))));
   await store.commit();
 
-  delivery = new CallbackDelivery(store, apps, clock, log, metrics, opts.delivery);
+  delivery = new CallbackDelivery({ pendingCallbacks: () => store.pendingCallbacks(), settled: (...a) => runtime.callbackSettled(...a) }, apps, clock, log, metrics, opts.delivery);
   runtime.start();
-  // Commands from other nodes are taken once the runtime has its own stored mail queued (one taken before would be
-  // queued twice).
   cluster?.node.attach(runtime);
-  delivery.start();
+  // A cluster node delivers the callbacks of the partitions it takes over, as their logs leave them.
+  if (!cluster) delivery.start();
   // No socket survives a restart: members start their offline grace, queued users their offline grace.
   for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
   for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });

@@ -14,7 +14,7 @@ import type { Effect } from '../../actors/types';
 import { replySchemas } from '../../protocol/rest/callbacks';
 import type { AppRegistry } from '../config/apps';
 import type { Clock } from '../runtime/clock';
-import type { OutboxEntry, Store } from '../store/store';
+import type { MailId, OutboxEntry } from '../store/store';
 
 export interface DeliveryOptions {
   /** Wait for a reply before counting the attempt as failed. */
@@ -37,7 +37,13 @@ export function sign(token: string, timestamp: number, body: string): string {
   return createHmac('sha256', token).update(`${timestamp}.${body}`).digest('hex');
 }
 
-interface Pending { id: number; entry: OutboxEntry; attempts: number }
+interface Pending { id: MailId; entry: OutboxEntry; attempts: number }
+
+/** Where callbacks wait: what the outbox holds, and what to do with one done with (delivered, or `failure`). */
+export interface Outbox {
+  pendingCallbacks(): { id: MailId; entry: OutboxEntry }[];
+  settled(id: MailId, entry: OutboxEntry, failure?: string): Promise<unknown>;
+}
 
 /** An `ask` effect as the delivery takes it. */
 export type AskRequest = Omit<Extract<Effect, { t: 'ask' }>, 't'>;
@@ -45,11 +51,13 @@ export type AskRequest = Omit<Extract<Effect, { t: 'ask' }>, 't'>;
 export class CallbackDelivery {
   /** Waiting callbacks per key, head first; a key with an entry here is being worked on. */
   private readonly queues = new Map<string, Pending[]>();
+  /** The ids in `queues`: one handed over again (a partition taken over again) is queued once. */
+  private readonly queued = new Set<MailId>();
   private stopped = false;
   private readonly o: DeliveryOptions;
 
   constructor(
-    private readonly store: Store,
+    private readonly outbox: Outbox,
     private readonly apps: AppRegistry,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -61,7 +69,7 @@ export class CallbackDelivery {
 
   /** Picks up what the outbox held at start (committed before a crash, not yet accepted). */
   start(): void {
-    for (const { id, entry } of this.store.pendingCallbacks()) this.add(id, entry);
+    for (const { id, entry } of this.outbox.pendingCallbacks()) this.add(id, entry);
   }
 
   stop(): void {
@@ -69,7 +77,9 @@ export class CallbackDelivery {
   }
 
   /** A callback just committed to the outbox. */
-  add(id: number, entry: OutboxEntry): void {
+  add(id: MailId, entry: OutboxEntry): void {
+    if (this.queued.has(id)) return;
+    this.queued.add(id);
     const queueKey = `${entry.app}|${entry.key}`;
     let q = this.queues.get(queueKey);
     const idle = !q;
@@ -188,14 +198,10 @@ export class CallbackDelivery {
 
   /** Done with the head: removed (accepted) or set aside (failed); then the next of the same key. */
   private settle(queueKey: string, head: Pending, failure?: string): void {
-    if (failure === undefined) {
-      this.store.removeCallback(head.id);
-      this.metrics?.callbackDelivered();
-    } else {
-      this.store.failCallback(head.id, head.entry, failure);
-      this.metrics?.callbackFailed();
-    }
-    this.store.commit().catch((err: unknown) => this.log.error({ err }, 'outbox commit failed'));
+    if (failure === undefined) this.metrics?.callbackDelivered();
+    else this.metrics?.callbackFailed();
+    this.queued.delete(head.id);
+    this.outbox.settled(head.id, head.entry, failure).catch((err: unknown) => this.log.error({ err }, 'outbox commit failed'));
     const q = this.queues.get(queueKey)!;
     q.shift();
     if (q.length === 0) this.queues.delete(queueKey);

@@ -1,8 +1,8 @@
 /**
  * Reads every partition's log and checks what a node taking a partition over relies on: each record holds turns of
  * that partition's actors only, and each actor's turns follow one another (a turn with events is the next number
- * after the last one; a turn that only stored messages repeats it). A gap is a turn acknowledged nowhere or lost, a
- * repeat a turn written twice.
+ * after the last one; a turn that only stored messages or other writes repeats it; writes made outside the actor's
+ * turns carry number 0). A gap is a turn acknowledged nowhere or lost, a repeat a turn written twice.
  *
  * An actor whose numbering starts again after a claim marker is counted apart (`restarts`): its partition moved to
  * a node that started it without its state, which a takeover (the new owner imports the log first) never does.
@@ -37,6 +37,7 @@ export async function checkPartitionLogs(logs: PartitionLogs, partitions: number
       for (const turn of decodeRecord(packr, Buffer.from(entry.record))) {
         out.turns++;
         if (partitionOf(turn.a) !== p) problem(`record ${entry.seq} of partition ${p} holds a turn of ${turn.a}, of partition ${partitionOf(turn.a)}`);
+        if (turn.n === 0 && turn.es.length === 0) continue;
         let before = last.get(turn.a);
         if (before && before.claim !== claim && before.n >= 1 && turn.n <= 1) {
           if (++out.restarts <= LISTED) out.restarted.push(`${turn.a} at record ${entry.seq} of partition ${p}, after turn ${before.n}`);

@@ -31,7 +31,8 @@ export interface ClusterCounts { forwarded: number; replies: number; leaseChange
 
 /** What a node hands arriving messages to (the runtime). */
 export interface NodeTarget {
-  accept(to: Address, msg: unknown, durable: boolean): Promise<void>;
+  /** `id`: the command's, the same each time its sender asks again (a durable send's mail id). */
+  accept(to: Address, msg: unknown, durable: boolean, id: string): Promise<void>;
   receiveReply(replyTo: ReplyTo, result: Reply): void;
   /** Takes partitions over: `load` is called once the turns in flight are durable (Runtime.takeOver). */
   takeOver(load: () => Promise<PartitionImport[]>): Promise<number>;
@@ -112,7 +113,7 @@ export class ClusterNode implements Placement {
       onChange: ({ gained, lost }) => node?.leasesChanged(gained, lost),
     });
     const bus = await NatsBus.open(o.nc, o.nodeId, {
-      onCommand: (p, _id, payload) => node!.command(p, payload),
+      onCommand: (p, id, payload) => node!.command(p, id, payload),
       onNodeMessage: (payload) => node?.nodeMessage(payload),
     });
     const logs = await PartitionLogs.open(o.nc, { stream: o.logStream, replicas: o.replicas });
@@ -277,7 +278,7 @@ export class ClusterNode implements Placement {
     }
   }
 
-  private async command(partition: number, payload: unknown): Promise<void> {
+  private async command(partition: number, id: string, payload: unknown): Promise<void> {
     const c = payload as { to: Address; msg: unknown; durable: boolean };
     // A command comes on the subject of the partition it names (one routed by session id: the session's).
     const valid = checkCommand(payload) === true;
@@ -290,7 +291,7 @@ export class ClusterNode implements Placement {
     if (!this.target) throw new Error('this node is not serving yet');
     // Ownership may have moved since the command was routed here: refused, it is asked again of the new owner.
     if (!this.serves(partition)) throw new Error(`partition ${partition} is not served here`);
-    await this.target.accept(c.to, c.msg, c.durable);
+    await this.target.accept(c.to, c.msg, c.durable, id);
   }
 
   private nodeMessage(payload: unknown): void {

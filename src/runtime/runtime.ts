@@ -14,7 +14,7 @@ import type { ActorDef, Address, Ctx, Effect, RankedQuestion, RankRequest, Recip
 import type { AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
 import type { ServerFrame } from '../../protocol/frames';
-import type { OutboxEntry, SessionIndex, Store } from '../store/store';
+import type { MailId, OutboxEntry, SessionIndex, Store } from '../store/store';
 import type { TurnWrite } from '../store/turn-log';
 import type { Clock } from './clock';
 
@@ -26,7 +26,7 @@ export interface Outlet {
   beginBatch(): void;
   endBatch(): void;
   /** A callback committed to the outbox, to deliver. */
-  callback?(id: number, entry: OutboxEntry): void;
+  callback?(id: MailId, entry: OutboxEntry): void;
   /** A question to an app's backend; the answer goes back to `from`. */
   ask?(from: Address, ask: Extract<Effect, { t: 'ask' }>): void;
   /** A question to an app's language model; the answer streams back to `from`. */
@@ -131,7 +131,8 @@ export interface Knowledge {
   recordUnanswered(app: number, robotId: string, u: { question: string; language: string; sessionId: string; at: number }): void;
 }
 
-interface Envelope { msg: unknown; mid?: number; timer?: string }
+/** A message for an actor; `mid`: a durable send's mail (sent by `from`), `timer`: a wake-up's key. */
+interface Envelope { msg: unknown; mid?: MailId; from?: Address; timer?: string }
 
 const timerId = (address: Address, key: string): string => `${address}\u0000${key}`;
 
@@ -156,11 +157,14 @@ interface Cell {
 type Released = ({ p?: number } & (
   | { k: 'push'; to: Recipient; frame: ServerFrame; exceptConn?: number }
   | { k: 'reply'; replyTo: ReplyTo; result: Reply }
-  | { k: 'deliver'; to: Address; msg: unknown; mid: number }
-  | { k: 'callback'; id: number; entry: OutboxEntry }
+  | { k: 'deliver'; to: Address; msg: unknown; mid: MailId; from: Address }
+  | { k: 'callback'; id: MailId; entry: OutboxEntry }
   | { k: 'ask'; from: Address; ask: Extract<Effect, { t: 'ask' }> }
   | { k: 'llm'; from: Address; llm: Extract<Effect, { t: 'llm' }> }
   | { k: 'embed'; from: Address; embed: Extract<Effect, { t: 'embed' }> }));
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** The answer to a request whose turn could not be copied to its partition's log (the partition left this node). */
 const NOT_REPLICATED: Reply = { ok: false, code: ErrorCode.Internal, info: 'internal error, retry' };
@@ -186,6 +190,10 @@ export class Runtime {
   private checkpointRun?: Promise<void>;
   /** Takeovers under way (`takeOver`): no checkpoint or passivation meanwhile. */
   private takingOver = 0;
+  /** Durable sends in mailboxes here: one handed here twice (sent again, or by two routes) is queued once. */
+  private readonly queuedMail = new Set<MailId>();
+  /** When a checkpoint last forgot the durable sends taken long ago. */
+  private takenPrunedAt = 0;
   private idleWaiters: (() => void)[] = [];
   /** Wake-ups changed by the turn being handled, with what they were before (to put back if it is refused). */
   private timerUndo?: { address: Address; key: string; before?: number }[];
@@ -215,12 +223,14 @@ export class Runtime {
   private readonly sessionId?: (conv: Address) => string;
 
   /**
-   * Recovers committed work: re-arms timers, redelivers durable sends not yet handled. A cluster node arms the
-   * timers of a partition when it takes the partition over.
+   * Recovers committed work: re-arms timers, redelivers durable sends not yet handled. A cluster node does both for
+   * a partition when it takes the partition over.
    */
   start(): void {
-    if (!this.o.placement) for (const t of this.o.store.allTimers()) this.arm(t.a, t.key, t.at);
-    for (const m of this.o.store.allMail()) this.deliver(m.entry.to, m.entry.msg, m.id);
+    if (!this.o.placement) {
+      for (const t of this.o.store.allTimers()) this.arm(t.a, t.key, t.at);
+      for (const m of this.o.store.allMail()) this.deliver(m.entry.to, m.entry.msg, m.id, m.entry.from);
+    }
     if (this.o.passivateAfterMs > 0) {
       this.passivateTimer = setInterval(() => this.passivate(), Math.max(1000, this.o.passivateAfterMs / 2));
       this.passivateTimer.unref();
@@ -389,10 +399,11 @@ export class Runtime {
   }
 
   /**
-   * A message forwarded by another node for an actor of this one: taken once enqueued, or for a durable send once
-   * stored here (the sender then forgets it). Rejects when it cannot be taken, so the sender asks again.
+   * A message forwarded by another node for an actor of this one: taken once enqueued, or for a durable send (`id`)
+   * once stored in the actor's partition log (the sender then forgets it). A durable send taken before, or waiting
+   * here already, is not taken again. Rejects when it cannot be taken, so the sender asks again.
    */
-  async accept(to: Address, msg: unknown, durable: boolean): Promise<void> {
+  async accept(to: Address, msg: unknown, durable: boolean, id: string): Promise<void> {
     const route = Object.hasOwn(this.routes, kindOf(to)) ? this.routes[kindOf(to)] : undefined;
     if (route) {
       route(idOf(to), msg);
@@ -403,9 +414,14 @@ export class Runtime {
       if (!this.tellHere(to, msg)) throw new Error(`mailbox of ${to} is full`);
       return;
     }
-    const mid = this.o.store.enqueueMail({ to, msg });
-    await this.o.store.commit();
-    this.enqueue(this.cell(to), { msg, mid });
+    const store = this.o.store;
+    if (store.mailTaken(id) || this.queuedMail.has(id)) return;
+    // Stored by the receiver, in its own partition's log (unless this node has it already: its sender is here).
+    if (!store.hasMail(id)) {
+      this.outsideTurn(to, [['m', id, { to, msg }]]);
+      await store.commit();
+    }
+    this.enqueueMail(to, msg, id);
   }
 
   /**
@@ -447,6 +463,14 @@ export class Runtime {
       // would otherwise be read again at a restart.
       await this.writeCheckpoint();
       for (const t of store.allTimers()) if (inTaken(t.a)) this.arm(t.a, t.key, t.at);
+      // The partitions' durable sends and callbacks not yet passed on, as their logs leave them (some may have been
+      // sent already: receivers take a send once, and a callback carries its idempotency key).
+      for (const m of store.allMail()) {
+        if (!inTaken(m.entry.from ?? m.entry.to)) continue;
+        if (inTaken(m.entry.to)) this.enqueueMail(m.entry.to, m.entry.msg, m.id, m.entry.from);
+        else this.deliver(m.entry.to, m.entry.msg, m.id, m.entry.from);
+      }
+      for (const c of store.pendingCallbacks()) if (c.entry.from !== undefined && inTaken(c.entry.from)) this.o.outlet.callback?.(c.id, c.entry);
       return turns;
     } finally {
       this.takingOver--;
@@ -642,6 +666,15 @@ export class Runtime {
   private handle(cell: Cell, env: Envelope, batch: number): void {
     const store = this.o.store;
     const now = this.o.clock.now();
+    if (env.mid !== undefined) {
+      this.queuedMail.delete(env.mid);
+      // A copy of a durable send this actor took before (its sender's node sent it again): only put away.
+      if (this.o.placement && store.mailTaken(env.mid)) {
+        store.appendTurn(cell.address, cell.n, now, [], [], this.mailTakenWrites(cell.address, env, now));
+        cell.lastBatch = batch;
+        return;
+      }
+    }
     const ctx: Ctx = { now, app: this.o.apps, newId: this.o.newId, rank: this.rank, awaitsMeaning: this.awaitsMeaning, sessionId: this.sessionId };
     const prev = cell.state;
     let effects: Effect[];
@@ -662,8 +695,7 @@ export class Runtime {
     const releasedMark = this.released.length;
     this.timerUndo = [];
     try {
-      if (env.mid !== undefined) store.removeMail(env.mid);
-      const writes: TurnWrite[] = [];
+      const writes: TurnWrite[] = env.mid !== undefined ? this.mailTakenWrites(cell.address, env, now) : [];
       if (env.timer !== undefined) writes.push(['t', env.timer, null]);
       let messages: StoredMessage[] | undefined;
       for (const f of effects) {
@@ -699,8 +731,9 @@ export class Runtime {
     const store = this.o.store;
     switch (f.t) {
       case 'send': {
-        const mid = store.enqueueMail({ to: f.to, msg: f.msg });
-        this.released.push({ k: 'deliver', to: f.to, msg: f.msg, mid });
+        const mid = store.newMailId(now);
+        writes.push(['m', mid, { to: f.to, msg: f.msg, from }]);
+        this.released.push({ k: 'deliver', to: f.to, msg: f.msg, mid, from });
         break;
       }
       case 'push':
@@ -741,8 +774,10 @@ export class Runtime {
         writes.push(['r', f.app, f.sessionId, f.fields, f.startedAt ?? null]);
         break;
       case 'callback': {
-        const entry: OutboxEntry = { app: f.app, key: f.key, command: f.command, body: f.body, createdAt: now, uid: randomUUID() };
-        this.released.push({ k: 'callback', id: store.enqueueCallback(entry), entry });
+        const uid = store.newMailId(now);
+        const entry: OutboxEntry = { app: f.app, key: f.key, command: f.command, body: f.body, createdAt: now, uid, from };
+        writes.push(['c', uid, entry]);
+        this.released.push({ k: 'callback', id: uid, entry });
         break;
       }
     }
@@ -755,7 +790,7 @@ export class Runtime {
   private fail(cell: Cell, env: Envelope, err: unknown, refusal: Reply = { ok: false, code: ErrorCode.Internal, info: 'internal error, retry' }): void {
     this.o.log.error({ err, actor: cell.address, msg: env.msg }, 'actor turn failed; restarting the actor from the store');
     this.o.metrics?.actorFailure(cell.def.kind);
-    if (env.mid !== undefined) this.o.store.removeMail(env.mid);
+    if (env.mid !== undefined) this.outsideTurn(cell.address, this.mailTakenWrites(cell.address, env, this.o.clock.now()));
     const replyTo = (env.msg as { replyTo?: ReplyTo } | null)?.replyTo;
     if (replyTo) this.released.push({ k: 'reply', replyTo, result: refusal });
     cell.failed = true;
@@ -822,7 +857,7 @@ export class Runtime {
         this.sendReply(r.replyTo, r.result);
         break;
       case 'deliver':
-        this.deliver(r.to, r.msg, r.mid);
+        this.deliver(r.to, r.msg, r.mid, r.from);
         break;
       case 'callback':
         outlet.callback?.(r.id, r.entry);
@@ -846,8 +881,10 @@ export class Runtime {
   private evict(cell: Cell): void {
     const p = this.o.placement!;
     for (const env of cell.mailbox.splice(0)) {
-      if (env.mid !== undefined) this.deliver(cell.address, env.msg, env.mid);
-      else if (env.timer === undefined) this.tell(cell.address, env.msg);
+      if (env.mid !== undefined) {
+        this.queuedMail.delete(env.mid);
+        this.deliver(cell.address, env.msg, env.mid, env.from);
+      } else if (env.timer === undefined) this.tell(cell.address, env.msg);
     }
     for (const [k, h] of this.timers) {
       if (!k.startsWith(`${cell.address}\u0000`)) continue;
@@ -875,24 +912,70 @@ export class Runtime {
     } else this.o.outlet.reply(replyTo, result);
   }
 
+  /** A durable send for an actor here, queued once however many times it is handed here. */
+  private enqueueMail(to: Address, msg: unknown, mid: MailId, from?: Address): void {
+    if (this.queuedMail.has(mid)) return;
+    this.queuedMail.add(mid);
+    this.enqueue(this.cell(to), from === undefined ? { msg, mid } : { msg, mid, from });
+  }
+
   /**
-   * A committed durable send (mail `mid`): enqueued here, or forwarded to the node of its actor and forgotten here
-   * once stored there (asked again, with the same id, until it is).
+   * The writes of a durable send taken by `receiver`: its mail removed and, on a cluster node, the send noted as
+   * taken (a copy sent again is then only put away). The sender's partition, when another one served here, is told
+   * in its own log that the send is done.
    */
-  private deliver(to: Address, msg: unknown, mid: number): void {
+  private mailTakenWrites(receiver: Address, env: Envelope, now: number): TurnWrite[] {
+    const mid = env.mid!;
+    const p = this.o.placement;
+    if (!p) return [['m', mid, null]];
+    if (env.from !== undefined && p.partitionOf(env.from) !== p.partitionOf(receiver) && p.isLocal(env.from)) {
+      this.o.store.appendTurn(env.from, 0, now, [], [], [['m', mid, null]]);
+    }
+    return [['m', mid, null], ['k', mid]];
+  }
+
+  /**
+   * Writes made outside the actor's turns (a durable send passed on or refused, a callback done): a turn of number 0
+   * in its partition's log while the actor is served here; else only here (its new node has the partition's log,
+   * and sends again what it still holds: receivers take a send once, and callbacks carry their idempotency key).
+   */
+  private outsideTurn(a: Address, w: TurnWrite[]): void {
+    const now = this.o.clock.now();
+    if (this.isLocal(a)) this.o.store.appendTurn(a, 0, now, [], [], w);
+    else this.o.store.applyWrites(a, now, w);
+  }
+
+  /** A callback done with: delivered, or (`failure`) set aside for the operator after its last attempt. */
+  callbackSettled(id: MailId, entry: OutboxEntry, failure?: string): Promise<unknown> {
+    const store = this.o.store;
+    if (failure !== undefined) store.failCallback(id, entry, failure);
+    if (entry.from !== undefined) this.outsideTurn(entry.from, [['c', id, null]]);
+    else store.removeCallback(id);
+    return store.commit();
+  }
+
+  /**
+   * A committed durable send (mail `mid`, sent by `from`): enqueued here, or forwarded to the node of its actor and
+   * forgotten once stored there (asked again, with the same id, until it is): in the sender's partition log too, so
+   * the sender's next node does not send it again.
+   */
+  private deliver(to: Address, msg: unknown, mid: MailId, from?: Address): void {
     const p = this.o.placement;
     if (!p || p.isLocal(to)) {
-      this.enqueue(this.cell(to), { msg, mid });
+      this.enqueueMail(to, msg, mid, from);
       return;
     }
     this.inFlight++;
-    p.forward(to, msg, `${p.nodeId}:${this.boot}:${mid}`, true).then(() => {
-      this.o.store.removeMail(mid);
+    p.forward(to, msg, String(mid), true).then(() => {
+      // Its receiver's partition came here meanwhile, and the copy here is waiting for it: its turn removes the mail.
+      if (this.queuedMail.has(mid)) return;
+      if (from !== undefined) this.outsideTurn(from, [['m', mid, null]]);
+      else this.o.store.removeMail(mid);
       return this.o.store.commit();
     }).catch((err: unknown) => {
       if (this.stopped) return;
       this.o.log.warn({ err, to }, 'a durable send to another node was not taken; trying again');
-      setTimeout(() => { if (!this.stopped) this.deliver(to, msg, mid); }, 1000).unref();
+      setTimeout(() => { if (!this.stopped) this.deliver(to, msg, mid, from); }, 1000).unref();
     }).finally(() => {
       this.inFlight--;
       if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
@@ -938,11 +1021,17 @@ export class Runtime {
     this.inFlight++;
     const started = process.hrtime.bigint();
     try {
+      const now = this.o.clock.now();
       const wrote = await this.o.store.checkpoint(() => {
         for (const c of changed) {
           if (c.n === c.snapN) continue;
           this.o.store.putSnapshot(c.address, { n: c.n, state: c.state });
           c.snapN = c.n;
+        }
+        // Taken sends are remembered a day: a sender's node sends again within seconds of a takeover.
+        if (this.o.placement && now - this.takenPrunedAt >= HOUR_MS) {
+          this.takenPrunedAt = now;
+          this.o.store.pruneTakenMail(now - DAY_MS);
         }
       });
       if (wrote) this.o.metrics?.checkpoint(Number(process.hrtime.bigint() - started) / 1e9);

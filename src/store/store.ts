@@ -9,24 +9,22 @@ import { asBinary, open, type Database, type Key, type RootDatabase } from 'lmdb
 import { Packr } from 'msgpackr';
 import path from 'node:path';
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
 import type { AppModel } from '../../protocol/app-model';
 import { activeKey, activeRange, appKey, chatGroupKey, eventRange, messageRange, sessionIndexKey, snapshotKey, timerKey } from './keys';
 import { sessionAddress } from '../../actors/address';
-import { splitRecord, TurnLog, type MessageLocation, type SealedRecord, type TurnWrite } from './turn-log';
+import { splitRecord, TurnLog, type MailboxEntry, type MailId, type MessageLocation, type OutboxEntry, type SealedRecord, type TurnWrite } from './turn-log';
 import { TurnWal } from './turn-wal';
 
 export const FsyncMode = { Always: 'always', Batch: 'batch', None: 'none' } as const;
 export type FsyncMode = (typeof FsyncMode)[keyof typeof FsyncMode];
 
-export interface MailboxEntry { to: Address; msg: unknown }
 /** The events of one actor turn, n counting that actor's turns with events from 1. */
 export interface EventRecord { t: number; es: readonly unknown[] }
+export type { MailboxEntry, MailId, OutboxEntry } from './turn-log';
 /** An actor's state after its first `n` event records. */
 export interface Snapshot { n: number; state: unknown }
-/** A callback waiting in the durable outbox. */
-/** `uid` names the callback for receivers (idempotency key) across restarts; the numeric id is only the row. */
-export interface OutboxEntry { app: number; key: string; command: string; body: Record<string, unknown>; createdAt: number; uid?: string }
 /** A group chat and the account that serves it. */
 export interface ChatGroupEntry { csAccount: string; group: ChatGroup }
 export interface SessionIndex { conv: Address; app: number; csAccount: string; userId: string; startedAt: number }
@@ -72,20 +70,23 @@ export class Store {
   private readonly turnLog: TurnLog;
   private readonly wal: TurnWal;
   private readonly timers: Database<number, [string, string]>;
-  private readonly mailbox: Database<MailboxEntry, number>;
+  private readonly mailbox: Database<MailboxEntry, MailId>;
+  /** Durable sends taken by their receivers here, with when (kept a while: a copy may come again from a sender). */
+  private readonly takenMail: Database<number, MailId>;
   private readonly active: Database<string, [number, string, string]>;
   private readonly sessionIndex: Database<SessionIndex, string>;
   private readonly sessionCache = new Map<string, SessionIndex>();
   private readonly meta: Database<unknown, Key>;
-  private readonly outbox: Database<OutboxEntry, number>;
+  private readonly outbox: Database<OutboxEntry, MailId>;
   private readonly records: Database<Record<string, unknown>, [number, string]>;
   private readonly recordsByTime: Database<string, [number, number, string]>;
-  private readonly failedCallbacks: Database<OutboxEntry & { reason: string }, number>;
+  private readonly failedCallbacks: Database<OutboxEntry & { reason: string }, MailId>;
   private readonly chatGroups: Database<ChatGroupEntry, [number, string]>;
   /** Group chats by `app|groupId`; null: known not to exist. */
   private readonly chatGroupCache = new Map<string, ChatGroupEntry | null>();
-  private outboxSeq: number;
-  private mailboxSeq: number;
+  /** Mail ids: this store's random part (unique across nodes and restarts) and a count. */
+  private readonly mailPrefix = randomBytes(8).toString('base64url');
+  private mailCount = 0;
   /** Resolves when the latest transaction started is committed (and flushed when fsync is on). */
   private last: Promise<unknown> = Promise.resolve();
   private queued: (() => void)[] = [];
@@ -128,6 +129,7 @@ export class Store {
     this.messages = this.root.openDB({ name: 'messages', ...plain });
     this.timers = this.root.openDB({ name: 'timers' });
     this.mailbox = this.root.openDB({ name: 'mailbox' });
+    this.takenMail = this.root.openDB({ name: 'mail-taken' });
     this.active = this.root.openDB({ name: 'active' });
     this.sessionIndex = this.root.openDB({ name: 'sessions' });
     this.meta = this.root.openDB({ name: 'meta' });
@@ -144,8 +146,6 @@ export class Store {
     const fromWal = this.wal.read(checkpointed);
     if (fromWal.length > 0) this.root.transactionSync(() => { for (const r of fromWal) log.putSync(r.record, r.value); });
     this.turnLog = new TurnLog(log, this.root.openDB({ name: 'message-index', ...plain }), this.packr, checkpointed);
-    this.outboxSeq = Math.max(lastKey(this.outbox), lastKey(this.failedCallbacks));
-    this.mailboxSeq = lastKey(this.mailbox);
   }
 
   /**
@@ -384,7 +384,7 @@ export class Store {
 
   /**
    * Forgets what this node kept of the actors `drop` names (a partition about to be imported whole from its log):
-   * their snapshots, wake-ups, sessions going, session index entries, turns and messages.
+   * their snapshots, wake-ups, sessions going, session index entries, turns, messages, mail and callbacks.
    * Service records and group chats are not removed: importing merges the same fields, and sets the same entries.
    */
   resetActors(drop: (a: Address) => boolean): void {
@@ -392,6 +392,10 @@ export class Store {
     const timers = [...this.timers.getKeys()].filter((k) => drop(k[0]));
     const active = [...this.active.getKeys()].filter((k) => drop(sessionAddress(k[0], k[2], k[1])));
     const sessions = [...this.sessionIndex.getRange()].filter((e) => drop(e.value.conv)).map((e) => e.key);
+    // Mail and callbacks go with the partition whose log holds them: the sender's, or the receiver's for mail it
+    // stored itself.
+    const mail = [...this.mailbox.getRange()].filter((e) => drop(e.value.from ?? e.value.to)).map((e) => e.key);
+    const callbacks = [...this.outbox.getRange()].filter((e) => e.value.from !== undefined && drop(e.value.from)).map((e) => e.key);
     // Dropped from the cache now and once the rows are gone (a lookup in between would cache them again).
     const uncache = (): void => { for (const id of sessions) this.sessionCache.delete(id); };
     uncache();
@@ -402,6 +406,8 @@ export class Store {
       for (const k of timers) this.timers.removeSync(k);
       for (const k of active) this.active.removeSync(k);
       for (const k of sessions) this.sessionIndex.removeSync(k);
+      for (const k of mail) this.mailbox.removeSync(k);
+      for (const k of callbacks) this.outbox.removeSync(k);
       messages();
     });
   }
@@ -421,17 +427,16 @@ export class Store {
     return turns;
   }
 
-  /** A turn's writes (TurnWrite), made in the tables at the next commit. */
-  private applyWrites(a: Address, t: number, w: readonly TurnWrite[]): void {
+  /**
+   * A turn's writes (TurnWrite), made in the tables at the next commit. Called alone (not through `appendTurn`) for
+   * writes this node makes only here: of an actor whose partition another node serves now.
+   */
+  applyWrites(a: Address, t: number, w: readonly TurnWrite[]): void {
     for (const x of w) {
       switch (x[0]) {
-        case 't': {
-          const key = timerKey(a, x[1]);
-          const at = x[2];
-          if (at === null) this.write(() => this.timers.removeSync(key));
-          else this.write(() => this.timers.putSync(key, at));
+        case 't':
+          this.putOrRemove(this.timers, timerKey(a, x[1]), x[2]);
           break;
-        }
         case 'a':
           this.setActiveSession(x[1], x[2], x[3], x[4], a, t);
           break;
@@ -441,9 +446,24 @@ export class Store {
         case 'r':
           this.mergeRecord(x[1], x[2], x[3], x[4] ?? undefined);
           break;
+        case 'm':
+          this.putOrRemove(this.mailbox, x[1], x[2]);
+          break;
+        case 'k':
+          this.write(() => this.takenMail.putSync(x[1], t));
+          break;
+        case 'c':
+          this.putOrRemove(this.outbox, x[1], x[2]);
+          break;
       }
     }
   }
+  /** A row set to `value`, or removed (null), at the next commit. */
+  private putOrRemove<K extends Key, V>(db: Database<V, K>, key: K, value: V | null): void {
+    if (value === null) this.write(() => db.removeSync(key));
+    else this.write(() => db.putSync(key, value));
+  }
+
   /** Every event record of every actor, each actor's in order (committed data). */
   *eventLog(): Generator<{ address: Address; n: number; record: EventRecord }> {
     for (const e of this.events.getRange()) yield { address: e.key[0], n: e.key[1], record: e.value };
@@ -454,13 +474,28 @@ export class Store {
     const { start, end } = eventRange(a, n);
     return [...this.events.getRange({ start, end }).map((e) => e.value), ...this.turnLog.turnsAfter(a, n)];
   }
-  enqueueMail(entry: MailboxEntry): number {
-    const id = ++this.mailboxSeq;
-    this.write(() => this.mailbox.putSync(id, entry));
-    return id;
+  /**
+   * An id for a durable send or a callback made at `now`, unique in the cluster. Ids sort as they were made (by time,
+   * then by count here), so what waits is taken up again in order.
+   */
+  newMailId(now: number): string {
+    return `${now.toString(36).padStart(9, '0')}.${(++this.mailCount).toString(36).padStart(7, '0')}.${this.mailPrefix}`;
   }
-  removeMail(id: number): void {
+  /** Removes a durable send here only (see applyWrites for those a partition's log must hold). */
+  removeMail(id: MailId): void {
     this.write(() => this.mailbox.removeSync(id));
+  }
+  hasMail(id: MailId): boolean {
+    return this.mailbox.get(id) !== undefined;
+  }
+  /** True when a receiver here took this durable send (committed). */
+  mailTaken(id: MailId): boolean {
+    return this.takenMail.get(id) !== undefined;
+  }
+  /** Forgets the durable sends taken before `before` (no sender sends them again by then). */
+  pruneTakenMail(before: number): void {
+    const old = [...this.takenMail.getRange()].filter((e) => e.value < before).map((e) => e.key);
+    if (old.length > 0) this.write(() => { for (const k of old) this.takenMail.removeSync(k); });
   }
   /** Merges fields into a session's service record; a start time files it in the time index (value: the user). */
   private mergeRecord(app: number, sessionId: string, fields: Record<string, unknown>, startedAt?: number): void {
@@ -481,23 +516,18 @@ export class Store {
       page: (offset, limit) => ids.slice(offset, offset + limit).map((id) => this.records.get([app, id]) ?? {}),
     };
   }
-  enqueueCallback(entry: OutboxEntry): number {
-    const value = this.encoded(entry);
-    const id = ++this.outboxSeq;
-    this.write(() => this.outbox.putSync(id, value));
-    return id;
-  }
-  removeCallback(id: number): void {
+  /** Removes a callback from the outbox here only (see applyWrites for those a partition's log must hold). */
+  removeCallback(id: MailId): void {
     this.write(() => this.outbox.removeSync(id));
   }
   /** Moves a callback that will not be delivered out of the outbox, keeping it for the operator. */
-  failCallback(id: number, entry: OutboxEntry, reason: string): void {
+  failCallback(id: MailId, entry: OutboxEntry, reason: string): void {
     this.write(() => {
       this.outbox.removeSync(id);
       this.failedCallbacks.putSync(id, { ...entry, reason });
     });
   }
-  pendingCallbacks(): { id: number; entry: OutboxEntry }[] {
+  pendingCallbacks(): { id: MailId; entry: OutboxEntry }[] {
     return [...this.outbox.getRange().map((e) => ({ id: e.key, entry: e.value }))];
   }
   failedCallbackCount(): number {
@@ -606,7 +636,7 @@ export class Store {
   allTimers(): { a: Address; key: string; at: number }[] {
     return [...this.timers.getRange().map((e) => ({ a: e.key[0], key: e.key[1], at: e.value }))];
   }
-  allMail(): { id: number; entry: MailboxEntry }[] {
+  allMail(): { id: MailId; entry: MailboxEntry }[] {
     return [...this.mailbox.getRange().map((e) => ({ id: e.key, entry: e.value }))];
   }
   apps(): AppModel[] {
@@ -634,9 +664,4 @@ export function plainPackr(): Packr {
 
 function plainEncoding(): { encoder: Packr } {
   return { encoder: plainPackr() };
-}
-
-function lastKey(db: Database<unknown, number>): number {
-  for (const k of db.getKeys({ reverse: true, limit: 1 })) return k;
-  return 0;
 }

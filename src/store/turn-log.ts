@@ -25,13 +25,31 @@ import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
 /**
  * A write of a turn besides its events and messages, kept in its record: a wake-up set (`at`) or cleared (null), the
  * user's session with an account begun or ended (the turn's actor is the conversation), a group chat's entry set or
- * removed, fields merged into a session's service record.
+ * removed, fields merged into a session's service record, a durable send waiting (`m`: its mail, null once taken or
+ * passed on), a durable send taken by its receiver (`k`: so a copy sent again is not taken twice), a callback
+ * waiting in the outbox (`c`: null once done).
+ *
+ * Writes made outside the actor's turns (a durable send another node has stored, a callback delivered) are a turn of
+ * their own with number 0 and nothing else.
  */
 export type TurnWrite =
   | ['t', key: string, at: number | null]
   | ['a', app: number, userId: string, csAccount: string, sessionId: string | null]
   | ['g', app: number, groupId: string, entry: { csAccount: string; group: ChatGroup } | null]
-  | ['r', app: number, sessionId: string, fields: Record<string, unknown>, startedAt: number | null];
+  | ['r', app: number, sessionId: string, fields: Record<string, unknown>, startedAt: number | null]
+  | ['m', id: MailId, mail: MailboxEntry | null]
+  | ['k', id: MailId]
+  | ['c', id: MailId, callback: OutboxEntry | null];
+
+/** A durable send's id: a string unique in the cluster; a number in rows of data dirs written before it. */
+export type MailId = number | string;
+/** A durable send waiting to reach `to`; `from`: the actor whose turn sent it (absent: stored by its receiver). */
+export interface MailboxEntry { to: Address; msg: unknown; from?: Address }
+/**
+ * A callback waiting in the durable outbox. `uid` names the callback for receivers (idempotency key) across
+ * restarts and nodes; `from`: the actor whose turn made it.
+ */
+export interface OutboxEntry { app: number; key: string; command: string; body: Record<string, unknown>; createdAt: number; uid?: string; from?: Address }
 
 /** A record sealed for a commit: its number and bytes, the write that puts it in the table, what to do once durable. */
 export interface SealedRecord { record: number; value: Buffer; write: () => void; committed: () => void }

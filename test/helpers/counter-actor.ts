@@ -1,4 +1,7 @@
-/** A small actor for runtime tests: counts `inc`s, answers `get`, pushes counts, forwards an `inc` as a durable send, arms timers. */
+/**
+ * A small actor for runtime tests: counts `inc`s, answers `get`, pushes counts, forwards an `inc` as a durable send,
+ * arms timers, makes callbacks.
+ */
 import type { ActorDef } from '../../actors/types';
 
 export interface Counter { n: number; fired: string[] }
@@ -10,6 +13,7 @@ export type CounterMsg =
   | { type: 'poison'; depth: number; disarm?: string; replyTo: { call: number } }
   | { type: 'arm'; key: string; at: number }
   | { type: 'forward'; to: string }
+  | { type: 'notify'; key: string }
   | { type: '$timer'; key: string };
 
 export const counter: ActorDef<Counter, CounterMsg, { type: 'inc' } | { type: 'fired'; key: string }> = {
@@ -39,6 +43,7 @@ export const counter: ActorDef<Counter, CounterMsg, { type: 'inc' } | { type: 'f
       }
       case 'arm': return { events: [], effects: [{ t: 'timer', key: m.key, at: m.at }] };
       case 'forward': return { events: [{ type: 'inc' }], effects: [{ t: 'send', to: m.to, msg: { type: 'inc' } }] };
+      case 'notify': return { events: [{ type: 'inc' }], effects: [{ t: 'callback', app: 1, key: m.key, command: 'Test.Notify', body: { key: m.key } }] };
       case '$timer': return { events: [{ type: 'fired', key: m.key }], effects: [] };
     }
   },

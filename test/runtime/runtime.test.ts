@@ -93,7 +93,8 @@ t.test('timers survive a restart of the runtime and store', async (t) => {
 
 t.test('a durable send committed before a crash is delivered once after restart', async (t) => {
   const first = setup();
-  first.store.enqueueMail({ to: 'counter:m', msg: { type: 'inc' } });
+  // What a sender's turn commits: its event and the mail of its send, not yet delivered.
+  first.store.appendTurn('counter:s', 1, 1000, [{ type: 'inc' }], [], [['m', first.store.newMailId(1000), { to: 'counter:m', msg: { type: 'inc' }, from: 'counter:s' }]]);
   await first.close();
   const second = setup(first.dir);
   t.teardown(second.close);

@@ -1,7 +1,10 @@
 /**
- * A cluster node's runtime taking a partition over from its log (Runtime.takeOver): the partition's actors go on
- * from the log's state, whatever the node had in memory or on disk, and whatever read them while the import was
- * being committed (a metrics scrape, a REST read).
+ * A cluster node's runtime taking a partition over from its log (Runtime.takeOver):
+ * - the partition's actors go on from the log's state, whatever the node had in memory or on disk, and whatever
+ *   read them while the import was being committed (a metrics scrape, a REST read);
+ * - durable sends and callbacks the old node had committed and not passed on are passed on by the new one, once:
+ *   what was passed on is in the logs too, and a receiver takes a send once however often it is sent.
+ * Partition 0 holds every actor but those named `counter:m…`, which are on partition 1.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,17 +14,44 @@ import t from 'tap';
 import { counter } from '../helpers/counter-actor';
 import { ManualClock } from '../../src/runtime/clock';
 import { Runtime, type Outlet, type PartitionImport, type Placement } from '../../src/runtime/runtime';
-import { FsyncMode, Store } from '../../src/store/store';
+import { FsyncMode, Store, type MailId, type OutboxEntry } from '../../src/store/store';
 
-const outlet: Outlet = { push() {}, reply() {}, beginBatch() {}, endBatch() {} };
-const placement: Placement = {
-  nodeId: 'n1', isLocal: () => true, forward: () => Promise.reject(new Error('one node')), reply() {},
-  sessionId: (_conv, uuid) => uuid, remoteSessionPartition: () => undefined, partitionOf: () => 0,
-};
+const partitionOf = (a: string): number => (a.startsWith('counter:m') ? 1 : 0);
 const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'desk-takeover-'));
 
-function node(dir: string, commitIntervalMs?: number) {
-  const store = new Store(dir, FsyncMode.None, { commitIntervalMs });
+interface NodeOptions {
+  commitIntervalMs?: number;
+  /** The partitions this node serves (default: both); sends to the other's actors find no node. */
+  serves?: (p: number) => boolean;
+  /** Where the node's committed turns go, per partition (its partition logs). */
+  logs?: Map<number, Buffer[]>;
+  /** Callbacks handed to the node's delivery. */
+  callbacks?: { id: MailId; entry: OutboxEntry }[];
+  /** Durable sends asked of other nodes (none takes them). */
+  forwarded?: string[];
+}
+
+function node(dir: string, o: NodeOptions = {}) {
+  const store = new Store(dir, FsyncMode.None, { commitIntervalMs: o.commitIntervalMs });
+  const logs = o.logs;
+  if (logs) {
+    store.replicateTo({
+      partitionOf, maxRecordBytes: 1 << 20, abandoned: () => new Set(),
+      async append(p, record) {
+        logs.set(p, [...(logs.get(p) ?? []), record]);
+        return true;
+      },
+    });
+  }
+  const placement: Placement = {
+    nodeId: 'n1', isLocal: (a) => (o.serves ?? (() => true))(partitionOf(a)), reply() {},
+    forward: (to, _msg, id) => {
+      o.forwarded?.push(`${to} ${id}`);
+      return Promise.reject(new Error("the receiver's node is down"));
+    },
+    sessionId: (_conv, uuid) => uuid, remoteSessionPartition: () => undefined, partitionOf,
+  };
+  const outlet: Outlet = { push() {}, reply() {}, beginBatch() {}, endBatch() {}, callback: (id, entry) => o.callbacks?.push({ id, entry }) };
   const runtime = new Runtime({ store, clock: new ManualClock(), apps: () => undefined, log: pino({ level: 'silent' }), outlet, defs: [counter], placement, passivateAfterMs: 0, checkpointEveryMs: 0 });
   runtime.start();
   const close = async (): Promise<void> => {
@@ -31,6 +61,10 @@ function node(dir: string, commitIntervalMs?: number) {
   };
   return { store, runtime, close };
 }
+
+/** Takes partitions over whole from their logs. */
+const takeOver = (runtime: Runtime, logs: Record<number, Buffer[]>): Promise<number> =>
+  runtime.takeOver(async () => Object.entries(logs).map(([p, records]) => ({ partition: Number(p), records, fresh: true })));
 
 /** The partition's log as another node wrote it: `count` incs of `actor`, numbered from `from`, one record each. */
 async function logOf(actor: string, from: number, count: number): Promise<Buffer[]> {
@@ -78,7 +112,7 @@ t.test('a partition taken over whole: its actor goes on from the log, though rea
 
 t.test('a partition brought up to date: the turns of the log after the ones the node made follow them, though read meanwhile', async (t) => {
   // Commits 100 ms apart: the import's waits for its turn, and the actor is read before it is sealed.
-  const n = node(tempDir(), 100);
+  const n = node(tempDir(), { commitIntervalMs: 100 });
   t.teardown(n.close);
   for (let i = 0; i < 3; i++) n.runtime.tell('counter:q', { type: 'inc' });
   await n.runtime.idle();
@@ -91,4 +125,87 @@ t.test('a partition brought up to date: the turns of the log after the ones the 
   await n.runtime.checkpoint();
   await n.runtime.passivateAll();
   t.equal(await get(n.runtime, 'counter:q'), 6, 'the same once it left memory and came back from the store');
+});
+
+t.test("a durable send its node committed and never passed on is passed on by the sender's next node, and only then", async (t) => {
+  const aLogs = new Map<number, Buffer[]>();
+  // Node a serves partition 0 only, and the receiver's node is down.
+  const a = node(tempDir(), { serves: (p) => p === 0, logs: aLogs });
+  a.runtime.tell('counter:s', { type: 'forward', to: 'counter:m' });
+  await a.runtime.idle();
+  t.equal(a.store.allMail().length, 1, "the send waits at a: its receiver's node did not take it");
+  await a.close();
+
+  // Node b takes both partitions over (a's log of partition 0; partition 1 has nothing yet).
+  const bLogs = new Map<number, Buffer[]>();
+  const b = node(tempDir(), { logs: bLogs });
+  t.teardown(b.close);
+  t.equal(await takeOver(b.runtime, { 0: aLogs.get(0)!, 1: [] }), 1);
+  await b.runtime.idle();
+  t.equal(await get(b.runtime, 'counter:m'), 1, 'the receiver got it');
+  t.equal(await get(b.runtime, 'counter:s'), 1, 'the sender is as its log left it');
+  t.same(b.store.allMail(), [], 'no mail is left');
+
+  // Node c takes partition 0 over from its log (a's records, then b's); partition 1 is elsewhere.
+  const forwarded: string[] = [];
+  const c = node(tempDir(), { serves: (p) => p === 0, forwarded });
+  t.teardown(c.close);
+  await takeOver(c.runtime, { 0: [...aLogs.get(0)!, ...(bLogs.get(0) ?? [])] });
+  await c.runtime.idle();
+  t.same([forwarded, c.store.allMail()], [[], []], "the sender's log says the send was passed on: c does not send it again");
+});
+
+t.test('a durable send stored by its receiver and not yet handled is handled by the next node, and a copy sent again is not', async (t) => {
+  const aLogs = new Map<number, Buffer[]>();
+  const a = node(tempDir(), { logs: aLogs });
+  // What a receiver's node commits before it answers the sender (Runtime.accept), then it is lost.
+  a.store.appendTurn('counter:m', 0, 1000, [], [], [['m', 'sent-9', { to: 'counter:m', msg: { type: 'inc' } }]]);
+  await a.store.commit();
+  await a.close();
+
+  const dir = tempDir();
+  let b = node(dir);
+  await takeOver(b.runtime, { 1: aLogs.get(1)! });
+  await b.runtime.idle();
+  t.equal(await get(b.runtime, 'counter:m'), 1, 'handled by the next node');
+  // The sender never heard back from a, and asks again.
+  await b.runtime.accept('counter:m', { type: 'inc' }, true, 'sent-9');
+  await b.runtime.idle();
+  t.equal(await get(b.runtime, 'counter:m'), 1, 'the copy is not taken again');
+  await b.runtime.accept('counter:m', { type: 'inc' }, true, 'sent-10');
+  await b.runtime.accept('counter:m', { type: 'inc' }, true, 'sent-10');
+  await b.runtime.idle();
+  t.equal(await get(b.runtime, 'counter:m'), 2, 'a new send asked twice is taken once');
+  await b.close();
+
+  b = node(dir);
+  t.teardown(b.close);
+  await b.runtime.accept('counter:m', { type: 'inc' }, true, 'sent-10');
+  await b.runtime.idle();
+  t.equal(await get(b.runtime, 'counter:m'), 2, 'also after a restart');
+});
+
+t.test("a callback its node committed and never delivered is delivered by the next node, with the same idempotency key, and only then", async (t) => {
+  const aLogs = new Map<number, Buffer[]>();
+  const aCalls: { id: MailId; entry: OutboxEntry }[] = [];
+  const a = node(tempDir(), { logs: aLogs, callbacks: aCalls });
+  a.runtime.tell('counter:s', { type: 'notify', key: 'k1' });
+  await a.runtime.idle();
+  t.equal(aCalls.length, 1, "a hands it to its delivery, then is lost before it is delivered");
+  await a.close();
+
+  const bLogs = new Map<number, Buffer[]>();
+  const bCalls: typeof aCalls = [];
+  const b = node(tempDir(), { logs: bLogs, callbacks: bCalls });
+  t.teardown(b.close);
+  await takeOver(b.runtime, { 0: aLogs.get(0)! });
+  t.same(bCalls, aCalls, 'the next node hands over the same callback: its id and its idempotency key');
+  await b.runtime.callbackSettled(bCalls[0].id, bCalls[0].entry);
+  t.same(b.store.pendingCallbacks(), [], 'delivered, it leaves the outbox');
+
+  const cCalls: typeof aCalls = [];
+  const c = node(tempDir(), { callbacks: cCalls });
+  t.teardown(c.close);
+  await takeOver(c.runtime, { 0: [...aLogs.get(0)!, ...(bLogs.get(0) ?? [])] });
+  t.same([cCalls, c.store.pendingCallbacks()], [[], []], 'the log says it was delivered: a later node does not deliver it again');
 });

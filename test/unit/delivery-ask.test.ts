@@ -9,9 +9,8 @@ import pino from 'pino';
 import t from 'tap';
 import { INTERFACE_INVOCATION } from '../../protocol/rest/callbacks';
 import type { AppRegistry } from '../../src/config/apps';
-import { CallbackDelivery } from '../../src/callbacks/delivery';
+import { CallbackDelivery, type Outbox } from '../../src/callbacks/delivery';
 import { realClock } from '../../src/runtime/clock';
-import type { Store } from '../../src/store/store';
 
 type Answer = { ok: boolean; answer?: unknown; tag?: string };
 
@@ -29,7 +28,7 @@ async function backend(handle: (res: http.ServerResponse) => void): Promise<{ ur
   };
 }
 
-const delivery = new CallbackDelivery({} as Store, { get: () => undefined } as unknown as AppRegistry, realClock, pino({ level: 'silent' }));
+const delivery = new CallbackDelivery({} as Outbox, { get: () => undefined } as unknown as AppRegistry, realClock, pino({ level: 'silent' }));
 const ask = (url: string, tag: string, timeoutMs = 300): Promise<Answer> => new Promise((resolve) => {
   delivery.ask('session|1', { app: 1, url, command: INTERFACE_INVOCATION, reply: 'taskCallAnswer', sessionId: 's1', tag, timeoutMs, body: { CallbackCommand: INTERFACE_INVOCATION, Body: {}, EventTime: 1 } },
     (_to, msg) => resolve(msg as Answer));
