@@ -86,6 +86,8 @@ export type SessionMsg =
   | { type: 'agentAction'; action: AgentAction; memberId: string; sessionId: string; groupId?: number; targetMemberId?: string; replyTo?: ReplyTo }
   | { type: 'userOnline' }
   | { type: 'userOffline' }
+  /** The conversation's partition moved to another node: what it stored last may not have been pushed. */
+  | { type: 'takenOver' }
   | AdminMsg;
 
 /** What the app admin does to a session through the REST API. */

@@ -120,6 +120,8 @@ export interface SessionState {
   recent: RecentSend[];
   /** The same for send_msg calls, kept apart so a chatty backend does not push out the user's. */
   recentAdmin?: RecentSend[];
+  /** The same for agents' sends (a workbench sending again after a lost answer, or from another node). */
+  recentAgent?: RecentSend[];
   cur?: CurrentSession;
   ratings: RatingRecord[];
   /** The user has no open socket (as far as the gateway last said). */
@@ -216,11 +218,13 @@ function evolve(s: SessionState, e: SessionEvent): SessionState {
     case 'MessageAdded': {
       // The events of every message: updated in place (see `evolve`).
       s.seq = e.seq;
-      // User sends, and apart from them send_msg calls (random ≠ 0), are remembered: a retry is acknowledged, not stored again.
+      // User sends, and apart from them agents' sends and send_msg calls (random ≠ 0), are remembered: a retry is
+      // acknowledged, not stored again.
       const entry = (): RecentSend => ({ random: e.random, seq: e.seq, msgKey: e.msgKey, sessionId: e.sessionId, time: e.at, ...(e.from !== s.userId && e.fromRole === FromRole.User ? { from: e.from } : {}) });
       // A group chat's members share the list: it keeps more.
       if (e.fromRole === FromRole.User) remember(s.recent, entry(), s.chatGroup ? RECENT_SENDS_GROUP : RECENT_SENDS);
       else if (e.fromRole === FromRole.System && e.random !== 0) remember((s.recentAdmin ??= []), entry(), RECENT_SENDS);
+      else if (e.fromRole === FromRole.Agent && e.random !== 0) remember((s.recentAgent ??= []), { ...entry(), from: e.from }, RECENT_SENDS);
       return s;
     }
     case 'TransferringToHuman':
@@ -341,6 +345,18 @@ function pushUsers(t: T, frame: ServerFrame, exceptConn?: number): void {
 /** A group chat's frames name the group, so a member's client can tell its conversations apart. */
 const groupField = (s: SessionState): { group?: string } => (s.chatGroup ? { group: s.chatGroup.group.id } : {});
 const agentOf = (s: SessionState, memberId: string): Recipient => ({ role: 'agent', app: s.app, id: memberId });
+
+/**
+ * Tells the conversation's user and its session's agent the last seq it stored (`history.hint`): a client that saw
+ * less catches up with `history.sync`. After a takeover, the pushes of the turns the lost node made last are gone.
+ */
+function historyHint(t: T): void {
+  const s = t.state;
+  if (s.seq === 0) return;
+  const data = { sessionId: s.cur?.sessionId ?? '', account: s.csAccount, ...groupField(s), seq: s.seq };
+  pushUsers(t, { type: 'history.hint', data });
+  if (s.cur?.agentId) t.do({ t: 'push', to: agentOf(s, s.cur.agentId), frame: { type: 'history.hint', data } });
+}
 
 function summary(s: SessionState, extra: Partial<SessionSummary> = {}): SessionSummary {
   const c = s.cur!;
@@ -986,6 +1002,11 @@ function end(t: T, env: Env, endStatus: EndStatus, event: EndEvent, closeBy: Clo
   if (opening(t.state)) t.emit({ type: 'ChatGroupClosed', groupId: t.state.chatGroup!.group.id, at: env.ctx.now });
 }
 
+/** The acknowledgement of a send retried with a `random` already stored: the first one's, marked duplicate. */
+function retriedAck(t: T, random: number, dup: RecentSend): unknown {
+  return { random, msgKey: dup.msgKey, sessionId: dup.sessionId, seq: dup.seq, time: dup.time, account: t.state.csAccount, duplicate: true };
+}
+
 function ackData(t: T, random: number, m?: StoredMessage): unknown {
   return m ? { random, msgKey: m.msgKey, sessionId: m.sessionId, seq: m.seq, time: m.time, account: t.state.csAccount }
     : { random, msgKey: '', sessionId: t.state.cur?.sessionId ?? '', seq: 0, time: 0, account: t.state.csAccount, transient: true };
@@ -1008,7 +1029,12 @@ function rate(t: T, env: Env, payload: Record<string, unknown>, replyTo: ReplyTo
   }
   const r = t.state.ratings.find((x) => x.sessionId === sel.sessionId);
   if (!r) { t.refuse(replyTo, ErrorCode.SessionNotFound, 'no rating card for this session'); return; }
-  if (r.level !== undefined) { t.refuse(replyTo, ErrorCode.WrongState, 'already rated'); return; }
+  if (r.level !== undefined) {
+    // The same choice again is a retry (its answer lost): acknowledged again, not applied twice.
+    if (r.level === level) ok(t, replyTo, { ...(ackData(t, random) as object), duplicate: true });
+    else t.refuse(replyTo, ErrorCode.WrongState, 'already rated');
+    return;
+  }
   if (env.ctx.now > r.expireAt) { t.refuse(replyTo, ErrorCode.WrongState, 'rating card expired'); return; }
   const card: RatingCardContent = { ...r.card, selected: r.card.menu[level - 1] };
   rewrite(t, env, { sessionId: r.sessionId, seq: r.seq, msgKey: r.msgKey, from: t.state.csAccount, fromRole: FromRole.System, time: r.time, random: 0, body: [ratingCard(card)] }, r.agentId);
@@ -1036,7 +1062,7 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
   const from = msg.from ?? t.state.userId;
   const dup = t.state.recent.find((r) => r.random === msg.random && msg.random !== 0 && (r.from ?? t.state.userId) === from);
   if (dup) {
-    ok(t, msg.replyTo, { random: msg.random, msgKey: dup.msgKey, sessionId: dup.sessionId, seq: dup.seq, time: dup.time, account: t.state.csAccount, duplicate: true });
+    ok(t, msg.replyTo, retriedAck(t, msg.random, dup));
     return;
   }
   switch (payload?.src) {
@@ -1095,6 +1121,12 @@ function userSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'userSend' }>
 }
 
 function agentSend(t: T, env: Env, msg: Extract<SessionMsg, { type: 'agentSend' }>): void {
+  // A retry is acknowledged as the first send was, even once the session has ended since (its answer was lost).
+  const dup = msg.random !== 0 && (t.state.recentAgent ?? []).find((r) => r.random === msg.random && r.from === msg.memberId && r.sessionId === msg.sessionId);
+  if (dup) {
+    ok(t, msg.replyTo, retriedAck(t, msg.random, dup));
+    return;
+  }
   const cur = t.state.cur;
   if (!cur || cur.sessionId !== msg.sessionId || cur.agentId !== msg.memberId) { t.refuse(msg.replyTo, ErrorCode.SessionNotFound); return; }
   if (cur.phase !== Phase.Agent) { t.refuse(msg.replyTo, ErrorCode.WrongState, 'accept the session first'); return; }
@@ -1519,6 +1551,9 @@ function decideFor(t: T, env: Env, msg: SessionMsg): ReturnType<T['done']> {
       if (cur && (cur.phase === Phase.Queueing || cur.phase === Phase.Transferring)) queueOffline(t, env);
       break;
     }
+    case 'takenOver':
+      historyHint(t);
+      break;
     case 'userOnline':
       if (t.state.chatGroup) break;
       if (t.state.userOffline) t.emit({ type: 'UserPresence', online: true });

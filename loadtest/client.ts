@@ -26,9 +26,14 @@ export class LoadSocket {
   }
 
   static desk(t: Target, identity: string, role: 'user' | 'agent', localAddress?: string): Promise<LoadSocket> {
+    return LoadSocket.open(LoadSocket.url(t, identity, role), t.encoding, localAddress);
+  }
+
+  /** Where `identity` connects: with several nodes, the one its name picks. */
+  static url(t: Target, identity: string, role: 'user' | 'agent'): string {
     const q = new URLSearchParams({ sdkappid: String(t.sdkAppId), identifier: identity, usersig: genUserSig(t.sdkAppId, t.key, identity, 86400), role });
-    const port = t.ports && t.ports.length > 1 ? t.ports[fnv1a(identity) % t.ports.length] : t.port;
-    return LoadSocket.open(`ws://127.0.0.1:${port}/v4/ws?${q}`, t.encoding, localAddress);
+    const port = t.ports && t.ports.length > 1 ? t.ports[fnv1a(identity) % t.ports.length] : (t.ports?.[0] ?? t.port);
+    return `ws://127.0.0.1:${port}/v4/ws?${q}`;
   }
 
   static baseline(t: Target, pair: number): Promise<LoadSocket> {

@@ -21,6 +21,10 @@ export interface ServerProc {
   child: ChildProcess;
   /** A cluster's nats-server. */
   natsUrl?: string;
+  /** A cluster: kills node `i` (SIGKILL), as a lost machine; its port leaves `alive`. */
+  kill?(i: number): void;
+  /** The ports of the nodes not killed. */
+  alive(): number[];
   stop(): Promise<void>;
 }
 
@@ -48,11 +52,24 @@ export function diskWriteBytes(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** What a server (all its processes) used from now on: CPU time (µs) and the bytes written to storage. */
+/**
+ * What a server (all its processes) used from now on: CPU time (µs) and the bytes written to storage. A process
+ * that is gone (a node killed) counts what it had used when last read.
+ */
 export function meter(pids: number | readonly number[]): () => { cpuUs: number; diskBytes: number } {
   const list = typeof pids === 'number' ? [pids] : pids;
-  const cpu = (): number => list.reduce((sum, pid) => sum + cpuMicros(pid), 0);
-  const disk = (): number => list.reduce((sum, pid) => sum + diskWriteBytes(pid), 0);
+  const last = new Map<string, number>();
+  const read = (what: string, pid: number, f: (pid: number) => number): number => {
+    const key = `${what}${pid}`;
+    try {
+      last.set(key, f(pid));
+    } catch {
+      // gone: its last reading stands
+    }
+    return last.get(key) ?? 0;
+  };
+  const cpu = (): number => list.reduce((sum, pid) => sum + read('cpu', pid, cpuMicros), 0);
+  const disk = (): number => list.reduce((sum, pid) => sum + read('disk', pid, diskWriteBytes), 0);
   const cpu0 = cpu();
   const disk0 = disk();
   return () => ({ cpuUs: cpu() - cpu0, diskBytes: disk() - disk0 });
@@ -135,7 +152,7 @@ function waitForPort(child: ChildProcess, what: string): Promise<number> {
 
 function stopper(child: ChildProcess, cleanup: () => void): () => Promise<void> {
   return () => new Promise((resolve) => {
-    if (child.exitCode !== null) { cleanup(); resolve(); return; }
+    if (child.exitCode !== null || child.signalCode !== null) { cleanup(); resolve(); return; }
     child.once('exit', () => { cleanup(); resolve(); });
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 5000).unref();
@@ -171,14 +188,14 @@ export async function startDesk(o: DeskOptions): Promise<ServerProc> {
     path.join(distRoot, 'src/main.js'), '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--config', path.join(dir, 'config.json'), '--fsync', o.fsync, '--log-level', 'info'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
   const port = await waitForPort(child, 'desk');
-  return { kind: 'desk', port, pid: child.pid!, pids: [child.pid!], ports: [port], child, stop: stopper(child, () => fs.rmSync(dir, { recursive: true, force: true })) };
+  return { kind: 'desk', port, pid: child.pid!, pids: [child.pid!], ports: [port], child, alive: () => [port], stop: stopper(child, () => fs.rmSync(dir, { recursive: true, force: true })) };
 }
 
 /**
  * A cluster of `nodes` Desk processes over a nats-server of its own (all on loopback), once every partition is held
- * by the node placement names.
+ * by the node placement names. `leaseTtlMs`: how long a lost node's partitions wait before others take them over.
  */
-export async function startCluster(o: DeskOptions, nodes: number): Promise<ServerProc> {
+export async function startCluster(o: DeskOptions, nodes: number, leaseTtlMs = 15_000): Promise<ServerProc> {
   const nats = await startNats();
   const procs: ServerProc[] = [];
   const stop = async (): Promise<void> => {
@@ -187,9 +204,9 @@ export async function startCluster(o: DeskOptions, nodes: number): Promise<Serve
   };
   try {
     const ids = Array.from({ length: nodes }, (_, i) => `node-${i}`);
-    // A measurement, not a failover test: leases long enough that a node starved of CPU by the load generator (two
-    // cores for everything) keeps its partitions. A partition that moves starts without its state (docs/cluster.md).
-    for (const id of ids) procs.push(await startDesk({ ...o, env: { ...o.env, DESK_NATS_URL: nats.url, DESK_NODE_ID: id, DESK_LEASE_TTL_MS: '15000' } }));
+    // By default a measurement, not a failover test: leases long enough that a node starved of CPU by the load
+    // generator (two cores for everything) keeps its partitions (one that moved would be taken over, at a cost).
+    for (const id of ids) procs.push(await startDesk({ ...o, env: { ...o.env, DESK_NATS_URL: nats.url, DESK_NODE_ID: id, DESK_LEASE_TTL_MS: String(leaseTtlMs) } }));
     const want = placement(ids, DEFAULT_PARTITIONS);
     const expected = ids.map((id) => want.filter((owner) => owner === id).length);
     const settled = async (): Promise<boolean> => (await Promise.all(procs.map((p) => scrape(p.port)))).every((m, i) => m.get('desk_cluster_partitions_owned') === expected[i]);
@@ -202,13 +219,21 @@ export async function startCluster(o: DeskOptions, nodes: number): Promise<Serve
     await stop();
     throw err;
   }
-  return { kind: 'desk', port: procs[0].port, pid: procs[0].pid, pids: procs.map((p) => p.pid), ports: procs.map((p) => p.port), child: procs[0].child, natsUrl: nats.url, stop };
+  const killed = new Set<number>();
+  return {
+    kind: 'desk', port: procs[0].port, pid: procs[0].pid, pids: procs.map((p) => p.pid), ports: procs.map((p) => p.port), child: procs[0].child, natsUrl: nats.url, stop,
+    kill(i) {
+      killed.add(procs[i].port);
+      procs[i].child.kill('SIGKILL');
+    },
+    alive: () => procs.map((p) => p.port).filter((port) => !killed.has(port)),
+  };
 }
 
 export async function startBaseline(): Promise<ServerProc> {
   const child = spawn(process.execPath, [path.join(__dirname, 'baseline-relay.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
   const port = await waitForPort(child, 'baseline relay');
-  return { kind: 'baseline', port, pid: child.pid!, pids: [child.pid!], ports: [port], child, stop: stopper(child, () => undefined) };
+  return { kind: 'baseline', port, pid: child.pid!, pids: [child.pid!], ports: [port], child, alive: () => [port], stop: stopper(child, () => undefined) };
 }
 
 /** A cluster's figures over a run: each node's CPU per delivered message, and the hops between nodes per message. */
@@ -222,18 +247,21 @@ export interface ClusterRun {
 
 const HOP_KINDS = ['command', 'reply', 'push'] as const;
 
-async function hopTotals(ports: number[]): Promise<Record<(typeof HOP_KINDS)[number], number>> {
+/** The hops counted by the nodes; a node that is gone counts what it had when last read (`last`, per port). */
+async function hopTotals(ports: number[], last: Map<number, Map<string, number>>): Promise<Record<(typeof HOP_KINDS)[number], number>> {
   const out = { command: 0, reply: 0, push: 0 };
-  for (const m of await Promise.all(ports.map(scrape))) for (const k of HOP_KINDS) out[k] += m.get(`desk_cluster_hops_total{kind="${k}"}`) ?? 0;
+  const read = await Promise.all(ports.map((port) => scrape(port).then((m) => { last.set(port, m); return m; }, () => last.get(port) ?? new Map<string, number>())));
+  for (const m of read) for (const k of HOP_KINDS) out[k] += m.get(`desk_cluster_hops_total{kind="${k}"}`) ?? 0;
   return out;
 }
 
 /** Starts counting a cluster's per-node CPU and hops; the returned function gives them per delivered message. */
 export async function hopCounter(proc: ServerProc): Promise<(messages: number) => Promise<ClusterRun>> {
   const meters = proc.pids.map((pid) => meter(pid));
-  const before = await hopTotals(proc.ports);
+  const last = new Map<number, Map<string, number>>();
+  const before = await hopTotals(proc.ports, last);
   return async (messages) => {
-    const after = await hopTotals(proc.ports);
+    const after = await hopTotals(proc.ports, last);
     const per = (x: number): number => (messages > 0 ? Math.round((x / messages) * 100) / 100 : 0);
     return {
       nodes: proc.pids.length,

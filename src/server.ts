@@ -135,7 +135,18 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
 
   delivery = new CallbackDelivery({ pendingCallbacks: () => store.pendingCallbacks(), settled: (...a) => runtime.callbackSettled(...a) }, apps, clock, log, metrics, opts.delivery);
   runtime.start();
-  cluster?.node.attach(runtime);
+  if (cluster) {
+    // The conversations of partitions taken over are told to hint their clients to catch up: the pushes of the last
+    // turns their previous node made may have gone with it.
+    cluster.node.onServed = (partitions) => {
+      const taken = new Set(partitions);
+      for (const a of store.allActiveSessions()) {
+        const conv = sessionAddress(a.app, a.csAccount, a.userId);
+        if (taken.has(cluster.node.partitionOf(conv))) runtime.tell(conv, { type: 'takenOver' });
+      }
+    };
+    cluster.node.attach(runtime);
+  }
   // A cluster node delivers the callbacks of the partitions it takes over, as their logs leave them.
   if (!cluster) delivery.start();
   // No socket survives a restart: members start their offline grace, queued users their offline grace.

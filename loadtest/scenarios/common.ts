@@ -25,11 +25,13 @@ export interface Options {
   connections: number;
   /** Cluster nodes (relay, chat): 0 runs one server without NATS. */
   nodes: number;
+  /** Chat on a cluster: one node is killed (SIGKILL) a third of the way through; its clients go on at the others. */
+  kill: boolean;
 }
 
 export const defaults: Options = {
   users: 100, agents: 10, rate: 5000, durationSec: 10, warmupSec: 2, size: 100, messages: 5, fsync: 'always',
-  encoding: Encoding.Json, baseline: true, cpuProf: false, progress: () => undefined, connections: 20_000, nodes: 0,
+  encoding: Encoding.Json, baseline: true, cpuProf: false, progress: () => undefined, connections: 20_000, nodes: 0, kill: false,
 };
 
 /** What every run counts. */
@@ -77,13 +79,13 @@ export const now = (): number => performance.now();
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Desk under test: one server, or with `nodes` a cluster whose clients spread over its nodes. */
-export async function desk(o: Options, session: Record<string, unknown>, nodes = 0): Promise<{ proc: ServerProc; target: Target }> {
+export async function desk(o: Options, session: Record<string, unknown>, nodes = 0, leaseTtlMs?: number): Promise<{ proc: ServerProc; target: Target }> {
   const d = {
     sdkAppId: SDKAPPID, key: KEY, fsync: o.fsync, cpuProf: o.cpuProf,
     members: Array.from({ length: o.agents }, (_, i) => agentName(i)),
     session: { satisfaction: { enabled: true }, ...session },
   };
-  const proc = nodes > 0 ? await startCluster(d, nodes) : await startDesk(d);
+  const proc = nodes > 0 ? await startCluster(d, nodes, leaseTtlMs) : await startDesk(d);
   return { proc, target: { kind: 'desk', port: proc.port, ports: proc.ports, sdkAppId: SDKAPPID, key: KEY, encoding: o.encoding } };
 }
 
@@ -188,7 +190,7 @@ const ASK_AGAIN_LIMIT = 50;
  * online: like a person, the user asks again a moment later. Returns the way to see a frame (true when it was that
  * answer); `random` is the last random the user's requests for a human used.
  */
-export function askingAgain(u: LoadSocket, random: number): (f: ServerFrame) => boolean {
+export function askingAgain(u: { send(type: string, data: unknown): void }, random: number): (f: ServerFrame) => boolean {
   return (f) => {
     if (f.type !== 'message' || !frameText(f)?.startsWith(NO_AGENT_ONLINE)) return false;
     if (random < ASK_AGAIN_LIMIT) {

@@ -76,6 +76,8 @@ export class ClusterNode implements Placement {
   readonly counts: ClusterCounts = { forwarded: 0, replies: 0, leaseChanges: 0, takeovers: 0, importedTurns: 0 };
   /** Told each takeover's time from the lease gained to the partitions served, in seconds (the metrics). */
   onTakeover?: (seconds: number) => void;
+  /** Told the partitions a takeover has just begun to serve (their actors take commands from now on). */
+  onServed?: (partitions: number[]) => void;
   private target?: NodeTarget;
   private attached!: (t: NodeTarget) => void;
   private readonly targetReady = new Promise<NodeTarget>((r) => { this.attached = r; });
@@ -239,13 +241,16 @@ export class ClusterNode implements Placement {
         return parts;
       });
       const partitions = parts.map((x) => x.partition);
+      const served: number[] = [];
       for (const { partition: p, through } of parts) {
         // Its state is the log's through what was read, whether or not it is still here to serve.
         this.replicator.caughtUp(p, through);
         if (!current(p)) continue;
         this.serving.add(p);
+        served.push(p);
         if (this.taking) this.bus.own(p);
       }
+      if (served.length > 0) this.onServed?.(served);
       this.counts.takeovers += partitions.length;
       this.counts.importedTurns += turns;
       const seconds = (performance.now() - since) / 1000;

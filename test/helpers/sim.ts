@@ -348,9 +348,9 @@ export class Sim {
     const sessionId = extra.sessionId ?? this.sid(userId);
     return this.call(this.conv(userId), (replyTo) => ({ type: 'agentAction', action, memberId: mail, sessionId, groupId: extra.groupId, targetMemberId: extra.targetMemberId, replyTo }));
   }
-  agentSay(mail: string, userId: string, s: string): Reply | undefined {
+  agentSay(mail: string, userId: string, s: string, random = ++this.randoms): Reply | undefined {
     const sessionId = this.sid(userId);
-    return this.call(this.conv(userId), (replyTo) => ({ type: 'agentSend', memberId: mail, sessionId, random: ++this.randoms, body: textBody(s), conn: 2, replyTo }));
+    return this.call(this.conv(userId), (replyTo) => ({ type: 'agentSend', memberId: mail, sessionId, random, body: textBody(s), conn: 2, replyTo }));
   }
 }
 

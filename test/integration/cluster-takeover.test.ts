@@ -77,6 +77,12 @@ t.test("a node killed: the sessions it held go on at the other nodes, from their
   const tookMs = Date.now() - killed;
   const imported = (await metric(a, 'desk_cluster_imported_turns_total')) + (await metric(b, 'desk_cluster_imported_turns_total')) - importedBefore;
   t.ok(imported > 0, `a and b took c's partitions over ${tookMs} ms after the kill (lease 1.5 s), importing ${imported} turns from their logs`);
+  // The pushes of c's last turns may have gone with it: alice and the user are told up to where to catch up.
+  const lastSeq = Math.max(...(await fullHistory(user, { to: CS })).map((m) => m.seq));
+  for (const [who, client] of [['alice', agent], ['the user', user]] as const) {
+    const hint = await client.next((f) => f.type === 'history.hint', 10_000, `${who}'s history.hint`);
+    t.match(hint.data, { sessionId, account: CS, seq: lastSeq }, `${who} is told the session's last seq (history.hint), to catch up from`);
+  }
 
   // The session goes on where it was: with alice, its messages numbered on from the last one.
   const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };

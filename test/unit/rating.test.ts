@@ -92,11 +92,15 @@ t.test('src 10 fills `selected` into the card and raises SatisfactionSelected', 
   t.equal(sim.session('u1').ratings[0].level, 4);
 });
 
-t.test('a second rating is refused', async (t) => {
+t.test('a second rating is refused; the same choice again (a retry whose answer was lost) is acknowledged, applied once', async (t) => {
   const sim = inService();
   sim.act(A, 'u1', 'end');
   t.ok(choose(sim, 'sid-1', '105')?.ok);
-  t.equal(choose(sim, 'sid-1', '101')?.code, ErrorCode.WrongState);
+  sim.forget();
+  const again = choose(sim, 'sid-1', '105');
+  t.match({ ok: again?.ok, data: again?.data }, { ok: true, data: { duplicate: true } }, 'the same choice again is acknowledged');
+  t.same(sim.seen('user', 'u1'), [], 'and changes nothing the user sees');
+  t.equal(choose(sim, 'sid-1', '101')?.code, ErrorCode.WrongState, 'another choice is refused');
   t.equal(sim.session('u1').ratings[0].level, 5, 'the first choice stands');
 });
 

@@ -3,7 +3,7 @@ import t from 'tap';
 import { matchesToHuman } from '../../actors/robot';
 import { defaultSessionSettings } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
-import { payloadOf, Sim, srcOf, T0 } from '../helpers/sim';
+import { CS, payloadOf, Sim, srcOf, T0, textBody, textOf } from '../helpers/sim';
 
 const A = 'alice@desk.test';
 const B = 'bob@desk.test';
@@ -241,18 +241,46 @@ t.test('T21: after the end, src 7 starts a new session with a new id', async (t)
   t.ok(sim.session('u1').seq > 0 && sim.stored.at(-1)!.message.seq === sim.session('u1').seq, 'the conversation sequence continues');
 });
 
-t.test('duplicate random from the user is acknowledged again, stored once', async (t) => {
+t.test('a send retried with the same random, by the user or by the agent, is acknowledged again and stored once', async (t) => {
   const sim = new Sim();
   sim.connect(A);
   sim.enter('u1');
   sim.say('u1', '人工');
   sim.forget();
-  const before = sim.stored.length;
-  const first = sim.say('u1', 'my order', 77);
-  const again = sim.say('u1', 'my order', 77);
-  t.ok(first?.ok && again?.ok);
-  const a = first!.data as { msgKey: string; seq: number };
-  t.match(again!.data, { msgKey: a.msgKey, seq: a.seq, duplicate: true }, 'same msgKey and seq');
-  t.equal(sim.stored.length - before, 1, 'one message stored');
-  t.equal(sim.agentFrames(A, 'message').length, 1, 'the agent saw it once');
+  const sides = [
+    { who: 'the user', text: 'my order', send: (text: string, random: number) => sim.say('u1', text, random), seen: () => sim.agentFrames(A, 'message').map(textOf) },
+    { who: 'the agent', text: 'on its way', send: (text: string, random: number) => sim.agentSay(A, 'u1', text, random), seen: () => sim.texts('u1') },
+  ];
+  for (const { who, text, send, seen } of sides) {
+    const before = sim.stored.length;
+    const first = send(text, 77);
+    const again = send(text, 77);
+    t.ok(first?.ok && again?.ok);
+    const a = first!.data as { msgKey: string; seq: number };
+    t.match(again!.data, { msgKey: a.msgKey, seq: a.seq, duplicate: true }, `${who}: same msgKey and seq`);
+    t.equal(sim.stored.length - before, 1, `${who}: one message stored`);
+    t.same(seen().filter((x) => x === text), [text], `${who}: the other side saw it once`);
+    t.equal(send('another', 78)?.ok, true);
+    t.equal(sim.stored.length - before, 2, `${who}: another random is another message`);
+  }
+  const sessionId = sim.sid('u1');
+  sim.act(A, 'u1', 'end');
+  const late = sim.call(sim.conv('u1'), (replyTo) => ({ type: 'agentSend', memberId: A, sessionId, random: 78, body: textBody('another'), conn: 2, replyTo }));
+  t.match({ ok: late?.ok, data: late?.data }, { ok: true, data: { duplicate: true } }, "the agent's, also once the session has ended since (the answer was lost with a node)");
+});
+
+t.test("a conversation taken over by another node tells its user and agent its last seq, to catch up from (history.hint)", async (t) => {
+  const sim = new Sim();
+  sim.connect(A);
+  sim.enter('u1');
+  sim.say('u1', '人工');
+  sim.agentSay(A, 'u1', 'hello');
+  sim.forget();
+  const stored = sim.stored.length;
+  sim.tell(sim.conv('u1'), { type: 'takenOver' });
+  sim.run();
+  const want = { sessionId: sim.sid('u1'), account: CS, seq: sim.session('u1').seq };
+  t.same(sim.seen('user', 'u1').filter((f) => f.type === 'history.hint').map((f) => f.data), [want], 'the user');
+  t.same(sim.agentFrames(A, 'history.hint').map((f) => f.data), [want], 'the agent serving it');
+  t.equal(sim.stored.length, stored, 'nothing is stored for it');
 });

@@ -52,12 +52,15 @@ function Chat({ creds, account }: Entry) {
   const synced = useRef(0);
 
   useEffect(() => {
+    const catchUp = async () => {
+      const earlier = await syncHistory(socket, { to: account }, synced.current);
+      synced.current = Math.max(synced.current, lastSeq(earlier));
+      setMessages((list) => mergeMessages(list, earlier));
+    };
     const offs = [
       socket.on('open', async () => {
         try {
-          const earlier = await syncHistory(socket, { to: account }, synced.current);
-          synced.current = Math.max(synced.current, lastSeq(earlier));
-          setMessages((list) => mergeMessages(list, earlier));
+          await catchUp();
           // Entering the conversation (src 7) starts or continues the service flow and brings the flags.
           await socket.request('message.send', { to: account, random: newRandom(), body: deskBody({ src: '7' }) });
         } catch (err) {
@@ -77,6 +80,10 @@ function Chat({ creds, account }: Entry) {
         if (src === '26') setInSeat(content.content === 'inSeat');
         if (src === '23') setRuleFlag(Number(content.menuSendRuleFlag) || 0);
         if (src === '12') setTypingUntil(Date.now() + TYPING_SHOWN_MS);
+      }),
+      // The conversation moved to another server node: what it stored last may not have been pushed.
+      socket.on('history.hint', (h) => {
+        if (h.account === account && h.seq > synced.current) catchUp().catch((err: Error) => showToast(err.message));
       }),
       socket.on('message.edit', (e) => {
         if (e.account !== account) return;

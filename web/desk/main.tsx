@@ -114,6 +114,10 @@ function Workbench({ login, onSignOut }: { login: Login; onSignOut: () => void }
         if (!msg.sessionId || msg.transient) return;
         update(msg.sessionId, (s) => ({ messages: mergeMessages(s.messages, [msg]), unread: openRef.current.includes(msg.sessionId) ? 0 : s.unread + 1 }));
       }),
+      // A session moved to another server node: what it stored last may not have been pushed.
+      socket.on('history.hint', (h) => {
+        if (known.current.has(h.sessionId) && h.seq > (synced.current.get(h.sessionId) ?? 0)) void loadHistory(h.sessionId);
+      }),
       socket.on('message.edit', (e) => update(e.sessionId, (s) => ({ messages: s.messages.map((m) => (m.seq === e.seq && !m.pending ? { ...m, body: e.body } : m)) }))),
     ];
     socket.connect();
