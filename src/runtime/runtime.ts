@@ -420,6 +420,8 @@ export class Runtime {
     if (!store.hasMail(id)) {
       this.outsideTurn(to, [['m', id, { to, msg }]]);
       await store.commit();
+      // Not in the log (another node claimed it meanwhile): not taken, so the sender asks the partition's new owner.
+      if (this.o.placement && store.abandonedPartitions()?.has(this.o.placement.partitionOf(to))) throw new Error(`the log of ${to} was claimed by another node`);
     }
     this.enqueueMail(to, msg, id);
   }
