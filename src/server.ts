@@ -17,6 +17,7 @@ import { HttpFacade, type FacadeDeps } from './http/facade';
 import { restEndpoints } from './http/endpoints';
 import { mountHistoryExport } from './http/session-history';
 import { mountDocumentUpload } from './http/document-upload';
+import { actorReaders } from './http/actor-readers';
 import { sessionReaders } from './http/session-readers';
 import { mountWebApi } from './http/web-api';
 import { demoSigCommand } from './http/web-demo-sig';
@@ -104,7 +105,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   });
   const runtime: Runtime = new Runtime({
     store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, checkpointEveryMs: cfg.checkpointEveryMs, project: stats && ((a, es, n) => stats.apply(a, es, n)),
-    defs: [session, agent, queue], placement: cluster?.node, readers: { [HISTORY_READER]: historyReader(store), ...sessionReaders(store, (): Runtime => runtime) },
+    defs: [session, agent, queue], placement: cluster?.node, readers: { [HISTORY_READER]: historyReader(store), ...sessionReaders(store, (): Runtime => runtime), ...actorReaders((): Runtime => runtime) },
     outlet: {
       push: (to, frame, exceptConn) => {
         gateway?.push(to, frame, exceptConn);

@@ -3,12 +3,12 @@
  * forced offline acts on the member's agent actor (and sockets).
  */
 import { agentAddress, queueAddress } from '../../actors/address';
-import type { QueueState } from '../../actors/queue';
 import { accountOf, DEFAULT_GROUP_ID, groupOf, memberOf, type AppModel, type Member } from '../../protocol/app-model';
 import { CloseCode, ErrorCode } from '../../protocol/errors';
 import { AgentStatus, Role } from '../../protocol/frames';
 import { ok, Service } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/members';
+import { QUEUE_WAITING_READER, readAt } from './actor-readers';
 import { desk, RestError, replied, type Endpoint, type RestContext } from './facade';
 
 /** set_member_status's "member account does not exist". */
@@ -171,7 +171,7 @@ export const deskMemberEndpoints: Endpoint[] = [
     if (id === DEFAULT_GROUP_ID) throw new RestError(ErrorCode.BadParameter, 'the default group cannot be deleted');
     const users = Object.values(app.csAccounts).filter((a) => a.agentGroupId === id || a.displayGroupsChoices?.includes(id));
     if (users.length) throw new RestError(ErrorCode.BadParameter, `customer-service accounts use this group: ${users.map((a) => a.userId).join(', ')}`);
-    if (ctx.deps.runtime.peek<QueueState>(queueAddress(app.sdkAppId, id)).waiting.length > 0) throw new RestError(ErrorCode.BadParameter, 'sessions are waiting in this group\'s queue');
+    if ((await readAt<number>(ctx, queueAddress(app.sdkAppId, id), QUEUE_WAITING_READER)) > 0) throw new RestError(ErrorCode.BadParameter, 'sessions are waiting in this group\'s queue');
     const groups = { ...app.groups };
     delete groups[String(id)];
     const members = Object.values(app.members).filter((m) => m.groupIds.includes(id)).map((m) => ({ ...m, groupIds: m.groupIds.filter((x) => x !== id) }));

@@ -9,6 +9,7 @@ import * as schema from '../../protocol/rest/desk-session';
 import { ok } from '../../protocol/rest/envelope';
 import type { SessionIndex } from '../store/store';
 import type { StoredMessage } from '../../actors/types';
+import { readAt } from './actor-readers';
 import { MESSAGE_READER, SESSION_MESSAGES_READER, SESSION_STATE_READER, type SessionMessagesPage, type SessionStateView } from './session-readers';
 import { desk, RestError, replied, type Endpoint, type RestContext } from './facade';
 
@@ -21,13 +22,6 @@ async function sessionOf(ctx: RestContext, notFound: number = ErrorCode.SessionN
   const idx = await ctx.deps.runtime.lookupSession(id);
   if (!idx || idx.app !== ctx.app.sdkAppId) throw new RestError(notFound, 'session does not exist');
   return idx;
-}
-
-/** A reader's answer (session-readers.ts), run where the conversation is. */
-async function readAt<T>(ctx: RestContext, conv: string, name: string, query: Record<string, unknown>): Promise<T> {
-  const r = await ctx.deps.runtime.read(conv, name, { conv, ...query });
-  if (!r.ok) throw new RestError(ErrorCode.Internal, r.info ?? 'read failed, retry');
-  return r.data as T;
 }
 
 /** The externally visible state (GAP: a transfer under way reports as queueing). */

@@ -3,7 +3,6 @@
  * answered from the statistics projection.
  */
 import { agentAddress } from '../../actors/address';
-import type { AgentState } from '../../actors/agent';
 import { memberOf, type AppModel } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import type { AgentStatus } from '../../protocol/frames';
@@ -11,6 +10,7 @@ import { ok } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/statistics';
 import type { StatsProjection } from '../stats/projection';
 import { agentStatistics, daysOf, memberRealtime, receptionRealtime, sessionStatistics, todayFigures } from '../stats/queries';
+import { AGENT_STATUS_READER, readAt } from './actor-readers';
 import { desk, RestError, type Endpoint, type FacadeDeps, type RestContext } from './facade';
 
 const DAY_S = 86_400;
@@ -34,7 +34,8 @@ export function statsOf(deps: FacadeDeps): StatsProjection {
   return deps.stats;
 }
 
-const statusOf = (ctx: RestContext, memberId: string): AgentStatus => ctx.deps.runtime.peek<AgentState>(agentAddress(ctx.app.sdkAppId, memberId)).status;
+/** A member's status, from the node that holds its agent actor. */
+const statusOf = (ctx: RestContext, memberId: string): Promise<AgentStatus> => readAt<AgentStatus>(ctx, agentAddress(ctx.app.sdkAppId, memberId), AGENT_STATUS_READER);
 
 /** The rows the call's Offset and Limit (default 100) select. */
 function pageOf<T>(ctx: RestContext, rows: T[]): T[] {
@@ -61,21 +62,22 @@ export const deskStatisticsEndpoints: Endpoint[] = [
     return ok({ TotalCount: agents.length, Data: agentStatistics(statsOf(ctx.deps), ctx.app.sdkAppId, pageOf(ctx, agents), from, to, ctx.now, sources) });
   }),
 
-  desk('describe_member_realtime_statistics', schema.memberRealtime, (ctx) => {
+  desk('describe_member_realtime_statistics', schema.memberRealtime, async (ctx) => {
     const agents = membersOf(ctx.app, ctx.body.MemberIds as string[] | undefined);
-    return ok({
-      TotalCount: agents.length,
-      Data: memberRealtime(statsOf(ctx.deps), ctx.app.sdkAppId, pageOf(ctx, agents).map((a) => ({ ...a, status: statusOf(ctx, a.id) })), ctx.now, ctx.app.session.timeZone),
-    });
+    const page = await Promise.all(pageOf(ctx, agents).map(async (a) => ({ ...a, status: await statusOf(ctx, a.id) })));
+    return ok({ TotalCount: agents.length, Data: memberRealtime(statsOf(ctx.deps), ctx.app.sdkAppId, page, ctx.now, ctx.app.session.timeZone) });
   }),
 
-  desk('describe_reception_realtime_statistics', schema.receptionRealtime, (ctx) => ok({
-    Data: {
-      ...receptionRealtime(statsOf(ctx.deps), ctx.app.sdkAppId, Object.keys(ctx.app.members).map((m) => statusOf(ctx, m))),
-      // The monitor's other figures (§8.1), this server's addition: today so far.
-      Today: todayFigures(statsOf(ctx.deps), ctx.app.sdkAppId, ctx.now, ctx.app.session.timeZone),
-    },
-  })),
+  desk('describe_reception_realtime_statistics', schema.receptionRealtime, async (ctx) => {
+    const statuses = await Promise.all(Object.keys(ctx.app.members).map((m) => statusOf(ctx, m)));
+    return ok({
+      Data: {
+        ...receptionRealtime(statsOf(ctx.deps), ctx.app.sdkAppId, statuses),
+        // The monitor's other figures (§8.1), this server's addition: today so far.
+        Today: todayFigures(statsOf(ctx.deps), ctx.app.sdkAppId, ctx.now, ctx.app.session.timeZone),
+      },
+    });
+  }),
 
   desk('describe_session_statistics', schema.sessionStatistics, (ctx) => {
     const byHour = ctx.body.GroupByHour === true;

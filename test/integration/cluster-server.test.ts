@@ -50,6 +50,11 @@ t.test('a conversation whose user, agent and session live on three different nod
   t.match(await rest(api, 'desk_http_svc/get_session_state', { ClientUserId: userId, CustomerServiceId: CS }), { SessionId: sessionId, CurrentState: 'Agent' }, 'also by user and account');
   const described = await rest(api, 'desk_http_svc/describe_chat_messages', { SessionId: sessionId, Order: 1 });
   t.match(JSON.stringify(described), /my order is late[\s\S]*let me check[\s\S]*a note from the backend/, "describe_chat_messages on a lists c's messages in order");
+  // A member's live status is read where its agent actor is, whichever node answers.
+  for (const [name, node] of [['a', a], ['b', b], ['c', c]] as const) {
+    const live = await rest({ port: node.port, sdkAppId: APP, key: KEY, admin: 'administrator' }, 'desk_http_svc/describe_member_realtime_statistics', { MemberIds: ['alice@desk.test'] });
+    t.match(live, { ActionStatus: 'OK', Data: [{ MemberId: 'alice@desk.test', MemberStatus: 1 }] }, `${name} reports alice free (her agent actor is on ${agentNode})`);
+  }
   const state = await rest(api, 'desk_http_svc/end_session', { SessionId: '0002ffff-0000-4000-8000-000000000000' });
   t.match(state, { ActionStatus: 'FAIL', ErrorCode: 141005 }, 'a SessionId no node holds is not found');
 
