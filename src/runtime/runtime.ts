@@ -584,7 +584,9 @@ export class Runtime {
   }
 
   private scheduleDrain(): void {
-    if (this.drainScheduled) return;
+    // A stopped runtime takes no more turns: what still arrives (a socket closing late, a model's last words) is
+    // answered by no one, as after a crash, and nothing is written to a store that may be closed.
+    if (this.drainScheduled || this.stopped) return;
     this.drainScheduled = true;
     setImmediate(() => this.drain());
   }
@@ -640,6 +642,7 @@ export class Runtime {
 
   private drain(): void {
     this.drainScheduled = false;
+    if (this.stopped) return;
     let handled = 0;
     const batch = ++this.batchNo;
     while (this.ready.length > 0 && handled < this.o.tickBudget) {
