@@ -190,8 +190,13 @@ export class Runtime {
   private checkpointRun?: Promise<void>;
   /** Takeovers under way (`takeOver`): no checkpoint or passivation meanwhile. */
   private takingOver = 0;
-  /** Durable sends in mailboxes here: one handed here twice (sent again, or by two routes) is queued once. */
+  /**
+   * Durable sends in mailboxes here, and those taken by turns not yet committed: one handed here twice (sent again,
+   * or by two routes) is queued once, and not again before its taking is in the store.
+   */
   private readonly queuedMail = new Set<MailId>();
+  /** Durable sends taken since the last flush: they leave `queuedMail` once that flush's commit lands. */
+  private takenUncommitted: MailId[] = [];
   /** When a checkpoint last forgot the durable sends taken long ago. */
   private takenPrunedAt = 0;
   private idleWaiters: (() => void)[] = [];
@@ -672,7 +677,7 @@ export class Runtime {
     const store = this.o.store;
     const now = this.o.clock.now();
     if (env.mid !== undefined) {
-      this.queuedMail.delete(env.mid);
+      this.takenUncommitted.push(env.mid);
       // A copy of a durable send this actor took before (its sender's node sent it again): only put away.
       if (this.o.placement && store.mailTaken(env.mid)) {
         store.appendTurn(cell.address, cell.n, now, [], [], this.mailTakenWrites(cell.address, env, now));
@@ -815,9 +820,12 @@ export class Runtime {
   private flush(batch: number): void {
     const released = this.released;
     this.released = [];
+    const taken = this.takenUncommitted;
+    this.takenUncommitted = [];
     this.inFlight++;
     const started = process.hrtime.bigint();
     this.o.store.commit().then(() => {
+      for (const id of taken) this.queuedMail.delete(id);
       this.o.metrics?.commit(Number(process.hrtime.bigint() - started) / 1e9);
       this.committedBatch = Math.max(this.committedBatch, batch);
       // Asked now, not of the transaction: a batch's turns may be spread over more than one (a failed turn commits).

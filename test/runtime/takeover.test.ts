@@ -185,6 +185,17 @@ t.test('a durable send stored by its receiver and not yet handled is handled by 
   t.equal(await get(b.runtime, 'counter:m'), 2, 'also after a restart');
 });
 
+t.test('a copy of a durable send that arrives while the turn that took it is being committed is not taken again', async (t) => {
+  // Commits 100 ms apart: the copy comes between the receiver's turn and its commit.
+  const n = node(tempDir(), { commitIntervalMs: 100 });
+  t.teardown(n.close);
+  await n.runtime.accept('counter:m', { type: 'inc' }, true, 'sent-1');
+  await new Promise((r) => setImmediate(r));
+  await n.runtime.accept('counter:m', { type: 'inc' }, true, 'sent-1');
+  await n.runtime.idle();
+  t.equal(await get(n.runtime, 'counter:m'), 1, 'taken once');
+});
+
 t.test("a callback its node committed and never delivered is delivered by the next node, with the same idempotency key, and only then", async (t) => {
   const aLogs = new Map<number, Buffer[]>();
   const aCalls: { id: MailId; entry: OutboxEntry }[] = [];
