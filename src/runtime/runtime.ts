@@ -961,7 +961,7 @@ export class Runtime {
   /** A callback done with: delivered, or (`failure`) set aside for the operator after its last attempt. */
   callbackSettled(id: MailId, entry: OutboxEntry, failure?: string): Promise<unknown> {
     const store = this.o.store;
-    if (failure !== undefined) store.failCallback(id, entry, failure);
+    if (failure !== undefined) store.keepFailedCallback(id, entry, failure);
     if (entry.from !== undefined) this.outsideTurn(entry.from, [['c', id, null]]);
     else store.removeCallback(id);
     return store.commit();

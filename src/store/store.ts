@@ -520,12 +520,9 @@ export class Store {
   removeCallback(id: MailId): void {
     this.write(() => this.outbox.removeSync(id));
   }
-  /** Moves a callback that will not be delivered out of the outbox, keeping it for the operator. */
-  failCallback(id: MailId, entry: OutboxEntry, reason: string): void {
-    this.write(() => {
-      this.outbox.removeSync(id);
-      this.failedCallbacks.putSync(id, { ...entry, reason });
-    });
+  /** Keeps a callback that will not be delivered for the operator (its outbox row is removed like a delivered one's). */
+  keepFailedCallback(id: MailId, entry: OutboxEntry, reason: string): void {
+    this.write(() => this.failedCallbacks.putSync(id, { ...entry, reason }));
   }
   pendingCallbacks(): { id: MailId; entry: OutboxEntry }[] {
     return [...this.outbox.getRange().map((e) => ({ id: e.key, entry: e.value }))];
