@@ -148,8 +148,9 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
     };
     cluster.node.attach(runtime);
   }
-  // A cluster node delivers the callbacks of the partitions it takes over, as their logs leave them.
-  if (!cluster) delivery.start();
+  // A cluster node delivers the callbacks of the partitions it takes over, as their logs leave them, and those from
+  // before it ran in a cluster.
+  delivery.start(cluster !== undefined);
   // No socket survives a restart: members start their offline grace, queued users their offline grace.
   for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
   for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });

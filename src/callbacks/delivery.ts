@@ -67,9 +67,13 @@ export class CallbackDelivery {
     this.o = { ...defaultDelivery, ...options };
   }
 
-  /** Picks up what the outbox held at start (committed before a crash, not yet accepted). */
-  start(): void {
-    for (const { id, entry } of this.outbox.pendingCallbacks()) this.add(id, entry);
+  /**
+   * Picks up what the outbox held at start (committed before a crash, not yet accepted). On a cluster node
+   * (`clustered`), a callback is passed on by the node that takes its sender's partition over, from the partition's
+   * log; only those stored before the node ran in a cluster (no sender, in no log) are picked up here.
+   */
+  start(clustered = false): void {
+    for (const { id, entry } of this.outbox.pendingCallbacks()) if (!clustered || entry.from === undefined) this.add(id, entry);
   }
 
   stop(): void {

@@ -14,7 +14,7 @@ import type { ActorDef, Address, Ctx, Effect, RankedQuestion, RankRequest, Recip
 import type { AppModel } from '../../protocol/app-model';
 import { defaultInfo, ErrorCode } from '../../protocol/errors';
 import type { ServerFrame } from '../../protocol/frames';
-import type { MailId, OutboxEntry, SessionIndex, Store } from '../store/store';
+import { heldMailKey, type MailId, type OutboxEntry, type SessionIndex, type Store } from '../store/store';
 import type { TurnWrite } from '../store/turn-log';
 import type { Clock } from './clock';
 
@@ -232,9 +232,13 @@ export class Runtime {
    * a partition when it takes the partition over.
    */
   start(): void {
+    const mail = this.o.store.allMail();
     if (!this.o.placement) {
       for (const t of this.o.store.allTimers()) this.arm(t.a, t.key, t.at);
-      for (const m of this.o.store.allMail()) this.deliver(m.entry.to, m.entry.msg, m.id, m.entry.from);
+      for (const m of mail) this.deliver(m.entry.to, m.entry.msg, m.id, m.entry.from);
+    } else {
+      // Sends stored before the node ran in a cluster name no sender: in no partition's log, they are passed on here.
+      for (const m of mail) if (!m.held && m.entry.from === undefined) this.deliver(m.entry.to, m.entry.msg, m.id);
     }
     if (this.o.passivateAfterMs > 0) {
       this.passivateTimer = setInterval(() => this.passivate(), Math.max(1000, this.o.passivateAfterMs / 2));
@@ -420,15 +424,14 @@ export class Runtime {
       return;
     }
     const store = this.o.store;
-    if (store.mailTaken(id) || this.queuedMail.has(id)) return;
-    // Stored by the receiver, in its own partition's log (unless this node has it already: its sender is here).
-    if (!store.hasMail(id)) {
-      this.outsideTurn(to, [['m', id, { to, msg }]]);
-      await store.commit();
-      // Not in the log (another node claimed it meanwhile): not taken, so the sender asks the partition's new owner.
-      if (this.o.placement && store.abandonedPartitions()?.has(this.o.placement.partitionOf(to))) throw new Error(`the log of ${to} was claimed by another node`);
-    }
-    this.enqueueMail(to, msg, id);
+    // Stored by the receiver, in its own partition's log, even when queued here already: the copy queued may be one
+    // its sender's partition passed on while served here, which only that partition's log holds.
+    if (!store.mailTaken(id) && !store.holdsMail(id)) this.outsideTurn(to, [['m', heldMailKey(id), { to, msg }]]);
+    // Whatever says the send is here (held, or taken) is durable before the sender forgets it.
+    await store.commit();
+    // Not in the log (another node claimed it meanwhile): not taken, so the sender asks the partition's new owner.
+    if (this.o.placement && store.abandonedPartitions()?.has(this.o.placement.partitionOf(to))) throw new Error(`the log of ${to} was claimed by another node`);
+    if (!store.mailTaken(id)) this.enqueueMail(to, msg, id);
   }
 
   /**
@@ -939,12 +942,20 @@ export class Runtime {
    */
   private mailTakenWrites(receiver: Address, env: Envelope, now: number): TurnWrite[] {
     const mid = env.mid!;
+    const store = this.o.store;
     const p = this.o.placement;
-    if (!p) return [['m', mid, null]];
-    if (env.from !== undefined && p.partitionOf(env.from) !== p.partitionOf(receiver) && p.isLocal(env.from)) {
-      this.o.store.appendTurn(env.from, 0, now, [], [], [['m', mid, null]]);
+    const writes: TurnWrite[] = store.holdsMail(mid) ? [['m', heldMailKey(mid), null]] : [];
+    if (!p) {
+      writes.push(['m', mid, null]);
+      return writes;
     }
-    return [['m', mid, null], ['k', mid]];
+    writes.push(['k', mid]);
+    if (env.from === undefined) return writes;
+    // The sender's row: removed in the receiver's log when one partition holds both; else in the sender's log while
+    // its partition is served here, or by its node once this one took the send (`deliver`).
+    if (p.partitionOf(env.from) === p.partitionOf(receiver)) writes.push(['m', mid, null]);
+    else if (p.isLocal(env.from)) store.appendTurn(env.from, 0, now, [], [], [['m', mid, null]]);
+    return writes;
   }
 
   /**
@@ -980,8 +991,6 @@ export class Runtime {
     }
     this.inFlight++;
     p.forward(to, msg, String(mid), true).then(() => {
-      // Its receiver's partition came here meanwhile, and the copy here is waiting for it: its turn removes the mail.
-      if (this.queuedMail.has(mid)) return;
       if (from !== undefined) this.outsideTurn(from, [['m', mid, null]]);
       else this.o.store.removeMail(mid);
       return this.o.store.commit();

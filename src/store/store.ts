@@ -23,6 +23,13 @@ export type FsyncMode = (typeof FsyncMode)[keyof typeof FsyncMode];
 /** The events of one actor turn, n counting that actor's turns with events from 1. */
 export interface EventRecord { t: number; es: readonly unknown[] }
 export type { MailboxEntry, MailId, OutboxEntry } from './turn-log';
+
+const HELD = 'r:';
+/**
+ * The key of a receiver's copy of a durable send, in its own partition's log (Runtime.accept). The sender's row keeps
+ * the send's id: a node holding both partitions keeps both rows, each removed in its own partition's log.
+ */
+export const heldMailKey = (id: MailId): string => `${HELD}${id}`;
 /** An actor's state after its first `n` event records. */
 export interface Snapshot { n: number; state: unknown }
 /** A group chat and the account that serves it. */
@@ -485,8 +492,9 @@ export class Store {
   removeMail(id: MailId): void {
     this.write(() => this.mailbox.removeSync(id));
   }
-  hasMail(id: MailId): boolean {
-    return this.mailbox.get(id) !== undefined;
+  /** True when the receiver's copy of this durable send is here (see `heldMailKey`). */
+  holdsMail(id: MailId): boolean {
+    return this.mailbox.get(heldMailKey(id)) !== undefined;
   }
   /** True when a receiver here took this durable send (committed). */
   mailTaken(id: MailId): boolean {
@@ -633,8 +641,12 @@ export class Store {
   allTimers(): { a: Address; key: string; at: number }[] {
     return [...this.timers.getRange().map((e) => ({ a: e.key[0], key: e.key[1], at: e.value }))];
   }
-  allMail(): { id: MailId; entry: MailboxEntry }[] {
-    return [...this.mailbox.getRange().map((e) => ({ id: e.key, entry: e.value }))];
+  /** Durable sends waiting: senders' rows, and receivers' copies (`held`), each by the id of its send. */
+  allMail(): { id: MailId; entry: MailboxEntry; held: boolean }[] {
+    return [...this.mailbox.getRange().map((e) => {
+      const held = typeof e.key === 'string' && e.key.startsWith(HELD);
+      return { id: held ? (e.key as string).slice(HELD.length) : e.key, entry: e.value, held };
+    })];
   }
   apps(): AppModel[] {
     return [...this.meta.getRange({ start: ['app'], end: ['app', Number.MAX_SAFE_INTEGER] }).map((e) => e.value as AppModel)];

@@ -14,7 +14,7 @@ import t from 'tap';
 import { counter } from '../helpers/counter-actor';
 import { ManualClock } from '../../src/runtime/clock';
 import { Runtime, type Outlet, type PartitionImport, type Placement } from '../../src/runtime/runtime';
-import { FsyncMode, Store, type MailId, type OutboxEntry } from '../../src/store/store';
+import { FsyncMode, heldMailKey, Store, type MailId, type OutboxEntry } from '../../src/store/store';
 
 const partitionOf = (a: string): number => (a.startsWith('counter:m') ? 1 : 0);
 const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'desk-takeover-'));
@@ -29,6 +29,10 @@ interface NodeOptions {
   callbacks?: { id: MailId; entry: OutboxEntry }[];
   /** Durable sends asked of other nodes (none takes them). */
   forwarded?: string[];
+  /** How other nodes answer a durable send (default: none takes it). */
+  forward?: Placement['forward'];
+  /** Called after each batch of effects is released. */
+  released?: () => void;
 }
 
 function node(dir: string, o: NodeOptions = {}) {
@@ -45,13 +49,13 @@ function node(dir: string, o: NodeOptions = {}) {
   }
   const placement: Placement = {
     nodeId: 'n1', isLocal: (a) => (o.serves ?? (() => true))(partitionOf(a)), reply() {},
-    forward: (to, _msg, id) => {
+    forward: (to, msg, id, durable) => {
       o.forwarded?.push(`${to} ${id}`);
-      return Promise.reject(new Error("the receiver's node is down"));
+      return o.forward ? o.forward(to, msg, id, durable) : Promise.reject(new Error("the receiver's node is down"));
     },
     sessionId: (_conv, uuid) => uuid, remoteSessionPartition: () => undefined, partitionOf,
   };
-  const outlet: Outlet = { push() {}, reply() {}, beginBatch() {}, endBatch() {}, callback: (id, entry) => o.callbacks?.push({ id, entry }) };
+  const outlet: Outlet = { push() {}, reply() {}, beginBatch() {}, endBatch: () => o.released?.(), callback: (id, entry) => o.callbacks?.push({ id, entry }) };
   const runtime = new Runtime({ store, clock: new ManualClock(), apps: () => undefined, log: pino({ level: 'silent' }), outlet, defs: [counter], placement, passivateAfterMs: 0, checkpointEveryMs: 0 });
   runtime.start();
   const close = async (): Promise<void> => {
@@ -159,7 +163,7 @@ t.test('a durable send stored by its receiver and not yet handled is handled by 
   const aLogs = new Map<number, Buffer[]>();
   const a = node(tempDir(), { logs: aLogs });
   // What a receiver's node commits before it answers the sender (Runtime.accept), then it is lost.
-  a.store.appendTurn('counter:m', 0, 1000, [], [], [['m', 'sent-9', { to: 'counter:m', msg: { type: 'inc' } }]]);
+  a.store.appendTurn('counter:m', 0, 1000, [], [], [['m', heldMailKey('sent-9'), { to: 'counter:m', msg: { type: 'inc' } }]]);
   await a.store.commit();
   await a.close();
 
@@ -219,4 +223,76 @@ t.test("a callback its node committed and never delivered is delivered by the ne
   t.teardown(c.close);
   await takeOver(c.runtime, { 0: [...aLogs.get(0)!, ...(bLogs.get(0) ?? [])] });
   t.same([cCalls, c.store.pendingCallbacks()], [[], []], 'the log says it was delivered: a later node does not deliver it again');
+});
+
+t.test("a copy sent again of a send queued here is acknowledged only once its receiver's partition log holds it", async (t) => {
+  // Node b serves both partitions, committing 100 ms apart: the receiver's turn lands well after b answers.
+  const bLogs = new Map<number, Buffer[]>();
+  let answered: Promise<Buffer[]> | undefined;
+  const b = node(tempDir(), {
+    logs: bLogs, commitIntervalMs: 100,
+    released() {
+      // The sender's turn is committed, the send waits in the receiver's mailbox: the sender's partition moved to
+      // another node, which sends it again from that partition's log, and b answers.
+      const sent = b.store.allMail();
+      if (answered || sent.length === 0) return;
+      answered = b.runtime.accept('counter:m', { type: 'inc' }, true, String(sent[0].id)).then(() => [...(bLogs.get(1) ?? [])]);
+    },
+  });
+  t.teardown(b.close);
+  b.runtime.tell('counter:s', { type: 'forward', to: 'counter:m' });
+  await b.runtime.idle();
+  t.ok(answered, 'the copy was sent while the send waited');
+  // The sender's node, answered, forgets the send; b is lost. Node c takes the receiver's partition over from its log
+  // as it was when b answered.
+  const c = node(tempDir(), { serves: (p) => p === 1 });
+  t.teardown(c.close);
+  await takeOver(c.runtime, { 1: await answered! });
+  await c.runtime.idle();
+  t.equal(await get(c.runtime, 'counter:m'), 1, 'the receiver gets the send');
+});
+
+t.test("a send its receiver stored is removed from the sender's log, though the receiver's partition came to the sender's node meanwhile", async (t) => {
+  const aLogs = new Map<number, Buffer[]>();
+  let servesReceiver = false;
+  const a: ReturnType<typeof node> = node(tempDir(), {
+    serves: (p) => p === 0 || servesReceiver, logs: aLogs,
+    async forward(to, msg, id) {
+      // The receiver's node stores the send in its partition's log (Runtime.accept), answers, and is lost; the
+      // partition comes to a, from that log, before the answer reaches a.
+      const receiverLog: Buffer[] = [];
+      const b = new Store(tempDir(), FsyncMode.None, { commitIntervalMs: 0 });
+      b.replicateTo({ partitionOf, maxRecordBytes: 1 << 20, abandoned: () => new Set(), async append(_p, r) { receiverLog.push(r); return true; } });
+      b.appendTurn(to, 0, 1000, [], [], [['m', heldMailKey(id), { to, msg }]]);
+      await b.commit();
+      await b.close();
+      servesReceiver = true;
+      await takeOver(a.runtime, { 1: receiverLog });
+    },
+  });
+  t.teardown(a.close);
+  a.runtime.tell('counter:s', { type: 'forward', to: 'counter:m' });
+  await a.runtime.idle();
+  t.equal(await get(a.runtime, 'counter:m'), 1, 'the receiver got it, once');
+  t.same(a.store.allMail(), [], 'no mail is left');
+
+  // A later owner of the sender's partition, when the receiver's node no longer knows the send as taken.
+  const forwarded: string[] = [];
+  const c = node(tempDir(), { serves: (p) => p === 0, forwarded });
+  t.teardown(c.close);
+  await takeOver(c.runtime, { 0: aLogs.get(0)! });
+  await c.runtime.idle();
+  t.same([forwarded, c.store.allMail()], [[], []], "the sender's log says the send was passed on: it is not sent again");
+});
+
+t.test('a send stored before the node ran in a cluster (no sender) is passed on at start', async (t) => {
+  const dir = tempDir();
+  const old = new Store(dir, FsyncMode.None, { commitIntervalMs: 0 });
+  old.applyWrites('counter:m', 1000, [['m', 7, { to: 'counter:m', msg: { type: 'inc' } }]]);
+  await old.commit();
+  await old.close();
+  const forwarded: string[] = [];
+  const n = node(dir, { serves: (p) => p === 0, forwarded });
+  t.teardown(n.close);
+  t.same(forwarded, ['counter:m 7'], "asked of the receiver's node");
 });
