@@ -28,6 +28,7 @@ import { mountWebPages } from './http/web-pages';
 import { KnowledgeBase } from './knowledge/knowledge-base';
 import { LlmResponder } from './llm/responder';
 import { StatsProjection } from './stats/projection';
+import { StatsFollower } from './cluster/stats-follower';
 import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
 import { SemanticVectors } from './knowledge/semantic';
@@ -91,20 +92,22 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   for (const keyFile of boot.rewrittenKeyFiles) log.warn({ keyFile }, `key file ${keyFile} held another key than the app's key in force; it now holds the key in force`);
   // The "today" sums start from the sessions of the last two days.
   const stats = cfg.statistics ? new StatsProjection(store, undefined, { apps: apps.all().map((a) => a.sdkAppId), since: clock.now() - 2 * 86_400_000 }) : undefined;
-  // The statistics tables hold what the last checkpoint wrote: the turns after it are folded again.
-  for (const turn of store.takeReplayedTurns()) stats?.apply(turn.a, turn.es, turn.n);
+  // The statistics tables hold what the last checkpoint wrote: the turns after it are folded again. A cluster node's
+  // statistics fold the partition logs instead (StatsFollower).
+  for (const turn of store.takeReplayedTurns()) if (!cfg.nats) stats?.apply(turn.a, turn.es, turn.n);
   const metrics = new Metrics();
   let gateway: Gateway | undefined;
   let delivery: CallbackDelivery | undefined;
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
   const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
   if (cluster) store.replicateTo(cluster.node.replicator);
+  const follower = cluster && stats && new StatsFollower(store, stats, log);
   const models = new LlmResponder({
     app: apps.get, log, call: (to, build) => runtime.call(to, build),
     earlier: (conv, sessionId, fromSeq, beforeSeq) => store.historyPage({ conv, sessionId, afterSeq: fromSeq - 1, limit: Math.max(0, beforeSeq - fromSeq) }).messages,
   });
   const runtime: Runtime = new Runtime({
-    store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, checkpointEveryMs: cfg.checkpointEveryMs, project: stats && ((a, es, n) => stats.apply(a, es, n)),
+    store, clock, log, apps: apps.get, metrics, newId: opts.newId, knowledge, checkpointEveryMs: cfg.checkpointEveryMs, project: stats && !follower ? (a, es, n) => stats.apply(a, es, n) : undefined,
     defs: [session, agent, queue], placement: cluster?.node, readers: { [HISTORY_READER]: historyReader(store), ...sessionReaders(store, (): Runtime => runtime), ...actorReaders((): Runtime => runtime) },
     outlet: {
       push: (to, frame, exceptConn) => {
@@ -151,6 +154,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   // A cluster node delivers the callbacks of the partitions it takes over, as their logs leave them, and those from
   // before it ran in a cluster.
   delivery.start(cluster !== undefined);
+  if (follower) follower.start(cluster!.node.logs);
   // No socket survives a restart: members start their offline grace, queued users their offline grace.
   for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
   for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });
@@ -201,6 +205,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
     await runtime.checkpoint();
     runtime.stop();
     delivery!.stop();
+    await follower?.stop();
     await cluster?.leave();
   };
   let listenSocket: us_listen_socket;

@@ -98,7 +98,7 @@ export class ClusterNode implements Placement {
   /** Where the store copies this node's committed turns: their partitions' logs. */
   readonly replicator: LogReplicator;
 
-  private constructor(private readonly o: ClusterNodeOptions, private readonly leases: LeaseManager, private bus: NatsBus, private readonly logs: PartitionLogs) {
+  private constructor(private readonly o: ClusterNodeOptions, private readonly leases: LeaseManager, private bus: NatsBus, readonly logs: PartitionLogs) {
     this.partitions = o.partitions ?? DEFAULT_PARTITIONS;
     this.replicator = new LogReplicator({
       logs, nodeId: o.nodeId, log: o.log, owns: (p) => leases.owns(p), partitionOf: (a) => partitionOf(a, this.partitions),

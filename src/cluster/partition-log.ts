@@ -7,7 +7,7 @@
  * on, appends of the node that had it fail with `FencedError`, so a node that lost its lease cannot write even if
  * its clock let it think it still held it.
  */
-import { headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type MsgRequest, type NatsConnection } from 'nats';
+import { DeliverPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type MsgRequest, type NatsConnection } from 'nats';
 import { LOG_STREAM, LOG_SUBJECTS, logSubject } from '../bus/subjects';
 import { isNotFound, isWrongLastSequence } from './jetstream-errors';
 
@@ -83,6 +83,22 @@ export class PartitionLogs {
       else if (o.claims) yield { seq: m.seq, claim: String((m.json<{ node?: unknown }>()).node) };
       seq = m.seq + 1;
     }
+  }
+
+  /**
+   * Every partition's records after stream sequence `after`, in stream order, as they come (claim markers left out),
+   * through an ordered consumer: JetStream's client creates it again where it broke off (a server lost, a gap).
+   * The records end when `stop` is called.
+   */
+  async follow(after: number): Promise<{ records: AsyncIterable<{ seq: number; record: Uint8Array }>; stop(): Promise<void> }> {
+    // The stream holds the logs only, so no subject filter (nats-server 2.9 has no filter_subjects); a start sequence
+    // even from the first record, as the client sets one whatever the policy, which 2.9 refuses with "deliver all".
+    const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 });
+    const messages = await consumer.consume({ max_messages: 256 });
+    async function* records(): AsyncGenerator<{ seq: number; record: Uint8Array }> {
+      for await (const m of messages) if (m.headers?.get(KIND_HEADER) !== CLAIM) yield { seq: m.seq, record: m.data };
+    }
+    return { records: records(), stop: async () => { await messages.close(); } };
   }
 
   /** Drops a partition's messages before stream sequence `before` (they are covered by a snapshot). */

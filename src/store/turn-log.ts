@@ -442,9 +442,13 @@ export function splitRecord(packr: Packr, value: Buffer, groupOf: (a: Address) =
   return out;
 }
 
-/** The turns of a record as written: actor, turn number, time, events, the messages stored and the other writes. */
-export function decodeRecord(packr: Packr, value: Buffer): DecodedTurn[] {
-  return [...turnsOf(packr, value)].map((turn) => ({ a: turn.a, n: turn.n, ...(packr.unpack(value.subarray(turn.offset, turn.offset + turn.length)) as Decoded) }));
+/** The turns of a record as written (those of the actors `wanted`): actor, turn number, time, events, the messages stored and the other writes. */
+export function decodeRecord(packr: Packr, value: Buffer, wanted: (a: Address) => boolean = () => true): DecodedTurn[] {
+  const out: DecodedTurn[] = [];
+  for (const turn of turnsOf(packr, value)) {
+    if (wanted(turn.a)) out.push({ a: turn.a, n: turn.n, ...(packr.unpack(value.subarray(turn.offset, turn.offset + turn.length)) as Decoded) });
+  }
+  return out;
 }
 
 /** Two lists of records, each in key order, as one in key order; a record in both (being copied) comes once. */

@@ -53,6 +53,30 @@ async function exchange(t: Test, user: TestClient, agent: TestClient, sessionId:
   await user.next((f) => textOf(f) === r, 10_000, r);
 }
 
+interface Figures { sessions: number; accepted: number; agentMsgs: number; userMsgs: number }
+
+/** What a node's statistics say of the last hour's sessions and of alice's receptions in it. */
+async function figuresOn(port: number): Promise<Figures> {
+  const api = { port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  const now = Math.floor(Date.now() / 1000);
+  const range = { From: now - 3600, To: now + 60 };
+  const s = await rest(api, 'desk_http_svc/describe_session_statistics', { ...range, Aggregate: true }) as { Data: { TotalSessionCnt: number; AgentAcceptCnt: number }[] };
+  const a = await rest(api, 'desk_http_svc/describe_agent_statistics', { ...range, AgentIds: ['alice@desk.test'] }) as { Data: { AgentMsgCnt: number; UserMsgCnt: number }[] };
+  return { sessions: s.Data[0]?.TotalSessionCnt ?? 0, accepted: s.Data[0]?.AgentAcceptCnt ?? 0, agentMsgs: a.Data[0].AgentMsgCnt, userMsgs: a.Data[0].UserMsgCnt };
+}
+
+/**
+ * Every node's statistics count the whole cluster's turns, from the partition logs (those of a node lost or
+ * restarted among them, once), as one node serving the same traffic would: `want`.
+ */
+async function statisticsAgree(t: Test, servers: { name: string; port: number }[], want: Figures): Promise<void> {
+  for (const s of servers) {
+    let last: Figures | undefined;
+    await waitUntil(async () => JSON.stringify(last = await figuresOn(s.port)) === JSON.stringify(want), 15_000, `${s.name}'s statistics`).catch(() => undefined);
+    t.same(last, want, `${s.name}'s statistics count the cluster's sessions and messages: ${JSON.stringify(want)}`);
+  }
+}
+
 t.test("a node killed: the sessions it held go on at the other nodes, from their partitions' logs", async (t) => {
   const [a, b, c] = await cluster(t, nats, { robotIdleTimeoutSec: 10 });
   const agent = await connectAgent(a.port, 'alice@desk.test');
@@ -90,6 +114,8 @@ t.test("a node killed: the sessions it held go on at the other nodes, from their
   // The next messages are acknowledged in the same session and reach alice, and her answer the user.
   await exchange(t, user, agent, sessionId, 'are you still there', 'yes, still here');
   acked.push('are you still there', 'yes, still here');
+
+  await statisticsAgree(t, [{ name: 'a', port: a.port }, { name: 'b', port: b.port }], { sessions: 2, accepted: 1, agentMsgs: 6, userMsgs: 6 });
 
   const history = await fullHistory(user, { to: CS });
   const texts = textsOf(history).filter((x) => acked.includes(x));
@@ -144,5 +170,6 @@ t.test('a rolling restart: a node stopped (SIGTERM) and started again on its dat
   t.same(textsOf(await fullHistory(user, { to: CS })).filter((x) => said.includes(x)), said, 'every acknowledged message is in the history, in order, once');
   const counted = await Promise.all(servers.map((s) => metric(s, 'desk_sessions', '{state="Agent"}')));
   t.same(counted, [0, 0, 1], 'the session is counted once, by the node that serves it (not also by those that held it meanwhile)');
+  await statisticsAgree(t, servers.map((s, i) => ({ name: 'abc'[i], port: s.port })), { sessions: 1, accepted: 1, agentMsgs: 3, userMsgs: 3 });
   await logsWhole(t, natsOfRestart);
 });

@@ -1,0 +1,114 @@
+/**
+ * A cluster node's statistics: every partition's log folded in stream order (the turns of sessions and agents), so
+ * each node answers for the whole cluster as one node would, the turns of a lost node included (they are in the
+ * logs). An actor's turns are in its partition's log once each and in order, and the facts of a session or an agent
+ * depend only on its own turns, in order: the fold gives what one node's live projection gives.
+ *
+ * The facts and the stream position are written together, every `flushEveryMs`: a restart goes on from where the
+ * written facts stand. Index and status rows written since are written again, the same.
+ */
+import type { Logger } from 'pino';
+import { kindOf } from '../../actors/address';
+import type { StatsProjection } from '../stats/projection';
+import { plainPackr, type Store } from '../store/store';
+import { decodeRecord } from '../store/turn-log';
+import type { PartitionLogs } from './partition-log';
+
+const POSITION = 'position';
+/** How long a broken follow waits before it starts again. */
+const RETRY_MS = 1000;
+
+const counted = (a: string): boolean => {
+  const kind = kindOf(a);
+  return kind === 'session' || kind === 'agent';
+};
+
+export class StatsFollower {
+  private readonly packr = plainPackr();
+  private readonly positions;
+  /** The stream sequence of the last record folded. */
+  private position: number;
+  private written: number;
+  private flushTimer?: NodeJS.Timeout;
+  private following?: { stop(): Promise<void> };
+  private stopped = false;
+  private running?: Promise<void>;
+  private readonly waiters: { seq: number; resolve: () => void }[] = [];
+
+  constructor(private readonly store: Store, private readonly stats: StatsProjection, private readonly log: Logger, private readonly flushEveryMs = 1000) {
+    this.positions = store.table<number, string>('stats-log-position');
+    this.position = this.written = this.positions.get(POSITION) ?? 0;
+    // The facts are written with the position only (not at the store's checkpoints, which know nothing of it).
+    stats.detach();
+  }
+
+  /** Follows the logs from where the written facts stand; returns at once (a follow that breaks starts again). */
+  start(logs: Pick<PartitionLogs, 'follow'>): void {
+    this.running = this.run(logs);
+  }
+
+  /** The stream sequence of the last record folded. */
+  get folded(): number {
+    return this.position;
+  }
+
+  /** Resolves once the records up to stream sequence `seq` are folded. */
+  reached(seq: number): Promise<void> {
+    if (this.position >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ seq, resolve }));
+  }
+
+  private async run(logs: Pick<PartitionLogs, 'follow'>): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const f = await logs.follow(this.position);
+        this.following = f;
+        if (this.stopped) await f.stop();
+        for await (const { seq, record } of f.records) {
+          if (seq <= this.position) continue;
+          this.fold(seq, record);
+        }
+      } catch (err) {
+        if (this.stopped) break;
+        this.log.warn({ err, position: this.position }, 'following the partition logs for the statistics failed; starting again');
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, RETRY_MS).unref());
+    }
+  }
+
+  private fold(seq: number, record: Uint8Array): void {
+    try {
+      for (const turn of decodeRecord(this.packr, Buffer.from(record.buffer, record.byteOffset, record.byteLength), counted)) {
+        if (turn.es.length > 0) this.stats.apply(turn.a, turn.es, turn.n);
+      }
+    } catch (err) {
+      // The statistics leave it out; the partition's next owner will refuse it loudly.
+      this.log.error({ err, seq }, 'a partition log record could not be read; the statistics leave it out');
+    }
+    this.position = seq;
+    this.flushTimer ??= setTimeout(() => void this.flush(), this.flushEveryMs).unref();
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i].seq <= seq) this.waiters.splice(i, 1)[0].resolve();
+    }
+  }
+
+  /** Writes the facts changed since the last flush with the position they stand at. */
+  async flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.position === this.written) return;
+    const position = this.position;
+    this.stats.flush();
+    this.store.write(() => this.positions.putSync(POSITION, position));
+    await this.store.commit();
+    this.written = Math.max(this.written, position);
+  }
+
+  /** Stops following, and writes what was folded. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.following?.stop();
+    await this.running;
+    await this.flush();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * A cluster node's statistics fold the partition logs (StatsFollower): the same traffic gives the same tables as one
+ * node's live projection, also when the node stopped without writing what it had folded since its last flush and
+ * follows on from the position written with its facts (nothing folded twice, nothing left out).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import t from 'tap';
+import { StatsFollower } from '../../src/cluster/stats-follower';
+import { StatsProjection } from '../../src/stats/projection';
+import { compare } from '../../src/stats/rebuild';
+import { FsyncMode, Store } from '../../src/store/store';
+import { Sim } from '../helpers/sim';
+
+const A = 'alice@desk.test';
+const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'desk-follow-'));
+
+/** Two conversations with alice, at once, one ended and rated; every turn with events, numbered per actor. */
+function traffic(): { to: string; n: number; at: number; events: unknown[] }[] {
+  const sim = new Sim({ session: { satisfaction: { invitationMethod: 1 } } });
+  sim.connect(A);
+  for (const u of ['u1', 'u2']) {
+    sim.enter(u);
+    sim.advance(5000); sim.say(u, '人工');
+  }
+  // Both sessions' messages run through the log: a stop anywhere cuts a session in two.
+  for (let round = 1; round <= 4; round++) {
+    for (const u of ['u1', 'u2']) {
+      sim.advance(5000); sim.say(u, `${u} asks ${round}`);
+      sim.advance(10_000); sim.agentSay(A, u, `answer ${round}`);
+    }
+  }
+  const sessionId = sim.sid('u1');
+  sim.advance(5000); sim.act(A, 'u1', 'end');
+  sim.advance(5000); sim.src('u1', '10', { menuSelected: { id: '104', sessionId } });
+  const turns = new Map<string, number>();
+  return sim.trace.filter((s) => s.events.length > 0).map((s) => {
+    const n = (turns.get(s.to) ?? 0) + 1;
+    turns.set(s.to, n);
+    return { to: s.to, n, at: s.at, events: s.events };
+  });
+}
+
+/** The turns as partition-log records, three turns each. */
+async function records(turns: ReturnType<typeof traffic>): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  const writer = new Store(tempDir(), FsyncMode.None, { commitIntervalMs: 0 });
+  writer.replicateTo({ partitionOf: () => 0, maxRecordBytes: 1 << 20, abandoned: () => new Set(), async append(_p, r) { out.push(r); return true; } });
+  for (let i = 0; i < turns.length; i++) {
+    writer.appendTurn(turns[i].to, turns[i].n, turns[i].at, turns[i].events, []);
+    if (i % 3 === 2 || i === turns.length - 1) await writer.commit();
+  }
+  await writer.close();
+  return out;
+}
+
+/** Partition logs whose stream holds the first records of `log` (stream sequence = index + 1), `grow(n)` making it n. */
+function logsOf(log: Buffer[]) {
+  let available = 0;
+  const wakers = new Set<() => void>();
+  const logs = {
+    /** Records handed out. */
+    read: 0,
+    grow(n: number): void {
+      available = n;
+      for (const w of wakers) w();
+      wakers.clear();
+    },
+    async follow(after: number) {
+      let stopped = false;
+      let wake: (() => void) | undefined;
+      return {
+        records: (async function* () {
+          for (let seq = after + 1; !stopped;) {
+            if (seq <= available) yield { seq, record: log[seq - 1] as Uint8Array }, seq++, logs.read++;
+            else await new Promise<void>((r) => { wake = r; wakers.add(r); });
+          }
+        })(),
+        async stop() { stopped = true; wake?.(); },
+      };
+    },
+  };
+  return logs;
+}
+
+t.test("the logs folded give one node's statistics, across a stop that lost what was folded since the last flush", async (t) => {
+  const turns = traffic();
+  const log = await records(turns);
+  t.ok(log.length >= 6, `${turns.length} turns in ${log.length} records`);
+
+  // One node, projecting live.
+  const single = new Store(tempDir(), FsyncMode.None);
+  t.teardown(() => single.close());
+  const live = new StatsProjection(single);
+  for (const x of turns) live.apply(x.to, x.events, x.n);
+  live.flush();
+  await single.commit();
+
+  // A cluster node follows half the log, writes its facts, follows on, and stops before it writes again; a
+  // checkpoint of its store meanwhile writes no facts of its own.
+  const dir = tempDir();
+  let store = new Store(dir, FsyncMode.None);
+  let follower = new StatsFollower(store, new StatsProjection(store), pino({ level: 'silent' }), 60_000);
+  // What the node stopped without writing stays unwritten: its follow is left waiting (it is not stopped).
+  const before = logsOf(log);
+  follower.start(before);
+  before.grow(Math.floor(log.length / 2));
+  await follower.reached(Math.floor(log.length / 2));
+  await follower.flush();
+  before.grow(log.length - 1);
+  await follower.reached(log.length - 1);
+  store.appendTurn('queue:1:0', 1, 1, [{ type: 'x' }], []);
+  await store.checkpoint();
+  await store.close();
+
+  // Started again: on from the position written with the facts, to the end of the log.
+  store = new Store(dir, FsyncMode.None);
+  t.teardown(() => store.close());
+  const stats = new StatsProjection(store);
+  follower = new StatsFollower(store, stats, pino({ level: 'silent' }), 60_000);
+  const after = logsOf(log);
+  after.grow(log.length);
+  follower.start(after);
+  await follower.reached(log.length);
+  await follower.stop();
+  t.equal(follower.folded, log.length, 'every record folded');
+  t.equal(after.read, log.length - Math.floor(log.length / 2), 'those after the position written with the facts, only');
+  t.same(compare(live.tables, stats.tables).filter((d) => d.differences > 0), [], "the follower's tables are the single node's, row for row");
+  t.ok([...stats.tables.sessions.getRange()].length === 2 && [...stats.tables.status.getRange()].length > 0, 'with both sessions and alice\'s statuses in them');
+});
