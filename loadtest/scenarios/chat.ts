@@ -11,6 +11,7 @@ import * as hdr from 'hdr-histogram-js';
 import { frameText, src, srcOf, text } from '../client';
 import { clusterFigures, CS, hopCounter, meter, scrape, type ClusterRun, type ServerProc } from '../proc';
 import { ResumingClient } from '../resume';
+import { runStatistics, type RunStatistics } from '../statistics';
 import { parseProbe, probeText, Tracker } from '../stats';
 import { DEFAULT_PARTITIONS } from '../../src/cluster/partitions';
 import { agentName, askingAgain, baselineRun, desk, now, result, round, sleep, summarize, until, userName, type Options, type RunResult, type Summary } from './common';
@@ -44,12 +45,12 @@ interface KillRun {
  */
 interface ChatRun {
   r: RunResult; finished: number; rated: number; limit: number; assignment: hdr.Histogram; cluster?: ClusterRun; unfinished?: Record<string, number>;
-  doubleAssigned: number; maxHeld: number; kill?: KillRun;
+  doubleAssigned: number; maxHeld: number; kill?: KillRun; statistics?: RunStatistics & { nodes_agree: boolean };
 }
 
 export async function chat(o: Options): Promise<Summary> {
   if (o.kill && o.nodes < 2) throw new Error('--kill needs a cluster of at least two nodes (--nodes)');
-  const { r, finished, rated, limit, assignment, cluster, unfinished, doubleAssigned, maxHeld, kill } = await run(o, o.nodes);
+  const { r, finished, rated, limit, assignment, cluster, unfinished, doubleAssigned, maxHeld, kill, statistics } = await run(o, o.nodes);
   const base = o.baseline ? await baselineRun(o, Math.min(o.users, 100), r.sent, Math.max(100, Math.round(r.mps))) : undefined;
   // What the hops between nodes cost: the same conversations on a one-node cluster (not with a node killed).
   const one = o.nodes > 1 && !o.kill ? await run(o, 1) : undefined;
@@ -62,6 +63,8 @@ export async function chat(o: Options): Promise<Summary> {
     assignment_p50_ms: pct(50), assignment_p95_ms: pct(95), assignment_p99_ms: pct(99),
     ...(cluster ? { cluster: clusterFigures(cluster, one?.r.cpu_us_per_msg) } : {}),
     ...(kill ? { kill } : {}),
+    // What the server's statistics counted of the run, asked of every node left.
+    ...(statistics ? { statistics } : {}),
   });
 }
 
@@ -88,6 +91,8 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
   let rated = 0;
   let r: RunResult;
   const started = now();
+  const startedAt = Date.now();
+  let statistics: ChatRun['statistics'];
   const used = meter(proc.pids);
   const hops = nodes > 0 ? await hopCounter(proc) : undefined;
   let cluster: ClusterRun | undefined;
@@ -241,6 +246,7 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
       unfinished = at;
     }
     cluster = hops && await hops(r.messages);
+    statistics = await runStatistics(alive(), startedAt - 60_000, Date.now() + 60_000);
   } finally {
     for (const c of clients) c.close();
     if (killed) {
@@ -254,5 +260,5 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
     }
     await proc.stop();
   }
-  return { r, finished, rated, limit, assignment, cluster, unfinished, doubleAssigned, maxHeld, kill };
+  return { r, finished, rated, limit, assignment, cluster, unfinished, doubleAssigned, maxHeld, kill, statistics };
 }

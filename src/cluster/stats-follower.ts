@@ -15,8 +15,9 @@ import { decodeRecord } from '../store/turn-log';
 import type { PartitionLogs } from './partition-log';
 
 const POSITION = 'position';
-/** How long a broken follow waits before it starts again. */
+/** How long a broken follow waits before it starts again, and how long one may take to start before it is logged. */
 const RETRY_MS = 1000;
+const SLOW_START_MS = 30_000;
 
 const counted = (a: string): boolean => {
   const kind = kindOf(a);
@@ -34,6 +35,9 @@ export class StatsFollower {
   private stopped = false;
   private running?: Promise<void>;
   private readonly waiters: { seq: number; resolve: () => void }[] = [];
+  /** Resolves (with nothing) once `stop` is called: a follow still being set up is not waited for. */
+  private signalStop!: () => void;
+  private readonly stopping = new Promise<undefined>((r) => { this.signalStop = () => r(undefined); });
 
   constructor(private readonly store: Store, private readonly stats: StatsProjection, private readonly log: Logger, private readonly flushEveryMs = 1000) {
     this.positions = store.table<number, string>('stats-log-position');
@@ -61,7 +65,14 @@ export class StatsFollower {
   private async run(logs: Pick<PartitionLogs, 'follow'>): Promise<void> {
     while (!this.stopped) {
       try {
-        const f = await logs.follow(this.position);
+        // The client keeps trying to create the consumer, silently: say so when it takes long.
+        const slow = setTimeout(() => this.log.warn({ position: this.position }, 'the statistics are not following the partition logs yet (JetStream consumer not created)'), SLOW_START_MS).unref();
+        const pending = logs.follow(this.position);
+        const f = await Promise.race([pending, this.stopping]).finally(() => clearTimeout(slow));
+        if (!f) {
+          void pending.then((late) => late.stop(), () => undefined);
+          break;
+        }
         this.following = f;
         if (this.stopped) await f.stop();
         for await (const { seq, record } of f.records) {
@@ -72,7 +83,7 @@ export class StatsFollower {
         if (this.stopped) break;
         this.log.warn({ err, position: this.position }, 'following the partition logs for the statistics failed; starting again');
       }
-      if (!this.stopped) await new Promise((r) => setTimeout(r, RETRY_MS).unref());
+      if (!this.stopped) await Promise.race([new Promise((r) => setTimeout(r, RETRY_MS).unref()), this.stopping]);
     }
   }
 
@@ -107,6 +118,7 @@ export class StatsFollower {
   /** Stops following, and writes what was folded. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.signalStop();
     await this.following?.stop();
     await this.running;
     await this.flush();

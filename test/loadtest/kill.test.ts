@@ -24,6 +24,9 @@ t.test('chat on a cluster of three nodes, one killed (SIGKILL) a third of the wa
   t.ok(kill.all_served_after_s !== null && kill.takeovers > 0, `its partitions were taken over (all served again ${kill.all_served_after_s} s after the kill)`);
   t.equal(log.restarts, 0, 'no actor started again without its state');
   t.same(log.problems, [], "each actor's turns are in its partition's log once each, in order");
+  const each = users * 3;
+  t.same(c.extra?.statistics, { sessions: users, accepted: users, rated: users, agent_msgs: each, user_msgs: each, nodes_agree: true },
+    "the nodes left count the whole run in their statistics, the killed node's turns included, as one node does");
   await t.rejects(main(['chat', '--kill']), /--kill applies to chat on a cluster/);
 });
 

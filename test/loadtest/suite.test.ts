@@ -38,6 +38,8 @@ t.test('chat at a tiny size: whole path, K probes each way per conversation', as
   t.equal(s.extra?.finished, tiny.users, 'every conversation finished');
   t.equal(s.extra?.rated, tiny.users, 'every user rated');
   t.ok(Number(s.extra?.assignment_p50_ms) > 0, 'assignment latency measured');
+  const each = tiny.users * tiny.messages;
+  t.same(s.extra?.statistics, { sessions: tiny.users, accepted: tiny.users, rated: tiny.users, agent_msgs: each, user_msgs: each, nodes_agree: true }, "the server's statistics count the run's sessions, ratings and messages");
 });
 
 t.test('relay and chat on a cluster of two nodes (a nats-server of their own): per-node CPU, hops and their cost', async (t) => {
@@ -60,6 +62,8 @@ t.test('relay and chat on a cluster of two nodes (a nats-server of their own): p
   t.equal(c.extra?.rated, tiny.users, `every conversation went the whole way across the nodes${c.extra?.unfinished ? ` (unfinished, by step: ${JSON.stringify(c.extra.unfinished)})` : ''}`);
   t.ok((c.extra?.cluster as Cluster).hops_per_msg.command > 0, 'with hops between the nodes');
   t.same((c.extra?.cluster as Cluster).log.problems, [], "the chat's partition logs too");
+  const each = tiny.users * tiny.messages;
+  t.same(c.extra?.statistics, { sessions: tiny.users, accepted: tiny.users, rated: tiny.users, agent_msgs: each, user_msgs: each, nodes_agree: true }, 'each node counts the whole run, as one node does');
   await t.rejects(main(['burst', '--nodes', '2']), /--nodes applies to relay and chat/);
 });
 

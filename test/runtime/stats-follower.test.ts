@@ -130,3 +130,12 @@ t.test("the logs folded give one node's statistics, across a stop that lost what
   t.same(compare(live.tables, stats.tables).filter((d) => d.differences > 0), [], "the follower's tables are the single node's, row for row");
   t.ok([...stats.tables.sessions.getRange()].length === 2 && [...stats.tables.status.getRange()].length > 0, 'with both sessions and alice\'s statuses in them');
 });
+
+t.test('a node stops though the follow never started (JetStream never answered)', async (t) => {
+  const store = new Store(tempDir(), FsyncMode.None);
+  t.teardown(() => store.close());
+  const follower = new StatsFollower(store, new StatsProjection(store), pino({ level: 'silent' }));
+  follower.start({ follow: () => new Promise(() => undefined) });
+  await follower.stop();
+  t.equal(follower.folded, 0, 'stopped, nothing folded');
+});
