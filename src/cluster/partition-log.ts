@@ -7,7 +7,7 @@
  * on, appends of the node that had it fail with `FencedError`, so a node that lost its lease cannot write even if
  * its clock let it think it still held it.
  */
-import { DeliverPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type MsgRequest, type NatsConnection } from 'nats';
+import { DeliverPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type MsgRequest, type NatsConnection, type StreamInfo } from 'nats';
 import { LOG_STREAM, LOG_SUBJECTS, logSubject } from '../bus/subjects';
 import { isNotFound, isWrongLastSequence } from './jetstream-errors';
 
@@ -23,22 +23,24 @@ export class FencedError extends Error {
 }
 
 export class PartitionLogs {
-  private constructor(private readonly js: JetStreamClient, private readonly jsm: JetStreamManager, readonly stream: string) {}
+  /** `created`: when the stream was made; one made anew (an empty JetStream) numbers its records from 1 again. */
+  private constructor(private readonly js: JetStreamClient, private readonly jsm: JetStreamManager, readonly stream: string, readonly created: string) {}
 
   /** Opens the stream, creating it if needed. */
   static async open(nc: NatsConnection, opts: { stream?: string; replicas?: number } = {}): Promise<PartitionLogs> {
     const stream = opts.stream ?? LOG_STREAM;
     const jsm = await nc.jetstreamManager();
+    let info: StreamInfo;
     try {
-      await jsm.streams.info(stream);
+      info = await jsm.streams.info(stream);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await jsm.streams.add({
+      info = await jsm.streams.add({
         name: stream, subjects: [LOG_SUBJECTS], storage: StorageType.File, num_replicas: opts.replicas ?? 1,
         retention: RetentionPolicy.Limits, allow_direct: true,
       });
     }
-    return new PartitionLogs(nc.jetstream(), jsm, stream);
+    return new PartitionLogs(nc.jetstream(), jsm, stream, info.created);
   }
 
   /** The stream sequence of a partition's last message (record or claim), 0 when it has none. */

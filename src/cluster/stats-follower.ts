@@ -39,15 +39,26 @@ export class StatsFollower {
   private signalStop!: () => void;
   private readonly stopping = new Promise<undefined>((r) => { this.signalStop = () => r(undefined); });
 
+  /** The stream the position is in (see `PartitionLogs.created`). */
+  private stream?: string;
+
   constructor(private readonly store: Store, private readonly stats: StatsProjection, private readonly log: Logger, private readonly flushEveryMs = 1000) {
-    this.positions = store.table<number, string>('stats-log-position');
-    this.position = this.written = this.positions.get(POSITION) ?? 0;
+    this.positions = store.table<{ seq: number; stream: string }, string>('stats-log-position');
+    const at = this.positions.get(POSITION);
+    this.position = this.written = at?.seq ?? 0;
+    this.stream = at?.stream;
     // The facts are written with the position only (not at the store's checkpoints, which know nothing of it).
     stats.detach();
   }
 
   /** Follows the logs from where the written facts stand; returns at once (a follow that breaks starts again). */
-  start(logs: Pick<PartitionLogs, 'follow'>): void {
+  start(logs: Pick<PartitionLogs, 'follow' | 'created'>): void {
+    if (this.stream !== undefined && this.stream !== logs.created) {
+      // The logs were made anew (an empty JetStream): their records are all after what the facts hold.
+      this.log.warn({ position: this.position }, 'the partition logs were made anew; the statistics fold them from their start, over the facts they hold');
+      this.position = this.written = 0;
+    }
+    this.stream = logs.created;
     this.running = this.run(logs);
   }
 
@@ -110,7 +121,8 @@ export class StatsFollower {
     if (this.position === this.written) return;
     const position = this.position;
     this.stats.flush();
-    this.store.write(() => this.positions.putSync(POSITION, position));
+    const at = { seq: position, stream: this.stream ?? '' };
+    this.store.write(() => this.positions.putSync(POSITION, at));
     await this.store.commit();
     this.written = Math.max(this.written, position);
   }

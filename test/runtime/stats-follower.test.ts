@@ -61,6 +61,7 @@ function logsOf(log: Buffer[]) {
   let available = 0;
   const wakers = new Set<() => void>();
   const logs = {
+    created: '2026-12-05T00:00:00Z',
     /** Records handed out. */
     read: 0,
     grow(n: number): void {
@@ -135,7 +136,32 @@ t.test('a node stops though the follow never started (JetStream never answered)'
   const store = new Store(tempDir(), FsyncMode.None);
   t.teardown(() => store.close());
   const follower = new StatsFollower(store, new StatsProjection(store), pino({ level: 'silent' }));
-  follower.start({ follow: () => new Promise(() => undefined) });
+  follower.start({ created: '2026-12-05T00:00:00Z', follow: () => new Promise(() => undefined) });
   await follower.stop();
   t.equal(follower.folded, 0, 'stopped, nothing folded');
+});
+
+t.test('logs made anew (an empty JetStream) are folded from their start, over the facts already held', async (t) => {
+  const turns = traffic();
+  const log = await records(turns);
+  const dir = tempDir();
+  let store = new Store(dir, FsyncMode.None);
+  let follower = new StatsFollower(store, new StatsProjection(store), pino({ level: 'silent' }), 60_000);
+  const first = logsOf(log);
+  first.grow(log.length);
+  follower.start(first);
+  await follower.reached(log.length);
+  await follower.stop();
+  await store.close();
+
+  // The same records in a stream made anew: numbered from 1 again, though the position written is past them.
+  store = new Store(dir, FsyncMode.None);
+  t.teardown(() => store.close());
+  follower = new StatsFollower(store, new StatsProjection(store), pino({ level: 'silent' }), 60_000);
+  const again = Object.assign(logsOf(log.slice(0, 2)), { created: '2026-12-06T00:00:00Z' });
+  again.grow(2);
+  follower.start(again);
+  await follower.reached(2);
+  await follower.stop();
+  t.equal(again.read, 2, 'its records are read from the first');
 });
