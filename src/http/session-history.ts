@@ -10,10 +10,11 @@ import type { AppModel } from '../../protocol/app-model';
 import { ErrorCode } from '../../protocol/errors';
 import { fail, FacadeCode, ok, Service, type Envelope } from '../../protocol/rest/envelope';
 import * as schema from '../../protocol/rest/statistics';
-import { historyRecord, sessions, transcript, transcriptLine, type HistoryFilter } from '../stats/history';
+import { historyRecord, sessions, transcriptLine, type HistoryFilter } from '../stats/history';
 import { localTime } from '../stats/queries';
 import { range, statsOf } from './desk-statistics';
 import { desk, RestError, type Endpoint, type FacadeDeps, type HttpFacade } from './facade';
+import { transcriptsAt } from './session-readers';
 
 /** Bytes gathered before a chunk is written out, and the most lines (or empty steps) produced in one turn. */
 const CHUNK = 64 * 1024;
@@ -34,14 +35,14 @@ function filterOf(b: Record<string, unknown>): HistoryFilter {
 }
 
 export const sessionHistoryEndpoints: Endpoint[] = [
-  desk('describe_session_history', schema.sessionHistory, (ctx) => {
+  desk('describe_session_history', schema.sessionHistory, async (ctx) => {
     const offset = (ctx.body.Offset as number | undefined) ?? 0;
     const limit = (ctx.body.Limit as number | undefined) ?? 20;
     const page: Record<string, unknown>[] = [];
     let total = 0;
     const progress = { examined: 0 };
     const cap = ctx.body.Keyword === undefined ? MAX_EXAMINED : MAX_EXAMINED_KEYWORD;
-    for (const f of sessions(statsOf(ctx.deps), ctx.deps.store, ctx.app.sdkAppId, filterOf(ctx.body), progress)) {
+    for await (const f of sessions(statsOf(ctx.deps), transcriptsAt(ctx.deps.runtime), ctx.app.sdkAppId, filterOf(ctx.body), progress)) {
       if (progress.examined > cap) throw new RestError(ErrorCode.BadParameter, `more than ${cap} sessions to look at: narrow the range, or use the export`);
       if (!f) continue;
       if (total >= offset && page.length < limit) page.push(historyRecord(ctx.app, f, ctx.now));
@@ -63,20 +64,23 @@ const SESSION_COLUMNS = ['SessionId', 'StartTime', 'ClientUserId', 'ClientUserNi
 const MESSAGE_COLUMNS = ['Seq', 'MessageTime', 'FromAccountRole', 'FromAccount', 'Text'];
 
 /** The lines of an export, one session (or, for a CSV with transcripts, one message) at a time. */
-function* exportLines(deps: FacadeDeps, app: AppModel, f: HistoryFilter, format: 'csv' | 'jsonl', withTranscripts: boolean): Generator<string> {
+async function* exportLines(deps: FacadeDeps, app: AppModel, f: HistoryFilter, format: 'csv' | 'jsonl', withTranscripts: boolean): AsyncGenerator<string> {
+  const transcripts = transcriptsAt(deps.runtime);
   const tz = app.session.timeZone;
   const now = deps.clock.now();
   if (format === 'csv') yield `\ufeff${csvRow(withTranscripts ? [...SESSION_COLUMNS, ...MESSAGE_COLUMNS] : SESSION_COLUMNS)}`;
-  for (const s of sessions(statsOf(deps), deps.store, app.sdkAppId, f)) {
+  for await (const s of sessions(statsOf(deps), transcripts, app.sdkAppId, f)) {
     if (!s) { yield ''; continue; } // sessions looked at without a match: a step all the same
     const r = historyRecord(app, s, now);
     if (format === 'jsonl') {
-      yield `${JSON.stringify(withTranscripts ? { ...r, Messages: [...transcript(deps.store, s)].map(transcriptLine) } : r)}\n`;
+      const messages: Record<string, unknown>[] = [];
+      if (withTranscripts) for await (const m of transcripts.messages(s)) messages.push(transcriptLine(m));
+      yield `${JSON.stringify(withTranscripts ? { ...r, Messages: messages } : r)}\n`;
       continue;
     }
     const row = SESSION_COLUMNS.map((c) => (c === 'StartTime' ? localTime(s.startedAt, tz) : c === 'AgentIds' ? (r.AgentIds as string[]).join(' ') : r[c]));
     if (!withTranscripts) { yield csvRow(row); continue; }
-    for (const m of transcript(deps.store, s)) {
+    for await (const m of transcripts.messages(s)) {
       const l = transcriptLine(m);
       yield csvRow([...row, l.Seq, localTime(m.time, tz), l.FromAccountRole, l.FromAccount, l.Text]);
     }
@@ -90,9 +94,9 @@ export function mountHistoryExport(app: TemplatedApp, facade: HttpFacade, deps: 
   app.get('/v4/desk_export/session_history', (res, req) => {
     const q = new URLSearchParams(req.getQuery() ?? '');
     let aborted = false;
-    let lines: Generator<string> | undefined;
+    let lines: AsyncGenerator<string> | undefined;
     // An abandoned export must let go of its reader at once.
-    res.onAborted(() => { aborted = true; lines?.return(undefined); });
+    res.onAborted(() => { aborted = true; void lines?.return(undefined); });
     const refuse = (status: string, envelope: Envelope): void => {
       res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify(envelope)));
     };
@@ -116,32 +120,36 @@ export function mountHistoryExport(app: TemplatedApp, facade: HttpFacade, deps: 
   });
 }
 
-/** Writes chunk after chunk, one per turn of the event loop, waiting whenever the client falls behind. */
-function pump(res: HttpResponse, lines: Generator<string>, aborted: () => boolean, deps: FacadeDeps): void {
-  const step = (): void => {
-    if (aborted()) return;
+/**
+ * Writes chunk after chunk, one per turn of the event loop, waiting whenever the client falls behind. An export that
+ * fails halfway (a transcript unreadable: its node lost) is cut off, not ended, so the client cannot take it as whole.
+ */
+function pump(res: HttpResponse, lines: AsyncGenerator<string>, aborted: () => boolean, deps: FacadeDeps): void {
+  const step = async (): Promise<void> => {
     let chunk = '';
     let done = false;
     try {
       for (let steps = 0; steps < STEPS_PER_TURN && chunk.length < CHUNK; steps++) {
-        const next = lines.next();
+        const next = await lines.next();
         if (next.done) { done = true; break; }
         chunk += next.value;
       }
     } catch (err) {
       deps.log.error({ err }, 'session history export failed');
-      lines.return(undefined);
-      res.cork(() => res.end());
+      void lines.return(undefined);
+      if (!aborted()) res.close();
       return;
     }
+    if (aborted()) return;
     let writable = true;
     res.cork(() => {
       if (chunk) writable = res.write(chunk);
       if (done) res.end();
     });
     if (done) return;
-    if (writable) setImmediate(step);
-    else res.onWritable(() => { setImmediate(step); return true; });
+    if (writable) setImmediate(next);
+    else res.onWritable(() => { setImmediate(next); return true; });
   };
-  step();
+  const next = (): void => { if (!aborted()) void step(); };
+  next();
 }

@@ -6,11 +6,20 @@ import Validator from 'fastest-validator';
 import type { CurrentSession, SessionState } from '../../actors/session';
 import type { StoredMessage } from '../../actors/types';
 import type { Runtime } from '../runtime/runtime';
-import type { Store } from '../store/store';
+import type { HistoryPage, Store } from '../store/store';
+import { sessionAddress } from '../../actors/address';
+import { ErrorCode } from '../../protocol/errors';
+import type { SessionFacts } from '../stats/facts';
+import { mentionedIn, type Transcripts } from '../stats/history';
+import { RestError } from './facade';
 
 export const SESSION_STATE_READER = 'sessionState';
 export const SESSION_MESSAGES_READER = 'sessionMessages';
 export const MESSAGE_READER = 'message';
+export const TRANSCRIPT_READER = 'transcript';
+export const MENTIONS_READER = 'mentions';
+/** Messages a transcript read brings at a time: at most 24 KiB each (body and custom data), a page fits in a NATS message. */
+const TRANSCRIPT_PAGE = 32;
 
 const v = new Validator({ haltOnFirstError: true });
 const conv = { type: 'string', min: 9, max: 512, pattern: /^session:/ } as const;
@@ -24,6 +33,13 @@ const checkSession = v.compile({
     limit: { type: 'number', integer: true, min: 1, max: 1000 }, newestFirst: 'boolean',
   },
 });
+const seqs = { firstSeq: { type: 'number', integer: true, min: 1 }, lastSeq: { type: 'number', integer: true, min: 1 } } as const;
+const checkTranscript = v.compile({
+  $$root: true, type: 'object', strict: true, props: { conv, sessionId: { type: 'string', min: 1, max: 64 }, ...seqs, limit: { type: 'number', integer: true, min: 1, max: 1000 } },
+});
+const checkMentions = v.compile({
+  $$root: true, type: 'object', strict: true, props: { conv, sessionId: { type: 'string', min: 1, max: 64 }, ...seqs, keyword: { type: 'string', min: 1, max: 100 } },
+});
 const checkMessage = v.compile({ $$root: true, type: 'object', strict: true, props: { conv, seq: { type: 'number', integer: true, min: 1 } } });
 
 function checked<Q>(check: (q: unknown) => true | unknown, query: unknown): Q {
@@ -31,6 +47,7 @@ function checked<Q>(check: (q: unknown) => true | unknown, query: unknown): Q {
   return query as Q;
 }
 
+interface TranscriptQuery { conv: string; sessionId: string; firstSeq: number; lastSeq: number }
 export interface SessionMessagesPage { total: number; messages: StoredMessage[] }
 
 /** The current session of a conversation, as get_session_state reports it. */
@@ -49,9 +66,42 @@ export function sessionReaders(store: Store, runtime: () => Runtime): Record<str
       if (q.newestFirst) all.reverse();
       return { total: all.length, messages: all.slice(q.offset, q.offset + q.limit) };
     },
+    // A session's messages from `firstSeq` through `lastSeq`, a page at a time.
+    [TRANSCRIPT_READER]: (query): HistoryPage => {
+      const q = checked<TranscriptQuery & { limit: number }>(checkTranscript, query);
+      const page = store.historyPage({ conv: q.conv, sessionId: q.sessionId, afterSeq: q.firstSeq - 1, limit: q.limit });
+      const messages = page.messages.filter((m) => m.seq <= q.lastSeq);
+      return { messages, more: page.more && messages.length === page.messages.length };
+    },
+    [MENTIONS_READER]: (query): boolean => {
+      const q = checked<TranscriptQuery & { keyword: string }>(checkMentions, query);
+      return mentionedIn(store.sessionMessages(q.conv, q.sessionId, q.firstSeq, q.lastSeq), q.keyword);
+    },
     [MESSAGE_READER]: (query): StoredMessage | undefined => {
       const q = checked<{ conv: string; seq: number }>(checkMessage, query);
       return store.getMessage(q.conv, q.seq);
     },
+  };
+}
+
+/** Transcripts read where their conversations are held (Runtime.read): a failed read is an error to retry. */
+export function transcriptsAt(runtime: Runtime): Transcripts {
+  const read = async <T>(f: SessionFacts, name: string, query: Record<string, unknown>): Promise<T> => {
+    const conv = sessionAddress(f.app, f.csAccount, f.userId);
+    const r = await runtime.read(conv, name, { conv, sessionId: f.sessionId, lastSeq: f.lastSeq, ...query });
+    if (!r.ok) throw new RestError(ErrorCode.Internal, r.info ?? 'transcript unavailable, retry');
+    return r.data as T;
+  };
+  return {
+    async *messages(f) {
+      if (f.firstSeq === undefined) return;
+      for (let after = f.firstSeq - 1; ;) {
+        const page = await read<HistoryPage>(f, TRANSCRIPT_READER, { firstSeq: after + 1, limit: TRANSCRIPT_PAGE });
+        yield* page.messages;
+        if (!page.more || page.messages.length === 0) return;
+        after = page.messages[page.messages.length - 1].seq;
+      }
+    },
+    mentions: async (f, keyword) => f.firstSeq !== undefined && read<boolean>(f, MENTIONS_READER, { firstSeq: f.firstSeq, keyword }),
   };
 }

@@ -6,7 +6,6 @@ import { sessionAddress } from '../../actors/address';
 import type { StoredMessage } from '../../actors/types';
 import { groupOf, type AppModel } from '../../protocol/app-model';
 import { plainText, type TimMsgElement } from '../../protocol/im';
-import type { Store } from '../store/store';
 import type { SessionFacts } from './facts';
 import type { StatsProjection } from './projection';
 
@@ -27,44 +26,47 @@ export interface HistoryFilter {
   keyword?: string;
 }
 
-/** A session's messages, oldest first. */
-export function* transcript(store: Store, f: SessionFacts): Generator<StoredMessage> {
-  if (f.firstSeq === undefined) return;
-  yield* store.sessionMessages(sessionAddress(f.app, f.csAccount, f.userId), f.sessionId, f.firstSeq, f.lastSeq);
+/**
+ * A session's transcript, read where its conversation is held (in a cluster, maybe another node: the answering
+ * node's store has only the conversations it served).
+ */
+export interface Transcripts {
+  /** The session's messages, oldest first. */
+  messages(f: SessionFacts): AsyncIterable<StoredMessage>;
+  /** True when a message of the session holds `keyword` (lower case), case aside. */
+  mentions(f: SessionFacts, keyword: string): Promise<boolean>;
 }
 
-function mentions(store: Store, f: SessionFacts, keyword: string): boolean {
-  for (const m of transcript(store, f)) if (plainText(m.body as TimMsgElement[]).toLowerCase().includes(keyword)) return true;
+/** True when one of `messages` holds `keyword` (lower case), case aside. */
+export function mentionedIn(messages: Iterable<StoredMessage>, keyword: string): boolean {
+  for (const m of messages) if (plainText(m.body as TimMsgElement[]).toLowerCase().includes(keyword)) return true;
   return false;
 }
 
 /** Index rows read at a time: no read transaction stays open between them (a paused export would pin one). */
 const BATCH = 500;
-/** Sessions looked at without a match between two empty yields (each one, when a keyword reads transcripts). */
+/** Sessions looked at without a match between two empty yields. */
 const HEARTBEAT = 20;
+/** Transcripts searched for a keyword at once (each may be a read at another node). */
+const SEARCHED_AT_ONCE = 16;
 
-function matches(store: Store, f: SessionFacts, q: HistoryFilter, keyword: string | undefined): boolean {
+function matches(f: SessionFacts, q: HistoryFilter): boolean {
   return (q.sessionId === undefined || f.sessionId === q.sessionId)
     && (q.userId === undefined || f.userId === q.userId)
     && (q.csAccount === undefined || f.csAccount === q.csAccount)
     && (q.agentId === undefined || f.receptions.some((r) => r.agentId === q.agentId))
     && (q.groupId === undefined || f.groupId === q.groupId)
     && (q.endStatus === undefined || f.endStatus === q.endStatus)
-    && (q.level === undefined || f.level === q.level)
-    && (!keyword || mentions(store, f, keyword));
+    && (q.level === undefined || f.level === q.level);
 }
 
-/**
- * Sessions matching a filter, oldest first. Every `HEARTBEAT` sessions looked at without a match it yields `undefined`,
- * so a caller can bound the work it does at a time; `progress.examined` counts the sessions looked at.
- */
-export function* sessions(p: StatsProjection, store: Store, app: number, q: HistoryFilter, progress = { examined: 0 }): Generator<SessionFacts | undefined> {
-  const keyword = q.keyword?.toLowerCase();
+/** Sessions matching a filter but for its keyword, oldest first, with an `undefined` every `HEARTBEAT` misses. */
+function* candidates(p: StatsProjection, app: number, q: HistoryFilter, progress: { examined: number }): Generator<SessionFacts | undefined> {
   if (q.sessionId !== undefined) {
     // One session by its id: looked up, not searched for.
     const f = p.facts(app, q.sessionId);
     progress.examined++;
-    if (f && f.startedAt >= q.from && f.startedAt <= q.to && matches(store, f, q, keyword)) yield f;
+    if (f && f.startedAt >= q.from && f.startedAt <= q.to && matches(f, q)) yield f;
     return;
   }
   let start: [number, number, string] = [app, q.from, ''];
@@ -75,10 +77,10 @@ export function* sessions(p: StatsProjection, store: Store, app: number, q: Hist
     for (const { key } of fresh) {
       progress.examined++;
       const f = p.facts(app, key[2]);
-      if (f && matches(store, f, q, keyword)) {
+      if (f && matches(f, q)) {
         sinceYield = 0;
         yield f;
-      } else if (++sinceYield >= (keyword ? 1 : HEARTBEAT)) {
+      } else if (++sinceYield >= HEARTBEAT) {
         sinceYield = 0;
         yield undefined;
       }
@@ -86,6 +88,35 @@ export function* sessions(p: StatsProjection, store: Store, app: number, q: Hist
     if (fresh.length < BATCH) return;
     start = fresh[fresh.length - 1].key;
   }
+}
+
+/**
+ * Sessions matching a filter, oldest first. It yields `undefined` for sessions looked at without a match (every
+ * `HEARTBEAT` of them, or each one whose transcript was searched), so a caller can bound the work it does at a time;
+ * `progress.examined` counts the sessions looked at.
+ */
+export async function* sessions(p: StatsProjection, transcripts: Transcripts, app: number, q: HistoryFilter, progress = { examined: 0 }): AsyncGenerator<SessionFacts | undefined> {
+  const keyword = q.keyword?.toLowerCase();
+  if (!keyword) {
+    yield* candidates(p, app, q, progress);
+    return;
+  }
+  // Searched a few at a time, each found in order.
+  let searching: { f: SessionFacts; found: Promise<boolean> }[] = [];
+  async function* found(): AsyncGenerator<SessionFacts | undefined> {
+    const batch = searching;
+    searching = [];
+    for (const s of batch) yield (await s.found) ? s.f : undefined;
+  }
+  for (const f of candidates(p, app, q, progress)) {
+    if (f === undefined) { yield undefined; continue; }
+    const search = transcripts.mentions(f, keyword);
+    // Settled at once, so a batch given up halfway (a failed read) leaves no rejection unhandled.
+    search.catch(() => undefined);
+    searching.push({ f, found: search });
+    if (searching.length >= SEARCHED_AT_ONCE) yield* found();
+  }
+  yield* found();
 }
 
 /** A session as the history lists it: the console's columns, in the API's field names (describe_im_cdr_list). */

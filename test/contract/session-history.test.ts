@@ -91,6 +91,21 @@ t.test('session history: filters, keyword in the content, paging; exports as CSV
   t.same(lines.map((l) => l.SessionId).filter((id) => id === s1 || id === s3), [s1, s3]);
   t.ok(lines[0].Messages.some((m) => m.Text === 'where is my parcel?' && m.FromAccountRole === 1), 'the transcript, robot and human phases together');
 
+  // A transcript that cannot be read (in a cluster: its node lost) cuts the export off: the client sees it incomplete.
+  const historyPage = s.store.historyPage;
+  s.store.historyPage = () => { throw new Error('unreadable'); };
+  const q0 = new URLSearchParams({ sdkappid: String(APP), identifier: 'administrator', usersig: adminSig(api(s)), Format: 'jsonl', Transcripts: '1', StartTime: String(range.StartTime), EndTime: String(range.EndTime) });
+  const cut = await new Promise<{ status: number; complete: boolean }>((resolve) => {
+    http.get(`http://127.0.0.1:${s.port}/v4/desk_export/session_history?${q0}`, (res) => {
+      res.on('error', () => undefined);
+      res.on('close', () => resolve({ status: res.statusCode!, complete: res.complete }));
+      res.resume();
+    }).on('error', () => resolve({ status: 0, complete: false }));
+  });
+  s.store.historyPage = historyPage;
+  t.notOk(cut.complete, `an export whose transcript could not be read is not ended as if whole (status ${cut.status})`);
+  t.equal((await download(s, { Format: 'jsonl', StartTime: String(range.StartTime), EndTime: String(range.EndTime), Transcripts: '1' })).body, jsonl.body, 'and the next one is whole');
+
   t.match(await download(s, { Format: 'xml', StartTime: '0', EndTime: '1' }), { status: 400 });
   const q = new URLSearchParams({ sdkappid: String(APP), identifier: 'someone', usersig: adminSig(api(s), 'someone'), Format: 'csv', StartTime: '0', EndTime: '1' });
   const denied = await new Promise<number>((resolve) => http.get(`http://127.0.0.1:${s.port}/v4/desk_export/session_history?${q}`, (res) => { res.resume(); resolve(res.statusCode!); }));

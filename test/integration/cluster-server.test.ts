@@ -6,13 +6,13 @@ import t from 'tap';
 import { agentAddress, sessionAddress } from '../../actors/address';
 import { DEFAULT_PARTITIONS, partitionOf, placement } from '../../src/cluster/partitions';
 import { KEY } from '../helpers/server';
-import { rest } from '../contract/rest-client';
+import { adminSig, rest } from '../contract/rest-client';
 import { srcBody, textBody, textOf, type TestClient } from '../helpers/client';
 import { natsForTests } from '../helpers/nats';
 import { PartitionLogs } from '../../src/cluster/partition-log';
 import { plainPackr } from '../../src/store/store';
 import { decodeRecord } from '../../src/store/turn-log';
-import { APP, CS, connect, connectAgent, dataOf, fullHistory, nextRandom, rawConnect, seen, startsWith, textsOf, toHuman, waitUntil } from './_support';
+import { APP, CS, connect, connectAgent, dataOf, fullHistory, httpGet, nextRandom, rawConnect, seen, startsWith, textsOf, toHuman, waitUntil } from './_support';
 import { cluster, metric, NODES, userOn } from './_cluster';
 import { genUserSig } from '../../protocol/usersig';
 
@@ -78,6 +78,22 @@ t.test('a conversation whose user, agent and session live on three different nod
   const paged = await back.request('history.sync', { to: CS, afterSeq: 0, limit: 2 });
   t.match(dataOf(paged), { more: true }, 'in pages');
   t.equal(dataOf<{ messages: unknown[] }>(paged).messages.length, 2);
+
+  // The session history reads each transcript where its conversation is: every node finds the session by a word of
+  // it, and exports it with its messages.
+  const window = { StartTime: Math.floor(Date.now() / 1000) - 600, EndTime: Math.floor(Date.now() / 1000) + 60 };
+  for (const [name, node] of [['a', a], ['b', b], ['c', c]] as const) {
+    const target = { port: node.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+    const search = (): Promise<Record<string, unknown>> => rest(target, 'desk_http_svc/describe_session_history', { ...window, Keyword: 'ORDER is late' });
+    await waitUntil(async () => (await search()).TotalCount === 1, 10_000, `the session in ${name}'s history`);
+    t.match(await search(), { ActionStatus: 'OK', Sessions: [{ SessionId: sessionId, AgentId: 'alice@desk.test' }] }, `${name} finds the session held by c by a word of its transcript`);
+    t.match(await rest(target, 'desk_http_svc/describe_session_history', { ...window, Keyword: 'not said' }), { ActionStatus: 'OK', TotalCount: 0 }, `and not by a word never said`);
+    const q = new URLSearchParams({ sdkappid: String(APP), identifier: 'administrator', usersig: adminSig(target), Format: 'jsonl', Transcripts: '1', StartTime: String(window.StartTime), EndTime: String(window.EndTime) });
+    const exported = await httpGet(node.port, `/v4/desk_export/session_history?${q}`);
+    const lines = exported.body.trim().split('\n').map((l) => JSON.parse(l) as { SessionId: string; Messages: { Text: string }[] });
+    const texts = lines.find((l) => l.SessionId === sessionId)?.Messages.map((m) => m.Text) ?? [];
+    t.ok(['my order is late', 'let me check', 'a note from the backend'].every((x) => texts.includes(x)), `${name} exports the session's transcript`);
+  }
 
   t.ok(await metric(a, 'desk_cluster_hops_total', '{kind="command"}') > 0, "a forwarded the user's messages to c");
   t.ok(await metric(b, 'desk_cluster_hops_total', '{kind="command"}') > 0, "b forwarded the agent's requests");
