@@ -84,3 +84,38 @@ export async function drawn(page: Page, selector: string): Promise<boolean> {
     return false;
   });
 }
+
+/** A page's WebSocket frames from the server, as the page's socket gets them (JSON text frames). */
+export interface FramePath {
+  /** Frames from now on that `lose` picks never reach the page, as if a server node went down with them unsent. */
+  lose(pick: ((frame: { type: string; data?: unknown }) => boolean) | undefined): void;
+  /** The frames lost so far. */
+  lost: { type: string; data?: unknown }[];
+  /** A frame to the page as if the server sent it. */
+  push(frame: { type: string; data?: unknown }): void;
+}
+
+/** Routes the context's WebSocket connections through the test (call before the page opens one). */
+export async function framePath(ctx: BrowserContext): Promise<FramePath> {
+  let pick: ((frame: { type: string; data?: unknown }) => boolean) | undefined;
+  const toPage = new Set<(text: string) => void>();
+  const path: FramePath = {
+    lose: (p) => { pick = p; },
+    lost: [],
+    push: (frame) => { for (const send of toPage) send(JSON.stringify(frame)); },
+  };
+  await ctx.routeWebSocket(/\/v4\/ws/, (ws) => {
+    const server = ws.connectToServer();
+    const send = (text: string): void => ws.send(text);
+    toPage.add(send);
+    // (Handling the page's close stops Playwright passing it on: passed on here.)
+    ws.onClose((code, reason) => { toPage.delete(send); void server.close({ code, reason }); });
+    ws.onMessage((m) => server.send(m));
+    server.onMessage((m) => {
+      const frame = JSON.parse(String(m)) as { type: string; data?: unknown };
+      if (pick?.(frame)) path.lost.push(frame);
+      else ws.send(m);
+    });
+  });
+  return path;
+}

@@ -7,7 +7,7 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { genUserSig } from '../../protocol/usersig';
 import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/server';
-import { PHONE, DESKTOP, accessibilityFaults, closeBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { PHONE, DESKTOP, accessibilityFaults, closeBrowser, framePath, person, screenshot, watchErrors } from '../helpers/browser';
 import { rest } from '../contract/rest-client';
 import { tcpProxy } from '../helpers/tcp-proxy';
 import { fakeBackend } from '../helpers/fake-backend';
@@ -141,6 +141,35 @@ t.test('reopening the page shows what arrived while it was closed', async (t) =>
   await user.getByText('您离开时的回复').waitFor();
   t.equal(await user.getByText('第一条').count(), 1, 'earlier messages come back once');
   await user.context().close();
+});
+
+t.test("pushes lost on the way (a server node lost): the conversation's hint of how far it stored brings them in", async (t) => {
+  const ctx = await person(PHONE, 'zh-CN');
+  const frames = await framePath(ctx);
+  const user = await ctx.newPage();
+  watchErrors(user, errors);
+  await user.goto(signedLink('visitor-hint'));
+  await user.getByLabel('输入消息').fill('我的包裹呢');
+  await user.getByLabel('输入消息').press('Enter');
+  await user.locator('.msg.mine').filter({ hasText: '我的包裹呢' }).locator('.meta').filter({ hasNotText: '发送中' }).waitFor();
+  const sessionId = await sessionOf('visitor-hint');
+
+  frames.lose((f) => f.type === 'message');
+  await fromAccount(sessionId, [{ MsgType: 'TIMTextElem', MsgContent: { Text: '没送出去的回复' } }]);
+  for (let i = 0; i < 100 && frames.lost.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  frames.lose(undefined);
+  const seq = (frames.lost[0]?.data as { seq?: number } | undefined)?.seq;
+  t.ok(seq, 'the reply was pushed, and lost');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await user.getByText('没送出去的回复').count(), 0, 'the page has not got it');
+
+  frames.push({ type: 'history.hint', data: { sessionId, account: 'another-account', seq } });
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await user.getByText('没送出去的回复').count(), 0, "another conversation's hint changes nothing");
+  frames.push({ type: 'history.hint', data: { sessionId, account: CS, seq } });
+  await user.getByText('没送出去的回复').waitFor();
+  t.equal(await user.getByText('我的包裹呢').count(), 1, 'what the page had is not shown twice');
+  await ctx.close();
 });
 
 t.test('the server restarting: the page reconnects and goes on', async (t) => {

@@ -4,15 +4,16 @@
  * connection coming back with the sessions still held. Users are plain WebSocket clients here.
  */
 import t from 'tap';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { srcBody, srcOf, textBody, type TestClient } from '../helpers/client';
 import { CS, KEY, startTestServer, testApp, type TestServer } from '../helpers/server';
-import { DESKTOP, PHONE, accessibilityFaults, closeBrowser, person, screenshot, watchErrors } from '../helpers/browser';
+import { DESKTOP, PHONE, accessibilityFaults, closeBrowser, framePath, person, screenshot, watchErrors, type FramePath } from '../helpers/browser';
 import { rest } from '../contract/rest-client';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 
 const ALICE = 'alice@desk.test';
 const BOB = 'bob@desk.test';
+const CAROL = 'carol@desk.test';
 const QUICK = '请稍等，我帮您查询一下';
 
 let server: TestServer;
@@ -24,6 +25,7 @@ t.before(async () => {
     members: [
       { mail: ALICE, nickname: 'Alice', password: 'alice-password-1', groupIds: [1] },
       { mail: BOB, nickname: 'Bob', password: 'bob-password-1', groupIds: [1] },
+      { mail: CAROL, nickname: 'Carol', password: 'carol-password-1', groupIds: [1] },
     ],
   }));
   proxy = await tcpProxy(server.port);
@@ -37,8 +39,9 @@ t.teardown(async () => {
 const api = () => ({ port: server.port, sdkAppId: server.apps.all()[0]!.sdkAppId, key: KEY, admin: 'administrator' });
 
 /** A signed-in workbench whose page counts the desktop notifications it shows (and believes it is in the background). */
-async function workbench(mail: string, password: string, viewport = DESKTOP): Promise<Page> {
+async function workbench(mail: string, password: string, viewport = DESKTOP, frames?: (ctx: BrowserContext) => Promise<unknown>): Promise<Page> {
   const ctx = await person(viewport);
+  await frames?.(ctx);
   await ctx.addInitScript(() => {
     const shown: string[] = [];
     (window as unknown as { __notifications: string[] }).__notifications = shown;
@@ -162,6 +165,31 @@ t.test('serving several users from the workbench', async (t) => {
   await bob.getByRole('button', { name: '登录' }).waitFor();
   await screenshot(bob, 'desk-sign-in-phone');
   t.same(errors, [], 'no page threw');
+});
+
+t.test("pushes lost on the way (a server node lost): the session's hint of how far it stored brings them in", async (t) => {
+  // Alice rests and bob signed out in the test before: carol gets the session.
+  let frames!: FramePath;
+  const carol = await workbench(CAROL, 'carol-password-1', DESKTOP, async (ctx) => { frames = await framePath(ctx); });
+  const u = await toHuman('user-hint');
+  const pane = carol.locator('.pane', { hasText: 'user-hint' });
+  await pane.getByText('转人工').waitFor();
+  const { SessionId: sessionId } = await rest(api(), 'desk_http_svc/get_session_state', { ClientUserId: 'user-hint', CustomerServiceId: CS }) as { SessionId: string };
+
+  frames.lose((f) => f.type === 'message');
+  await u.request('message.send', { to: CS, random: 2, body: textBody('没推到的消息') });
+  for (let i = 0; i < 100 && frames.lost.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  frames.lose(undefined);
+  const seq = (frames.lost[0]?.data as { seq?: number } | undefined)?.seq;
+  t.ok(seq, "the user's message was pushed, and lost");
+  frames.push({ type: 'history.hint', data: { sessionId: '0000ffff-0000-4000-8000-000000000000', account: CS, seq } });
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await pane.getByText('没推到的消息').count(), 0, "the workbench has not got it, and another session's hint changes nothing");
+  frames.push({ type: 'history.hint', data: { sessionId, account: CS, seq } });
+  await pane.getByText('没推到的消息').waitFor();
+  t.equal(await pane.getByText('转人工').count(), 1, 'what the workbench had is not shown twice');
+  u.close();
+  await carol.context().close();
 });
 
 /** Waits until the member's status on the server is `status` (0 offline, 1 free, 2 busy, 3 rest). */
