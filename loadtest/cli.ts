@@ -18,7 +18,7 @@ import { rest } from './scenarios/rest';
 
 const scenarios: Record<string, (o: Options) => Promise<Summary>> = { relay, chat, burst, reconnect, connections, rest };
 const usage = `usage: npm run loadtest -- <${Object.keys(scenarios).join('|')}>… [--users N] [--agents N] [--rate MSG/S]
-  [--duration SEC] [--warmup SEC] [--size BYTES] [--messages N] [--connections N] [--fsync always|batch|none] [--msgpack] [--nodes N] [--kill]
+  [--duration SEC] [--warmup SEC] [--size BYTES] [--messages N] [--connections N] [--fsync always|batch|none] [--msgpack] [--nodes N] [--kill|--drain]
   [--no-baseline] [--cpu-prof] [--json] [--no-report]`;
 
 function int(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       users: { type: 'string' }, agents: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
       size: { type: 'string' }, messages: { type: 'string' }, connections: { type: 'string' }, fsync: { type: 'string' }, nodes: { type: 'string' },
-      msgpack: { type: 'boolean' }, kill: { type: 'boolean' }, 'no-baseline': { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, json: { type: 'boolean' },
+      msgpack: { type: 'boolean' }, kill: { type: 'boolean' }, drain: { type: 'boolean' }, 'no-baseline': { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, json: { type: 'boolean' },
       'no-report': { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
@@ -59,10 +59,11 @@ export async function main(argv: string[]): Promise<number> {
     baseline: !values['no-baseline'],
     cpuProf: !!values['cpu-prof'],
     nodes: int(values.nodes, 'nodes', 0, 1, 8),
-    kill: !!values.kill,
+    kill: values.kill ? 'SIGKILL' : values.drain ? 'SIGTERM' : false,
   };
+  if (values.kill && values.drain) throw new Error('--kill or --drain, not both');
   if (base.nodes > 0 && positionals.some((p) => p !== 'relay' && p !== 'chat')) throw new Error('--nodes applies to relay and chat');
-  if (base.kill && (base.nodes < 2 || positionals.some((p) => p !== 'chat'))) throw new Error('--kill applies to chat on a cluster (--nodes 2 or more)');
+  if (base.kill && (base.nodes < 2 || positionals.some((p) => p !== 'chat'))) throw new Error(`--${values.kill ? 'kill' : 'drain'} applies to chat on a cluster (--nodes 2 or more)`);
   const results: Summary[] = [];
   let failed = false;
   for (const name of positionals) {

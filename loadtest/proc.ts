@@ -21,8 +21,8 @@ export interface ServerProc {
   child: ChildProcess;
   /** A cluster's nats-server. */
   natsUrl?: string;
-  /** A cluster: kills node `i` (SIGKILL), as a lost machine; its port leaves `alive`. */
-  kill?(i: number): void;
+  /** A cluster: stops node `i`, killed as a lost machine (SIGKILL) or drained (SIGTERM); its port leaves `alive`. */
+  kill?(i: number, signal?: 'SIGKILL' | 'SIGTERM'): void;
   /** The ports of the nodes not killed. */
   alive(): number[];
   stop(): Promise<void>;
@@ -222,9 +222,9 @@ export async function startCluster(o: DeskOptions, nodes: number, leaseTtlMs = 1
   const killed = new Set<number>();
   return {
     kind: 'desk', port: procs[0].port, pid: procs[0].pid, pids: procs.map((p) => p.pid), ports: procs.map((p) => p.port), child: procs[0].child, natsUrl: nats.url, stop,
-    kill(i) {
+    kill(i, signal = 'SIGKILL') {
       killed.add(procs[i].port);
-      procs[i].child.kill('SIGKILL');
+      procs[i].child.kill(signal);
     },
     alive: () => procs.map((p) => p.port).filter((port) => !killed.has(port)),
   };

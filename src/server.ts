@@ -233,6 +233,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
       closed = true;
       ready = false;
       uws.us_listen_socket_close(listenSocket);
+      // A cluster node first gives its partitions to the others, its sockets still served meanwhile.
+      if (cluster) await cluster.node.handOver(Math.max(2 * cfg.leaseTtlMs, 5000)).catch((err: unknown) => log.warn({ err }, 'handing the partitions over failed; they go when the node leaves'));
       await stopServing();
       // Every request has its answer by now: what is left open (idle keep-alive connections) is closed, so that it
       // neither holds the port nor reaches a stopped server. The binding has the call, its types do not.

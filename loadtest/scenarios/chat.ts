@@ -2,8 +2,9 @@
  * chat: users go through the whole path — session start, robot, transfer, queue, assignment, K probes each way,
  * end, rating — against fewer agents than users.
  *
- * With `kill` (a cluster): once a third of the conversations are assigned, one node is killed (SIGKILL). Its clients
- * connect to another node and resume with `history.sync`, sending again what was not answered (ResumingClient).
+ * With `kill` (a cluster): once a third of the conversations are assigned, one node is killed (SIGKILL), or drained
+ * (SIGTERM: it hands its partitions over, then closes its sockets). Its clients connect to another node and resume
+ * with `history.sync`, sending again what was not answered (ResumingClient).
  * Reported: acknowledged messages lost, sessions assigned to two agents, the most sessions an agent held at once
  * against its limit, the survivors' takeovers and their time.
  */
@@ -31,6 +32,7 @@ const USER = 1;
  */
 interface KillRun {
   node: string;
+  signal: 'SIGKILL' | 'SIGTERM';
   at_s: number;
   reconnects: number;
   all_served_after_s: number | null;
@@ -49,7 +51,7 @@ interface ChatRun {
 }
 
 export async function chat(o: Options): Promise<Summary> {
-  if (o.kill && o.nodes < 2) throw new Error('--kill needs a cluster of at least two nodes (--nodes)');
+  if (o.kill && o.nodes < 2) throw new Error('--kill and --drain need a cluster of at least two nodes (--nodes)');
   const { r, finished, rated, limit, assignment, cluster, unfinished, doubleAssigned, maxHeld, kill, statistics } = await run(o, o.nodes);
   const base = o.baseline ? await baselineRun(o, Math.min(o.users, 100), r.sent, Math.max(100, Math.round(r.mps))) : undefined;
   // What the hops between nodes cost: the same conversations on a one-node cluster (not with a node killed).
@@ -81,7 +83,7 @@ async function takeovers(ports: number[]): Promise<{ count: number; seconds: num
 /** One run against Desk: `nodes` 0 is one server; otherwise a cluster of that many nodes. */
 async function run(o: Options, nodes: number): Promise<ChatRun> {
   const limit = Math.max(1, Math.ceil(o.users / o.agents / 2));
-  const killing = o.kill && nodes > 1;
+  const killing = o.kill !== false && nodes > 1 ? o.kill : undefined;
   const { proc, target } = await desk(o, { maxConcurrentPerAgent: limit }, nodes, killing ? KILL_LEASE_TTL_MS : undefined);
   const alive = (): number[] => proc.alive();
   const tracker = new Tracker(now());
@@ -109,7 +111,7 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
     // Counted before and after over the nodes that stay.
     const k: NonNullable<typeof killed> = { at: now(), before: await takeovers(proc.ports.filter((_, i) => i !== KILLED)) };
     killed = k;
-    proc.kill!(KILLED);
+    proc.kill!(KILLED, killing);
     const served = async (): Promise<number> => (await Promise.all(proc.alive().map(scrape))).reduce((n, m) => n + (m.get('desk_cluster_partitions_owned') ?? 0), 0);
     while (now() - k.at < 60_000 && (await served().catch(() => 0)) < DEFAULT_PARTITIONS) await sleep(100);
     if (now() - k.at < 60_000) k.served = now();
@@ -253,7 +255,7 @@ async function run(o: Options, nodes: number): Promise<ChatRun> {
       const after = await takeovers(proc.alive());
       const count = after.count - killed.before.count;
       kill = {
-        node: `node-${KILLED}`, at_s: round((killed.at - started) / 1000), reconnects: clients.reduce((n, c) => n + c.reconnects, 0),
+        node: `node-${KILLED}`, signal: killing!, at_s: round((killed.at - started) / 1000), reconnects: clients.reduce((n, c) => n + c.reconnects, 0),
         all_served_after_s: killed.served === undefined ? null : round((killed.served - killed.at) / 1000),
         takeovers: count, takeover_mean_s: count > 0 ? round((after.seconds - killed.before.seconds) / count) : 0,
       };

@@ -25,8 +25,11 @@ export interface Options {
   connections: number;
   /** Cluster nodes (relay, chat): 0 runs one server without NATS. */
   nodes: number;
-  /** Chat on a cluster: one node is killed (SIGKILL) a third of the way through; its clients go on at the others. */
-  kill: boolean;
+  /**
+   * Chat on a cluster: one node is stopped a third of the way through, killed (SIGKILL, a lost machine) or drained
+   * (SIGTERM, a rolling restart's step); its clients go on at the others.
+   */
+  kill: false | 'SIGKILL' | 'SIGTERM';
 }
 
 export const defaults: Options = {

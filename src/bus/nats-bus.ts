@@ -209,6 +209,17 @@ export class NatsBus {
     }
   }
 
+  /**
+   * Resolves once every command sent so far is taken or given up: a node leaving waits for what it passed on (a
+   * message its actors had queued when their partition moved, forwarded to the new owner) before it closes the bus.
+   */
+  async sent(): Promise<void> {
+    while (this.flushScheduled || this.sending.size > 0) {
+      if (this.flushScheduled) await new Promise((r) => setImmediate(r));
+      await Promise.all(this.sending.values());
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const p of [...this.owned.keys()]) await this.disown(p);

@@ -7,6 +7,8 @@ export const logSubject = (partition: number): string => `desk.v1.log.${partitio
 
 /** The KV bucket of partition leases and node heartbeats. */
 export const LEASE_BUCKET = 'desk-leases';
+/** A node handing its partitions over says so here (one subject per lease bucket): the others run a round at once. */
+export const handOverSubject = (bucket: string): string => `desk.v1.handover.${bucket}`;
 
 /** Commands for the actors of one partition: the node that owns it listens. */
 export const commandSubject = (partition: number): string => `desk.v1.cmd.${partition}`;

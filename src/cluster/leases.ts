@@ -55,6 +55,8 @@ export class LeaseManager {
   private readonly ttlMs: number;
   private readonly skewMarginMs: number;
   private left = false;
+  /** Set by `handOver`: this node no longer counts itself live, so every partition goes to the others. */
+  private leaving = false;
 
   constructor(private readonly o: LeaseOptions) {
     this.partitions = o.partitions ?? DEFAULT_PARTITIONS;
@@ -87,12 +89,9 @@ export class LeaseManager {
     for (const [p, e] of this.owned) if (e.value.until <= now) this.drop(p, lost);
     // What changed is reported even when the round fails part way: a lease dropped or taken is so already.
     try {
-      await this.beat(now);
-      const live = [...(await this.o.store.list('node.')).values()]
-        .filter((e) => e.value.until > now)
-        .map((e) => e.value.node)
-        .sort();
-      if (!live.includes(this.o.nodeId)) live.push(this.o.nodeId);
+      if (!this.leaving) await this.beat(now);
+      const live = await this.liveNodes(now);
+      if (!this.leaving && !live.includes(this.o.nodeId)) live.push(this.o.nodeId);
       const desired = placement(live, this.partitions);
       const leases = await this.o.store.list('p.');
       const settled = await Promise.allSettled(desired.map((owner, p) => this.settle(p, owner, leases.get(partitionKey(p)), now, gained, lost)));
@@ -102,6 +101,32 @@ export class LeaseManager {
     } finally {
       if (gained.length > 0 || lost.length > 0) this.o.onChange?.({ gained: gained.sort((a, b) => a - b), lost: lost.sort((a, b) => a - b) });
     }
+  }
+
+  /**
+   * This node leaves the placement while it still runs: its heartbeat goes, and a round gives every partition it holds
+   * to the live nodes that own it now (after `release`). Resolves with the partitions given up; none, and nothing
+   * changed, when no other node is live to take them.
+   */
+  async handOver(): Promise<number[]> {
+    if (this.left || this.leaving) return [];
+    const now = this.o.clock.now();
+    if ((await this.liveNodes(now)).every((n) => n === this.o.nodeId)) return [];
+    this.leaving = true;
+    const held = this.ownedPartitions();
+    if (this.heartbeat !== undefined && await this.o.store.remove(nodeKey(this.o.nodeId), this.heartbeat)) this.heartbeat = undefined;
+    await this.tick();
+    return held.filter((p) => !this.owned.has(p));
+  }
+
+  /** True when every partition in `partitions` has a lease of another node, valid now. */
+  async heldByOthers(partitions: number[]): Promise<boolean> {
+    const now = this.o.clock.now();
+    const leases = await this.o.store.list('p.');
+    return partitions.every((p) => {
+      const e = leases.get(partitionKey(p));
+      return e !== undefined && e.value.node !== this.o.nodeId && e.value.until > now;
+    });
   }
 
   /** Gives up every lease (after `release`) and the heartbeat: the other nodes take over at their next round. */
@@ -115,6 +140,11 @@ export class LeaseManager {
     }
     if (this.heartbeat !== undefined) await this.o.store.remove(nodeKey(this.o.nodeId), this.heartbeat);
     if (lost.length > 0) this.o.onChange?.({ gained: [], lost });
+  }
+
+  /** The nodes with a heartbeat valid at `now`, in order. */
+  private async liveNodes(now: number): Promise<string[]> {
+    return [...(await this.o.store.list('node.')).values()].filter((e) => e.value.until > now).map((e) => e.value.node).sort();
   }
 
   private async beat(now: number): Promise<void> {

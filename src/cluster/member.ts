@@ -46,7 +46,7 @@ export async function joinCluster(
     };
     const shared = await ClusterApps.start(await SharedApps.open(nc, { replicas: cfg.natsReplicas }), apps, log, declared);
     log.warn({ node: nodeId },
-      'cluster mode is experimental: transcripts in exports read only this node\'s store, and partition logs are never trimmed (docs/cluster.md)');
+      'cluster mode is experimental: partition logs are never trimmed (docs/cluster.md)');
     let left = false;
     return {
       node,

@@ -10,11 +10,12 @@
  * its records imported into the runtime, so its actors continue from where the log leaves them, wherever they were.
  */
 import Validator from 'fastest-validator';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/errors';
 import type { Address, ReplyTo } from '../../actors/types';
 import { NatsBus } from '../bus/nats-bus';
+import { handOverSubject, LEASE_BUCKET } from '../bus/subjects';
 import type { Clock } from '../runtime/clock';
 import { routedAddress, type PartitionImport, type Placement, type Reply } from '../runtime/runtime';
 import { LeaseManager } from './leases';
@@ -72,6 +73,9 @@ const checkReply = v.compile({
   },
 });
 
+/** How long a node leaving waits for the commands it sent to be taken. */
+const SENT_WAIT_MS = 5000;
+
 export class ClusterNode implements Placement {
   readonly counts: ClusterCounts = { forwarded: 0, replies: 0, leaseChanges: 0, takeovers: 0, importedTurns: 0 };
   /** Told each takeover's time from the lease gained to the partitions served, in seconds (the metrics). */
@@ -93,6 +97,9 @@ export class ClusterNode implements Placement {
   private taking = true;
   private rounds?: NodeJS.Timeout;
   private round?: Promise<unknown>;
+  /** A round asked for while one ran: it runs once that one ends (the running one may have read the leases before). */
+  private roundAgain = false;
+  private handOvers?: Subscription;
   private readonly partitions: number;
 
   /** Where the store copies this node's committed turns: their partitions' logs. */
@@ -120,6 +127,7 @@ export class ClusterNode implements Placement {
     });
     const logs = await PartitionLogs.open(o.nc, { stream: o.logStream, replicas: o.replicas });
     node = new ClusterNode(o, leases, bus, logs);
+    node.handOvers = o.nc.subscribe(handOverSubject(o.leaseBucket ?? LEASE_BUCKET), { callback: () => void node!.tick(true) });
     await node.tick();
     const ttl = o.leaseTtlMs ?? 6000;
     node.rounds = setInterval(() => void node!.tick(), Math.max(50, Math.floor(ttl / 3)));
@@ -193,18 +201,53 @@ export class ClusterNode implements Placement {
     for (const p of this.leases.ownedPartitions()) await this.bus.disown(p);
   }
 
+  /**
+   * A drain's first step, while the node still serves its sockets (what they send goes on to the partitions' new
+   * owners): the node leaves the placement and gives its partitions up, and the other nodes, told at once, take them
+   * over. Resolves once they hold them all, or after `waitMs`; at once when no other node is live.
+   */
+  async handOver(waitMs: number): Promise<number[]> {
+    while (this.round) await this.round;
+    // In place of a round, so that none runs beside it.
+    const handing = this.leases.handOver();
+    this.round = handing.catch(() => undefined).finally(() => { this.round = undefined; });
+    const given = await handing;
+    if (given.length === 0) return given;
+    const started = performance.now();
+    try {
+      this.o.nc.publish(handOverSubject(this.o.leaseBucket ?? LEASE_BUCKET));
+    } catch (err) {
+      this.o.log.warn({ err }, 'the other nodes could not be told of the handover; they take the partitions at their next round');
+    }
+    while (performance.now() - started < waitMs && !(await this.leases.heldByOthers(given).catch(() => false))) await new Promise((r) => setTimeout(r, 50));
+    this.o.log.info({ node: this.o.nodeId, partitions: given.length, ms: Math.round(performance.now() - started) }, 'partitions handed over');
+    return given;
+  }
+
   /** Leaves the cluster: its partitions go to the other nodes at their next round. */
   async leave(): Promise<void> {
     this.stopping = true;
     clearInterval(this.rounds);
+    this.handOvers?.unsubscribe();
+    this.roundAgain = false;
     await this.round;
+    // Bounded: a command for a partition no node serves yet waits out its deadline.
+    await Promise.race([this.bus.sent(), new Promise((r) => setTimeout(r, SENT_WAIT_MS).unref())]);
     await this.leases.leave();
     await this.bus.close();
   }
 
-  private tick(): Promise<unknown> {
+  /** A lease round; `soon`: another node handed its partitions over, so one runs after the round under way too. */
+  private tick(soon = false): Promise<unknown> {
+    if (this.round && soon) this.roundAgain = true;
     // One round at a time: a slow KV round is not overtaken by the next.
-    this.round ??= this.leases.tick().catch((err: unknown) => this.o.log.warn({ err }, 'lease round failed')).finally(() => { this.round = undefined; });
+    this.round ??= this.leases.tick().catch((err: unknown) => this.o.log.warn({ err }, 'lease round failed')).finally(() => {
+      this.round = undefined;
+      if (this.roundAgain && !this.stopping) {
+        this.roundAgain = false;
+        void this.tick();
+      }
+    });
     return this.round;
   }
 

@@ -553,7 +553,8 @@ export class Gateway implements Outlet {
       ? { type: replyTo.as ?? 'ok', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: result.data ?? {} }
       : { type: 'error', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: { ref: replyTo.ref, code: result.code ?? ErrorCode.Internal, info: result.info ?? defaultInfo[result.code ?? ErrorCode.Internal] ?? 'error' } };
     const ws = this.conns.get(replyTo.conn);
-    if (ws) ws.getUserData().awaiting--;
+    // (A request at another node answered "retry" for want of an answer may be answered again when one comes.)
+    if (ws && ws.getUserData().awaiting > 0) ws.getUserData().awaiting--;
     this.enqueueSend(replyTo.conn, frame, false);
   }
 }

@@ -9,6 +9,7 @@
 import t, { type Test } from 'tap';
 import { DEFAULT_PARTITIONS } from '../../src/cluster/partitions';
 import { PartitionLogs } from '../../src/cluster/partition-log';
+import { NatsLeaseStore } from '../../src/cluster/nats-lease-store';
 import { checkPartitionLogs } from '../../src/cluster/log-check';
 import { partitionOf } from '../../src/cluster/partitions';
 import { KEY } from '../helpers/server';
@@ -157,7 +158,15 @@ t.test('a rolling restart: a node stopped (SIGTERM) and started again on its dat
   };
   await talk('before');
 
-  await servers[2].stop();
+  // c hands its partitions to a and b before it stops serving, while its talk goes on.
+  const stopped = servers[2].stop();
+  const during = talk('while c stops');
+  await stopped;
+  const leases = await (await NatsLeaseStore.open(await natsOfRestart.connect())).list('p.');
+  const holders = [...leases.values()].filter((e) => e.value.until > Date.now() - 1000).map((e) => e.value.node);
+  t.same([holders.length, holders.filter((n) => n === 'a' || n === 'b').length], [DEFAULT_PARTITIONS, DEFAULT_PARTITIONS], 'once c has stopped, a and b hold every lease: c handed them over before it left');
+  t.match(servers[2].stdout(), /partitions handed over/, 'c says so');
+  await during;
   await waitUntil(async () => (await metric(a, 'desk_cluster_partitions_owned')) + (await metric(b, 'desk_cluster_partitions_owned')) === DEFAULT_PARTITIONS, 20_000, "c's partitions served by a and b");
   await talk('while c is away');
 
@@ -170,6 +179,6 @@ t.test('a rolling restart: a node stopped (SIGTERM) and started again on its dat
   t.same(textsOf(await fullHistory(user, { to: CS })).filter((x) => said.includes(x)), said, 'every acknowledged message is in the history, in order, once');
   const counted = await Promise.all(servers.map((s) => metric(s, 'desk_sessions', '{state="Agent"}')));
   t.same(counted, [0, 0, 1], 'the session is counted once, by the node that serves it (not also by those that held it meanwhile)');
-  await statisticsAgree(t, servers.map((s, i) => ({ name: 'abc'[i], port: s.port })), { sessions: 1, accepted: 1, agentMsgs: 3, userMsgs: 3 });
+  await statisticsAgree(t, servers.map((s, i) => ({ name: 'abc'[i], port: s.port })), { sessions: 1, accepted: 1, agentMsgs: 4, userMsgs: 4 });
   await logsWhole(t, natsOfRestart);
 });

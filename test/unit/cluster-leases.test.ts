@@ -126,7 +126,37 @@ t.test('leaving: a node gives its leases up, and the others take them at their n
   t.equal(owned.size, P, 'taken over in one round, without waiting for the ttl');
 });
 
-t.test('random runs: nodes start, stop, crash and leave at random; a partition never has two owners', async (t) => {
+t.test('handing over: a node still running drops out of the placement; the others take its partitions at once', async (t) => {
+  const clock = new ManualClock();
+  const { nodes, released } = cluster(['a', 'b', 'c'], clock);
+  for (let round = 0; round < 3; round++) for (const n of nodes.values()) await n.tick();
+  const c = nodes.get('c')!;
+  const had = c.ownedPartitions();
+  const given = await c.handOver();
+  t.same(given, had, 'every partition it held is given up');
+  t.same(released.c!.sort((x, y) => x - y), had, 'each released before its lease went');
+  t.same(c.ownedPartitions(), [], 'it acts on none');
+  t.notOk(await c.heldByOthers(had), 'nobody holds them before the others run a round');
+  for (const n of [nodes.get('a')!, nodes.get('b')!]) await n.tick();
+  t.ok(await c.heldByOthers(had), 'the others hold them after one round each, without waiting for the ttl');
+  t.equal(claims(nodes.values()).size, P, 'every partition owned');
+  // Still running, the node takes nothing back, and no other node counts it among the live ones.
+  clock.advance(1000);
+  await c.tick();
+  for (const n of [nodes.get('a')!, nodes.get('b')!]) await n.tick();
+  t.same(c.ownedPartitions(), [], 'its rounds go on, taking nothing');
+  t.ok([...claims(nodes.values()).values()].every((o) => o.length === 1 && o[0] !== 'c'), 'a and b own everything, once');
+  t.same(await c.handOver(), [], 'handing over again does nothing');
+
+  // Alone, a node has nobody to hand over to: it keeps its partitions until it leaves.
+  const alone = cluster(['z'], new ManualClock());
+  const z = alone.nodes.get('z')!;
+  await z.tick();
+  t.same(await z.handOver(), [], 'nothing given up with no other node live');
+  t.equal(z.ownedPartitions().length, P);
+});
+
+t.test('random runs: nodes start, stop, crash, hand over and leave at random; a partition never has two owners', async (t) => {
   const seeds = [1, 2, 3, 4, 5];
   for (const seed of seeds) {
     const r = rng(seed);
@@ -134,6 +164,7 @@ t.test('random runs: nodes start, stop, crash and leave at random; a partition n
     const store = new MemoryLeaseStore();
     const all: LeaseManager[] = [];
     const running = new Set<LeaseManager>();
+    const handing = new Set<LeaseManager>();
     let nextId = 0;
     const start = (): void => {
       const n = new LeaseManager({ store, clock, nodeId: `n${nextId++}`, partitions: P, ttlMs: TTL });
@@ -150,8 +181,18 @@ t.test('random runs: nodes start, stop, crash and leave at random; a partition n
         const n = [...running][Math.floor(r() * running.size)];
         running.delete(n);
         await n.leave();
+      } else if (x < 0.07 && running.size > 1) {
+        // A drain: handed over, then rounds that take nothing, then gone.
+        const n = [...running][Math.floor(r() * running.size)];
+        running.delete(n);
+        handing.add(n);
+        await n.handOver();
+      } else if (x < 0.08 && handing.size > 0) {
+        const n = [...handing][0];
+        handing.delete(n);
+        await n.leave();
       }
-      const n = [...running][Math.floor(r() * running.size)];
+      const n = [...running, ...handing][Math.floor(r() * (running.size + handing.size))];
       await n.tick();
       clock.advance(Math.floor(r() * 800));
       // Crashed nodes count too: by their own clock they may still act on a lease.
@@ -160,9 +201,10 @@ t.test('random runs: nodes start, stop, crash and leave at random; a partition n
     // Crashed nodes' leases expire; then the running nodes settle.
     clock.advance(TTL + 1500);
     for (let round = 0; round < 3; round++) {
-      for (const n of running) await n.tick();
+      for (const n of [...running, ...handing]) await n.tick();
       clock.advance(1000);
     }
+    t.same(claims(handing).size, 0, `seed ${seed}: a node handing over owns nothing`);
     const owned = claims(running);
     t.equal(violations, 0, `seed ${seed}: never two owners`);
     t.equal(owned.size, P, `seed ${seed}: in the end every partition is owned by a running node`);
