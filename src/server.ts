@@ -28,7 +28,7 @@ import { mountWebPages } from './http/web-pages';
 import { KnowledgeBase } from './knowledge/knowledge-base';
 import { LlmResponder } from './llm/responder';
 import { StatsProjection } from './stats/projection';
-import { StatsFollower } from './cluster/stats-follower';
+import { LogFollower } from './cluster/log-follower';
 import { Metrics } from './metrics';
 import { realClock, type Clock } from './runtime/clock';
 import { SemanticVectors } from './knowledge/semantic';
@@ -93,7 +93,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   // The "today" sums start from the sessions of the last two days.
   const stats = cfg.statistics ? new StatsProjection(store, undefined, { apps: apps.all().map((a) => a.sdkAppId), since: clock.now() - 2 * 86_400_000 }) : undefined;
   // The statistics tables hold what the last checkpoint wrote: the turns after it are folded again. A cluster node's
-  // statistics fold the partition logs instead (StatsFollower).
+  // statistics fold the partition logs instead (LogFollower).
   for (const turn of store.takeReplayedTurns()) if (!cfg.nats) stats?.apply(turn.a, turn.es, turn.n);
   const metrics = new Metrics();
   let gateway: Gateway | undefined;
@@ -101,7 +101,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
   const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
   if (cluster) store.replicateTo(cluster.node.replicator);
-  const follower = cluster && stats && new StatsFollower(store, stats, log);
+  const follower = cluster && new LogFollower(store, stats, log);
   const models = new LlmResponder({
     app: apps.get, log, call: (to, build) => runtime.call(to, build),
     earlier: (conv, sessionId, fromSeq, beforeSeq) => store.historyPage({ conv, sessionId, afterSeq: fromSeq - 1, limit: Math.max(0, beforeSeq - fromSeq) }).messages,

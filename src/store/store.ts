@@ -436,7 +436,8 @@ export class Store {
 
   /**
    * A turn's writes (TurnWrite), made in the tables at the next commit. Called alone (not through `appendTurn`) for
-   * writes this node makes only here: of an actor whose partition another node serves now.
+   * writes this node makes only here: of an actor whose partition another node serves now, or the group chats of
+   * the cluster's turns (LogFollower).
    */
   applyWrites(a: Address, t: number, w: readonly TurnWrite[]): void {
     for (const x of w) {

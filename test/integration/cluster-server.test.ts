@@ -15,6 +15,7 @@ import { decodeRecord } from '../../src/store/turn-log';
 import { APP, CS, connect, connectAgent, dataOf, fullHistory, httpGet, nextRandom, rawConnect, seen, startsWith, textsOf, toHuman, waitUntil } from './_support';
 import { cluster, metric, NODES, userOn } from './_cluster';
 import { genUserSig } from '../../protocol/usersig';
+import type { ServerFrame } from '../../protocol/frames';
 
 const nats = natsForTests(t);
 
@@ -108,6 +109,33 @@ async function askHuman(u: TestClient): Promise<string> {
   const ack = await u.request('message.send', { to: CS, random: nextRandom(), body: textBody('转人工') });
   return dataOf<{ sessionId: string }>(ack).sessionId;
 }
+
+t.test('a group chat across nodes: its members, on every node, write to it wherever it is held; REST finds it on any node', async (t) => {
+  const [a, b, c] = await cluster(t, nats);
+  const api = (n: { port: number }) => ({ port: n.port, sdkAppId: APP, key: KEY, admin: 'administrator' });
+  const agent = await connectAgent(a.port, 'alice@desk.test');
+  const members = await Promise.all([a, b, c].map((n, i) => connect(n.port, `gm-${'abc'[i]}`, 'user')));
+  t.teardown(() => { agent.close(); for (const m of members) m.close(); });
+  const body = { Owner_Account: 'gm-a', Type: 'Public', GroupId: 'CrossNodes', Name: 'across', MemberList: [{ Member_Account: 'gm-b' }, { Member_Account: 'gm-c' }, { Member_Account: CS }] };
+  t.match(await rest(api(b), 'desk_http_svc/create_group', body), { ActionStatus: 'OK', GroupId: 'CrossNodes' }, 'created on b');
+  const assigned = await agent.next((f) => f.type === 'session.assigned', 5000, 'the group session at alice');
+  const sessionId = dataOf<{ sessionId: string }>(assigned).sessionId;
+  for (const [i, m] of members.entries()) {
+    const text = `hello from ${'abc'[i]}`;
+    let ack: ServerFrame | undefined;
+    // Each node learns of the group from the partition logs, within moments of its creation.
+    await waitUntil(async () => (ack = await m.request('message.send', { group: 'CrossNodes', random: 100 + i, body: textBody(text) })).type === 'message.ack', 5000, `gm-${'abc'[i]}'s message acknowledged`);
+    t.match(ack, { type: 'message.ack', data: { sessionId } }, `a member on ${'abc'[i]} writes to the group`);
+    await agent.next((f) => textOf(f) === text, 5000, text);
+  }
+  for (const [name, node] of [['a', a], ['c', c]] as const) {
+    await waitUntil(async () => (await rest(api(node), 'desk_http_svc/create_group', body)).ErrorCode === 10025, 5000, `${name} knows the id is taken`);
+    t.pass(`${name} refuses the id while the group lives`);
+  }
+  t.match(await rest(api(c), 'group_open_http_svc/destroy_group', { GroupId: 'CrossNodes' }), { ActionStatus: 'OK' }, 'destroyed from c');
+  await waitUntil(async () => (await members[0].request('message.send', { group: 'CrossNodes', random: 200, body: textBody('anyone?') })).type === 'error', 5000, 'the group gone on a');
+  t.pass('and gone on a');
+});
 
 t.test("a queued user's socket closing on one node ends the queued session held by another (queue-offline grace)", async (t) => {
   const [a, b, c] = await cluster(t, nats, { maxConcurrentPerAgent: 1, queueOfflineGraceSec: 1 });

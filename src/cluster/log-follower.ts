@@ -1,11 +1,14 @@
 /**
- * A cluster node's statistics: every partition's log folded in stream order (the turns of sessions and agents), so
- * each node answers for the whole cluster as one node would, the turns of a lost node included (they are in the
- * logs). An actor's turns are in its partition's log once each and in order, and the facts of a session or an agent
- * depend only on its own turns, in order: the fold gives what one node's live projection gives.
+ * What a cluster node keeps of the whole cluster, from every partition's log folded in stream order (the turns of
+ * sessions and agents), the turns of a lost node included (they are in the logs):
+ * - the statistics, so each node answers for the whole cluster as one node would. An actor's turns are in its
+ *   partition's log once each and in order, and the facts of a session or an agent depend only on its own turns, in
+ *   order: the fold gives what one node's live projection gives;
+ * - the group chats' entries (`TurnWrite` 'g'), so a member's frames and the REST calls naming a group find it on
+ *   any node, and go on to the node holding its conversation.
  *
- * The facts and the stream position are written together, every `flushEveryMs`: a restart goes on from where the
- * written facts stand. Index and status rows written since are written again, the same.
+ * What was folded and the stream position are written together, every `flushEveryMs`: a restart goes on from where
+ * they stand. Rows written since are written again, the same.
  */
 import type { Logger } from 'pino';
 import { kindOf } from '../../actors/address';
@@ -24,7 +27,7 @@ const counted = (a: string): boolean => {
   return kind === 'session' || kind === 'agent';
 };
 
-export class StatsFollower {
+export class LogFollower {
   private readonly packr = plainPackr();
   private readonly positions;
   /** The stream sequence of the last record folded. */
@@ -42,13 +45,14 @@ export class StatsFollower {
   /** The stream the position is in (see `PartitionLogs.created`). */
   private stream?: string;
 
-  constructor(private readonly store: Store, private readonly stats: StatsProjection, private readonly log: Logger, private readonly flushEveryMs = 1000) {
+  /** `stats`: undefined when the statistics are off (only the group chats are kept then). */
+  constructor(private readonly store: Store, private readonly stats: StatsProjection | undefined, private readonly log: Logger, private readonly flushEveryMs = 1000) {
     this.positions = store.table<{ seq: number; stream: string }, string>('stats-log-position');
     const at = this.positions.get(POSITION);
     this.position = this.written = at?.seq ?? 0;
     this.stream = at?.stream;
     // The facts are written with the position only (not at the store's checkpoints, which know nothing of it).
-    stats.detach();
+    stats?.detach();
   }
 
   /** Follows the logs from where the written facts stand; returns at once (a follow that breaks starts again). */
@@ -77,7 +81,7 @@ export class StatsFollower {
     while (!this.stopped) {
       try {
         // The client keeps trying to create the consumer, silently: say so when it takes long.
-        const slow = setTimeout(() => this.log.warn({ position: this.position }, 'the statistics are not following the partition logs yet (JetStream consumer not created)'), SLOW_START_MS).unref();
+        const slow = setTimeout(() => this.log.warn({ position: this.position }, 'the statistics and group chats are not following the partition logs yet (JetStream consumer not created)'), SLOW_START_MS).unref();
         const pending = logs.follow(this.position);
         const f = await Promise.race([pending, this.stopping]).finally(() => clearTimeout(slow));
         if (!f) {
@@ -92,7 +96,7 @@ export class StatsFollower {
         }
       } catch (err) {
         if (this.stopped) break;
-        this.log.warn({ err, position: this.position }, 'following the partition logs for the statistics failed; starting again');
+        this.log.warn({ err, position: this.position }, 'following the partition logs failed; starting again');
       }
       if (!this.stopped) await Promise.race([new Promise((r) => setTimeout(r, RETRY_MS).unref()), this.stopping]);
     }
@@ -101,11 +105,13 @@ export class StatsFollower {
   private fold(seq: number, record: Uint8Array): void {
     try {
       for (const turn of decodeRecord(this.packr, Buffer.from(record.buffer, record.byteOffset, record.byteLength), counted)) {
-        if (turn.es.length > 0) this.stats.apply(turn.a, turn.es, turn.n);
+        if (turn.es.length > 0) this.stats?.apply(turn.a, turn.es, turn.n);
+        const groups = turn.w?.filter((w) => w[0] === 'g');
+        if (groups?.length) this.store.applyWrites(turn.a, turn.t, groups);
       }
     } catch (err) {
-      // The statistics leave it out; the partition's next owner will refuse it loudly.
-      this.log.error({ err, seq }, 'a partition log record could not be read; the statistics leave it out');
+      // Left out here; the partition's next owner will refuse it loudly.
+      this.log.error({ err, seq }, 'a partition log record could not be read; the statistics and group chats leave it out');
     }
     this.position = seq;
     this.flushTimer ??= setTimeout(() => void this.flush(), this.flushEveryMs).unref();
@@ -120,7 +126,7 @@ export class StatsFollower {
     this.flushTimer = undefined;
     if (this.position === this.written) return;
     const position = this.position;
-    this.stats.flush();
+    this.stats?.flush();
     const at = { seq: position, stream: this.stream ?? '' };
     this.store.write(() => this.positions.putSync(POSITION, at));
     await this.store.commit();

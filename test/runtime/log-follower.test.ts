@@ -1,5 +1,5 @@
 /**
- * A cluster node's statistics fold the partition logs (StatsFollower): the same traffic gives the same tables as one
+ * A cluster node's statistics fold the partition logs (LogFollower): the same traffic gives the same tables as one
  * node's live projection, also when the node stopped without writing what it had folded since its last flush and
  * follows on from the position written with its facts (nothing folded twice, nothing left out).
  */
@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import t from 'tap';
-import { StatsFollower } from '../../src/cluster/stats-follower';
+import { LogFollower } from '../../src/cluster/log-follower';
 import { StatsProjection } from '../../src/stats/projection';
 import { compare } from '../../src/stats/rebuild';
-import { FsyncMode, Store } from '../../src/store/store';
+import { FsyncMode, Store, type ChatGroupEntry } from '../../src/store/store';
 import { Sim } from '../helpers/sim';
 
 const A = 'alice@desk.test';
@@ -103,7 +103,7 @@ t.test("the logs folded give one node's statistics, across a stop that lost what
   // checkpoint of its store meanwhile writes no facts of its own.
   const dir = tempDir();
   let store = new Store(dir, FsyncMode.None);
-  let follower = new StatsFollower(store, new StatsProjection(store), pino({ level: 'silent' }), 60_000);
+  let follower = new LogFollower(store, new StatsProjection(store), pino({ level: 'silent' }), 60_000);
   // What the node stopped without writing stays unwritten: its follow is left waiting (it is not stopped).
   const before = logsOf(log);
   follower.start(before);
@@ -120,7 +120,7 @@ t.test("the logs folded give one node's statistics, across a stop that lost what
   store = new Store(dir, FsyncMode.None);
   t.teardown(() => store.close());
   const stats = new StatsProjection(store);
-  follower = new StatsFollower(store, stats, pino({ level: 'silent' }), 60_000);
+  follower = new LogFollower(store, stats, pino({ level: 'silent' }), 60_000);
   const after = logsOf(log);
   after.grow(log.length);
   follower.start(after);
@@ -135,7 +135,7 @@ t.test("the logs folded give one node's statistics, across a stop that lost what
 t.test('a node stops though the follow never started (JetStream never answered)', async (t) => {
   const store = new Store(tempDir(), FsyncMode.None);
   t.teardown(() => store.close());
-  const follower = new StatsFollower(store, new StatsProjection(store), pino({ level: 'silent' }));
+  const follower = new LogFollower(store, new StatsProjection(store), pino({ level: 'silent' }));
   follower.start({ created: '2026-12-05T00:00:00Z', follow: () => new Promise(() => undefined) });
   await follower.stop();
   t.equal(follower.folded, 0, 'stopped, nothing folded');
@@ -146,7 +146,7 @@ t.test('logs made anew (an empty JetStream) are folded from their start, over th
   const log = await records(turns);
   const dir = tempDir();
   let store = new Store(dir, FsyncMode.None);
-  let follower = new StatsFollower(store, new StatsProjection(store), pino({ level: 'silent' }), 60_000);
+  let follower = new LogFollower(store, new StatsProjection(store), pino({ level: 'silent' }), 60_000);
   const first = logsOf(log);
   first.grow(log.length);
   follower.start(first);
@@ -157,11 +157,43 @@ t.test('logs made anew (an empty JetStream) are folded from their start, over th
   // The same records in a stream made anew: numbered from 1 again, though the position written is past them.
   store = new Store(dir, FsyncMode.None);
   t.teardown(() => store.close());
-  follower = new StatsFollower(store, new StatsProjection(store), pino({ level: 'silent' }), 60_000);
+  follower = new LogFollower(store, new StatsProjection(store), pino({ level: 'silent' }), 60_000);
   const again = Object.assign(logsOf(log.slice(0, 2)), { created: '2026-12-06T00:00:00Z' });
   again.grow(2);
   follower.start(again);
   await follower.reached(2);
   await follower.stop();
   t.equal(again.read, 2, 'its records are read from the first');
+});
+
+t.test("the group chats' entries are folded too, with the statistics off: a group made on one node is known on every node", async (t) => {
+  const out: Buffer[] = [];
+  const writer = new Store(tempDir(), FsyncMode.None, { commitIntervalMs: 0 });
+  writer.replicateTo({ partitionOf: () => 0, maxRecordBytes: 1 << 20, abandoned: () => new Set(), async append(_p, r) { out.push(r); return true; } });
+  const conv = 'session:1400000001|cs|group|g1|G';
+  const entry = { csAccount: 'cs', group: { id: 'G', generation: 'g1', name: 'a group', type: 'Public', owner: 'u1', members: ['u1', 'u2'], createdAt: 1 } } as unknown as ChatGroupEntry;
+  writer.appendTurn(conv, 1, 1, [], [], [['g', 1400000001, 'G', entry]]);
+  await writer.commit();
+  writer.appendTurn(conv, 2, 2, [], [], [['g', 1400000001, 'G', null]]);
+  await writer.commit();
+  await writer.close();
+
+  const dir = tempDir();
+  let store = new Store(dir, FsyncMode.None);
+  let follower = new LogFollower(store, undefined, pino({ level: 'silent' }), 60_000);
+  const logs = logsOf(out);
+  logs.grow(1);
+  follower.start(logs);
+  await follower.reached(1);
+  await follower.stop();
+  await store.close();
+  store = new Store(dir, FsyncMode.None);
+  t.teardown(() => store.close());
+  t.same(store.chatGroup(1400000001, 'G'), entry, 'the group is known, also after a restart');
+  follower = new LogFollower(store, undefined, pino({ level: 'silent' }), 60_000);
+  logs.grow(2);
+  follower.start(logs);
+  await follower.reached(2);
+  await follower.stop();
+  t.equal(store.chatGroup(1400000001, 'G'), undefined, 'and gone once dismissed');
 });
