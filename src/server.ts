@@ -99,7 +99,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   let gateway: Gateway | undefined;
   let delivery: CallbackDelivery | undefined;
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
-  const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn));
+  const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn), knowledge);
   if (cluster) store.replicateTo(cluster.node.replicator);
   const follower = cluster && new LogFollower(store, stats, log);
   const models = new LlmResponder({
@@ -131,7 +131,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   gateway = new Gateway(runtime, store, apps, clock, log, metrics, sigs, gatewayLimitsOf(cfg, opts.limits), cluster?.pushes);
   metrics.attach(runtime, store, apps);
   if (cluster) metrics.attachCluster(cluster.node, cluster.pushes);
-  for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.load(a.sdkAppId, robotId);
+  // (A cluster node took its robots' knowledge from the cluster, or brought it there, as it joined.)
+  if (!cluster) for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.load(a.sdkAppId, robotId);
   for (const a of apps.all()) for (const robotId of robotIdsOf(a)) knowledge.warmUp(a.sdkAppId, robotId);
   // The robots' documents answer from the first question on.
   await Promise.all(apps.all().flatMap((a) => robotIdsOf(a).map((robotId) => knowledge.documents.ready(a.sdkAppId, robotId))));
@@ -166,7 +167,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
   const deps: FacadeDeps = {
-    runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a), sharedApps: cluster?.apps,
+    runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a), sharedApps: cluster?.apps, sharedKnowledge: cluster?.knowledge,
     askBackend: (a) => new Promise((resolve) => {
       if (!delivery) resolve({ ok: false });
       else delivery.ask('', { ...a, reply: 'answer', sessionId: '' }, (_to, msg) => resolve(msg as { ok: boolean; answer?: unknown }));

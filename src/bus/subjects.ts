@@ -20,5 +20,8 @@ export const nodeSubject = (nodeId: string): string => `desk.v1.node.${Buffer.fr
 export const APPS_BUCKET = 'desk-apps';
 export const appKey = (sdkAppId: number): string => `app.${sdkAppId}`;
 
+/** The KV bucket of the robots' knowledge (knowledge-base rows, category id blocks, seeding claims). */
+export const KNOWLEDGE_BUCKET = 'desk-knowledge';
+
 /** Pushes for one recipient's sockets: the nodes holding a socket of it listen (ids may hold dots). */
 export const pushSubject = (role: string, app: number, id: string): string => `desk.v1.push.${role}.${app}.${Buffer.from(id).toString('base64url')}`;

@@ -10,6 +10,10 @@ import { StartRefused } from '../start-refused';
 import { buildApp, type AppRegistry } from '../config/apps';
 import type { AppModel } from '../../protocol/app-model';
 import { ClusterApps } from './cluster-apps';
+import { ClusterKnowledge } from './cluster-knowledge';
+import { SharedKnowledge } from './shared-knowledge';
+import type { KnowledgeBase } from '../knowledge/knowledge-base';
+import { robotIdsOf } from '../../protocol/app-model';
 import { ClusterNode } from './node';
 import { SharedApps } from './shared-apps';
 
@@ -18,6 +22,8 @@ export interface ClusterMember {
   pushes: PushRouter;
   /** The app models, shared with the other nodes. */
   apps: ClusterApps;
+  /** The robots' knowledge, shared with the other nodes. */
+  knowledge: ClusterKnowledge;
   /** Gives up this node's partitions and closes the connection. */
   leave(): Promise<void>;
 }
@@ -28,6 +34,7 @@ export async function joinCluster(
   log: Logger,
   apps: AppRegistry,
   deliver: (to: Recipient, frame: ServerFrame, exceptConn?: number) => void,
+  knowledgeBase: KnowledgeBase,
 ): Promise<ClusterMember> {
   const nodeId = cfg.nodeId!;
   let nc: NatsConnection;
@@ -45,6 +52,8 @@ export async function joinCluster(
       return decl && buildApp(decl, model, model.secretKey);
     };
     const shared = await ClusterApps.start(await SharedApps.open(nc, { replicas: cfg.natsReplicas }), apps, log, declared);
+    const knowledge = await ClusterKnowledge.start(await SharedKnowledge.open(nc, { replicas: cfg.natsReplicas }), knowledgeBase,
+      apps.all().map((a) => ({ sdkAppId: a.sdkAppId, robotIds: robotIdsOf(a) })), log);
     log.warn({ node: nodeId },
       'cluster mode is experimental: partition logs are never trimmed (docs/cluster.md)');
     let left = false;
@@ -52,10 +61,12 @@ export async function joinCluster(
       node,
       pushes,
       apps: shared,
+      knowledge,
       async leave() {
         if (left) return;
         left = true;
         shared.stop();
+        knowledge.stop();
         await node.leave();
         pushes.close();
         await nc.drain();

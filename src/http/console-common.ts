@@ -40,6 +40,7 @@ export function robotIdOf(ctx: RestContext): string {
  */
 export async function knowledgeChange<T>(ctx: RestContext, fn: (kb: KnowledgeBase, robotId: string) => T, codes: Readonly<Record<number, number>> = {}): Promise<T> {
   const robotId = robotIdOf(ctx);
+  await ctx.deps.sharedKnowledge?.ready(ctx.app.sdkAppId);
   let out: T;
   try {
     out = fn(ctx.deps.knowledge, robotId);
@@ -48,5 +49,6 @@ export async function knowledgeChange<T>(ctx: RestContext, fn: (kb: KnowledgeBas
     throw err;
   }
   await ctx.deps.store.commit();
+  await ctx.deps.sharedKnowledge?.share();
   return out;
 }

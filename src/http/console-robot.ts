@@ -85,8 +85,10 @@ export const consoleRobotEndpoints: Endpoint[] = [
     if (existing.length >= MAX_ROBOTS) throw new RestError(Code.BadParameter, `at most ${MAX_ROBOTS} robots`);
     const id = `@RBT#${Math.floor(ctx.now / 1000)}${randomBytes(4).toString('hex')}`;
     // Its libraries and presets are written in the same commit as the robot.
+    await ctx.deps.sharedKnowledge?.robotAdded(ctx.app.sdkAppId, id);
     ctx.deps.knowledge.load(ctx.app.sdkAppId, id);
     await ctx.saveApp(withRobot(ctx.app, { id, nickname: ctx.body.RobotNickName as string, config: { '': { ...defaultRobotConfig } } }));
+    await ctx.deps.sharedKnowledge?.share();
     return ok({ RobotId: id });
   }),
 
@@ -96,6 +98,7 @@ export const consoleRobotEndpoints: Endpoint[] = [
     const record = ctx.deps.knowledge.publish(ctx.app.sdkAppId, robotId, (ctx.body.Note as string | undefined) ?? '', ctx.now, ctx.app.session.timeZone);
     // One commit carries the knowledge copied and the configuration and task flows published.
     await ctx.saveApp(withRobot(ctx.app, { ...robot, config: { ...robot.config, ...testConfig }, ...(testTaskFlows ? { taskFlows: testTaskFlows } : {}) }));
+    await ctx.deps.sharedKnowledge?.share();
     return ok({ Version: record.version, PublishTime: Math.floor(record.publishedAt / 1000) });
   }),
 

@@ -58,7 +58,10 @@ type Env_ = Record<Library, Library_>;
 /** `stored`: the robot has rows (a robot never loaded with `load` has no presets). */
 interface Loaded { envs: Record<Environment, Env_>; versions: PublishRecord[]; stored: boolean }
 
-type KbKey = [number, string, string, string, number | string];
+/** A row's key: app, robot, environment (or 'versions'), kind (`<library>:c`, `<library>:q`, 'v'), id. */
+export type KbKey = [number, string, string, string, number | string];
+/** A row written (value undefined: removed). */
+export interface KbRow { key: KbKey; value: unknown }
 
 /** Questions changed since an index was built, past which it is rebuilt: at least this many, or this share of it. */
 const MIN_DELTA = 50;
@@ -81,6 +84,12 @@ export class KnowledgeBase {
   private readonly issued = new Map<number, number>();
   /** The robots' documents (document QA), ranked as the library `document`. */
   readonly documents: DocumentLibrary;
+  /**
+   * In a cluster: where category ids come from (ids unique in the cluster), and the rows this node writes are kept
+   * for `takeWritten` (to be shared with the other nodes).
+   */
+  shared?: { categoryId(app: number): number };
+  private written: KbRow[] = [];
 
   constructor(private readonly store: Store) {
     this.documents = new DocumentLibrary(store);
@@ -245,7 +254,7 @@ export class KnowledgeBase {
       for (const q of [...lib.questions.values()]) if (doomed.has(q.categoryId)) this.removeQuestion(app, robotId, env, q);
       for (const cid of doomed) {
         lib.categories.delete(cid);
-        this.store.write(() => this.rows.removeSync([app, robotId, env, `${library}:c`, cid]));
+        this.writeRow([app, robotId, env, `${library}:c`, cid], undefined);
       }
     }
   }
@@ -276,8 +285,8 @@ export class KnowledgeBase {
     const r = this.robot(app, robotId);
     for (const library of ['faq', 'chitchat'] as const) {
       const prod = r.envs.production[library];
-      for (const c of [...prod.categories.values()]) this.store.write(() => this.rows.removeSync([app, robotId, 'production', `${library}:c`, c.id]));
-      for (const q of [...prod.questions.values()]) this.store.write(() => this.rows.removeSync([app, robotId, 'production', `${library}:q`, q.id]));
+      for (const c of [...prod.categories.values()]) this.writeRow([app, robotId, 'production', `${library}:c`, c.id], undefined);
+      for (const q of [...prod.questions.values()]) this.writeRow([app, robotId, 'production', `${library}:q`, q.id], undefined);
       prod.categories.clear();
       prod.questions.clear();
       for (const c of r.envs.test[library].categories.values()) this.putCategory(app, robotId, 'production', c);
@@ -288,7 +297,7 @@ export class KnowledgeBase {
     const record: PublishRecord = { version: versionOf(now, timeZone), note, publishedAt: now };
     r.versions.push(record);
     // Keyed by the version (unique by its random digits); loading sorts by time.
-    this.store.write(() => this.rows.putSync([app, robotId, 'versions', 'v', record.version], record));
+    this.writeRow([app, robotId, 'versions', 'v', record.version], record);
     return record;
   }
 
@@ -351,10 +360,16 @@ export class KnowledgeBase {
     return this.robot(app, robotId).envs[env][library];
   }
 
+  /** The highest category id this node handed out for an app. */
+  categoryIdsIssued(app: number): number {
+    return Math.max(this.store.getMeta<number>(`kb-category-seq:${app}`) ?? 0, this.issued.get(app) ?? 0, 10_000);
+  }
+
   /** Category ids count up per app, across robots and environments (the same category has one id in both). */
   private nextCategoryId(app: number): number {
+    if (this.shared) return this.shared.categoryId(app);
     const key = `kb-category-seq:${app}`;
-    const id = Math.max(this.store.getMeta<number>(key) ?? 0, this.issued.get(app) ?? 0, 10_000) + 1;
+    const id = this.categoryIdsIssued(app) + 1;
     this.issued.set(app, id);
     this.store.putMeta(key, id);
     return id;
@@ -386,23 +401,89 @@ export class KnowledgeBase {
 
   private putCategory(app: number, robotId: string, env: Environment, c: Category): void {
     this.lib(app, robotId, env, c.library).categories.set(c.id, c);
-    this.store.write(() => this.rows.putSync([app, robotId, env, `${c.library}:c`, c.id], c));
+    this.writeRow([app, robotId, env, `${c.library}:c`, c.id], c);
   }
 
   private putQuestion(app: number, robotId: string, env: Environment, q: Question): void {
     this.lib(app, robotId, env, q.library).questions.set(q.id, q);
-    this.store.write(() => this.rows.putSync([app, robotId, env, `${q.library}:q`, q.id], q));
+    this.writeRow([app, robotId, env, `${q.library}:q`, q.id], q);
     this.changed(app, robotId, env, q);
   }
 
   private removeQuestion(app: number, robotId: string, env: Environment, q: Question): void {
     this.lib(app, robotId, env, q.library).questions.delete(q.id);
-    this.store.write(() => this.rows.removeSync([app, robotId, env, `${q.library}:q`, q.id]));
+    this.writeRow([app, robotId, env, `${q.library}:q`, q.id], undefined);
     this.changed(app, robotId, env, q);
   }
 
+  /** A row of this node's change: written at the next commit, and kept for the other nodes in a cluster. */
+  private writeRow(key: KbKey, value: unknown): void {
+    this.store.write(() => (value === undefined ? this.rows.removeSync(key) : this.rows.putSync(key, value)));
+    if (this.shared) this.written.push({ key, value });
+  }
+
+  // ── in a cluster ───────────────────────────────────────────────────────────────────────────────
+  /** The rows this node wrote since the last call (in a cluster), in order. */
+  takeWritten(): KbRow[] {
+    const out = this.written;
+    this.written = [];
+    return out;
+  }
+
+  /** Every row this node holds of a robot (a node bringing its knowledge into a cluster that has none of it). */
+  robotRows(app: number, robotId: string): KbRow[] {
+    return [...this.rows.getRange({ start: [app, robotId], end: [app, robotId, '\uffff'] })].map(({ key, value }) => ({ key, value }));
+  }
+
+  /** Drops what this node holds of a robot: the cluster's rows of it replace them. */
+  forgetRobot(app: number, robotId: string): void {
+    for (const { key } of this.robotRows(app, robotId)) this.store.write(() => this.rows.removeSync(key));
+    this.loaded.delete(`${app}|${robotId}`);
+    for (const k of [...this.indexes.keys()]) if (k.startsWith(`${app}|${robotId}|`)) this.indexes.delete(k);
+  }
+
+  /** Commits the rows written or applied so far (what a robot read from the table afterwards holds). */
+  async commit(): Promise<void> {
+    await this.store.commit();
+  }
+
+  /** A robot whose presets another node writes: not seeded here. */
+  markStored(app: number, robotId: string): void {
+    this.robot(app, robotId).stored = true;
+  }
+
+  /**
+   * A row another node wrote: made here, in the table and in memory (its indexes rank the question anew), and not
+   * kept as this node's change.
+   */
+  applyRow(key: KbKey, value: unknown): void {
+    this.store.write(() => (value === undefined ? this.rows.removeSync(key) : this.rows.putSync(key, value)));
+    const [app, robotId, env, kind, id] = key;
+    // Held in memory from now on: the table's rows are read before this one's write is committed.
+    const r = this.robot(app, robotId);
+    r.stored = true;
+    if (env === 'versions') {
+      const v = value as PublishRecord | undefined;
+      if (v && !r.versions.some((x) => x.version === v.version)) {
+        r.versions.push(v);
+        r.versions.sort((a, b) => a.publishedAt - b.publishedAt);
+      }
+      return;
+    }
+    const [library, what] = kind.split(':') as [Library, 'c' | 'q'];
+    const lib = r.envs[env as Environment][library];
+    if (what === 'c') {
+      if (value === undefined) lib.categories.delete(id as number);
+      else lib.categories.set(id as number, value as Category);
+      return;
+    }
+    if (value === undefined) lib.questions.delete(id as string);
+    else lib.questions.set(id as string, value as Question);
+    this.changed(app, robotId, env as Environment, { id: id as string, library });
+  }
+
   /** The library's indexes (every language: a question may have moved between them) rank this question anew. */
-  private changed(app: number, robotId: string, env: Environment, q: Question): void {
+  private changed(app: number, robotId: string, env: Environment, q: Pick<Question, 'id' | 'library'>): void {
     const prefix = `${app}|${robotId}|${env}|${q.library}|`;
     for (const [k, idx] of this.indexes) {
       if (!k.startsWith(prefix)) continue;

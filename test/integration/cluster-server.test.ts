@@ -12,7 +12,7 @@ import { natsForTests } from '../helpers/nats';
 import { PartitionLogs } from '../../src/cluster/partition-log';
 import { plainPackr } from '../../src/store/store';
 import { decodeRecord } from '../../src/store/turn-log';
-import { APP, CS, connect, connectAgent, dataOf, fullHistory, httpGet, nextRandom, rawConnect, seen, startsWith, textsOf, toHuman, waitUntil } from './_support';
+import { APP, CS, connect, connectAgent, dataOf, fullHistory, httpGet, nextRandom, rawConnect, seen, sleep, startsWith, textsOf, toHuman, waitUntil } from './_support';
 import { cluster, metric, NODES, userOn } from './_cluster';
 import { genUserSig } from '../../protocol/usersig';
 import type { ServerFrame } from '../../protocol/frames';
@@ -135,6 +135,51 @@ t.test('a group chat across nodes: its members, on every node, write to it where
   t.match(await rest(api(c), 'group_open_http_svc/destroy_group', { GroupId: 'CrossNodes' }), { ActionStatus: 'OK' }, 'destroyed from c');
   await waitUntil(async () => (await members[0].request('message.send', { group: 'CrossNodes', random: 200, body: textBody('anyone?') })).type === 'error', 5000, 'the group gone on a');
   t.pass('and gone on a');
+});
+
+t.test("the robots' knowledge is shared: what the console adds on one node answers users on every node; category ids stay unique", async (t) => {
+  const servers = await cluster(t, nats);
+  const [a, b, c] = servers;
+  const kbApi = (n: { port: number }) => (command: string, body: Record<string, unknown>) =>
+    rest({ port: n.port, sdkAppId: APP, key: KEY, admin: 'administrator' }, `openim_console_http_svc/${command}`, body);
+  // (The console's calls are limited to 5 a second per endpoint: polls are paced.)
+  const poll = async (cond: () => Promise<boolean>, what: string): Promise<void> => waitUntil(async () => (await cond()) || (await sleep(250), false), 10_000, what);
+
+  const [onA, onB] = await Promise.all([kbApi(a)('add_faq_category', { Title: '订单' }), kbApi(b)('add_faq_category', { Title: '发票' })]);
+  t.match([onA, onB], [{ ActionStatus: 'OK' }, { ActionStatus: 'OK' }]);
+  t.not(onA.CategoryId, onB.CategoryId, 'categories added on two nodes at once get different ids');
+  await poll(async () => {
+    const titles = ((await kbApi(c)('desc_faq_category', {})).List as { Title: string }[] | undefined ?? []).map((x) => x.Title);
+    return titles.includes('订单') && titles.includes('发票');
+  }, "both categories in c's list");
+  t.pass('c lists both');
+  const ids = (await Promise.all(['desc_faq_category', 'desc_chitchat_category'].map(async (cmd) => ((await kbApi(c)(cmd, {})).List as { CategoryId: number }[]).map((x) => x.CategoryId)))).flat();
+  t.equal(new Set(ids).size, ids.length, `every category of the robot, presets included, has its own id (${ids.join(', ')})`);
+  t.match(await kbApi(b)('add_faq', { CategoryId: onA.CategoryId, Question: '怎么开发票', Answer: '在订单详情里申请', AnswerType: 0 }), { ActionStatus: 'OK' }, 'a question added on b, in the category made on a');
+  await poll(async () => (await kbApi(c)('list_faq', { PageIndex: 1, PageSize: 10 })).StandardQuestionCount === 1, "the question in c's list");
+
+  // The user's conversation is on c; the robot there answers from what a and b wrote.
+  const user = await connect(a.port, userOn('c', 'kb'), 'user');
+  t.teardown(() => user.close());
+  await user.request('message.send', { to: CS, random: 1, body: srcBody('7') });
+  await user.next((f) => textOf(f) === '您好请问有什么可以帮助您的?', 5000, 'the welcome');
+  await user.request('message.send', { to: CS, random: 2, body: textBody('怎么开发票') });
+  t.ok(await user.next((f) => textOf(f) === '在订单详情里申请', 5000, 'the answer'), 'the robot on c answers with the FAQ added on b');
+
+  t.match(await kbApi(c)('del_faq_category', { CategoryId: onA.CategoryId }), { ActionStatus: 'OK' }, 'deleted on c');
+  await poll(async () => (await kbApi(a)('list_faq', { PageIndex: 1, PageSize: 10 })).StandardQuestionCount === 0, "the question gone from a's list");
+  t.pass('and gone, with its question, on a');
+
+  // c misses changes while it is stopped; back, it holds the cluster's knowledge, not what it kept.
+  await kbApi(a)('add_faq', { CategoryId: onB.CategoryId, Question: '发票多久开好', Answer: '三个工作日', AnswerType: 0 });
+  await poll(async () => (await kbApi(c)('list_faq', { PageIndex: 1, PageSize: 10 })).StandardQuestionCount === 1, "the question in c's list");
+  await servers[2].stop();
+  t.match(await kbApi(b)('del_faq_category', { CategoryId: onB.CategoryId }), { ActionStatus: 'OK' }, 'a category deleted on b while c is away');
+  t.match(await kbApi(a)('add_faq_category', { Title: '物流' }), { ActionStatus: 'OK' }, 'another added on a');
+  const back = await servers.respawn(2);
+  const titles = ((await kbApi(back)('desc_faq_category', {})).List as { Title: string }[]).map((x) => x.Title);
+  t.ok(titles.includes('物流') && !titles.includes('发票'), `c back lists what the cluster holds (${titles.join(', ')})`);
+  t.match(await kbApi(back)('list_faq', { PageIndex: 1, PageSize: 10 }), { StandardQuestionCount: 0 }, "and none of the deleted category's questions");
 });
 
 t.test("a queued user's socket closing on one node ends the queued session held by another (queue-offline grace)", async (t) => {

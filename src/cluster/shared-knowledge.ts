@@ -1,0 +1,100 @@
+/**
+ * The robots' knowledge shared by the nodes of a cluster through a JetStream KV bucket (`desk-knowledge`):
+ * - `kb.<app>.<row>`: each knowledge-base row (category, question, published version) a node's REST change wrote,
+ *   once committed there (a removed row is kept as `{ k, v: null }`); every node applies the rows in the bucket's
+ *   order, so all end on the last write of each row;
+ * - `ids.<app>`: the next free category id of the app; a node reserves a block of ids at a time (revision-checked),
+ *   so no two nodes hand out one id;
+ * - `seeded.<app>.<robot>`: created by the one node that writes a robot's presets (or brings its rows into the
+ *   cluster).
+ */
+import { createHash } from 'node:crypto';
+import { KvWatchInclude, type KV, type NatsConnection } from 'nats';
+import type { KbKey, KbRow } from '../knowledge/knowledge-base';
+import { plainDataProblem } from '../../protocol/plain-data';
+import { KNOWLEDGE_BUCKET } from '../bus/subjects';
+import { isWrongLastSequence } from './jetstream-errors';
+
+/** The first category id handed out (the ids below are the single server's presets of old). */
+const FIRST_ID = 10_001;
+
+const rowKey = (k: KbKey): string => `kb.${k[0]}.${createHash('sha256').update(JSON.stringify(k)).digest('base64url').slice(0, 32)}`;
+const b64 = (s: string): string => Buffer.from(s).toString('base64url');
+
+/** A row read from the bucket: its key's five parts, and a plain value or null. */
+function parseRow(value: Uint8Array): KbRow | undefined {
+  let x: unknown;
+  try {
+    x = JSON.parse(new TextDecoder().decode(value));
+  } catch {
+    return undefined;
+  }
+  if (plainDataProblem(x, 'row', 32) !== undefined || !x || typeof x !== 'object') return undefined;
+  const { k, v } = x as { k?: unknown; v?: unknown };
+  if (!Array.isArray(k) || k.length !== 5 || !Number.isInteger(k[0]) || typeof k[1] !== 'string' || typeof k[2] !== 'string' || typeof k[3] !== 'string'
+    || (typeof k[4] !== 'string' && typeof k[4] !== 'number')) return undefined;
+  if (v !== null && (typeof v !== 'object' || Array.isArray(v))) return undefined;
+  return { key: k as KbKey, value: v ?? undefined };
+}
+
+export class SharedKnowledge {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection, opts: { bucket?: string; replicas?: number } = {}): Promise<SharedKnowledge> {
+    return new SharedKnowledge(await nc.jetstream().views.kv(opts.bucket ?? KNOWLEDGE_BUCKET, { history: 1, replicas: opts.replicas ?? 1 }));
+  }
+
+  /**
+   * Calls `apply` with every row in the bucket, then with every row written from now on, in the bucket's order.
+   * Resolves once the rows already there are applied; returns the way to stop.
+   */
+  async follow(apply: (row: KbRow) => void, bad: (key: string) => void): Promise<() => void> {
+    let initialized!: () => void;
+    const ready = new Promise<void>((r) => { initialized = r; });
+    const iter = await this.kv.watch({ key: 'kb.>', include: KvWatchInclude.LastValue, ignoreDeletes: true, initializedFn: () => initialized() });
+    void (async () => {
+      for await (const e of iter) {
+        if (e.operation !== 'PUT') continue;
+        const row = parseRow(e.value);
+        if (row) apply(row);
+        else bad(e.key);
+      }
+    })();
+    await ready;
+    return () => iter.stop();
+  }
+
+  /** Writes rows, in order (a later write of a row wins). */
+  async put(rows: readonly KbRow[]): Promise<void> {
+    for (const r of rows) await this.kv.put(rowKey(r.key), JSON.stringify({ k: r.key, v: r.value ?? null }));
+  }
+
+  /** Reserves `count` category ids of an app, at least `atLeast`: resolves with the first. */
+  async reserveIds(app: number, count: number, atLeast = FIRST_ID): Promise<number> {
+    const key = `ids.${app}`;
+    for (;;) {
+      const e = await this.kv.get(key);
+      const stored = e && e.operation === 'PUT' ? Number(e.string()) : NaN;
+      const first = Math.max(Number.isSafeInteger(stored) ? stored : FIRST_ID, atLeast);
+      try {
+        if (e) await this.kv.update(key, String(first + count), e.revision);
+        else await this.kv.create(key, String(first + count));
+        return first;
+      } catch (err) {
+        // Another node reserved a block meanwhile: read again.
+        if (!isWrongLastSequence(err)) throw err;
+      }
+    }
+  }
+
+  /** True for the one node that claims a robot's seeding (its presets, or its rows brought into the cluster). */
+  async claimSeed(app: number, robotId: string): Promise<boolean> {
+    try {
+      await this.kv.create(`seeded.${app}.${b64(robotId)}`, '1');
+      return true;
+    } catch (err) {
+      if (isWrongLastSequence(err)) return false;
+      throw err;
+    }
+  }
+}
