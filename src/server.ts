@@ -101,7 +101,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
   const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn), knowledge);
   if (cluster) store.replicateTo(cluster.node.replicator);
-  const follower = cluster && new LogFollower(store, stats, log);
+  const follower = cluster && new LogFollower(store, stats, log, undefined, knowledge);
   const models = new LlmResponder({
     app: apps.get, log, call: (to, build) => runtime.call(to, build),
     earlier: (conv, sessionId, fromSeq, beforeSeq) => store.historyPage({ conv, sessionId, afterSeq: fromSeq - 1, limit: Math.max(0, beforeSeq - fromSeq) }).messages,

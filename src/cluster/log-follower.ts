@@ -5,13 +5,15 @@
  *   partition's log once each and in order, and the facts of a session or an agent depend only on its own turns, in
  *   order: the fold gives what one node's live projection gives;
  * - the group chats' entries (`TurnWrite` 'g'), so a member's frames and the REST calls naming a group find it on
- *   any node, and go on to the node holding its conversation.
+ *   any node, and go on to the node holding its conversation;
+ * - the questions the robots could not answer (`TurnWrite` 'u'), which the console clusters.
  *
  * What was folded and the stream position are written together, every `flushEveryMs`: a restart goes on from where
  * they stand. Rows written since are written again, the same.
  */
 import type { Logger } from 'pino';
 import { kindOf } from '../../actors/address';
+import type { KnowledgeBase } from '../knowledge/knowledge-base';
 import type { StatsProjection } from '../stats/projection';
 import { plainPackr, type Store } from '../store/store';
 import { decodeRecord } from '../store/turn-log';
@@ -45,8 +47,11 @@ export class LogFollower {
   /** The stream the position is in (see `PartitionLogs.created`). */
   private stream?: string;
 
-  /** `stats`: undefined when the statistics are off (only the group chats are kept then). */
-  constructor(private readonly store: Store, private readonly stats: StatsProjection | undefined, private readonly log: Logger, private readonly flushEveryMs = 1000) {
+  /** `stats`: undefined when the statistics are off. */
+  constructor(
+    private readonly store: Store, private readonly stats: StatsProjection | undefined, private readonly log: Logger, private readonly flushEveryMs = 1000,
+    private readonly knowledge?: Pick<KnowledgeBase, 'recordUnanswered'>,
+  ) {
     this.positions = store.table<{ seq: number; stream: string }, string>('stats-log-position');
     const at = this.positions.get(POSITION);
     this.position = this.written = at?.seq ?? 0;
@@ -106,8 +111,10 @@ export class LogFollower {
     try {
       for (const turn of decodeRecord(this.packr, Buffer.from(record.buffer, record.byteOffset, record.byteLength), counted)) {
         if (turn.es.length > 0) this.stats?.apply(turn.a, turn.es, turn.n);
-        const groups = turn.w?.filter((w) => w[0] === 'g');
-        if (groups?.length) this.store.applyWrites(turn.a, turn.t, groups);
+        for (const w of turn.w ?? []) {
+          if (w[0] === 'g') this.store.applyWrites(turn.a, turn.t, [w]);
+          else if (w[0] === 'u') this.knowledge?.recordUnanswered(w[1], w[2], w[3]);
+        }
       }
     } catch (err) {
       // Left out here; the partition's next owner will refuse it loudly.

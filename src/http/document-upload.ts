@@ -43,6 +43,7 @@ export function mountDocumentUpload(app: TemplatedApp, facade: HttpFacade, deps:
       if (text.length > MAX_TEXT_CHARS) return fail(KnowledgeCode.BadParameter, `a document holds at most ${MAX_TEXT_CHARS} characters of text`);
       const doc = await deps.knowledge.documents.add(a.sdkAppId, robotId, name, format, text, deps.clock.now());
       await deps.store.commit();
+      await deps.sharedKnowledge?.share();
       return ok({ DocumentId: doc.id, Passages: doc.passages.length });
     }, MAX_UPLOAD_BYTES);
   });

@@ -68,6 +68,8 @@ function docsOf(docs: readonly RobotDocument[], lib: Loaded): MatchDoc[] {
 export class DocumentLibrary {
   private readonly rows: Database<RobotDocument, [number, string, string]>;
   private readonly loaded = new Map<string, Loaded>();
+  /** Told each document added or removed here (a cluster shares them). */
+  onWrite?: (app: number, robotId: string, id: string, doc: RobotDocument | undefined) => void;
 
   constructor(private readonly store: Store) {
     this.rows = store.table<RobotDocument, [number, string, string]>('documents');
@@ -89,11 +91,41 @@ export class DocumentLibrary {
     const doc: RobotDocument = { id: `doc-${randomBytes(8).toString('hex')}`, name, format, addedAt: now, size: Buffer.byteLength(text), passages: passagesOf(format === 'md' ? plainMarkdown(text) : text) };
     this.of(app, robotId).docs.set(doc.id, doc);
     this.store.write(() => this.rows.putSync([app, robotId, doc.id], doc));
+    this.onWrite?.(app, robotId, doc.id, doc);
     await this.ready(app, robotId);
     return doc;
   }
 
   remove(app: number, robotId: string, id: string): boolean {
+    if (!this.drop(app, robotId, id)) return false;
+    this.onWrite?.(app, robotId, id, undefined);
+    return true;
+  }
+
+  /** A document another node added (or removed: undefined); its index is rebuilt in the background. */
+  apply(app: number, robotId: string, id: string, doc: RobotDocument | undefined): void {
+    if (!doc) {
+      this.drop(app, robotId, id);
+      return;
+    }
+    const lib = this.of(app, robotId);
+    lib.docs.set(id, doc);
+    this.store.write(() => this.rows.putSync([app, robotId, id], doc));
+    void this.ready(app, robotId);
+  }
+
+  /** The documents of a robot in the table (a node bringing them into a cluster). */
+  stored(app: number, robotId: string): RobotDocument[] {
+    return [...this.rows.getRange({ start: [app, robotId], end: [app, robotId, '\uffff'] })].map((e) => e.value);
+  }
+
+  /** Drops a robot's documents here (the cluster's replace them). */
+  forget(app: number, robotId: string): void {
+    for (const d of this.stored(app, robotId)) this.store.write(() => this.rows.removeSync([app, robotId, d.id]));
+    this.loaded.delete(`${app}|${robotId}`);
+  }
+
+  private drop(app: number, robotId: string, id: string): boolean {
     const lib = this.of(app, robotId);
     const doc = lib.docs.get(id);
     if (!doc) return false;

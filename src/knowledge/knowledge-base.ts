@@ -10,7 +10,7 @@ import type { Database } from 'lmdb';
 import type { KnowledgeLibrary, RankedQuestion, RankRequest } from '../../actors/types';
 import type { Store } from '../store/store';
 import { features, type Features } from './features';
-import { DocumentLibrary } from './documents';
+import { DocumentLibrary, type RobotDocument } from './documents';
 import { Matcher, meaningOf } from './matcher';
 import { blendByMeaning, type Blend, type SemanticVectors } from './semantic';
 import { intentsOf, TaskIntents } from './task-intents';
@@ -93,6 +93,7 @@ export class KnowledgeBase {
 
   constructor(private readonly store: Store) {
     this.documents = new DocumentLibrary(store);
+    this.documents.onWrite = (app, robotId, id, doc) => { if (this.shared) this.written.push({ key: [app, robotId, DOCUMENTS, 'd', id], value: doc }); };
     this.rows = store.table('knowledge');
     this.unansweredRows = store.table('unanswered');
     // Keys are (time, n): counting on from the rows kept, a restart cannot reuse a key even on a clock set back.
@@ -430,14 +431,22 @@ export class KnowledgeBase {
     return out;
   }
 
-  /** Every row this node holds of a robot (a node bringing its knowledge into a cluster that has none of it). */
+  /** Every row this node holds of a robot, its documents too (a node bringing its knowledge into a cluster that has none of it). */
   robotRows(app: number, robotId: string): KbRow[] {
+    return [
+      ...this.ownRows(app, robotId),
+      ...this.documents.stored(app, robotId).map((d): KbRow => ({ key: [app, robotId, DOCUMENTS, 'd', d.id], value: d })),
+    ];
+  }
+
+  private ownRows(app: number, robotId: string): KbRow[] {
     return [...this.rows.getRange({ start: [app, robotId], end: [app, robotId, '\uffff'] })].map(({ key, value }) => ({ key, value }));
   }
 
   /** Drops what this node holds of a robot: the cluster's rows of it replace them. */
   forgetRobot(app: number, robotId: string): void {
-    for (const { key } of this.robotRows(app, robotId)) this.store.write(() => this.rows.removeSync(key));
+    this.documents.forget(app, robotId);
+    for (const { key } of this.ownRows(app, robotId)) this.store.write(() => this.rows.removeSync(key));
     this.loaded.delete(`${app}|${robotId}`);
     for (const k of [...this.indexes.keys()]) if (k.startsWith(`${app}|${robotId}|`)) this.indexes.delete(k);
   }
@@ -457,8 +466,12 @@ export class KnowledgeBase {
    * kept as this node's change.
    */
   applyRow(key: KbKey, value: unknown): void {
-    this.store.write(() => (value === undefined ? this.rows.removeSync(key) : this.rows.putSync(key, value)));
     const [app, robotId, env, kind, id] = key;
+    if (env === DOCUMENTS) {
+      if (value === undefined || isDocument(value)) this.documents.apply(app, robotId, String(id), value);
+      return;
+    }
+    this.store.write(() => (value === undefined ? this.rows.removeSync(key) : this.rows.putSync(key, value)));
     // Held in memory from now on: the table's rows are read before this one's write is committed.
     const r = this.robot(app, robotId);
     r.stored = true;
@@ -491,6 +504,16 @@ export class KnowledgeBase {
       idx.deltaStale = true;
     }
   }
+}
+
+/** The "environment" of a shared row that is a robot's document (DocumentLibrary keeps them, not the knowledge table). */
+const DOCUMENTS = 'documents';
+
+/** A document as another node shared it: the fields ranking reads. */
+function isDocument(v: unknown): v is RobotDocument {
+  const d = v as Partial<RobotDocument>;
+  return typeof d.id === 'string' && typeof d.name === 'string' && typeof d.addedAt === 'number' && typeof d.size === 'number'
+    && Array.isArray(d.passages) && d.passages.every((p) => typeof p === 'string');
 }
 
 /** `V` + year, month and day (not zero-padded), HHmmss in the app's time zone, and 8 random digits, as the console's records show. */

@@ -775,9 +775,13 @@ export class Runtime {
       case 'activeSession':
         writes.push(['a', f.app, f.userId, f.csAccount, f.sessionId]);
         break;
-      case 'unanswered':
-        this.o.knowledge?.recordUnanswered(f.app, f.robotId, { question: f.question, language: f.language, sessionId: f.sessionId, at: now });
+      case 'unanswered': {
+        const asked = { question: f.question, language: f.language, sessionId: f.sessionId, at: now };
+        // A cluster node's list is every node's, kept from the partition logs (LogFollower).
+        if (this.o.placement) writes.push(['u', f.app, f.robotId, asked]);
+        else this.o.knowledge?.recordUnanswered(f.app, f.robotId, asked);
         break;
+      }
       case 'chatGroup':
         writes.push(['g', f.app, f.groupId, f.group ? { csAccount: f.csAccount, group: f.group } : null]);
         break;

@@ -451,6 +451,9 @@ export class Store {
         case 'g':
           this.setChatGroup(x[1], x[2], x[3]);
           break;
+        case 'u':
+          // The knowledge base's list, kept from the logs (LogFollower).
+          break;
         case 'r':
           this.mergeRecord(x[1], x[2], x[3], x[4] ?? undefined);
           break;

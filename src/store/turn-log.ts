@@ -27,7 +27,8 @@ import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
  * user's session with an account begun or ended (the turn's actor is the conversation), a group chat's entry set or
  * removed, fields merged into a session's service record, a durable send waiting (`m`: its mail, null once taken or
  * passed on), a durable send taken by its receiver (`k`: so a copy sent again is not taken twice), a callback
- * waiting in the outbox (`c`: null once done).
+ * waiting in the outbox (`c`: null once done), a question the robot could not answer (`u`: on a cluster node, where
+ * every node keeps the cluster's list from the logs; kept by the knowledge base, not in the store's tables).
  *
  * Writes made outside the actor's turns (a durable send another node has stored, a callback delivered) are a turn of
  * their own with number 0 and nothing else.
@@ -39,7 +40,8 @@ export type TurnWrite =
   | ['r', app: number, sessionId: string, fields: Record<string, unknown>, startedAt: number | null]
   | ['m', id: MailId, mail: MailboxEntry | null]
   | ['k', id: MailId]
-  | ['c', id: MailId, callback: OutboxEntry | null];
+  | ['c', id: MailId, callback: OutboxEntry | null]
+  | ['u', app: number, robotId: string, asked: { question: string; language: string; sessionId: string; at: number }];
 
 /** A durable send's id: a string unique in the cluster; a number in rows of data dirs written before it. */
 export type MailId = number | string;

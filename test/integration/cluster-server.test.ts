@@ -157,6 +157,8 @@ t.test("the robots' knowledge is shared: what the console adds on one node answe
   t.equal(new Set(ids).size, ids.length, `every category of the robot, presets included, has its own id (${ids.join(', ')})`);
   t.match(await kbApi(b)('add_faq', { CategoryId: onA.CategoryId, Question: '怎么开发票', Answer: '在订单详情里申请', AnswerType: 0 }), { ActionStatus: 'OK' }, 'a question added on b, in the category made on a');
   await poll(async () => (await kbApi(c)('list_faq', { PageIndex: 1, PageSize: 10 })).StandardQuestionCount === 1, "the question in c's list");
+  t.match(await kbApi(b)('desk_robot_doc_add', { Name: 'policy.txt', Content: '退货政策：收到商品后七天内可以无理由退货。' }), { ActionStatus: 'OK' }, 'a document added on b');
+  await poll(async () => (await kbApi(c)('desk_robot_doc_list', {})).Total === 1, "the document in c's list");
 
   // The user's conversation is on c; the robot there answers from what a and b wrote.
   const user = await connect(a.port, userOn('c', 'kb'), 'user');
@@ -165,6 +167,11 @@ t.test("the robots' knowledge is shared: what the console adds on one node answe
   await user.next((f) => textOf(f) === '您好请问有什么可以帮助您的?', 5000, 'the welcome');
   await user.request('message.send', { to: CS, random: 2, body: textBody('怎么开发票') });
   t.ok(await user.next((f) => textOf(f) === '在订单详情里申请', 5000, 'the answer'), 'the robot on c answers with the FAQ added on b');
+  await user.request('message.send', { to: CS, random: 4, body: textBody('收到商品后几天内可以退货') });
+  t.ok(await user.next((f) => JSON.stringify(f.data ?? {}).includes('七天内'), 5000, 'the passage'), 'and from the document added on b');
+  await user.request('message.send', { to: CS, random: 3, body: textBody('火星上能送货吗') });
+  await poll(async () => JSON.stringify(await kbApi(a)('desk_robot_unanswered_clusters', {})).includes('火星上能送货吗'), "the unanswered question in a's clusters");
+  t.pass('the question the robot on c could not answer is in the console of a');
 
   t.match(await kbApi(c)('del_faq_category', { CategoryId: onA.CategoryId }), { ActionStatus: 'OK' }, 'deleted on c');
   await poll(async () => (await kbApi(a)('list_faq', { PageIndex: 1, PageSize: 10 })).StandardQuestionCount === 0, "the question gone from a's list");
