@@ -39,7 +39,8 @@ export class ClusterKnowledge {
       }
     }
     await kb.commit();
-    ck.stopFollow = await shared.follow((row) => kb.applyRow(row.key, row.value), (key) => log.warn({ key }, 'a knowledge row in the cluster bucket is malformed; left out'));
+    const malformed = (key: unknown): void => log.warn({ key }, 'a knowledge row in the cluster bucket is malformed; left out');
+    ck.stopFollow = await shared.follow((row) => { if (!kb.applyRow(row.key, row.value)) malformed(row.key); }, malformed);
     await kb.commit();
     for (const a of apps) {
       await ck.ready(a.sdkAppId);

@@ -144,7 +144,7 @@ export class LeaseManager {
 
   /** The nodes with a heartbeat valid at `now`, in order. */
   private async liveNodes(now: number): Promise<string[]> {
-    return [...(await this.o.store.list('node.')).values()].filter((e) => e.value.until > now).map((e) => e.value.node).sort();
+    return [...(await this.o.store.list('node.')).values()].filter((e) => e.value.until > now && e.value.node !== '').map((e) => e.value.node).sort();
   }
 
   private async beat(now: number): Promise<void> {

@@ -16,10 +16,18 @@ export class NatsLeaseStore implements LeaseStore {
     return new NatsLeaseStore(kv, await nc.jetstreamManager(), bucket);
   }
 
+  /** A value that is not a lease (written by something else) reads as one that ran out long ago, so it is taken over. */
   async get(key: string): Promise<LeaseEntry | undefined> {
     const e = await this.kv.get(key);
     if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
-    return { value: e.json<LeaseValue>(), revision: e.revision };
+    let value: Partial<LeaseValue> | undefined;
+    try {
+      value = e.json<Partial<LeaseValue>>();
+    } catch {
+      value = undefined;
+    }
+    const fits = typeof value?.node === 'string' && value.node.length > 0 && Number.isFinite(value.until);
+    return { value: fits ? { node: value!.node!, until: value!.until! } : { node: '', until: 0 }, revision: e.revision };
   }
 
   async create(key: string, value: LeaseValue): Promise<number | undefined> {

@@ -463,14 +463,16 @@ export class KnowledgeBase {
 
   /**
    * A row another node wrote: made here, in the table and in memory (its indexes rank the question anew), and not
-   * kept as this node's change.
+   * kept as this node's change. False for a row this node cannot take (left out).
    */
-  applyRow(key: KbKey, value: unknown): void {
+  applyRow(key: KbKey, value: unknown): boolean {
     const [app, robotId, env, kind, id] = key;
     if (env === DOCUMENTS) {
-      if (value === undefined || isDocument(value)) this.documents.apply(app, robotId, String(id), value);
-      return;
+      if (value !== undefined && !isDocument(value)) return false;
+      this.documents.apply(app, robotId, String(id), value);
+      return true;
     }
+    if (!rowFits(key, value)) return false;
     this.store.write(() => (value === undefined ? this.rows.removeSync(key) : this.rows.putSync(key, value)));
     // Held in memory from now on: the table's rows are read before this one's write is committed.
     const r = this.robot(app, robotId);
@@ -481,18 +483,19 @@ export class KnowledgeBase {
         r.versions.push(v);
         r.versions.sort((a, b) => a.publishedAt - b.publishedAt);
       }
-      return;
+      return true;
     }
     const [library, what] = kind.split(':') as [Library, 'c' | 'q'];
     const lib = r.envs[env as Environment][library];
     if (what === 'c') {
       if (value === undefined) lib.categories.delete(id as number);
       else lib.categories.set(id as number, value as Category);
-      return;
+      return true;
     }
     if (value === undefined) lib.questions.delete(id as string);
     else lib.questions.set(id as string, value as Question);
     this.changed(app, robotId, env as Environment, { id: id as string, library });
+    return true;
   }
 
   /** The library's indexes (every language: a question may have moved between them) rank this question anew. */
@@ -508,6 +511,26 @@ export class KnowledgeBase {
 
 /** The "environment" of a shared row that is a robot's document (DocumentLibrary keeps them, not the knowledge table). */
 const DOCUMENTS = 'documents';
+
+/** A row another node shared, as this node's rows are: its key names a place, and its value has what is read of it. */
+function rowFits(key: KbKey, value: unknown): boolean {
+  const [, , env, kind, id] = key;
+  const s = (x: unknown): boolean => typeof x === 'string';
+  if (env === 'versions') {
+    const v = value as Partial<PublishRecord> | undefined;
+    return kind === 'v' && (v === undefined || (s(v.version) && v.version === id && s(v.note) && typeof v.publishedAt === 'number'));
+  }
+  const [library, what] = kind.split(':');
+  if (!environments.includes(env as Environment) || (library !== 'faq' && library !== 'chitchat') || (what !== 'c' && what !== 'q')) return false;
+  if (value === undefined) return true;
+  if (what === 'c') {
+    const c = value as Partial<Category>;
+    return c.id === id && c.library === library && typeof c.parentId === 'number' && s(c.title) && typeof c.menuType === 'number';
+  }
+  const q = value as Partial<Question>;
+  return q.id === id && q.library === library && typeof q.categoryId === 'number' && s(q.question) && Array.isArray(q.similar) && q.similar.every(s)
+    && s(q.answer) && typeof q.answerType === 'number' && typeof q.status === 'number' && typeof q.questionType === 'number' && s(q.language) && typeof q.updatedAt === 'number';
+}
 
 /** A document as another node shared it: the fields ranking reads. */
 function isDocument(v: unknown): v is RobotDocument {

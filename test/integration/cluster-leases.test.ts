@@ -35,6 +35,15 @@ t.test('the KV store refuses writes that name a stale revision', async (t) => {
   t.ok(await store.remove('p.1', r2!), 'removed at the current revision');
   t.equal(await store.get('p.1'), undefined);
   t.ok(await store.create('p.1', v('c')), 'and created again after removal');
+
+  // Something else wrote the bucket: what is not a lease reads as one that ran out, and is taken over.
+  const kv = await nc.jetstream().views.kv('desk-test-store');
+  await kv.put('p.2', 'not json');
+  await kv.put('node.x', JSON.stringify({ node: 5, until: 'later' }));
+  t.match(await store.get('p.2'), { value: { node: '', until: 0 } });
+  const m = new LeaseManager({ store, clock: realClock, nodeId: 'n1', partitions: 4, ttlMs: TTL, skewMarginMs: 0 });
+  t.same(await m.tick(), ['n1'], 'a round goes on; the malformed heartbeat is no live node');
+  t.ok(m.owns(2), 'and the partition whose lease was malformed is taken');
 });
 
 t.test('three nodes over NATS: each partition owned once; a vanished node is replaced after its ttl, a leaving one at once', async (t) => {

@@ -84,3 +84,29 @@ t.test('a library asked before it had questions answers the first ones added', a
   t.match(rank(kb, 'where is my parcel')[0], { id, score: 1 });
   t.match(rank(kb, 'where is my parcel', 'faq', true)[0], { id }, 'in test too');
 });
+
+t.test("in a cluster: this node's changes are kept for sharing, another node's rows answer at once, a malformed row is left out", async (t) => {
+  const { kb, store } = await fresh(t);
+  let next = 50_000;
+  kb.shared = { categoryId: () => next++ };
+  const cat = kb.addCategory(APP, ROBOT, both, 'faq', '订单', 0);
+  t.equal(cat, 50_000, 'category ids come from the cluster');
+  kb.addQuestion(APP, ROBOT, both, { library: 'faq', categoryId: cat, question: '怎么申请退货', similar: [], answer: 'a', answerType: 0, language: '' }, 1);
+  const written = kb.takeWritten();
+  t.same(written.map((r) => [r.key[2], r.key[3]]), [['test', 'faq:c'], ['production', 'faq:c'], ['test', 'faq:q'], ['production', 'faq:q']], 'each row written, in order');
+  t.same(kb.takeWritten(), [], 'taken once');
+
+  // Another node's question, as it shares it.
+  const theirs = { ...(written[3]!.value as Record<string, unknown>), id: 'q-other', question: '发票怎么开', answer: 'b' };
+  t.ok(kb.applyRow([APP, ROBOT, 'production', 'faq:q', 'q-other'], theirs), 'taken');
+  t.equal(rank(kb, '发票怎么开')[0]?.id, 'q-other', 'and answers at once');
+  t.same(kb.takeWritten(), [], "not kept as this node's change");
+  t.notOk(kb.applyRow([APP, ROBOT, 'production', 'faq:q', 'q-bad'], { ...theirs, id: 'q-bad', similar: 'not a list' }), 'a malformed question is left out');
+  t.notOk(kb.applyRow([APP, ROBOT, 'staging', 'faq:q', 'q-other'], theirs), 'so is a row of no environment');
+  t.notOk(kb.applyRow([APP, ROBOT, 'documents', 'd', 'doc-1'], { id: 'doc-1', passages: [1] }), 'and a malformed document');
+  t.equal(kb.question(APP, ROBOT, 'production', 'faq', 'q-bad'), undefined);
+  t.ok(kb.applyRow([APP, ROBOT, 'production', 'faq:q', 'q-other'], undefined), 'a removal');
+  t.notOk(rank(kb, '发票怎么开').some((r) => r.id === 'q-other'), 'answers no more');
+  await store.commit();
+  t.same(kb.robotRows(APP, ROBOT).filter((r) => r.key[2] === 'production' && r.key[3] === 'faq:q').map((r) => r.key[4]), [written[3]!.key[4]], 'the table holds what was taken');
+});
