@@ -10,6 +10,7 @@ import { connections } from '../../loadtest/scenarios/connections';
 import { reconnect } from '../../loadtest/scenarios/reconnect';
 import { relay } from '../../loadtest/scenarios/relay';
 import { rest } from '../../loadtest/scenarios/rest';
+import { runTakeover } from '../../loadtest/takeover';
 import { main } from '../../loadtest/cli';
 
 const tiny: Options = { ...defaults, users: 6, agents: 2, rate: 300, durationSec: 1, warmupSec: 1, messages: 2, fsync: 'none', connections: 50 };
@@ -94,6 +95,13 @@ t.test('rest at a tiny size: every OK send_msg reaches its user; the read endpoi
   t.ok(s.acked > 0 && s.extra?.send_msg_errors === 0, 'sends acknowledged, none refused');
   t.ok(Number(s.extra?.read_rps) > 0 && s.extra?.read_errors === 0, 'get_session_state answered');
   t.ok(s.ratio !== null && s.ratio > 0, 'compared with the bare HTTP responder');
+});
+
+t.test('takeover at a tiny size: a partition log read as a takeover reads it, imported, against the consumer baseline', async (t) => {
+  const r = await runTakeover(400);
+  t.same([r.messages, r.records], [400, 20], 'records of 20 turns each');
+  t.ok(r.readS > 0 && r.importS > 0 && r.baselineReadS > 0, 'each step timed');
+  t.ok(r.ratio > 0 && r.messagesPerS > 0);
 });
 
 t.test('the CLI refuses bad options and runs a scenario end to end', async (t) => {
