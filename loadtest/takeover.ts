@@ -35,7 +35,8 @@ export interface TakeoverResult {
 
 const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'desk-takeover-'));
 const seconds = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e9;
-const round = (x: number): number => Math.round(x * 100) / 100;
+/** Seconds to the tenth of a millisecond: a tiny run's import takes a few milliseconds. */
+const round = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 export async function runTakeover(messages: number): Promise<TakeoverResult> {
   const nats = await startNats();
@@ -80,8 +81,8 @@ export async function runTakeover(messages: number): Promise<TakeoverResult> {
 
     const bytes = records.reduce((n, r) => n + r.length, 0);
     return {
-      messages, records: records.length, mb: round(bytes / 1e6), readS: round(readS), importS: round(importS),
-      messagesPerS: Math.round(messages / (readS + importS)), baselineReadS: round(baselineReadS), ratio: round(readS / baselineReadS),
+      messages, records: records.length, mb: Math.round(bytes / 1e4) / 100, readS: round(readS), importS: round(importS),
+      messagesPerS: Math.round(messages / (readS + importS)), baselineReadS: round(baselineReadS), ratio: Math.round((readS / baselineReadS) * 100) / 100,
     };
   } finally {
     await nc.close();

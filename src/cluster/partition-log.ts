@@ -7,11 +7,13 @@
  * on, appends of the node that had it fail with `FencedError`, so a node that lost its lease cannot write even if
  * its clock let it think it still held it.
  */
-import { DeliverPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type MsgRequest, type NatsConnection, type StreamInfo } from 'nats';
+import { DeliverPolicy, headers, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type MsgRequest, type NatsConnection, type StoredMsg, type StreamInfo } from 'nats';
 import { LOG_STREAM, LOG_SUBJECTS, logSubject } from '../bus/subjects';
 import { isNotFound, isWrongLastSequence } from './jetstream-errors';
 
 const KIND_HEADER = 'Desk-Kind';
+/** Stretches of the stream a partition's log is read over at once (see `read`). */
+const READ_STRETCHES = 8;
 const CLAIM = 'claim';
 
 /** An append refused because another node wrote to the partition since (it claimed it). */
@@ -71,20 +73,46 @@ export class PartitionLogs {
 
   /**
    * The partition's records after stream sequence `after`, in order, and with `claims` its claim markers (the node
-   * that claimed). Read one by one from the stream's leader ("next message on this subject from this sequence"), not
-   * through a consumer: creating one is a proposal to JetStream's meta leader, and consumers of a stream that had just
-   * lost a server stalled here.
+   * that claimed). Read from the stream's leader by direct gets ("next message on this subject from this sequence"),
+   * not through a consumer: creating one is a proposal to JetStream's meta leader, and consumers of a stream that had
+   * just lost a server stalled here. The stream's range is cut into stretches walked at once, each in order: one
+   * walk would wait a round trip per record.
    */
   read(partition: number, after?: number): AsyncGenerator<{ seq: number; record: Uint8Array }>;
   read(partition: number, after: number, o: { claims: true }): AsyncGenerator<{ seq: number; record: Uint8Array } | { seq: number; claim: string }>;
   async *read(partition: number, after = 0, o: { claims?: boolean } = {}): AsyncGenerator<{ seq: number; record: Uint8Array } | { seq: number; claim: string }> {
     const last = await this.lastSequence(partition);
-    for (let seq = after + 1; seq <= last;) {
-      const m = await this.jsm.streams.getMessage(this.stream, { seq, next_by_subj: logSubject(partition) } as unknown as MsgRequest);
-      if (m.header?.get(KIND_HEADER) !== CLAIM) yield { seq: m.seq, record: m.data };
-      else if (o.claims) yield { seq: m.seq, claim: String((m.json<{ node?: unknown }>()).node) };
+    if (last <= after) return;
+    const stretches = Math.min(READ_STRETCHES, last - after);
+    const starts = Array.from({ length: stretches + 1 }, (_, i) => after + 1 + Math.floor(((last - after) * i) / stretches));
+    const walks = starts.slice(0, -1).map((from, i) => this.walk(partition, from, starts[i + 1]));
+    // Each settles whatever happens to the others (one that fails is reported where it is read).
+    for (const w of walks) w.catch(() => undefined);
+    for (const w of walks) {
+      for (const m of await w) {
+        if (m.header?.get(KIND_HEADER) !== CLAIM) yield { seq: m.seq, record: m.data };
+        else if (o.claims) yield { seq: m.seq, claim: String((m.json<{ node?: unknown }>()).node) };
+      }
+    }
+  }
+
+  /** The partition's messages from stream sequence `from` up to (not including) `before`, in order. */
+  private async walk(partition: number, from: number, before: number): Promise<StoredMsg[]> {
+    const out: StoredMsg[] = [];
+    for (let seq = from; seq < before;) {
+      let m: StoredMsg;
+      try {
+        m = await this.jsm.streams.getMessage(this.stream, { seq, next_by_subj: logSubject(partition) } as unknown as MsgRequest);
+      } catch (err) {
+        // None after `seq` (the partition's last one is in an earlier stretch).
+        if (isNotFound(err)) break;
+        throw err;
+      }
+      if (m.seq >= before) break;
+      out.push(m);
       seq = m.seq + 1;
     }
+    return out;
   }
 
   /**
