@@ -40,7 +40,8 @@ export class ClusterKnowledge {
     }
     await kb.commit();
     const malformed = (key: unknown): void => log.warn({ key }, 'a knowledge row in the cluster bucket is malformed; left out');
-    ck.stopFollow = await shared.follow((row) => { if (!kb.applyRow(row.key, row.value)) malformed(row.key); }, malformed);
+    ck.stopFollow = await shared.follow((row) => { if (!kb.applyRow(row.key, row.value)) malformed(row.key); }, malformed,
+      (err) => log.warn({ err }, 'watching the knowledge bucket broke off; watching it again'));
     await kb.commit();
     for (const a of apps) {
       await ck.ready(a.sdkAppId);

@@ -20,6 +20,8 @@ import { decodeRecord } from '../store/turn-log';
 import type { PartitionLogs } from './partition-log';
 
 const POSITION = 'position';
+/** Numbers of the unanswered questions folded from the logs start here, above any a single server gave. */
+const UNANSWERED_BASE = 2 ** 40;
 /** How long a broken follow waits before it starts again, and how long one may take to start before it is logged. */
 const RETRY_MS = 1000;
 const SLOW_START_MS = 30_000;
@@ -108,12 +110,14 @@ export class LogFollower {
   }
 
   private fold(seq: number, record: Uint8Array): void {
+    let unanswered = 0;
     try {
       for (const turn of decodeRecord(this.packr, Buffer.from(record.buffer, record.byteOffset, record.byteLength), counted)) {
         if (turn.es.length > 0) this.stats?.apply(turn.a, turn.es, turn.n);
         for (const w of turn.w ?? []) {
           if (w[0] === 'g') this.store.applyWrites(turn.a, turn.t, [w]);
-          else if (w[0] === 'u') this.knowledge?.recordUnanswered(w[1], w[2], w[3]);
+          // Numbered by where it is in the logs: folded again after a restart, it is the same row.
+          else if (w[0] === 'u') this.knowledge?.recordUnanswered(w[1], w[2], w[3], UNANSWERED_BASE + seq * 1000 + unanswered++);
         }
       }
     } catch (err) {

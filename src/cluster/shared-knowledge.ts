@@ -15,6 +15,8 @@ import { plainDataProblem } from '../../protocol/plain-data';
 import { KNOWLEDGE_BUCKET } from '../bus/subjects';
 import { isWrongLastSequence } from './jetstream-errors';
 
+/** How long a broken watch waits before it is opened again. */
+const RETRY_MS = 1000;
 /** The first category id handed out (the ids below are the single server's presets of old). */
 const FIRST_ID = 10_001;
 
@@ -48,20 +50,45 @@ export class SharedKnowledge {
    * Calls `apply` with every row in the bucket, then with every row written from now on, in the bucket's order.
    * Resolves once the rows already there are applied; returns the way to stop.
    */
-  async follow(apply: (row: KbRow) => void, bad: (key: string) => void): Promise<() => void> {
-    let initialized!: () => void;
-    const ready = new Promise<void>((r) => { initialized = r; });
-    const iter = await this.kv.watch({ key: 'kb.>', include: KvWatchInclude.LastValue, ignoreDeletes: true, initializedFn: () => initialized() });
-    void (async () => {
-      for await (const e of iter) {
-        if (e.operation !== 'PUT') continue;
-        const row = parseRow(e.value);
-        if (row) apply(row);
-        else bad(e.key);
-      }
-    })();
-    await ready;
-    return () => iter.stop();
+  async follow(apply: (row: KbRow) => void, bad: (key: string) => void, broken: (err: unknown) => void): Promise<() => void> {
+    let stopped = false;
+    let iter: Awaited<ReturnType<KV['watch']>> | undefined;
+    const watch = async (): Promise<void> => {
+      let initialized!: () => void;
+      const ready = new Promise<void>((r) => { initialized = r; });
+      iter = await this.kv.watch({ key: 'kb.>', include: KvWatchInclude.LastValue, ignoreDeletes: true, initializedFn: () => initialized() });
+      const watching = iter;
+      void (async () => {
+        try {
+          for await (const e of watching) {
+            if (e.operation !== 'PUT') continue;
+            const row = parseRow(e.value);
+            if (row) apply(row);
+            else bad(e.key);
+          }
+          if (!stopped) broken(new Error('the knowledge bucket watch ended'));
+        } catch (err) {
+          if (!stopped) broken(err);
+        }
+        // Watched again (every row once more, which changes nothing applied already) until stopped.
+        while (!stopped) {
+          await new Promise((r) => setTimeout(r, RETRY_MS));
+          if (stopped) break;
+          try {
+            await watch();
+            break;
+          } catch (err) {
+            broken(err);
+          }
+        }
+      })();
+      await ready;
+    };
+    await watch();
+    return () => {
+      stopped = true;
+      iter?.stop();
+    };
   }
 
   /** Writes rows, in order (a later write of a row wins). */

@@ -17,6 +17,7 @@ import {
 import { accountOf, memberActive, memberOf, serviceSideId, type AppModel } from '../../protocol/app-model';
 import { MAX_MAIL } from '../../protocol/app-schema';
 import { SigVerifier } from '../auth/sigs';
+import { PassedOnRequests } from './passed-on';
 import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
 import type { Clock } from '../runtime/clock';
@@ -36,6 +37,8 @@ interface ConnData {
   invalid: number;
   /** Frames handed to actors whose replies have not been sent yet. */
   awaiting: number;
+  /** In a cluster: requests passed on to another node and not answered yet. */
+  elsewhere?: PassedOnRequests<Ref | undefined>;
   /** Set when the socket is to be closed: it takes no more frames and closes once its awaited replies are sent. */
   closing?: { code: number; reason: string };
   /** The socket's token bucket: its role's refill rate and burst, fixed at connect. */
@@ -46,6 +49,9 @@ interface ConnData {
   /** Frames to send when the batch being released ends (kept, emptied, reused). */
   out: (string | Buffer)[];
 }
+
+/** The answer to a request whose conversation another node took over before answering it (its node was lost). */
+const TAKEN_OVER: Reply = { ok: false, code: ErrorCode.Internal, info: 'the conversation moved to another server node before answering; send again' };
 
 export interface GatewayLimits {
   /** Frames per second a user socket may send (token bucket refill), and the burst it may save up. */
@@ -349,8 +355,34 @@ export class Gateway implements Outlet {
 
   /** Hands a frame's request to an actor; its reply (`reply`) is then owed to the socket. */
   private tell(ws: WebSocket<ConnData>, ref: Ref | undefined, to: string, msg: unknown): void {
-    if (this.runtime.tell(to, msg)) ws.getUserData().awaiting++;
-    else this.sendError(ws, ref, ErrorCode.Internal, 'server busy, retry');
+    if (!this.runtime.tell(to, msg)) {
+      this.sendError(ws, ref, ErrorCode.Internal, 'server busy, retry');
+      return;
+    }
+    ws.getUserData().awaiting++;
+    if (this.interest && !this.runtime.isLocal(to)) this.passedOn(ws.getUserData()).add({ ref, conv: to });
+  }
+
+  /** The requests another node answers; answered here instead if that node is lost first (`answerTakenOver`). */
+  private passedOn(d: ConnData): PassedOnRequests<Ref | undefined> {
+    return (d.elsewhere ??= new PassedOnRequests());
+  }
+
+  /**
+   * A conversation taken over by another node (its `history.hint`) after its node was lost: the socket's requests
+   * passed on to it and not answered may have been lost with that node, so they are answered "retry" (sent again as
+   * they were, they are not taken twice: same `random`).
+   */
+  private answerTakenOver(id: number, hint: { sessionId?: string; account?: string; group?: string }): void {
+    const d = this.conns.get(id)?.getUserData();
+    if (!d?.elsewhere?.size) return;
+    let conv: string | undefined;
+    if (d.role === Role.Agent) conv = hint.sessionId === undefined ? undefined : this.store.lookupSession(hint.sessionId)?.conv;
+    else if (hint.group !== undefined) {
+      const entry = this.store.chatGroup(d.app, hint.group);
+      conv = entry && sessionAddress(d.app, entry.csAccount, groupConvUser(entry.group));
+    } else if (hint.account !== undefined) conv = sessionAddress(d.app, hint.account, d.identity);
+    for (const p of d.elsewhere.takenOver(hint.sessionId, conv)) this.reply({ conn: id, ref: p.ref }, TAKEN_OVER);
   }
 
   private replyTo(d: ConnData, ref: Ref | undefined, as: string): ReplyTo {
@@ -398,7 +430,10 @@ export class Gateway implements Outlet {
   private tellSession(ws: WebSocket<ConnData>, d: ConnData, ref: Ref | undefined, sessionId: string, msg: Record<string, unknown> & { replyTo: ReplyTo }): void {
     const idx = this.store.lookupSession(sessionId);
     if (idx && idx.app === d.app) this.tell(ws, ref, idx.conv, msg);
-    else if (!idx && this.runtime.tellBySession(sessionId, d.app, msg)) d.awaiting++;
+    else if (!idx && this.runtime.tellBySession(sessionId, d.app, msg)) {
+      d.awaiting++;
+      this.passedOn(d).add({ ref, sessionId });
+    }
     else this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]);
   }
 
@@ -546,6 +581,7 @@ export class Gateway implements Outlet {
       this.lastJson = this.lastPack = undefined;
     }
     for (const id of set) if (id !== exceptConn) this.enqueueSend(id, frame, true);
+    if (frame.type === 'history.hint') for (const id of set) this.answerTakenOver(id, frame.data as { sessionId?: string; account?: string; group?: string });
   }
 
   reply(replyTo: { conn: number; ref?: Ref; as?: string }, result: Reply): void {
@@ -553,8 +589,12 @@ export class Gateway implements Outlet {
       ? { type: replyTo.as ?? 'ok', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: result.data ?? {} }
       : { type: 'error', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: { ref: replyTo.ref, code: result.code ?? ErrorCode.Internal, info: result.info ?? defaultInfo[result.code ?? ErrorCode.Internal] ?? 'error' } };
     const ws = this.conns.get(replyTo.conn);
-    // (A request at another node answered "retry" for want of an answer may be answered again when one comes.)
-    if (ws && ws.getUserData().awaiting > 0) ws.getUserData().awaiting--;
+    if (ws) {
+      const d = ws.getUserData();
+      // (A request answered "retry" when its conversation was taken over may be answered again, by its lost node.)
+      if (d.awaiting > 0) d.awaiting--;
+      d.elsewhere?.answered(replyTo.ref);
+    }
     this.enqueueSend(replyTo.conn, frame, false);
   }
 }

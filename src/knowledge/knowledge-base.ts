@@ -284,14 +284,19 @@ export class KnowledgeBase {
   /** Publishing: production becomes a copy of test, and a version is recorded. */
   publish(app: number, robotId: string, note: string, now: number, timeZone: string): PublishRecord {
     const r = this.robot(app, robotId);
+    // Only the rows that differ are written: other nodes of a cluster apply them one by one, and see production whole
+    // meanwhile (but for what changes).
     for (const library of ['faq', 'chitchat'] as const) {
       const prod = r.envs.production[library];
-      for (const c of [...prod.categories.values()]) this.writeRow([app, robotId, 'production', `${library}:c`, c.id], undefined);
-      for (const q of [...prod.questions.values()]) this.writeRow([app, robotId, 'production', `${library}:q`, q.id], undefined);
-      prod.categories.clear();
-      prod.questions.clear();
-      for (const c of r.envs.test[library].categories.values()) this.putCategory(app, robotId, 'production', c);
-      for (const q of r.envs.test[library].questions.values()) this.putQuestion(app, robotId, 'production', q);
+      const test = r.envs.test[library];
+      for (const c of [...prod.categories.values()]) {
+        if (test.categories.has(c.id)) continue;
+        prod.categories.delete(c.id);
+        this.writeRow([app, robotId, 'production', `${library}:c`, c.id], undefined);
+      }
+      for (const q of [...prod.questions.values()]) if (!test.questions.has(q.id)) this.removeQuestion(app, robotId, 'production', q);
+      for (const c of test.categories.values()) if (!sameRow(prod.categories.get(c.id), c)) this.putCategory(app, robotId, 'production', c);
+      for (const q of test.questions.values()) if (!sameRow(prod.questions.get(q.id), q)) this.putQuestion(app, robotId, 'production', q);
     }
     // Production is replaced as a whole: its indexes are built anew.
     for (const k of [...this.indexes.keys()]) if (k.startsWith(`${app}|${robotId}|production|`)) this.indexes.delete(k);
@@ -308,8 +313,9 @@ export class KnowledgeBase {
     return (['faq', 'chitchat'] as const).some((l) => !sameLibrary(r.envs.test[l], r.envs.production[l]));
   }
 
-  recordUnanswered(app: number, robotId: string, u: Unanswered): void {
-    const n = ++this.unansweredSeq;
+  /** `n`: the row's number among those of its time (given: a question folded from the logs, folded again the same). */
+  recordUnanswered(app: number, robotId: string, u: Unanswered, given?: number): void {
+    const n = given ?? ++this.unansweredSeq;
     this.store.write(() => this.unansweredRows.putSync([app, robotId, u.at, n], u));
   }
 
@@ -508,6 +514,9 @@ export class KnowledgeBase {
     }
   }
 }
+
+/** Two rows alike (plain data, written by this module in one field order). */
+const sameRow = (a: unknown, b: unknown): boolean => a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 
 /** The "environment" of a shared row that is a robot's document (DocumentLibrary keeps them, not the knowledge table). */
 const DOCUMENTS = 'documents';

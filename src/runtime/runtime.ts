@@ -67,7 +67,7 @@ export interface Placement {
 export const BY_SESSION = 'bysession';
 /** The kind of address of a read (`read`) at a conversation's node: `read:<conversation address>`. */
 export const READ = 'read';
-/** How long a request at another node (a read, a call, a socket's request) may go unanswered before it is answered "retry". */
+/** How long a read or call at another node may go unanswered before it is answered "retry". */
 const ANSWER_TIMEOUT_MS = 10_000;
 const NO_ANSWER: Reply = { ok: false, code: ErrorCode.Internal, info: 'no answer from the node that holds it, retry' };
 /** What `lookupSession` asks the node holding a session (answered with its index entry). */
@@ -178,8 +178,6 @@ export class Runtime {
   private readonly timers = new Map<string, { at: number; handle: unknown }>();
   private readonly calls = new Map<number, (r: Reply) => void>();
   private callSeq = 0;
-  /** Socket requests passed on to another node and not answered yet, by socket and ref: answered "retry" in time. */
-  private readonly askedElsewhere = new Map<string, unknown>();
   /** Names this run in reply addresses (they may be stored in events and outlive a restart). */
   readonly boot = randomUUID();
   private released: Released[] = [];
@@ -255,8 +253,6 @@ export class Runtime {
 
   stop(): void {
     this.stopped = true;
-    for (const handle of this.askedElsewhere.values()) this.o.clock.cancel(handle);
-    this.askedElsewhere.clear();
     clearInterval(this.passivateTimer);
     clearInterval(this.checkpointTimer);
     for (const h of this.timers.values()) this.o.clock.cancel(h.handle);
@@ -270,7 +266,6 @@ export class Runtime {
   tell(to: Address, msg: unknown): boolean {
     const p = this.o.placement;
     if (p && !p.isLocal(to)) {
-      this.awaitAnswer(msg);
       p.forward(to, msg, randomUUID(), false).catch((err: unknown) => {
         this.o.log.warn({ err, to }, 'a message for an actor of another node was not taken');
         const replyTo = (msg as { replyTo?: ReplyTo } | null)?.replyTo;
@@ -296,7 +291,6 @@ export class Runtime {
     const p = this.o.placement;
     const partition = p?.remoteSessionPartition(sessionId);
     if (p === undefined || partition === undefined) return false;
-    this.awaitAnswer(msg);
     p.forward(`${BY_SESSION}:${sessionId}`, { app, msg }, randomUUID(), false, partition).catch((err: unknown) => {
       this.o.log.warn({ err, sessionId }, 'a request for a session of another node was not taken');
       if (msg.replyTo) this.sendReply(msg.replyTo, { ok: false, code: ErrorCode.Internal, info: 'session unreachable, retry' });
@@ -922,23 +916,6 @@ export class Runtime {
     this.o.log.debug({ actor: cell.address, node: p.nodeId }, 'actor left for its partition\'s new owner');
   }
 
-  /**
-   * A socket's request passed on to another node is answered "retry" if no answer comes in time: the node may have
-   * been lost after it took the request, and the socket here would otherwise wait for ever. (An answer that comes
-   * later is passed on too; a request sent again is not taken twice: same `random`.)
-   */
-  private awaitAnswer(msg: unknown): void {
-    const replyTo = (msg as { replyTo?: ReplyTo } | null)?.replyTo;
-    if (!replyTo || !('conn' in replyTo) || (replyTo.node !== undefined && replyTo.node !== this.o.placement?.nodeId)) return;
-    const key = `${replyTo.conn}|${String(replyTo.ref)}`;
-    const clock = this.o.clock;
-    if (this.askedElsewhere.has(key)) clock.cancel(this.askedElsewhere.get(key));
-    this.askedElsewhere.set(key, clock.schedule(clock.now() + ANSWER_TIMEOUT_MS, () => {
-      this.askedElsewhere.delete(key);
-      this.o.outlet.reply(replyTo, NO_ANSWER);
-    }));
-  }
-
   private sendReply(replyTo: ReplyTo, result: Reply): void {
     // A reply address from another node's message is only as good as that message.
     if (typeof replyTo !== 'object' || replyTo === null) return;
@@ -954,11 +931,6 @@ export class Runtime {
       this.calls.delete(replyTo.call);
       resolve?.(result);
       return;
-    }
-    const key = `${replyTo.conn}|${String(replyTo.ref)}`;
-    if (this.askedElsewhere.has(key)) {
-      this.o.clock.cancel(this.askedElsewhere.get(key));
-      this.askedElsewhere.delete(key);
     }
     this.o.outlet.reply(replyTo, result);
   }

@@ -197,3 +197,32 @@ t.test("the group chats' entries are folded too, with the statistics off: a grou
   await follower.stop();
   t.equal(store.chatGroup(1400000001, 'G'), undefined, 'and gone once dismissed');
 });
+
+t.test('an unanswered question folded again (a restart before the position was written) is the same row', async (t) => {
+  const out: Buffer[] = [];
+  const writer = new Store(tempDir(), FsyncMode.None, { commitIntervalMs: 0 });
+  writer.replicateTo({ partitionOf: () => 0, maxRecordBytes: 1 << 20, abandoned: () => new Set(), async append(_p, r) { out.push(r); return true; } });
+  const asked = { question: '火星上能送货吗', language: '', sessionId: 's1', at: 5 };
+  writer.appendTurn('session:1400000001|cs|u1', 1, 5, [], [], [['u', 1400000001, '@RBT#1', asked]]);
+  await writer.commit();
+  await writer.close();
+
+  const rows = new Map<number, unknown>();
+  // A row without a number given gets the next one, as KnowledgeBase numbers them.
+  const knowledge = { recordUnanswered: (_app: number, _robot: string, u: unknown, n?: number) => { rows.set(n ?? -(rows.size + 1), u); } };
+  const store = new Store(tempDir(), FsyncMode.None);
+  t.teardown(() => store.close());
+  for (let run = 0; run < 2; run++) {
+    // The flush is never reached: the second run folds the record again.
+    const follower = new LogFollower(store, undefined, pino({ level: 'silent' }), 60_000, knowledge);
+    const logs = logsOf(out);
+    logs.grow(1);
+    follower.start(logs);
+    await follower.reached(1);
+    await new Promise((r) => setImmediate(r));
+    (follower as unknown as { flush: () => Promise<void> }).flush = async () => undefined;
+    await follower.stop();
+  }
+  t.equal(rows.size, 1, 'one row, however often it is folded');
+  t.same([...rows.values()], [asked]);
+});
