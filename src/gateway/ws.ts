@@ -378,10 +378,11 @@ export class Gateway implements Outlet {
     if (!d?.elsewhere?.size) return;
     let conv: string | undefined;
     if (d.role === Role.Agent) conv = hint.sessionId === undefined ? undefined : this.store.lookupSession(hint.sessionId)?.conv;
-    else if (hint.group !== undefined) {
-      const entry = this.store.chatGroup(d.app, hint.group);
-      conv = entry && sessionAddress(d.app, entry.csAccount, groupConvUser(entry.group));
-    } else if (hint.account !== undefined) conv = sessionAddress(d.app, hint.account, d.identity);
+    else {
+      const model = this.apps.get(d.app);
+      const found = model && this.userConversation(d, model, { to: hint.account, group: hint.group });
+      conv = found?.ok ? found.conv : undefined;
+    }
     for (const p of d.elsewhere.takenOver(hint.sessionId, conv)) this.reply({ conn: id, ref: p.ref }, TAKEN_OVER);
   }
 

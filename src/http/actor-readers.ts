@@ -31,8 +31,13 @@ export function actorReaders(runtime: () => Runtime): Record<string, (query: unk
 }
 
 /** A reader's answer, run where the actor `address` is (a conversation, an agent, a queue). */
-export async function readAt<T>(ctx: RestContext, address: string, name: string, query: Record<string, unknown> = {}): Promise<T> {
-  const r = await ctx.deps.runtime.read(address, name, { conv: address, ...query });
+export function readAt<T>(ctx: RestContext, address: string, name: string, query: Record<string, unknown> = {}): Promise<T> {
+  return readOn<T>(ctx.deps.runtime, address, name, query);
+}
+
+/** `readAt` outside a REST call. */
+export async function readOn<T>(runtime: Runtime, address: string, name: string, query: Record<string, unknown> = {}): Promise<T> {
+  const r = await runtime.read(address, name, { conv: address, ...query });
   if (!r.ok) throw new RestError(ErrorCode.Internal, r.info ?? 'read failed, retry');
   return r.data as T;
 }

@@ -8,10 +8,9 @@ import type { StoredMessage } from '../../actors/types';
 import type { Runtime } from '../runtime/runtime';
 import type { HistoryPage, Store } from '../store/store';
 import { sessionAddress } from '../../actors/address';
-import { ErrorCode } from '../../protocol/errors';
 import type { SessionFacts } from '../stats/facts';
 import { mentionedIn, type Transcripts } from '../stats/history';
-import { RestError } from './facade';
+import { readOn } from './actor-readers';
 
 export const SESSION_STATE_READER = 'sessionState';
 export const SESSION_MESSAGES_READER = 'sessionMessages';
@@ -86,12 +85,8 @@ export function sessionReaders(store: Store, runtime: () => Runtime): Record<str
 
 /** Transcripts read where their conversations are held (Runtime.read): a failed read is an error to retry. */
 export function transcriptsAt(runtime: Runtime): Transcripts {
-  const read = async <T>(f: SessionFacts, name: string, query: Record<string, unknown>): Promise<T> => {
-    const conv = sessionAddress(f.app, f.csAccount, f.userId);
-    const r = await runtime.read(conv, name, { conv, sessionId: f.sessionId, lastSeq: f.lastSeq, ...query });
-    if (!r.ok) throw new RestError(ErrorCode.Internal, r.info ?? 'transcript unavailable, retry');
-    return r.data as T;
-  };
+  const read = <T>(f: SessionFacts, name: string, query: Record<string, unknown>): Promise<T> =>
+    readOn<T>(runtime, sessionAddress(f.app, f.csAccount, f.userId), name, { sessionId: f.sessionId, lastSeq: f.lastSeq, ...query });
   return {
     async *messages(f) {
       if (f.firstSeq === undefined) return;

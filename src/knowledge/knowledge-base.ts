@@ -333,14 +333,9 @@ export class KnowledgeBase {
     r = { envs: { test: empty(), production: empty() }, versions: [], stored: false };
     this.loaded.set(key, r);
     let any = false;
-    for (const { key: k, value } of this.rows.getRange({ start: [app, robotId], end: [app, robotId, '\uffff'] })) {
+    for (const { key: k, value } of this.ownRows(app, robotId)) {
       any = true;
-      const [, , env, kind] = k;
-      if (env === 'versions') { r.versions.push(value as PublishRecord); continue; }
-      const [library, what] = kind.split(':') as [Library, 'c' | 'q'];
-      const lib = r.envs[env as Environment][library];
-      if (what === 'c') lib.categories.set((value as Category).id, value as Category);
-      else lib.questions.set((value as Question).id, value as Question);
+      place(r, k, value);
     }
     r.versions.sort((a, b) => a.publishedAt - b.publishedAt);
     r.stored = any;
@@ -425,8 +420,12 @@ export class KnowledgeBase {
 
   /** A row of this node's change: written at the next commit, and kept for the other nodes in a cluster. */
   private writeRow(key: KbKey, value: unknown): void {
-    this.store.write(() => (value === undefined ? this.rows.removeSync(key) : this.rows.putSync(key, value)));
+    this.storeRow(key, value);
     if (this.shared) this.written.push({ key, value });
+  }
+
+  private storeRow(key: KbKey, value: unknown): void {
+    this.store.write(() => (value === undefined ? this.rows.removeSync(key) : this.rows.putSync(key, value)));
   }
 
   // ── in a cluster ───────────────────────────────────────────────────────────────────────────────
@@ -479,28 +478,13 @@ export class KnowledgeBase {
       return true;
     }
     if (!rowFits(key, value)) return false;
-    this.store.write(() => (value === undefined ? this.rows.removeSync(key) : this.rows.putSync(key, value)));
+    this.storeRow(key, value);
     // Held in memory from now on: the table's rows are read before this one's write is committed.
     const r = this.robot(app, robotId);
     r.stored = true;
-    if (env === 'versions') {
-      const v = value as PublishRecord | undefined;
-      if (v && !r.versions.some((x) => x.version === v.version)) {
-        r.versions.push(v);
-        r.versions.sort((a, b) => a.publishedAt - b.publishedAt);
-      }
-      return true;
-    }
-    const [library, what] = kind.split(':') as [Library, 'c' | 'q'];
-    const lib = r.envs[env as Environment][library];
-    if (what === 'c') {
-      if (value === undefined) lib.categories.delete(id as number);
-      else lib.categories.set(id as number, value as Category);
-      return true;
-    }
-    if (value === undefined) lib.questions.delete(id as string);
-    else lib.questions.set(id as string, value as Question);
-    this.changed(app, robotId, env as Environment, { id: id as string, library });
+    place(r, key, value);
+    if (env === 'versions') r.versions.sort((a, b) => a.publishedAt - b.publishedAt);
+    else if (kind.endsWith(':q')) this.changed(app, robotId, env as Environment, { id: id as string, library: kind.split(':')[0] as Library });
     return true;
   }
 
@@ -513,6 +497,21 @@ export class KnowledgeBase {
       idx.deltaStale = true;
     }
   }
+}
+
+/** A row put in a robot held in memory (value undefined: taken out). */
+function place(r: Loaded, key: KbKey, value: unknown): void {
+  const [, , env, kind, id] = key;
+  if (env === 'versions') {
+    const v = value as PublishRecord | undefined;
+    if (v && !r.versions.some((x) => x.version === v.version)) r.versions.push(v);
+    return;
+  }
+  const [library, what] = kind.split(':') as [Library, 'c' | 'q'];
+  const lib = r.envs[env as Environment][library];
+  const rows = (what === 'c' ? lib.categories : lib.questions) as Map<number | string, unknown>;
+  if (value === undefined) rows.delete(id);
+  else rows.set(id, value);
 }
 
 /** Two rows alike (plain data, written by this module in one field order). */

@@ -67,9 +67,8 @@ export interface Placement {
 export const BY_SESSION = 'bysession';
 /** The kind of address of a read (`read`) at a conversation's node: `read:<conversation address>`. */
 export const READ = 'read';
-/** How long a read or call at another node may go unanswered before it is answered "retry". */
-const ANSWER_TIMEOUT_MS = 10_000;
-const NO_ANSWER: Reply = { ok: false, code: ErrorCode.Internal, info: 'no answer from the node that holds it, retry' };
+/** How long a read at another node may take before it is answered with an error. */
+const READ_TIMEOUT_MS = 10_000;
 /** What `lookupSession` asks the node holding a session (answered with its index entry). */
 const LOOKUP = '$lookupSession';
 /** The kind of address of a message for a conversation only if it has a session going: `ifactive:<conversation address>`. */
@@ -337,14 +336,14 @@ export class Runtime {
 
   /**
    * A reply address for a request to another node, and the reply: the answer, or an error once the request has been
-   * out for ANSWER_TIMEOUT_MS (a node may be lost with the request taken).
+   * out for READ_TIMEOUT_MS (a node may be lost with the request taken).
    */
   private awaitedReply(node: string): { replyTo: ReplyTo; reply: Promise<Reply>; settle(r: Reply): void } {
     const id = ++this.callSeq;
     let settle!: (r: Reply) => void;
     const reply = new Promise<Reply>((resolve) => {
       let done = false;
-      const timer = setTimeout(() => settle(NO_ANSWER), ANSWER_TIMEOUT_MS);
+      const timer = setTimeout(() => settle({ ok: false, code: ErrorCode.Internal, info: 'no answer from the node that holds it, retry' }), READ_TIMEOUT_MS);
       timer.unref();
       settle = (r) => {
         if (done) return;
