@@ -4,7 +4,12 @@
  *
  * Joining, the node first settles each robot it knows: the one node that claims a robot's seeding brings its rows
  * into the cluster (or writes the presets of a robot nobody has rows of); the others drop what they held of it, and
- * take the cluster's rows.
+ * take the cluster's rows. A claim is marked done once its rows are in the bucket: a node finding its own claim
+ * unfinished (it stopped first) seeds again; one finding another's waits for it, and takes the claim over once it is
+ * stale (that node is gone).
+ *
+ * A change's rows are kept in the store with the change until they are in the bucket, so a node stopped before it
+ * could share them shares them as it starts again.
  */
 import type { Logger } from 'pino';
 import type { KbRow, KnowledgeBase } from '../knowledge/knowledge-base';
@@ -14,27 +19,49 @@ import type { SharedKnowledge } from './shared-knowledge';
 const BLOCK = 200;
 const LOW = 50;
 const RETRY_MS = 1000;
+/** A seeding claim unfinished for this long is another node's that is gone; checked this often meanwhile. */
+const CLAIM_STALE_MS = 30_000;
+const CLAIM_WAIT_MS = 200;
+
+export interface ClusterKnowledgeOptions {
+  node: string;
+  /** The node's clock (ms), stamping its claims and judging others' stale. */
+  now: () => number;
+  claimStaleMs?: number;
+}
 
 export class ClusterKnowledge {
   private readonly blocks = new Map<number, { next: number; end: number }>();
   private readonly reserving = new Map<number, Promise<void>>();
-  /** Rows written here and not yet in the bucket (a failed write is tried again). */
+  /** Rows written here and not yet in the bucket (a failed write is tried again), and their mark in the store. */
   private unshared: KbRow[] = [];
+  private unsharedThrough = 0;
+  /**
+   * Robots this node seeds, their claims marked done once their rows are in the bucket: those whose rows are not yet
+   * taken for sharing, and those whose rows are.
+   */
+  private seeding: [number, string][] = [];
+  private unsharedSeeds: [number, string][] = [];
   private sharing: Promise<void> = Promise.resolve();
   private retry?: NodeJS.Timeout;
   private stopFollow?: () => void;
   private stopped = false;
 
-  private constructor(private readonly shared: SharedKnowledge, private readonly kb: KnowledgeBase, private readonly log: Logger) {}
+  private constructor(private readonly shared: SharedKnowledge, private readonly kb: KnowledgeBase, private readonly log: Logger,
+    private readonly opts: ClusterKnowledgeOptions) {}
 
   /** Joins the cluster's knowledge with the robots of `apps`; resolves once this node holds the cluster's rows. */
-  static async start(shared: SharedKnowledge, kb: KnowledgeBase, apps: readonly { sdkAppId: number; robotIds: string[] }[], log: Logger): Promise<ClusterKnowledge> {
-    const ck = new ClusterKnowledge(shared, kb, log);
+  static async start(shared: SharedKnowledge, kb: KnowledgeBase, apps: readonly { sdkAppId: number; robotIds: string[] }[], log: Logger,
+    opts: ClusterKnowledgeOptions): Promise<ClusterKnowledge> {
+    const ck = new ClusterKnowledge(shared, kb, log, opts);
     kb.shared = { categoryId: (app) => ck.categoryId(app) };
+    // Shared first when the bucket's rows are applied below, these would be overwritten by older ones.
+    const left = kb.unshared();
+    if (left.rows.length > 0) log.warn({ rows: left.rows.length }, 'knowledge changes made here before the last stop are shared now');
     const seeding: [number, string][] = [];
     for (const a of apps) {
       for (const robotId of a.robotIds) {
-        if (await shared.claimSeed(a.sdkAppId, robotId)) seeding.push([a.sdkAppId, robotId]);
+        if (await ck.claim(a.sdkAppId, robotId)) seeding.push([a.sdkAppId, robotId]);
         else kb.forgetRobot(a.sdkAppId, robotId);
       }
     }
@@ -52,8 +79,35 @@ export class ClusterKnowledge {
       if (rows.length > 0) ck.unshared.push(...rows);
       else kb.load(app, robotId);
     }
+    ck.unshared.push(...left.rows);
+    ck.unsharedThrough = left.through;
+    ck.seeding = seeding;
+    await kb.commit();
     await ck.share();
     return ck;
+  }
+
+  /**
+   * True when this node is to seed a robot: nobody claimed it, or this node did and had not finished, or the node
+   * that did is gone (its claim stale). Waits while another node is seeding it.
+   */
+  private async claim(app: number, robotId: string): Promise<boolean> {
+    const { node, now, claimStaleMs = CLAIM_STALE_MS } = this.opts;
+    for (;;) {
+      const c = await this.shared.seedClaim(app, robotId);
+      if (!c) {
+        if (await this.shared.claimSeed(app, robotId, node, now())) return true;
+        continue;
+      }
+      if (c.done) return false;
+      if (c.node === node) return true;
+      if (now() - c.at >= claimStaleMs) {
+        this.log.warn({ app, robotId, node: c.node }, 'a robot\'s seeding was left unfinished by a node gone: seeding it here');
+        if (await this.shared.claimSeed(app, robotId, node, now(), c.revision)) return true;
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, CLAIM_WAIT_MS));
+    }
   }
 
   /** Before a change of an app's knowledge: ids at hand for the categories it may add. */
@@ -70,23 +124,37 @@ export class ClusterKnowledge {
     return r;
   }
 
-  /** A robot made here: its presets are written here (no node joining later brings rows of it instead). */
+  /**
+   * A robot made here: its presets are written here (no node joining later brings rows of it instead), and shared
+   * with the next change's rows.
+   */
   async robotAdded(app: number, robotId: string): Promise<void> {
-    await this.shared.claimSeed(app, robotId);
+    await this.shared.claimSeed(app, robotId, this.opts.node, this.opts.now());
     await this.ready(app);
+    this.kb.load(app, robotId);
+    this.seeding.push([app, robotId]);
   }
 
   /** After a change is committed here: its rows go to the other nodes (a failure is tried again until it works). */
   share(): Promise<void> {
-    this.unshared.push(...this.kb.takeWritten());
+    const taken = this.kb.takeWritten();
+    this.unshared.push(...taken.rows);
+    this.unsharedThrough = taken.through;
+    this.unsharedSeeds.push(...this.seeding.splice(0));
     this.sharing = this.sharing.then(async () => {
-      if (this.unshared.length === 0 || this.stopped) return;
+      if ((this.unshared.length === 0 && this.unsharedSeeds.length === 0) || this.stopped) return;
       const rows = this.unshared;
+      const through = this.unsharedThrough;
+      const seeded = this.unsharedSeeds;
       this.unshared = [];
+      this.unsharedSeeds = [];
       try {
         await this.shared.put(rows);
+        for (const [app, robotId] of seeded) await this.shared.seedDone(app, robotId, this.opts.node, this.opts.now());
+        await this.kb.sharedThrough(through);
       } catch (err) {
         this.unshared = [...rows, ...this.unshared];
+        this.unsharedSeeds = [...seeded, ...this.unsharedSeeds];
         this.log.warn({ err, rows: rows.length }, 'knowledge changes not yet shared with the other nodes; trying again');
         this.retry ??= setTimeout(() => { this.retry = undefined; void this.share(); }, RETRY_MS);
       }

@@ -53,7 +53,7 @@ export async function joinCluster(
     };
     const shared = await ClusterApps.start(await SharedApps.open(nc, { replicas: cfg.natsReplicas }), apps, log, declared);
     const knowledge = await ClusterKnowledge.start(await SharedKnowledge.open(nc, { replicas: cfg.natsReplicas }), knowledgeBase,
-      apps.all().map((a) => ({ sdkAppId: a.sdkAppId, robotIds: robotIdsOf(a) })), log);
+      apps.all().map((a) => ({ sdkAppId: a.sdkAppId, robotIds: robotIdsOf(a) })), log, { node: nodeId, now: () => clock.now() });
     log.warn({ node: nodeId },
       'cluster mode is experimental: partition logs are never trimmed (docs/cluster.md)');
     let left = false;

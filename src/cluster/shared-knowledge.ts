@@ -5,8 +5,8 @@
  *   order, so all end on the last write of each row;
  * - `ids.<app>`: the next free category id of the app; a node reserves a block of ids at a time (revision-checked),
  *   so no two nodes hand out one id;
- * - `seeded.<app>.<robot>`: created by the one node that writes a robot's presets (or brings its rows into the
- *   cluster).
+ * - `seeded.<app>.<robot>`: the one node that writes a robot's presets (or brings its rows into the cluster), and
+ *   whether it has: a claim left unfinished is taken up again by its node on restart, or by another node once stale.
  */
 import { createHash } from 'node:crypto';
 import { KvWatchInclude, type KV, type NatsConnection } from 'nats';
@@ -114,14 +114,45 @@ export class SharedKnowledge {
     }
   }
 
-  /** True for the one node that claims a robot's seeding (its presets, or its rows brought into the cluster). */
-  async claimSeed(app: number, robotId: string): Promise<boolean> {
+  /** Who claimed a robot's seeding, and whether its rows are in the bucket; undefined when nobody has. */
+  async seedClaim(app: number, robotId: string): Promise<(SeedClaim & { revision: number }) | undefined> {
+    const e = await this.kv.get(seedKey(app, robotId));
+    if (!e || e.operation !== 'PUT') return undefined;
+    return { ...parseClaim(e.string()), revision: e.revision };
+  }
+
+  /**
+   * Claims a robot's seeding for `node`: a new claim, or one replacing the claim read at `revision`. False when
+   * another node's claim came first.
+   */
+  async claimSeed(app: number, robotId: string, node: string, at: number, revision?: number): Promise<boolean> {
+    const value = JSON.stringify({ node, at, done: false } satisfies SeedClaim);
     try {
-      await this.kv.create(`seeded.${app}.${b64(robotId)}`, '1');
+      if (revision === undefined) await this.kv.create(seedKey(app, robotId), value);
+      else await this.kv.update(seedKey(app, robotId), value, revision);
       return true;
     } catch (err) {
       if (isWrongLastSequence(err)) return false;
       throw err;
     }
   }
+
+  /** The claimer's rows of the robot are in the bucket. */
+  async seedDone(app: number, robotId: string, node: string, at: number): Promise<void> {
+    await this.kv.put(seedKey(app, robotId), JSON.stringify({ node, at, done: true } satisfies SeedClaim));
+  }
+}
+
+/** A robot's seeding claim: the node, when (by its clock), and whether its rows are all in the bucket. */
+export interface SeedClaim { node: string; at: number; done: boolean }
+
+const seedKey = (app: number, robotId: string): string => `seeded.${app}.${b64(robotId)}`;
+
+/** A claim as read from the bucket; one that cannot be read (or a claim of old, '1') counts as done. */
+function parseClaim(text: string): SeedClaim {
+  try {
+    const c = JSON.parse(text) as Partial<SeedClaim> | null;
+    if (c && typeof c.node === 'string' && Number.isFinite(c.at) && typeof c.done === 'boolean') return { node: c.node, at: c.at!, done: c.done };
+  } catch { /* counted as done, below */ }
+  return { node: '', at: 0, done: true };
 }

@@ -90,12 +90,20 @@ export class KnowledgeBase {
    */
   shared?: { categoryId(app: number): number };
   private written: KbRow[] = [];
+  /**
+   * In a cluster, the rows of this node's changes until they are in the shared bucket, committed with the change:
+   * a node stopped or crashed before it could share them shares them as it starts again.
+   */
+  private readonly unsharedRows: Database<KbRow, number>;
+  private lastUnshared: number;
 
   constructor(private readonly store: Store) {
     this.documents = new DocumentLibrary(store);
-    this.documents.onWrite = (app, robotId, id, doc) => { if (this.shared) this.written.push({ key: [app, robotId, DOCUMENTS, 'd', id], value: doc }); };
+    this.documents.onWrite = (app, robotId, id, doc) => this.keepForCluster({ key: [app, robotId, DOCUMENTS, 'd', id], value: doc });
     this.rows = store.table('knowledge');
     this.unansweredRows = store.table('unanswered');
+    this.unsharedRows = store.table('knowledge-unshared');
+    this.lastUnshared = [...this.unsharedRows.getKeys({ reverse: true, limit: 1 })][0] ?? 0;
     // Keys are (time, n): counting on from the rows kept, a restart cannot reuse a key even on a clock set back.
     this.unansweredSeq = this.unansweredRows.getCount();
   }
@@ -421,7 +429,15 @@ export class KnowledgeBase {
   /** A row of this node's change: written at the next commit, and kept for the other nodes in a cluster. */
   private writeRow(key: KbKey, value: unknown): void {
     this.storeRow(key, value);
-    if (this.shared) this.written.push({ key, value });
+    this.keepForCluster({ key, value });
+  }
+
+  private keepForCluster(row: KbRow): void {
+    if (!this.shared) return;
+    this.written.push(row);
+    const n = ++this.lastUnshared;
+    // A removed row is kept as null: the table's encoding keeps no undefined.
+    this.store.write(() => this.unsharedRows.putSync(n, { key: row.key, value: row.value ?? null }));
   }
 
   private storeRow(key: KbKey, value: unknown): void {
@@ -429,11 +445,26 @@ export class KnowledgeBase {
   }
 
   // ── in a cluster ───────────────────────────────────────────────────────────────────────────────
-  /** The rows this node wrote since the last call (in a cluster), in order. */
-  takeWritten(): KbRow[] {
-    const out = this.written;
+  /**
+   * The rows this node wrote since the last call (in a cluster), in order, and the mark to pass `sharedThrough` once they
+   * are in the bucket.
+   */
+  takeWritten(): { rows: KbRow[]; through: number } {
+    const rows = this.written;
     this.written = [];
-    return out;
+    return { rows, through: this.lastUnshared };
+  }
+
+  /** The rows of changes committed here before this start and not yet shared (a stop or crash came first). */
+  unshared(): { rows: KbRow[]; through: number } {
+    const rows = [...this.unsharedRows.getRange()].map(({ value }): KbRow => ({ key: value.key, value: value.value ?? undefined }));
+    return { rows, through: this.lastUnshared };
+  }
+
+  /** The rows kept up to `through` are in the shared bucket: no longer kept here. */
+  async sharedThrough(through: number): Promise<void> {
+    for (const n of this.unsharedRows.getKeys({ end: through + 1 })) this.store.write(() => this.unsharedRows.removeSync(n));
+    await this.store.commit();
   }
 
   /** Every row this node holds of a robot, its documents too (a node bringing its knowledge into a cluster that has none of it). */

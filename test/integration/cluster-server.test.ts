@@ -159,6 +159,10 @@ t.test("the robots' knowledge is shared: what the console adds on one node answe
   await poll(async () => (await kbApi(c)('list_faq', { PageIndex: 1, PageSize: 10 })).StandardQuestionCount === 1, "the question in c's list");
   t.match(await kbApi(b)('desk_robot_doc_add', { Name: 'policy.txt', Content: '退货政策：收到商品后七天内可以无理由退货。' }), { ActionStatus: 'OK' }, 'a document added on b');
   await poll(async () => (await kbApi(c)('desk_robot_doc_list', {})).Total === 1, "the document in c's list");
+  const robot = await kbApi(b)('desk_add_robot', { RobotNickName: 'second' });
+  t.match(robot, { ActionStatus: 'OK' }, 'a robot added on b');
+  await poll(async () => (((await kbApi(c)('desc_chitchat_category', { RobotId: robot.RobotId })).List as unknown[] | undefined) ?? []).length > 0, "its presets on c");
+  t.pass('its presets are on c');
 
   // The user's conversation is on c; the robot there answers from what a and b wrote.
   const user = await connect(a.port, userOn('c', 'kb'), 'user');
