@@ -74,8 +74,8 @@ export async function runTakeover(messages: number): Promise<TakeoverResult> {
     started = process.hrtime.bigint();
     const follow = await logs.follow(0);
     let streamed = 0;
-    // The stream holds the claim marker too (left out of the records): the last record ends it.
-    for await (const _ of follow.records) if (++streamed === records.length) break;
+    // The stream holds the claim marker too: the last record ends it.
+    for await (const r of follow.records) if (r.record && ++streamed === records.length) break;
     const baselineReadS = seconds(started);
     await follow.stop();
 

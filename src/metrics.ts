@@ -66,7 +66,10 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
   }
 
   /** A cluster node's figures: partitions held, lease changes, and the hops between nodes (cross-node traffic). */
-  attachCluster(node: { ownedPartitions(): number[]; counts: ClusterCounts; onTakeover?: (seconds: number) => void; replicator: { givenUp: number; onAppend?: (seconds: number) => void } }, pushes: { delivered: number }): void {
+  attachCluster(node: {
+    ownedPartitions(): number[]; counts: ClusterCounts; onTakeover?: (seconds: number) => void; replicator: { givenUp: number; onAppend?: (seconds: number) => void };
+    standby: { turns: number; catchUps: number };
+  }, pushes: { delivered: number }): void {
     const takeover = new client.Histogram({
       name: 'desk_cluster_takeover_seconds', help: 'Time from gaining partitions to serving them: their logs claimed, read and imported',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [this.registry],
@@ -75,6 +78,14 @@ export class Metrics implements RuntimeMetrics, DeliveryMetrics {
     new client.Counter({
       name: 'desk_cluster_imported_turns_total', help: "Turns imported from partition logs at takeovers (other nodes' turns)",
       registers: [this.registry], collect() { this.reset(); this.inc(node.counts.importedTurns); },
+    });
+    new client.Counter({
+      name: 'desk_cluster_standby_turns_total', help: 'Turns taken in from the logs of partitions this node is next in line for, as their owners write them',
+      registers: [this.registry], collect() { this.reset(); this.inc(node.standby.turns); },
+    });
+    new client.Counter({
+      name: 'desk_cluster_standby_reads_total', help: 'Reads of records missing here of partitions this node is next in line for (one joining, a gap)',
+      registers: [this.registry], collect() { this.reset(); this.inc(node.standby.catchUps); },
     });
     const append = new client.Histogram({
       name: 'desk_cluster_log_append_seconds', help: "Time for JetStream to acknowledge a transaction's record for one partition log",

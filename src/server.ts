@@ -155,7 +155,7 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   // A cluster node delivers the callbacks of the partitions it takes over, as their logs leave them, and those from
   // before it ran in a cluster.
   delivery.start(cluster !== undefined);
-  if (follower) follower.start(cluster!.node.logs);
+  if (follower) follower.start(cluster!.node.logs, (r) => cluster!.node.followed(r));
   // No socket survives a restart: members start their offline grace, queued users their offline grace.
   for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
   for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });

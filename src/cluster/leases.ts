@@ -13,7 +13,7 @@
  * later by its clock, so clocks may disagree by up to that margin.
  */
 import type { Clock } from '../runtime/clock';
-import { DEFAULT_PARTITIONS, placement } from './partitions';
+import { DEFAULT_PARTITIONS, ownerOf, placement } from './partitions';
 
 export interface LeaseValue { node: string; until: number }
 export interface LeaseEntry { value: LeaseValue; revision: number }
@@ -55,6 +55,8 @@ export class LeaseManager {
   private readonly ttlMs: number;
   private readonly skewMarginMs: number;
   private left = false;
+  /** The live nodes the last round saw (this one among them unless leaving). */
+  private live: string[] = [];
   /** Set by `handOver`: this node no longer counts itself live, so every partition goes to the others. */
   private leaving = false;
 
@@ -72,6 +74,15 @@ export class LeaseManager {
   owns(partition: number): boolean {
     const e = this.owned.get(partition);
     return !!e && e.value.until > this.o.clock.now();
+  }
+
+  /**
+   * True when this node is next in line for the partition: the one that takes it over if its owner is lost (the
+   * owner among the live nodes the last round saw, without the partition's own owner).
+   */
+  nextInLine(partition: number): boolean {
+    const owner = ownerOf(partition, this.live);
+    return owner !== this.o.nodeId && ownerOf(partition, this.live.filter((n) => n !== owner)) === this.o.nodeId;
   }
 
   /** The partitions this node holds a valid lease on, in order. */
@@ -92,6 +103,7 @@ export class LeaseManager {
       if (!this.leaving) await this.beat(now);
       const live = await this.liveNodes(now);
       if (!this.leaving && !live.includes(this.o.nodeId)) live.push(this.o.nodeId);
+      this.live = live;
       const desired = placement(live, this.partitions);
       const leases = await this.o.store.list('p.');
       const settled = await Promise.allSettled(desired.map((owner, p) => this.settle(p, owner, leases.get(partitionKey(p)), now, gained, lost)));

@@ -17,7 +17,7 @@ import type { KnowledgeBase } from '../knowledge/knowledge-base';
 import type { StatsProjection } from '../stats/projection';
 import { plainPackr, type Store } from '../store/store';
 import { decodeRecord } from '../store/turn-log';
-import type { PartitionLogs } from './partition-log';
+import type { FollowedRecord, PartitionLogs } from './partition-log';
 
 const POSITION = 'position';
 /** Numbers of the unanswered questions folded from the logs start here, above any a single server gave. */
@@ -46,6 +46,7 @@ export class LogFollower {
   private signalStop!: () => void;
   private readonly stopping = new Promise<undefined>((r) => { this.signalStop = () => r(undefined); });
 
+  private onRecord?: (r: FollowedRecord) => void;
   /** The stream the position is in (see `PartitionLogs.created`). */
   private stream?: string;
 
@@ -62,8 +63,12 @@ export class LogFollower {
     stats?.detach();
   }
 
-  /** Follows the logs from where the written facts stand; returns at once (a follow that breaks starts again). */
-  start(logs: Pick<PartitionLogs, 'follow' | 'created'>): void {
+  /**
+   * Follows the logs from where the written facts stand; returns at once (a follow that breaks starts again).
+   * `onRecord` is shown every record and claim marker first (the partitions this node keeps current: standby.ts).
+   */
+  start(logs: Pick<PartitionLogs, 'follow' | 'created'>, onRecord?: (r: FollowedRecord) => void): void {
+    this.onRecord = onRecord;
     if (this.stream !== undefined && this.stream !== logs.created) {
       // The logs were made anew (an empty JetStream): their records are all after what the facts hold.
       this.log.warn({ position: this.position }, 'the partition logs were made anew; the statistics fold them from their start, over the facts they hold');
@@ -97,9 +102,10 @@ export class LogFollower {
         }
         this.following = f;
         if (this.stopped) await f.stop();
-        for await (const { seq, record } of f.records) {
-          if (seq <= this.position) continue;
-          this.fold(seq, record);
+        for await (const r of f.records) {
+          if (r.seq <= this.position) continue;
+          this.onRecord?.(r);
+          if (r.record) this.fold(r.seq, r.record);
         }
       } catch (err) {
         if (this.stopped) break;

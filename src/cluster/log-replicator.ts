@@ -73,7 +73,22 @@ export class LogReplicator implements TurnReplicator {
     return { after: fresh ? 0 : this.known.get(partition)!, through: writer.before, fresh };
   }
 
-  /** The node's state of a partition is now its log's through `seq` (a takeover imported it). */
+  /** The log sequence through which this node's state of a partition is the log's; undefined if not known. */
+  knownThrough(partition: number): number | undefined {
+    return this.known.get(partition);
+  }
+
+  /** The node's state of a partition is no longer known to be its log's (an import of it failed). */
+  forget(partition: number): void {
+    this.known.delete(partition);
+  }
+
+  /** True for the message id of a record this process appended. */
+  wrote(msgId: string | undefined): boolean {
+    return msgId !== undefined && msgId.startsWith(`${this.o.nodeId}/${this.instance}/`);
+  }
+
+  /** The node's state of a partition is now its log's through `seq` (a takeover or a keeping import took it in). */
   caughtUp(partition: number, seq: number): void {
     this.known.set(partition, seq);
   }

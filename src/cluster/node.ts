@@ -20,7 +20,8 @@ import type { Clock } from '../runtime/clock';
 import { routedAddress, type PartitionImport, type Placement, type Reply } from '../runtime/runtime';
 import { LeaseManager } from './leases';
 import { LogReplicator } from './log-replicator';
-import { PartitionLogs } from './partition-log';
+import { PartitionLogs, type FollowedRecord } from './partition-log';
+import { StandbyPartitions } from './standby';
 import { NatsLeaseStore } from './nats-lease-store';
 import { DEFAULT_PARTITIONS, partitionOf } from './partitions';
 
@@ -37,6 +38,8 @@ export interface NodeTarget {
   receiveReply(replyTo: ReplyTo, result: Reply): void;
   /** Takes partitions over: `load` is called once the turns in flight are durable (Runtime.takeOver). */
   takeOver(load: () => Promise<PartitionImport[]>): Promise<number>;
+  /** Takes in records of partitions other nodes serve (Runtime.keepPartitions). */
+  keepPartitions(parts: () => PartitionImport[]): Promise<number>;
 }
 
 export interface ClusterNodeOptions {
@@ -104,6 +107,8 @@ export class ClusterNode implements Placement {
 
   /** Where the store copies this node's committed turns: their partitions' logs. */
   readonly replicator: LogReplicator;
+  /** The partitions this node is next in line for, kept current from their logs (fed by `followed`). */
+  readonly standby: StandbyPartitions;
 
   private constructor(private readonly o: ClusterNodeOptions, private readonly leases: LeaseManager, private bus: NatsBus, readonly logs: PartitionLogs) {
     this.partitions = o.partitions ?? DEFAULT_PARTITIONS;
@@ -111,6 +116,15 @@ export class ClusterNode implements Placement {
       logs, nodeId: o.nodeId, log: o.log, owns: (p) => leases.owns(p), partitionOf: (a) => partitionOf(a, this.partitions),
       maxPayload: o.nc.info?.max_payload ?? 1024 * 1024,
     });
+    this.standby = new StandbyPartitions({
+      owns: (p) => leases.owns(p), nextInLine: (p) => !this.stopping && leases.nextInLine(p), replicator: this.replicator, logs, log: o.log,
+      keep: async (parts) => (await this.targetReady).keepPartitions(parts),
+    });
+  }
+
+  /** A record or claim marker of the partition logs as the node follows them all (LogFollower). */
+  followed(r: FollowedRecord): void {
+    this.standby.offer(r);
   }
 
   /** Joins the cluster: the bus, then a first lease round (the node owns its partitions once it returns). */
@@ -227,6 +241,7 @@ export class ClusterNode implements Placement {
   /** Leaves the cluster: its partitions go to the other nodes at their next round. */
   async leave(): Promise<void> {
     this.stopping = true;
+    this.standby.stop();
     clearInterval(this.rounds);
     this.handOvers?.unsubscribe();
     this.roundAgain = false;

@@ -12,6 +12,14 @@ import { LOG_STREAM, LOG_SUBJECTS, logSubject } from '../bus/subjects';
 import { isNotFound, isWrongLastSequence } from './jetstream-errors';
 
 const KIND_HEADER = 'Desk-Kind';
+const EXPECTED_LAST_HEADER = 'Nats-Expected-Last-Subject-Sequence';
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+
+/**
+ * A message of a partition's log as followed: a record (`record`), or a claim marker (none). `prev`: the partition's
+ * sequence before it (-1 if not named); `writer`: the append's message id (records; see LogReplicator.append).
+ */
+export interface FollowedRecord { seq: number; partition: number; prev: number; writer?: string; record?: Uint8Array }
 /** Stretches of the stream a partition's log is read over at once (see `read`). */
 const READ_STRETCHES = 8;
 const CLAIM = 'claim';
@@ -116,17 +124,23 @@ export class PartitionLogs {
   }
 
   /**
-   * Every partition's records after stream sequence `after`, in stream order, as they come (claim markers left out),
-   * through an ordered consumer: JetStream's client creates it again where it broke off (a server lost, a gap).
-   * The records end when `stop` is called.
+   * Every partition's records and claim markers after stream sequence `after`, in stream order, as they come, through
+   * an ordered consumer: JetStream's client creates it again where it broke off (a server lost, a gap). They end
+   * when `stop` is called.
    */
-  async follow(after: number): Promise<{ records: AsyncIterable<{ seq: number; record: Uint8Array }>; stop(): Promise<void> }> {
+  async follow(after: number): Promise<{ records: AsyncIterable<FollowedRecord>; stop(): Promise<void> }> {
     // The stream holds the logs only, so no subject filter (nats-server 2.9 has no filter_subjects); a start sequence
     // even from the first record, as the client sets one whatever the policy, which 2.9 refuses with "deliver all".
     const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 });
     const messages = await consumer.consume({ max_messages: 256 });
-    async function* records(): AsyncGenerator<{ seq: number; record: Uint8Array }> {
-      for await (const m of messages) if (m.headers?.get(KIND_HEADER) !== CLAIM) yield { seq: m.seq, record: m.data };
+    async function* records(): AsyncGenerator<FollowedRecord> {
+      for await (const m of messages) {
+        const partition = Number(m.subject.slice(m.subject.lastIndexOf('.') + 1));
+        // Every append names the partition's sequence before it (see PartitionWriter), and JetStream keeps that header.
+        const prev = Number(m.headers?.get(EXPECTED_LAST_HEADER));
+        const writer = m.headers?.get(MSG_ID_HEADER) || undefined;
+        yield { seq: m.seq, partition, prev: Number.isSafeInteger(prev) ? prev : -1, writer, record: m.headers?.get(KIND_HEADER) === CLAIM ? undefined : m.data };
+      }
     }
     return { records: records(), stop: async () => { await messages.close(); } };
   }

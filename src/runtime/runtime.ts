@@ -190,6 +190,10 @@ export class Runtime {
   private checkpointRun?: Promise<void>;
   /** Takeovers under way (`takeOver`): no checkpoint or passivation meanwhile. */
   private takingOver = 0;
+  /** A checkpoint was due while an import ran: it runs once the import ends. */
+  private checkpointWanted = false;
+  /** Takeovers and keeping imports, one after another (`oneImport`). */
+  private imports: Promise<unknown> = Promise.resolve();
   /**
    * Durable sends in mailboxes here, and those taken by turns not yet committed: one handed here twice (sent again,
    * or by two routes) is queued once, and not again before its taking is in the store.
@@ -447,28 +451,9 @@ export class Runtime {
     const placement = this.o.placement;
     if (!placement) throw new Error('only a cluster node takes partitions over');
     const store = this.o.store;
-    this.takingOver++;
-    try {
-      await this.checkpointRun;
+    return this.oneImport(async () => {
       await store.commit();
-      const parts = await load();
-      const taken = new Set(parts.map((x) => x.partition));
-      const fresh = new Set(parts.filter((x) => x.fresh).map((x) => x.partition));
-      const inTaken = (a: Address): boolean => taken.has(placement.partitionOf(a));
-      this.forgetActors(inTaken);
-      const mark = store.mark();
-      let turns = 0;
-      try {
-        if (fresh.size > 0) store.resetActors((a) => fresh.has(placement.partitionOf(a)));
-        for (const part of parts) turns += store.importRecords(part.records);
-      } catch (err) {
-        store.rollback(mark);
-        throw err;
-      }
-      await store.commit();
-      // Any brought into memory while the import was committed (a read: a metrics scrape, a REST call) holds the
-      // state from before it, which the checkpoint would take as already snapshotted: dropped, loaded again below.
-      this.forgetActors(inTaken);
+      const { turns, inParts: inTaken } = await this.importPartitions(await load());
       // A checkpoint at once: the node's own turns of these actors, still in the log records after the last one,
       // would otherwise be read again at a restart.
       await this.writeCheckpoint();
@@ -482,10 +467,67 @@ export class Runtime {
       }
       for (const c of store.pendingCallbacks()) if (c.entry.from !== undefined && inTaken(c.entry.from)) this.o.outlet.callback?.(c.id, c.entry);
       return turns;
-    } finally {
-      this.takingOver--;
-    }
+    });
   }
+
+  /**
+   * Takes in records of partitions other nodes serve, as they are written (this node is next in line for them, so a
+   * takeover then reads only what came after): imported as a takeover imports them, without serving them (no
+   * wake-up armed, no send passed on). `parts` is called once no checkpoint runs, and what it returns is imported
+   * at once. Resolves with the number of turns imported, once committed.
+   */
+  async keepPartitions(parts: () => PartitionImport[]): Promise<number> {
+    if (!this.o.placement) throw new Error('only a cluster node keeps partitions');
+    return this.oneImport(async () => {
+      const taken = parts();
+      return taken.length > 0 ? (await this.importPartitions(taken)).turns : 0;
+    });
+  }
+
+  /**
+   * Runs a takeover or a keeping import once those before it have ended, with no checkpoint or passivation
+   * meanwhile (they would write snapshots of state from before the import). A checkpoint asked for meanwhile runs
+   * once none is under way.
+   */
+  private oneImport<T>(fn: () => Promise<T>): Promise<T> {
+    this.takingOver++;
+    const run = this.imports.then(async () => {
+      await this.checkpointRun;
+      return fn();
+    }).finally(() => {
+      if (--this.takingOver > 0 || !this.checkpointWanted) return;
+      this.checkpointWanted = false;
+      void this.checkpoint();
+    });
+    this.imports = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Imports partitions' records over what this node kept of them (`fresh`: instead of it), and commits; their actors
+   * leave memory before and after (one read in between holds the state from before).
+   */
+  private async importPartitions(parts: readonly PartitionImport[]): Promise<{ turns: number; inParts: (a: Address) => boolean }> {
+    const placement = this.o.placement!;
+    const store = this.o.store;
+    const taken = new Set(parts.map((x) => x.partition));
+    const fresh = new Set(parts.filter((x) => x.fresh).map((x) => x.partition));
+    const inParts = (a: Address): boolean => taken.has(placement.partitionOf(a));
+    this.forgetActors(inParts);
+    const mark = store.mark();
+    let turns = 0;
+    try {
+      if (fresh.size > 0) store.resetActors((a) => fresh.has(placement.partitionOf(a)));
+      for (const part of parts) turns += store.importRecords(part.records);
+    } catch (err) {
+      store.rollback(mark);
+      throw err;
+    }
+    await store.commit();
+    this.forgetActors(inParts);
+    return { turns, inParts };
+  }
+
 
   /** The actors `drop` names leave memory (as to another node) and their wake-ups are disarmed. */
   private forgetActors(drop: (a: Address) => boolean): void {
@@ -1023,7 +1065,10 @@ export class Runtime {
    * it. Resolves when the one running (if any) is done.
    */
   checkpoint(): Promise<void> {
-    if (this.takingOver > 0) return Promise.resolve();
+    if (this.takingOver > 0) {
+      this.checkpointWanted = true;
+      return Promise.resolve();
+    }
     this.checkpointRun ??= this.writeCheckpoint().finally(() => { this.checkpointRun = undefined; });
     return this.checkpointRun;
   }
@@ -1063,6 +1108,13 @@ export class Runtime {
         }
       });
       if (wrote) this.o.metrics?.checkpoint(Number(process.hrtime.bigint() - started) / 1e9);
+      // Actors of partitions served elsewhere (taken in from their logs) were brought here only to be written.
+      const placement = this.o.placement;
+      if (placement) {
+        for (const c of changed) {
+          if (!placement.isLocal(c.address) && this.cells.get(c.address) === c && !c.queued && c.mailbox.length === 0 && c.n === c.snapN) this.evict(c);
+        }
+      }
     } catch (err) {
       this.fatal(err);
     } finally {

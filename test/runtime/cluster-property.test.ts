@@ -38,7 +38,8 @@ const outlet: Outlet = { push() {}, reply() {}, beginBatch() {}, endBatch() {} }
 const pOf = (a: Address): number => partitionOf(a, P);
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-interface Node { id: string; store: Store; runtime: Runtime; alive: boolean; serving: Set<number>; abandoned: Set<number> }
+/** `known`: per partition, how many of its log's records the node's state of it is (as LogReplicator knows it). */
+interface Node { id: string; store: Store; runtime: Runtime; alive: boolean; serving: Set<number>; abandoned: Set<number>; known: Map<number, number> }
 
 /** Every actor a command can reach. */
 const ACTORS: Address[] = [
@@ -56,6 +57,9 @@ class Cluster implements Driver, World {
   /** Messages for partitions no node serves at the moment: tried again once one does. */
   private parked: (() => void)[] = [];
   private next = 0;
+  /** Turns taken in by nodes keeping partitions current, and takeovers over what a node held. */
+  keptTurns = 0;
+  tailTakeovers = 0;
 
   constructor(readonly app: AppModel) {}
 
@@ -63,16 +67,18 @@ class Cluster implements Driver, World {
   join(): Node {
     const i = this.nodes.length;
     const store = new Store(fs.mkdtempSync(path.join(os.tmpdir(), 'desk-cprop-')), FsyncMode.None, { commitIntervalMs: 0 });
-    const node: Node = { id: `n${i}`, store, runtime: undefined as unknown as Runtime, alive: true, serving: new Set(), abandoned: new Set() };
+    const node: Node = { id: `n${i}`, store, runtime: undefined as unknown as Runtime, alive: true, serving: new Set(), abandoned: new Set(), known: new Map() };
     store.replicateTo({
       partitionOf: pOf, maxRecordBytes: 1 << 20, abandoned: () => node.abandoned,
       append: async (p, record) => {
         // Fenced off: the node is gone, or another node claimed the log since.
         if (!node.alive || this.logs[p].writer !== i) {
           node.abandoned.add(p);
+          node.known.delete(p);
           return false;
         }
         this.logs[p].records.push(record);
+        if (!node.abandoned.has(p)) node.known.set(p, this.logs[p].records.length);
         return true;
       },
     });
@@ -119,14 +125,38 @@ class Cluster implements Driver, World {
   /** Node `i` claims the partitions' logs, imports them whole and serves them; what waited for them goes on. */
   async takeOver(i: number, partitions: number[]): Promise<void> {
     const node = this.nodes[i];
+    const fresh = new Set(partitions.filter((p) => node.abandoned.has(p) || !node.known.has(p)));
+    this.tailTakeovers += partitions.length - fresh.size;
     for (const p of partitions) {
       this.owner[p] = i;
       this.logs[p].writer = i;
       node.abandoned.delete(p);
     }
-    await node.runtime.takeOver(async () => partitions.map((p) => ({ partition: p, records: this.logs[p].records.slice(), fresh: true })));
+    // Over what the node holds of a partition (it held it before, or kept it current), or whole.
+    await node.runtime.takeOver(async () => partitions.map((p) => {
+      const records = this.logs[p].records;
+      const from = fresh.has(p) ? 0 : node.known.get(p)!;
+      node.known.set(p, records.length);
+      return { partition: p, records: records.slice(from), fresh: fresh.has(p) };
+    }));
     for (const p of partitions) node.serving.add(p);
     this.flush();
+  }
+
+  /**
+   * Node `i` takes in what was written since of the partitions it does not serve, as a node next in line for them
+   * does (StandbyPartitions): over what it holds, or (holding nothing of one) its whole log.
+   */
+  async keepUp(i: number): Promise<void> {
+    const node = this.nodes[i];
+    if (!node.alive) return;
+    this.keptTurns += await node.runtime.keepPartitions(() => Array.from({ length: P }, (_, p) => p).filter((p) => !node.serving.has(p) && !node.abandoned.has(p) && this.owner[p] !== i).flatMap((p) => {
+      const records = this.logs[p].records;
+      const from = node.known.get(p);
+      if (from === records.length) return [];
+      node.known.set(p, records.length);
+      return [{ partition: p, records: records.slice(from ?? 0), fresh: from === undefined }];
+    }));
   }
 
   /** A partition handed to another node: its owner stops serving it, the other takes it over. */
@@ -202,6 +232,8 @@ const clusterCmd: fc.Arbitrary<ClusterCmd> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('move' as const), p: fc.nat(P - 1), to: fc.nat(2), then: fc.integer({ min: 0, max: 12 }) }) },
 );
 
+const totals = { keptTurns: 0, tailTakeovers: 0 };
+
 async function run(c: Config, cmds: ClusterCmd[]): Promise<void> {
   const cluster = new Cluster(buildApp(appOptions(c)));
   try {
@@ -214,6 +246,8 @@ async function run(c: Config, cmds: ClusterCmd[]): Promise<void> {
       if (m.k === 'kill') await cluster.kill(cluster.nodes.indexOf(alive[m.n % alive.length]));
       else if (m.k === 'move') await cluster.move(m.p, cluster.nodes.indexOf(alive[m.to % alive.length]));
       else execute(cluster, m, conns, next);
+      // Now and then the nodes take in what the others wrote (as they follow the logs).
+      if (m.then % 2 === 0) for (const n of cluster.alive) await cluster.keepUp(cluster.nodes.indexOf(n));
       // Some of what follows runs before the next command; a command with none after it waits for quiet.
       for (let i = 0; i < m.then; i++) await tick();
       if (m.then === 0) {
@@ -232,6 +266,8 @@ async function run(c: Config, cmds: ClusterCmd[]): Promise<void> {
       if (a.startsWith('session:') && cur?.phase === 'Transferring') throw new Error(`${cur.sessionId} (${a}) is still transferring an hour on`);
     }
   } finally {
+    totals.keptTurns += cluster.keptTurns;
+    totals.tailTakeovers += cluster.tailTakeovers;
     await cluster.close();
   }
 }
@@ -245,6 +281,8 @@ t.test('reception limits hold on three nodes with random kills and partition mov
       await run(c, cmds);
     }), { numRuns: RUNS, seed: 20261205 });
     t.pass(`${RUNS} random schedules, ${kills} nodes killed in all`);
+    t.ok(totals.keptTurns > 0 && totals.tailTakeovers > 0,
+      `nodes kept partitions current (${totals.keptTurns} turns taken in), and ${totals.tailTakeovers} partitions were taken over reading only what their node did not hold`);
   } catch (err) {
     const cause = (err as Error & { cause?: Error }).cause;
     t.fail(`${cause ? `${cause.message}\n` : ''}${(err as Error).message}`.slice(0, 4000));

@@ -75,7 +75,7 @@ function logsOf(log: Buffer[]) {
       return {
         records: (async function* () {
           for (let seq = after + 1; !stopped;) {
-            if (seq <= available) yield { seq, record: log[seq - 1] as Uint8Array }, seq++, logs.read++;
+            if (seq <= available) yield { seq, partition: 0, prev: seq - 1, record: log[seq - 1] as Uint8Array }, seq++, logs.read++;
             else await new Promise<void>((r) => { wake = r; wakers.add(r); });
           }
         })(),

@@ -1,0 +1,131 @@
+/**
+ * The partitions a node is next in line for, kept current from their logs as their owners write them: the node that
+ * takes a lost node's partition over is the one next in line (rendezvous order), and it then reads only what its
+ * owner wrote since the last records it took in, however long the partition's history.
+ *
+ * Every record names the partition's sequence before it, so a record is taken in only when it follows what this node
+ * holds of the partition (LogReplicator.knownThrough); otherwise, or when the node holds nothing of it yet, the
+ * missing records are read from the log first (in the background; records meanwhile wait for the next read). A
+ * partition this node owns, has appended to itself, or holds diverged is left to the takeover and its own appends.
+ * Records are taken in batches, every `batchMs`, each a runtime import (Runtime.keepPartitions).
+ */
+import type { Logger } from 'pino';
+import type { PartitionImport } from '../runtime/runtime';
+import type { LogReplicator } from './log-replicator';
+import type { FollowedRecord, PartitionLogs } from './partition-log';
+
+export interface StandbyOptions {
+  /** True while this node holds the partition's lease. */
+  owns(partition: number): boolean;
+  nextInLine(partition: number): boolean;
+  replicator: Pick<LogReplicator, 'knownThrough' | 'caughtUp' | 'forget' | 'abandoned' | 'wrote'>;
+  logs: Pick<PartitionLogs, 'read'>;
+  /** Imports records of partitions (Runtime.keepPartitions): `parts` is called just before, and its result imported. */
+  keep(parts: () => PartitionImport[]): Promise<number>;
+  log: Logger;
+  batchMs?: number;
+}
+
+/** Records of one partition to take in: those after `after` (undefined: the whole log, over nothing kept) through `through`. */
+interface Run { after: number | undefined; through: number; records: Buffer[] }
+
+const BATCH_MS = 50;
+/** How long a failed read of a partition's missing records waits before the next record may ask again. */
+const RETRY_MS = 1000;
+
+export class StandbyPartitions {
+  private queued: FollowedRecord[] = [];
+  private readonly reads = new Map<number, Run>();
+  /** Partitions whose missing records are being read (or whose read failed a moment ago). */
+  private readonly reading = new Set<number>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  /** Turns taken in, and reads of missing records made. */
+  turns = 0;
+  catchUps = 0;
+
+  constructor(private readonly o: StandbyOptions) {}
+
+  /** A record or claim marker of some partition's log, as followed (in stream order). */
+  offer(r: FollowedRecord): void {
+    if (this.stopped || !this.kept(r.partition) || this.o.replicator.wrote(r.writer)) return;
+    this.queued.push(r);
+    this.timer ??= setTimeout(() => this.flush(), this.o.batchMs ?? BATCH_MS);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** True for a partition this node keeps current: next in line for it, not its owner, its state not diverged. */
+  private kept(p: number): boolean {
+    return this.o.nextInLine(p) && !this.o.owns(p) && !this.o.replicator.abandoned().has(p);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const queued = this.queued;
+    this.queued = [];
+    const imported: number[] = [];
+    this.o.keep(() => {
+      // Decided here, just before the import: a partition gained meanwhile is the takeover's, and what the node
+      // holds of each is as of now.
+      const runs = new Map<number, Run>();
+      for (const [p, run] of this.reads) if (this.kept(p) && this.o.replicator.knownThrough(p) === run.after) runs.set(p, run);
+      this.reads.clear();
+      for (const r of queued) {
+        const p = r.partition;
+        if (!this.kept(p)) continue;
+        const run = runs.get(p);
+        const held = run ? run.through : this.o.replicator.knownThrough(p);
+        if (held !== undefined && r.seq <= held) continue;
+        if (held === undefined || r.prev !== held) {
+          this.catchUp(p);
+          continue;
+        }
+        if (run) {
+          run.through = r.seq;
+          if (r.record) run.records.push(Buffer.from(r.record));
+        } else {
+          runs.set(p, { after: held, through: r.seq, records: r.record ? [Buffer.from(r.record)] : [] });
+        }
+      }
+      for (const [p, run] of runs) {
+        this.o.replicator.caughtUp(p, run.through);
+        imported.push(p);
+      }
+      return [...runs].map(([partition, run]) => ({ partition, records: run.records, fresh: run.after === undefined }));
+    }).then((turns) => {
+      this.turns += turns;
+    }, (err: unknown) => {
+      // Not kept current from here: a takeover reads the partitions whole again.
+      for (const p of imported) this.o.replicator.forget(p);
+      this.o.log.error({ err, partitions: imported }, 'taking in records of partitions next in line failed');
+    });
+  }
+
+  /** Reads the records of a partition missing here, to be taken in with the next batch. */
+  private catchUp(p: number): void {
+    if (this.reading.has(p)) return;
+    this.reading.add(p);
+    this.catchUps++;
+    const after = this.o.replicator.knownThrough(p);
+    void (async () => {
+      try {
+        const run: Run = { after, through: after ?? 0, records: [] };
+        for await (const r of this.o.logs.read(p, after ?? 0, { claims: true })) {
+          run.through = r.seq;
+          if ('record' in r) run.records.push(Buffer.from(r.record));
+        }
+        this.reading.delete(p);
+        if (this.stopped) return;
+        this.reads.set(p, run);
+        this.timer ??= setTimeout(() => this.flush(), this.o.batchMs ?? BATCH_MS);
+      } catch (err) {
+        this.o.log.warn({ err, partition: p }, 'reading a partition log next in line failed; trying again with its next record');
+        setTimeout(() => this.reading.delete(p), RETRY_MS).unref();
+      }
+    })();
+  }
+}
