@@ -55,8 +55,8 @@ export class LeaseManager {
   private readonly ttlMs: number;
   private readonly skewMarginMs: number;
   private left = false;
-  /** The live nodes the last round saw (this one among them unless leaving). */
-  private live: string[] = [];
+  /** The partitions this node is next in line for, as of the live nodes the last round saw. */
+  private nextUp = new Set<number>();
   /** Set by `handOver`: this node no longer counts itself live, so every partition goes to the others. */
   private leaving = false;
 
@@ -81,8 +81,7 @@ export class LeaseManager {
    * owner among the live nodes the last round saw, without the partition's own owner).
    */
   nextInLine(partition: number): boolean {
-    const owner = ownerOf(partition, this.live);
-    return owner !== this.o.nodeId && ownerOf(partition, this.live.filter((n) => n !== owner)) === this.o.nodeId;
+    return this.nextUp.has(partition);
   }
 
   /** The partitions this node holds a valid lease on, in order. */
@@ -103,8 +102,8 @@ export class LeaseManager {
       if (!this.leaving) await this.beat(now);
       const live = await this.liveNodes(now);
       if (!this.leaving && !live.includes(this.o.nodeId)) live.push(this.o.nodeId);
-      this.live = live;
       const desired = placement(live, this.partitions);
+      this.nextUp = new Set(desired.flatMap((owner, p) => (owner !== this.o.nodeId && ownerOf(p, live.filter((n) => n !== owner)) === this.o.nodeId ? [p] : [])));
       const leases = await this.o.store.list('p.');
       const settled = await Promise.allSettled(desired.map((owner, p) => this.settle(p, owner, leases.get(partitionKey(p)), now, gained, lost)));
       const failed = settled.find((r) => r.status === 'rejected');

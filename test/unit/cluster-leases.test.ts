@@ -65,6 +65,11 @@ t.test('three nodes: each partition owned once, as placed; a node that stops is 
   const want = placement(['a', 'b', 'c'], P);
   t.ok([...owned].every(([p, [o]]) => want[p] === o), 'owners are the placement of the live nodes');
 
+  const nextOf = (p: number): string[] => [...nodes.values()].filter((n) => n.nextInLine(p)).map((n) => n.nodeId);
+  t.ok(Array.from({ length: P }, (_, p) => nextOf(p)).every((next, p) => next.length === 1 && next[0] !== want[p]),
+    'each partition has one node next in line, not its owner');
+  const nextBefore = Array.from({ length: P }, (_, p) => nextOf(p)[0]);
+
   // c stops (a crash: no release, no goodbye). Its leases stay valid for the ttl, and a and b wait.
   const c = nodes.get('c')!;
   nodes.delete('c');
@@ -83,6 +88,7 @@ t.test('three nodes: each partition owned once, as placed; a node that stops is 
   t.ok([...owned.values()].every((o) => o.length === 1 && o[0] !== 'c'));
   const two = placement(['a', 'b'], P);
   t.ok([...owned].every(([p, [o]]) => two[p] === o), 'as placed among the two live nodes');
+  t.ok(cHad.every((p) => owned.get(p)![0] === nextBefore[p]), "each of c's partitions went to the node that was next in line for it");
   t.equal((await store.get(partitionKey(cHad[0])))!.value.node, two[cHad[0]], 'the store names the new owner');
 });
 
