@@ -17,7 +17,7 @@ import type { KnowledgeBase } from '../knowledge/knowledge-base';
 import type { StatsProjection } from '../stats/projection';
 import { plainPackr, type Store } from '../store/store';
 import { decodeRecord } from '../store/turn-log';
-import type { FollowedRecord, PartitionLogs } from './partition-log';
+import { bufferOf, type FollowedRecord, type PartitionLogs } from './partition-log';
 
 const POSITION = 'position';
 /** Numbers of the unanswered questions folded from the logs start here, above any a single server gave. */
@@ -118,7 +118,7 @@ export class LogFollower {
   private fold(seq: number, record: Uint8Array): void {
     let unanswered = 0;
     try {
-      for (const turn of decodeRecord(this.packr, Buffer.from(record.buffer, record.byteOffset, record.byteLength), counted)) {
+      for (const turn of decodeRecord(this.packr, bufferOf(record), counted)) {
         if (turn.es.length > 0) this.stats?.apply(turn.a, turn.es, turn.n);
         for (const w of turn.w ?? []) {
           if (w[0] === 'g') this.store.applyWrites(turn.a, turn.t, [w]);

@@ -41,13 +41,16 @@ export class LogReplicator implements TurnReplicator {
   private readonly known = new Map<number, number>();
   /** Records appended by this process: with the node id, a message id no other append shares. */
   private appended = 0;
-  private readonly instance = Date.now().toString(36);
+  /** This process's message ids begin so: with the node id and the time it started. */
+  private readonly msgIdPrefix: string;
   /** Records given up. */
   givenUp = 0;
   /** Told each append's time to JetStream's acknowledgement, in seconds (the metrics). */
   onAppend?: (seconds: number) => void;
 
-  constructor(private readonly o: ReplicatorOptions) {}
+  constructor(private readonly o: ReplicatorOptions) {
+    this.msgIdPrefix = `${o.nodeId}/${Date.now().toString(36)}/`;
+  }
 
   get maxRecordBytes(): number {
     return this.o.maxPayload - HEADER_ROOM;
@@ -85,7 +88,7 @@ export class LogReplicator implements TurnReplicator {
 
   /** True for the message id of a record this process appended. */
   wrote(msgId: string | undefined): boolean {
-    return msgId !== undefined && msgId.startsWith(`${this.o.nodeId}/${this.instance}/`);
+    return msgId !== undefined && msgId.startsWith(this.msgIdPrefix);
   }
 
   /** The node's state of a partition is now its log's through `seq` (a takeover or a keeping import took it in). */
@@ -95,7 +98,7 @@ export class LogReplicator implements TurnReplicator {
 
   async append(partition: number, record: Buffer): Promise<boolean> {
     if (this.diverged.has(partition)) return false;
-    const msgId = `${this.o.nodeId}/${this.instance}/${++this.appended}`;
+    const msgId = `${this.msgIdPrefix}${++this.appended}`;
     for (;;) {
       const claim = this.writers.get(partition);
       if (!claim) return this.giveUp(partition, 'this node never claimed its log');

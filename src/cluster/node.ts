@@ -209,6 +209,7 @@ export class ClusterNode implements Placement {
   async stopTaking(): Promise<void> {
     this.taking = false;
     this.stopping = true;
+    this.standby.stop();
     this.target = undefined;
     // A takeover under way ends (reading no more logs) before the runtime stops.
     await this.takeovers;
@@ -328,11 +329,7 @@ export class ClusterNode implements Placement {
       if (!current()) return undefined;
       try {
         const { after, through, fresh } = await this.replicator.claim(p);
-        const records: Buffer[] = [];
-        for await (const r of this.logs.read(p, after)) {
-          if (r.seq > through) break;
-          records.push(Buffer.from(r.record));
-        }
+        const { records } = await this.logs.recordsOf(p, after, through);
         return { partition: p, records, fresh, through };
       } catch (err) {
         this.o.log.warn({ err, partition: p }, 'reading a partition log to take it over failed; trying again');

@@ -19,6 +19,9 @@ const MSG_ID_HEADER = 'Nats-Msg-Id';
  * A message of a partition's log as followed: a record (`record`), or a claim marker (none). `prev`: the partition's
  * sequence before it (-1 if not named); `writer`: the append's message id (records; see LogReplicator.append).
  */
+/** The bytes of a message as a Buffer, without a copy. */
+export const bufferOf = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
 export interface FollowedRecord { seq: number; partition: number; prev: number; writer?: string; record?: Uint8Array }
 /** Stretches of the stream a partition's log is read over at once (see `read`). */
 const READ_STRETCHES = 8;
@@ -102,6 +105,21 @@ export class PartitionLogs {
         else if (o.claims) yield { seq: m.seq, claim: String((m.json<{ node?: unknown }>()).node) };
       }
     }
+  }
+
+  /**
+   * The partition's records after stream sequence `after` through `through` (else to its end), and the sequence of
+   * the last message read, claim markers included.
+   */
+  async recordsOf(partition: number, after: number, through = Number.MAX_SAFE_INTEGER): Promise<{ records: Buffer[]; last: number }> {
+    const records: Buffer[] = [];
+    let last = after;
+    for await (const r of this.read(partition, after, { claims: true })) {
+      if (r.seq > through) break;
+      last = r.seq;
+      if ('record' in r) records.push(bufferOf(r.record));
+    }
+    return { records, last };
   }
 
   /** The partition's messages from stream sequence `from` up to (not including) `before`, in order. */

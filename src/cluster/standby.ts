@@ -7,19 +7,20 @@
  * holds of the partition (LogReplicator.knownThrough); otherwise, or when the node holds nothing of it yet, the
  * missing records are read from the log first (in the background; records meanwhile wait for the next read). A
  * partition this node owns, has appended to itself, or holds diverged is left to the takeover and its own appends.
- * Records are taken in batches, every `batchMs`, each a runtime import (Runtime.keepPartitions).
+ * Records are taken in batches, `batchMs` after the first of them and one batch at a time, each a runtime import
+ * (Runtime.keepPartitions), so checkpoints run between them.
  */
 import type { Logger } from 'pino';
 import type { PartitionImport } from '../runtime/runtime';
 import type { LogReplicator } from './log-replicator';
-import type { FollowedRecord, PartitionLogs } from './partition-log';
+import { bufferOf, type FollowedRecord, type PartitionLogs } from './partition-log';
 
 export interface StandbyOptions {
   /** True while this node holds the partition's lease. */
   owns(partition: number): boolean;
   nextInLine(partition: number): boolean;
   replicator: Pick<LogReplicator, 'knownThrough' | 'caughtUp' | 'forget' | 'abandoned' | 'wrote'>;
-  logs: Pick<PartitionLogs, 'read'>;
+  logs: Pick<PartitionLogs, 'recordsOf'>;
   /** Imports records of partitions (Runtime.keepPartitions): `parts` is called just before, and its result imported. */
   keep(parts: () => PartitionImport[]): Promise<number>;
   log: Logger;
@@ -39,6 +40,8 @@ export class StandbyPartitions {
   /** Partitions whose missing records are being read (or whose read failed a moment ago). */
   private readonly reading = new Set<number>();
   private timer?: NodeJS.Timeout;
+  /** A batch being taken in: the next waits for it. */
+  private flushing = false;
   private stopped = false;
   /** Turns taken in, and reads of missing records made. */
   turns = 0;
@@ -50,7 +53,7 @@ export class StandbyPartitions {
   offer(r: FollowedRecord): void {
     if (this.stopped || !this.kept(r.partition) || this.o.replicator.wrote(r.writer)) return;
     this.queued.push(r);
-    this.timer ??= setTimeout(() => this.flush(), this.o.batchMs ?? BATCH_MS);
+    this.schedule();
   }
 
   stop(): void {
@@ -63,8 +66,14 @@ export class StandbyPartitions {
     return this.o.nextInLine(p) && !this.o.owns(p) && !this.o.replicator.abandoned().has(p);
   }
 
+  private schedule(): void {
+    if (this.timer || this.flushing || this.stopped) return;
+    this.timer = setTimeout(() => this.flush(), this.o.batchMs ?? BATCH_MS);
+  }
+
   private flush(): void {
     this.timer = undefined;
+    this.flushing = true;
     const queued = this.queued;
     this.queued = [];
     const imported: number[] = [];
@@ -86,9 +95,9 @@ export class StandbyPartitions {
         }
         if (run) {
           run.through = r.seq;
-          if (r.record) run.records.push(Buffer.from(r.record));
+          if (r.record) run.records.push(bufferOf(r.record));
         } else {
-          runs.set(p, { after: held, through: r.seq, records: r.record ? [Buffer.from(r.record)] : [] });
+          runs.set(p, { after: held, through: r.seq, records: r.record ? [bufferOf(r.record)] : [] });
         }
       }
       for (const [p, run] of runs) {
@@ -102,6 +111,9 @@ export class StandbyPartitions {
       // Not kept current from here: a takeover reads the partitions whole again.
       for (const p of imported) this.o.replicator.forget(p);
       this.o.log.error({ err, partitions: imported }, 'taking in records of partitions next in line failed');
+    }).finally(() => {
+      this.flushing = false;
+      if (this.queued.length > 0 || this.reads.size > 0) this.schedule();
     });
   }
 
@@ -113,15 +125,11 @@ export class StandbyPartitions {
     const after = this.o.replicator.knownThrough(p);
     void (async () => {
       try {
-        const run: Run = { after, through: after ?? 0, records: [] };
-        for await (const r of this.o.logs.read(p, after ?? 0, { claims: true })) {
-          run.through = r.seq;
-          if ('record' in r) run.records.push(Buffer.from(r.record));
-        }
+        const { records, last } = await this.o.logs.recordsOf(p, after ?? 0);
         this.reading.delete(p);
         if (this.stopped) return;
-        this.reads.set(p, run);
-        this.timer ??= setTimeout(() => this.flush(), this.o.batchMs ?? BATCH_MS);
+        this.reads.set(p, { after, through: last, records });
+        this.schedule();
       } catch (err) {
         this.o.log.warn({ err, partition: p }, 'reading a partition log next in line failed; trying again with its next record');
         setTimeout(() => this.reading.delete(p), RETRY_MS).unref();

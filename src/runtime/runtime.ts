@@ -190,8 +190,6 @@ export class Runtime {
   private checkpointRun?: Promise<void>;
   /** Takeovers under way (`takeOver`): no checkpoint or passivation meanwhile. */
   private takingOver = 0;
-  /** A checkpoint was due while an import ran: it runs once the import ends. */
-  private checkpointWanted = false;
   /** Takeovers and keeping imports, one after another (`oneImport`). */
   private imports: Promise<unknown> = Promise.resolve();
   /**
@@ -479,55 +477,60 @@ export class Runtime {
   async keepPartitions(parts: () => PartitionImport[]): Promise<number> {
     if (!this.o.placement) throw new Error('only a cluster node keeps partitions');
     return this.oneImport(async () => {
-      const taken = parts();
-      return taken.length > 0 ? (await this.importPartitions(taken)).turns : 0;
+      const taken = this.stopped ? [] : parts();
+      return taken.length > 0 ? (await this.importPartitions(taken, true)).turns : 0;
     });
   }
 
   /**
    * Runs a takeover or a keeping import once those before it have ended, with no checkpoint or passivation
-   * meanwhile (they would write snapshots of state from before the import). A checkpoint asked for meanwhile runs
-   * once none is under way.
+   * meanwhile (they would write snapshots of state from before the import): a checkpoint asked for meanwhile runs
+   * after them.
    */
   private oneImport<T>(fn: () => Promise<T>): Promise<T> {
     this.takingOver++;
     const run = this.imports.then(async () => {
       await this.checkpointRun;
       return fn();
-    }).finally(() => {
-      if (--this.takingOver > 0 || !this.checkpointWanted) return;
-      this.checkpointWanted = false;
-      void this.checkpoint();
-    });
+    }).finally(() => { this.takingOver--; });
     this.imports = run.catch(() => undefined);
     return run;
   }
 
   /**
    * Imports partitions' records over what this node kept of them (`fresh`: instead of it), and commits; their actors
-   * leave memory before and after (one read in between holds the state from before).
+   * leave memory before and after (one read in between holds the state from before). `keeping` (partitions served
+   * elsewhere, whose actors are here only to be checkpointed): only the actors the records name leave memory after.
    */
-  private async importPartitions(parts: readonly PartitionImport[]): Promise<{ turns: number; inParts: (a: Address) => boolean }> {
+  private async importPartitions(parts: readonly PartitionImport[], keeping = false): Promise<{ turns: number; inParts: (a: Address) => boolean }> {
     const placement = this.o.placement!;
     const store = this.o.store;
     const taken = new Set(parts.map((x) => x.partition));
     const fresh = new Set(parts.filter((x) => x.fresh).map((x) => x.partition));
     const inParts = (a: Address): boolean => taken.has(placement.partitionOf(a));
-    this.forgetActors(inParts);
+    const whole = !keeping || fresh.size > 0;
+    if (whole) this.forgetActors(inParts);
+    const touched = new Set<Address>();
     const mark = store.mark();
     let turns = 0;
     try {
       if (fresh.size > 0) store.resetActors((a) => fresh.has(placement.partitionOf(a)));
-      for (const part of parts) turns += store.importRecords(part.records);
+      for (const part of parts) turns += store.importRecords(part.records, touched);
     } catch (err) {
       store.rollback(mark);
       throw err;
     }
     await store.commit();
-    this.forgetActors(inParts);
+    if (whole) this.forgetActors(inParts);
+    else for (const a of touched) this.dropElsewhere(a);
     return { turns, inParts };
   }
 
+  /** An actor of a partition served elsewhere leaves memory, if it is here (it holds no mail and no wake-up). */
+  private dropElsewhere(a: Address): void {
+    const c = this.cells.get(a);
+    if (c && !c.queued && c.mailbox.length === 0 && !this.o.placement!.isLocal(a)) this.cells.delete(a);
+  }
 
   /** The actors `drop` names leave memory (as to another node) and their wake-ups are disarmed. */
   private forgetActors(drop: (a: Address) => boolean): void {
@@ -1065,10 +1068,8 @@ export class Runtime {
    * it. Resolves when the one running (if any) is done.
    */
   checkpoint(): Promise<void> {
-    if (this.takingOver > 0) {
-      this.checkpointWanted = true;
-      return Promise.resolve();
-    }
+    // After the imports under way (a stop's last checkpoint must not be skipped).
+    if (this.takingOver > 0) return this.imports.then(() => (this.stopped ? undefined : this.checkpoint()));
     this.checkpointRun ??= this.writeCheckpoint().finally(() => { this.checkpointRun = undefined; });
     return this.checkpointRun;
   }
@@ -1110,11 +1111,7 @@ export class Runtime {
       if (wrote) this.o.metrics?.checkpoint(Number(process.hrtime.bigint() - started) / 1e9);
       // Actors of partitions served elsewhere (taken in from their logs) were brought here only to be written.
       const placement = this.o.placement;
-      if (placement) {
-        for (const c of changed) {
-          if (!placement.isLocal(c.address) && this.cells.get(c.address) === c && !c.queued && c.mailbox.length === 0 && c.n === c.snapN) this.evict(c);
-        }
-      }
+      if (placement) for (const c of changed) if (this.cells.get(c.address) === c && c.n === c.snapN) this.dropElsewhere(c.address);
     } catch (err) {
       this.fatal(err);
     } finally {

@@ -421,13 +421,15 @@ export class Store {
 
   /**
    * Records of a partition's log, made on other nodes, taken in as this node's own turns would have been (marked
-   * imported: not copied back to the log, not counted again by statistics), their writes made here too.
+   * imported: not copied back to the log, not counted again by statistics), their writes made here too. `actors`
+   * is given the actors whose turns they are.
    */
-  importRecords(records: Iterable<Buffer>): number {
+  importRecords(records: Iterable<Buffer>, actors?: Set<Address>): number {
     let turns = 0;
     for (const value of records) {
       for (const turn of this.turnLog.importRecord(value)) {
         this.applyWrites(turn.a, turn.t, turn.w ?? []);
+        actors?.add(turn.a);
         turns++;
       }
     }

@@ -296,3 +296,19 @@ t.test('a send stored before the node ran in a cluster (no sender) is passed on 
   t.teardown(n.close);
   t.same(forwarded, ['counter:m 7'], "asked of the receiver's node");
 });
+
+t.test('a partition served elsewhere kept current: a checkpoint asked for meanwhile covers it, its actors leave memory, a takeover imports the rest only', async (t) => {
+  let servesBoth = false;
+  const n = node(tempDir(), { serves: (p) => p === 1 || servesBoth });
+  t.teardown(n.close);
+  const log = await logOf('counter:q', 1, 6);
+  const keeping = n.runtime.keepPartitions(() => [{ partition: 0, records: log.slice(0, 4), fresh: true }]);
+  const checkpointed = n.runtime.checkpoint();
+  t.equal(await keeping, 4, 'four turns taken in');
+  await checkpointed;
+  t.same([...n.store.actorsSinceCheckpoint()], [], 'the checkpoint asked for during the import ran after it, and covers it');
+  t.equal(n.runtime.activeActors(), 0, 'the actor of the partition served elsewhere is not kept in memory');
+  servesBoth = true;
+  t.equal(await n.runtime.takeOver(async () => [{ partition: 0, records: log.slice(4), fresh: false }]), 2, 'the takeover imports the two turns after them');
+  t.equal(await get(n.runtime, 'counter:q'), 6, 'and the actor goes on from all six');
+});

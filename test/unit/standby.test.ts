@@ -11,12 +11,14 @@ import type { PartitionImport } from '../../src/runtime/runtime';
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
-function setup(o: { nextInLine?: (p: number) => boolean; owns?: (p: number) => boolean; failKeep?: boolean } = {}) {
+function setup(o: { nextInLine?: (p: number) => boolean; owns?: (p: number) => boolean; failKeep?: boolean; keepMs?: number } = {}) {
   const known = new Map<number, number>();
   /** Each partition's log: stream sequence → record text ('' for a claim marker). */
   const logs = new Map<number, [number, string][]>();
   const imports: PartitionImport[][] = [];
   const reads: [number, number][] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
   const standby = new StandbyPartitions({
     owns: o.owns ?? (() => false),
     nextInLine: o.nextInLine ?? (() => true),
@@ -28,16 +30,17 @@ function setup(o: { nextInLine?: (p: number) => boolean; owns?: (p: number) => b
       wrote: (id) => id?.startsWith('me/') ?? false,
     },
     logs: {
-      read: (async function* (p: number, after = 0) {
+      recordsOf: async (p: number, after: number) => {
         reads.push([p, after]);
-        for (const [seq, text] of logs.get(p) ?? []) {
-          if (seq <= after) continue;
-          if (text === '') yield { seq, claim: 'x' };
-          else yield { seq, record: Buffer.from(text) };
-        }
-      }) as never,
+        const log = (logs.get(p) ?? []).filter(([seq]) => seq > after);
+        return { records: log.filter(([, text]) => text !== '').map(([, text]) => Buffer.from(text)), last: log.at(-1)?.[0] ?? after };
+      },
     },
     keep: async (parts) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, o.keepMs ?? 0));
+      inFlight--;
       const taken = parts();
       if (taken.length > 0) imports.push(taken);
       if (o.failKeep) throw new Error('malformed record');
@@ -56,7 +59,7 @@ function setup(o: { nextInLine?: (p: number) => boolean; owns?: (p: number) => b
     standby.offer(r);
   };
   const texts = (i: number): [number, string[], boolean][] => imports[i].map((x) => [x.partition, x.records.map(String), x.fresh]);
-  return { standby, known, logs, imports, reads, write, texts };
+  return { standby, known, logs, imports, reads, write, texts, maxInFlight: () => maxInFlight };
 }
 
 t.test('a partition held nothing of is read whole first, then kept record by record', async (t) => {
@@ -101,4 +104,17 @@ t.test('a failed import leaves the partition unknown (a takeover reads it whole)
   s.write(1, 5, 'r5');
   await tick();
   t.equal(s.known.has(1), false);
+});
+
+t.test('one batch at a time: records coming while one is taken in wait for the next', async (t) => {
+  const s = setup({ keepMs: 30 });
+  s.known.set(1, 0);
+  for (let seq = 1; seq <= 10; seq++) {
+    s.write(1, seq, `r${seq}`);
+    await new Promise((r) => setTimeout(r, 8));
+  }
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(s.maxInFlight(), 1, 'never two imports at once (a checkpoint runs between them)');
+  t.same(s.imports.flat().flatMap((x) => x.records.map(String)), Array.from({ length: 10 }, (_, i) => `r${i + 1}`), 'every record taken in, in order');
+  t.ok(s.imports.length < 10, `in ${s.imports.length} batches`);
 });
