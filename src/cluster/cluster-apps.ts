@@ -23,7 +23,7 @@ export class ClusterApps {
   static async start(shared: SharedApps, apps: AppRegistry, log: Logger, declared: (model: AppModel) => AppModel | undefined): Promise<ClusterApps> {
     const c = new ClusterApps(shared, apps, log);
     // Watching first: a change made while the bucket is read is not missed (revisions make a repeat harmless).
-    c.stopWatching = await shared.watch((e) => c.apply(e));
+    c.stopWatching = await shared.watch((e) => c.apply(e), (err) => log.warn({ err }, 'watching the app models broke off; watching them again from where it stopped'));
     for (let round = 0; round < 5; round++) {
       const known = await shared.load();
       let refused = false;

@@ -12,7 +12,7 @@
  * could share them shares them as it starts again.
  */
 import type { Logger } from 'pino';
-import type { KbRow, KnowledgeBase } from '../knowledge/knowledge-base';
+import type { KnowledgeBase } from '../knowledge/knowledge-base';
 import type { SharedKnowledge } from './shared-knowledge';
 
 /** Category ids reserved at a time, and how few left make a change reserve more first. */
@@ -33,15 +33,11 @@ export interface ClusterKnowledgeOptions {
 export class ClusterKnowledge {
   private readonly blocks = new Map<number, { next: number; end: number }>();
   private readonly reserving = new Map<number, Promise<void>>();
-  /** Rows written here and not yet in the bucket (a failed write is tried again), and their mark in the store. */
-  private unshared: KbRow[] = [];
-  private unsharedThrough = 0;
   /**
-   * Robots this node seeds, their claims marked done once their rows are in the bucket: those whose rows are not yet
-   * taken for sharing, and those whose rows are.
+   * Robots this node seeds, their claims marked done once their rows (those the store keeps for sharing up to
+   * `mark`) are in the bucket.
    */
-  private seeding: [number, string][] = [];
-  private unsharedSeeds: [number, string][] = [];
+  private seeding: { app: number; robotId: string; mark: number }[] = [];
   private sharing: Promise<void> = Promise.resolve();
   private retry?: NodeJS.Timeout;
   private stopFollow?: () => void;
@@ -55,9 +51,9 @@ export class ClusterKnowledge {
     opts: ClusterKnowledgeOptions): Promise<ClusterKnowledge> {
     const ck = new ClusterKnowledge(shared, kb, log, opts);
     kb.shared = { categoryId: (app) => ck.categoryId(app) };
-    // Shared first when the bucket's rows are applied below, these would be overwritten by older ones.
-    const left = kb.unshared();
-    if (left.rows.length > 0) log.warn({ rows: left.rows.length }, 'knowledge changes made here before the last stop are shared now');
+    // (Rows a stop kept from being shared are still in the store: shared below, after the bucket's, so they win.)
+    const left = kb.unshared().rows.length;
+    if (left > 0) log.warn({ rows: left }, 'knowledge changes made here before the last stop are shared now');
     const seeding: [number, string][] = [];
     for (const a of apps) {
       for (const robotId of a.robotIds) {
@@ -76,12 +72,10 @@ export class ClusterKnowledge {
     }
     for (const [app, robotId] of seeding) {
       const rows = kb.robotRows(app, robotId);
-      if (rows.length > 0) ck.unshared.push(...rows);
+      if (rows.length > 0) for (const row of rows) kb.keepForCluster(row);
       else kb.load(app, robotId);
+      ck.seeding.push({ app, robotId, mark: kb.unsharedMark });
     }
-    ck.unshared.push(...left.rows);
-    ck.unsharedThrough = left.through;
-    ck.seeding = seeding;
     await kb.commit();
     await ck.share();
     return ck;
@@ -110,6 +104,11 @@ export class ClusterKnowledge {
     }
   }
 
+  /** The largest row (a document) the other nodes can be given. */
+  get maxRowBytes(): number {
+    return this.shared.maxRowBytes;
+  }
+
   /** Before a change of an app's knowledge: ids at hand for the categories it may add. */
   ready(app: number): Promise<void> {
     const b = this.blocks.get(app);
@@ -132,29 +131,27 @@ export class ClusterKnowledge {
     await this.shared.claimSeed(app, robotId, this.opts.node, this.opts.now());
     await this.ready(app);
     this.kb.load(app, robotId);
-    this.seeding.push([app, robotId]);
+    this.seeding.push({ app, robotId, mark: this.kb.unsharedMark });
   }
 
-  /** After a change is committed here: its rows go to the other nodes (a failure is tried again until it works). */
+  /**
+   * After a change is committed here: the rows the store keeps for sharing go to the other nodes (a failure is tried
+   * again until it works), then leave the store.
+   */
   share(): Promise<void> {
-    const taken = this.kb.takeWritten();
-    this.unshared.push(...taken.rows);
-    this.unsharedThrough = taken.through;
-    this.unsharedSeeds.push(...this.seeding.splice(0));
     this.sharing = this.sharing.then(async () => {
-      if ((this.unshared.length === 0 && this.unsharedSeeds.length === 0) || this.stopped) return;
-      const rows = this.unshared;
-      const through = this.unsharedThrough;
-      const seeded = this.unsharedSeeds;
-      this.unshared = [];
-      this.unsharedSeeds = [];
+      if (this.stopped) return;
+      const { rows, through } = this.kb.unshared();
+      const seeded = this.seeding.filter((s) => s.mark <= through);
+      if (rows.length === 0 && seeded.length === 0) return;
       try {
-        await this.shared.put(rows);
-        for (const [app, robotId] of seeded) await this.shared.seedDone(app, robotId, this.opts.node, this.opts.now());
+        for (const { row, bytes } of await this.shared.put(rows)) {
+          this.log.error({ key: row.key, bytes, max: this.shared.maxRowBytes }, 'a knowledge row is larger than a NATS message: kept on this node only');
+        }
+        for (const s of seeded) await this.shared.seedDone(s.app, s.robotId, this.opts.node, this.opts.now());
+        this.seeding = this.seeding.filter((s) => !seeded.includes(s));
         await this.kb.sharedThrough(through);
       } catch (err) {
-        this.unshared = [...rows, ...this.unshared];
-        this.unsharedSeeds = [...seeded, ...this.unsharedSeeds];
         this.log.warn({ err, rows: rows.length }, 'knowledge changes not yet shared with the other nodes; trying again');
         this.retry ??= setTimeout(() => { this.retry = undefined; void this.share(); }, RETRY_MS);
       }

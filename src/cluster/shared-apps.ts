@@ -6,10 +6,11 @@
  *
  * The bucket holds secret keys and password hashes: the NATS cluster must be private to the nodes.
  */
-import { KvWatchInclude, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import type { AppModel } from '../../protocol/app-model';
 import { plainDataProblem } from '../../protocol/plain-data';
 import { appKey, APPS_BUCKET } from '../bus/subjects';
+import { watchBucket } from './bucket-watch';
 import { isWrongLastSequence } from './jetstream-errors';
 
 export interface SharedApp { model: AppModel; revision: number }
@@ -63,17 +64,13 @@ export class SharedApps {
   }
 
   /**
-   * Calls `fn` with every app model written from now on, by any node, in order (writes already made are `load`'s).
-   * Returns the way to stop.
+   * Calls `fn` with every app model written from now on, by any node, in order (writes already made are `load`'s);
+   * a watch that breaks is opened again where it broke off. Returns the way to stop.
    */
-  async watch(fn: (app: SharedApp) => void): Promise<() => void> {
-    const iter = await this.kv.watch({ key: 'app.>', include: KvWatchInclude.UpdatesOnly, ignoreDeletes: true });
-    void (async () => {
-      for await (const e of iter) {
-        const model = e.operation === 'PUT' ? parse(e.key, e.value) : undefined;
-        if (model) fn({ model, revision: e.revision });
-      }
-    })();
-    return () => iter.stop();
+  async watch(fn: (app: SharedApp) => void, broken: (err: unknown) => void): Promise<() => void> {
+    return watchBucket(this.kv, 'app.>', 'updates', (e) => {
+      const model = e.operation === 'PUT' ? parse(e.key, e.value) : undefined;
+      if (model) fn({ model, revision: e.revision });
+    }, broken);
   }
 }

@@ -9,14 +9,17 @@
  *   whether it has: a claim left unfinished is taken up again by its node on restart, or by another node once stale.
  */
 import { createHash } from 'node:crypto';
-import { KvWatchInclude, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import type { KbKey, KbRow } from '../knowledge/knowledge-base';
 import { plainDataProblem } from '../../protocol/plain-data';
 import { KNOWLEDGE_BUCKET } from '../bus/subjects';
+import { watchBucket } from './bucket-watch';
 import { isWrongLastSequence } from './jetstream-errors';
 
-/** How long a broken watch waits before it is opened again. */
-const RETRY_MS = 1000;
+/** Rows written at once (their order matters only for one row, written once per call). */
+const PUT_AT_ONCE = 64;
+/** Room in a NATS message for a row's subject and headers. */
+const ROW_ROOM = 4096;
 /** The first category id handed out (the ids below are the single server's presets of old). */
 const FIRST_ID = 10_001;
 
@@ -40,10 +43,16 @@ function parseRow(value: Uint8Array): KbRow | undefined {
 }
 
 export class SharedKnowledge {
-  private constructor(private readonly kv: KV) {}
+  /** The largest row the bucket takes: a NATS message, less room for the key and headers. */
+  readonly maxRowBytes: number;
+
+  private constructor(private readonly kv: KV, maxPayload: number) {
+    this.maxRowBytes = maxPayload - ROW_ROOM;
+  }
 
   static async open(nc: NatsConnection, opts: { bucket?: string; replicas?: number } = {}): Promise<SharedKnowledge> {
-    return new SharedKnowledge(await nc.jetstream().views.kv(opts.bucket ?? KNOWLEDGE_BUCKET, { history: 1, replicas: opts.replicas ?? 1 }));
+    const kv = await nc.jetstream().views.kv(opts.bucket ?? KNOWLEDGE_BUCKET, { history: 1, replicas: opts.replicas ?? 1 });
+    return new SharedKnowledge(kv, nc.info?.max_payload ?? 1024 * 1024);
   }
 
   /**
@@ -51,49 +60,35 @@ export class SharedKnowledge {
    * Resolves once the rows already there are applied; returns the way to stop.
    */
   async follow(apply: (row: KbRow) => void, bad: (key: string) => void, broken: (err: unknown) => void): Promise<() => void> {
-    let stopped = false;
-    let iter: Awaited<ReturnType<KV['watch']>> | undefined;
-    const watch = async (): Promise<void> => {
-      let initialized!: () => void;
-      const ready = new Promise<void>((r) => { initialized = r; });
-      iter = await this.kv.watch({ key: 'kb.>', include: KvWatchInclude.LastValue, ignoreDeletes: true, initializedFn: () => initialized() });
-      const watching = iter;
-      void (async () => {
-        try {
-          for await (const e of watching) {
-            if (e.operation !== 'PUT') continue;
-            const row = parseRow(e.value);
-            if (row) apply(row);
-            else bad(e.key);
-          }
-          if (!stopped) broken(new Error('the knowledge bucket watch ended'));
-        } catch (err) {
-          if (!stopped) broken(err);
-        }
-        // Watched again (every row once more, which changes nothing applied already) until stopped.
-        while (!stopped) {
-          await new Promise((r) => setTimeout(r, RETRY_MS));
-          if (stopped) break;
-          try {
-            await watch();
-            break;
-          } catch (err) {
-            broken(err);
-          }
-        }
-      })();
-      await ready;
-    };
-    await watch();
-    return () => {
-      stopped = true;
-      iter?.stop();
-    };
+    return watchBucket(this.kv, 'kb.>', 'lastValues', (e) => {
+      if (e.operation !== 'PUT') return;
+      const row = parseRow(e.value);
+      if (row) apply(row);
+      else bad(e.key);
+    }, broken);
   }
 
-  /** Writes rows, in order (a later write of a row wins). */
-  async put(rows: readonly KbRow[]): Promise<void> {
-    for (const r of rows) await this.kv.put(rowKey(r.key), JSON.stringify({ k: r.key, v: r.value ?? null }));
+  /**
+   * Writes rows (of several writes of one row, the last), `PUT_AT_ONCE` at a time. Resolves with the rows left out as
+   * larger than a NATS message (written, they would fail every time).
+   */
+  async put(rows: readonly KbRow[]): Promise<{ row: KbRow; bytes: number }[]> {
+    const values = new Map<string, { row: KbRow; value: string }>();
+    for (const row of rows) {
+      const key = rowKey(row.key);
+      // Written again in the order of its last write.
+      values.delete(key);
+      values.set(key, { row, value: JSON.stringify({ k: row.key, v: row.value ?? null }) });
+    }
+    const tooLarge: { row: KbRow; bytes: number }[] = [];
+    const writes = [...values].filter(([, { row, value }]) => {
+      const bytes = Buffer.byteLength(value);
+      if (bytes <= this.maxRowBytes) return true;
+      tooLarge.push({ row, bytes });
+      return false;
+    });
+    for (let i = 0; i < writes.length; i += PUT_AT_ONCE) await Promise.all(writes.slice(i, i + PUT_AT_ONCE).map(([key, { value }]) => this.kv.put(key, value)));
+    return tooLarge;
   }
 
   /** Reserves `count` category ids of an app, at least `atLeast`: resolves with the first. */

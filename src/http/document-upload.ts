@@ -7,7 +7,7 @@ import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { DEFAULT_ROBOT_ID, robotOf } from '../../protocol/app-model';
 import { fail, ok, Service } from '../../protocol/rest/envelope';
 import { documentText, DocumentUnreadable, formatOfName } from '../knowledge/document-text';
-import { documentsFull } from '../knowledge/documents';
+import { DocumentTooLarge, documentsFull, type RobotDocument } from '../knowledge/documents';
 import { KnowledgeCode } from '../knowledge/knowledge-base';
 import { receiveJson } from './body';
 import type { FacadeDeps, HttpFacade } from './facade';
@@ -41,7 +41,14 @@ export function mountDocumentUpload(app: TemplatedApp, facade: HttpFacade, deps:
       }
       if (!text.trim()) return fail(KnowledgeCode.BadParameter, 'the document holds no text (a scanned PDF has only pictures)');
       if (text.length > MAX_TEXT_CHARS) return fail(KnowledgeCode.BadParameter, `a document holds at most ${MAX_TEXT_CHARS} characters of text`);
-      const doc = await deps.knowledge.documents.add(a.sdkAppId, robotId, name, format, text, deps.clock.now());
+      let added: Promise<RobotDocument>;
+      try {
+        added = deps.knowledge.documents.add(a.sdkAppId, robotId, name, format, text, deps.clock.now(), deps.sharedKnowledge?.maxRowBytes);
+      } catch (err) {
+        if (err instanceof DocumentTooLarge) return fail(KnowledgeCode.BadParameter, err.message);
+        throw err;
+      }
+      const doc = await added;
       await deps.store.commit();
       await deps.sharedKnowledge?.share();
       return ok({ DocumentId: doc.id, Passages: doc.passages.length });

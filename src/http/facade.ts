@@ -70,7 +70,7 @@ export interface FacadeDeps {
   /** In a cluster: app changes are written to the models the nodes share (src/cluster/cluster-apps.ts). */
   sharedApps?: { revisionOf(sdkAppId: number): number; save(model: AppModel, basedOn: number): Promise<boolean> };
   /** In a cluster: a knowledge change readies category ids first, and shares its rows once committed. */
-  sharedKnowledge?: { ready(sdkAppId: number): Promise<void>; share(): Promise<void>; robotAdded(sdkAppId: number, robotId: string): Promise<void> };
+  sharedKnowledge?: { ready(sdkAppId: number): Promise<void>; share(): Promise<void>; robotAdded(sdkAppId: number, robotId: string): Promise<void>; readonly maxRowBytes: number };
   /** Asks the app's backend and waits for its checked answer (a task flow's dry run calls its API nodes). */
   askBackend?(a: { app: number; url: string; command: string; body: Record<string, unknown>; tag: string; timeoutMs: number }): Promise<{ ok: boolean; answer?: unknown }>;
 }

@@ -65,6 +65,13 @@ function docsOf(docs: readonly RobotDocument[], lib: Loaded): MatchDoc[] {
   return docs.flatMap((d) => d.passages.map((text, i) => ({ questionId: `${d.id}#${i}`, text, features: lib.features.get(d.id)![i] })));
 }
 
+/** A document too large to share with the other nodes of a cluster. */
+export class DocumentTooLarge extends Error {
+  constructor(maxBytes: number) {
+    super(`in a cluster a document is at most ${maxBytes} bytes once split into passages (about ${Math.floor(maxBytes / 3)} characters of Chinese text)`);
+  }
+}
+
 export class DocumentLibrary {
   private readonly rows: Database<RobotDocument, [number, string, string]>;
   private readonly loaded = new Map<string, Loaded>();
@@ -86,14 +93,17 @@ export class DocumentLibrary {
     return n;
   }
 
-  /** Adds a document; resolves once it answers (its passages are in the index). */
-  async add(app: number, robotId: string, name: string, format: DocumentFormat, text: string, now: number): Promise<RobotDocument> {
+  /**
+   * Adds a document; resolves once it answers (its passages are in the index). Throws `DocumentTooLarge`, adding
+   * nothing, when its row would be over `maxBytes` (a cluster shares each document as one NATS message).
+   */
+  add(app: number, robotId: string, name: string, format: DocumentFormat, text: string, now: number, maxBytes = Infinity): Promise<RobotDocument> {
     const doc: RobotDocument = { id: `doc-${randomBytes(8).toString('hex')}`, name, format, addedAt: now, size: Buffer.byteLength(text), passages: passagesOf(format === 'md' ? plainMarkdown(text) : text) };
+    if (maxBytes !== Infinity && Buffer.byteLength(JSON.stringify(doc)) > maxBytes) throw new DocumentTooLarge(maxBytes);
     this.of(app, robotId).docs.set(doc.id, doc);
     this.store.write(() => this.rows.putSync([app, robotId, doc.id], doc));
     this.onWrite?.(app, robotId, doc.id, doc);
-    await this.ready(app, robotId);
-    return doc;
+    return this.ready(app, robotId).then(() => doc);
   }
 
   remove(app: number, robotId: string, id: string): boolean {

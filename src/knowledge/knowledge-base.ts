@@ -85,14 +85,13 @@ export class KnowledgeBase {
   /** The robots' documents (document QA), ranked as the library `document`. */
   readonly documents: DocumentLibrary;
   /**
-   * In a cluster: where category ids come from (ids unique in the cluster), and the rows this node writes are kept
-   * for `takeWritten` (to be shared with the other nodes).
+   * In a cluster: where category ids come from (ids unique in the cluster); the rows this node writes are kept for
+   * the other nodes (`unshared`).
    */
   shared?: { categoryId(app: number): number };
-  private written: KbRow[] = [];
   /**
-   * In a cluster, the rows of this node's changes until they are in the shared bucket, committed with the change:
-   * a node stopped or crashed before it could share them shares them as it starts again.
+   * In a cluster, the rows of this node's changes until they are in the shared bucket, committed with the change,
+   * numbered in order: a node stopped or crashed before it could share them shares them as it starts again.
    */
   private readonly unsharedRows: Database<KbRow, number>;
   private lastUnshared: number;
@@ -432,9 +431,9 @@ export class KnowledgeBase {
     this.keepForCluster({ key, value });
   }
 
-  private keepForCluster(row: KbRow): void {
+  /** In a cluster, a row for the other nodes, kept (at the next commit) until `sharedThrough` says it is shared. */
+  keepForCluster(row: KbRow): void {
     if (!this.shared) return;
-    this.written.push(row);
     const n = ++this.lastUnshared;
     // A removed row is kept as null: the table's encoding keeps no undefined.
     this.store.write(() => this.unsharedRows.putSync(n, { key: row.key, value: row.value ?? null }));
@@ -446,19 +445,21 @@ export class KnowledgeBase {
 
   // ── in a cluster ───────────────────────────────────────────────────────────────────────────────
   /**
-   * The rows this node wrote since the last call (in a cluster), in order, and the mark to pass `sharedThrough` once they
-   * are in the bucket.
+   * The rows kept for the other nodes (committed, in order), and the number of the last: to pass to `sharedThrough`
+   * once they are in the bucket.
    */
-  takeWritten(): { rows: KbRow[]; through: number } {
-    const rows = this.written;
-    this.written = [];
-    return { rows, through: this.lastUnshared };
+  unshared(): { rows: KbRow[]; through: number } {
+    let through = 0;
+    const rows = [...this.unsharedRows.getRange()].map(({ key, value }): KbRow => {
+      through = key;
+      return { key: value.key, value: value.value ?? undefined };
+    });
+    return { rows, through };
   }
 
-  /** The rows of changes committed here before this start and not yet shared (a stop or crash came first). */
-  unshared(): { rows: KbRow[]; through: number } {
-    const rows = [...this.unsharedRows.getRange()].map(({ value }): KbRow => ({ key: value.key, value: value.value ?? undefined }));
-    return { rows, through: this.lastUnshared };
+  /** The number of the last row kept for the other nodes (committed or not). */
+  get unsharedMark(): number {
+    return this.lastUnshared;
   }
 
   /** The rows kept up to `through` are in the shared bucket: no longer kept here. */

@@ -162,3 +162,21 @@ t.test('a robot added on a node: its presets are in the bucket, and its claim do
   await until(() => categories(b) === categories(a));
   t.pass('and on the other node');
 });
+
+t.test('a row larger than a NATS message stays on its node, and the changes after it are shared', async (t) => {
+  const bucket = `kb-${++buckets}`;
+  const a = await node(t, bucket, 'a');
+  const b = await node(t, bucket, 'b');
+  // 400,000 characters of Chinese text: 1.2 MB, over the nats-server's 1 MB.
+  await a.kb.documents.add(APP, ROBOT, 'big.txt', 'txt', '退货政策说明。'.repeat(57_143), Date.now());
+  t.throws(() => a.kb.documents.add(APP, ROBOT, 'big.txt', 'txt', '退货政策说明。'.repeat(57_143), Date.now(), a.ck.maxRowBytes),
+    /at most \d+ bytes/, 'refused where the caller names the limit (the upload endpoint in a cluster)');
+  await a.store.commit();
+  await a.ck.share();
+  const after = await addQuestion(a, '发票怎么开');
+  await until(() => has(b, after));
+  t.pass('a change after it reaches the other node');
+  t.same(a.kb.unshared().rows, [], 'and nothing is left waiting to be shared');
+  t.equal(a.kb.documents.list(APP, ROBOT).length, 1, 'the large document is on its node');
+  t.equal(b.kb.documents.list(APP, ROBOT).length, 0, 'only');
+});

@@ -159,6 +159,12 @@ t.test("the robots' knowledge is shared: what the console adds on one node answe
   await poll(async () => (await kbApi(c)('list_faq', { PageIndex: 1, PageSize: 10 })).StandardQuestionCount === 1, "the question in c's list");
   t.match(await kbApi(b)('desk_robot_doc_add', { Name: 'policy.txt', Content: '退货政策：收到商品后七天内可以无理由退货。' }), { ActionStatus: 'OK' }, 'a document added on b');
   await poll(async () => (await kbApi(c)('desk_robot_doc_list', {})).Total === 1, "the document in c's list");
+  // A document too large to pass between nodes (1.2 MB of text, a NATS message is 1 MB) is refused where uploaded.
+  const target = { port: b.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  const query = new URLSearchParams({ sdkappid: String(APP), identifier: 'administrator', usersig: adminSig(target), Name: 'big.txt' });
+  const big = await fetch(`http://127.0.0.1:${b.port}/v4/desk_upload/robot_document?${query}`, { method: 'POST', body: Buffer.from('退货政策说明。'.repeat(57_143)) });
+  t.match(await big.json(), { ActionStatus: 'FAIL', ErrorCode: -7, ErrorInfo: /in a cluster a document is at most/ }, 'a document too large to share is refused, with why');
+  t.match(await kbApi(b)('desk_robot_doc_list', {}), { Total: 1 }, 'and not added');
   const robot = await kbApi(b)('desk_add_robot', { RobotNickName: 'second' });
   t.match(robot, { ActionStatus: 'OK' }, 'a robot added on b');
   await poll(async () => (((await kbApi(c)('desc_chitchat_category', { RobotId: robot.RobotId })).List as unknown[] | undefined) ?? []).length > 0, "its presets on c");

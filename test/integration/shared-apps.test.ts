@@ -31,7 +31,7 @@ t.test("one node's writes reach the others; concurrent changes of one app cannot
   const a = await SharedApps.open(await nats.connect());
   const b = await SharedApps.open(await nats.connect());
   const seenByB: SharedApp[] = [];
-  const stop = await b.watch((x) => seenByB.push(x));
+  const stop = await b.watch((x) => seenByB.push(x), () => undefined);
   t.teardown(stop);
 
   const model = app(1400000001);

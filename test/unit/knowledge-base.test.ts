@@ -92,15 +92,19 @@ t.test("in a cluster: this node's changes are kept for sharing, another node's r
   const cat = kb.addCategory(APP, ROBOT, both, 'faq', '订单', 0);
   t.equal(cat, 50_000, 'category ids come from the cluster');
   kb.addQuestion(APP, ROBOT, both, { library: 'faq', categoryId: cat, question: '怎么申请退货', similar: [], answer: 'a', answerType: 0, language: '' }, 1);
-  const written = kb.takeWritten().rows;
+  await store.commit();
+  const kept = kb.unshared();
+  const written = kept.rows;
   t.same(written.map((r) => [r.key[2], r.key[3]]), [['test', 'faq:c'], ['production', 'faq:c'], ['test', 'faq:q'], ['production', 'faq:q']], 'each row written, in order');
-  t.same(kb.takeWritten().rows, [], 'taken once');
+  await kb.sharedThrough(kept.through);
+  t.same(kb.unshared().rows, [], 'kept until shared');
 
   // Another node's question, as it shares it.
   const theirs = { ...(written[3]!.value as Record<string, unknown>), id: 'q-other', question: '发票怎么开', answer: 'b' };
   t.ok(kb.applyRow([APP, ROBOT, 'production', 'faq:q', 'q-other'], theirs), 'taken');
   t.equal(rank(kb, '发票怎么开')[0]?.id, 'q-other', 'and answers at once');
-  t.same(kb.takeWritten().rows, [], "not kept as this node's change");
+  await store.commit();
+  t.same(kb.unshared().rows, [], "not kept as this node's change");
   t.notOk(kb.applyRow([APP, ROBOT, 'production', 'faq:q', 'q-bad'], { ...theirs, id: 'q-bad', similar: 'not a list' }), 'a malformed question is left out');
   t.notOk(kb.applyRow([APP, ROBOT, 'staging', 'faq:q', 'q-other'], theirs), 'so is a row of no environment');
   t.notOk(kb.applyRow([APP, ROBOT, 'documents', 'd', 'doc-1'], { id: 'doc-1', passages: [1] }), 'and a malformed document');
@@ -118,8 +122,10 @@ t.test('in a cluster: the rows of a committed change are kept in the store until
   const cat = kb.addCategory(APP, ROBOT, both, 'faq', '订单', 0);
   const id = kb.addQuestion(APP, ROBOT, both, { library: 'faq', categoryId: cat, question: '怎么申请退货', similar: [], answer: 'a', answerType: 0, language: '' }, 1);
   kb.deleteQuestion(APP, ROBOT, ['test'], 'faq', id);
-  const taken = kb.takeWritten();
+  t.same(kb.unshared().rows, [], 'none before the change is committed');
   await store.commit();
+  const taken = kb.unshared();
+  t.equal(taken.rows.length, 5, 'its rows once it is');
   await store.close();
 
   // Restarted before the rows reached the other nodes.
@@ -131,10 +137,11 @@ t.test('in a cluster: the rows of a committed change are kept in the store until
   t.equal(left.through, taken.through);
   kb2.shared = { categoryId: () => 50_001 };
   kb2.addCategory(APP, ROBOT, ['test'], 'faq', '发票', 0);
-  const later = kb2.takeWritten();
-  t.ok(later.through > left.through, 'numbered on after the kept ones');
+  await store2.commit();
+  t.ok(kb2.unsharedMark > left.through, 'numbered on after the kept ones');
   await kb2.sharedThrough(left.through);
-  t.same(kb2.unshared().rows, later.rows, 'the shared ones are no longer kept; later ones are');
+  const later = kb2.unshared();
+  t.same(later.rows.map((r) => r.key[3]), ['faq:c'], 'the shared ones are no longer kept; later ones are');
   await kb2.sharedThrough(later.through);
   await store2.close();
 
