@@ -3,7 +3,6 @@
  * pushes and replies back to the sockets of a user or member (corked per batch).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
-import Validator from 'fastest-validator';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { agentAddress, chatGroupOf, groupConvUser, sessionAddress } from '../../actors/address';
@@ -22,7 +21,8 @@ import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
 import type { Clock } from '../runtime/clock';
 import type { Outlet, Reply, Runtime } from '../runtime/runtime';
-import type { HistoryPage, HistoryQuery, SessionIndex, Store } from '../store/store';
+import { HISTORY_READER } from '../store/history-reader';
+import type { HistoryPage, SessionIndex, Store } from '../store/store';
 
 interface ConnData {
   id: number;
@@ -80,29 +80,6 @@ export const defaultLimits: GatewayLimits = {
 };
 
 const recipientKey = (role: string, app: number, id: string): string => `${role}|${app}|${id}`;
-
-/** The runtime's reader of a conversation's history page (run on the node that holds the conversation). */
-export const HISTORY_READER = 'history';
-
-const checkHistoryQuery = new Validator({ haltOnFirstError: true }).compile({
-  $$root: true,
-  type: 'object',
-  strict: true,
-  props: {
-    conv: { type: 'string', min: 9, max: 512, pattern: /^session:/ },
-    sessionId: { type: 'string', optional: true, min: 1, max: 64 },
-    afterSeq: { type: 'number', integer: true, min: 0 },
-    limit: { type: 'number', integer: true, min: 1, max: 1000 },
-  },
-});
-
-/** The history reader (RuntimeOptions.readers): its queries may come from other nodes, so they are checked first. */
-export function historyReader(store: Store): (query: unknown) => HistoryPage {
-  return (query) => {
-    if (checkHistoryQuery(query) !== true) throw new Error('malformed history query');
-    return store.historyPage(query as HistoryQuery);
-  };
-}
 
 /** In a cluster: the nodes that hold a recipient's sockets hear its pushes (src/bus/push-router.ts). */
 export interface RecipientInterest {

@@ -6,6 +6,7 @@ import Validator from 'fastest-validator';
 import type { CurrentSession, SessionState } from '../../actors/session';
 import type { StoredMessage } from '../../actors/types';
 import type { Runtime } from '../runtime/runtime';
+import { HISTORY_READER } from '../store/history-reader';
 import type { HistoryPage, Store } from '../store/store';
 import { sessionAddress } from '../../actors/address';
 import type { SessionFacts } from '../stats/facts';
@@ -15,7 +16,6 @@ import { readOn } from './actor-readers';
 export const SESSION_STATE_READER = 'sessionState';
 export const SESSION_MESSAGES_READER = 'sessionMessages';
 export const MESSAGE_READER = 'message';
-export const TRANSCRIPT_READER = 'transcript';
 export const MENTIONS_READER = 'mentions';
 /** Messages a transcript read brings at a time: at most 24 KiB each (body and custom data), a page fits in a NATS message. */
 const TRANSCRIPT_PAGE = 32;
@@ -33,9 +33,6 @@ const checkSession = v.compile({
   },
 });
 const seqs = { firstSeq: { type: 'number', integer: true, min: 1 }, lastSeq: { type: 'number', integer: true, min: 1 } } as const;
-const checkTranscript = v.compile({
-  $$root: true, type: 'object', strict: true, props: { conv, sessionId: { type: 'string', min: 1, max: 64 }, ...seqs, limit: { type: 'number', integer: true, min: 1, max: 1000 } },
-});
 const checkMentions = v.compile({
   $$root: true, type: 'object', strict: true, props: { conv, sessionId: { type: 'string', min: 1, max: 64 }, ...seqs, keyword: { type: 'string', min: 1, max: 100 } },
 });
@@ -65,13 +62,6 @@ export function sessionReaders(store: Store, runtime: () => Runtime): Record<str
       if (q.newestFirst) all.reverse();
       return { total: all.length, messages: all.slice(q.offset, q.offset + q.limit) };
     },
-    // A session's messages from `firstSeq` through `lastSeq`, a page at a time.
-    [TRANSCRIPT_READER]: (query): HistoryPage => {
-      const q = checked<TranscriptQuery & { limit: number }>(checkTranscript, query);
-      const page = store.historyPage({ conv: q.conv, sessionId: q.sessionId, afterSeq: q.firstSeq - 1, limit: q.limit });
-      const messages = page.messages.filter((m) => m.seq <= q.lastSeq);
-      return { messages, more: page.more && messages.length === page.messages.length };
-    },
     [MENTIONS_READER]: (query): boolean => {
       const q = checked<TranscriptQuery & { keyword: string }>(checkMentions, query);
       return mentionedIn(store.sessionMessages(q.conv, q.sessionId, q.firstSeq, q.lastSeq), q.keyword);
@@ -86,17 +76,19 @@ export function sessionReaders(store: Store, runtime: () => Runtime): Record<str
 /** Transcripts read where their conversations are held (Runtime.read): a failed read is an error to retry. */
 export function transcriptsAt(runtime: Runtime): Transcripts {
   const read = <T>(f: SessionFacts, name: string, query: Record<string, unknown>): Promise<T> =>
-    readOn<T>(runtime, sessionAddress(f.app, f.csAccount, f.userId), name, { sessionId: f.sessionId, lastSeq: f.lastSeq, ...query });
+    readOn<T>(runtime, sessionAddress(f.app, f.csAccount, f.userId), name, { sessionId: f.sessionId, ...query });
   return {
+    // The session's messages from `firstSeq` through `lastSeq`, a page of its history at a time (HISTORY_READER).
     async *messages(f) {
       if (f.firstSeq === undefined) return;
       for (let after = f.firstSeq - 1; ;) {
-        const page = await read<HistoryPage>(f, TRANSCRIPT_READER, { firstSeq: after + 1, limit: TRANSCRIPT_PAGE });
-        yield* page.messages;
-        if (!page.more || page.messages.length === 0) return;
-        after = page.messages[page.messages.length - 1].seq;
+        const page = await read<HistoryPage>(f, HISTORY_READER, { afterSeq: after, limit: TRANSCRIPT_PAGE });
+        const messages = page.messages.filter((m) => f.lastSeq === undefined || m.seq <= f.lastSeq);
+        yield* messages;
+        if (!page.more || messages.length < page.messages.length || messages.length === 0) return;
+        after = messages[messages.length - 1].seq;
       }
     },
-    mentions: async (f, keyword) => f.firstSeq !== undefined && read<boolean>(f, MENTIONS_READER, { firstSeq: f.firstSeq, keyword }),
+    mentions: async (f, keyword) => f.firstSeq !== undefined && read<boolean>(f, MENTIONS_READER, { firstSeq: f.firstSeq, lastSeq: f.lastSeq, keyword }),
   };
 }
