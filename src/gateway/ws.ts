@@ -360,7 +360,10 @@ export class Gateway implements Outlet {
       const found = model && this.userConversation(d, model, { to: hint.account, group: hint.group });
       conv = found?.ok ? found.conv : undefined;
     }
-    for (const p of d.elsewhere.takenOver(hint.sessionId, conv)) this.reply({ conn: id, ref: p.ref }, TAKEN_OVER);
+    for (const p of d.elsewhere.takenOver(hint.sessionId, conv)) {
+      if (d.awaiting > 0) d.awaiting--;
+      this.answer({ conn: id, ref: p.ref }, TAKEN_OVER);
+    }
   }
 
   private replyTo(d: ConnData, ref: Ref | undefined, as: string): ReplyTo {
@@ -563,16 +566,16 @@ export class Gateway implements Outlet {
   }
 
   reply(replyTo: { conn: number; ref?: Ref; as?: string }, result: Reply): void {
+    const d = this.conns.get(replyTo.conn)?.getUserData();
+    // A late answer to a request already answered "retry" (its conversation taken over) is sent, and counted once.
+    if (d && d.elsewhere?.answered(replyTo.ref) !== false && d.awaiting > 0) d.awaiting--;
+    this.answer(replyTo, result);
+  }
+
+  private answer(replyTo: { conn: number; ref?: Ref; as?: string }, result: Reply): void {
     const frame: ServerFrame = result.ok
       ? { type: replyTo.as ?? 'ok', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: result.data ?? {} }
       : { type: 'error', ...(replyTo.ref !== undefined ? { ref: replyTo.ref } : {}), data: { ref: replyTo.ref, code: result.code ?? ErrorCode.Internal, info: result.info ?? defaultInfo[result.code ?? ErrorCode.Internal] ?? 'error' } };
-    const ws = this.conns.get(replyTo.conn);
-    if (ws) {
-      const d = ws.getUserData();
-      // (A request answered "retry" when its conversation was taken over may be answered again, by its lost node.)
-      if (d.awaiting > 0) d.awaiting--;
-      d.elsewhere?.answered(replyTo.ref);
-    }
     this.enqueueSend(replyTo.conn, frame, false);
   }
 }

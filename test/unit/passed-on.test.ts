@@ -30,3 +30,14 @@ t.test('a ref used again stands for the newer request', async (t) => {
   t.same(p.takenOver(undefined, 'a'), []);
   t.same(p.takenOver(undefined, 'b').map((x) => x.conv), ['b']);
 });
+
+t.test('a late answer to a request answered "retry" is told apart, once; other answers are not', async (t) => {
+  const p = new PassedOnRequests<string>();
+  p.add({ ref: 'r1', conv: 'a' });
+  p.add({ ref: 'r2', conv: 'b' });
+  t.same(p.takenOver(undefined, 'a').map((x) => x.ref), ['r1']);
+  t.equal(p.answered('r1'), false, "r1's own answer, late: it answers no request still waited for");
+  t.equal(p.answered('r1'), true, 'once');
+  t.equal(p.answered('r2'), true, 'an answer to a request waited for');
+  t.equal(p.answered('local'), true, 'and to one never passed on');
+});
