@@ -157,6 +157,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   // before it ran in a cluster.
   delivery.start(cluster !== undefined);
   if (follower) follower.start(cluster!.node.logs, (r) => cluster!.node.followed(r));
+  // Its partitions once it has caught up on those that move to it (the others serve them meanwhile).
+  await cluster?.node.join();
   // No socket survives a restart: members start their offline grace, queued users their offline grace.
   for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
   for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });

@@ -57,6 +57,8 @@ export class LeaseManager {
   private left = false;
   /** The partitions this node is next in line for, as of the live nodes the last round saw. */
   private nextUp = new Set<number>();
+  /** The partitions placed on this node whose lease it does not hold yet (their owner gives them up at its round). */
+  private coming = new Set<number>();
   /** Set by `handOver`: this node no longer counts itself live, so every partition goes to the others. */
   private leaving = false;
 
@@ -84,6 +86,29 @@ export class LeaseManager {
     return this.nextUp.has(partition);
   }
 
+  /** True when the partition is placed on this node but its lease is not held yet: it is about to gain it. */
+  awaited(partition: number): boolean {
+    return this.coming.has(partition) && !this.owns(partition);
+  }
+
+  /**
+   * Before the first round: the partitions that joining now would move here from other nodes holding valid leases on
+   * them (they go on serving them until this node joins). No lease or heartbeat is written; `awaited` says them.
+   */
+  async preview(): Promise<number[]> {
+    const now = this.o.clock.now();
+    const live = await this.liveNodes(now);
+    if (!live.includes(this.o.nodeId)) live.push(this.o.nodeId);
+    const desired = placement(live, this.partitions);
+    const leases = await this.o.store.list('p.');
+    const moving = desired.flatMap((owner, p) => {
+      const e = leases.get(partitionKey(p));
+      return owner === this.o.nodeId && e !== undefined && e.value.node !== this.o.nodeId && e.value.until > now ? [p] : [];
+    });
+    this.coming = new Set(moving);
+    return moving;
+  }
+
   /** The partitions this node holds a valid lease on, in order. */
   ownedPartitions(): number[] {
     return [...this.owned.keys()].filter((p) => this.owns(p)).sort((a, b) => a - b);
@@ -104,6 +129,7 @@ export class LeaseManager {
       if (!this.leaving && !live.includes(this.o.nodeId)) live.push(this.o.nodeId);
       const desired = placement(live, this.partitions);
       this.nextUp = new Set(desired.flatMap((owner, p) => (owner !== this.o.nodeId && ownerOf(p, live.filter((n) => n !== owner)) === this.o.nodeId ? [p] : [])));
+      this.coming = new Set(desired.flatMap((owner, p) => (owner === this.o.nodeId ? [p] : [])));
       const leases = await this.o.store.list('p.');
       const settled = await Promise.allSettled(desired.map((owner, p) => this.settle(p, owner, leases.get(partitionKey(p)), now, gained, lost)));
       const failed = settled.find((r) => r.status === 'rejected');

@@ -11,11 +11,12 @@
  *
  * It also knows, per partition, up to which sequence of its log this node's own state of the partition is exactly
  * the log's (its own appends, and what a takeover imported): a partition gained again is then brought up to date
- * from there, and one whose state is unknown (not held since this process started) or diverged is imported whole.
+ * from there, and one whose state is unknown (nothing held of it) or diverged is imported whole. These positions are
+ * stored with every checkpoint (`held`), so a node started again on its data knows them (`restoreHeld`).
  */
 import type { Logger } from 'pino';
 import type { Address } from '../../actors/types';
-import type { TurnReplicator } from '../store/store';
+import type { HeldPositions, TurnReplicator } from '../store/store';
 import { FencedError, type PartitionLogs, type PartitionWriter } from './partition-log';
 
 export interface ReplicatorOptions {
@@ -39,6 +40,8 @@ export class LogReplicator implements TurnReplicator {
   private readonly diverged = new Set<number>();
   /** Per partition, the log sequence through which this node's state of it is the log's. */
   private readonly known = new Map<number, number>();
+  /** Partitions claimed and not yet brought up to date: their state here is between two positions. */
+  private readonly claiming = new Set<number>();
   /** Records appended by this process: with the node id, a message id no other append shares. */
   private appended = 0;
   /** This process's message ids begin so: with the node id and the time it started. */
@@ -72,6 +75,7 @@ export class LogReplicator implements TurnReplicator {
   async claim(partition: number): Promise<{ after: number; through: number; fresh: boolean }> {
     const fresh = this.diverged.has(partition) || !this.known.has(partition);
     this.diverged.delete(partition);
+    this.claiming.add(partition);
     const writer = await this.startClaim(partition);
     return { after: fresh ? 0 : this.known.get(partition)!, through: writer.before, fresh };
   }
@@ -84,6 +88,22 @@ export class LogReplicator implements TurnReplicator {
   /** The node's state of a partition is no longer known to be its log's (an import of it failed). */
   forget(partition: number): void {
     this.known.delete(partition);
+    this.claiming.delete(partition);
+  }
+
+  held(): HeldPositions {
+    const through: [number, number][] = [];
+    for (const [p, seq] of this.known) if (!this.claiming.has(p) && !this.diverged.has(p)) through.push([p, seq]);
+    return { created: this.o.logs.created, through };
+  }
+
+  /** What the last checkpoint stored (Store.replicateTo): taken only if the logs are those it was stored of. */
+  restoreHeld(held: HeldPositions): void {
+    if (held.created !== this.o.logs.created) {
+      this.o.log.warn({ stream: this.o.logs.stream }, 'the partition logs were made anew since this node last ran: the partitions it gains are read whole');
+      return;
+    }
+    for (const [p, seq] of held.through) this.known.set(p, seq);
   }
 
   /** True for the message id of a record this process appended. */
@@ -94,6 +114,7 @@ export class LogReplicator implements TurnReplicator {
   /** The node's state of a partition is now its log's through `seq` (a takeover or a keeping import took it in). */
   caughtUp(partition: number, seq: number): void {
     this.known.set(partition, seq);
+    this.claiming.delete(partition);
   }
 
   async append(partition: number, record: Buffer): Promise<boolean> {

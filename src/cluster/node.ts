@@ -78,6 +78,8 @@ const checkReply = v.compile({
 
 /** How long a node leaving waits for the commands it sent to be taken. */
 const SENT_WAIT_MS = 5000;
+/** How long a node joining waits to catch up on the partitions it gains before it takes their leases. */
+const CATCH_UP_MS = 60_000;
 
 export class ClusterNode implements Placement {
   readonly counts: ClusterCounts = { forwarded: 0, replies: 0, leaseChanges: 0, takeovers: 0, importedTurns: 0 };
@@ -117,7 +119,7 @@ export class ClusterNode implements Placement {
       maxPayload: o.nc.info?.max_payload ?? 1024 * 1024,
     });
     this.standby = new StandbyPartitions({
-      owns: (p) => leases.owns(p), nextInLine: (p) => !this.stopping && leases.nextInLine(p), replicator: this.replicator, logs, log: o.log,
+      owns: (p) => leases.owns(p), follows: (p) => !this.stopping && (leases.nextInLine(p) || leases.awaited(p)), replicator: this.replicator, logs, log: o.log,
       keep: async (parts) => (await this.targetReady).keepPartitions(parts),
     });
   }
@@ -127,7 +129,7 @@ export class ClusterNode implements Placement {
     this.standby.offer(r);
   }
 
-  /** Joins the cluster: the bus, then a first lease round (the node owns its partitions once it returns). */
+  /** Opens the node's parts (the bus, leases, logs); it takes partitions once it `join`s. */
   static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
     let node: ClusterNode | undefined;
     const leases = new LeaseManager({
@@ -141,12 +143,35 @@ export class ClusterNode implements Placement {
     });
     const logs = await PartitionLogs.open(o.nc, { stream: o.logStream, replicas: o.replicas });
     node = new ClusterNode(o, leases, bus, logs);
-    node.handOvers = o.nc.subscribe(handOverSubject(o.leaseBucket ?? LEASE_BUCKET), { callback: () => void node!.tick(true) });
-    await node.tick();
-    const ttl = o.leaseTtlMs ?? 6000;
-    node.rounds = setInterval(() => void node!.tick(), Math.max(50, Math.floor(ttl / 3)));
-    node.rounds.unref();
     return node;
+  }
+
+  /**
+   * Joins the placement, once the runtime is attached and the logs are followed (`followed`): the partitions joining
+   * moves here from other nodes are first brought up to date from their logs while those nodes still serve them (up
+   * to `catchUpMs`), so their takeover reads only what came after; then the lease rounds start (the node owns its
+   * partitions once this returns).
+   */
+  async join(catchUpMs = CATCH_UP_MS): Promise<void> {
+    const started = performance.now();
+    const moving = await this.leases.preview().catch((err: unknown) => {
+      this.o.log.warn({ err }, 'reading the leases before joining failed; joining without catching up');
+      return [];
+    });
+    if (moving.length > 0) {
+      const turns = this.standby.turns;
+      const whole = await this.standby.catchUp(moving, () => this.stopping || performance.now() - started > catchUpMs).catch((err: unknown) => {
+        this.o.log.warn({ err }, 'catching up before joining failed; the takeovers read what is missing');
+        return false;
+      });
+      this.o.log.info({ node: this.o.nodeId, partitions: moving.length, turns: this.standby.turns - turns, ms: Math.round(performance.now() - started), whole },
+        whole ? 'caught up on the partitions joining moves here' : 'joining before catching up on every partition that moves here');
+    }
+    if (this.stopping) return;
+    this.handOvers = this.o.nc.subscribe(handOverSubject(this.o.leaseBucket ?? LEASE_BUCKET), { callback: () => void this.tick(true) });
+    await this.tick();
+    this.rounds = setInterval(() => void this.tick(), Math.max(50, Math.floor((this.o.leaseTtlMs ?? 6000) / 3)));
+    this.rounds.unref();
   }
 
   get nodeId(): string {

@@ -1,7 +1,8 @@
 /**
  * The partitions a node is next in line for, kept current from their logs as their owners write them: the node that
  * takes a lost node's partition over is the one next in line (rendezvous order), and it then reads only what its
- * owner wrote since the last records it took in, however long the partition's history.
+ * owner wrote since the last records it took in, however long the partition's history. So are the partitions about
+ * to move to the node (it joins, or its share grows): their new owner then reads only what came after its catch-up.
  *
  * Every record names the partition's sequence before it, so a record is taken in only when it follows what this node
  * holds of the partition (LogReplicator.knownThrough); otherwise, or when the node holds nothing of it yet, the
@@ -18,9 +19,10 @@ import { bufferOf, type FollowedRecord, type PartitionLogs } from './partition-l
 export interface StandbyOptions {
   /** True while this node holds the partition's lease. */
   owns(partition: number): boolean;
-  nextInLine(partition: number): boolean;
+  /** True for a partition this node is next in line for, or about to gain. */
+  follows(partition: number): boolean;
   replicator: Pick<LogReplicator, 'knownThrough' | 'caughtUp' | 'forget' | 'abandoned' | 'wrote'>;
-  logs: Pick<PartitionLogs, 'recordsOf'>;
+  logs: Pick<PartitionLogs, 'recordsOf' | 'lastSequence'>;
   /** Imports records of partitions (Runtime.keepPartitions): `parts` is called just before, and its result imported. */
   keep(parts: () => PartitionImport[]): Promise<number>;
   log: Logger;
@@ -61,9 +63,26 @@ export class StandbyPartitions {
     clearTimeout(this.timer);
   }
 
-  /** True for a partition this node keeps current: next in line for it, not its owner, its state not diverged. */
+  /**
+   * Reads what this node misses of partitions it keeps current (a node about to join: `follows` says them), to be
+   * taken in with the next batch; their records then follow. Resolves once each is taken in through the log's end as
+   * it stood now, or once `give up` says so: true when they all were.
+   */
+  async catchUp(partitions: number[], giveUp: () => boolean, pollMs = 50): Promise<boolean> {
+    const ends = new Map(await Promise.all(partitions.map(async (p) => [p, await this.o.logs.lastSequence(p)] as const)));
+    for (;;) {
+      const behind = partitions.filter((p) => this.kept(p) && (this.o.replicator.knownThrough(p) ?? -1) < ends.get(p)!);
+      // Once their import has ended, too (the positions are set just before it).
+      if (behind.length === 0 && !this.flushing) return true;
+      if (giveUp() || this.stopped) return false;
+      for (const p of behind) this.read(p);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  /** True for a partition this node keeps current: next in line for it or about to gain it, not its owner, its state not diverged. */
   private kept(p: number): boolean {
-    return this.o.nextInLine(p) && !this.o.owns(p) && !this.o.replicator.abandoned().has(p);
+    return this.o.follows(p) && !this.o.owns(p) && !this.o.replicator.abandoned().has(p);
   }
 
   private schedule(): void {
@@ -90,7 +109,7 @@ export class StandbyPartitions {
         const held = run ? run.through : this.o.replicator.knownThrough(p);
         if (held !== undefined && r.seq <= held) continue;
         if (held === undefined || r.prev !== held) {
-          this.catchUp(p);
+          this.read(p);
           continue;
         }
         if (run) {
@@ -118,8 +137,8 @@ export class StandbyPartitions {
   }
 
   /** Reads the records of a partition missing here, to be taken in with the next batch. */
-  private catchUp(p: number): void {
-    if (this.reading.has(p)) return;
+  private read(p: number): void {
+    if (this.reading.has(p) || this.reads.has(p)) return;
     this.reading.add(p);
     this.catchUps++;
     const after = this.o.replicator.knownThrough(p);

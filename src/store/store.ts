@@ -54,11 +54,22 @@ export interface TurnReplicator {
   append(partition: number, record: Buffer): Promise<boolean>;
   /** The partitions whose turns this node can no longer copy to their logs: nothing of their turns is released. */
   abandoned(): ReadonlySet<number>;
+  /**
+   * Where this node's state of partitions stands in their logs, asked once a checkpoint's turns are in the logs: the
+   * checkpoint stores it, so a node started again on its data reads only what follows (`restoreHeld`).
+   */
+  held?(): HeldPositions;
+  /** At start (`replicateTo`): what the last checkpoint stored, without the partitions with turns after it. */
+  restoreHeld?(held: HeldPositions): void;
 }
+
+/** Per partition, the log sequence through which this node's state of it is the log's; `created`: the log stream's. */
+export interface HeldPositions { created: string; through: [partition: number, seq: number][] }
 
 /** Session index entries kept in memory for lookups. */
 const SESSION_CACHE_SIZE = 100_000;
 const CHECKPOINT_KEY = 'checkpoint';
+const HELD_KEY = 'partitions-held';
 
 export interface StoreOptions {
   /** The least time between the starts of two transactions: writes gather meanwhile (acks wait for them). */
@@ -165,9 +176,20 @@ export class Store {
     return () => this.checkpointHooks.splice(this.checkpointHooks.indexOf(fn), 1);
   }
 
-  /** From now on every committed turn is also copied to its partition's log (a cluster node). */
+  /**
+   * From now on every committed turn is also copied to its partition's log (a cluster node). The replicator is told
+   * where the last checkpoint left the partitions this node held, except those with turns after it (their state here
+   * may be ahead of the log, or behind it: read whole again).
+   */
   replicateTo(replicator: TurnReplicator): void {
     this.replicator = replicator;
+    const held = this.meta.get(HELD_KEY) as HeldPositions | undefined;
+    if (!held || !replicator.restoreHeld) return;
+    const changed = new Set([...this.turnLog.changedAtStart].map((a) => replicator.partitionOf(a)));
+    const kept: HeldPositions = { created: held.created, through: held.through.filter(([p]) => !changed.has(p)) };
+    // Stored so too: a later start must not take a position this start left out.
+    this.write(() => this.meta.putSync(HELD_KEY, kept));
+    replicator.restoreHeld(kept);
   }
 
   /** Queues a write for the next commit (modules with tables of their own use it too). */
@@ -351,9 +373,13 @@ export class Store {
       // The copies and index rows first, in transactions small enough not to hold up the event loop; they only add
       // what the log already holds. The snapshots, the facts and the covered position last, together.
       for (const chunk of cp.chunks()) await this.root.transaction(chunk);
+      // Asked now, once the covered turns are in their logs: a partition's position may include later turns, which a
+      // start reads again from the write-ahead file, and so does not take that partition's position.
+      const held = this.replicator?.held?.();
       const txn = this.root.transaction(() => {
         for (const op of ops) op();
         this.meta.putSync(CHECKPOINT_KEY, cp.through);
+        if (held) this.meta.putSync(HELD_KEY, held);
       });
       await this.durable(txn);
       cp.committed();

@@ -102,6 +102,8 @@ export class TurnLog {
   private walOnly: number[] = [];
   /** The turns read again at start, until a projection has taken them (`takeReplayed`). */
   private replayed: { a: Address; n: number; es: readonly unknown[] }[] = [];
+  /** The actors of every turn (own or imported) in the records read at start: what changed since the last checkpoint. */
+  readonly changedAtStart = new Set<Address>();
 
   constructor(
     private readonly log: Database<Buffer, number>,
@@ -115,6 +117,7 @@ export class TurnLog {
       this.seq = key;
       this.records.set(key, value);
       for (const turn of turnsOf(this.packr, value)) {
+        this.changedAtStart.add(turn.a);
         const d = this.decode(value, turn.offset, turn.length);
         if (d.es.length > 0) {
           push(this.tail, turn.a, turn.n, key, turn.offset, turn.length);

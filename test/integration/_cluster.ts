@@ -28,9 +28,10 @@ export function userOn(node: string, prefix: string): string {
 
 /**
  * Three nodes a, b, c over the test's nats-server, once every partition is served where placement says. `respawn(i)`
- * starts node i again on its data dir (once it has stopped), and resolves once the partitions are placed again.
+ * starts node i again on its data dir (once it has stopped; `fresh`: on an empty one, a machine replaced), and
+ * resolves once the partitions are placed again.
  */
-export async function cluster(t: Test, nats: ReturnType<typeof natsForTests>, session: Record<string, unknown> = {}): Promise<ChildServer[] & { respawn(i: number): Promise<ChildServer> }> {
+export async function cluster(t: Test, nats: ReturnType<typeof natsForTests>, session: Record<string, unknown> = {}): Promise<ChildServer[] & { respawn(i: number, fresh?: boolean): Promise<ChildServer> }> {
   const url = nats.url();
   const config = writeConfig(tempDir(), testApp(['alice@desk.test'], session));
   const dirs = NODES.map(() => tempDir());
@@ -50,7 +51,8 @@ export async function cluster(t: Test, nats: ReturnType<typeof natsForTests>, se
   await placed();
   t.pass(`partitions settled: ${expected.join(' / ')} on a / b / c`);
   return Object.assign(servers, {
-    async respawn(i: number): Promise<ChildServer> {
+    async respawn(i: number, fresh = false): Promise<ChildServer> {
+      if (fresh) dirs[i] = tempDir();
       servers[i] = await start(i);
       await placed();
       return servers[i];

@@ -38,6 +38,7 @@ async function startNode(id: string, bucket: string): Promise<Node> {
     outlet: { push() {}, reply: (replyTo, result) => replies.push({ replyTo, result }), beginBatch() {}, endBatch() {} },
   });
   node.attach(runtime);
+  await node.join();
   runtime.start();
   return { id, nc, node, store, runtime, replies };
 }

@@ -5,14 +5,17 @@
  *   current as c wrote them (so the takeover reads only the last records): the served session goes on with the same
  *   agent, every acknowledged message is in its history, and the robot session's timer fires once, on its new node.
  * - One stopped (SIGTERM) and started again on its data dir, as a rolling restart does: the session moves away and
- *   back, and goes on each time; the node back imports what the others wrote meanwhile over what it kept.
+ *   back, and goes on each time; the node back reads only what the others wrote meanwhile (where its last checkpoint
+ *   left the partitions is kept with it), and catches up on its partitions before it takes their leases. Then
+ *   again on an empty data dir (a machine replaced): it reads its partitions whole before it takes them, so their
+ *   takeover reads only what came after.
  */
 import t, { type Test } from 'tap';
 import { DEFAULT_PARTITIONS } from '../../src/cluster/partitions';
 import { PartitionLogs } from '../../src/cluster/partition-log';
 import { NatsLeaseStore } from '../../src/cluster/nats-lease-store';
 import { checkPartitionLogs } from '../../src/cluster/log-check';
-import { partitionOf } from '../../src/cluster/partitions';
+import { partitionOf, placement } from '../../src/cluster/partitions';
 import { KEY } from '../helpers/server';
 import { sessionAddress } from '../../actors/address';
 import { plainPackr } from '../../src/store/store';
@@ -21,8 +24,8 @@ import { rest } from '../contract/rest-client';
 import { srcOf, textBody, textOf, type TestClient } from '../helpers/client';
 import { natsForTests } from '../helpers/nats';
 import type { ServerFrame } from '../../protocol/frames';
-import { APP, CS, connect, connectAgent, dataOf, fullHistory, nextRandom, seen, sleep, textsOf, toHuman, waitUntil } from './_support';
-import { cluster, metric, userOn } from './_cluster';
+import { APP, CS, connect, connectAgent, dataOf, fullHistory, nextRandom, seen, sleep, textsOf, toHuman, waitUntil, type ChildServer } from './_support';
+import { cluster, metric, NODES, userOn } from './_cluster';
 
 const nats = natsForTests(t);
 /** The rolling restart's own JetStream: a cluster started over another run's partition logs is not what it tests. */
@@ -165,7 +168,14 @@ t.test('a rolling restart: a node stopped (SIGTERM) and started again on its dat
     await exchange(t, user, agent, sessionId, `user ${step}`, `agent ${step}`);
     said.push(`user ${step}`, `agent ${step}`);
   };
-  await talk('before');
+  for (const n of [1, 2, 3]) await talk(`before, ${n}`);
+
+  // Where the logs end as c stops (once it has taken in what it follows): what is written after is what it misses.
+  await sleep(300);
+  const logs = await PartitionLogs.open(await natsOfRestart.connect());
+  const ofC = placement(NODES, DEFAULT_PARTITIONS).flatMap((owner, p) => (owner === 'c' ? [p] : []));
+  const everyPartition = Array.from({ length: DEFAULT_PARTITIONS }, (_, p) => p);
+  const ends = await Promise.all(everyPartition.map((p) => logs.lastSequence(p)));
 
   // c hands its partitions to a and b before it stops serving, while its talk goes on.
   const stopped = servers[2].stop();
@@ -179,15 +189,41 @@ t.test('a rolling restart: a node stopped (SIGTERM) and started again on its dat
   await waitUntil(async () => (await metric(a, 'desk_cluster_partitions_owned')) + (await metric(b, 'desk_cluster_partitions_owned')) === DEFAULT_PARTITIONS, 20_000, "c's partitions served by a and b");
   await talk('while c is away');
 
-  const c = await servers.respawn(2);
-  t.ok(await metric(c, 'desk_cluster_imported_turns_total') > 0, 'c back imports the partitions it gains, over what it kept of them');
+  /** The turns in the partitions' logs (after the positions `from`, when given). */
+  const turnsIn = async (partitions: number[], from?: number[]): Promise<number> => {
+    let n = 0;
+    for (const p of partitions) for (const r of (await logs.recordsOf(p, from?.[p] ?? 0)).records) n += decodeRecord(plainPackr(), r).length;
+    return n;
+  };
+  /** What node c took in from the logs since it started: as it caught up before joining, and as it took its partitions over. */
+  const takenIn = async (c: ChildServer): Promise<{ caughtUp: number; tookOver: number }> => {
+    const line = c.stdout().split('\n').find((l) => l.includes('caught up on the partitions joining moves here'));
+    return { caughtUp: line ? (JSON.parse(line) as { turns: number }).turns : -1, tookOver: await metric(c, 'desk_cluster_imported_turns_total') };
+  };
+
+  let c = await servers.respawn(2);
+  const whole = await turnsIn(ofC);
+  const missed = await turnsIn(everyPartition, ends);
+  const back = await takenIn(c);
+  t.ok(back.caughtUp >= 0 && back.caughtUp + back.tookOver <= missed && missed < whole,
+    `c back reads only what was written while it was away: ${back.caughtUp} turns as it caught up, ${back.tookOver} as it took its partitions over (${missed} written meanwhile; its partitions hold ${whole})`);
   await talk('after c is back');
+
+  // c again, on an empty data dir: it holds nothing, and reads its partitions whole, but before it takes them.
+  await servers[2].stop();
+  await talk('while c is replaced');
+  c = await servers.respawn(2, true);
+  const replaced = await takenIn(c);
+  const wholeNow = await turnsIn(ofC);
+  t.ok(replaced.caughtUp > 0 && replaced.tookOver < wholeNow,
+    `c on an empty data dir caught up on ${replaced.caughtUp} turns before it joined; its takeovers imported ${replaced.tookOver} (its partitions hold ${wholeNow})`);
+  await talk('after c is replaced');
 
   const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
   t.match(await rest(api, 'desk_http_svc/get_session_state', { SessionId: sessionId }), { CurrentState: 'Agent', AgentId: 'alice@desk.test' }, "the session is still alice's");
   t.same(textsOf(await fullHistory(user, { to: CS })).filter((x) => said.includes(x)), said, 'every acknowledged message is in the history, in order, once');
   const counted = await Promise.all(servers.map((s) => metric(s, 'desk_sessions', '{state="Agent"}')));
   t.same(counted, [0, 0, 1], 'the session is counted once, by the node that serves it (not also by those that held it meanwhile)');
-  await statisticsAgree(t, servers.map((s, i) => ({ name: 'abc'[i], port: s.port })), { sessions: 1, accepted: 1, agentMsgs: 4, userMsgs: 4 });
+  await statisticsAgree(t, servers.map((s, i) => ({ name: 'abc'[i], port: s.port })), { sessions: 1, accepted: 1, agentMsgs: 8, userMsgs: 8 });
   await logsWhole(t, natsOfRestart);
 });

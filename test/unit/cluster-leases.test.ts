@@ -99,8 +99,14 @@ t.test('a joining node gets its share by handover: the old owner releases first,
   // (a started alone and handed b its share: count only what follows d's arrival.)
   for (const id of Object.keys(released)) delete released[id];
   const d = new LeaseManager({ store, clock, nodeId: 'd', partitions: P, ttlMs: TTL });
-  nodes.set('d', d);
   const want = placement(['a', 'b', 'd'], P);
+  // Before it joins, d learns what will move to it (to catch up on it) without writing anything.
+  const before = JSON.stringify([...(await store.list(''))]);
+  const moving = await d.preview();
+  t.same(moving, want.flatMap((o, p) => (o === 'd' ? [p] : [])), 'the preview: the partitions joining moves to d, all held by a and b now');
+  t.ok(moving.every((p) => d.awaited(p)) && !d.awaited(want.indexOf('a')), 'awaited: those, not the others');
+  t.equal(JSON.stringify([...(await store.list(''))]), before, 'no heartbeat or lease written: a and b go on serving them');
+  nodes.set('d', d);
   for (let round = 0; round < 4; round++) {
     for (const n of nodes.values()) {
       await n.tick();
@@ -113,6 +119,7 @@ t.test('a joining node gets its share by handover: the old owner releases first,
   t.equal(owned.size, P);
   t.ok([...owned].every(([p, [o]]) => want[p] === o), 'the placement of three nodes is reached');
   const toD = want.flatMap((o, p) => (o === 'd' ? [p] : []));
+  t.notOk(toD.some((p) => d.awaited(p)), 'once held, none is awaited any more');
   t.same([...(released.a ?? []), ...(released.b ?? [])].sort((x, y) => x - y), toD, 'each partition d took was released by its old owner first');
   t.ok(changes.a!.some((c) => c.lost.length > 0), 'the old owners were told what they lost');
 });

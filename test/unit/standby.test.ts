@@ -11,7 +11,7 @@ import type { PartitionImport } from '../../src/runtime/runtime';
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
-function setup(o: { nextInLine?: (p: number) => boolean; owns?: (p: number) => boolean; failKeep?: boolean; keepMs?: number } = {}) {
+function setup(o: { follows?: (p: number) => boolean; owns?: (p: number) => boolean; failKeep?: boolean; keepMs?: number } = {}) {
   const known = new Map<number, number>();
   /** Each partition's log: stream sequence → record text ('' for a claim marker). */
   const logs = new Map<number, [number, string][]>();
@@ -21,7 +21,7 @@ function setup(o: { nextInLine?: (p: number) => boolean; owns?: (p: number) => b
   let maxInFlight = 0;
   const standby = new StandbyPartitions({
     owns: o.owns ?? (() => false),
-    nextInLine: o.nextInLine ?? (() => true),
+    follows: o.follows ?? (() => true),
     replicator: {
       knownThrough: (p) => known.get(p),
       caughtUp: (p, seq) => { known.set(p, seq); },
@@ -35,6 +35,7 @@ function setup(o: { nextInLine?: (p: number) => boolean; owns?: (p: number) => b
         const log = (logs.get(p) ?? []).filter(([seq]) => seq > after);
         return { records: log.filter(([, text]) => text !== '').map(([, text]) => Buffer.from(text)), last: log.at(-1)?.[0] ?? after };
       },
+      lastSequence: async (p: number) => logs.get(p)?.at(-1)?.[0] ?? 0,
     },
     keep: async (parts) => {
       inFlight++;
@@ -81,7 +82,7 @@ t.test('a partition held nothing of is read whole first, then kept record by rec
 });
 
 t.test('a gap is read from the log; own records, owned partitions and others are left alone', async (t) => {
-  const s = setup({ nextInLine: (p) => p !== 3, owns: (p) => p === 2 });
+  const s = setup({ follows: (p) => p !== 3, owns: (p) => p === 2 });
   s.known.set(1, 4);
   s.logs.set(1, [[4, 'r4'], [5, 'r5'], [6, 'r6']]);
   s.write(1, 8, 'r8');
@@ -117,4 +118,31 @@ t.test('one batch at a time: records coming while one is taken in wait for the n
   t.equal(s.maxInFlight(), 1, 'never two imports at once (a checkpoint runs between them)');
   t.same(s.imports.flat().flatMap((x) => x.records.map(String)), Array.from({ length: 10 }, (_, i) => `r${i + 1}`), 'every record taken in, in order');
   t.ok(s.imports.length < 10, `in ${s.imports.length} batches`);
+});
+
+t.test('catching up before joining: what is missing of the partitions coming here is read and taken in, records go on after', async (t) => {
+  const s = setup({ follows: (p) => p !== 3 });
+  s.logs.set(1, [[1, 'r1'], [3, 'r3']]);
+  s.logs.set(2, [[2, 'r2'], [5, '']]);
+  s.known.set(2, 2);
+  const done = s.standby.catchUp([1, 2], () => false, 5);
+  t.equal(await done, true, 'resolves once each is taken in through the end of its log');
+  t.same(s.reads.sort(), [[1, 0], [2, 2]], 'each read from what is held of it (nothing of 1)');
+  t.same([s.known.get(1), s.known.get(2)], [3, 5]);
+  t.same(s.imports.flat().map((x) => [x.partition, x.records.map(String), x.fresh]).sort(), [[1, ['r1', 'r3'], true], [2, [], false]]);
+  s.write(1, 7, 'r7');
+  await tick();
+  t.same(s.imports.flat().at(-1)?.records.map(String), ['r7'], 'the next record follows on');
+  t.equal(s.reads.length, 2, 'with no read');
+});
+
+t.test('catching up gives up when told to, and leaves partitions it does not follow alone', async (t) => {
+  const s = setup({ follows: (p) => p !== 3, failKeep: true });
+  s.logs.set(1, [[1, 'r1']]);
+  s.logs.set(3, [[2, 'r2']]);
+  let polls = 0;
+  t.equal(await s.standby.catchUp([1, 3], () => ++polls > 10, 5), false, 'a partition that cannot be taken in: not caught up');
+  t.equal(s.known.has(1), false);
+  t.notOk(s.reads.some(([p]) => p === 3), 'one not followed is not read');
+  t.equal(await setup({ follows: () => false }).standby.catchUp([1], () => false, 5), true, 'nothing to catch up on: at once');
 });
