@@ -113,8 +113,13 @@ export class LogReplicator implements TurnReplicator {
 
   /** The node's state of a partition is now its log's through `seq` (a takeover or a keeping import took it in). */
   caughtUp(partition: number, seq: number): void {
-    this.known.set(partition, seq);
+    this.advance(partition, seq);
     this.claiming.delete(partition);
+  }
+
+  /** A position only moves on: an answer that comes late (an append asked again) names an earlier one. */
+  private advance(partition: number, seq: number): void {
+    if (seq > (this.known.get(partition) ?? -1)) this.known.set(partition, seq);
   }
 
   async append(partition: number, record: Buffer): Promise<boolean> {
@@ -127,7 +132,7 @@ export class LogReplicator implements TurnReplicator {
       try {
         const seq = await (await claim).append(record, msgId);
         this.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9);
-        if (!this.diverged.has(partition)) this.known.set(partition, seq);
+        if (!this.diverged.has(partition)) this.advance(partition, seq);
         return true;
       } catch (err) {
         if (err instanceof FencedError) {

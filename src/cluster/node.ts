@@ -119,7 +119,7 @@ export class ClusterNode implements Placement {
       maxPayload: o.nc.info?.max_payload ?? 1024 * 1024,
     });
     this.standby = new StandbyPartitions({
-      owns: (p) => leases.owns(p), follows: (p) => !this.stopping && (leases.nextInLine(p) || leases.awaited(p)), replicator: this.replicator, logs, log: o.log,
+      owns: (p) => leases.owns(p), follows: (p) => !this.stopping && !this.serving.has(p) && (leases.nextInLine(p) || leases.awaited(p)), replicator: this.replicator, logs, log: o.log,
       keep: async (parts) => (await this.targetReady).keepPartitions(parts),
     });
   }
@@ -170,6 +170,7 @@ export class ClusterNode implements Placement {
     if (this.stopping) return;
     this.handOvers = this.o.nc.subscribe(handOverSubject(this.o.leaseBucket ?? LEASE_BUCKET), { callback: () => void this.tick(true) });
     await this.tick();
+    if (this.stopping) return;
     this.rounds = setInterval(() => void this.tick(), Math.max(50, Math.floor((this.o.leaseTtlMs ?? 6000) / 3)));
     this.rounds.unref();
   }

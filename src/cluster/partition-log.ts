@@ -23,6 +23,8 @@ const MSG_ID_HEADER = 'Nats-Msg-Id';
 export const bufferOf = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
 export interface FollowedRecord { seq: number; partition: number; prev: number; writer?: string; record?: Uint8Array }
+/** A record of a partition's log as read: its stream sequence, bytes and writer (the append's message id). */
+export interface LogRecord { seq: number; record: Uint8Array; writer?: string }
 /** Stretches of the stream a partition's log is read over at once (see `read`). */
 const READ_STRETCHES = 8;
 const CLAIM = 'claim';
@@ -89,9 +91,9 @@ export class PartitionLogs {
    * just lost a server stalled here. The stream's range is cut into stretches walked at once, each in order: one
    * walk would wait a round trip per record.
    */
-  read(partition: number, after?: number): AsyncGenerator<{ seq: number; record: Uint8Array }>;
-  read(partition: number, after: number, o: { claims: true }): AsyncGenerator<{ seq: number; record: Uint8Array } | { seq: number; claim: string }>;
-  async *read(partition: number, after = 0, o: { claims?: boolean } = {}): AsyncGenerator<{ seq: number; record: Uint8Array } | { seq: number; claim: string }> {
+  read(partition: number, after?: number): AsyncGenerator<LogRecord>;
+  read(partition: number, after: number, o: { claims: true }): AsyncGenerator<LogRecord | { seq: number; claim: string }>;
+  async *read(partition: number, after = 0, o: { claims?: boolean } = {}): AsyncGenerator<LogRecord | { seq: number; claim: string }> {
     const last = await this.lastSequence(partition);
     if (last <= after) return;
     const stretches = Math.min(READ_STRETCHES, last - after);
@@ -101,23 +103,23 @@ export class PartitionLogs {
     for (const w of walks) w.catch(() => undefined);
     for (const w of walks) {
       for (const m of await w) {
-        if (m.header?.get(KIND_HEADER) !== CLAIM) yield { seq: m.seq, record: m.data };
+        if (m.header?.get(KIND_HEADER) !== CLAIM) yield { seq: m.seq, record: m.data, writer: m.header?.get(MSG_ID_HEADER) || undefined };
         else if (o.claims) yield { seq: m.seq, claim: String((m.json<{ node?: unknown }>()).node) };
       }
     }
   }
 
   /**
-   * The partition's records after stream sequence `after` through `through` (else to its end), and the sequence of
-   * the last message read, claim markers included.
+   * The partition's records after stream sequence `after` through `through` (else to its end), but those whose
+   * writer (message id) `skip` names, and the sequence of the last message read, claim markers included.
    */
-  async recordsOf(partition: number, after: number, through = Number.MAX_SAFE_INTEGER): Promise<{ records: Buffer[]; last: number }> {
+  async recordsOf(partition: number, after: number, through = Number.MAX_SAFE_INTEGER, skip?: (writer: string | undefined) => boolean): Promise<{ records: Buffer[]; last: number }> {
     const records: Buffer[] = [];
     let last = after;
     for await (const r of this.read(partition, after, { claims: true })) {
       if (r.seq > through) break;
       last = r.seq;
-      if ('record' in r) records.push(bufferOf(r.record));
+      if ('record' in r && !skip?.(r.writer)) records.push(bufferOf(r.record));
     }
     return { records, last };
   }

@@ -144,7 +144,10 @@ export class StandbyPartitions {
     const after = this.o.replicator.knownThrough(p);
     void (async () => {
       try {
-        const { records, last } = await this.o.logs.recordsOf(p, after ?? 0);
+        // Over what it holds, not its own records: they are in its state already, even those whose append is still
+        // waiting for its answer (the position has not reached them yet).
+        const mine = after === undefined ? undefined : (w: string | undefined): boolean => this.o.replicator.wrote(w);
+        const { records, last } = await this.o.logs.recordsOf(p, after ?? 0, undefined, mine);
         this.reading.delete(p);
         if (this.stopped) return;
         this.reads.set(p, { after, through: last, records });

@@ -370,12 +370,13 @@ export class Store {
     const cp = this.turnLog.checkpoint();
     const run = (async () => {
       await this.commit();
+      // Asked now, once the covered turns are in their logs, before any later append can have been answered (so every
+      // position is of a turn durable here too): a partition's position may include turns after the checkpoint,
+      // which a start reads again, and so does not take that partition's position.
+      const held = this.replicator?.held?.();
       // The copies and index rows first, in transactions small enough not to hold up the event loop; they only add
       // what the log already holds. The snapshots, the facts and the covered position last, together.
       for (const chunk of cp.chunks()) await this.root.transaction(chunk);
-      // Asked now, once the covered turns are in their logs: a partition's position may include later turns, which a
-      // start reads again from the write-ahead file, and so does not take that partition's position.
-      const held = this.replicator?.held?.();
       const txn = this.root.transaction(() => {
         for (const op of ops) op();
         this.meta.putSync(CHECKPOINT_KEY, cp.through);

@@ -3,7 +3,7 @@
  * positions its replicator gives once the covered turns are in the logs, and a node started again on its data takes
  * back those of the partitions with no turn after the checkpoint (own or imported: their state here may differ from
  * the log at that position), so it reads only what follows in the others. The replicator gives no position for a
- * partition being claimed or diverged, and takes none stored of a stream made anew.
+ * partition being claimed or diverged, takes none stored of a stream made anew, and never moves one back.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -128,6 +128,10 @@ t.test("the replicator's positions: none for a partition being claimed; those st
   await r.claim(2);
   r.forget(2);
   t.same(r.held().through, [[1, 30]], 'one whose import failed has none');
+
+  r.caughtUp(1, 40);
+  t.equal(await r.append(1, Buffer.from('late')), true);
+  t.equal(r.knownThrough(1), 40, 'an answer naming an earlier position (an append asked again) does not move it back');
 
   const other = logReplicator('c2');
   other.restoreHeld({ created: 'c1', through: [[1, 10]] });

@@ -13,8 +13,8 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
 function setup(o: { follows?: (p: number) => boolean; owns?: (p: number) => boolean; failKeep?: boolean; keepMs?: number } = {}) {
   const known = new Map<number, number>();
-  /** Each partition's log: stream sequence → record text ('' for a claim marker). */
-  const logs = new Map<number, [number, string][]>();
+  /** Each partition's log: stream sequence → record text ('' for a claim marker), and its writer. */
+  const logs = new Map<number, [number, string, string?][]>();
   const imports: PartitionImport[][] = [];
   const reads: [number, number][] = [];
   let inFlight = 0;
@@ -30,10 +30,10 @@ function setup(o: { follows?: (p: number) => boolean; owns?: (p: number) => bool
       wrote: (id) => id?.startsWith('me/') ?? false,
     },
     logs: {
-      recordsOf: async (p: number, after: number) => {
+      recordsOf: async (p: number, after: number, _through?: number, skip?: (writer: string | undefined) => boolean) => {
         reads.push([p, after]);
         const log = (logs.get(p) ?? []).filter(([seq]) => seq > after);
-        return { records: log.filter(([, text]) => text !== '').map(([, text]) => Buffer.from(text)), last: log.at(-1)?.[0] ?? after };
+        return { records: log.filter(([, text, writer]) => text !== '' && !skip?.(writer)).map(([, text]) => Buffer.from(text)), last: log.at(-1)?.[0] ?? after };
       },
       lastSequence: async (p: number) => logs.get(p)?.at(-1)?.[0] ?? 0,
     },
@@ -54,7 +54,7 @@ function setup(o: { follows?: (p: number) => boolean; owns?: (p: number) => bool
   const write = (p: number, seq: number, text: string, writer = 'other/1/1'): void => {
     const log = logs.get(p) ?? [];
     const prev = log.at(-1)?.[0] ?? 0;
-    log.push([seq, text]);
+    log.push([seq, text, writer]);
     logs.set(p, log);
     const r: FollowedRecord = { seq, partition: p, prev, writer, record: text === '' ? undefined : Buffer.from(text) };
     standby.offer(r);
@@ -145,4 +145,25 @@ t.test('catching up gives up when told to, and leaves partitions it does not fol
   t.equal(s.known.has(1), false);
   t.notOk(s.reads.some(([p]) => p === 3), 'one not followed is not read');
   t.equal(await setup({ follows: () => false }).standby.catchUp([1], () => false, 5), true, 'nothing to catch up on: at once');
+});
+
+t.test("a read over what is held leaves out this process's own records: they are in its state, answered or not", async (t) => {
+  const s = setup();
+  s.known.set(1, 4);
+  // Its own record landed at 5, but the answer has not come back yet (the position is still 4); then another node
+  // claims the log and writes on.
+  s.logs.set(1, [[4, 'r4'], [5, 'mine', 'me/1/7']]);
+  s.write(1, 6, '');
+  s.write(1, 7, 'r7');
+  await tick();
+  await tick();
+  t.same(s.reads, [[1, 4]], 'the claim does not follow what is held: read');
+  t.same(s.imports.flat().map((x) => [x.partition, x.records.map(String)]), [[1, ['r7']]], 'taken in without its own record');
+  t.equal(s.known.get(1), 7);
+  const fresh = setup();
+  fresh.logs.set(1, [[5, 'mine', 'me/1/7'], [6, '']]);
+  fresh.write(1, 7, 'r7');
+  await tick();
+  await tick();
+  t.same(fresh.imports.flat().map((x) => [x.records.map(String), x.fresh]), [[['mine', 'r7'], true]], 'read whole (over nothing kept), its own records are taken in too');
 });
