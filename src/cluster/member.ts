@@ -54,8 +54,8 @@ export async function joinCluster(
     const shared = await ClusterApps.start(await SharedApps.open(nc, { replicas: cfg.natsReplicas }), apps, log, declared);
     const knowledge = await ClusterKnowledge.start(await SharedKnowledge.open(nc, { replicas: cfg.natsReplicas }), knowledgeBase,
       apps.all().map((a) => ({ sdkAppId: a.sdkAppId, robotIds: robotIdsOf(a) })), log, { node: nodeId, now: () => clock.now() });
-    log.warn({ node: nodeId },
-      'cluster mode is experimental: partition logs are never trimmed (docs/cluster.md)');
+    log.warn({ node: nodeId, stream: node.logs.stream },
+      'the partition logs keep the whole history: give JetStream the room, and set no limits on the stream (docs/cluster.md)');
     let left = false;
     return {
       node,
