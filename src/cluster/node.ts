@@ -78,8 +78,8 @@ const checkReply = v.compile({
 
 /** How long a node leaving waits for the commands it sent to be taken. */
 const SENT_WAIT_MS = 5000;
-/** How long a node joining waits to catch up on the partitions it gains before it takes their leases. */
-const CATCH_UP_MS = 60_000;
+/** How long a node joining goes on catching up on the partitions it gains while none of them comes further. */
+const CATCH_UP_STALL_MS = 30_000;
 
 export class ClusterNode implements Placement {
   readonly counts: ClusterCounts = { forwarded: 0, replies: 0, leaseChanges: 0, takeovers: 0, importedTurns: 0 };
@@ -148,11 +148,12 @@ export class ClusterNode implements Placement {
 
   /**
    * Joins the placement, once the runtime is attached and the logs are followed (`followed`): the partitions joining
-   * moves here from other nodes are first brought up to date from their logs while those nodes still serve them (up
-   * to `catchUpMs`), so their takeover reads only what came after; then the lease rounds start (the node owns its
-   * partitions once this returns).
+   * moves here from other nodes are first brought up to date from their logs while those nodes still serve them
+   * (however long their history, while the reading goes on: for up to `stallMs` without progress), so their
+   * takeover reads only what came after; then the lease rounds start (the node owns its partitions once this
+   * returns).
    */
-  async join(catchUpMs = CATCH_UP_MS): Promise<void> {
+  async join(stallMs = CATCH_UP_STALL_MS): Promise<void> {
     const started = performance.now();
     const moving = await this.leases.preview().catch((err: unknown) => {
       this.o.log.warn({ err }, 'reading the leases before joining failed; joining without catching up');
@@ -160,7 +161,7 @@ export class ClusterNode implements Placement {
     });
     if (moving.length > 0) {
       const turns = this.standby.turns;
-      const whole = await this.standby.catchUp(moving, () => this.stopping || performance.now() - started > catchUpMs).catch((err: unknown) => {
+      const whole = await this.standby.catchUp(moving, { stop: () => this.stopping, stallMs }).catch((err: unknown) => {
         this.o.log.warn({ err }, 'catching up before joining failed; the takeovers read what is missing');
         return false;
       });

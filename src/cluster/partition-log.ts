@@ -92,9 +92,9 @@ export class PartitionLogs {
    * walk would wait a round trip per record.
    */
   read(partition: number, after?: number): AsyncGenerator<LogRecord>;
-  read(partition: number, after: number, o: { claims: true }): AsyncGenerator<LogRecord | { seq: number; claim: string }>;
-  async *read(partition: number, after = 0, o: { claims?: boolean } = {}): AsyncGenerator<LogRecord | { seq: number; claim: string }> {
-    const last = await this.lastSequence(partition);
+  read(partition: number, after: number, o: { claims: true; through?: number }): AsyncGenerator<LogRecord | { seq: number; claim: string }>;
+  async *read(partition: number, after = 0, o: { claims?: boolean; through?: number } = {}): AsyncGenerator<LogRecord | { seq: number; claim: string }> {
+    const last = Math.min(await this.lastSequence(partition), o.through ?? Number.MAX_SAFE_INTEGER);
     if (last <= after) return;
     const stretches = Math.min(READ_STRETCHES, last - after);
     const starts = Array.from({ length: stretches + 1 }, (_, i) => after + 1 + Math.floor(((last - after) * i) / stretches));
@@ -111,14 +111,15 @@ export class PartitionLogs {
 
   /**
    * The partition's records after stream sequence `after` through `through` (else to its end), but those whose
-   * writer (message id) `skip` names, and the sequence of the last message read, claim markers included.
+   * writer (message id) `skip` names, and how far they go: the sequence of the last message read (claim markers
+   * included), or `through` when the log goes on past it (the partition's log holds nothing else up to there).
    */
   async recordsOf(partition: number, after: number, through = Number.MAX_SAFE_INTEGER, skip?: (writer: string | undefined) => boolean): Promise<{ records: Buffer[]; last: number }> {
     const records: Buffer[] = [];
-    let last = after;
-    for await (const r of this.read(partition, after, { claims: true })) {
-      if (r.seq > through) break;
-      last = r.seq;
+    const end = await this.lastSequence(partition);
+    let last = end > through ? through : after;
+    for await (const r of this.read(partition, after, { claims: true, through })) {
+      if (end <= through) last = r.seq;
       if ('record' in r && !skip?.(r.writer)) records.push(bufferOf(r.record));
     }
     return { records, last };

@@ -35,6 +35,12 @@ interface Run { after: number | undefined; through: number; records: Buffer[] }
 const BATCH_MS = 50;
 /** How long a failed read of a partition's missing records waits before the next record may ask again. */
 const RETRY_MS = 1000;
+/**
+ * How much of the stream one read of a partition's missing records covers: a partition with a long history is taken
+ * in a stretch at a time (with 64 partitions, about a thousand of its records), so a node catching up holds a
+ * stretch of each partition in memory, not whole histories.
+ */
+export const READ_STRETCH = 65_536;
 
 export class StandbyPartitions {
   private queued: FollowedRecord[] = [];
@@ -64,19 +70,25 @@ export class StandbyPartitions {
   }
 
   /**
-   * Reads what this node misses of partitions it keeps current (a node about to join: `follows` says them), to be
-   * taken in with the next batch; their records then follow. Resolves once each is taken in through the log's end as
-   * it stood now, or once `give up` says so: true when they all were.
+   * Reads what this node misses of partitions it keeps current (a node about to join: `follows` says them), a
+   * stretch at a time, to be taken in with the next batches; their records then follow. Resolves once each is taken
+   * in through the log's end as it stood now (true), or false once `stop` says so or no partition has come further
+   * for `stallMs`.
    */
-  async catchUp(partitions: number[], giveUp: () => boolean, pollMs = 50): Promise<boolean> {
+  async catchUp(partitions: number[], o: { stop: () => boolean; stallMs: number; pollMs?: number }): Promise<boolean> {
     const ends = new Map(await Promise.all(partitions.map(async (p) => [p, await this.o.logs.lastSequence(p)] as const)));
+    const held = (p: number): number => this.o.replicator.knownThrough(p) ?? -1;
+    let reached = -1;
+    let movedAt = performance.now();
     for (;;) {
-      const behind = partitions.filter((p) => this.kept(p) && (this.o.replicator.knownThrough(p) ?? -1) < ends.get(p)!);
+      const behind = partitions.filter((p) => this.kept(p) && held(p) < ends.get(p)!);
       // Once their import has ended, too (the positions are set just before it).
       if (behind.length === 0 && !this.flushing) return true;
-      if (giveUp() || this.stopped) return false;
+      const now = partitions.reduce((n, p) => n + held(p), 0);
+      if (now !== reached) [reached, movedAt] = [now, performance.now()];
+      if (o.stop() || this.stopped || performance.now() - movedAt > o.stallMs) return false;
       for (const p of behind) this.read(p);
-      await new Promise((r) => setTimeout(r, pollMs));
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 50));
     }
   }
 
@@ -147,7 +159,7 @@ export class StandbyPartitions {
         // Over what it holds, not its own records: they are in its state already, even those whose append is still
         // waiting for its answer (the position has not reached them yet).
         const mine = after === undefined ? undefined : (w: string | undefined): boolean => this.o.replicator.wrote(w);
-        const { records, last } = await this.o.logs.recordsOf(p, after ?? 0, undefined, mine);
+        const { records, last } = await this.o.logs.recordsOf(p, after ?? 0, (after ?? 0) + READ_STRETCH, mine);
         this.reading.delete(p);
         if (this.stopped) return;
         this.reads.set(p, { after, through: last, records });

@@ -37,6 +37,14 @@ t.test('records of each partition read back in order, without the claim markers'
   const seqs: number[] = [];
   for await (const r of l.read(3)) seqs.push(r.seq);
   t.same(await readAll(l, 3, seqs[2]), ['p3-3', 'p3-4'], 'reading after a sequence');
+  const part = await l.recordsOf(3, seqs[0], seqs[2]);
+  t.same([part.records.map(text), part.last], [['p3-1', 'p3-2'], seqs[2]], 'a stretch of it: the records in it, and how far it reached');
+  const gap = await l.recordsOf(3, seqs[0], seqs[0] + 1);
+  t.same([gap.records.length, gap.last], [0, seqs[0] + 1], "a stretch with none of the partition's records still reaches its end (the log goes on)");
+  const tail = await l.recordsOf(3, seqs[3], seqs[4] + 1000);
+  t.same([tail.records.map(text), tail.last], [['p3-4'], seqs[4]], 'one past the end reaches the last record');
+  const own = await l.recordsOf(3, 0, undefined, () => true);
+  t.same([own.records.length, own.last], [0, seqs[4]], 'records left out by their writer still count for how far it reached');
   // More than one fetch's worth.
   for (let i = 0; i < 1200; i++) await w4.append(bytes(`more-${i}`));
   t.equal((await readAll(l, 4)).length, 1205, 'a long partition is read whole');

@@ -6,7 +6,7 @@
 import pino from 'pino';
 import t from 'tap';
 import type { FollowedRecord } from '../../src/cluster/partition-log';
-import { StandbyPartitions } from '../../src/cluster/standby';
+import { READ_STRETCH, StandbyPartitions } from '../../src/cluster/standby';
 import type { PartitionImport } from '../../src/runtime/runtime';
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
@@ -30,10 +30,11 @@ function setup(o: { follows?: (p: number) => boolean; owns?: (p: number) => bool
       wrote: (id) => id?.startsWith('me/') ?? false,
     },
     logs: {
-      recordsOf: async (p: number, after: number, _through?: number, skip?: (writer: string | undefined) => boolean) => {
+      recordsOf: async (p: number, after: number, through = Number.MAX_SAFE_INTEGER, skip?: (writer: string | undefined) => boolean) => {
         reads.push([p, after]);
-        const log = (logs.get(p) ?? []).filter(([seq]) => seq > after);
-        return { records: log.filter(([, text, writer]) => text !== '' && !skip?.(writer)).map(([, text]) => Buffer.from(text)), last: log.at(-1)?.[0] ?? after };
+        const end = logs.get(p)?.at(-1)?.[0] ?? 0;
+        const log = (logs.get(p) ?? []).filter(([seq]) => seq > after && seq <= through);
+        return { records: log.filter(([, text, writer]) => text !== '' && !skip?.(writer)).map(([, text]) => Buffer.from(text)), last: end > through ? through : log.at(-1)?.[0] ?? after };
       },
       lastSequence: async (p: number) => logs.get(p)?.at(-1)?.[0] ?? 0,
     },
@@ -125,7 +126,7 @@ t.test('catching up before joining: what is missing of the partitions coming her
   s.logs.set(1, [[1, 'r1'], [3, 'r3']]);
   s.logs.set(2, [[2, 'r2'], [5, '']]);
   s.known.set(2, 2);
-  const done = s.standby.catchUp([1, 2], () => false, 5);
+  const done = s.standby.catchUp([1, 2], { stop: () => false, stallMs: 5000, pollMs: 5 });
   t.equal(await done, true, 'resolves once each is taken in through the end of its log');
   t.same(s.reads.sort(), [[1, 0], [2, 2]], 'each read from what is held of it (nothing of 1)');
   t.same([s.known.get(1), s.known.get(2)], [3, 5]);
@@ -136,15 +137,28 @@ t.test('catching up before joining: what is missing of the partitions coming her
   t.equal(s.reads.length, 2, 'with no read');
 });
 
-t.test('catching up gives up when told to, and leaves partitions it does not follow alone', async (t) => {
+t.test('catching up gives up when no partition comes further, or when told to; it leaves partitions it does not follow alone', async (t) => {
   const s = setup({ follows: (p) => p !== 3, failKeep: true });
   s.logs.set(1, [[1, 'r1']]);
   s.logs.set(3, [[2, 'r2']]);
-  let polls = 0;
-  t.equal(await s.standby.catchUp([1, 3], () => ++polls > 10, 5), false, 'a partition that cannot be taken in: not caught up');
+  const started = performance.now();
+  t.equal(await s.standby.catchUp([1, 3], { stop: () => false, stallMs: 100, pollMs: 5 }), false, 'a partition that cannot be taken in: not caught up');
+  t.ok(performance.now() - started >= 100, 'once it has not come further for the time given');
   t.equal(s.known.has(1), false);
   t.notOk(s.reads.some(([p]) => p === 3), 'one not followed is not read');
-  t.equal(await setup({ follows: () => false }).standby.catchUp([1], () => false, 5), true, 'nothing to catch up on: at once');
+  t.equal(await setup({ follows: () => false }).standby.catchUp([1], { stop: () => false, stallMs: 100, pollMs: 5 }), true, 'nothing to catch up on: at once');
+  const stopped = setup();
+  stopped.logs.set(1, [[1, 'r1']]);
+  t.equal(await stopped.standby.catchUp([1], { stop: () => true, stallMs: 60_000, pollMs: 5 }), false, 'told to stop: at once');
+});
+
+t.test('a long history is read a stretch of the stream at a time, each taken in before the next is read', async (t) => {
+  const s = setup();
+  s.logs.set(1, [[1, 'r1'], [READ_STRETCH + 10, 'r2'], [2 * READ_STRETCH + 20, 'r3']]);
+  t.equal(await s.standby.catchUp([1], { stop: () => false, stallMs: 5000, pollMs: 5 }), true);
+  t.same(s.reads, [[1, 0], [1, READ_STRETCH], [1, 2 * READ_STRETCH]], 'three reads, each from where the last one reached');
+  t.same(s.imports.map((batch) => batch.flatMap((x) => x.records.map(String))), [['r1'], ['r2'], ['r3']], 'each taken in on its own');
+  t.equal(s.known.get(1), 2 * READ_STRETCH + 20);
 });
 
 t.test("a read over what is held leaves out this process's own records: they are in its state, answered or not", async (t) => {
