@@ -94,7 +94,8 @@ export class PartitionLogs {
   read(partition: number, after?: number): AsyncGenerator<LogRecord>;
   read(partition: number, after: number, o: { claims: true; through?: number }): AsyncGenerator<LogRecord | { seq: number; claim: string }>;
   async *read(partition: number, after = 0, o: { claims?: boolean; through?: number } = {}): AsyncGenerator<LogRecord | { seq: number; claim: string }> {
-    const last = Math.min(await this.lastSequence(partition), o.through ?? Number.MAX_SAFE_INTEGER);
+    // A bound given is taken as it is (the caller read the end): the stream's leader may answer from a moment earlier.
+    const last = o.through ?? await this.lastSequence(partition);
     if (last <= after) return;
     const stretches = Math.min(READ_STRETCHES, last - after);
     const starts = Array.from({ length: stretches + 1 }, (_, i) => after + 1 + Math.floor(((last - after) * i) / stretches));
@@ -116,13 +117,11 @@ export class PartitionLogs {
    */
   async recordsOf(partition: number, after: number, through = Number.MAX_SAFE_INTEGER, skip?: (writer: string | undefined) => boolean): Promise<{ records: Buffer[]; last: number }> {
     const records: Buffer[] = [];
-    const end = await this.lastSequence(partition);
-    let last = end > through ? through : after;
-    for await (const r of this.read(partition, after, { claims: true, through })) {
-      if (end <= through) last = r.seq;
+    const bound = Math.min(await this.lastSequence(partition), through);
+    for await (const r of this.read(partition, after, { claims: true, through: bound })) {
       if ('record' in r && !skip?.(r.writer)) records.push(bufferOf(r.record));
     }
-    return { records, last };
+    return { records, last: Math.max(after, bound) };
   }
 
   /** The partition's messages from stream sequence `from` up to (not including) `before`, in order. */

@@ -29,8 +29,11 @@ export interface StandbyOptions {
   batchMs?: number;
 }
 
-/** Records of one partition to take in: those after `after` (undefined: the whole log, over nothing kept) through `through`. */
-interface Run { after: number | undefined; through: number; records: Buffer[] }
+/**
+ * Records of one partition to take in: those after `after` (undefined: the whole log, over nothing kept) through
+ * `through`; `more`: read up to the end of a stretch, with the log going on past it.
+ */
+interface Run { after: number | undefined; through: number; records: Buffer[]; more?: boolean }
 
 const BATCH_MS = 50;
 /** How long a failed read of a partition's missing records waits before the next record may ask again. */
@@ -78,14 +81,19 @@ export class StandbyPartitions {
   async catchUp(partitions: number[], o: { stop: () => boolean; stallMs: number; pollMs?: number }): Promise<boolean> {
     const ends = new Map(await Promise.all(partitions.map(async (p) => [p, await this.o.logs.lastSequence(p)] as const)));
     const held = (p: number): number => this.o.replicator.knownThrough(p) ?? -1;
-    let reached = -1;
+    // Progress is a partition held further than ever before: one whose import fails, read again from its start, only
+    // comes back to where it was.
+    const furthest = new Map<number, number>();
     let movedAt = performance.now();
     for (;;) {
       const behind = partitions.filter((p) => this.kept(p) && held(p) < ends.get(p)!);
       // Once their import has ended, too (the positions are set just before it).
       if (behind.length === 0 && !this.flushing) return true;
-      const now = partitions.reduce((n, p) => n + held(p), 0);
-      if (now !== reached) [reached, movedAt] = [now, performance.now()];
+      for (const p of partitions) {
+        if (held(p) <= (furthest.get(p) ?? -1)) continue;
+        furthest.set(p, held(p));
+        movedAt = performance.now();
+      }
       if (o.stop() || this.stopped || performance.now() - movedAt > o.stallMs) return false;
       for (const p of behind) this.read(p);
       await new Promise((r) => setTimeout(r, o.pollMs ?? 50));
@@ -114,6 +122,8 @@ export class StandbyPartitions {
       const runs = new Map<number, Run>();
       for (const [p, run] of this.reads) if (this.kept(p) && this.o.replicator.knownThrough(p) === run.after) runs.set(p, run);
       this.reads.clear();
+      // Read once what is taken in now is held (a read begun before would read it again).
+      const missing = new Set([...runs].filter(([, run]) => run.more).map(([p]) => p));
       for (const r of queued) {
         const p = r.partition;
         if (!this.kept(p)) continue;
@@ -121,7 +131,7 @@ export class StandbyPartitions {
         const held = run ? run.through : this.o.replicator.knownThrough(p);
         if (held !== undefined && r.seq <= held) continue;
         if (held === undefined || r.prev !== held) {
-          this.read(p);
+          missing.add(p);
           continue;
         }
         if (run) {
@@ -135,6 +145,7 @@ export class StandbyPartitions {
         this.o.replicator.caughtUp(p, run.through);
         imported.push(p);
       }
+      for (const p of missing) this.read(p);
       return [...runs].map(([partition, run]) => ({ partition, records: run.records, fresh: run.after === undefined }));
     }).then((turns) => {
       this.turns += turns;
@@ -159,10 +170,11 @@ export class StandbyPartitions {
         // Over what it holds, not its own records: they are in its state already, even those whose append is still
         // waiting for its answer (the position has not reached them yet).
         const mine = after === undefined ? undefined : (w: string | undefined): boolean => this.o.replicator.wrote(w);
-        const { records, last } = await this.o.logs.recordsOf(p, after ?? 0, (after ?? 0) + READ_STRETCH, mine);
+        const stretchEnd = (after ?? 0) + READ_STRETCH;
+        const { records, last } = await this.o.logs.recordsOf(p, after ?? 0, stretchEnd, mine);
         this.reading.delete(p);
         if (this.stopped) return;
-        this.reads.set(p, { after, through: last, records });
+        this.reads.set(p, { after, through: last, records, more: last === stretchEnd });
         this.schedule();
       } catch (err) {
         this.o.log.warn({ err, partition: p }, 'reading a partition log next in line failed; trying again with its next record');

@@ -514,7 +514,10 @@ export class Runtime {
     const mark = store.mark();
     let turns = 0;
     try {
-      if (fresh.size > 0) store.resetActors((a) => fresh.has(placement.partitionOf(a)));
+      if (fresh.size > 0) {
+        store.forgetHeld(fresh);
+        store.resetActors((a) => fresh.has(placement.partitionOf(a)));
+      }
       for (const part of parts) turns += store.importRecords(part.records, touched);
     } catch (err) {
       store.rollback(mark);

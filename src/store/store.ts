@@ -417,6 +417,17 @@ export class Store {
   }
 
   /**
+   * The stored positions of these partitions no longer hold (what this node kept of them is about to be dropped): a
+   * crash before the next checkpoint must not take them back over a state that no turn record shows changed.
+   */
+  forgetHeld(partitions: ReadonlySet<number>): void {
+    this.write(() => {
+      const held = this.meta.get(HELD_KEY) as HeldPositions | undefined;
+      if (held) this.meta.putSync(HELD_KEY, { created: held.created, through: held.through.filter(([p]) => !partitions.has(p)) });
+    });
+  }
+
+  /**
    * Forgets what this node kept of the actors `drop` names (a partition about to be imported whole from its log):
    * their snapshots, wake-ups, sessions going, session index entries, turns, messages, mail and callbacks.
    * Service records and group chats are not removed: importing merges the same fields, and sets the same entries.

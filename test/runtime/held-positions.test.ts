@@ -64,6 +64,22 @@ t.test('a restart takes back the positions of the partitions with no turn since 
   await store.close();
 });
 
+t.test('a partition whose kept state is dropped (to be imported whole) loses its stored position at once', async (t) => {
+  const dir = tempDir();
+  let store = open(dir);
+  store.replicateTo(replicator(() => ({ created: 'c1', through: [[1, 10], [2, 20]] })).r);
+  turn(store, A, 1);
+  await store.checkpoint();
+  store.forgetHeld(new Set([1]));
+  await store.commit();
+  await store.close();
+  store = open(dir);
+  const started = replicator(() => ({ created: 'c1', through: [] }));
+  store.replicateTo(started.r);
+  t.same(started.restored, [{ created: 'c1', through: [[2, 20]] }], 'a crash before the next checkpoint does not take it back');
+  await store.close();
+});
+
 t.test('imported turns after the checkpoint count as changes too', async (t) => {
   const dir = tempDir();
   let store = open(dir);

@@ -11,7 +11,7 @@ import type { PartitionImport } from '../../src/runtime/runtime';
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
-function setup(o: { follows?: (p: number) => boolean; owns?: (p: number) => boolean; failKeep?: boolean; keepMs?: number } = {}) {
+function setup(o: { follows?: (p: number) => boolean; owns?: (p: number) => boolean; failKeep?: boolean; failOn?: string; keepMs?: number } = {}) {
   const known = new Map<number, number>();
   /** Each partition's log: stream sequence → record text ('' for a claim marker), and its writer. */
   const logs = new Map<number, [number, string, string?][]>();
@@ -45,7 +45,7 @@ function setup(o: { follows?: (p: number) => boolean; owns?: (p: number) => bool
       inFlight--;
       const taken = parts();
       if (taken.length > 0) imports.push(taken);
-      if (o.failKeep) throw new Error('malformed record');
+      if (o.failKeep || taken.some((x) => x.records.some((r) => String(r) === o.failOn))) throw new Error('malformed record');
       return taken.reduce((n, x) => n + x.records.length, 0);
     },
     log: pino({ level: 'silent' }),
@@ -180,4 +180,24 @@ t.test("a read over what is held leaves out this process's own records: they are
   await tick();
   await tick();
   t.same(fresh.imports.flat().map((x) => [x.records.map(String), x.fresh]), [[['mine', 'r7'], true]], 'read whole (over nothing kept), its own records are taken in too');
+});
+
+t.test('a partition read to the end of a stretch is read on at once, each stretch once, with no record offered', async (t) => {
+  const s = setup();
+  s.known.set(1, 0);
+  s.logs.set(1, [[1, 'r1'], [READ_STRETCH + 10, 'r2'], [2 * READ_STRETCH + 20, 'r3']]);
+  s.write(1, 2 * READ_STRETCH + 30, 'r4');
+  for (let i = 0; i < 10 && s.known.get(1) !== 2 * READ_STRETCH + 30; i++) await tick();
+  t.same(s.reads, [[1, 0], [1, READ_STRETCH], [1, 2 * READ_STRETCH]], 'each stretch read once, from where the last one reached');
+  t.same(s.imports.flatMap((batch) => batch.flatMap((x) => x.records.map(String))), ['r1', 'r2', 'r3', 'r4'], 'every record taken in once, in order');
+  t.equal(s.known.get(1), 2 * READ_STRETCH + 30);
+});
+
+t.test('catching up gives up on a partition whose import fails further on, however often its start is taken in again', async (t) => {
+  const s = setup({ failOn: 'bad' });
+  s.logs.set(1, [[1, 'r1'], [READ_STRETCH + 5, 'bad']]);
+  const started = performance.now();
+  t.equal(await s.standby.catchUp([1], { stop: () => false, stallMs: 200, pollMs: 5 }), false);
+  t.ok(performance.now() - started < 5000, `it ends (${Math.round(performance.now() - started)} ms)`);
+  t.ok(s.imports.length >= 2, 'its first stretch was taken in again after each failure');
 });
