@@ -157,8 +157,6 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   // before it ran in a cluster.
   delivery.start(cluster !== undefined);
   if (follower) follower.start(cluster!.node.logs, (r) => cluster!.node.followed(r));
-  // Its partitions once it has caught up on those that move to it (the others serve them meanwhile).
-  await cluster?.node.join();
   // No socket survives a restart: members start their offline grace, queued users their offline grace.
   for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
   for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });
@@ -226,9 +224,11 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
     if (warning) log[warning.loud ? 'error' : 'warn']({ sdkAppId: a.sdkAppId, host: cfg.host, port }, warning.text);
     if (a.web?.demoUserSig) log.warn({ sdkAppId: a.sdkAppId }, demoSignInWarning(a.sdkAppId));
   }
-  ready = true;
-
   let closed = false;
+  // A cluster node is ready once it has joined, caught up on the partitions that move to it while their owners still
+  // serve them (meanwhile what its sockets and REST calls ask goes to those owners); the balancer waits for it.
+  ready = !cluster;
+  void cluster?.node.join().then(() => { ready = !closed; }, (err: unknown) => log.error({ err }, 'joining the cluster failed'));
   return {
     port, apps, runtime, store, stats,
     created: boot.created && { sdkAppId: boot.created.sdkAppId, adminIdentifier: boot.created.adminIdentifier, keyFile: boot.keyFile },
