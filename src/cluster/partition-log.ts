@@ -15,13 +15,13 @@ const KIND_HEADER = 'Desk-Kind';
 const EXPECTED_LAST_HEADER = 'Nats-Expected-Last-Subject-Sequence';
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 
+/** The bytes of a message as a Buffer, without a copy. */
+export const bufferOf = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
 /**
  * A message of a partition's log as followed: a record (`record`), or a claim marker (none). `prev`: the partition's
  * sequence before it (-1 if not named); `writer`: the append's message id (records; see LogReplicator.append).
  */
-/** The bytes of a message as a Buffer, without a copy. */
-export const bufferOf = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-
 export interface FollowedRecord { seq: number; partition: number; prev: number; writer?: string; record?: Uint8Array }
 /** A record of a partition's log as read: its stream sequence, bytes and writer (the append's message id). */
 export interface LogRecord { seq: number; record: Uint8Array; writer?: string }

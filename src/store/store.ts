@@ -186,10 +186,9 @@ export class Store {
     const held = this.meta.get(HELD_KEY) as HeldPositions | undefined;
     if (!held || !replicator.restoreHeld) return;
     const changed = new Set([...this.turnLog.changedAtStart].map((a) => replicator.partitionOf(a)));
-    const kept: HeldPositions = { created: held.created, through: held.through.filter(([p]) => !changed.has(p)) };
-    // Stored so too: a later start must not take a position this start left out.
-    this.write(() => this.meta.putSync(HELD_KEY, kept));
-    replicator.restoreHeld(kept);
+    // Left out of the store too: a later start must not take a position this start left out.
+    this.forgetHeld(changed);
+    replicator.restoreHeld({ created: held.created, through: held.through.filter(([p]) => !changed.has(p)) });
   }
 
   /** Queues a write for the next commit (modules with tables of their own use it too). */
