@@ -19,7 +19,7 @@ import { rest } from './scenarios/rest';
 const scenarios: Record<string, (o: Options) => Promise<Summary>> = { relay, chat, burst, reconnect, connections, rest };
 const usage = `usage: npm run loadtest -- <${Object.keys(scenarios).join('|')}>… [--users N] [--agents N] [--rate MSG/S]
   [--duration SEC] [--warmup SEC] [--size BYTES] [--messages N] [--connections N] [--fsync always|batch|none] [--msgpack] [--nodes N] [--kill|--drain]
-  [--no-baseline] [--cpu-prof] [--json] [--no-report]`;
+  [--no-baseline] [--probe-store file|lmdb] [--cpu-prof] [--json] [--no-report]`;
 
 function int(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
       users: { type: 'string' }, agents: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
       size: { type: 'string' }, messages: { type: 'string' }, connections: { type: 'string' }, fsync: { type: 'string' }, nodes: { type: 'string' },
       msgpack: { type: 'boolean' }, kill: { type: 'boolean' }, drain: { type: 'boolean' }, 'no-baseline': { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, json: { type: 'boolean' },
-      'no-report': { type: 'boolean' }, help: { type: 'boolean' },
+      'no-report': { type: 'boolean' }, 'probe-store': { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help || positionals.length === 0) {
@@ -44,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const fsync = values.fsync ?? defaults.fsync;
   if (!['always', 'batch', 'none'].includes(fsync)) throw new Error('--fsync must be always, batch or none');
+  const probeStore = values['probe-store'] ?? defaults.probeStore;
+  if (probeStore !== 'file' && probeStore !== 'lmdb') throw new Error('--probe-store must be file or lmdb');
   const base: Options = {
     ...defaults,
     users: int(values.users, 'users', defaults.users, 1, 20_000),
@@ -57,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     fsync: fsync as Options['fsync'],
     encoding: values.msgpack ? Encoding.Msgpack : Encoding.Json,
     baseline: !values['no-baseline'],
+    probeStore,
     cpuProf: !!values['cpu-prof'],
     nodes: int(values.nodes, 'nodes', 0, 1, 8),
     kill: values.kill ? 'SIGKILL' : values.drain ? 'SIGTERM' : false,
@@ -77,8 +80,8 @@ export async function main(argv: string[]): Promise<number> {
       results.push(s);
       if (s.lost > 0) failed = true;
       if (started) bar.stop();
-      const { baseline, histogram, timeline, ...line } = s;
-      void baseline; void histogram; void timeline;
+      const { baseline, probe, histogram, timeline, ...line } = s;
+      void baseline; void probe; void histogram; void timeline;
       process.stdout.write(values.json ? JSON.stringify(line) + '\n' : `${JSON.stringify(line, null, 2)}\n`);
     } catch (err) {
       if (started) bar.stop();

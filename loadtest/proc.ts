@@ -230,10 +230,17 @@ export async function startCluster(o: DeskOptions, nodes: number, leaseTtlMs = 1
   };
 }
 
-export async function startBaseline(): Promise<ServerProc> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'baseline-relay.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const port = await waitForPort(child, 'baseline relay');
-  return { kind: 'baseline', port, pid: child.pid!, pids: [child.pid!], ports: [port], child, alive: () => [port], stop: stopper(child, () => undefined) };
+/**
+ * The bare relay; with `durable`, the durable acked relay, storing in a fresh temp dir (`store`: a write-ahead file,
+ * or LMDB) and flushed as `fsync` says.
+ */
+export async function startBaseline(durable?: { fsync: string; store: 'file' | 'lmdb' }): Promise<ServerProc> {
+  const dir = durable && fs.mkdtempSync(path.join(os.tmpdir(), 'desk-probe-'));
+  const args = dir ? ['--durable', dir, '--fsync', durable.fsync, '--store', durable.store] : [];
+  const child = spawn(process.execPath, [path.join(__dirname, 'baseline-relay.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cleanup = (): void => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); };
+  const port = await waitForPort(child, 'baseline relay').catch((err: unknown) => { cleanup(); throw err; });
+  return { kind: 'baseline', port, pid: child.pid!, pids: [child.pid!], ports: [port], child, alive: () => [port], stop: stopper(child, cleanup) };
 }
 
 /** A cluster's figures over a run: each node's CPU per delivered message, and the hops between nodes per message. */

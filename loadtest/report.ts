@@ -26,24 +26,27 @@ function bars(title: string, series: { name: string; color: string; values: numb
   });
   svg += `<text x="${pad}" y="12" font-size="11" fill="#444">max ${max}</text>`;
   series.forEach((s, si) => {
-    svg += `<rect x="${w - 160 + si * 80}" y="${h + 42}" width="10" height="10" fill="${s.color}"/><text x="${w - 146 + si * 80}" y="${h + 51}" font-size="11">${esc(s.name)}</text>`;
+    const x = w - 90 * (series.length - si);
+    svg += `<rect x="${x}" y="${h + 42}" width="10" height="10" fill="${s.color}"/><text x="${x + 14}" y="${h + 51}" font-size="11">${esc(s.name)}</text>`;
   });
   return `<h3>${esc(title)}</h3>${svg}</svg>`;
 }
 
 function section(s: Summary): string {
-  const rows = Object.entries(s).filter(([k, v]) => !['baseline', 'histogram', 'timeline', 'extra'].includes(k) && v !== undefined)
+  const rows = Object.entries(s).filter(([k, v]) => !['baseline', 'probe', 'histogram', 'timeline', 'extra'].includes(k) && v !== undefined)
     .concat(Object.entries(s.extra ?? {}));
   let html = `<h2>${esc(s.scenario)}</h2><table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`).join('')}</table>`;
   if (s.histogram) {
     const labels = s.histogram.map((b) => (b.le === Infinity ? '>5s' : `≤${b.le}ms`));
     const series = [{ name: 'desk', color: '#2a6fdb', values: s.histogram.map((b) => b.n) }];
     if (s.baseline) series.push({ name: 'baseline', color: '#999', values: s.baseline.histogram.map((b) => b.n) });
+    if (s.probe) series.push({ name: 'durable probe', color: '#d98c1f', values: s.probe.histogram.map((b) => b.n) });
     html += bars('End-to-end delivery latency', series, labels);
   }
   if (s.timeline && s.timeline.length) {
     const series = [{ name: 'desk', color: '#2a6fdb', values: s.timeline }];
     if (s.baseline) series.push({ name: 'baseline', color: '#999', values: s.baseline.timeline });
+    if (s.probe) series.push({ name: 'durable probe', color: '#d98c1f', values: s.probe.timeline });
     const len = Math.max(...series.map((x) => x.values.length));
     html += bars('Messages delivered per second', series, Array.from({ length: len }, (_, i) => `${i}s`));
   }

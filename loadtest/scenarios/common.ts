@@ -19,6 +19,8 @@ export interface Options {
   fsync: 'always' | 'batch' | 'none';
   encoding: Encoding;
   baseline: boolean;
+  /** How the durable acked relay (relay's second baseline) stores: a write-ahead file as Desk does, or LMDB. */
+  probeStore: 'file' | 'lmdb';
   cpuProf: boolean;
   progress: (done: number, total: number) => void;
   /** Connections scenario target. */
@@ -34,7 +36,7 @@ export interface Options {
 
 export const defaults: Options = {
   users: 100, agents: 10, rate: 5000, durationSec: 10, warmupSec: 2, size: 100, messages: 5, fsync: 'always',
-  encoding: Encoding.Json, baseline: true, cpuProf: false, progress: () => undefined, connections: 20_000, nodes: 0, kill: false,
+  encoding: Encoding.Json, baseline: true, probeStore: 'file', cpuProf: false, progress: () => undefined, connections: 20_000, nodes: 0, kill: false,
 };
 
 /** What every run counts. */
@@ -59,7 +61,13 @@ export interface Summary extends Counts {
   baseline_cpu_us_per_msg: number | null;
   baseline_p99_ms?: number;
   ratio: number | null;
+  /** relay: the durable acked relay (baseline-relay.ts `--durable`), the floor storage and acks set, in the same run. */
+  probe_cpu_us_per_msg?: number;
+  probe_p99_ms?: number;
+  /** Desk's CPU per message over the durable acked relay's. */
+  ratio_to_probe?: number;
   baseline?: RunResult;
+  probe?: RunResult;
   extra?: Record<string, unknown>;
   histogram?: { le: number; n: number }[];
   timeline?: number[];
@@ -246,10 +254,13 @@ export async function inService(target: Target, o: Options, session: { onAssigne
   return { pairs, users, agents, sessions };
 }
 
-/** The same probes over the bare uWS relay: pairs of sockets, same sizes, rate and client code. */
-/** `warmupSec`: the warm-up the Desk run had, so both are measured warm or both cold. */
-export async function baselineRun(o: Options, pairCount: number, total: number, rate: number, warmupSec = 0): Promise<RunResult> {
-  const proc = await startBaseline();
+/**
+ * The same probes over the bare uWS relay: pairs of sockets, same sizes, rate and client code. `warmupSec`: the
+ * warm-up the Desk run had, so both are measured warm or both cold. `durable`: over the durable acked relay instead
+ * (stored as `o.probeStore` and `o.fsync` say, acknowledged), counted as Desk is: acknowledged probes only.
+ */
+export async function baselineRun(o: Options, pairCount: number, total: number, rate: number, warmupSec = 0, durable = false): Promise<RunResult> {
+  const proc = await startBaseline(durable ? { fsync: o.fsync, store: o.probeStore } : undefined);
   try {
     const target: Target = { kind: 'baseline', port: proc.port, sdkAppId: 0, key: '', encoding: o.encoding };
     const tracker = new Tracker(now());
@@ -263,8 +274,8 @@ export async function baselineRun(o: Options, pairCount: number, total: number, 
       pairs.push({ a, b, send: (side, id, body) => (side === 'a' ? sa(id, body) : sb(id, body)) });
     }
     await sleep(100);
-    await warmUp(pairs, { ...o, rate, warmupSec }, pairs.flatMap((p) => [p.a, p.b]), proc.pid, false, tracker);
-    const r = await pump(pairs, { ...o, rate, progress: () => undefined }, tracker, proc.pid, false, total);
+    await warmUp(pairs, { ...o, rate, warmupSec }, pairs.flatMap((p) => [p.a, p.b]), proc.pid, durable, tracker);
+    const r = await pump(pairs, { ...o, rate, progress: () => undefined }, tracker, proc.pid, durable, total);
     for (const p of pairs) { p.a.close(); p.b.close(); }
     return r;
   } finally {
@@ -273,7 +284,7 @@ export async function baselineRun(o: Options, pairCount: number, total: number, 
 }
 
 /** A summary from a Desk run and its baseline. */
-export function summarize(scenario: string, o: Options, r: RunResult, base: RunResult | undefined, extra?: Record<string, unknown>): Summary {
+export function summarize(scenario: string, o: Options, r: RunResult, base: RunResult | undefined, extra?: Record<string, unknown>, probe?: RunResult): Summary {
   return {
     scenario, fsync: o.fsync, messages: r.messages, sent: r.sent, acked: r.acked, lost: r.lost, duplicates: r.duplicates,
     mps: round(r.mps), p50_ms: round(r.p50_ms), p95_ms: round(r.p95_ms), p99_ms: round(r.p99_ms),
@@ -282,7 +293,9 @@ export function summarize(scenario: string, o: Options, r: RunResult, base: RunR
     baseline_cpu_us_per_msg: base ? round(base.cpu_us_per_msg) : null,
     ...(base ? { baseline_p99_ms: round(base.p99_ms) } : {}),
     ratio: base && base.cpu_us_per_msg > 0 ? round(r.cpu_us_per_msg / base.cpu_us_per_msg) : null,
-    baseline: base, extra, histogram: r.histogram, timeline: r.timeline,
+    ...(probe ? { probe_cpu_us_per_msg: round(probe.cpu_us_per_msg), probe_p99_ms: round(probe.p99_ms) } : {}),
+    ...(probe && probe.cpu_us_per_msg > 0 ? { ratio_to_probe: round(r.cpu_us_per_msg / probe.cpu_us_per_msg) } : {}),
+    baseline: base, ...(probe ? { probe } : {}), extra, histogram: r.histogram, timeline: r.timeline,
   };
 }
 

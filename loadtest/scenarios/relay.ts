@@ -27,8 +27,9 @@ async function run(o: Options, nodes: number): Promise<RelayRun> {
 export async function relay(o: Options): Promise<Summary> {
   const main = await run(o, o.nodes);
   const base = o.baseline ? await baselineRun(o, o.users, main.r.sent, o.rate, o.warmupSec) : undefined;
+  const probe = o.baseline ? await baselineRun(o, o.users, main.r.sent, o.rate, o.warmupSec, true) : undefined;
   // What the hops between nodes cost: the same traffic on a one-node cluster, where every hop stays inside a node.
   const one = o.nodes > 1 ? await run(o, 1) : undefined;
   const cluster = main.cluster && clusterFigures(main.cluster, one?.r.cpu_us_per_msg);
-  return summarize('relay', o, main.r, base, { server: main.server, ...(cluster ? { cluster } : {}) });
+  return summarize('relay', o, main.r, base, { server: main.server, ...(cluster ? { cluster } : {}) }, probe);
 }

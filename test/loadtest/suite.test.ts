@@ -5,7 +5,7 @@ import { library, runRobotMatch } from '../../loadtest/robot-match';
 import type { EvalSet } from '../../src/knowledge/evaluate';
 import { burst } from '../../loadtest/scenarios/burst';
 import { chat } from '../../loadtest/scenarios/chat';
-import { defaults, type Options, type Summary } from '../../loadtest/scenarios/common';
+import { baselineRun, defaults, type Options, type Summary } from '../../loadtest/scenarios/common';
 import { connections } from '../../loadtest/scenarios/connections';
 import { reconnect } from '../../loadtest/scenarios/reconnect';
 import { relay } from '../../loadtest/scenarios/relay';
@@ -29,8 +29,20 @@ t.test('relay at a tiny size, with its baseline', async (t) => {
   t.equal(s.baseline?.sent, 300, 'the warm-up traffic is left out of the counts, the baseline\'s too');
   t.ok(s.baseline && s.baseline.messages === s.baseline.sent && s.baseline.lost === 0, 'baseline relayed every probe');
   t.ok(s.ratio !== null && s.ratio > 0, 'ratio reported');
+  const probe = s.probe;
+  t.ok(probe && probe.sent === 300 && probe.acked === probe.sent && probe.messages === probe.sent && probe.lost === 0,
+    'the durable acked relay stored, acknowledged and relayed every probe');
+  t.ok(s.probe_cpu_us_per_msg! > 0 && s.ratio_to_probe! > 0, 'Desk reported against the durable acked relay too');
   const server = s.extra?.server as { commits: number; commits_over_50ms_pct: number; eventloop_lag_max_ms: number; gc_ms_per_s: number };
   t.ok(server.commits > 0 && server.eventloop_lag_max_ms > 0 && server.gc_ms_per_s >= 0 && server.commits_over_50ms_pct >= 0, "the server's own figures over the run");
+});
+
+t.test('the durable acked relay, fsync\'d, in a write-ahead file and in LMDB: every probe stored, acknowledged and relayed', async (t) => {
+  for (const probeStore of ['file', 'lmdb'] as const) {
+    const r = await baselineRun({ ...tiny, fsync: 'always', probeStore }, tiny.users, 200, tiny.rate, 0, true);
+    t.same([r.sent, r.acked, r.messages, r.lost], [200, 200, 200, 0], probeStore);
+    t.ok(r.cpu_us_per_msg > 0, `${probeStore}: its CPU measured`);
+  }
 });
 
 t.test('chat at a tiny size: whole path, K probes each way per conversation', async (t) => {
@@ -107,6 +119,7 @@ t.test('takeover at a tiny size: a partition log read as a takeover reads it, im
 t.test('the CLI refuses bad options and runs a scenario end to end', async (t) => {
   await t.rejects(main(['relay', '--users', '0']), /--users must be an integer/);
   await t.rejects(main(['nope']), /unknown scenario/);
+  await t.rejects(main(['relay', '--probe-store', 'redis']), /--probe-store must be file or lmdb/);
   t.equal(await main(['relay', '--users', '2', '--agents', '1', '--rate', '50', '--duration', '1', '--no-baseline', '--json', '--no-report']), 0);
 });
 
