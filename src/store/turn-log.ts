@@ -15,11 +15,14 @@
  * A record is [u32 header length][header: msgpack [address, n, offset, length, imported?][]][turn][turn]…, each turn a
  * msgpack `{ t, es, ms?, w? }` encoded when the turn was handled (so a value that cannot be encoded fails its own turn):
  * its time, events, the messages it stored and its other writes (`TurnWrite`), so a node taking a partition over
- * rebuilds everything from the partition's log. A turn marked imported was copied from a partition's log at a
- * takeover: another node made it (and counted it in its statistics), and it is not copied back.
+ * rebuilds everything from the partition's log. A `MessageAdded` event of a message the turn stored names it by its
+ * index in `ms` instead of repeating its fields (records written before that hold the event whole, and read the
+ * same). A turn marked imported was copied from a partition's log at a takeover: another node made it (and counted
+ * it in its statistics), and it is not copied back.
  */
 import type { Database } from 'lmdb';
 import type { Packr } from 'msgpackr';
+import type { SessionEvent } from '../../actors/session';
 import type { Address, ChatGroup, StoredMessage } from '../../actors/types';
 
 /**
@@ -133,7 +136,7 @@ export class TurnLog {
 
   /** Adds a turn to the record being gathered; throws (leaving nothing behind) if it cannot be encoded. */
   append(a: Address, n: number, t: number, es: readonly unknown[], ms: readonly StoredMessage[], w: readonly TurnWrite[] = []): void {
-    const turn: { t: number; es: readonly unknown[]; ms?: readonly StoredMessage[]; w?: readonly TurnWrite[] } = { t, es };
+    const turn: { t: number; es: readonly unknown[]; ms?: readonly StoredMessage[]; w?: readonly TurnWrite[] } = { t, es: ms.length > 0 ? compact(es, ms) : es };
     if (ms.length > 0) turn.ms = ms;
     if (w.length > 0) turn.w = w;
     this.turns.push({ a, n, bytes: this.packr.pack(turn), seqs: seqsOf(ms), events: es.length > 0, imported: false });
@@ -378,8 +381,52 @@ export class TurnLog {
   }
 
   private decode(value: Buffer, offset: number, length: number): Decoded {
-    return this.packr.unpack(value.subarray(offset, offset + length)) as Decoded;
+    return readTurn(this.packr, value, offset, length);
   }
+}
+
+/** A session's `MessageAdded` event: it names the message the same turn stored. */
+type MessageAdded = Extract<SessionEvent, { type: 'MessageAdded' }>;
+/** How a `MessageAdded` is written when the turn stored its message: that message's index in `ms`. */
+interface MessageAddedRef { type: 'MessageAdded'; m: number }
+
+/**
+ * The turn's events as written: a `MessageAdded` whose fields are those of a message the turn stored is written as a
+ * reference to it (`MessageAddedRef`), made whole again when read (`readTurn`). It was about a quarter of a text
+ * message's turn.
+ */
+function compact(es: readonly unknown[], ms: readonly StoredMessage[]): readonly unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < es.length; i++) {
+    const e = es[i] as MessageAdded;
+    if (e?.type !== 'MessageAdded' || !onlyFields(e)) continue;
+    const m = ms.findIndex((x) => x.seq === e.seq && x.sessionId === e.sessionId && x.msgKey === e.msgKey && x.fromRole === e.fromRole && x.from === e.from && x.random === e.random && x.time === e.at);
+    if (m >= 0) (out ??= es.slice())[i] = { type: 'MessageAdded', m } satisfies MessageAddedRef;
+  }
+  return out ?? es;
+}
+
+/** The event's keys are the eight `messageAdded` writes back, no more (a field added later is not lost). */
+function onlyFields(e: MessageAdded): boolean {
+  let keys = 0;
+  for (const k in e) if (Object.hasOwn(e, k)) keys++;
+  return keys === 8;
+}
+
+function messageAdded(m: StoredMessage): MessageAdded {
+  return { type: 'MessageAdded', sessionId: m.sessionId, seq: m.seq, msgKey: m.msgKey, fromRole: m.fromRole, from: m.from, random: m.random, at: m.time };
+}
+
+/** A turn's bytes decoded, its events as they were made. */
+function readTurn(packr: Packr, value: Buffer, offset: number, length: number): Decoded {
+  const d = packr.unpack(value.subarray(offset, offset + length)) as Decoded;
+  if (d.ms) {
+    for (let i = 0; i < d.es.length; i++) {
+      const e = d.es[i] as Partial<MessageAddedRef>;
+      if (e?.type === 'MessageAdded' && typeof e.m === 'number' && d.ms[e.m]) d.es[i] = messageAdded(d.ms[e.m]);
+    }
+  }
+  return d;
 }
 
 /** A record of turns: the header (actor, turn number, where its bytes are), then the turns' bytes in order. */
@@ -451,7 +498,7 @@ export function splitRecord(packr: Packr, value: Buffer, groupOf: (a: Address) =
 export function decodeRecord(packr: Packr, value: Buffer, wanted: (a: Address) => boolean = () => true): DecodedTurn[] {
   const out: DecodedTurn[] = [];
   for (const turn of turnsOf(packr, value)) {
-    if (wanted(turn.a)) out.push({ a: turn.a, n: turn.n, ...(packr.unpack(value.subarray(turn.offset, turn.offset + turn.length)) as Decoded) });
+    if (wanted(turn.a)) out.push({ a: turn.a, n: turn.n, ...readTurn(packr, value, turn.offset, turn.length) });
   }
   return out;
 }

@@ -317,6 +317,38 @@ t.test('an entry left from an earlier pass is not read, even where a new entry o
   await store.close();
 });
 
+t.test('a MessageAdded is written as a reference to its message and read back whole: in memory, after a restart, and from a partition log', async (t) => {
+  const dir = tempDir();
+  let store = open(dir);
+  const logged: Buffer[] = [];
+  store.replicateTo({ partitionOf: () => 0, maxRecordBytes: 1 << 20, abandoned: () => new Set(), async append(_p, record) { logged.push(record); return true; } });
+  // As the session actor makes them: the event repeats the message's fields.
+  const real = (seq: number) => {
+    const m = msg(seq);
+    return { m, e: { type: 'MessageAdded', sessionId: m.sessionId, seq, msgKey: m.msgKey, fromRole: m.fromRole, from: m.from, random: m.random, at: m.time } };
+  };
+  const one = real(1);
+  const two = real(2);
+  // Not the message the turn stored (another random), and one with a field of its own: both written as they are.
+  const other = { ...real(3).e, random: 99 };
+  const extra = { ...real(4).e, note: 'kept' };
+  const deadline = { type: 'Deadline', key: 'userReply', at: 7 };
+  store.appendTurn(CONV, 1, 5000, [one.e, deadline], [one.m]);
+  store.appendTurn(CONV, 2, 5001, [two.e, other, extra], [two.m, msg(3), msg(4)]);
+  await store.commit();
+  const expected = [[one.e, deadline], [two.e, other, extra]];
+  t.same(store.eventsAfter(CONV, 0).map((r) => r.es), expected, 'events read back as made');
+  t.same(logged.flatMap((r) => decodeRecord(plainPackr(), r)).map((d) => d.es), expected, 'and from the partition log');
+  const times = (key: string): number => logged[0].toString('latin1').split(key).length - 1;
+  t.same([times(one.m.msgKey), times(two.m.msgKey), times(msg(3).msgKey), times(msg(4).msgKey)], [1, 1, 2, 2],
+    "a message's fields are written once, but for events that differ from it");
+  await store.close();
+  store = open(dir);
+  t.same(store.eventsAfter(CONV, 0).map((r) => r.es), expected, 'and after a restart');
+  t.same(store.takeReplayedTurns().map((x) => x.es), expected, 'as the projections fold them again');
+  await store.close();
+});
+
 t.test("a cluster node's transaction reaches each partition's log as that partition's turns, in order, in records no larger than NATS takes", async (t) => {
   const store = open(tempDir());
   t.teardown(() => store.close());
