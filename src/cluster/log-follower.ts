@@ -6,6 +6,8 @@
  *   order: the fold gives what one node's live projection gives;
  * - the group chats' entries (`TurnWrite` 'g'), so a member's frames and the REST calls naming a group find it on
  *   any node, and go on to the node holding its conversation;
+ * - the service records (`TurnWrite` 'r', the history list `describe_im_cdr_list` reads). A node that made or
+ *   imported a turn merged its fields already; merged again here in log order, a record ends as the log has it;
  * - the questions the robots could not answer (`TurnWrite` 'u'), which the console clusters.
  *
  * What was folded and the stream position are written together, every `flushEveryMs`: a restart goes on from where
@@ -121,7 +123,7 @@ export class LogFollower {
       for (const turn of decodeRecord(this.packr, bufferOf(record), counted)) {
         if (turn.es.length > 0) this.stats?.apply(turn.a, turn.es, turn.n);
         for (const w of turn.w ?? []) {
-          if (w[0] === 'g') this.store.applyWrites(turn.a, turn.t, [w]);
+          if (w[0] === 'g' || w[0] === 'r') this.store.applyWrites(turn.a, turn.t, [w]);
           // Numbered by where it is in the logs: folded again after a restart, it is the same row.
           else if (w[0] === 'u') this.knowledge?.recordUnanswered(w[1], w[2], w[3], UNANSWERED_BASE + seq * 1000 + unanswered++);
         }

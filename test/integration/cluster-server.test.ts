@@ -89,6 +89,10 @@ t.test('a conversation whose user, agent and session live on three different nod
     await waitUntil(async () => (await search()).TotalCount === 1, 10_000, `the session in ${name}'s history`);
     t.match(await search(), { ActionStatus: 'OK', Sessions: [{ SessionId: sessionId, AgentId: 'alice@desk.test' }] }, `${name} finds the session held by c by a word of its transcript`);
     t.match(await rest(target, 'desk_http_svc/describe_session_history', { ...window, Keyword: 'not said' }), { ActionStatus: 'OK', TotalCount: 0 }, `and not by a word never said`);
+    // The service records (the history list) are every node's too, folded from the logs.
+    const cdr = (): Promise<Record<string, unknown>> => rest(target, 'desk_http_svc/describe_im_cdr_list', { StartTimestamp: window.StartTime, EndTimestamp: window.EndTime, ClientUserId: userId });
+    await waitUntil(async () => (await cdr()).TotalCount === 1, 10_000, `the service record in ${name}'s list`);
+    t.match(await cdr(), { ActionStatus: 'OK', IMCdrList: [{ SessionId: sessionId, AgentId: 'alice@desk.test', ClientUserId: userId, EndStatus: 'AgentEndedSession' }] }, `${name} lists the session's service record`);
     const q = new URLSearchParams({ sdkappid: String(APP), identifier: 'administrator', usersig: adminSig(target), Format: 'jsonl', Transcripts: '1', StartTime: String(window.StartTime), EndTime: String(window.EndTime) });
     const exported = await httpGet(node.port, `/v4/desk_export/session_history?${q}`);
     const lines = exported.body.trim().split('\n').map((l) => JSON.parse(l) as { SessionId: string; Messages: { Text: string }[] });
