@@ -6,6 +6,7 @@ import { memberActive, memberOf, receptionLimit, type AppModel } from '../protoc
 import { ErrorCode } from '../protocol/errors';
 import { AgentStatus } from '../protocol/frames';
 import { idOf, parseId, queueAddress } from './address';
+import { nodeTagOfSocket } from './sockets';
 import type { AgentMsg, Capacity } from './messages';
 import { Turn } from './turn';
 import type { ActorDef, Address, Ctx } from './types';
@@ -168,7 +169,16 @@ export const agent: ActorDef<AgentState, AgentMsg, AgentEvent> = {
         scheduleOffline(t, ctx, app);
         break;
       case 'presenceReset':
-        if (t.state.conns.length) t.emit({ type: 'ConnectionsReset' });
+        if (msg.node === undefined) {
+          if (t.state.conns.length) t.emit({ type: 'ConnectionsReset' });
+        } else {
+          // The node's sockets, and any whose node is not known (numbered by an earlier version): those on other
+          // nodes are open still.
+          for (const conn of t.state.conns) {
+            const node = nodeTagOfSocket(conn);
+            if (node === undefined || node === msg.node) t.emit({ type: 'Disconnected', conn });
+          }
+        }
         if (t.state.offlineAt === undefined) scheduleOffline(t, ctx, app);
         // Group membership may have changed while the server was down: every queue of the member hears from it.
         announce(t, app);

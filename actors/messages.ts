@@ -18,7 +18,8 @@ export type AgentMsg =
   | { type: 'connected'; conn: number }
   | { type: 'disconnected'; conn: number }
   /** Sent to every member at start: no socket survives a restart. */
-  | { type: 'presenceReset' }
+  /** A server started: no socket it had is open. `node`: a cluster node's tag, whose sockets alone are gone (see sockets.ts). */
+  | { type: 'presenceReset'; node?: number }
   /** `onlineOnly`: refused for an offline member (the REST status change cannot bring one online without a socket). */
   | { type: 'setStatus'; status: AgentStatus; reason?: string; onlineOnly?: boolean; replyTo?: ReplyTo }
   /** `offerId` names the reservation, so a late release of an earlier one cannot free a newer one. */

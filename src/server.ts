@@ -12,7 +12,7 @@ import { AppRegistry } from './config/apps';
 import type { ServerConfig } from './config/config';
 import { publishedKeyWarning } from './config/keys';
 import { demoSignInWarning } from './banner';
-import { Gateway, defaultLimits, type GatewayLimits } from './gateway/ws';
+import { Gateway, defaultLimits, nodeTag, type GatewayLimits } from './gateway/ws';
 import { HISTORY_READER, historyReader } from './store/history-reader';
 import { HttpFacade, type FacadeDeps } from './http/facade';
 import { restEndpoints } from './http/endpoints';
@@ -100,7 +100,8 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   let gateway: Gateway | undefined;
   let delivery: CallbackDelivery | undefined;
   // Cluster mode: this node's partitions, and pushes for sockets on other nodes (docs/cluster.md).
-  const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn), knowledge);
+  const cluster: ClusterMember | undefined = cfg.nats && await joinCluster(cfg, clock, log, apps, (to, frame, exceptConn) => gateway?.push(to, frame, exceptConn), knowledge,
+    (to, code, reason) => gateway?.closeRecipient(to.role, to.app, to.id, code, reason));
   if (cluster) store.replicateTo(cluster.node.replicator);
   const follower = cluster && new LogFollower(store, stats, log, undefined, knowledge);
   const models = new LlmResponder({
@@ -157,9 +158,12 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
   // before it ran in a cluster.
   delivery.start(cluster !== undefined);
   if (follower) follower.start(cluster!.node.logs, (r) => cluster!.node.followed(r));
-  // No socket survives a restart: members start their offline grace, queued users their offline grace.
-  for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset' });
-  for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });
+  // No socket survives a restart: members start their offline grace, queued users their offline grace. A cluster
+  // node's own sockets alone are gone: members keep those on other nodes, and users' sessions, which cannot tell
+  // where their users' sockets were, are left as they are (as when a node is lost).
+  const node = cluster && nodeTag(cluster.pushes.nodeId);
+  for (const app of apps.all()) for (const m of Object.keys(app.members)) runtime.tell(agentAddress(app.sdkAppId, m), { type: 'presenceReset', node });
+  if (!cluster) for (const a of store.allActiveSessions()) runtime.tell(sessionAddress(a.app, a.csAccount, a.userId), { type: 'userOffline' });
 
   let ready = false;
   const app = uws.App();
@@ -168,7 +172,10 @@ async function serve(cfg: Readonly<ServerConfig>, opts: ServerOptions, log: Logg
     res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
   };
   const deps: FacadeDeps = {
-    runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (...a) => gateway!.closeRecipient(...a), sharedApps: cluster?.apps, sharedKnowledge: cluster?.knowledge,
+    runtime, store, apps, clock, log, sigs, knowledge, stats, closeSockets: (role, app, id, code, reason) => {
+      gateway!.closeRecipient(role, app, id, code, reason);
+      cluster?.pushes.closeEverywhere({ role, app, id }, code, reason);
+    }, sharedApps: cluster?.apps, sharedKnowledge: cluster?.knowledge,
     askBackend: (a) => new Promise((resolve) => {
       if (!delivery) resolve({ ok: false });
       else delivery.ask('', { ...a, reply: 'answer', sessionId: '' }, (_to, msg) => resolve(msg as { ok: boolean; answer?: unknown }));

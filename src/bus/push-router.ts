@@ -23,6 +23,8 @@ export class PushRouter {
     readonly nodeId: string,
     /** Delivers a push from another node to this node's sockets of the recipient (but `exceptConn`). */
     private readonly deliver: (to: Recipient, frame: ServerFrame, exceptConn?: number) => void,
+    /** Closes this node's sockets of the recipient, as another node asked (`closeEverywhere`). */
+    private readonly closeHere: (to: Recipient, code: number, reason: string) => void = () => undefined,
   ) {}
 
   /** A socket of `to` opened here: pushes for it from other nodes arrive from now on (after `ready`). */
@@ -57,19 +59,31 @@ export class PushRouter {
     this.nc.publish(pushSubject(to.role, to.app, to.id), this.packr.pack(exceptConn === undefined ? { from: this.nodeId, frame } : { from: this.nodeId, frame, except: exceptConn }));
   }
 
+  /** Closes the recipient's sockets on the other nodes (those on this node are closed by its caller). */
+  closeEverywhere(to: Recipient, code: number, reason: string): void {
+    this.nc.publish(pushSubject(to.role, to.app, to.id), this.packr.pack({ from: this.nodeId, close: [code, reason] }));
+  }
+
   close(): void {
     for (const h of this.held.values()) h.sub.unsubscribe();
     this.held.clear();
   }
 
   private received(to: Recipient, data: Uint8Array): void {
-    let m: { from?: unknown; frame?: { type?: unknown }; except?: unknown };
+    let m: { from?: unknown; frame?: { type?: unknown }; except?: unknown; close?: unknown };
     try {
       m = this.packr.unpack(data) as typeof m;
     } catch {
       return;
     }
-    if (!m || m.from === this.nodeId || typeof m.frame !== 'object' || m.frame === null || typeof m.frame.type !== 'string') return;
+    if (!m || m.from === this.nodeId) return;
+    if (m.close !== undefined) {
+      const [code, reason] = Array.isArray(m.close) ? m.close as unknown[] : [];
+      // A WebSocket close code an application may send, and a reason that fits a close frame.
+      if (Number.isInteger(code) && (code as number) >= 1000 && (code as number) <= 4999 && typeof reason === 'string' && Buffer.byteLength(reason) <= 123) this.closeHere(to, code as number, reason);
+      return;
+    }
+    if (typeof m.frame !== 'object' || m.frame === null || typeof m.frame.type !== 'string') return;
     this.delivered++;
     this.deliver(to, m.frame as ServerFrame, Number.isSafeInteger(m.except) ? (m.except as number) : undefined);
   }

@@ -35,6 +35,7 @@ export async function joinCluster(
   apps: AppRegistry,
   deliver: (to: Recipient, frame: ServerFrame, exceptConn?: number) => void,
   knowledgeBase: KnowledgeBase,
+  closeHere?: (to: Recipient, code: number, reason: string) => void,
 ): Promise<ClusterMember> {
   const nodeId = cfg.nodeId!;
   let nc: NatsConnection;
@@ -46,7 +47,7 @@ export async function joinCluster(
   }
   try {
     const node = await ClusterNode.start({ nc, nodeId, clock, log, leaseTtlMs: cfg.leaseTtlMs, replicas: cfg.natsReplicas });
-    const pushes = new PushRouter(nc, nodeId, deliver);
+    const pushes = new PushRouter(nc, nodeId, deliver, closeHere);
     const declared = (model: AppModel): AppModel | undefined => {
       const decl = cfg.apps.find((d) => d.sdkAppId === model.sdkAppId);
       return decl && buildApp(decl, model, model.secretKey);

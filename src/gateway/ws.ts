@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { agentAddress, chatGroupOf, groupConvUser, sessionAddress } from '../../actors/address';
 import { messageFrame, type SessionState } from '../../actors/session';
+import { firstSocketId, NODE_TAGS, RUNS } from '../../actors/sockets';
 import type { Recipient, ReplyTo } from '../../actors/types';
 import { CloseCode, defaultInfo, ErrorCode } from '../../protocol/errors';
 import {
@@ -19,6 +20,7 @@ import { SigVerifier } from '../auth/sigs';
 import { PassedOnRequests } from './passed-on';
 import type { AppRegistry } from '../config/apps';
 import type { Metrics } from '../metrics';
+import { fnv1a } from '../cluster/partitions';
 import type { Clock } from '../runtime/clock';
 import type { Outlet, Reply, Runtime } from '../runtime/runtime';
 import { HISTORY_READER } from '../store/history-reader';
@@ -83,9 +85,14 @@ const recipientKey = (role: string, app: number, id: string): string => `${role}
 
 /** In a cluster: the nodes that hold a recipient's sockets hear its pushes (src/bus/push-router.ts). */
 export interface RecipientInterest {
+  /** This node's id (its sockets are numbered from its tag, `nodeTag`). */
+  readonly nodeId: string;
   hold(to: Recipient): void;
   release(to: Recipient): void;
 }
+
+/** A cluster node's tag in its socket ids (1 and up; two nodes whose ids hash alike share one: name them apart). */
+export const nodeTag = (nodeId: string): number => 1 + (fnv1a(nodeId) % (NODE_TAGS - 1));
 
 export class Gateway implements Outlet {
   private readonly conns = new Map<number, WebSocket<ConnData>>();
@@ -117,8 +124,8 @@ export class Gateway implements Outlet {
     private readonly interest?: RecipientInterest,
   ) {
     // Socket ids name sockets of any node in a cluster (an agent's sockets, the socket a message came from): each node
-    // numbers from its own random base.
-    if (interest) this.nextId = randomInt(1, 2 ** 31) * 2 ** 21 + 1;
+    // numbers from its own tag and a random run (actors/sockets.ts).
+    if (interest) this.nextId = firstSocketId(nodeTag(interest.nodeId), randomInt(0, RUNS));
   }
 
   mount(app: TemplatedApp): void {

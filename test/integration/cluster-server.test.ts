@@ -16,6 +16,7 @@ import { APP, CS, connect, connectAgent, dataOf, fullHistory, httpGet, nextRando
 import { cluster, metric, NODES, userOn } from './_cluster';
 import { genUserSig } from '../../protocol/usersig';
 import type { ServerFrame } from '../../protocol/frames';
+import { CloseCode } from '../../protocol/errors';
 
 const nats = natsForTests(t);
 
@@ -201,6 +202,33 @@ t.test("the robots' knowledge is shared: what the console adds on one node answe
   const titles = ((await kbApi(back)('desc_faq_category', {})).List as { Title: string }[]).map((x) => x.Title);
   t.ok(titles.includes('物流') && !titles.includes('发票'), `c back lists what the cluster holds (${titles.join(', ')})`);
   t.match(await kbApi(back)('list_faq', { PageIndex: 1, PageSize: 10 }), { StandardQuestionCount: 0 }, "and none of the deleted category's questions");
+});
+
+t.test('a node started again forgets only its own sockets: a member connected through another node stays online', async (t) => {
+  const servers = await cluster(t, nats, { agentOfflineGraceSec: 1 });
+  const [a, b] = servers;
+  const alice = await connectAgent(b.port, 'alice@desk.test');
+  t.teardown(() => alice.close());
+  const live = async (node: { port: number }): Promise<unknown> => (await rest({ port: node.port, sdkAppId: APP, key: KEY, admin: 'administrator' }, 'desk_http_svc/describe_member_realtime_statistics', { MemberIds: ['alice@desk.test'] })).Data;
+  const online = [{ MemberId: 'alice@desk.test', MemberStatus: 1 }];
+  await waitUntil(async () => JSON.stringify(await live(a)).includes('"MemberStatus":1'), 5000, 'alice online');
+  await servers[2].stop();
+  const c = await servers.respawn(2);
+  await sleep(2500); // past the grace period, had c's start reset her sockets on b
+  for (const [name, node] of [['a', a], ['b', b], ['c', c]] as const) t.match(await live(node), online, `${name}: alice is online after c started again`);
+  const user = await connect(c.port, userOn('a', 'after'), 'user');
+  t.teardown(() => user.close());
+  const { sessionId } = await toHuman(user, alice);
+  t.pass('and is assigned a session');
+  // The tests after this one start on the same JetStream, where alice's state is: she leaves free.
+  t.equal((await alice.request('session.end', { sessionId })).type, 'session.end.ok');
+
+  // Forced offline on a: her socket on b is closed too.
+  const api = { port: a.port, sdkAppId: APP, key: KEY, admin: 'administrator' };
+  t.match(await rest(api, 'desk_http_svc/force_member_offline', { MemberMail: 'alice@desk.test' }), { ActionStatus: 'OK' });
+  await Promise.race([alice.closed, sleep(5000)]);
+  t.same([alice.closeCode, alice.closeReason], [CloseCode.Unauthorized, 'forced offline'], "force_member_offline on a closes alice's socket on b");
+  t.match(await rest(api, 'desk_http_svc/restore_member_online', { MemberMail: 'alice@desk.test' }), { ActionStatus: 'OK' });
 });
 
 t.test("a queued user's socket closing on one node ends the queued session held by another (queue-offline grace)", async (t) => {

@@ -2,19 +2,22 @@
  * Pushes between nodes over a real nats-server: a push reaches the nodes holding a socket of its recipient, once per
  * node however many sockets it holds there, nobody else, and never comes back to the node that pushed it.
  */
+import { Packr } from 'msgpackr';
 import t from 'tap';
 import type { Recipient } from '../../actors/types';
 import { PushRouter } from '../../src/bus/push-router';
+import { pushSubject } from '../../src/bus/subjects';
 import type { ServerFrame } from '../../protocol/frames';
 import { natsForTests } from '../helpers/nats';
 
 const nats = natsForTests(t);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function node(id: string): Promise<{ router: PushRouter; got: { to: Recipient; frame: ServerFrame }[] }> {
+async function node(id: string): Promise<{ router: PushRouter; got: { to: Recipient; frame: ServerFrame }[]; closed: unknown[][] }> {
   const got: { to: Recipient; frame: ServerFrame }[] = [];
-  const router = new PushRouter(await nats.connect(), id, (to, frame) => got.push({ to, frame }));
-  return { router, got };
+  const closed: unknown[][] = [];
+  const router = new PushRouter(await nats.connect(), id, (to, frame) => got.push({ to, frame }), (to, code, reason) => closed.push([to, code, reason]));
+  return { router, got, closed };
 }
 
 t.test('a push reaches exactly the nodes that hold a socket of its recipient', async (t) => {
@@ -60,4 +63,24 @@ t.test('a push that is not a frame is dropped', async (t) => {
   await nc.flush();
   await sleep(200);
   t.same(b.got, [], 'nothing delivered, nothing thrown');
+});
+
+t.test("closing a recipient's sockets everywhere: the nodes holding one close theirs; a close that is not one is dropped", async (t) => {
+  const a = await node('a');
+  const b = await node('b');
+  const c = await node('c');
+  const agent: Recipient = { role: 'agent', app: 1, id: 'alice@desk.test' };
+  b.router.hold(agent);
+  a.router.hold(agent);
+  await Promise.all([a.router.ready(), b.router.ready()]);
+  a.router.closeEverywhere(agent, 4001, 'forced offline');
+  await sleep(200);
+  t.same(b.closed, [[agent, 4001, 'forced offline']], 'b closes its sockets of the member');
+  t.same([a.closed, c.closed, b.got], [[], [], []], 'not the node that asked (it closes its own), not a node without one; nothing pushed');
+  const nc = await nats.connect();
+  const packr = new Packr({ useRecords: false });
+  for (const close of [[999, 'x'], [4001, 'y'.repeat(124)], ['4001', 'x'], 4001]) nc.publish(pushSubject('agent', 1, agent.id), packr.pack({ from: 'z', close }));
+  await nc.flush();
+  await sleep(200);
+  t.equal(b.closed.length, 1, 'a bad code or reason closes nothing');
 });

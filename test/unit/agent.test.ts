@@ -2,6 +2,7 @@
 import t from 'tap';
 import { agent, type AgentEvent, type AgentState } from '../../actors/agent';
 import type { AgentMsg } from '../../actors/messages';
+import { firstSocketId, nodeTagOfSocket } from '../../actors/sockets';
 import type { Effect } from '../../actors/types';
 import { ErrorCode } from '../../protocol/errors';
 import { applyOne, buildApp, ctxOf, Sim, T0 } from '../helpers/sim';
@@ -138,6 +139,23 @@ t.test('grace period: no socket for agentOfflineGraceSec → offline; a reconnec
   t.equal(back.state.offlineAt, undefined);
   const late = applyOne(agent, back.state, { type: '$timer', key: 'offline' }, ctxOf(app, T0 + 60_000));
   t.equal(late.state.status, 'free', 'a stale timer after the reconnect does nothing');
+});
+
+t.test('a server starting again: a single server forgets every socket; a cluster node only its own, the member stays online through the others', async (t) => {
+  const onNode = (tag: number, n: number): number => firstSocketId(tag, 7) + n;
+  const older = 3 * 2 ** 21 + 5; // numbered by an earlier version: its node is not known
+  const s = run(fresh(), [{ type: 'connected', conn: onNode(5, 0) }, { type: 'connected', conn: onNode(5, 1) }, { type: 'connected', conn: onNode(9, 0) }, { type: 'connected', conn: older }]).state;
+  t.same([nodeTagOfSocket(onNode(5, 1)), nodeTagOfSocket(onNode(9, 0)), nodeTagOfSocket(older), nodeTagOfSocket(12)], [5, 9, undefined, undefined], 'a socket id names its node');
+  const five = run(s, [{ type: 'presenceReset', node: 5 }]);
+  t.same(five.state.conns, [onNode(9, 0)], "node 5's sockets and the one of no known node are gone; node 9's stays");
+  t.equal(five.state.status, 'free');
+  t.notOk(five.effects.some((e) => e.t === 'timer'), 'no offline grace: a socket is open on node 9');
+  const nine = run(five.state, [{ type: 'presenceReset', node: 9 }]);
+  t.same(nine.state.conns, []);
+  t.match(nine.effects, [{ t: 'timer', key: 'offline', at: T0 + 60_000 }], 'its last socket gone, the member has the grace period');
+  const single = run(s, [{ type: 'presenceReset' }]);
+  t.same(single.state.conns, [], 'a single server: every socket');
+  t.match(single.effects, [{ t: 'timer', key: 'offline' }]);
 });
 
 t.test('a reconnect keeps busy/rest; a login from offline starts free (GAP-45)', async (t) => {
