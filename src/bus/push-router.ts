@@ -5,12 +5,15 @@
  * publication.
  */
 import { Packr } from 'msgpackr';
-import type { NatsConnection, Subscription } from 'nats';
+import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Recipient } from '../../actors/types';
 import type { ServerFrame } from '../../protocol/frames';
 import { pushSubject } from './subjects';
 
 interface Held { sub: Subscription; sockets: number }
+
+/** How long a node waits for another to say it holds a socket of a recipient (none listening answers at once). */
+const HELD_WAIT_MS = 1000;
 
 export class PushRouter {
   private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -35,7 +38,7 @@ export class PushRouter {
       h.sockets++;
       return;
     }
-    const sub = this.nc.subscribe(subject, { callback: (err, m) => { if (!err) this.received(to, m.data); } });
+    const sub = this.nc.subscribe(subject, { callback: (err, m) => { if (!err) this.received(to, m); } });
     this.held.set(subject, { sub, sockets: 1 });
   }
 
@@ -59,6 +62,19 @@ export class PushRouter {
     this.nc.publish(pushSubject(to.role, to.app, to.id), this.packr.pack(exceptConn === undefined ? { from: this.nodeId, frame } : { from: this.nodeId, frame, except: exceptConn }));
   }
 
+  /**
+   * Whether another node holds a socket of `to`: asked of the nodes listening for it, the first to answer says yes;
+   * with none listening NATS says so at once. A failure to ask counts as no.
+   */
+  async heldElsewhere(to: Recipient): Promise<boolean> {
+    try {
+      await this.nc.request(pushSubject(to.role, to.app, to.id), this.packr.pack({ from: this.nodeId, held: true }), { timeout: HELD_WAIT_MS });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Closes the recipient's sockets on the other nodes (those on this node are closed by its caller). */
   closeEverywhere(to: Recipient, code: number, reason: string): void {
     this.nc.publish(pushSubject(to.role, to.app, to.id), this.packr.pack({ from: this.nodeId, close: [code, reason] }));
@@ -69,14 +85,19 @@ export class PushRouter {
     this.held.clear();
   }
 
-  private received(to: Recipient, data: Uint8Array): void {
-    let m: { from?: unknown; frame?: { type?: unknown }; except?: unknown; close?: unknown };
+  private received(to: Recipient, msg: Msg): void {
+    let m: { from?: unknown; frame?: { type?: unknown }; except?: unknown; close?: unknown; held?: unknown };
     try {
-      m = this.packr.unpack(data) as typeof m;
+      m = this.packr.unpack(msg.data) as typeof m;
     } catch {
       return;
     }
     if (!m || m.from === this.nodeId) return;
+    if (m.held === true) {
+      // Listening means a socket of the recipient is open here.
+      if (msg.reply) msg.respond();
+      return;
+    }
     if (m.close !== undefined) {
       const [code, reason] = Array.isArray(m.close) ? m.close as unknown[] : [];
       // A WebSocket close code an application may send, and a reason that fits a close frame.

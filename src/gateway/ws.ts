@@ -89,6 +89,8 @@ export interface RecipientInterest {
   readonly nodeId: string;
   hold(to: Recipient): void;
   release(to: Recipient): void;
+  /** Whether another node holds a socket of `to`. */
+  heldElsewhere(to: Recipient): Promise<boolean>;
 }
 
 /** A cluster node's tag in its socket ids (1 and up; two nodes whose ids hash alike share one: name them apart). */
@@ -244,7 +246,13 @@ export class Gateway implements Outlet {
     this.interest?.release({ role: d.role, app: d.app, id: d.identity });
     this.metrics?.connection(d.role, -1);
     if (d.role === Role.Agent) this.runtime.tell(agentAddress(d.app, d.identity), { type: 'disconnected', conn: d.id });
-    else if (!set || set.size === 0) this.presence(d, 'userOffline');
+    else if (!set || set.size === 0) void this.userGone(d, key);
+  }
+
+  /** The user's last socket here closed: gone, unless another node holds one (or one opened here meanwhile). */
+  private async userGone(d: ConnData, key: string): Promise<void> {
+    if (this.interest && await this.interest.heldElsewhere({ role: d.role, app: d.app, id: d.identity })) return;
+    if (!this.byRecipient.has(key)) this.presence(d, 'userOffline');
   }
 
   /** Tells the user's active sessions that the user came or went (queue-offline auto-end, T17). */

@@ -244,6 +244,11 @@ t.test("a queued user's socket closing on one node ends the queued session held 
   const sStays = await askHuman(stays);
   await seen(stays, startsWith('您的问题我们已经收到'), 'queued prompt');
   t.equal(await metric(c, 'desk_sessions', '{state="Queueing"}'), 1, "c holds the gone user's queued session");
+  // A second socket of the user who stays, on b, closes: the user is still connected through c.
+  const staysOnB = await connect(b.port, userOn('a', 'stays'), 'user');
+  await staysOnB.close();
+  await sleep(2000);
+  t.equal(await metric(a, 'desk_sessions', '{state="Queueing"}'), 1, 'a user whose socket on one node closed, with one open on another, stays queued past the grace');
 
   gone.close();
   // The grace (1 s) passes on c, where the session lives, though the socket closed on a.

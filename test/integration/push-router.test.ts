@@ -84,3 +84,19 @@ t.test("closing a recipient's sockets everywhere: the nodes holding one close th
   await sleep(200);
   t.equal(b.closed.length, 1, 'a bad code or reason closes nothing');
 });
+
+t.test('whether another node holds a socket of a recipient: asked of the nodes listening for it', async (t) => {
+  const a = await node('a');
+  const b = await node('b');
+  const user: Recipient = { role: 'user', app: 1, id: 'visitor.2' };
+  t.equal(await a.router.heldElsewhere(user), false, 'no node holds one');
+  b.router.hold(user);
+  await b.router.ready();
+  t.equal(await a.router.heldElsewhere(user), true, 'b holds one');
+  a.router.hold(user);
+  await a.router.ready();
+  b.router.release(user);
+  await b.router.ready();
+  t.equal(await a.router.heldElsewhere(user), false, 'the asking node\'s own socket does not count');
+  t.same([a.got, b.got], [[], []], 'the question is no push');
+});
