@@ -23,6 +23,7 @@ import type { Metrics } from '../metrics';
 import { fnv1a } from '../cluster/partitions';
 import type { Clock } from '../runtime/clock';
 import type { Outlet, Reply, Runtime } from '../runtime/runtime';
+import { SESSION_STATE_READER, type SessionStateView } from '../http/session-readers';
 import { HISTORY_READER } from '../store/history-reader';
 import type { HistoryPage, SessionIndex, Store } from '../store/store';
 
@@ -92,6 +93,13 @@ export interface RecipientInterest {
   /** Whether another node holds a socket of `to`. */
   heldElsewhere(to: Recipient): Promise<boolean>;
 }
+
+/** `mayRead`'s answer for a session held by another node: ask it. */
+const ASK_OWNER = 'ask';
+
+/** Whether the member, or one of the groups given, serves the conversation's current session. */
+const serves = (cur: SessionStateView, memberId: string, groups: readonly number[]): boolean =>
+  !!cur && (cur.agentId === memberId || groups.includes(cur.groupId));
 
 /** A cluster node's tag in its socket ids (1 and up; two nodes whose ids hash alike share one: name them apart). */
 export const nodeTag = (nodeId: string): number => 1 + (fnv1a(nodeId) % (NODE_TAGS - 1));
@@ -469,15 +477,25 @@ export class Gateway implements Outlet {
   }
 
   /** `history` once the session named (if any) is found: `idx`. */
-  private historyOf(ws: WebSocket<ConnData>, d: ConnData, ref: Ref | undefined, q: HistorySync, idx: SessionIndex | undefined): void {
+  private historyOf(ws: WebSocket<ConnData>, d: ConnData, ref: Ref | undefined, q: HistorySync, idx: SessionIndex | undefined, checked = false): void {
     const model = this.apps.get(d.app)!;
     const limit = Math.min(q.limit ?? this.limits.historyPage, this.limits.historyPage);
     let conv: string;
     let account: string;
     let group: string | undefined;
     if (q.sessionId) {
-      const allowed = idx && idx.app === d.app && (d.role === Role.User ? this.userMayRead(d, idx.userId) : this.mayRead(d.identity, idx.conv, idx.csAccount, model));
+      const allowed = checked || (idx && idx.app === d.app && (d.role === Role.User ? this.userMayRead(d, idx.userId) : this.mayRead(d.identity, idx.conv, idx.csAccount, model)));
       if (!idx || !allowed) { this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]); return; }
+      if (allowed === ASK_OWNER) {
+        // Whether the member serves the session now is known where it is held.
+        this.runtime.read(idx.conv, SESSION_STATE_READER, { conv: idx.conv }).then((r) => {
+          if (this.conns.get(d.id) !== ws) return;
+          if (!r.ok) { this.sendError(ws, ref, r.code ?? ErrorCode.Internal, r.info ?? 'history unavailable, retry'); return; }
+          if (serves(r.data as SessionStateView, d.identity, memberOf(model, d.identity)?.groupIds ?? [])) this.historyOf(ws, d, ref, q, idx, true);
+          else this.sendError(ws, ref, ErrorCode.SessionNotFound, defaultInfo[ErrorCode.SessionNotFound]);
+        }).catch((err: unknown) => this.log.error({ err, conn: d.id }, 'a session held by another node could not be checked'));
+        return;
+      }
       conv = idx.conv;
       account = idx.csAccount;
       group = chatGroupOf(idx.userId)?.id;
@@ -509,16 +527,15 @@ export class Gateway implements Outlet {
   }
 
   /**
-   * A member reads a session's history when a group of theirs serves its account, or serves the session now
-   * (a forward may bring it from another group).
+   * A member reads a session's history when a group of theirs serves its account, or when the member or a group of
+   * theirs serves the session now (a transfer or a forward may bring it from another group): for a session held by
+   * another node, that node is asked (`ASK_OWNER`).
    */
-  private mayRead(memberId: string, conv: string, csAccount: string, model: AppModel): boolean {
+  private mayRead(memberId: string, conv: string, csAccount: string, model: AppModel): boolean | typeof ASK_OWNER {
     const groups = memberOf(model, memberId)?.groupIds ?? [];
     if (groups.includes(accountOf(model, csAccount)?.agentGroupId ?? -1)) return true;
-    // (In a cluster, a session held by another node is read by the groups of its account only.)
-    if (!this.runtime.isLocal(conv)) return false;
-    const cur = this.runtime.peek<SessionState>(conv).cur;
-    return !!cur && (cur.agentId === memberId || groups.includes(cur.groupId));
+    if (!this.runtime.isLocal(conv)) return ASK_OWNER;
+    return serves(this.runtime.peek<SessionState>(conv).cur, memberId, groups);
   }
 
   // Outlet: effects released by the runtime after commit.

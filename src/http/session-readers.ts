@@ -47,13 +47,13 @@ interface TranscriptQuery { conv: string; sessionId: string; firstSeq: number; l
 export interface SessionMessagesPage { total: number; messages: StoredMessage[] }
 
 /** The current session of a conversation, as get_session_state reports it. */
-export type SessionStateView = Pick<CurrentSession, 'sessionId' | 'phase' | 'agentId'> | undefined;
+export type SessionStateView = Pick<CurrentSession, 'sessionId' | 'phase' | 'agentId' | 'groupId'> | undefined;
 
 export function sessionReaders(store: Store, runtime: () => Runtime): Record<string, (query: unknown) => unknown> {
   return {
     [SESSION_STATE_READER]: (query): SessionStateView => {
       const cur = runtime().peek<SessionState>(checked<{ conv: string }>(checkConv, query).conv).cur;
-      return cur && { sessionId: cur.sessionId, phase: cur.phase, agentId: cur.agentId };
+      return cur && { sessionId: cur.sessionId, phase: cur.phase, agentId: cur.agentId, groupId: cur.groupId };
     },
     // A page (the whole session may not fit in one message between nodes), and the session's message count.
     [SESSION_MESSAGES_READER]: (query): SessionMessagesPage => {

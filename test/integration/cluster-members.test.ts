@@ -1,7 +1,7 @@
 /**
- * Presence across three Desk nodes over a real nats-server: a member's sockets on other nodes outlive a node started
- * again, a member forced offline is closed on every node, and a user's sessions hear the user went only once no node
- * holds one of the user's sockets.
+ * Members and users across three Desk nodes over a real nats-server: a member's sockets on other nodes outlive a node
+ * started again, a member forced offline is closed on every node, and a user's sessions hear the user went only once
+ * no node holds one of the user's sockets.
  */
 import t from 'tap';
 import { CloseCode } from '../../protocol/errors';
@@ -74,4 +74,6 @@ t.test("a queued user's socket closing on one node ends the queued session held 
   const next = await seen(alice, (f) => f.type === 'session.assigned', 'next assignment', mark, 5000);
   t.equal(dataOf<{ sessionId: string }>(next).sessionId, sStays, 'the next user served is the one still connected');
   t.notOk(alice.frames.some((f) => dataOf<{ sessionId?: string }>(f)?.sessionId === sGone), 'the agent never saw the abandoned session');
+  // The next test starts on the same JetStream, with this one's app settings (one session per agent): alice leaves free.
+  t.equal((await alice.request('session.end', { sessionId: sStays })).type, 'session.end.ok');
 });
