@@ -257,10 +257,19 @@ export class Gateway implements Outlet {
     else if (!set || set.size === 0) void this.userGone(d, key);
   }
 
-  /** The user's last socket here closed: gone, unless another node holds one (or one opened here meanwhile). */
+  /**
+   * The user's last socket here closed: gone, unless another node holds one (or one opened here meanwhile). Not told
+   * when the server is stopping: its users are told to reconnect, and a server starting again tells their sessions
+   * itself (a cluster node tells nothing, as when one is lost).
+   */
   private async userGone(d: ConnData, key: string): Promise<void> {
-    if (this.interest && await this.interest.heldElsewhere({ role: d.role, app: d.app, id: d.identity })) return;
-    if (!this.byRecipient.has(key)) this.presence(d, 'userOffline');
+    try {
+      if (this.draining) return;
+      if (this.interest && await this.interest.heldElsewhere({ role: d.role, app: d.app, id: d.identity })) return;
+      if (!this.byRecipient.has(key) && !this.draining) this.presence(d, 'userOffline');
+    } catch (err) {
+      this.log.warn({ err, conn: d.id }, "a user's sessions could not be told the user went");
+    }
   }
 
   /** Tells the user's active sessions that the user came or went (queue-offline auto-end, T17). */
