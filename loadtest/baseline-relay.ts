@@ -3,12 +3,12 @@
  * to the other unchanged, inside the message handler. Desk is reported relative to this. For the REST scenario it
  * also answers any `POST /v4/...` with an OK envelope once the body is read.
  *
- * With `--durable <dir> [--store file|lmdb] [--fsync always|batch|none]`, the durable acked relay instead: each frame
- * is decoded for its `random`, the frames of one event-loop turn are stored together (`file`: appended to a file
- * whose fdatasync is shared by the turns written meanwhile, as Desk's write-ahead file is; `lmdb`: one put, as
- * PERFORMANCE-NOTES probed; no sync with `none`), and once stored each frame goes to its peer and a `message.ack`
- * to its sender, corked per socket. It is what storage and acks cost with no product logic at all: the floor a
- * durable server stands on.
+ * With `--durable <dir> [--store file|lmdb] [--fsync always|batch|none]` (file and always unless said), the durable
+ * acked relay instead: each frame is decoded for its `random`, the frames of one event-loop turn are stored together
+ * (`file`: appended to a file whose fdatasync is shared by the turns written meanwhile, as Desk's write-ahead file
+ * is; `lmdb`: one put, as PERFORMANCE-NOTES probed; no sync with `none`), and once stored each frame goes to its peer
+ * and a `message.ack` to its sender, corked per socket. It is what storage and acks cost with no product logic at
+ * all: the floor a durable server stands on.
  */
 import uws from '@trufflesuite/uws-js-unofficial';
 import { open } from 'lmdb';
@@ -101,7 +101,9 @@ function durableRelay(put: Put): Relay {
   };
 }
 
-const durable = args.durable ? durableRelay((args.store === 'file' ? filePut : lmdbPut)(args.durable, args.fsync ?? 'always')) : undefined;
+const stores: Record<string, (dir: string, fsync: string) => Put> = { file: filePut, lmdb: lmdbPut };
+const store = Object.hasOwn(stores, args.store ?? 'file') ? stores[args.store ?? 'file'] : fail('--store must be file or lmdb');
+const durable = args.durable ? durableRelay(store(args.durable, args.fsync ?? 'always')) : undefined;
 
 const app = uws.App().ws<Side>('/relay', {
   maxPayloadLength: 64 * 1024,
